@@ -1,0 +1,36 @@
+# lowfreq: make targets.  `make help` lists them.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+TIER ?= cpu
+CHAPTER ?=
+# Set SLOW=1 to include tests marked slow (CI does).
+SLOW ?=
+PIN_HASH := $(shell cat requirements.txt pyproject.toml | sha256sum | cut -c1-12)
+STAMP := $(VENV)/.lowfreq-pins-$(PIN_HASH)
+
+.PHONY: help setup test data execute book clean-book
+
+help:
+	@echo "make setup                  create $(VENV) with the pinned stack (seconds when pins are unchanged)"
+	@echo "make test [SLOW=1]          offline CPU test suite (SLOW=1 adds the slow tests, as CI does)"
+	@echo "make data [ARCHIVES='a.tgz b.tgz']  get CIFAR-10: download, or import local image-folder archives"
+	@echo "make execute [TIER=smoke|cpu|full] [CHAPTER=name]  run the book's chapters with papermill"
+	@echo "make book [TIER=...]        build the HTML book from executed chapters"
+
+setup: $(STAMP)
+
+$(STAMP): requirements.txt pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --disable-pip-version-check -q -r requirements.txt
+	$(PY) -m pip install --disable-pip-version-check -q --no-deps --no-build-isolation -e .
+	@rm -f $(VENV)/.lowfreq-pins-*
+	@touch $@
+	@echo "setup: $(VENV) ready (pins $(PIN_HASH))"
+
+test: setup
+	$(PY) -m pytest -q $(if $(SLOW),,-m "not slow")
+
+data: setup
+	$(PY) -m lowfreq data get cifar10 $(ARCHIVES)

@@ -1,0 +1,110 @@
+"""Analytic tests of perturbation spectra and the half-power frequency (cycles/pixel)."""
+import numpy as np
+import pytest
+import torch
+
+from lowfreq import spectra
+
+
+def _grid_radius(n):
+    f = np.fft.fftfreq(n)
+    return np.sqrt(f[:, None] ** 2 + f[None, :] ** 2)
+
+
+def test_white_noise_half_power_is_0400_on_32px():
+    g = torch.Generator().manual_seed(0)
+    d = torch.randn(400, 3, 32, 32, generator=g)
+    assert spectra.half_power_frequency(d) == pytest.approx(0.400, abs=0.0015)
+
+
+def test_flat_power_gives_the_median_grid_radius():
+    # with flat power, f_0.5 is the smallest grid radius covering half of the non-DC frequencies
+    for n in (16, 32, 64):
+        r = np.sort(_grid_radius(n).ravel())[1:]
+        share = np.arange(1, r.size + 1) / r.size
+        expected = r[np.searchsorted(share, 0.5)]
+        power = torch.ones(n, n, dtype=torch.float64)
+        assert spectra.half_power_frequency(None, power=power) == pytest.approx(expected, abs=1e-12)
+
+
+def test_sinusoid_power_lands_at_its_frequency():
+    n = 32
+    k = 5  # cycles per image -> 5/32 cycles/pixel
+    yy, xx = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
+    img = np.cos(2 * np.pi * k * xx / n)
+    d = torch.tensor(img)[None, None].repeat(3, 1, 1, 1)
+    p = spectra.mean_power_spectrum(d)
+    peak = np.unravel_index(int(torch.argmax(p)), p.shape)
+    assert set([peak]) <= {(0, k), (0, n - k)}
+    # all the power sits at |f| = k/n, so the half-power frequency is exactly that
+    assert spectra.half_power_frequency(d) == pytest.approx(k / n)
+    prof = spectra.cumulative_profile(d)
+    assert prof.unit == "cycles/pixel"
+    assert prof.share[prof.radius_cpp < k / n - 1e-9].max() == pytest.approx(0.0, abs=1e-12)
+
+
+def test_band_limited_noise_half_power_inside_the_band():
+    n = 32
+    g = torch.Generator().manual_seed(1)
+    white = torch.randn(300, 1, n, n, generator=g, dtype=torch.float64)
+    r = torch.tensor(_grid_radius(n))
+    band = ((r >= 0.1) & (r <= 0.2)).to(torch.complex128)
+    d = torch.fft.ifft2(torch.fft.fft2(white) * band).real
+    f05 = spectra.half_power_frequency(d)
+    assert 0.1 <= f05 <= 0.2
+    # the share below the band is 0 and above it 1
+    prof = spectra.cumulative_profile(d)
+    assert prof.share[prof.radius_cpp < 0.1 - 1e-9].max() < 1e-20
+    assert prof.share[prof.radius_cpp >= 0.2].min() == pytest.approx(1.0)
+    # low-pass noise has a lower f_0.5 than white noise
+    assert f05 < spectra.half_power_frequency(white)
+
+
+def test_dc_and_per_channel_mean_are_ignored():
+    g = torch.Generator().manual_seed(2)
+    d = torch.randn(20, 3, 16, 16, generator=g)
+    shifted = d + torch.tensor([5.0, -3.0, 0.5]).view(1, 3, 1, 1)
+    assert spectra.half_power_frequency(shifted) == pytest.approx(spectra.half_power_frequency(d))
+    assert float(spectra.mean_power_spectrum(d)[0, 0]) == 0.0
+
+
+def test_grid_variant_is_close_to_exact():
+    g = torch.Generator().manual_seed(3)
+    d = torch.randn(100, 3, 32, 32, generator=g)
+    assert abs(spectra.half_power_frequency_grid(d) - spectra.half_power_frequency(d)) < np.sqrt(2) / 2 / 24
+
+
+def test_profile_is_monotone_and_ends_at_one():
+    g = torch.Generator().manual_seed(4)
+    prof = spectra.cumulative_profile(torch.randn(10, 3, 32, 32, generator=g))
+    assert np.all(np.diff(prof.share) >= -1e-12)
+    assert np.all(np.diff(prof.radius_cpp) > 0)
+    assert prof.share[-1] == pytest.approx(1.0)
+    assert prof.radius_cpp[-1] == pytest.approx(np.sqrt(2) / 2)
+
+
+def test_bootstrap_spread_reflects_heterogeneous_images():
+    g = torch.Generator().manual_seed(5)
+    n = 32
+    white = torch.randn(60, 1, n, n, generator=g, dtype=torch.float64)
+    r = torch.tensor(_grid_radius(n))
+    lowpass = torch.fft.ifft2(torch.fft.fft2(white[:30]) * (r < 0.15)).real
+    mixed = torch.cat([lowpass * 3, white[30:]])
+    hp = spectra.half_power_bootstrap(mixed, n_boot=100, seed=0)
+    assert hp.std_cpp > 0
+    assert hp.n_images == 60 and hp.unit == "cycles/pixel"
+    again = spectra.half_power_bootstrap(mixed, n_boot=100, seed=0)
+    assert again == hp
+
+
+def test_log_power_image_is_centred():
+    p = torch.ones(8, 8, dtype=torch.float64)
+    img = spectra.log_power_image(p)
+    assert np.isnan(img[4, 4]) and np.nansum(np.isnan(img)) == 1
+
+
+def test_bad_delta_raises():
+    with pytest.raises(ValueError, match="shape"):
+        spectra.half_power_frequency(torch.zeros(3, 3))
+    with pytest.raises(ValueError, match="NaN"):
+        spectra.half_power_frequency(torch.full((2, 1, 4, 4), float("nan")))
