@@ -166,7 +166,7 @@ def train_one_epoch(
         loss.backward()
         optimizer.step()
         scheduler.step()
-        tot_loss += float(loss) * len(y)
+        tot_loss += float(loss.detach()) * len(y)
         tot_correct += int((out.argmax(1) == y).sum())
         bar.update(len(y))
     bar.close()

@@ -1,0 +1,62 @@
+"""`python -m lowfreq zoo {list,train,probe,table}`: train the zoo and run the book's probes."""
+from __future__ import annotations
+
+import argparse
+import time
+from typing import Any
+
+import torch
+
+__all__ = ["add_parser", "run"]
+
+_TIERS = ("smoke", "cpu", "full")
+
+
+def add_parser(subparsers: Any) -> None:
+    p = subparsers.add_parser("zoo", help="train the model zoo and run the probes of the book")
+    sub = p.add_subparsers(dest="zoo_command", required=True)
+    helps = {
+        "list": "list the zoo recipes of a tier",
+        "train": "train zoo models (resumable; existing weights are reused)",
+        "probe": "train, then run every probe (resumable, cached under results/<tier>/)",
+        "table": "print Table B from cached results",
+    }
+    for cmd, help_ in helps.items():
+        q = sub.add_parser(cmd, help=help_)
+        q.add_argument("names", nargs="*", help="model names (default: every zoo recipe of the tier)")
+        q.add_argument("--tier", default="cpu", choices=_TIERS)
+        q.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+        q.add_argument("--device", default=None, help="cpu (default), cuda or auto")
+        if cmd == "probe":
+            q.add_argument("--probes", default="train,clean,hybrid,attack,corruption", help="comma-separated stages")
+
+
+def run(args: argparse.Namespace) -> int:
+    from . import experiments, zoo
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    names = args.names or [r.name for r in zoo.recipes(args.tier)]
+    if args.zoo_command == "list":
+        for r in zoo.recipes(args.tier):
+            print(f"{r.name:14s} {r.group:6s} {r.arch:16s} epochs={r.epochs:<3d} subset={r.train_subset}  {r.notes}")
+        return 0
+    if args.zoo_command == "train":
+        t0 = time.perf_counter()
+        for n in names:
+            zoo.recipe(n, args.tier)
+        for n in names:
+            rec = experiments.trained_record(n, args.tier, device=args.device)
+            print(f"{n:14s} test accuracy {rec.payload['test_acc']:.4f}   train {rec.payload['train_time_s']:.0f} s")
+        print(f"total wall time {time.perf_counter() - t0:.0f} s")
+        return 0
+    if args.zoo_command == "probe":
+        times = experiments.run(args.tier, names, probes=args.probes.split(","), device=args.device)
+        print("wall seconds per stage:", {k: round(v) for k, v in times.items()})
+        return 0
+    rows = experiments.summary_table(args.tier, names, compute=False)
+    cols = ["model", "group", "clean_acc", "corruption_acc", "mean_eps", "median_eps", "f05_cpp", "f_rev_nyq"]
+    print(" ".join(f"{c:>14s}" for c in cols))
+    for r in rows:
+        print(" ".join(f"{r.get(c):>14.4f}" if isinstance(r.get(c), float) else f"{str(r.get(c)):>14s}" for c in cols))
+    return 0

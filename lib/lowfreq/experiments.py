@@ -1,0 +1,439 @@
+"""The book's experiments: per-model probes at a tier, cached with provenance.
+
+For each model (a registry name) and tier this computes, and stores under ``results/<tier>/``:
+  trained     test accuracy, train time and recipe of a zoo model (weights live in model_dir())
+  clean       clean test accuracy on the tier's evaluation images
+  hybrid      p_low / p_high vs f_mix and f_rev (lowfreq.hybrid.hybrid_curve)
+  attack      per-image minimal targeted L-inf epsilon, the perturbation spectrum and f_0.5
+  corruption  accuracy on the 15 corruptions x 5 severities (CIFAR-10-C parameters)
+Every record's key hashes the model identity, the probe configuration, the data fingerprint and
+the source of the library modules the probe uses, so changed code or data invalidates exactly
+what it affects. A zoo model's identity is its recipe + training data + training code (so the
+committed records are found on a fresh clone without the weights); a published model's identity
+is the sha256 of its weights file.
+
+Command line: ``python -m lowfreq zoo {list,train,probe,table} --tier T [NAMES...]``.
+"""
+from __future__ import annotations
+
+import argparse
+import time
+import warnings
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable, Iterable, Sequence
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from . import cache as _cache
+from . import registry, zoo
+from .hybrid import PAPER_F_MIX, HybridCurve, hybrid_curve
+from .utils import predict_labels
+
+__all__ = [
+    "TierConfig",
+    "tier_config",
+    "EvalSet",
+    "eval_set",
+    "model_id",
+    "get_model",
+    "trained_record",
+    "clean_accuracy",
+    "hybrid_result",
+    "attack_result",
+    "corruption_results",
+    "summary",
+    "summary_table",
+    "run",
+]
+
+
+@dataclass(frozen=True)
+class TierConfig:
+    """How much of each probe a tier runs (sizes are numbers of test images)."""
+
+    tier: str
+    n_clean: int
+    n_hybrid: int
+    hybrid_seeds: tuple[int, ...]
+    f_mix_nyq: tuple[float, ...]
+    n_attack: int
+    attacks: tuple[str, ...]
+    attack_kw: dict[str, Any] = field(default_factory=dict)
+    n_corruption: int = 1000
+    severities: tuple[int, ...] = (1, 2, 3, 4, 5)
+    corruption_seed: int = 0
+    target_seed: int = 0
+    n_boot: int = 200
+
+
+TIER_CONFIGS: dict[str, TierConfig] = {
+    "smoke": TierConfig(
+        "smoke", n_clean=1000, n_hybrid=500, hybrid_seeds=(0, 1, 2, 3), f_mix_nyq=PAPER_F_MIX,
+        n_attack=64, attacks=("fmn", "pgd"), attack_kw={"fmn_steps": 50, "pgd_steps": 10}, n_corruption=200,
+    ),
+    "cpu": TierConfig(
+        "cpu", n_clean=10000, n_hybrid=1000, hybrid_seeds=(0, 1, 2, 3), f_mix_nyq=PAPER_F_MIX,
+        n_attack=500, attacks=("fmn", "pgd"), attack_kw={"fmn_steps": 100, "pgd_steps": 20}, n_corruption=1000,
+    ),
+    "full": TierConfig(
+        "full", n_clean=10000, n_hybrid=10000, hybrid_seeds=(0, 1, 2, 3), f_mix_nyq=PAPER_F_MIX,
+        n_attack=1000, attacks=("fmn", "pgd", "bb"), attack_kw={"bb_restarts": 2}, n_corruption=10000,
+    ),
+}
+
+
+def tier_config(tier: str) -> TierConfig:
+    """The probe sizes of a tier; ValueError for an unknown tier."""
+    if tier not in TIER_CONFIGS:
+        raise ValueError(f"unknown tier {tier!r}; tiers are {tuple(TIER_CONFIGS)}")
+    return TIER_CONFIGS[tier]
+
+
+# --------------------------------------------------------------------------- evaluation data
+@dataclass(frozen=True)
+class EvalSet:
+    """Images (N, C, H, W) float in [0, 1], labels, a description of the data and its fingerprint."""
+
+    images: torch.Tensor
+    labels: torch.Tensor
+    source: str
+    fingerprint: str
+
+
+_EVAL_CACHE: dict[tuple, EvalSet] = {}
+
+
+def eval_set(tier: str, n: int | None = None, *, data_root: Any = None) -> EvalSet:
+    """The tier's test images in a fixed order: the synthetic cue-conflict test set (smoke) or the
+    CIFAR-10 test set in official order as far as it is known (cpu, full; the first 1000 are the
+    attack set). n: the first n images (default all)."""
+    from . import data
+
+    tier_config(tier)
+    k = (tier, n, str(data_root))
+    if k in _EVAL_CACHE:
+        return _EVAL_CACHE[k]
+    if tier == "smoke":
+        # the smoke recipes train on cue_conflict(seed=0); this is a disjoint sample seed
+        x, y = data.cue_conflict(n or 1000, seed=10_000)
+        src = "synthetic cue-conflict test images (lowfreq.data.cue_conflict, seed 10000)"
+    else:
+        ds = data.load_cifar10("test", root=data_root)
+        x, y, src = ds.images, ds.labels, ds.source
+        if n is not None:
+            x, y = x[:n], y[:n]
+            if n <= 1000 and not bool(ds.exact[:n].all()):
+                warnings.warn(f"the first {n} test images are not exact originals: {ds.source}", data.InexactDataWarning, stacklevel=2)
+    es = EvalSet(x, y.long(), src, data.dataset_fingerprint(x, y))
+    _EVAL_CACHE[k] = es
+    return es
+
+
+# --------------------------------------------------------------------------- models
+_TRAIN_SOURCES = ("lowfreq.train", "lowfreq.zoo", "lowfreq.models")
+
+
+def _train_data_fingerprint(r: zoo.Recipe, data_root: Any) -> tuple[str, str]:
+    from . import data
+    from .train import load_data
+
+    key = ("train", r.dataset, r.train_subset, r.seed, str(data_root))
+    if key not in _EVAL_CACHE:
+        d = load_data(r, data_root=data_root)
+        _EVAL_CACHE[key] = (data.dataset_fingerprint(d.train_x, d.train_y), d.source)  # type: ignore[assignment]
+    return _EVAL_CACHE[key]  # type: ignore[return-value]
+
+
+def model_id(name: str, tier: str, *, data_root: Any = None, model_dir: Any = None) -> str:
+    """A stable identity of a model: for zoo models a hash of recipe + training data + training
+    code (computable without the weights); for published models the sha256 of the weights."""
+    spec = registry.get_spec(name)
+    if spec.source == "zoo":
+        r = zoo.recipe(name, tier)
+        fp, _ = _train_data_fingerprint(r, data_root)
+        return _cache.key(recipe=r.to_dict(), train_data=fp, code=_cache.source_hash(*_TRAIN_SOURCES))[:16]
+    from . import published  # noqa: F401
+
+    weights = spec.info.get("weights_sha256") if spec.info else None
+    if weights:
+        return str(weights)[:16]
+    model = get_model(name, tier, model_dir=model_dir)
+    return _cache.model_fingerprint(model)
+
+
+def get_model(name: str, tier: str, *, train_missing: bool | None = None, model_dir: Any = None, data_root: Any = None,
+              device: Any = None, progress: bool = True) -> nn.Module:
+    """The model `name` at `tier`, in eval mode on the CPU. Zoo models whose weights are missing
+    are trained when train_missing is True (default: only at the smoke tier, which takes seconds)."""
+    spec = registry.get_spec(name)
+    if spec.source != "zoo":
+        return registry.load_model(name, model_dir=model_dir)
+    from .train import MissingWeightsError
+
+    try:
+        return registry.load_model(name, tier=tier, model_dir=model_dir)
+    except MissingWeightsError:
+        if train_missing is None:
+            train_missing = tier == "smoke"
+        if not train_missing:
+            raise
+    trained_record(name, tier, model_dir=model_dir, data_root=data_root, device=device, progress=progress)
+    return registry.load_model(name, tier=tier, model_dir=model_dir)
+
+
+def _cache_for(tier: str, results_root: Any = None) -> _cache.ResultCache:
+    return _cache.ResultCache(tier, root=results_root)
+
+
+def trained_record(name: str, tier: str, *, model_dir: Any = None, data_root: Any = None, device: Any = None,
+                   progress: bool = True, results_root: Any = None, train: bool = True) -> _cache.Record | None:
+    """The 'trained' record of a zoo model (test accuracy, train time, recipe, provenance);
+    trains the model first when neither the record nor the weights exist (train=True)."""
+    from .train import train as train_fn
+    from .train import weights_path
+
+    r = zoo.recipe(name, tier)
+    c = _cache_for(tier, results_root)
+    fp, src = _train_data_fingerprint(r, data_root)
+    inputs = {"recipe": r.to_dict(), "train_data": fp, "code": _cache.source_hash(*_TRAIN_SOURCES)}
+    rec = c.load("trained", name, inputs)
+    if rec is not None and (weights_path(r, model_dir=model_dir).exists() or not train):
+        return rec
+    if not train and not weights_path(r, model_dir=model_dir).exists():
+        return None
+    res = train_fn(r, device=device, model_dir=model_dir, data_root=data_root, progress=progress)
+    payload = {
+        "name": name, "group": r.group, "tier": tier, "test_acc": res.test_acc, "train_time_s": res.train_time_s,
+        "history": res.history, "data": src, "weights_file": res.weights.name,
+        "weights_fingerprint": _cache.model_fingerprint(res.model),
+    }
+    return c.save("trained", name, inputs, payload, seed=r.seed, wall_time_s=res.train_time_s, device=res.device)
+
+
+# --------------------------------------------------------------------------- probes
+def _probe(kind: str, name: str, tier: str, config: dict, es: EvalSet, sources: Sequence[str],
+           compute: Callable[[], dict], *, results_root: Any = None, recompute: bool = False,
+           data_root: Any = None, model_dir: Any = None, seed: int | None = None,
+           load_only: bool = False) -> _cache.Record:
+    inputs = {
+        "model": model_id(name, tier, data_root=data_root, model_dir=model_dir),
+        "config": config,
+        "data": es.fingerprint,
+        "code": _cache.source_hash(*sources),
+    }
+    c = _cache_for(tier, results_root)
+    if load_only:
+        rec = c.load(kind, name, inputs)
+        if rec is None:
+            raise LookupError(f"no cached {kind} result for {name!r} at tier {tier!r} (run `python -m lowfreq zoo probe {name} --tier {tier}`)")
+        return rec
+    return c.get_or_compute(kind, name, inputs, compute, seed=seed, recompute=recompute)
+
+
+def clean_accuracy(name: str, tier: str, **kw: Any) -> float:
+    """Top-1 accuracy on the tier's first n_clean test images (cached)."""
+    cfg = tier_config(tier)
+    es = eval_set(tier, cfg.n_clean, data_root=kw.get("data_root"))
+
+    def compute() -> dict:
+        m = get_model(name, tier, model_dir=kw.get("model_dir"), data_root=kw.get("data_root"))
+        pred = predict_labels(m, es.images)
+        return {"accuracy": float((pred == es.labels).float().mean()), "n": len(es.labels), "data": es.source}
+
+    rec = _probe("clean", name, tier, {"n": cfg.n_clean}, es, ("lowfreq.utils",), compute, **kw)
+    return float(rec.payload["accuracy"])
+
+
+def hybrid_result(name: str, tier: str, *, progress: bool = True, **kw: Any) -> HybridCurve:
+    """The hybrid-image curve of a model on the tier's first n_hybrid test images (cached)."""
+    cfg = tier_config(tier)
+    es = eval_set(tier, cfg.n_hybrid, data_root=kw.get("data_root"))
+    config = {"n": cfg.n_hybrid, "seeds": list(cfg.hybrid_seeds), "f_mix_nyq": list(cfg.f_mix_nyq)}
+
+    def compute() -> dict:
+        m = get_model(name, tier, model_dir=kw.get("model_dir"), data_root=kw.get("data_root"))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            c = hybrid_curve(m, es.images, es.labels, f_mix=cfg.f_mix_nyq, seeds=cfg.hybrid_seeds, progress=progress)
+        return c.to_dict() | {"data": es.source}
+
+    rec = _probe("hybrid", name, tier, config, es, ("lowfreq.hybrid", "lowfreq.spectra", "lowfreq.utils"), compute, **kw)
+    return HybridCurve.from_dict(rec.payload)
+
+
+def attack_result(name: str, tier: str, *, progress: bool = True, **kw: Any) -> dict:
+    """Minimal targeted L-inf perturbations of a model on the tier's attack images (cached).
+
+    Returns a dict: epsilon (N,) (inf where unsuccessful), success (N,), winner (N,), targets,
+    summary numbers (mean/median/std epsilon over successful images, success rate), f05_cpp and
+    f05_std_cpp (bootstrap over images), the cumulative profile (radius_cpp, share) and the mean
+    power spectrum (H, W) of the successful perturbations.
+    """
+    from . import attacks, spectra
+
+    cfg = tier_config(tier)
+    es = eval_set(tier, cfg.n_attack, data_root=kw.get("data_root"))
+    config = {"n": cfg.n_attack, "attacks": list(cfg.attacks), "kw": cfg.attack_kw, "target_seed": cfg.target_seed,
+              "n_boot": cfg.n_boot, "min_target_prob": 0.5}
+
+    def compute() -> dict:
+        m = get_model(name, tier, model_dir=kw.get("model_dir"), data_root=kw.get("data_root"))
+        res = attacks.minimal_linf(m, es.images, es.labels, seed=cfg.target_seed, attacks=cfg.attacks,
+                                   progress=progress, **cfg.attack_kw)
+        ok = res.success.numpy() if isinstance(res.success, torch.Tensor) else np.asarray(res.success)
+        deltas = res.deltas[torch.as_tensor(ok)]
+        hp = spectra.half_power_bootstrap(deltas, n_boot=cfg.n_boot, seed=0)
+        prof = spectra.cumulative_profile(deltas)
+        eps = np.asarray(res.epsilon, dtype=np.float64)
+        return {
+            "epsilon": eps, "success": ok.astype(bool), "winner": [str(w) for w in res.winner],
+            "targets": np.asarray(res.targets), "n": int(len(eps)), "success_rate": float(ok.mean()),
+            "mean_eps": float(eps[ok].mean()), "median_eps": float(np.median(eps[ok])), "std_eps": float(eps[ok].std()),
+            "f05_cpp": hp.f05_cpp, "f05_std_cpp": hp.std_cpp,
+            "profile_radius_cpp": prof.radius_cpp, "profile_share": prof.share,
+            "mean_power": spectra.mean_power_spectrum(deltas).numpy(),
+            "data": es.source, "epsilon_unit": "L-inf in [0, 1] pixel units", "frequency_unit": "cycles/pixel",
+        }
+
+    rec = _probe("attack", name, tier, config, es, ("lowfreq.attacks", "lowfreq.spectra", "lowfreq.utils"), compute, **kw)
+    return dict(rec.payload)
+
+
+def _corruption_inputs(name: str, tier: str, es: EvalSet, **kw: Any) -> dict:
+    cfg = tier_config(tier)
+    return {
+        "model": model_id(name, tier, data_root=kw.get("data_root"), model_dir=kw.get("model_dir")),
+        "config": {"n": cfg.n_corruption, "severities": list(cfg.severities), "seed": cfg.corruption_seed, "params": "cifar10"},
+        "data": es.fingerprint,
+        "code": _cache.source_hash("lowfreq.corruptions", "lowfreq.utils"),
+    }
+
+
+def corruption_results(names: Sequence[str], tier: str, *, progress: bool = True, results_root: Any = None,
+                       load_only: bool = False, **kw: Any) -> dict[str, dict]:
+    """Accuracy of each model on every (corruption, severity) of the tier's corruption images.
+
+    Each corrupted set is made once and shared by all models that still miss it; finished
+    (corruption, severity) entries are stored as pieces, so an interrupted run resumes. Returns
+    {name: payload} with 'accuracy' {"<corruption>/<severity>": acc}, 'mean' (plain mean of all
+    75), 'by_group', 'by_severity', 'clean'.
+    """
+    from . import corruptions as C
+
+    cfg = tier_config(tier)
+    es = eval_set(tier, cfg.n_corruption, data_root=kw.get("data_root"))
+    c = _cache_for(tier, results_root)
+    todo: dict[str, Any] = {}
+    out: dict[str, dict] = {}
+    for n in names:
+        inputs = _corruption_inputs(n, tier, es, **kw)
+        rec = c.load("corruption", n, inputs)
+        if rec is not None:
+            out[n] = dict(rec.payload)
+        else:
+            todo[n] = (c.pieces("corruption", n, inputs), inputs)
+    if todo and load_only:
+        raise LookupError(f"no cached corruption results for {sorted(todo)} at tier {tier!r}")
+    if todo:
+        loaded = {n: get_model(n, tier, model_dir=kw.get("model_dir"), data_root=kw.get("data_root")) for n in todo}
+        combos = [(cn, s) for cn in C.CORRUPTIONS for s in cfg.severities]
+        t0 = time.perf_counter()
+        for cn, s in tqdm(combos, desc=f"corruptions ({len(todo)} models)", disable=not progress, leave=False):
+            need = [n for n, (p, _) in todo.items() if not p.done((cn, s))]
+            if not need:
+                continue
+            xc = C.corrupt(es.images, cn, s, seed=cfg.corruption_seed)
+            for n in need:
+                acc = float((predict_labels(loaded[n], xc) == es.labels).float().mean())
+                todo[n][0].save((cn, s), {"accuracy": acc})
+        for n, (p, inputs) in todo.items():
+            clean = float((predict_labels(loaded[n], es.images) == es.labels).float().mean())
+
+            def merge(pieces: dict, _clean: float = clean) -> dict:
+                accs = {f"{cid[0]}/{cid[1]}": float(pl["accuracy"]) for cid, pl in pieces.items()}
+                return _corruption_summary(accs, _clean, C.FREQUENCY_GROUPS, cfg.severities) | {"data": es.source}
+
+            rec = p.finalize(merge, expected=combos, seed=cfg.corruption_seed)
+            out[n] = dict(rec.payload)
+    return out
+
+
+def _corruption_summary(accs: dict[str, float], clean: float, groups: dict, severities: Sequence[int]) -> dict:
+    by_name = {}
+    for key, v in accs.items():
+        by_name.setdefault(key.split("/")[0], []).append(v)
+    by_group = {g: float(np.mean([np.mean(by_name[n]) for n in names])) for g, names in groups.items()}
+    by_sev = {str(s): float(np.mean([v for k, v in accs.items() if k.endswith(f"/{s}")])) for s in severities}
+    return {
+        "accuracy": accs, "mean": float(np.mean(list(accs.values()))), "clean": clean,
+        "by_name": {k: float(np.mean(v)) for k, v in by_name.items()}, "by_group": by_group, "by_severity": by_sev,
+    }
+
+
+# --------------------------------------------------------------------------- summaries
+def summary(name: str, tier: str, *, compute: bool = True, **kw: Any) -> dict[str, Any]:
+    """One Table B row: group, source, tier, clean accuracy, corruption accuracy, mean/median
+    minimal epsilon, f_0.5 (cycles/pixel), f_rev (fraction of Nyquist). Missing pieces are None
+    when compute=False."""
+    spec = registry.get_spec(name)
+    row: dict[str, Any] = {"model": name, "group": spec.group, "source": spec.source, "tier": tier}
+
+    def _try(f: Callable[[], Any]) -> Any:
+        try:
+            return f()
+        except Exception as exc:  # degrade: the book shows what exists and says what is missing
+            row.setdefault("missing", []).append(f"{type(exc).__name__}: {exc}"[:200])
+            return None
+
+    if not compute:
+        kw = kw | {"load_only": True}
+    row["clean_acc"] = _try(lambda: clean_accuracy(name, tier, **kw))
+    h = _try(lambda: hybrid_result(name, tier, **kw))
+    row["f_rev_nyq"] = None if h is None else h.f_rev
+    row["f_rev_std_nyq"] = None if h is None else h.f_rev_std
+    a = _try(lambda: attack_result(name, tier, **kw))
+    if a is not None:
+        row.update(mean_eps=a["mean_eps"], median_eps=a["median_eps"], f05_cpp=a["f05_cpp"], f05_std_cpp=a["f05_std_cpp"],
+                   attack_success=a["success_rate"])
+    cr = _try(lambda: corruption_results([name], tier, **kw)[name])
+    row["corruption_acc"] = None if cr is None else cr["mean"]
+    return row
+
+
+def summary_table(tier: str, names: Iterable[str] | None = None, **kw: Any) -> list[dict[str, Any]]:
+    """Table B rows for `names` (default: every zoo model of the tier)."""
+    names = list(names) if names is not None else [r.name for r in zoo.recipes(tier)]
+    return [summary(n, tier, **kw) for n in names]
+
+
+def run(tier: str, names: Sequence[str] | None = None, *, probes: Sequence[str] = ("train", "clean", "hybrid", "attack", "corruption"),
+        progress: bool = True, device: Any = None, **kw: Any) -> dict[str, float]:
+    """Train (zoo) and probe every model; returns wall seconds per stage. Resumable: finished
+    results are reused from the cache."""
+    names = list(names) if names is not None else [r.name for r in zoo.recipes(tier)]
+    times: dict[str, float] = {}
+    for stage in probes:
+        t0 = time.perf_counter()
+        if stage == "corruption":
+            corruption_results(names, tier, progress=progress, **kw)
+        else:
+            for n in tqdm(names, desc=f"{stage} [{tier}]", disable=not progress):
+                if stage == "train":
+                    if registry.get_spec(n).source == "zoo":
+                        trained_record(n, tier, progress=progress, device=device,
+                                       **{k: v for k, v in kw.items() if k in ("model_dir", "data_root", "results_root")})
+                elif stage == "clean":
+                    clean_accuracy(n, tier, **kw)
+                elif stage == "hybrid":
+                    hybrid_result(n, tier, progress=progress, **kw)
+                elif stage == "attack":
+                    attack_result(n, tier, progress=progress, **kw)
+                else:
+                    raise ValueError(f"unknown stage {stage!r}")
+        times[stage] = time.perf_counter() - t0
+        if progress:
+            print(f"[{tier}] {stage}: {times[stage]:.0f} s for {len(names)} models")
+    return times
