@@ -1,0 +1,11 @@
+"""`python -m lowfreq ...`: see :mod:`lowfreq.cli` for the command groups."""
+from __future__ import annotations
+
+import sys
+
+from .cli import main
+
+__all__ = ["main"]
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,140 @@
+"""Zoo recipes, training (determinism, resume), the registry, and the end-to-end frequency claims
+on synthetic cue-conflict data (smoke tier)."""
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+
+from lowfreq import experiments, registry, train, zoo
+
+
+@pytest.fixture()
+def dirs(tmp_path, monkeypatch):
+    monkeypatch.setenv("LOWFREQ_MODEL_DIR", str(tmp_path / "models"))
+    monkeypatch.setenv("LOWFREQ_RESULTS_DIR", str(tmp_path / "results"))
+    experiments._EVAL_CACHE.clear()
+    return tmp_path
+
+
+def _tiny(name="base", **kw):
+    r = zoo.recipe(name, "smoke")
+    return dataclasses.replace(r, **({"train_subset": 400, "epochs": 2} | kw))
+
+
+def test_every_tier_has_every_group():
+    for tier in zoo.TIERS:
+        groups = {r.group for r in zoo.recipes(tier)}
+        assert {"base", "adv", "crp", "blur", "pca"} <= groups
+        blur = sorted(zoo.sigma_of(r.name) for r in zoo.recipes(tier, group="blur"))
+        assert blur == sorted(zoo.BLUR_SERIES)
+    assert zoo.recipe("pca", "full").preprocess == ("pca", 512)
+    assert zoo.recipe("base", "full").arch == "resnet18_cifar"
+
+
+@pytest.mark.parametrize("name", registry.list_models(source="zoo"))
+def test_every_zoo_entry_builds_and_runs(name):
+    spec = registry.get_spec(name)
+    for tier in ("smoke", "cpu"):
+        m = registry.create_model(name, tier=tier).eval()
+        assert m(torch.rand(2, 3, 32, 32)).shape == (2, 10)
+    assert spec.group in registry.GROUPS
+
+
+def test_unknown_names_are_clear_errors():
+    with pytest.raises(ValueError, match="did you mean"):
+        registry.get_spec("blur_s1.55")
+    with pytest.raises(ValueError, match="no zoo recipe"):
+        zoo.recipe("nope", "cpu")
+    with pytest.raises(ValueError, match="unknown tier"):
+        zoo.recipe("base", "gpu")
+
+
+def test_fingerprint_changes_with_any_field():
+    r = zoo.recipe("base", "cpu")
+    assert r.fingerprint() == zoo.recipe("base", "cpu").fingerprint()
+    assert r.fingerprint() != dataclasses.replace(r, seed=1).fingerprint()
+    assert r.fingerprint() != dataclasses.replace(r, epochs=r.epochs + 1).fingerprint()
+
+
+def test_training_is_deterministic_by_seed(dirs):
+    r = _tiny()
+    a = train.train(r, model_dir=dirs / "a", progress=False)
+    b = train.train(r, model_dir=dirs / "b", progress=False)
+    for (ka, va), (kb, vb) in zip(a.model.state_dict().items(), b.model.state_dict().items()):
+        assert ka == kb and torch.equal(va, vb), ka
+    c = train.train(dataclasses.replace(r, seed=1), model_dir=dirs / "c", progress=False)
+    assert not torch.equal(a.model.state_dict()["fc.weight"], c.model.state_dict()["fc.weight"])
+
+
+def test_interrupted_training_resumes_from_checkpoint(dirs, monkeypatch):
+    r = _tiny(epochs=3)
+    full = train.train(r, model_dir=dirs / "ref", progress=False)
+    calls = {"n": 0}
+    real = train.train_one_epoch
+
+    def crash_in_third(*a, **k):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt
+        return real(*a, **k)
+
+    monkeypatch.setattr(train, "train_one_epoch", crash_in_third)
+    with pytest.raises(KeyboardInterrupt):
+        train.train(r, model_dir=dirs / "run", progress=False)
+    assert train._checkpoint_path(r, dirs / "run").exists()
+    assert not train.weights_path(r, model_dir=dirs / "run").exists()
+    calls["n"] = 10  # no more crashes; count the epochs that still run
+    ran = []
+    monkeypatch.setattr(train, "train_one_epoch", lambda *a, **k: ran.append(k["epoch"]) or real(*a, **k))
+    resumed = train.train(r, model_dir=dirs / "run", progress=False)
+    assert ran == [2]  # only the unfinished epoch
+    for k, v in full.model.state_dict().items():
+        torch.testing.assert_close(resumed.model.state_dict()[k], v, msg=k)
+    assert not train._checkpoint_path(r, dirs / "run").exists()
+
+
+def test_missing_and_corrupt_weights_are_clear_errors(dirs):
+    r = zoo.recipe("base", "cpu")
+    with pytest.raises(FileNotFoundError, match="zoo train base --tier cpu"):
+        train.load_trained(r, model_dir=dirs)
+    p = train.weights_path(r, model_dir=dirs)
+    p.parent.mkdir(parents=True)
+    p.write_bytes(b"<html>quota exceeded</html>")
+    with pytest.raises(ValueError, match="not a valid lowfreq checkpoint"):
+        train.load_trained(r, model_dir=dirs)
+
+
+def test_pca_front_is_fitted_before_training(dirs):
+    res = train.train(_tiny("pca"), model_dir=dirs, progress=False)
+    proj = res.model.preprocess
+    assert proj.components.abs().sum() > 0
+    torch.testing.assert_close(proj.components @ proj.components.T, torch.eye(proj.k), atol=1e-4, rtol=0)
+
+
+@pytest.mark.slow
+def test_smoke_zoo_trains_every_group(dirs):
+    for name in ("base", "crp_gauss", "crp_augmix", "adv_linf8", "pca", "blur_s2.0"):
+        res = train.train(_tiny(name, epochs=3, train_subset=1000), model_dir=dirs, progress=False)
+        assert res.test_acc > 0.5, (name, res.test_acc)
+
+
+def test_blur_model_prefers_low_frequencies_end_to_end(dirs):
+    """The paper's two probes on synthetic cue-conflict data: the same network behind a Gaussian
+    blur has a lower reversal frequency and its minimal perturbations a lower f_0.5."""
+    rows = {}
+    for name in ("base", "blur_s1.5"):
+        experiments.trained_record(name, "smoke", progress=False)
+        h = experiments.hybrid_result(name, "smoke", progress=False)
+        a = experiments.attack_result(name, "smoke", progress=False)
+        acc = experiments.clean_accuracy(name, "smoke")
+        rows[name] = (acc, h.f_rev, a["f05_cpp"], a["success_rate"])
+    (acc_b, frev_b, f05_b, ok_b), (acc_l, frev_l, f05_l, ok_l) = rows["base"], rows["blur_s1.5"]
+    assert acc_b > 0.9 and acc_l > 0.9
+    assert ok_b > 0.9 and ok_l > 0.9
+    assert np.isfinite(frev_b) and np.isfinite(frev_l)
+    assert frev_l < frev_b
+    assert f05_l < f05_b
+    # the second call is served from the cache (no model needed)
+    again = experiments.hybrid_result("blur_s1.5", "smoke", load_only=True)
+    assert again.f_rev == frev_l
