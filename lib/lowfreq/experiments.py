@@ -106,14 +106,14 @@ class EvalSet:
 _EVAL_CACHE: dict[tuple, EvalSet] = {}
 
 
-def eval_set(tier: str, n: int | None = None, *, data_root: Any = None) -> EvalSet:
+def eval_set(tier: str, n: int | None = None, *, data_root: Any = None, grayscale: bool = False) -> EvalSet:
     """The tier's test images in a fixed order: the synthetic cue-conflict test set (smoke) or the
     CIFAR-10 test set in official order as far as it is known (cpu, full; the first 1000 are the
     attack set). n: the first n images (default all)."""
     from . import data
 
     tier_config(tier)
-    k = (tier, n, str(data_root))
+    k = (tier, n, str(data_root), grayscale)
     if k in _EVAL_CACHE:
         return _EVAL_CACHE[k]
     if tier == "smoke":
@@ -127,6 +127,9 @@ def eval_set(tier: str, n: int | None = None, *, data_root: Any = None) -> EvalS
             x, y = x[:n], y[:n]
             if n <= 1000 and not bool(ds.exact[:n].all()):
                 warnings.warn(f"the first {n} test images are not exact originals: {ds.source}", data.InexactDataWarning, stacklevel=2)
+    if grayscale:
+        x = data.to_grayscale(x)
+        src = "grayscale " + src
     es = EvalSet(x, y.long(), src, data.dataset_fingerprint(x, y))
     _EVAL_CACHE[k] = es
     return es
@@ -184,6 +187,15 @@ def get_model(name: str, tier: str, *, train_missing: bool | None = None, model_
     return registry.load_model(name, tier=tier, model_dir=model_dir)
 
 
+def _is_gray(name: str, tier: str) -> bool:
+    """Whether a model classifies grayscale images (zoo recipes on 'cifar10-gray', or a published
+    entry whose dataset says so)."""
+    spec = registry.get_spec(name)
+    if spec.source == "zoo":
+        return zoo.recipe(name, tier).in_channels == 1
+    return "gray" in spec.dataset
+
+
 def _cache_for(tier: str, results_root: Any = None) -> _cache.ResultCache:
     return _cache.ResultCache(tier, root=results_root)
 
@@ -236,7 +248,7 @@ def _probe(kind: str, name: str, tier: str, config: dict, es: EvalSet, sources: 
 def clean_accuracy(name: str, tier: str, **kw: Any) -> float:
     """Top-1 accuracy on the tier's first n_clean test images (cached)."""
     cfg = tier_config(tier)
-    es = eval_set(tier, cfg.n_clean, data_root=kw.get("data_root"))
+    es = eval_set(tier, cfg.n_clean, data_root=kw.get("data_root"), grayscale=_is_gray(name, tier))
 
     def compute() -> dict:
         m = get_model(name, tier, model_dir=kw.get("model_dir"), data_root=kw.get("data_root"))
@@ -250,7 +262,7 @@ def clean_accuracy(name: str, tier: str, **kw: Any) -> float:
 def hybrid_result(name: str, tier: str, *, progress: bool = True, **kw: Any) -> HybridCurve:
     """The hybrid-image curve of a model on the tier's first n_hybrid test images (cached)."""
     cfg = tier_config(tier)
-    es = eval_set(tier, cfg.n_hybrid, data_root=kw.get("data_root"))
+    es = eval_set(tier, cfg.n_hybrid, data_root=kw.get("data_root"), grayscale=_is_gray(name, tier))
     config = {"n": cfg.n_hybrid, "seeds": list(cfg.hybrid_seeds), "f_mix_nyq": list(cfg.f_mix_nyq)}
 
     def compute() -> dict:
@@ -275,7 +287,7 @@ def attack_result(name: str, tier: str, *, progress: bool = True, **kw: Any) -> 
     from . import attacks, spectra
 
     cfg = tier_config(tier)
-    es = eval_set(tier, cfg.n_attack, data_root=kw.get("data_root"))
+    es = eval_set(tier, cfg.n_attack, data_root=kw.get("data_root"), grayscale=_is_gray(name, tier))
     config = {"n": cfg.n_attack, "attacks": list(cfg.attacks), "kw": cfg.attack_kw, "target_seed": cfg.target_seed,
               "n_boot": cfg.n_boot, "min_target_prob": 0.5}
 
@@ -323,8 +335,16 @@ def corruption_results(names: Sequence[str], tier: str, *, progress: bool = True
     """
     from . import corruptions as C
 
+    names = list(names)
+    gray = {n: _is_gray(n, tier) for n in names}
+    if len(set(gray.values())) > 1:  # grayscale and colour models see different corrupted sets
+        out_all: dict[str, dict] = {}
+        for g in (False, True):
+            out_all |= corruption_results([n for n in names if gray[n] == g], tier, progress=progress,
+                                          results_root=results_root, load_only=load_only, **kw)
+        return {n: out_all[n] for n in names}
     cfg = tier_config(tier)
-    es = eval_set(tier, cfg.n_corruption, data_root=kw.get("data_root"))
+    es = eval_set(tier, cfg.n_corruption, data_root=kw.get("data_root"), grayscale=bool(names) and gray[names[0]])
     c = _cache_for(tier, results_root)
     todo: dict[str, Any] = {}
     out: dict[str, dict] = {}
