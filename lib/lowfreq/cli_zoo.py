@@ -20,6 +20,7 @@ def add_parser(subparsers: Any) -> None:
         "train": "train zoo models (resumable; existing weights are reused)",
         "probe": "train, then run every probe (resumable, cached under results/<tier>/)",
         "table": "print Table B from cached results",
+        "pca-sweep": "train the pca recipe with several K and pick the K matching the blur model's accuracy",
     }
     for cmd, help_ in helps.items():
         q = sub.add_parser(cmd, help=help_)
@@ -27,6 +28,8 @@ def add_parser(subparsers: Any) -> None:
         q.add_argument("--tier", default="cpu", choices=_TIERS)
         q.add_argument("--threads", type=int, default=None, help="torch CPU threads")
         q.add_argument("--device", default=None, help="cpu (default), cuda or auto")
+        if cmd == "pca-sweep":
+            q.add_argument("--k", type=int, nargs="+", default=[64, 128, 256, 512])
         if cmd == "probe":
             q.add_argument("--probes", default="train,clean,hybrid,attack,corruption", help="comma-separated stages")
 
@@ -37,6 +40,13 @@ def run(args: argparse.Namespace) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     names = args.names or [r.name for r in zoo.recipes(args.tier)]
+    if args.zoo_command == "pca-sweep":
+        out = experiments.pca_k_sweep(args.tier, args.k, device=args.device)
+        print(f"reference {out['reference']}: test accuracy {out['reference_acc']:.4f}")
+        for k, a in out["acc_by_k"].items():
+            print(f"  K = {k:>4s}: test accuracy {a:.4f}")
+        print(f"closest: K = {out['chosen_k']} (configured for tier {args.tier}: {out['configured_k']})")
+        return 0
     if args.zoo_command == "list":
         for r in zoo.recipes(args.tier):
             print(f"{r.name:14s} {r.group:6s} {r.arch:16s} epochs={r.epochs:<3d} subset={r.train_subset}  {r.notes}")

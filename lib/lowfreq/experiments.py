@@ -457,3 +457,41 @@ def run(tier: str, names: Sequence[str] | None = None, *, probes: Sequence[str] 
         if progress:
             print(f"[{tier}] {stage}: {times[stage]:.0f} s for {len(names)} models")
     return times
+
+
+def pca_k_sweep(tier: str, ks: Sequence[int], *, reference: str = "blur_s1.5", progress: bool = True,
+                device: Any = None, results_root: Any = None, **kw: Any) -> dict[str, Any]:
+    """Choose the PCA dimension K the way the paper did: train the tier's `pca` recipe with each K
+    in `ks` and pick the K whose clean test accuracy is closest to the `reference` blur model's.
+
+    Each variant is an ordinary zoo training run (recipe name ``pca_k<K>``, cached weights and
+    'trained' record); the sweep's table is stored as a 'pca_sweep' record. Returns
+    {"reference": ..., "reference_acc": ..., "acc_by_k": {K: acc}, "chosen_k": K}.
+    """
+    import dataclasses
+
+    from .train import train as train_fn
+
+    base = zoo.recipe("pca", tier)
+    ref = trained_record(reference, tier, device=device, progress=progress, results_root=results_root, **kw)
+    ref_acc = float(ref.payload["test_acc"])
+    c = _cache_for(tier, results_root)
+    acc: dict[str, float] = {}
+    times: dict[str, float] = {}
+    for k in ks:
+        r = dataclasses.replace(base, name=f"pca_k{int(k)}", preprocess=("pca", int(k)), notes=f"PCA K sweep, K = {k}")
+        fp, _ = _train_data_fingerprint(r, kw.get("data_root"))
+        inputs = {"recipe": r.to_dict(), "train_data": fp, "code": _cache.source_hash(*_TRAIN_SOURCES)}
+        rec = c.load("trained", r.name, inputs)
+        if rec is None:
+            res = train_fn(r, device=device, progress=progress, **{k2: v for k2, v in kw.items() if k2 in ("model_dir", "data_root")})
+            rec = c.save("trained", r.name, inputs, {"name": r.name, "group": "pca", "tier": tier, "test_acc": res.test_acc,
+                                                      "train_time_s": res.train_time_s, "history": res.history, "k": int(k)},
+                         seed=r.seed, wall_time_s=res.train_time_s, device=res.device)
+        acc[str(int(k))] = float(rec.payload["test_acc"])
+        times[str(int(k))] = float(rec.payload["train_time_s"])
+    chosen = min(acc, key=lambda k: (abs(acc[k] - ref_acc), int(k)))
+    out = {"reference": reference, "reference_acc": ref_acc, "acc_by_k": acc, "train_time_s_by_k": times,
+           "chosen_k": int(chosen), "configured_k": int(base.preprocess[1])}
+    c.save("pca_sweep", tier, {"ks": [int(k) for k in ks], "reference": reference, "code": _cache.source_hash(*_TRAIN_SOURCES)}, out)
+    return out
