@@ -46,8 +46,11 @@ def load_data(r: Recipe, *, data_root: Any = None) -> TrainData:
         n_train = r.train_subset or 2000
         tx, ty = data.cue_conflict(n_train, seed=r.seed)
         vx, vy = data.cue_conflict(1000, seed=r.seed + 10_000)
+        if r.in_channels == 1:  # the luminance of the colour data (as experiments.eval_set makes its test images)
+            tx, vx = data.to_grayscale(tx), data.to_grayscale(vx)
         to8 = lambda x: (x * 255).round().to(torch.uint8)  # noqa: E731
-        return TrainData(to8(tx), ty.long(), to8(vx), vy.long(), "synthetic cue-conflict")
+        gray = " (grayscale)" if r.in_channels == 1 else ""
+        return TrainData(to8(tx), ty.long(), to8(vx), vy.long(), "synthetic cue-conflict" + gray)
     if r.dataset in ("cifar10", "cifar10-gray"):
         gray = r.dataset == "cifar10-gray"
         tr = data.load_cifar10("train", root=data_root, grayscale=gray, as_float=False)
@@ -134,12 +137,23 @@ def train_one_epoch(
     epoch: int,
     progress: bool = True,
 ) -> dict[str, float]:
-    """One pass over the (shuffled) training images; returns mean loss and train accuracy."""
+    """One pass over the (shuffled) training images; returns mean loss and train accuracy.
+
+    A recipe with neural regularization (``recipe.extra["neural"]``, see lowfreq.neural.neural_config)
+    adds lambda x the neural similarity loss between the chosen blocks of ``model.forward_features``
+    and a simulated V1 population. The V1 responses are computed on the fly for the same augmented
+    batch the model sees (no lookup by image index; crop + flip stay on); also returns its mean.
+    """
+    from .neural import logits_and_features, neural_config, similarity_loss
+
+    reg = neural_config(r.extra)
+    if reg is not None:
+        reg["population"].to(device)
     model.train()
     n = d.train_x.shape[0]
     order = torch.randperm(n, generator=gen, device=gen.device).to(d.train_x.device)
     amp = device.type == "cuda"
-    tot_loss, tot_correct = 0.0, 0
+    tot_loss, tot_correct, tot_sim = 0.0, 0, 0.0
     bar = tqdm(total=n, desc=f"{r.name} [{r.tier}] epoch {epoch + 1}/{r.epochs}", unit="img", disable=not progress, leave=False)
     for s in batches(n, r.batch_size):
         idx = order[s]
@@ -160,8 +174,16 @@ def train_one_epoch(
         if amp:
             x = x.contiguous(memory_format=torch.channels_last)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
-            out = model(x)
-            loss = F.cross_entropy(out, y, label_smoothing=r.label_smoothing)
+            if reg is None:
+                out = model(x)
+                loss = F.cross_entropy(out, y, label_smoothing=r.label_smoothing)
+            else:
+                out, feats = logits_and_features(model, x)
+                with torch.no_grad(), torch.autocast(device.type, enabled=False):
+                    v1 = reg["population"](x.float(), generator=gen)
+                sim = similarity_loss([feats[i] for i in reg["layers"]], v1)
+                loss = F.cross_entropy(out, y, label_smoothing=r.label_smoothing) + reg["lambda"] * sim
+                tot_sim += float(sim.detach()) * len(y)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -170,7 +192,10 @@ def train_one_epoch(
         tot_correct += int((out.argmax(1) == y).sum())
         bar.update(len(y))
     bar.close()
-    return {"train_loss": tot_loss / n, "train_acc": tot_correct / n}
+    stats = {"train_loss": tot_loss / n, "train_acc": tot_correct / n}
+    if reg is not None:
+        stats["train_sim_loss"] = tot_sim / n
+    return stats
 
 
 @torch.inference_mode()
@@ -239,10 +264,16 @@ def train(
         torch.set_num_threads(threads)
     out = weights_path(r, model_dir=model_dir)
     d = data if data is not None else load_data(r, data_root=data_root)
+    from .data import dataset_fingerprint
+
+    data_fp = dataset_fingerprint(d.train_x, d.train_y)
     if resume and out.exists():
-        model = load_trained(r, model_dir=model_dir).to(dev)
         blob = torch.load(out, map_location="cpu", weights_only=True)
-        return TrainResult(model, r, float(blob["test_acc"]), list(blob["history"]), float(blob["train_time_s"]), out, str(dev), d.source)
+        if blob.get("train_data") == data_fp:  # the same recipe trained on the same data: reuse
+            model = load_trained(r, model_dir=model_dir).to(dev)
+            return TrainResult(model, r, float(blob["test_acc"]), list(blob["history"]), float(blob["train_time_s"]), out, str(dev), d.source)
+        if progress:
+            print(f"{r.name} [{r.tier}]: stored weights were trained on other data; retraining")
 
     image_shape = tuple(d.train_x.shape[1:])
     with torch.random.fork_rng(devices=[]):
@@ -264,7 +295,7 @@ def train(
     ckpt = _checkpoint_path(r, model_dir)
     if resume and ckpt.exists():
         state = torch.load(ckpt, map_location="cpu", weights_only=True)
-        if state.get("fingerprint") == r.fingerprint():
+        if state.get("fingerprint") == r.fingerprint() and state.get("train_data") == data_fp:
             model.load_state_dict(state["model"])
             optimizer.load_state_dict(state["optimizer"])
             scheduler.load_state_dict(state["scheduler"])
@@ -282,6 +313,7 @@ def train(
         atomic_torch_save(
             {
                 "fingerprint": r.fingerprint(),
+                "train_data": data_fp,
                 "model": model.state_dict(),
                 "optimizer": optimizer.state_dict(),
                 "scheduler": scheduler.state_dict(),
@@ -303,6 +335,7 @@ def train(
             "history": history,
             "train_time_s": elapsed,
             "image_shape": list(image_shape),
+            "train_data": data_fp,
         },
         out,
     )
