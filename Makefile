@@ -10,7 +10,7 @@ SLOW ?=
 PIN_HASH := $(shell cat requirements.txt pyproject.toml | sha256sum | cut -c1-12)
 STAMP := $(VENV)/.lowfreq-pins-$(PIN_HASH)
 
-.PHONY: help setup test data execute book clean-book
+.PHONY: help setup test data
 
 help:
 	@echo "make setup                  create $(VENV) with the pinned stack (seconds when pins are unchanged)"
@@ -34,3 +34,5 @@ test: setup
 
 data: setup
 	$(PY) -m lowfreq data get cifar10 $(ARCHIVES)
+
+include book.mk

@@ -1,0 +1,45 @@
+# The book's make targets. The Makefile includes this file (`include book.mk`) and provides PY,
+# TIER (smoke | cpu | full), CHAPTER and the `setup` target. The work is done by tools/book.py.
+#
+#   make execute [TIER=..] [CHAPTER=name[,name]] [FORCE=1]
+#        run the chapters (book/*.md) with papermill into book/_executed/<tier>/; only chapters whose
+#        source, tier or library source (lib/lowfreq/**.py) changed are run again (FORCE=1: all)
+#   make book [TIER=..]       execute what is missing or stale, then build the HTML with
+#                             `jupyter-book build -W`: _build/<tier>/_build/html (_build/html links to it)
+#   make book-status [TIER=..]   which chapters are stale, and why
+#   make book-vendor          fetch MathJax 3, require.js and the widget manager from npm (cached in _vendor/)
+#   make book-serve [PORT=8000]  serve _build/html on http://127.0.0.1:$(PORT)/
+#   make clean-book           remove the built HTML (_build/<tier>/, _build/html)
+#   make clean-executed       remove the executed notebooks (book/_executed/)
+#   make test-book [SLOW=1]   tests/test_book.py (SLOW=1 adds the end-to-end and browser tests)
+
+BOOK_TOOL := $(PY) tools/book.py
+FORCE ?=
+PORT ?= 8000
+
+.PHONY: execute book book-status book-vendor book-serve clean-book clean-executed test-book
+
+execute: setup
+	$(BOOK_TOOL) execute --tier $(TIER) $(if $(CHAPTER),--chapter $(CHAPTER)) $(if $(FORCE),--force)
+
+book: setup
+	$(BOOK_TOOL) build --tier $(TIER)
+
+book-status: setup
+	$(BOOK_TOOL) status --tier $(TIER)
+
+book-vendor: setup
+	$(BOOK_TOOL) vendor
+
+book-serve:
+	@test -e _build/html || { echo "no _build/html yet: run make book"; exit 1; }
+	$(PY) -m http.server $(PORT) --bind 127.0.0.1 --directory _build/html
+
+clean-book:
+	rm -rf _build/smoke _build/cpu _build/full _build/html
+
+clean-executed:
+	rm -rf book/_executed
+
+test-book: setup
+	$(PY) -m pytest -q tests/test_book.py $(if $(SLOW),,-m "not slow")
