@@ -143,7 +143,7 @@ def _train_data_fingerprint(r: zoo.Recipe, data_root: Any) -> tuple[str, str]:
     from . import data
     from .train import load_data
 
-    key = ("train", r.dataset, r.train_subset, r.seed, str(data_root))
+    key = ("train", r.dataset, r.in_channels, r.train_subset, r.seed, str(data_root))
     if key not in _EVAL_CACHE:
         d = load_data(r, data_root=data_root)
         _EVAL_CACHE[key] = (data.dataset_fingerprint(d.train_x, d.train_y), d.source)  # type: ignore[assignment]
@@ -213,6 +213,7 @@ def trained_record(name: str, tier: str, *, model_dir: Any = None, data_root: An
     inputs = {"recipe": r.to_dict(), "train_data": fp, "code": _cache.source_hash(*_TRAIN_SOURCES)}
     rec = c.load("trained", name, inputs)
     if rec is not None and (weights_path(r, model_dir=model_dir).exists() or not train):
+        _LAST_RECORDS[("trained", name, tier)] = rec
         return rec
     if not train and not weights_path(r, model_dir=model_dir).exists():
         return None
@@ -241,8 +242,21 @@ def _probe(kind: str, name: str, tier: str, config: dict, es: EvalSet, sources: 
         rec = c.load(kind, name, inputs)
         if rec is None:
             raise LookupError(f"no cached {kind} result for {name!r} at tier {tier!r} (run `python -m lowfreq zoo probe {name} --tier {tier}`)")
-        return rec
-    return c.get_or_compute(kind, name, inputs, compute, seed=seed, recompute=recompute)
+    else:
+        rec = c.get_or_compute(kind, name, inputs, compute, seed=seed, recompute=recompute)
+    _LAST_RECORDS[(kind, name, tier)] = rec
+    return rec
+
+
+_LAST_RECORDS: dict[tuple[str, str, str], _cache.Record] = {}
+
+
+def provenance_of(kind: str, name: str, tier: str) -> dict | None:
+    """Provenance (commit, versions, device, seed, wall time, date) of the record behind the last
+    `kind` result ('clean', 'hybrid', 'attack', 'corruption', 'trained') returned for (name, tier)
+    in this process, or None if none was returned yet."""
+    rec = _LAST_RECORDS.get((kind, name, tier))
+    return None if rec is None else dict(rec.provenance)
 
 
 def clean_accuracy(name: str, tier: str, **kw: Any) -> float:
@@ -266,7 +280,7 @@ def hybrid_result(name: str, tier: str, *, progress: bool = True, **kw: Any) -> 
     config = {"n": cfg.n_hybrid, "seeds": list(cfg.hybrid_seeds), "f_mix_nyq": list(cfg.f_mix_nyq)}
 
     def compute() -> dict:
-        m = get_model(name, tier, model_dir=kw.get("model_dir"), data_root=kw.get("data_root"))
+        m = get_model(name, tier, model_dir=kw.get("model_dir"), data_root=kw.get("data_root"), progress=progress)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             c = hybrid_curve(m, es.images, es.labels, f_mix=cfg.f_mix_nyq, seeds=cfg.hybrid_seeds, progress=progress)
@@ -292,7 +306,7 @@ def attack_result(name: str, tier: str, *, progress: bool = True, **kw: Any) -> 
               "n_boot": cfg.n_boot, "min_target_prob": 0.5}
 
     def compute() -> dict:
-        m = get_model(name, tier, model_dir=kw.get("model_dir"), data_root=kw.get("data_root"))
+        m = get_model(name, tier, model_dir=kw.get("model_dir"), data_root=kw.get("data_root"), progress=progress)
         res = attacks.minimal_linf(m, es.images, es.labels, seed=cfg.target_seed, attacks=cfg.attacks,
                                    progress=progress, **cfg.attack_kw)
         ok = res.success.numpy() if isinstance(res.success, torch.Tensor) else np.asarray(res.success)
@@ -352,6 +366,7 @@ def corruption_results(names: Sequence[str], tier: str, *, progress: bool = True
         inputs = _corruption_inputs(n, tier, es, **kw)
         rec = c.load("corruption", n, inputs)
         if rec is not None:
+            _LAST_RECORDS[("corruption", n, tier)] = rec
             out[n] = dict(rec.payload)
         else:
             todo[n] = (c.pieces("corruption", n, inputs), inputs)
@@ -377,6 +392,7 @@ def corruption_results(names: Sequence[str], tier: str, *, progress: bool = True
                 return _corruption_summary(accs, _clean, C.FREQUENCY_GROUPS, cfg.severities) | {"data": es.source}
 
             rec = p.finalize(merge, expected=combos, seed=cfg.corruption_seed)
+            _LAST_RECORDS[("corruption", n, tier)] = rec
             out[n] = dict(rec.payload)
     return out
 
