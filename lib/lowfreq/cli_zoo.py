@@ -26,8 +26,12 @@ def add_parser(subparsers: Any) -> None:
         q = sub.add_parser(cmd, help=help_)
         q.add_argument("names", nargs="*", help="model names (default: every zoo recipe of the tier)")
         q.add_argument("--tier", default="cpu", choices=_TIERS)
+        q.add_argument("--family", default="cifar10", choices=("cifar10", "imagenette"),
+                       help="which zoo when no names are given: cifar10 (Figs 2-5, default) or imagenette (the Fig 6 stand-in, in_*)")
         q.add_argument("--threads", type=int, default=None, help="torch CPU threads")
         q.add_argument("--device", default=None, help="cpu (default), cuda or auto")
+        if cmd == "table":
+            q.add_argument("--markdown", action="store_true", help="a Markdown table (for results/<tier>/TABLE.md)")
         if cmd == "pca-sweep":
             q.add_argument("--k", type=int, nargs="+", default=[64, 128, 256, 512])
         if cmd == "probe":
@@ -39,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    names = args.names or [r.name for r in zoo.recipes(args.tier)]
+    names = args.names or [r.name for r in zoo.recipes(args.tier, family=args.family)]
     if args.zoo_command == "pca-sweep":
         out = experiments.pca_k_sweep(args.tier, args.k, device=args.device)
         print(f"reference {out['reference']}: test accuracy {out['reference_acc']:.4f}")
@@ -48,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"closest: K = {out['chosen_k']} (configured for tier {args.tier}: {out['configured_k']})")
         return 0
     if args.zoo_command == "list":
-        for r in zoo.recipes(args.tier):
+        for r in zoo.recipes(args.tier, family=args.family):
             print(f"{r.name:14s} {r.group:6s} {r.arch:16s} epochs={r.epochs:<3d} subset={r.train_subset}  {r.notes}")
         return 0
     if args.zoo_command == "train":
@@ -65,8 +69,25 @@ def run(args: argparse.Namespace) -> int:
         print("wall seconds per stage:", {k: round(v) for k, v in times.items()})
         return 0
     rows = experiments.summary_table(args.tier, names, compute=False)
-    cols = ["model", "group", "clean_acc", "corruption_acc", "mean_eps", "median_eps", "f05_cpp", "f_rev_nyq"]
-    print(" ".join(f"{c:>14s}" for c in cols))
+    cols = ["model", "group", "test_acc", "train_time_s", "clean_acc", "corruption_acc", "mean_eps", "median_eps", "f05_cpp", "f_rev_nyq"]
+    scale = {"mean_eps": 255.0, "median_eps": 255.0}
+
+    def cell(r: dict, c: str) -> str:
+        v = r.get(c)
+        if isinstance(v, float):
+            return f"{v * scale.get(c, 1.0):.1f}" if c == "train_time_s" else f"{v * scale.get(c, 1.0):.4f}"
+        return "-" if v is None else str(v)
+
+    header = [c + (" (x255)" if c in scale else "") for c in cols]
+    if args.markdown:
+        print("| " + " | ".join(header) + " |")
+        print("|" + "---|" * len(cols))
+        for r in rows:
+            print("| " + " | ".join(cell(r, c) for c in cols) + " |")
+        total = sum(r.get("train_time_s") or 0.0 for r in rows)
+        print(f"\nTier {args.tier}: {len(rows)} models, total training time {total:.0f} s (sum of the recorded per-model times).")
+        return 0
+    print(" ".join(f"{h:>16s}" for h in header))
     for r in rows:
-        print(" ".join(f"{r.get(c):>14.4f}" if isinstance(r.get(c), float) else f"{str(r.get(c)):>14s}" for c in cols))
+        print(" ".join(f"{cell(r, c):>16s}" for c in cols))
     return 0
