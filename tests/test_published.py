@@ -30,7 +30,7 @@ from lowfreq.compat import (
     import_robustbench,
 )
 
-RB = registry.list_models(source="robustbench")
+RB = registry.list_models(source="robustbench", dataset="cifar10")  # ImageNet entries: tests/test_imagenette.py
 HUB = registry.list_models(source="torchhub")
 LIB = str(Path(P.__file__).resolve().parent.parent)
 
@@ -65,13 +65,13 @@ def test_groups_follow_the_protocol():
         "chenyaofo_resnet56", "chenyaofo_vgg19_bn", "chenyaofo_mobilenetv2_x1_4",
         "chenyaofo_shufflenetv2_x2_0", "chenyaofo_repvgg_a2",
     }
-    assert registry.list_models(group="base", source="robustbench") == ["Standard"]
-    adv = registry.list_models(group="adv", source="robustbench")
+    assert registry.list_models(group="base", source="robustbench", dataset="cifar10") == ["Standard"]
+    adv = registry.list_models(group="adv", source="robustbench", dataset="cifar10")
     assert len(adv) == 7
     for author in ("Rebuffi2021Fixing", "Gowal2020Uncovering", "Wu2020Adversarial", "Zhang2020",
                    "Carmon2019Unlabeled", "Sehwag2020Hydra", "Cui2020Learnable"):
         assert sum(n.startswith(author) for n in adv) == 1, author
-    crp = registry.list_models(group="crp", source="robustbench")
+    crp = registry.list_models(group="crp", source="robustbench", dataset="cifar10")
     assert crp[0].startswith("Hendrycks2020AugMix_") and crp[1] == "Kireev2021Effectiveness_RLATAugMix"
     for n in RB + HUB:
         s = registry.get_spec(n)

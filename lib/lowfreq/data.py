@@ -57,6 +57,7 @@ __all__ = [
     "CIFAR10_CLASSES",
     "KNOWN_CLASSES",
     "GRAY_WEIGHTS",
+    "FIT_MODES",
     "ImageDataset",
     "LabeledImages",
     "DataNotFoundError",
@@ -225,8 +226,17 @@ def _iter_files(path: Path, kind: str) -> Iterator[tuple[tuple[str, ...], Any]]:
                 yield p.relative_to(path).parts, (lambda p=p: p.read_bytes())
 
 
-def _decode(data: bytes, *, size: tuple[int, int] | None, where: str) -> tuple[np.ndarray, bool]:
-    """Bytes of an image file -> (H, W, 3) uint8 RGB, and whether it was resized."""
+#: How import_image_folder brings images to `size`: "stretch" resizes to exactly H x W (aspect ratio
+#: not kept; how the offline imagenette-224.tgz was made); "center_crop" resizes the shorter side to
+#: round(side / crop_fraction) (aspect ratio kept) and keeps the central H x W, as ImageNet evaluation
+#: does (torchvision / RobustBench 'Res256Crop224' = size 224, crop_fraction 0.875).
+FIT_MODES: tuple[str, ...] = ("stretch", "center_crop")
+
+
+def _decode(
+    data: bytes, *, size: tuple[int, int] | None, where: str, fit: str = "stretch", crop_fraction: float = 1.0
+) -> tuple[np.ndarray, bool]:
+    """Bytes of an image file -> (H, W, 3) uint8 RGB, and whether it was resized (see FIT_MODES)."""
     from PIL import Image
 
     try:
@@ -234,7 +244,18 @@ def _decode(data: bytes, *, size: tuple[int, int] | None, where: str) -> tuple[n
             im.load()
             rgb = im.convert("RGB") if im.mode != "RGB" else im
             resized = False
-            if size is not None and rgb.size != (size[1], size[0]):
+            if size is not None and fit == "center_crop":
+                h, w = size
+                scale = max(h, w) / crop_fraction / min(rgb.size[1], rgb.size[0])
+                new_w, new_h = max(w, round(rgb.size[0] * scale)), max(h, round(rgb.size[1] * scale))
+                if (new_w, new_h) != rgb.size:
+                    rgb = rgb.resize((new_w, new_h), Image.Resampling.BICUBIC)
+                    resized = True
+                left, top = (new_w - w) // 2, (new_h - h) // 2
+                if (new_w, new_h) != (w, h):
+                    rgb = rgb.crop((left, top, left + w, top + h))
+                    resized = True  # cropped: not the file's pixels any more
+            elif size is not None and rgb.size != (size[1], size[0]):
                 # PIL's resize filters are antialiased when shrinking
                 rgb = rgb.resize((size[1], size[0]), Image.Resampling.BICUBIC)
                 resized = True
@@ -243,7 +264,9 @@ def _decode(data: bytes, *, size: tuple[int, int] | None, where: str) -> tuple[n
         raise ValueError(f"{where}: cannot decode image ({type(exc).__name__}: {exc})") from exc
 
 
-def _read_source(path: Path, *, size: tuple[int, int] | None, progress: bool) -> _Source:
+def _read_source(
+    path: Path, *, size: tuple[int, int] | None, progress: bool, fit: str = "stretch", crop_fraction: float = 1.0
+) -> _Source:
     from tqdm.auto import tqdm
 
     kind = _source_kind(path)
@@ -272,7 +295,7 @@ def _read_source(path: Path, *, size: tuple[int, int] | None, progress: bool) ->
             data = read()
             if kind == "directory":
                 tree_hash.update(f"{rel}\0{hashlib.sha256(data).hexdigest()}\n".encode())
-            pixels, resized = _decode(data, size=size, where=f"{path}:{rel}")
+            pixels, resized = _decode(data, size=size, where=f"{path}:{rel}", fit=fit, crop_fraction=crop_fraction)
             src.images.setdefault(split, {}).setdefault(cls, []).append(
                 _Image(stem, pixels, lossless=(ext in _LOSSLESS_EXTS) and not resized)
             )
@@ -453,6 +476,8 @@ def import_image_folder(
     size: int | tuple[int, int] | None = None,
     classes: Sequence[str] | None = None,
     progress: bool = True,
+    fit: str = "stretch",
+    crop_fraction: float = 1.0,
 ) -> dict[str, Any]:
     """Import image-folder archives into ``<data_dir(root)>/<name>/`` as uint8 arrays + manifest.
 
@@ -463,16 +488,25 @@ def import_image_folder(
     and any other class folder is an error; otherwise `classes` if given, else the sorted folder names.
     Images are converted to RGB (grayscale is replicated); `size` (pixels, int or (H, W)) resizes
     every image whose size differs (bicubic, antialiased; resized images count as inexact), and is
-    required when image sizes differ. The stored set is written to a temporary folder and then moved
-    into place, so an interrupted import leaves the previous one intact. Returns the manifest (dict).
+    required when image sizes differ. `fit` says how (:data:`FIT_MODES`): "stretch" (default) or
+    "center_crop" with `crop_fraction` (shorter side -> side / crop_fraction, then the central crop;
+    every image is then resized or cropped unless it already has exactly `size`). The stored set is
+    written to a temporary folder and then moved into place, so an interrupted import leaves the
+    previous one intact. Returns the manifest (dict).
     """
     _check_name(name)
+    if fit not in FIT_MODES:
+        raise ValueError(f"fit must be one of {FIT_MODES}, got {fit!r}")
+    if not 0 < crop_fraction <= 1:
+        raise ValueError(f"crop_fraction must be in (0, 1], got {crop_fraction!r}")
+    if fit == "center_crop" and size is None:
+        raise ValueError("fit='center_crop' needs size= (the crop size in pixels)")
     path_list = [Path(paths)] if isinstance(paths, (str, os.PathLike)) else [Path(p) for p in paths]
     if not path_list:
         raise ValueError("import_image_folder: give at least one archive or directory")
     hw = _as_size(size)
     t0 = time.perf_counter()
-    sources = [_read_source(p.expanduser(), size=hw, progress=progress) for p in path_list]
+    sources = [_read_source(p.expanduser(), size=hw, progress=progress, fit=fit, crop_fraction=crop_fraction) for p in path_list]
 
     found = sorted({cls for s in sources for by_class in s.images.values() for cls in by_class})
     if name in KNOWN_CLASSES or classes is not None:
@@ -512,6 +546,7 @@ def import_image_folder(
         "lowfreq_version": __version__,
         "classes": list(class_list),
         "image_shape": list(shape),
+        "resize": None if hw is None else {"size": list(hw), "fit": fit, "crop_fraction": crop_fraction, "filter": "PIL bicubic"},
         "sources": [
             {
                 "name": s.name,
@@ -1016,6 +1051,9 @@ def add_parser(subparsers: Any) -> None:
     pi.add_argument("name", help="dataset name, e.g. cifar10 (class folders are checked) or imagenette")
     pi.add_argument("paths", nargs="+", metavar="PATH", help="archives or directories <anything>/{train,test,val}/<class>/<file>")
     pi.add_argument("--size", type=int, default=None, help="resize every image to SIZE x SIZE pixels")
+    pi.add_argument("--fit", choices=FIT_MODES, default="stretch",
+                    help="stretch (default: resize to SIZE x SIZE) or center_crop (shorter side to SIZE / CROP_FRACTION, central crop)")
+    pi.add_argument("--crop-fraction", type=float, default=1.0, help="with --fit center_crop: 0.875 = ImageNet's resize 256, crop 224")
     pi.add_argument("--root", default=None, help="data directory (default: $LOWFREQ_DATA_DIR, else <repo>/data)")
     pi.add_argument("--no-progress", action="store_true", help="no progress bars")
 
@@ -1059,7 +1097,8 @@ def run(args: argparse.Namespace) -> int:
                 raise FileNotFoundError(f"{p}: no such file or directory")
         t0 = time.perf_counter()
         m = import_image_folder(
-            args.name, args.paths, root=args.root, size=getattr(args, "size", None), progress=not args.no_progress
+            args.name, args.paths, root=args.root, size=getattr(args, "size", None), progress=not args.no_progress,
+            fit=getattr(args, "fit", "stretch"), crop_fraction=getattr(args, "crop_fraction", 1.0),
         )
         dt = time.perf_counter() - t0
         print(f"imported {args.name} into {data_dir(args.root) / args.name} in {dt:.1f} s")

@@ -5,7 +5,11 @@ For each model (a registry name) and tier this computes, and stores under ``resu
   clean       clean test accuracy on the tier's evaluation images
   hybrid      p_low / p_high vs f_mix and f_rev (lowfreq.hybrid.hybrid_curve)
   attack      per-image minimal targeted L-inf epsilon, the perturbation spectrum and f_0.5
-  corruption  accuracy on the 15 corruptions x 5 severities (CIFAR-10-C parameters)
+  corruption  accuracy on the 15 corruptions x 5 severities (CIFAR-10-C parameters; for Imagenette
+              models at 64 px the Tiny-ImageNet-C ones, at 224 px and for ImageNet ImageNet-C's)
+Models of other data sets (the Imagenette stand-in zoo of Fig 6, ImageNet entries of
+lowfreq.published) are probed on their own data set's val images with that data set's probe sizes
+(DATASET_TIER_CONFIGS); see eval_set(dataset=...).
 Every record's key hashes the model identity, the probe configuration, the data fingerprint and
 the source of the library modules the probe uses, so changed code or data invalidates exactly
 what it affects. A zoo model's identity is its recipe + training data + training code (so the
@@ -67,6 +71,7 @@ class TierConfig:
     corruption_seed: int = 0
     target_seed: int = 0
     n_boot: int = 200
+    corruption_params: str = "cifar10"
 
 
 TIER_CONFIGS: dict[str, TierConfig] = {
@@ -85,11 +90,58 @@ TIER_CONFIGS: dict[str, TierConfig] = {
 }
 
 
-def tier_config(tier: str) -> TierConfig:
-    """The probe sizes of a tier; ValueError for an unknown tier."""
+#: Probe sizes for models of other data sets, keyed by (data set family, tier); see _family().
+#: Imagenette at 64 px (cpu): all 3,925 val images for clean accuracy; hybrid, attack and corruption
+#: sizes cut so that the 10-model zoo plus probes fits 2 CPU cores (~20 min; the book's Fig 6 stand-in
+#: chapter reports the time); the attack set is a prefix of the documented 1000-image attack subset.
+#: full (224 px, GPU) and ImageNet use the paper's 1000 attack images.
+DATASET_TIER_CONFIGS: dict[tuple[str, str], TierConfig] = {
+    ("imagenette", "cpu"): TierConfig(
+        "cpu", n_clean=3925, n_hybrid=400, hybrid_seeds=(0, 1, 2, 3), f_mix_nyq=PAPER_F_MIX,
+        n_attack=200, attacks=("fmn", "pgd"), attack_kw={"fmn_steps": 50, "pgd_steps": 10, "pgd_bisect_steps": 6},
+        n_corruption=400, corruption_params="tinyimagenet",
+    ),
+    ("imagenette", "full"): TierConfig(
+        "full", n_clean=3925, n_hybrid=3925, hybrid_seeds=(0, 1, 2, 3), f_mix_nyq=PAPER_F_MIX,
+        n_attack=1000, attacks=("fmn", "pgd", "bb"), attack_kw={"bb_restarts": 2}, n_corruption=3925,
+        corruption_params="imagenet",
+    ),
+    ("imagenet", "cpu"): TierConfig(
+        "cpu", n_clean=1000, n_hybrid=200, hybrid_seeds=(0, 1, 2, 3), f_mix_nyq=PAPER_F_MIX,
+        n_attack=50, attacks=("fmn", "pgd"), attack_kw={"fmn_steps": 50, "pgd_steps": 10}, n_corruption=100,
+        corruption_params="imagenet",
+    ),
+    ("imagenet", "full"): TierConfig(
+        "full", n_clean=50000, n_hybrid=10000, hybrid_seeds=(0, 1, 2, 3), f_mix_nyq=PAPER_F_MIX,
+        n_attack=1000, attacks=("fmn", "pgd", "bb"), attack_kw={"bb_restarts": 2}, n_corruption=10000,
+        corruption_params="imagenet",
+    ),
+}
+
+
+def _family(dataset: str | None) -> str | None:
+    """'imagenette' for 'imagenette<size>', 'imagenet' for 'imagenet', None for the CIFAR/synthetic default."""
+    if dataset is None:
+        return None
+    if dataset.startswith("imagenette"):
+        return "imagenette"
+    if dataset == "imagenet":
+        return "imagenet"
+    raise ValueError(f"unknown evaluation data set {dataset!r}; use None (the tier's CIFAR-10 / synthetic images), "
+                     "'imagenette<size>' or 'imagenet'")
+
+
+def tier_config(tier: str, dataset: str | None = None) -> TierConfig:
+    """The probe sizes of a tier (for `dataset` 'imagenette<size>' / 'imagenet': that data set's sizes,
+    DATASET_TIER_CONFIGS); ValueError for an unknown tier."""
     if tier not in TIER_CONFIGS:
         raise ValueError(f"unknown tier {tier!r}; tiers are {tuple(TIER_CONFIGS)}")
-    return TIER_CONFIGS[tier]
+    fam = _family(dataset)
+    if fam is None or tier == "smoke":
+        return TIER_CONFIGS[tier]
+    if (fam, tier) not in DATASET_TIER_CONFIGS:
+        raise ValueError(f"no probe sizes for data set {dataset!r} at tier {tier!r}")
+    return DATASET_TIER_CONFIGS[(fam, tier)]
 
 
 # --------------------------------------------------------------------------- evaluation data
@@ -106,16 +158,26 @@ class EvalSet:
 _EVAL_CACHE: dict[tuple, EvalSet] = {}
 
 
-def eval_set(tier: str, n: int | None = None, *, data_root: Any = None, grayscale: bool = False) -> EvalSet:
+def eval_set(tier: str, n: int | None = None, *, data_root: Any = None, grayscale: bool = False,
+             dataset: str | None = None) -> EvalSet:
     """The tier's test images in a fixed order: the synthetic cue-conflict test set (smoke) or the
     CIFAR-10 test set in official order as far as it is known (cpu, full; the first 1000 are the
-    attack set). n: the first n images (default all)."""
+    attack set). n: the first n images (default all). dataset 'imagenette<size>' or 'imagenet' (cpu,
+    full): that data set's val images in its documented order (lowfreq.imagenette.load_eval_images);
+    at the smoke tier every data set is the synthetic one."""
     from . import data
 
-    tier_config(tier)
-    k = (tier, n, str(data_root), grayscale)
+    tier_config(tier, dataset)
+    k = (tier, n, str(data_root), grayscale, None if tier == "smoke" else dataset)
     if k in _EVAL_CACHE:
         return _EVAL_CACHE[k]
+    if tier != "smoke" and dataset is not None:
+        from .imagenette import load_eval_images
+
+        ds = load_eval_images(dataset, n, root=data_root, grayscale=grayscale)
+        es = EvalSet(ds.images, ds.labels.long(), ds.source, data.dataset_fingerprint(ds.images, ds.labels))
+        _EVAL_CACHE[k] = es
+        return es
     if tier == "smoke":
         # the smoke recipes train on cue_conflict(seed=0); this is a disjoint sample seed
         x, y = data.cue_conflict(n or 1000, seed=10_000)
@@ -136,7 +198,11 @@ def eval_set(tier: str, n: int | None = None, *, data_root: Any = None, grayscal
 
 
 # --------------------------------------------------------------------------- models
-_TRAIN_SOURCES = ("lowfreq.train", "lowfreq.zoo", "lowfreq.models")
+def _train_code() -> str:
+    """The training code's identity: lowfreq.train.TRAIN_CODE_VERSION (see there why not a source hash)."""
+    from .train import TRAIN_CODE_VERSION
+
+    return f"train-v{TRAIN_CODE_VERSION}"
 
 
 def _train_data_fingerprint(r: zoo.Recipe, data_root: Any) -> tuple[str, str]:
@@ -157,7 +223,7 @@ def model_id(name: str, tier: str, *, data_root: Any = None, model_dir: Any = No
     if spec.source == "zoo":
         r = zoo.recipe(name, tier)
         fp, _ = _train_data_fingerprint(r, data_root)
-        return _cache.key(recipe=r.to_dict(), train_data=fp, code=_cache.source_hash(*_TRAIN_SOURCES))[:16]
+        return _cache.key(recipe=r.to_dict(), train_data=fp, code=_train_code())[:16]
     from . import published  # noqa: F401
 
     weights = spec.info.get("weights_sha256") if spec.info else None
@@ -196,6 +262,14 @@ def _is_gray(name: str, tier: str) -> bool:
     return "gray" in spec.dataset
 
 
+def _eval_dataset(name: str, tier: str) -> str | None:
+    """The data set a model is probed on when it is not the tier's CIFAR-10 / synthetic default:
+    'imagenette<size>' for the Imagenette zoo (cpu, full), 'imagenet' for published ImageNet entries."""
+    spec = registry.get_spec(name)
+    ds = zoo.recipe(name, tier).dataset if spec.source == "zoo" else spec.dataset
+    return ds if (ds.startswith("imagenette") or ds == "imagenet") else None
+
+
 def _cache_for(tier: str, results_root: Any = None) -> _cache.ResultCache:
     return _cache.ResultCache(tier, root=results_root)
 
@@ -210,7 +284,7 @@ def trained_record(name: str, tier: str, *, model_dir: Any = None, data_root: An
     r = zoo.recipe(name, tier)
     c = _cache_for(tier, results_root)
     fp, src = _train_data_fingerprint(r, data_root)
-    inputs = {"recipe": r.to_dict(), "train_data": fp, "code": _cache.source_hash(*_TRAIN_SOURCES)}
+    inputs = {"recipe": r.to_dict(), "train_data": fp, "code": _train_code()}
     rec = c.load("trained", name, inputs)
     if rec is not None and (weights_path(r, model_dir=model_dir).exists() or not train):
         _LAST_RECORDS[("trained", name, tier)] = rec
@@ -261,8 +335,9 @@ def provenance_of(kind: str, name: str, tier: str) -> dict | None:
 
 def clean_accuracy(name: str, tier: str, **kw: Any) -> float:
     """Top-1 accuracy on the tier's first n_clean test images (cached)."""
-    cfg = tier_config(tier)
-    es = eval_set(tier, cfg.n_clean, data_root=kw.get("data_root"), grayscale=_is_gray(name, tier))
+    dset = _eval_dataset(name, tier)
+    cfg = tier_config(tier, dset)
+    es = eval_set(tier, cfg.n_clean, data_root=kw.get("data_root"), grayscale=_is_gray(name, tier), dataset=dset)
 
     def compute() -> dict:
         m = get_model(name, tier, model_dir=kw.get("model_dir"), data_root=kw.get("data_root"))
@@ -275,8 +350,9 @@ def clean_accuracy(name: str, tier: str, **kw: Any) -> float:
 
 def hybrid_result(name: str, tier: str, *, progress: bool = True, **kw: Any) -> HybridCurve:
     """The hybrid-image curve of a model on the tier's first n_hybrid test images (cached)."""
-    cfg = tier_config(tier)
-    es = eval_set(tier, cfg.n_hybrid, data_root=kw.get("data_root"), grayscale=_is_gray(name, tier))
+    dset = _eval_dataset(name, tier)
+    cfg = tier_config(tier, dset)
+    es = eval_set(tier, cfg.n_hybrid, data_root=kw.get("data_root"), grayscale=_is_gray(name, tier), dataset=dset)
     config = {"n": cfg.n_hybrid, "seeds": list(cfg.hybrid_seeds), "f_mix_nyq": list(cfg.f_mix_nyq)}
 
     def compute() -> dict:
@@ -300,8 +376,9 @@ def attack_result(name: str, tier: str, *, progress: bool = True, **kw: Any) -> 
     """
     from . import attacks, spectra
 
-    cfg = tier_config(tier)
-    es = eval_set(tier, cfg.n_attack, data_root=kw.get("data_root"), grayscale=_is_gray(name, tier))
+    dset = _eval_dataset(name, tier)
+    cfg = tier_config(tier, dset)
+    es = eval_set(tier, cfg.n_attack, data_root=kw.get("data_root"), grayscale=_is_gray(name, tier), dataset=dset)
     config = {"n": cfg.n_attack, "attacks": list(cfg.attacks), "kw": cfg.attack_kw, "target_seed": cfg.target_seed,
               "n_boot": cfg.n_boot, "min_target_prob": 0.5}
 
@@ -329,10 +406,11 @@ def attack_result(name: str, tier: str, *, progress: bool = True, **kw: Any) -> 
 
 
 def _corruption_inputs(name: str, tier: str, es: EvalSet, **kw: Any) -> dict:
-    cfg = tier_config(tier)
+    cfg = tier_config(tier, _eval_dataset(name, tier))
     return {
         "model": model_id(name, tier, data_root=kw.get("data_root"), model_dir=kw.get("model_dir")),
-        "config": {"n": cfg.n_corruption, "severities": list(cfg.severities), "seed": cfg.corruption_seed, "params": "cifar10"},
+        "config": {"n": cfg.n_corruption, "severities": list(cfg.severities), "seed": cfg.corruption_seed,
+                   "params": cfg.corruption_params},
         "data": es.fingerprint,
         "code": _cache.source_hash("lowfreq.corruptions", "lowfreq.utils"),
     }
@@ -351,14 +429,17 @@ def corruption_results(names: Sequence[str], tier: str, *, progress: bool = True
 
     names = list(names)
     gray = {n: _is_gray(n, tier) for n in names}
-    if len(set(gray.values())) > 1:  # grayscale and colour models see different corrupted sets
+    dsets = {n: _eval_dataset(n, tier) for n in names}
+    groups = list(dict.fromkeys((gray[n], dsets[n]) for n in names))
+    if len(groups) > 1:  # grayscale and colour models, or different data sets, see different corrupted sets
         out_all: dict[str, dict] = {}
-        for g in (False, True):
-            out_all |= corruption_results([n for n in names if gray[n] == g], tier, progress=progress,
+        for g in groups:
+            out_all |= corruption_results([n for n in names if (gray[n], dsets[n]) == g], tier, progress=progress,
                                           results_root=results_root, load_only=load_only, **kw)
         return {n: out_all[n] for n in names}
-    cfg = tier_config(tier)
-    es = eval_set(tier, cfg.n_corruption, data_root=kw.get("data_root"), grayscale=bool(names) and gray[names[0]])
+    dset = dsets[names[0]] if names else None
+    cfg = tier_config(tier, dset)
+    es = eval_set(tier, cfg.n_corruption, data_root=kw.get("data_root"), grayscale=bool(names) and gray[names[0]], dataset=dset)
     c = _cache_for(tier, results_root)
     todo: dict[str, Any] = {}
     out: dict[str, dict] = {}
@@ -380,7 +461,7 @@ def corruption_results(names: Sequence[str], tier: str, *, progress: bool = True
             need = [n for n, (p, _) in todo.items() if not p.done((cn, s))]
             if not need:
                 continue
-            xc = C.corrupt(es.images, cn, s, seed=cfg.corruption_seed)
+            xc = C.corrupt(es.images, cn, s, seed=cfg.corruption_seed, params=cfg.corruption_params)
             for n in need:
                 acc = float((predict_labels(loaded[n], xc) == es.labels).float().mean())
                 todo[n][0].save((cn, s), {"accuracy": acc})
@@ -426,6 +507,11 @@ def summary(name: str, tier: str, *, compute: bool = True, **kw: Any) -> dict[st
 
     if not compute:
         kw = kw | {"load_only": True}
+    if spec.source == "zoo":
+        tr = _try(lambda: trained_record(name, tier, train=compute, progress=False,
+                                         **{k: v for k, v in kw.items() if k in ("model_dir", "data_root", "results_root")}))
+        if tr is not None:
+            row.update(test_acc=tr.payload["test_acc"], train_time_s=tr.payload["train_time_s"], train_data=tr.payload.get("data"))
     row["clean_acc"] = _try(lambda: clean_accuracy(name, tier, **kw))
     h = _try(lambda: hybrid_result(name, tier, **kw))
     row["f_rev_nyq"] = None if h is None else h.f_rev
@@ -497,7 +583,7 @@ def pca_k_sweep(tier: str, ks: Sequence[int], *, reference: str = "blur_s1.5", p
     for k in ks:
         r = dataclasses.replace(base, name=f"pca_k{int(k)}", preprocess=("pca", int(k)), notes=f"PCA K sweep, K = {k}")
         fp, _ = _train_data_fingerprint(r, kw.get("data_root"))
-        inputs = {"recipe": r.to_dict(), "train_data": fp, "code": _cache.source_hash(*_TRAIN_SOURCES)}
+        inputs = {"recipe": r.to_dict(), "train_data": fp, "code": _train_code()}
         rec = c.load("trained", r.name, inputs)
         if rec is None:
             res = train_fn(r, device=device, progress=progress, **{k2: v for k2, v in kw.items() if k2 in ("model_dir", "data_root")})
@@ -509,5 +595,5 @@ def pca_k_sweep(tier: str, ks: Sequence[int], *, reference: str = "blur_s1.5", p
     chosen = min(acc, key=lambda k: (abs(acc[k] - ref_acc), int(k)))
     out = {"reference": reference, "reference_acc": ref_acc, "acc_by_k": acc, "train_time_s_by_k": times,
            "chosen_k": int(chosen), "configured_k": int(base.preprocess[1])}
-    c.save("pca_sweep", tier, {"ks": [int(k) for k in ks], "reference": reference, "code": _cache.source_hash(*_TRAIN_SOURCES)}, out)
+    c.save("pca_sweep", tier, {"ks": [int(k) for k in ks], "reference": reference, "code": _train_code()}, out)
     return out

@@ -38,6 +38,15 @@ __all__ = [
     "tier_table_markdown",
     "tier_class_names",
     "gather",
+    "plot_corruption_spectra",
+    "plot_corruption_f05",
+    "plot_group_accuracy",
+    "plot_accuracy_by_severity",
+    "plot_success_rate",
+    "plot_perturbation_profiles",
+    "plot_claim_eps_vs_f05",
+    "plot_claim_blur_curve",
+    "registry_table_markdown",
 ]
 
 #: Colours by model group (the paper draws baselines black and robust models in colour).
@@ -494,3 +503,1394 @@ def gather(fetch: Callable[[str], Any], names: Sequence[str], *, what: str = "re
             print(f"{name}: {what} missing ({type(exc).__name__}: {msg[0][:160] if msg else ''})")
             out[name] = None
     return out
+
+
+# --------------------------------------------------------------------------------------- S1 Fig A, Fig 2
+# Corruption spectra and the Fig 2-style panels (accuracy by severity and by frequency group, attack
+# success rate vs budget, perturbation spectra). Inputs are the payloads of lowfreq.experiments
+# (corruption_results, attack_result) and lowfreq.claims.CorruptionSpectrum; None marks a missing model.
+_GROUP_COLORS = {"low": "#2166ac", "medium": "#8c8c8c", "high": "#b2182b"}
+_LINESTYLES = ("-", "--", ":", "-.")
+
+
+def _styled(names: Sequence[str], colors: Mapping[str, str] | None = None) -> dict[str, tuple[str, str]]:
+    """(colour, linestyle) per model: colours by group; models sharing a colour get different line styles."""
+    out: dict[str, tuple[str, str]] = {}
+    used: dict[str, int] = {}
+    for k, n in enumerate(names):
+        c = (colors or {}).get(n) or model_color(n, k)
+        out[n] = (c, _LINESTYLES[used.get(c, 0) % len(_LINESTYLES)])
+        used[c] = used.get(c, 0) + 1
+    return out
+
+
+def plot_corruption_spectra(
+    spectra: Mapping[str, Any],
+    *,
+    groups: Mapping[str, Sequence[str]] | None = None,
+    fig: "Figure | None" = None,
+    panel_size: float = 1.55,
+) -> "Figure":
+    """S1 Fig A: the mean power spectrum of each corruption's change (corrupted - clean), one panel
+    per corruption, one row per frequency group (low, medium, high).
+
+    spectra: {corruption name: lowfreq.claims.CorruptionSpectrum}. Each panel shows log10 power,
+    fftshift-ed (DC in the centre), axes in cycles/pixel (-0.5..0.5), its own colour scale; the
+    dashed circle is the corruption's f_0.5. Returns the Figure.
+    """
+    import matplotlib.pyplot as plt
+
+    from .corruptions import FREQUENCY_GROUPS
+    from .spectra import log_power_image
+
+    groups = FREQUENCY_GROUPS if groups is None else groups
+    ncol = max(len(v) for v in groups.values())
+    if fig is None:
+        fig = plt.figure(figsize=(panel_size * ncol + 0.6, panel_size * len(groups) * 1.12))
+    axes = np.atleast_2d(fig.subplots(len(groups), ncol, squeeze=False))
+    theta = np.linspace(0, 2 * np.pi, 200)
+    for i, (g, names) in enumerate(groups.items()):
+        for j in range(ncol):
+            ax = axes[i, j]
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if j >= len(names):
+                ax.axis("off")
+                continue
+            name = names[j]
+            sp = spectra.get(name)
+            if sp is None:
+                ax.text(0.5, 0.5, "missing", ha="center", va="center", color="#b2182b", fontsize=8, transform=ax.transAxes)
+                ax.set_title(name, fontsize=7)
+                continue
+            img = log_power_image(sp.mean_power)
+            h, w = img.shape
+            fy = np.fft.fftshift(np.fft.fftfreq(h))
+            fx = np.fft.fftshift(np.fft.fftfreq(w))
+            finite = img[np.isfinite(img)]
+            vmin, vmax = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+            ax.imshow(img, cmap="jet", origin="lower", vmin=vmin, vmax=vmax, interpolation="nearest",
+                      extent=(fx[0] - 0.5 / w, fx[-1] + 0.5 / w, fy[0] - 0.5 / h, fy[-1] + 0.5 / h))
+            if np.isfinite(sp.f05_cpp):
+                ax.plot(sp.f05_cpp * np.cos(theta), sp.f05_cpp * np.sin(theta), "w--", lw=0.8)
+            ax.set_title(f"{name}\n$f_{{0.5}}$ = {sp.f05_cpp:.3f}", fontsize=7)
+            for s in ax.spines.values():
+                s.set_color(_GROUP_COLORS.get(g, "0.5"))
+                s.set_linewidth(1.6)
+        axes[i, 0].set_ylabel(f"{g}\nfrequency", fontsize=8, color=_GROUP_COLORS.get(g, "0.2"))
+    fig.text(0.5, 0.005, "log10 power of corrupted - clean; axes: frequency in cycles/pixel (-0.5..0.5, DC in the centre); "
+             "dashed circle: f_0.5", ha="center", va="bottom", fontsize=7, color="0.3")
+    fig.tight_layout(rect=(0, 0.03, 1, 1))
+    return fig
+
+
+def plot_corruption_f05(
+    spectra: Mapping[str, Any],
+    *,
+    groups: Mapping[str, Sequence[str]] | None = None,
+    ax: "Axes | None" = None,
+    white_noise_f05_cpp: float | None = 0.4,
+) -> "Axes":
+    """f_0.5 (cycles/pixel) of each corruption's change, grouped and coloured by frequency group:
+    a large marker for the spectrum pooled over severities, small ones per severity. The dotted
+    line is white noise's f_0.5 (0.400 on 32 x 32 images). Returns the Axes."""
+    from .corruptions import FREQUENCY_GROUPS
+
+    groups = FREQUENCY_GROUPS if groups is None else groups
+    ax = _new_axes(ax, (5.5, 4.2))
+    y = 0
+    ticks, labels = [], []
+    for g, names in groups.items():
+        present = [n for n in names if spectra.get(n) is not None]
+        present.sort(key=lambda n: (not np.isfinite(spectra[n].f05_cpp), spectra[n].f05_cpp))
+        color = _GROUP_COLORS.get(g, "0.3")
+        for n in present:
+            sp = spectra[n]
+            sev = np.array([v for v in sp.f05_by_severity_cpp.values()], dtype=float)
+            ax.scatter(sev, np.full(sev.shape, y), s=10, color=color, alpha=0.45, lw=0)
+            ax.scatter([sp.f05_cpp], [y], s=45, color=color, edgecolors="k", linewidths=0.5,
+                       label=f"{g} frequency" if n == present[0] else None, zorder=3)
+            ticks.append(y)
+            labels.append(n)
+            y += 1
+        y += 0.6
+    if white_noise_f05_cpp is not None:
+        ax.axvline(white_noise_f05_cpp, color="0.4", ls=":", lw=1)
+        ax.text(white_noise_f05_cpp, -0.9, " white noise", fontsize=7, color="0.4", va="bottom")
+    ax.set_yticks(ticks, labels, fontsize=7)
+    ax.invert_yaxis()
+    ax.set_xlabel("$f_{0.5}$ of corrupted - clean (cycles/pixel)")
+    ax.set_xlim(0, 0.5)
+    ax.legend(fontsize=7, frameon=False, loc="lower left")
+    return ax
+
+
+def plot_group_accuracy(
+    results: Mapping[str, Mapping[str, Any] | None],
+    *,
+    groups: Sequence[str] = ("low", "medium", "high"),
+    ax: "Axes | None" = None,
+    colors: Mapping[str, str] | None = None,
+    show_clean: bool = True,
+) -> "Axes":
+    """Fig 2c-style: accuracy on the low / medium / high-frequency corruptions (mean over their
+    corruptions and severities), grouped bars, one bar per model; with show_clean a first group
+    'clean'. results: {model: corruption payload (``by_group``, ``clean``) or None (missing)}."""
+    ax = _new_axes(ax, (6.0, 3.6))
+    present = [n for n, r in results.items() if r is not None]
+    missing = [n for n, r in results.items() if r is None]
+    cats = (["clean"] if show_clean else []) + list(groups)
+    width = 0.8 / max(1, len(present))
+    styles = _styled(present, colors)
+    for k, n in enumerate(present):
+        r = results[n]
+        vals = ([float(r.get("clean", np.nan))] if show_clean else []) + [float(r["by_group"].get(g, np.nan)) for g in groups]
+        x = np.arange(len(cats)) - 0.4 + width * (k + 0.5)
+        color, ls = styles[n]
+        hatch = {"-": None, "--": "//", ":": "..", "-.": "xx"}[ls]
+        ax.bar(x, vals, width=width * 0.95, color=color, alpha=0.85, hatch=hatch, edgecolor="white", lw=0.5, label=n)
+    ax.set_xticks(np.arange(len(cats)), [c if c == "clean" else f"{c}-frequency\ncorruptions" for c in cats], fontsize=8)
+    ax.set_ylabel("top-1 accuracy")
+    ax.set_ylim(0, 1)
+    if present:  # above the axes, so it never hides a bar
+        ax.legend(fontsize=7, frameon=False, ncol=min(4, len(present)), loc="lower center", bbox_to_anchor=(0.5, 1.0))
+    else:
+        ax.text(0.5, 0.5, "no corruption results at this tier", transform=ax.transAxes, ha="center", color="#b2182b")
+    _missing_note(ax, missing)
+    return ax
+
+
+def plot_accuracy_by_severity(
+    results: Mapping[str, Mapping[str, Any] | None],
+    *,
+    ax: "Axes | None" = None,
+    colors: Mapping[str, str] | None = None,
+) -> "Axes":
+    """Fig 2a/e: accuracy averaged over the 15 corruptions at each severity (0 = clean images).
+    results: {model: corruption payload (``by_severity``, ``clean``) or None (missing)}."""
+    ax = _new_axes(ax, (4.5, 3.4))
+    present = [n for n, r in results.items() if r is not None]
+    styles = _styled(present, colors)
+    for n in present:
+        r = results[n]
+        sev = sorted(int(s) for s in r["by_severity"])
+        x = [0] + sev
+        y = [float(r.get("clean", np.nan))] + [float(r["by_severity"][str(s)]) for s in sev]
+        color, ls = styles[n]
+        ax.plot(x, y, "o", ls=ls, color=color, ms=3.5, lw=1.6, label=f"{n} (mean {100 * float(r['mean']):.1f}%)")
+    ax.set_xlabel("corruption severity (0: clean)")
+    ax.set_ylabel("top-1 accuracy")
+    ax.set_ylim(0, 1)
+    if present:
+        ax.legend(fontsize=7, frameon=False)
+    _missing_note(ax, [n for n, r in results.items() if r is None])
+    return ax
+
+
+def plot_success_rate(
+    attacks: Mapping[str, Mapping[str, Any] | None],
+    *,
+    ax: "Axes | None" = None,
+    colors: Mapping[str, str] | None = None,
+) -> "Axes":
+    """Fig 2b/f: targeted-attack success rate vs L-inf budget epsilon (x255), i.e. the empirical CDF
+    of the per-image minimal epsilon over all attacked images (failures never count as successes).
+    The legend gives epsilon at 50% success and the mean +- std of the minima (successful images).
+    attacks: {model: ``experiments.attack_result`` payload or None (missing)}."""
+    from .claims import epsilon_at_success, success_curve
+
+    ax = _new_axes(ax, (4.5, 3.4))
+    present = [n for n, a in attacks.items() if a is not None]
+    styles = _styled(present, colors)
+    for n in present:
+        a = attacks[n]
+        eps, rate = success_curve(a["epsilon"])
+        e50 = epsilon_at_success(a["epsilon"], 0.5)
+        color, ls = styles[n]
+        x = np.concatenate([[0.0], np.repeat(eps * 255, 2)])
+        y = np.concatenate([[0.0, 0.0], np.repeat(rate, 2)[:-1]]) if eps.size else np.zeros(1)
+        e50_txt = f"{e50 * 255:.2f}" if np.isfinite(e50) else "never"
+        ax.plot(x, y, ls=ls, color=color, lw=1.6,
+                label=f"{n}: ε50% = {e50_txt}/255, {a['mean_eps'] * 255:.2f} ± {a['std_eps'] * 255:.2f}/255")
+    ax.axhline(0.5, color="0.6", lw=0.7, ls=":")
+    ax.set_xlabel(r"perturbation budget $\epsilon$ ($L_\infty$, ×1/255)")
+    ax.set_ylabel("attack success rate")
+    ax.set_ylim(0, 1.02)
+    ax.set_xlim(left=0)
+    if present:
+        ax.legend(fontsize=6.5, frameon=False, loc="lower right")
+    _missing_note(ax, [n for n, a in attacks.items() if a is None])
+    return ax
+
+
+def plot_perturbation_profiles(
+    attacks: Mapping[str, Mapping[str, Any] | None],
+    *,
+    ax: "Axes | None" = None,
+    colors: Mapping[str, str] | None = None,
+    insets: bool = True,
+) -> "Axes":
+    """Fig 2d/h: cumulative share of perturbation power at |f| <= r (r in cycles/pixel) for each
+    model, with f_0.5 (dashed; legend: f_0.5 +- bootstrap std) and, as insets, the log mean power
+    spectrum of each model's minimal perturbations (fftshift-ed, own colour scale).
+    attacks: {model: ``experiments.attack_result`` payload or None (missing)}."""
+    from .spectra import log_power_image
+
+    ax = _new_axes(ax, (4.8, 3.6))
+    present = [n for n, a in attacks.items() if a is not None]
+    styles = _styled(present, colors)
+    for n in present:
+        a = attacks[n]
+        color, ls = styles[n]
+        std = a.get("f05_std_cpp")
+        lab = f"{n}: $f_{{0.5}}$ = {a['f05_cpp']:.3f}" + (f" ± {std:.3f}" if std is not None and np.isfinite(std) else "")
+        ax.plot(np.asarray(a["profile_radius_cpp"]), np.asarray(a["profile_share"]), ls=ls, color=color, lw=1.6, label=lab)
+        ax.axvline(a["f05_cpp"], color=color, ls="--", lw=0.8)
+    ax.axhline(0.5, color="0.6", lw=0.7, ls=":")
+    ax.set_xlabel("spatial frequency |f| (cycles/pixel)")
+    ax.set_ylabel("share of power at ≤ |f|")
+    ax.set_xlim(0, np.sqrt(2) / 2)
+    ax.set_ylim(0, 1.02)
+    if present:
+        ax.legend(fontsize=6.5, frameon=False, loc="lower right")
+    if insets and present:
+        size = min(0.22, 0.8 / len(present))
+        for k, n in enumerate(present):
+            ins = ax.inset_axes((0.02 + k * (size + 0.015), 0.74, size, size * 1.0))
+            ins.imshow(log_power_image(np.asarray(attacks[n]["mean_power"])), cmap="jet", origin="lower", interpolation="nearest")
+            ins.set_xticks([])
+            ins.set_yticks([])
+            for s in ins.spines.values():
+                s.set_color(styles[n][0])
+                s.set_linewidth(1.4)
+            ins.set_title(n, fontsize=5.5, pad=1.5)
+    _missing_note(ax, [n for n, a in attacks.items() if a is None])
+    return ax
+
+
+# --------------------------------------------------------------------------------------- Figs 4, 5 and Table B
+# The paper's numbers for Fig 4c and Fig 5b, read off its figures (PROTOCOL.md, "Numbers the paper
+# states"; about +-0.01 in frequency). Each value is a (low, high) range over the group's models:
+# f_0.5 in cycles/pixel, mean minimal epsilon in /255 units, f_rev in fractions of Nyquist,
+# CIFAR-10-C accuracy as a fraction (plain mean over 15 corruptions x 5 severities).
+PAPER_FIG4C: dict[str, dict[str, tuple[float, float]]] = {
+    "base": {"f05_cpp": (0.40, 0.43), "mean_eps_255": (1.1, 1.6)},
+    "adv": {"f05_cpp": (0.16, 0.18), "mean_eps_255": (15.0, 18.0)},
+    "blur": {"f05_cpp": (0.19, 0.19), "mean_eps_255": (2.3, 2.3)},
+    "pca": {"f05_cpp": (0.29, 0.29), "mean_eps_255": (2.7, 2.7)},
+}
+PAPER_FIG5B: dict[str, dict[str, tuple[float, float]]] = {
+    "base": {"f_rev_nyq": (0.40, 0.46), "corruption_acc": (0.68, 0.735)},
+    "adv": {"f_rev_nyq": (0.16, 0.18), "corruption_acc": (0.79, 0.83)},
+    "blur": {"f_rev_nyq": (0.26, 0.26), "corruption_acc": (0.833, 0.833)},
+    "pca": {"f_rev_nyq": (0.31, 0.31), "corruption_acc": (0.818, 0.818)},
+    "crp": {"f_rev_nyq": (0.28, 0.29), "corruption_acc": (0.89, 0.89)},
+}
+#: Display groups of Figs 4, 5 and Table B, in drawing order: the registry groups, with the
+#: grayscale baselines of the neural group ("base_gray") kept apart from the RGB baselines.
+GROUP_ORDER: tuple[str, ...] = ("base", "adv", "crp", "blur", "pca", "base_gray", "neural")
+GROUP_LABELS: dict[str, str] = {"base_gray": "base (grayscale)"}
+#: The blur model of the paper's Table B (sigma = 1.5 px): the one blur model compared with it.
+PAPER_BLUR_MODEL = "blur_s1.5"
+
+# the quantities of summary rows that the comparisons and tables know, with their display scale/unit
+_QUANTITY_LABELS: dict[str, str] = {
+    "f05_cpp": "f_0.5 (cycles/pixel)",
+    "mean_eps_255": "mean minimal ε (/255)",
+    "f_rev_nyq": "f_rev (fraction of Nyquist)",
+    "corruption_acc": "corruption accuracy (%)",
+}
+
+
+def _short_missing_note(ax: "Axes", missing: Sequence[str], *, max_names: int = 6, width: int = 48,
+                        upper: bool = False) -> None:
+    """Like _missing_note, but for figures with many models: at most `max_names` names ('and k
+    more'), wrapped at `width` characters, inside the axes (lower left, or upper left)."""
+    import textwrap
+
+    if not missing:
+        return
+    shown = ", ".join(missing[:max_names]) + (f" and {len(missing) - max_names} more" if len(missing) > max_names else "")
+    text = "\n".join(textwrap.wrap(f"results missing at this tier ({len(missing)}): {shown}", width=width))
+    ax.text(0.01, 0.98 if upper else 0.02, text, transform=ax.transAxes, ha="left", va="top" if upper else "bottom",
+            fontsize=6.5, color="#b2182b", style="italic")
+
+
+def group_color(group: str) -> str:
+    """Colour of a display group (:data:`GROUP_ORDER`); grayscale baselines are grey."""
+    if group == "base_gray":
+        return "#8c8c8c"
+    return model_color(group, GROUP_ORDER.index(group) if group in GROUP_ORDER else 0)
+
+
+def group_label(group: str) -> str:
+    """Readable name of a display group ('base_gray' -> 'base (grayscale)')."""
+    return GROUP_LABELS.get(group, group)
+
+
+def _ordered_groups(groups: Mapping[str, str]) -> list[str]:
+    present = list(dict.fromkeys(groups.values()))
+    return [g for g in GROUP_ORDER if g in present] + [g for g in present if g not in GROUP_ORDER]
+
+
+class BookModels(NamedTuple):
+    """The models a chapter shows at a tier: `names` in order, their display `groups` and
+    registry `sources` ({name: ...}), and the models `skipped` with the reason ({name: reason})."""
+
+    names: list[str]
+    groups: dict[str, str]
+    sources: dict[str, str]
+    skipped: dict[str, str]
+
+
+def display_group(name: str) -> str:
+    """The display group of a registry model: its registry group, except that grayscale baselines
+    (the neural group's controls, e.g. ``base_gray``) form the group 'base_gray'."""
+    from . import registry
+
+    spec = registry.get_spec(name)
+    if spec.group == "base" and "gray" in spec.dataset:
+        return "base_gray"
+    return spec.group
+
+
+def _weights_present(name: str, source: str, model_dir: Any) -> bool:
+    try:
+        if source in ("robustbench", "torchhub"):
+            from . import published
+
+            return published.weights_path(name, model_dir=model_dir).is_file()
+        if source == "authors":
+            from . import neural
+
+            return neural.authors_weights_path(name, model_dir=model_dir).is_file()
+    except (ImportError, AttributeError, ValueError):
+        return False
+    return False
+
+
+def book_models(tier: str, *, include_published: bool = True, model_dir: Any = None) -> BookModels:
+    """Every zoo model of `tier` (``zoo.recipes(tier)``, in order), then the published CIFAR-10
+    models (RobustBench, torch.hub, the authors') whose weights are in the model directory.
+
+    Published models are skipped, with the reason, when their weights are missing, when they do not
+    classify 32 x 32 CIFAR-10 images, or at the smoke tier (its synthetic images are not what they
+    were trained on). Nothing is loaded or downloaded here; only file existence is checked."""
+    from . import registry, zoo
+
+    names = [r.name for r in zoo.recipes(tier)]
+    skipped: dict[str, str] = {}
+    if include_published:
+        for name in registry.list_models():
+            spec = registry.get_spec(name)
+            if spec.source == "zoo":
+                continue
+            if spec.dataset not in ("cifar10", "cifar10-gray"):
+                skipped[name] = f"classifies {spec.dataset}, not CIFAR-10"
+            elif tier == "smoke":
+                skipped[name] = "published CIFAR-10 model: not run on the smoke tier's synthetic images"
+            elif not _weights_present(name, spec.source, model_dir):
+                skipped[name] = f"weights not in the model directory (python -m lowfreq models fetch {name})"
+            else:
+                names.append(name)
+    groups = {n: display_group(n) for n in names}
+    sources = {n: registry.get_spec(n).source for n in names}
+    return BookModels(names, groups, sources, skipped)
+
+
+def skipped_note(skipped: Mapping[str, str], *, max_names: int = 12) -> str:
+    """One Markdown sentence listing skipped models grouped by reason ('' when none)."""
+    if not skipped:
+        return ""
+    by_reason: dict[str, list[str]] = {}
+    for name, why in skipped.items():
+        by_reason.setdefault(why, []).append(name)
+    parts = []
+    for why, names in by_reason.items():
+        shown = ", ".join(f"`{n}`" for n in names[:max_names]) + (f" and {len(names) - max_names} more" if len(names) > max_names else "")
+        parts.append(f"{len(names)} model{'s' if len(names) != 1 else ''} ({why}): {shown}")
+    return "Not shown: " + "; ".join(parts) + "."
+
+
+class GroupMean(NamedTuple):
+    """The mean curve of a group's models: `x` (the union of their x values, in their unit), `mean`
+    (the members' curves interpolated linearly onto `x` and averaged) and the `members` used."""
+
+    x: np.ndarray
+    mean: np.ndarray
+    members: tuple[str, ...]
+
+
+def group_means(
+    curves: Mapping[str, "tuple[Sequence[float], Sequence[float]] | None"],
+    groups: Mapping[str, str],
+) -> dict[str, GroupMean]:
+    """Mean curve per group (Figs 4b, 5a thick lines). curves: {model: (x, y) or None (missing,
+    skipped)}, each x increasing; groups: {model: group}. Curves on different grids are linearly
+    interpolated onto the union of the grids (held constant beyond a curve's ends). Groups without
+    any curve are left out. ValueError for a curve whose x and y differ in length."""
+    members: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}
+    names: dict[str, list[str]] = {}
+    for name, c in curves.items():
+        if c is None or name not in groups:
+            continue
+        x = np.asarray(c[0], dtype=np.float64).ravel()
+        y = np.asarray(c[1], dtype=np.float64).ravel()
+        if x.shape != y.shape or x.size == 0:
+            raise ValueError(f"group_means: curve {name!r} has {x.size} x values and {y.size} y values (need equal, >= 1)")
+        if np.any(np.diff(x) < 0):
+            raise ValueError(f"group_means: the x values of curve {name!r} must be increasing")
+        members.setdefault(groups[name], []).append((x, y))
+        names.setdefault(groups[name], []).append(name)
+    out: dict[str, GroupMean] = {}
+    for g in _ordered_groups({n: groups[n] for ns in names.values() for n in ns}):
+        xs = np.unique(np.concatenate([x for x, _ in members[g]]))
+        ys = np.stack([np.interp(xs, x, y) for x, y in members[g]])
+        out[g] = GroupMean(xs, ys.mean(0), tuple(names[g]))
+    return out
+
+
+def _finite(v: Any) -> bool:
+    try:
+        return v is not None and bool(np.isfinite(float(v)))
+    except (TypeError, ValueError):
+        return False
+
+
+def result_rows(
+    names: Sequence[str],
+    groups: Mapping[str, str],
+    *,
+    attacks: Mapping[str, "dict | None"] | None = None,
+    curves: Mapping[str, "HybridCurve | None"] | None = None,
+    corruption: Mapping[str, "dict | None"] | None = None,
+) -> list[dict[str, Any]]:
+    """Rows with the keys of ``experiments.summary`` (model, group, f05_cpp, f05_std_cpp, mean_eps,
+    median_eps, attack_success, f_rev_nyq, f_rev_std_nyq, corruption_acc) built from results the
+    chapter already holds, without computing anything. Missing results give None. `group` is the
+    display group from `groups`; mean_eps is in [0, 1] pixel units (x255 for /255)."""
+    rows = []
+    for n in names:
+        a = (attacks or {}).get(n)
+        h = (curves or {}).get(n)
+        c = (corruption or {}).get(n)
+        rows.append({
+            "model": n, "group": groups.get(n, "?"),
+            "f05_cpp": None if a is None else a.get("f05_cpp"),
+            "f05_std_cpp": None if a is None else a.get("f05_std_cpp"),
+            "mean_eps": None if a is None else a.get("mean_eps"),
+            "median_eps": None if a is None else a.get("median_eps"),
+            "attack_success": None if a is None else a.get("success_rate"),
+            "f_rev_nyq": None if h is None else h.f_rev,
+            "f_rev_std_nyq": None if h is None else h.f_rev_std,
+            "corruption_acc": None if c is None else c.get("mean"),
+        })
+    return rows
+
+
+def _freq_ticks(n: int) -> tuple[np.ndarray, float]:
+    f = np.fft.fftshift(np.fft.fftfreq(n))
+    return f, (1.0 / n)
+
+
+def plot_spectra_grid(
+    attacks: Mapping[str, "dict | None"],
+    groups: Mapping[str, str] | None = None,
+    *,
+    ncols: int = 6,
+    panel_size: float = 1.55,
+    fig: "Figure | None" = None,
+) -> "Figure":
+    """Fig 4a: the mean power spectrum of each model's minimal perturbations, one panel per model.
+
+    attacks: {model: attack_result payload (needs 'mean_power', an (H, W) unshifted power
+    spectrum, and 'f05_cpp') or None (missing: an empty panel says so)}. Each panel shows log10
+    power fftshift-ed (DC in the centre, blank), axes in cycles/pixel, with its own colour scale
+    (min..max of that panel, as in the paper). Titles are coloured by display group. Returns the Figure.
+    """
+    import matplotlib.pyplot as plt
+
+    from .spectra import log_power_image
+
+    names = list(attacks)
+    if not names:
+        raise ValueError("plot_spectra_grid: no models given")
+    ncols = max(1, min(int(ncols), len(names)))
+    nrows = int(np.ceil(len(names) / ncols))
+    if fig is None:
+        fig = plt.figure(figsize=(panel_size * ncols, panel_size * 1.12 * nrows + 0.5))
+    axes = np.atleast_1d(fig.subplots(nrows, ncols, squeeze=False)).ravel()
+    for k, ax in enumerate(axes):
+        if k >= len(names):
+            ax.axis("off")
+            continue
+        name = names[k]
+        a = attacks[name]
+        g = (groups or {}).get(name)
+        color = group_color(g) if g else model_color(name, k)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        if a is None or a.get("mean_power") is None:
+            ax.text(0.5, 0.5, "missing", transform=ax.transAxes, ha="center", va="center", color="#b2182b",
+                    fontsize=8, style="italic")
+            ax.set_title(name, fontsize=7, color=color)
+            continue
+        img = log_power_image(np.asarray(a["mean_power"], dtype=np.float64))
+        h, w = img.shape
+        fy, dy = _freq_ticks(h)
+        fx, dx = _freq_ticks(w)
+        extent = (fx[0] - dx / 2, fx[-1] + dx / 2, fy[0] - dy / 2, fy[-1] + dy / 2)
+        finite = img[np.isfinite(img)]
+        vmin, vmax = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+        ax.imshow(img, origin="lower", extent=extent, cmap="viridis", vmin=vmin, vmax=vmax, interpolation="nearest")
+        f05 = a.get("f05_cpp")
+        ax.set_title(name + (f"\n$f_{{0.5}}$ = {float(f05):.3f}" if _finite(f05) else ""), fontsize=7, color=color)
+        row, col = divmod(k, ncols)
+        if col == 0:
+            ax.set_yticks([-0.4, 0, 0.4], ["-.4", "0", ".4"], fontsize=6)  # inside the grid (-0.5..0.47)
+        if row == nrows - 1 or k + ncols >= len(names):
+            ax.set_xticks([-0.4, 0, 0.4], ["-.4", "0", ".4"], fontsize=6)  # inside the grid (-0.5..0.47)
+    fig.supxlabel("$f_x$ (cycles/pixel)", fontsize=8)
+    fig.supylabel("$f_y$ (cycles/pixel)", fontsize=8)
+    fig.suptitle("log10 power of the minimal perturbations (colour scale per panel; DC removed)", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def plot_cumulative_profiles(
+    attacks: Mapping[str, "dict | None"],
+    groups: Mapping[str, str],
+    *,
+    ax: "Axes | None" = None,
+) -> "Axes":
+    """Fig 4b: cumulative share of perturbation power at |f| <= r vs r (cycles/pixel).
+
+    attacks: {model: attack_result payload ('profile_radius_cpp', 'profile_share', 'f05_cpp') or
+    None}; groups: {model: display group}. Thin lines: each model, with a dot at its f_0.5 (where it
+    crosses 50%); thick lines: group means (:func:`group_means`), labelled with the range of the
+    members' f_0.5. Missing models are noted on the plot. Returns the Axes.
+    """
+    ax = _new_axes(ax, (5.5, 4.0))
+    # the share at radius 0 is 0 (the DC term is removed): start every profile at the origin
+    curves = {n: None if a is None else (np.r_[0.0, np.asarray(a["profile_radius_cpp"], dtype=np.float64)],
+                                         np.r_[0.0, np.asarray(a["profile_share"], dtype=np.float64)])
+              for n, a in attacks.items()}
+    missing = [n for n, c in curves.items() if c is None]
+    for n, c in curves.items():
+        if c is None:
+            continue
+        color = group_color(groups.get(n, "?"))
+        ax.plot(c[0], c[1], color=color, lw=0.7, alpha=0.45)
+        f05 = attacks[n].get("f05_cpp")  # type: ignore[union-attr]
+        if _finite(f05):
+            ax.plot([float(f05)], [0.5], "o", color=color, ms=2.5, alpha=0.8)
+    for g, m in group_means(curves, groups).items():
+        f05s = [float(attacks[n]["f05_cpp"]) for n in m.members if _finite(attacks[n].get("f05_cpp"))]  # type: ignore[index,union-attr]
+        rng = "" if not f05s else (f"{f05s[0]:.3f}" if len(f05s) == 1 else f"{min(f05s):.3f}–{max(f05s):.3f}")
+        ax.plot(m.x, m.mean, color=group_color(g), lw=2.6,
+                label=f"{group_label(g)} (n={len(m.members)})" + (f": $f_{{0.5}}$ {rng}" if rng else ""))
+    ax.axhline(0.5, color="0.5", lw=0.8, ls="--")
+    ax.set_xlim(0, np.sqrt(2) / 2)
+    ax.set_ylim(0, 1.01)
+    ax.set_xlabel("radius $|f|$ (cycles/pixel)")
+    ax.set_ylabel("cumulative share of power")
+    if len(missing) < len(curves):
+        ax.legend(fontsize=7, frameon=False, loc="lower right")
+    else:
+        ax.text(0.5, 0.5, "no attack results at this tier", transform=ax.transAxes, ha="center", color="#b2182b")
+    _short_missing_note(ax, missing, upper=True)
+    return ax
+
+
+def _paper_boxes(ax: "Axes", paper: Mapping[str, Mapping[str, tuple[float, float]]], xkey: str, ykey: str, *,
+                 yscale: float = 1.0, log_y: bool = False) -> None:
+    """Dotted boxes, one per paper group, spanning the paper's (x, y) ranges, padded by the ~0.01
+    reading error in x and 3% (log axis) or 0.5 (linear, after yscale) in y."""
+    from matplotlib.patches import Rectangle
+
+    drawn = False
+    for g, v in paper.items():
+        if xkey not in v or ykey not in v:
+            continue
+        (x0, x1), (y0, y1) = v[xkey], v[ykey]
+        y0, y1 = y0 * yscale, y1 * yscale
+        y0, y1 = (y0 * 0.97, y1 * 1.03) if log_y else (y0 - 0.5, y1 + 0.5)
+        ax.add_patch(Rectangle((x0 - 0.005, y0), x1 - x0 + 0.01, y1 - y0, fill=False, ls=":", lw=1.1,
+                               ec=group_color(g), zorder=1))
+        drawn = True
+    if drawn:
+        ax.plot([], [], ls=":", color="0.4", label="paper, read off its figure (box per group)")
+
+
+def _group_legend_proxies(ax: "Axes", groups_seen: Sequence[str], markers: Mapping[str, str]) -> None:
+    for g in _ordered_groups({g: g for g in groups_seen}):
+        ax.plot([], [], markers.get(g, "o"), color=group_color(g), ms=5, label=group_label(g))
+
+
+def plot_eps_vs_f05(
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    ax: "Axes | None" = None,
+    paper: Mapping[str, Mapping[str, tuple[float, float]]] | None = None,
+    highlight: str | None = PAPER_BLUR_MODEL,
+) -> "Axes":
+    """Fig 4c: mean minimal L-inf epsilon (in /255 units, log axis) vs f_0.5 (cycles/pixel).
+
+    rows: summary-style rows (``experiments.summary`` or :func:`result_rows`) with model, group,
+    mean_eps ([0, 1] units; plotted x255), f05_cpp and f05_std_cpp (horizontal error bar). Rows
+    missing either value are listed as missing. paper: group ranges to draw as dotted boxes
+    (e.g. :data:`PAPER_FIG4C`; y in /255). `highlight`: a model drawn larger. Returns the Axes.
+    """
+    ax = _new_axes(ax, (5.0, 4.0))
+    missing = []
+    seen: list[str] = []
+    for r in rows:
+        x, y = r.get("f05_cpp"), r.get("mean_eps")
+        if not (_finite(x) and _finite(y)) or float(y) <= 0:
+            missing.append(str(r.get("model")))
+            continue
+        g = str(r.get("group"))
+        color = group_color(g)
+        xerr = float(r["f05_std_cpp"]) if _finite(r.get("f05_std_cpp")) else None
+        big = r.get("model") == highlight
+        ax.errorbar(float(x), float(y) * 255, xerr=xerr, fmt="o", ms=10 if big else 5, color=color,
+                    mec="k" if big else color, mew=1.0 if big else 0.6, elinewidth=0.8, capsize=1.5, alpha=0.9,
+                    zorder=4 if big else 3, label=f"{highlight} (the paper's blur model)" if big else None)
+        if g not in seen:
+            seen.append(g)
+    _group_legend_proxies(ax, seen, {})
+    if paper:
+        _paper_boxes(ax, paper, "f05_cpp", "mean_eps_255", log_y=True)
+    ax.set_yscale("log")
+    ax.set_xlabel("$f_{0.5}$ (cycles/pixel)")
+    ax.set_ylabel("mean minimal $L_\\infty$ ε (/255, log)")
+    if seen:
+        ax.legend(fontsize=7, frameon=False)
+    else:
+        ax.text(0.5, 0.5, "no attack results at this tier", transform=ax.transAxes, ha="center", color="#b2182b")
+    _short_missing_note(ax, missing)
+    return ax
+
+
+def plot_hybrid_group_curves(
+    curves: Mapping[str, "HybridCurve | None"],
+    groups: Mapping[str, str],
+    *,
+    ax: "Axes | None" = None,
+) -> "Axes":
+    """Fig 5a: p_low - p_high (seed mean) vs f_mix (fraction of Nyquist): thin lines per model,
+    thick lines for the group means (:func:`group_means`), labelled with the members' f_rev range.
+    Missing models (None) are noted on the plot. Returns the Axes."""
+    ax = _new_axes(ax, (5.5, 4.0))
+    xy = {n: None if c is None else (c.f_mix_nyq, c.mean_diff) for n, c in curves.items()}
+    missing = [n for n, c in xy.items() if c is None]
+    for n, c in xy.items():
+        if c is not None:
+            ax.plot(c[0], c[1], color=group_color(groups.get(n, "?")), lw=0.7, alpha=0.45)
+    for g, m in group_means(xy, groups).items():
+        revs = [float(curves[n].f_rev) for n in m.members if _finite(curves[n].f_rev)]  # type: ignore[union-attr]
+        rng = "" if not revs else (f"{revs[0]:.2f}" if len(revs) == 1 else f"{min(revs):.2f}–{max(revs):.2f}")
+        ax.plot(m.x, m.mean, color=group_color(g), lw=2.6,
+                label=f"{group_label(g)} (n={len(m.members)})" + (f": $f_{{rev}}$ {rng}" if rng else ""))
+    ax.axhline(0, color="0.5", lw=0.8)
+    ax.set_xlim(0, 1)
+    ax.set_ylim(-1.05, 1.05)
+    ax.set_xlabel("$f_{mix}$ (fraction of Nyquist)")
+    ax.set_ylabel("$p_{low} - p_{high}$")
+    if len(missing) < len(xy):
+        ax.legend(fontsize=7, frameon=False, loc="lower right")
+    else:
+        ax.text(0.5, 0.5, "no hybrid-image results at this tier", transform=ax.transAxes, ha="center", color="#b2182b")
+    _short_missing_note(ax, missing, upper=True)
+    return ax
+
+
+class QuadraticFit(NamedTuple):
+    """A least-squares parabola y = a x^2 + b x + c: `coefficients` (a, b, c) as numpy.polyfit
+    returns them (highest power first), the fitted `curve` ((x_curve, y_curve) over the data's x
+    range), `vertex_x` (-b / 2a; the x of the peak when a < 0) and `n_points` used. x and y keep
+    the units of the data (in Fig 5b: fraction of Nyquist and accuracy as a fraction)."""
+
+    coefficients: np.ndarray
+    curve: tuple[np.ndarray, np.ndarray]
+    vertex_x: float
+    n_points: int
+
+    def __call__(self, x: "float | np.ndarray") -> "float | np.ndarray":
+        return np.polyval(self.coefficients, x)
+
+
+def quadratic_fit(x: Sequence[float] | np.ndarray, y: Sequence[float] | np.ndarray, *, n_curve: int = 200) -> QuadraticFit:
+    """Least-squares quadratic through (x, y) (numpy.polyfit, degree 2), as for the blur series in
+    Fig 5b. Pairs with a non-finite value are dropped; ValueError when fewer than 3 remain, when
+    x and y differ in length, or when the remaining x take fewer than 3 distinct values."""
+    xa = np.asarray(x, dtype=np.float64).ravel()
+    ya = np.asarray(y, dtype=np.float64).ravel()
+    if xa.shape != ya.shape:
+        raise ValueError(f"quadratic_fit: x and y must have the same length, got {xa.size} and {ya.size}")
+    ok = np.isfinite(xa) & np.isfinite(ya)
+    xa, ya = xa[ok], ya[ok]
+    if np.unique(xa).size < 3:
+        raise ValueError(f"quadratic_fit: need at least 3 distinct finite x values, got {np.unique(xa).size}")
+    coef = np.polyfit(xa, ya, 2)
+    xc = np.linspace(xa.min(), xa.max(), int(n_curve))
+    vertex = float(-coef[1] / (2 * coef[0])) if coef[0] != 0 else float("nan")
+    return QuadraticFit(coef, (xc, np.polyval(coef, xc)), vertex, int(xa.size))
+
+
+def series_fit(
+    rows: Sequence[Mapping[str, Any]],
+    names: Sequence[str],
+    *,
+    x: str = "f_rev_nyq",
+    y: str = "corruption_acc",
+) -> QuadraticFit | None:
+    """:func:`quadratic_fit` of y vs x over the rows of the models `names` (Fig 5b: the blur series),
+    or None when fewer than 3 of them have both values (the figure then draws no fit)."""
+    wanted = set(names)
+    pts = [(float(r[x]), float(r[y])) for r in rows if r.get("model") in wanted and _finite(r.get(x)) and _finite(r.get(y))]
+    if len({p[0] for p in pts}) < 3:
+        return None
+    return quadratic_fit([p[0] for p in pts], [p[1] for p in pts])
+
+
+def plot_corruption_vs_frev(
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    blur_series: Sequence[str] = (),
+    fit: QuadraticFit | None = None,
+    highlight: str | None = PAPER_BLUR_MODEL,
+    ax: "Axes | None" = None,
+    paper: Mapping[str, Mapping[str, tuple[float, float]]] | None = None,
+) -> "Axes":
+    """Fig 5b: corruption accuracy (%, plain mean over 15 corruptions x 5 severities) vs f_rev
+    (fraction of Nyquist), one point per model coloured by display group.
+
+    The models in `blur_series` are drawn as crosses labelled with their sigma, `fit` (e.g.
+    :func:`series_fit` over them) as a dashed curve, `highlight` (the paper's sigma = 1.5 blur
+    model) as a large dot. paper: group ranges as dotted boxes (:data:`PAPER_FIG5B`). Rows missing
+    either value are listed as missing on the plot. Returns the Axes.
+    """
+    ax = _new_axes(ax, (5.5, 4.2))
+    series = set(blur_series)
+    missing = []
+    seen: list[str] = []
+    markers: dict[str, str] = {}
+    for r in rows:
+        name = str(r.get("model"))
+        x, y = r.get("f_rev_nyq"), r.get("corruption_acc")
+        if not (_finite(x) and _finite(y)):
+            missing.append(name)
+            continue
+        g = str(r.get("group"))
+        color = group_color(g)
+        xerr = float(r["f_rev_std_nyq"]) if _finite(r.get("f_rev_std_nyq")) else None
+        if g not in seen:
+            seen.append(g)
+        in_series = name in series
+        markers[g] = "x" if in_series and markers.get(g, "x") == "x" else "o"
+        if name == highlight:
+            ax.errorbar(float(x), float(y) * 100, xerr=xerr, fmt="o", ms=10, color=color, mec="k", mew=1.0,
+                        elinewidth=0.8, zorder=4, label=f"{name} (the paper's blur model)")
+        else:
+            ax.errorbar(float(x), float(y) * 100, xerr=xerr, fmt="x" if in_series else "o", ms=6 if in_series else 5,
+                        color=color, elinewidth=0.7, alpha=0.9, zorder=3)
+        if in_series or name == highlight:
+            try:
+                from .zoo import sigma_of
+
+                ax.annotate(f"σ{sigma_of(name):g}", (float(x), float(y) * 100), xytext=(3, 3),
+                            textcoords="offset points", fontsize=6, color=color)
+            except ValueError:
+                pass
+    _group_legend_proxies(ax, seen, markers)
+    if fit is not None:
+        xc, yc = fit.curve
+        ax.plot(xc, yc * 100, "--", color=group_color("blur"), lw=1.3, alpha=0.8, zorder=2,
+                label="quadratic fit, blur series")
+    if paper:
+        _paper_boxes(ax, paper, "f_rev_nyq", "corruption_acc", yscale=100.0)
+    ax.set_xlabel("$f_{rev}$ (fraction of Nyquist)")
+    ax.set_ylabel("corruption accuracy (%)")
+    if seen:
+        ax.legend(fontsize=7, frameon=False)
+    else:
+        ax.text(0.5, 0.5, "no results at this tier", transform=ax.transAxes, ha="center", color="#b2182b")
+    _short_missing_note(ax, missing)
+    return ax
+
+
+def paper_group(name: str, group: str) -> str | None:
+    """The group of the paper's Figs 4c / 5b that model `name` (display group `group`) is compared
+    with: its own group, except that only :data:`PAPER_BLUR_MODEL` stands for 'blur' (the paper's
+    Table B blur model is sigma = 1.5) and the grayscale and neural models have no counterpart
+    there (they belong to Figs 2, 3): None."""
+    if group == "blur":
+        return "blur" if name == PAPER_BLUR_MODEL else None
+    if group in ("base_gray", "neural"):
+        return None
+    return group
+
+
+def _fmt_range(lo: float, hi: float, scale: float, digits: int) -> str:
+    a, b = lo * scale, hi * scale
+    return f"{a:.{digits}f}" if abs(a - b) < 10 ** (-digits) / 2 else f"{a:.{digits}f}–{b:.{digits}f}"
+
+
+def paper_comparison_markdown(
+    rows: Sequence[Mapping[str, Any]],
+    paper: Mapping[str, Mapping[str, tuple[float, float]]],
+    *,
+    quantities: Sequence[str],
+) -> str:
+    """A Markdown table: for each paper group (:func:`paper_group`), the paper's range of each
+    quantity beside ours (min–max over our models of that group, with their number).
+
+    quantities: keys among 'f05_cpp', 'mean_eps_255' (our mean_eps x 255), 'f_rev_nyq',
+    'corruption_acc' (shown in %). Groups we have no model for show '—' on our side, and groups
+    the paper does not give show '—' on its side."""
+    unknown = [q for q in quantities if q not in _QUANTITY_LABELS]
+    if unknown:
+        raise ValueError(f"paper_comparison_markdown: unknown quantities {unknown}; known: {list(_QUANTITY_LABELS)}")
+    scale = {"corruption_acc": 100.0}
+    digits = {"f05_cpp": 3, "mean_eps_255": 2, "f_rev_nyq": 3, "corruption_acc": 1}
+    pdigits = {"f05_cpp": 2, "mean_eps_255": 1, "f_rev_nyq": 2, "corruption_acc": 1}
+    ours: dict[str, dict[str, list[float]]] = {}
+    for r in rows:
+        pg = paper_group(str(r.get("model")), str(r.get("group")))
+        if pg is None:
+            continue
+        for q in quantities:
+            v = r.get("mean_eps") if q == "mean_eps_255" else r.get(q)
+            if _finite(v):
+                ours.setdefault(pg, {}).setdefault(q, []).append(float(v) * (255.0 if q == "mean_eps_255" else 1.0))
+    present = {str(paper_group(str(r.get("model")), str(r.get("group")))) for r in rows} - {"None"}
+    order = [g for g in GROUP_ORDER if g in paper or g in present]
+    head = "| group | " + " | ".join(f"{_QUANTITY_LABELS[q]}: paper | ours" for q in quantities) + " |"
+    lines = [head, "|---" * (1 + 2 * len(quantities)) + "|"]
+    for g in order:
+        cells = []
+        for q in quantities:
+            p = paper.get(g, {}).get(q)
+            cells.append("—" if p is None else _fmt_range(p[0], p[1], scale.get(q, 1.0), pdigits[q]))
+            v = ours.get(g, {}).get(q, [])
+            if not v:
+                cells.append("—")
+            else:
+                s = _fmt_range(min(v), max(v), scale.get(q, 1.0), digits[q])
+                cells.append(s + (f" (n={len(v)})" if len(v) > 1 else ""))
+        label = f"{g} (σ = 1.5)" if g == "blur" else g
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def rank_correlation(rows: Sequence[Mapping[str, Any]], x: str, y: str) -> tuple[float, int]:
+    """Spearman rank correlation of two row quantities over the rows that have both (e.g. f05_cpp
+    and mean_eps, the negative correlation of Fig 4c); returns (rho, n), rho NaN when n < 3."""
+    pts = [(float(r[x]), float(r[y])) for r in rows if _finite(r.get(x)) and _finite(r.get(y))]
+    if len(pts) < 3:
+        return float("nan"), len(pts)
+    from scipy.stats import spearmanr
+
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rho = spearmanr([p[0] for p in pts], [p[1] for p in pts]).statistic
+    return float(rho), len(pts)
+
+
+def results_provenance(kind: str, names: Sequence[str], tier: str) -> str:
+    """Where cached results of one kind ('attack', 'hybrid', 'corruption', 'trained', 'clean') for
+    `names` came from, in one line: how many records, their commits, devices, date range and the
+    summed compute wall time (seconds). Uses ``experiments.provenance_of`` (so it describes the
+    records returned earlier in this process); models without a record are counted as missing."""
+    from .experiments import provenance_of
+
+    provs = {n: provenance_of(kind, n, tier) for n in names}
+    have = [p for p in provs.values() if p]
+    if not have:
+        return f"{kind} results: none"
+    commits = sorted({(p.get("git_commit") or "none")[:10] + ("+dirty" if p.get("git_dirty") else "") for p in have})
+    devices = sorted({str(p.get("device")) for p in have if p.get("device")})
+    dates = sorted(str(p.get("date_utc")) for p in have if p.get("date_utc"))
+    wall = sum(float(p["wall_time_s"]) for p in have if p.get("wall_time_s") is not None)
+    parts = [f"{kind} results: {len(have)} of {len(provs)} models", "computed at commit " + ", ".join(commits[:3])
+             + (f" (+{len(commits) - 3} more)" if len(commits) > 3 else "")]
+    if devices:
+        parts.append("device " + ", ".join(devices))
+    if dates:
+        parts.append(dates[0] if dates[0] == dates[-1] else f"{dates[0]} .. {dates[-1]}")
+    if wall > 0:  # records assembled from pieces may not carry a compute time
+        parts.append(f"compute {wall:.1f} s")
+    return " · ".join(parts)
+
+
+# --------------------------------------------------------------------------------------- Table B
+#: Table B's columns: (row key, header, kind) with kind 'text' or 'num'.
+TABLE_B_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("model", "model", "text"),
+    ("group", "group", "text"),
+    ("source", "source", "text"),
+    ("tier", "tier", "text"),
+    ("clean_acc", "clean acc. (%)", "num"),
+    ("corruption_acc", "corruption acc. (%)", "num"),
+    ("mean_eps", "mean minimal ε (/255)", "num"),
+    ("attack_success", "attack success (%)", "num"),
+    ("f05_cpp", "f_0.5 (cycles/pixel)", "num"),
+    ("f_rev_nyq", "f_rev (fraction of Nyquist)", "num"),
+    ("train_time_s", "training time (s)", "num"),
+    ("train_data", "training data", "text"),
+)
+
+
+def _trained_payload(name: str, tier: str, *, compute: bool) -> tuple[dict | None, str | None]:
+    """The 'trained' record payload of a zoo model, and why it is missing. compute=False only reads
+    the cache (the newest 'trained' record with this model's recipe), never trains."""
+    from . import experiments, zoo
+
+    try:
+        if compute:
+            rec = experiments.trained_record(name, tier, progress=False)
+            return (None, "not trained") if rec is None else (dict(rec.payload), None)
+        from .cache import ResultCache
+
+        recipe = zoo.recipe(name, tier).to_dict()
+        from .cache import canonical_inputs
+
+        want = canonical_inputs({"recipe": recipe})["recipe"]
+        recs = [r for r in ResultCache(tier).list_records("trained")
+                if r.label == name and r.inputs.get("recipe") == want]
+        if not recs:
+            return None, "no 'trained' record at this tier"
+        recs.sort(key=lambda r: str(r.provenance.get("date_utc")))
+        return dict(recs[-1].payload), None
+    except Exception as exc:  # noqa: BLE001 - degrade: the table shows what exists
+        return None, f"{type(exc).__name__}: {str(exc)[:160]}"
+
+
+def table_b_rows(tier: str, names: Sequence[str], *, groups: Mapping[str, str] | None = None,
+                 compute: bool = False) -> list[dict[str, Any]]:
+    """Table B rows: ``experiments.summary`` of each model (group, source, tier, clean accuracy,
+    corruption accuracy, mean/median minimal epsilon in [0, 1] units, f_0.5 in cycles/pixel, f_rev
+    in fractions of Nyquist), plus train_time_s and train_data from the zoo model's 'trained'
+    record (published models: '—', their data and origin from the registry). compute=False reads
+    cached results only (missing ones are None, with the reason in row['missing']); compute=True
+    computes what is missing (the corruptions once for all models, sharing the corrupted sets)."""
+    from . import experiments, registry
+
+    names = list(names)
+    if compute and names:
+        # compute what is missing without progress bars, the corruptions once for all models (shared
+        # corrupted sets); summary() below then reads everything from the cache
+        for fetch in (experiments.hybrid_result, experiments.attack_result):
+            gather(lambda n, _f=fetch: _f(n, tier, progress=False), names, what=fetch.__name__)
+        try:
+            experiments.corruption_results(names, tier, progress=False)
+        except Exception as exc:  # noqa: BLE001 - summary() below records what is missing per model
+            print(f"corruptions: not computed ({type(exc).__name__}: {str(exc)[:160]})")
+    rows = []
+    for n in names:
+        row = experiments.summary(n, tier, compute=compute)
+        if groups is not None and n in groups:
+            row["group"] = groups[n]
+        spec = registry.get_spec(n)
+        if spec.source == "zoo":
+            payload, why = _trained_payload(n, tier, compute=compute)
+            row["train_time_s"] = None if payload is None else payload.get("train_time_s")
+            row["train_data"] = None if payload is None else payload.get("data")
+            if why:
+                row.setdefault("missing", []).append(f"training record: {why}")
+        else:
+            row["train_time_s"] = None
+            row["train_data"] = f"{spec.dataset} (published weights: {spec.info.get('origin', spec.source)})"
+        rows.append(row)
+    return rows
+
+
+def _cell(key: str, v: Any, row: Mapping[str, Any]) -> tuple[str, str]:
+    """(display text, sort value) of one Table B cell; missing values are '—' with an empty sort value."""
+    if v is None or (isinstance(v, float) and not np.isfinite(v)):
+        return "—", ""
+    if key in ("clean_acc", "corruption_acc", "attack_success"):
+        return f"{100 * float(v):.1f}", f"{100 * float(v):.6g}"
+    if key == "mean_eps":
+        return f"{255 * float(v):.2f}", f"{255 * float(v):.6g}"
+    if key in ("f05_cpp", "f_rev_nyq"):
+        std = row.get("f05_std_cpp" if key == "f05_cpp" else "f_rev_std_nyq")
+        return f"{float(v):.3f}" + (f" ± {float(std):.3f}" if _finite(std) else ""), f"{float(v):.6g}"
+    if key == "train_time_s":
+        return f"{float(v):.0f}", f"{float(v):.6g}"
+    if key == "group":
+        return group_label(str(v)), str(v)
+    return str(v), str(v)
+
+
+_TABLE_JS = """
+(function () {
+  var root = document.getElementById("__ID__");
+  if (!root || root.getAttribute("data-sortable-ready") === "1") { return; }
+  var table = root.querySelector("table");
+  var heads = table.querySelectorAll("thead th");
+  var body = table.querySelector("tbody");
+  function key(row, col, num) {
+    var v = row.children[col].getAttribute("data-sort");
+    if (v === null || v === "") { return null; }
+    return num ? parseFloat(v) : v.toLowerCase();
+  }
+  function sortBy(col) {
+    var th = heads[col];
+    var num = th.getAttribute("data-type") === "num";
+    var dir = th.getAttribute("aria-sort") === "ascending" ? "descending" : "ascending";
+    var rows = Array.prototype.slice.call(body.querySelectorAll("tr"));
+    rows.forEach(function (r, i) { r.setAttribute("data-pos", String(i)); });
+    rows.sort(function (a, b) {
+      var x = key(a, col, num), y = key(b, col, num);
+      if (x === null && y === null) { return a.getAttribute("data-pos") - b.getAttribute("data-pos"); }
+      if (x === null) { return 1; }   /* missing values last, in either direction */
+      if (y === null) { return -1; }
+      var c = x < y ? -1 : (x > y ? 1 : 0);
+      if (dir === "descending") { c = -c; }
+      return c !== 0 ? c : a.getAttribute("data-pos") - b.getAttribute("data-pos");
+    });
+    rows.forEach(function (r) { body.appendChild(r); });
+    for (var i = 0; i < heads.length; i++) { heads[i].setAttribute("aria-sort", "none"); }
+    th.setAttribute("aria-sort", dir);
+    root.setAttribute("data-sorted-by", String(col) + ":" + dir);
+  }
+  for (var i = 0; i < heads.length; i++) {
+    (function (col) {
+      heads[col].addEventListener("click", function () { sortBy(col); });
+      heads[col].addEventListener("keydown", function (e) {
+        if (e.key === "Enter" || e.key === " ") { e.preventDefault(); sortBy(col); }
+      });
+    })(i);
+  }
+  root.setAttribute("data-sortable-ready", "1");
+})();
+"""
+
+_TABLE_CSS = """
+#{id} {{ overflow-x: auto; margin: 8px 0; }}
+#{id} table {{ border-collapse: collapse; font-size: 12px; font-family: system-ui, sans-serif; }}
+#{id} th, #{id} td {{ border-bottom: 1px solid #ddd; padding: 3px 7px; text-align: left; vertical-align: top; }}
+#{id} td.num {{ text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }}
+#{id} th {{ cursor: pointer; user-select: none; background: #f4f4f4; white-space: nowrap; }}
+#{id} th[aria-sort=ascending]::after {{ content: " \\25B2"; font-size: 9px; }}
+#{id} th[aria-sort=descending]::after {{ content: " \\25BC"; font-size: 9px; }}
+#{id} td.missing {{ color: #999; text-align: center; }}
+#{id} td.data {{ max-width: 260px; font-size: 11px; color: #555; }}
+"""
+
+
+def sortable_table_html(
+    rows: Sequence[Mapping[str, Any]],
+    columns: Sequence[tuple[str, str, str]] = TABLE_B_COLUMNS,
+    *,
+    caption: str | None = None,
+    note: str | None = None,
+) -> str:
+    """A self-contained HTML table that sorts on a header click (again: reverse), with no kernel,
+    no network and no external script: inline CSS, the data in ``data-sort`` attributes and a few
+    lines of inline JavaScript. Missing values show '—' and sort last in either direction.
+
+    rows: mappings with the column keys (Table B rows from :func:`table_b_rows`); columns:
+    (key, header, 'num' | 'text'). The element id is a hash of the content (deterministic
+    output). `note` is HTML-escaped text shown under the table. Returns an HTML string."""
+    import hashlib
+    import html as _html
+
+    for key, _, kind in columns:
+        if kind not in ("num", "text"):
+            raise ValueError(f"sortable_table_html: column {key!r} has kind {kind!r}; use 'num' or 'text'")
+    body = []
+    for r in rows:
+        tds = []
+        for key, _, kind in columns:
+            text, sort = _cell(key, r.get(key), r)
+            cls = "missing" if text == "—" else ("num" if kind == "num" else ("data" if key == "train_data" else ""))
+            tds.append(f'<td{f" class={chr(34)}{cls}{chr(34)}" if cls else ""} data-sort="{_html.escape(sort)}">'
+                       f"{_html.escape(text)}</td>")
+        body.append("<tr>" + "".join(tds) + "</tr>")
+    heads = "".join(f'<th data-type="{kind}" aria-sort="none" tabindex="0" title="click to sort">{_html.escape(h)}</th>'
+                    for _, h, kind in columns)
+    cap = f"<caption style=\"caption-side:top;text-align:left;font-size:12px\">{_html.escape(caption)}</caption>" if caption else ""
+    table = f"<table>{cap}<thead><tr>{heads}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+    uid = "lft-" + hashlib.sha256((table + (note or "")).encode()).hexdigest()[:12]
+    foot = f'<p style="font-size:11px;color:#666;margin:4px 0">{_html.escape(note)}</p>' if note else ""
+    return (f'<div id="{uid}" class="lowfreq-sortable">'
+            f"<style>{_TABLE_CSS.format(id=uid)}</style>{table}{foot}"
+            f"<script>{_TABLE_JS.replace('__ID__', uid)}</script></div>")
+
+
+def missing_reasons_markdown(rows: Sequence[Mapping[str, Any]], *, max_len: int = 160) -> str:
+    """A Markdown bullet list 'model: why a value is missing' from the rows' 'missing' entries
+    ('' when nothing is missing)."""
+    out = []
+    for r in rows:
+        for why in r.get("missing") or []:
+            out.append(f"* `{r.get('model')}`: {' '.join(str(why).split())[:max_len]}")
+    return "\n".join(out)
+
+
+__all__ += [
+    "PAPER_FIG4C",
+    "PAPER_FIG5B",
+    "GROUP_ORDER",
+    "PAPER_BLUR_MODEL",
+    "group_color",
+    "group_label",
+    "display_group",
+    "BookModels",
+    "book_models",
+    "skipped_note",
+    "GroupMean",
+    "group_means",
+    "result_rows",
+    "plot_spectra_grid",
+    "plot_cumulative_profiles",
+    "plot_eps_vs_f05",
+    "plot_hybrid_group_curves",
+    "QuadraticFit",
+    "quadratic_fit",
+    "series_fit",
+    "plot_corruption_vs_frev",
+    "paper_group",
+    "paper_comparison_markdown",
+    "rank_correlation",
+    "results_provenance",
+    "TABLE_B_COLUMNS",
+    "table_b_rows",
+    "sortable_table_html",
+    "missing_reasons_markdown",
+]
+
+
+class GroupStats(NamedTuple):
+    """Summary of one quantity over a display group's models: min, max, mean and how many had it."""
+
+    min: float
+    max: float
+    mean: float
+    n: int
+
+
+def group_stats(rows: Sequence[Mapping[str, Any]], key: str) -> dict[str, GroupStats]:
+    """{display group: GroupStats of row[key]} over the rows that have a finite value, groups in
+    :data:`GROUP_ORDER`; groups without any value are left out. Units are those of `key`."""
+    vals: dict[str, list[float]] = {}
+    for r in rows:
+        if _finite(r.get(key)):
+            vals.setdefault(str(r.get("group")), []).append(float(r[key]))
+    return {g: GroupStats(min(vals[g]), max(vals[g]), float(np.mean(vals[g])), len(vals[g]))
+            for g in _ordered_groups({g: g for g in vals})}
+
+
+def count_below(
+    rows: Sequence[Mapping[str, Any]],
+    key: str,
+    *,
+    groups: Sequence[str],
+    reference: str,
+) -> tuple[int, int]:
+    """(k, n): of the n models in `groups` that have row[key], k have a value below every model of
+    the `reference` group (the paper's claim "every robust model has a smaller f_0.5 / f_rev than
+    every baseline"). (0, n) when the reference group has no value."""
+    ref = [float(r[key]) for r in rows if r.get("group") == reference and _finite(r.get(key))]
+    vals = [float(r[key]) for r in rows if r.get("group") in set(groups) and _finite(r.get(key))]
+    if not ref:
+        return 0, len(vals)
+    return sum(v < min(ref) for v in vals), len(vals)
+
+
+def tier_caveat(tier: str, *, what: str = "the paper's numbers") -> str:
+    """A MyST note (Markdown) for chapters that compare with the paper: at the smoke tier the images
+    are synthetic and the networks tiny, so the comparison is not meaningful; '' at other tiers."""
+    if tier != "smoke":
+        return ""
+    return (":::{note}\nThis copy was executed at the **smoke** tier: synthetic cue-conflict images and tiny "
+            f"networks trained for seconds. It checks that the analysis runs end to end; {what} (CIFAR-10, "
+            "ResNets) are shown for the layout only and cannot be compared with these values.\n:::")
+
+
+__all__ += ["GroupStats", "group_stats", "count_below", "tier_caveat"]
+
+
+# --------------------------------------------------------------------------------------- Summary
+def _finite(v: Any) -> bool:
+    try:
+        return v is not None and bool(np.isfinite(float(v)))
+    except (TypeError, ValueError):
+        return False
+
+
+def plot_claim_eps_vs_f05(
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    blur_model: str = "blur_s1.5",
+    rho: float | None = None,
+    ax: "Axes | None" = None,
+) -> "Axes":
+    """Evidence for the Fig 4c claim: mean minimal epsilon (x1/255, log axis) vs f_0.5 (cycles/pixel)
+    of the colour Table B models (Table B rows; blur-series members other than `blur_model` and
+    grayscale models left out); `rho`, when given, is written in the corner."""
+    from .claims import _is_gray
+
+    ax = _new_axes(ax, (4.6, 3.6))
+    pts = [r for r in rows if not _is_gray(r) and (r.get("group") != "blur" or r.get("model") == blur_model)
+           and _finite(r.get("f05_cpp")) and _finite(r.get("mean_eps"))]
+    for k, r in enumerate(pts):
+        c = model_color(str(r["model"]), k)
+        ax.scatter(r["f05_cpp"], r["mean_eps"] * 255, color=c, s=30, zorder=3)
+        ax.annotate(str(r["model"]), (r["f05_cpp"], r["mean_eps"] * 255), xytext=(4, 2), textcoords="offset points", fontsize=7)
+    ax.set_yscale("log")
+    ax.set_xlabel("$f_{0.5}$ of minimal perturbations (cycles/pixel)")
+    ax.set_ylabel(r"mean minimal $\epsilon$ (×1/255)")
+    if rho is not None and np.isfinite(rho):
+        ax.text(0.98, 0.97, f"Spearman ρ = {rho:+.2f}", transform=ax.transAxes, ha="right", va="top", fontsize=8)
+    if not pts:
+        ax.text(0.5, 0.5, "no attack results at this tier", transform=ax.transAxes, ha="center", color="#b2182b")
+    return ax
+
+
+def plot_claim_blur_curve(
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    fit: Any = None,
+    tolerance_acc: float | None = None,
+    blur_model: str = "blur_s1.5",
+    ax: "Axes | None" = None,
+) -> "Axes":
+    """Evidence for the Fig 5b claims: corruption accuracy vs f_rev (fraction of Nyquist) of the blur
+    series (crosses), the quadratic `fit` through it (``lowfreq.claims.QuadraticFit``; dashed where
+    extrapolated) with a +- `tolerance_acc` band, and the other colour Table B models (dots)."""
+    from .claims import _is_gray
+
+    ax = _new_axes(ax, (4.6, 3.6))
+    colour = [r for r in rows if not _is_gray(r) and _finite(r.get("f_rev_nyq")) and _finite(r.get("corruption_acc"))]
+    series = [r for r in colour if r.get("group") == "blur"]
+    others = [r for r in colour if r.get("group") != "blur"]
+    if series:
+        ax.scatter([r["f_rev_nyq"] for r in series], [100 * r["corruption_acc"] for r in series], marker="x",
+                   color=MODEL_COLORS["blur"], s=28, label="blur series", zorder=3)
+        for r in series:
+            if r.get("model") == blur_model:
+                ax.annotate(str(r["model"]), (r["f_rev_nyq"], 100 * r["corruption_acc"]), xytext=(4, -9),
+                            textcoords="offset points", fontsize=7, color=MODEL_COLORS["blur"])
+    for k, r in enumerate(others):
+        ax.scatter(r["f_rev_nyq"], 100 * r["corruption_acc"], color=model_color(str(r["model"]), k), s=30, zorder=3)
+        ax.annotate(str(r["model"]), (r["f_rev_nyq"], 100 * r["corruption_acc"]), xytext=(4, 2), textcoords="offset points", fontsize=7)
+    if fit is not None:
+        xs = [r["f_rev_nyq"] for r in colour]
+        lo, hi = min(xs + [fit.f_min_nyq]), max(xs + [fit.f_max_nyq])
+        for a, b, ls in ((lo, fit.f_min_nyq, ":"), (fit.f_min_nyq, fit.f_max_nyq, "-"), (fit.f_max_nyq, hi, ":")):
+            if b > a:
+                f = np.linspace(a, b, 60)
+                ax.plot(f, 100 * fit(f), ls=ls, color=MODEL_COLORS["blur"], lw=1.2)
+                if tolerance_acc:
+                    ax.fill_between(f, 100 * (fit(f) - tolerance_acc), 100 * (fit(f) + tolerance_acc),
+                                    color=MODEL_COLORS["blur"], alpha=0.1, lw=0)
+    ax.set_xlabel("$f_{rev}$ (fraction of Nyquist)")
+    ax.set_ylabel("corruption accuracy (%)")
+    if not colour:
+        ax.text(0.5, 0.5, "no hybrid / corruption results at this tier", transform=ax.transAxes, ha="center", color="#b2182b")
+    elif series:
+        ax.legend(fontsize=7, frameon=False, loc="lower right")
+    return ax
+
+
+def count_above(
+    rows: Sequence[Mapping[str, Any]],
+    key: str,
+    *,
+    groups: Sequence[str],
+    reference: str,
+) -> tuple[int, int]:
+    """(k, n): of the n models in `groups` that have row[key], k have a value above every model of
+    the `reference` group (e.g. corruption accuracy above the best baseline). (0, n) when the
+    reference group has no value."""
+    flipped = [dict(r, **{key: -float(r[key])}) if _finite(r.get(key)) else r for r in rows]
+    return count_below(flipped, key, groups=groups, reference=reference)
+
+
+def corruption_for(names: Sequence[str], tier: str, *, compute: bool) -> dict[str, "dict | None"]:
+    """{model: ``experiments.corruption_results`` payload, or None when missing}. compute=True
+    computes the missing models all at once (each corrupted set is made once and shared), and if
+    that fails reads whatever is cached model by model; compute=False only reads the cache."""
+    from . import experiments
+
+    def one(n: str) -> dict:
+        return experiments.corruption_results([n], tier, progress=False, load_only=True)[n]
+
+    if compute and names:
+        try:
+            got = experiments.corruption_results(list(names), tier, progress=False)
+            return {n: got.get(n) for n in names}
+        except Exception as exc:  # noqa: BLE001 - degrade to what is cached
+            print(f"corruptions: not computed for all models ({type(exc).__name__}: {str(exc)[:160]})")
+    return gather(one, list(names), what="corruption results")
+
+
+__all__ += ["count_above", "corruption_for"]
+
+
+def plot_clean_vs_corruption(rows: Sequence[Mapping[str, Any]], *, ax: "Axes | None" = None) -> "Axes":
+    """Table B at a glance: corruption accuracy vs clean accuracy (both in %), one point per model
+    coloured by display group, with the diagonal (no loss to corruptions). Rows missing either
+    value are listed as missing on the plot. Returns the Axes."""
+    ax = _new_axes(ax, (5.0, 4.0))
+    missing, seen = [], []
+    pts = []
+    for r in rows:
+        x, y = r.get("clean_acc"), r.get("corruption_acc")
+        if not (_finite(x) and _finite(y)):
+            missing.append(str(r.get("model")))
+            continue
+        g = str(r.get("group"))
+        ax.plot(100 * float(x), 100 * float(y), "o", ms=5, color=group_color(g), alpha=0.9)
+        pts.append((100 * float(x), 100 * float(y)))
+        if g not in seen:
+            seen.append(g)
+    if pts:
+        lo = min(min(p) for p in pts) - 3
+        hi = max(max(p) for p in pts) + 3
+        ax.plot([lo, hi], [lo, hi], color="0.6", lw=0.8, ls="--", label="corruption acc. = clean acc.")
+        _group_legend_proxies(ax, seen, {})
+        ax.legend(fontsize=7, frameon=False, loc="upper left")
+    else:
+        ax.text(0.5, 0.5, "no results at this tier", transform=ax.transAxes, ha="center", color="#b2182b")
+    ax.set_xlabel("clean accuracy (%)")
+    ax.set_ylabel("corruption accuracy (%)")
+    _short_missing_note(ax, missing)
+    return ax
+
+
+__all__ += ["plot_clean_vs_corruption"]
+
+
+def registry_table_markdown(names: Sequence[str]) -> str:
+    """A Markdown table of registry entries: name, group, source, data set, description, and whether
+    their weights are on this machine (published and authors' models; 'trained here' for the zoo)."""
+    from . import registry
+
+    lines = ["| model | group | source | data | weights here? | description |", "|---|---|---|---|---|---|"]
+    for n in names:
+        try:
+            s = registry.get_spec(n)
+        except Exception as exc:  # noqa: BLE001 - an unknown name is listed, not fatal
+            lines.append(f"| `{n}` | | | | | not registered ({type(exc).__name__}) |")
+            continue
+        if s.source == "zoo":
+            here = "trained here"
+        else:
+            try:
+                if s.source == "authors":
+                    from .neural import authors_weights_path
+
+                    here = "yes" if authors_weights_path(n).is_file() else "no"
+                else:
+                    from .published import weights_path
+
+                    here = "yes" if weights_path(n).is_file() else "no"
+            except Exception:  # noqa: BLE001
+                here = "unknown"
+        desc = (s.description or "").replace("|", "\\|")
+        lines.append(f"| `{n}` | {s.group} | {s.source} | {s.dataset} | {here} | {desc} |")
+    return "\n".join(lines)

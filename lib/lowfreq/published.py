@@ -1,4 +1,4 @@
-"""The published CIFAR-10 models the paper compares (Figs 4 and 5), as registry entries.
+"""The published models the paper compares (CIFAR-10: Figs 4 and 5; ImageNet: Fig 6), as registry entries.
 
 Importing this module registers (see PROTOCOL.md, "Model groups"):
   base  RobustBench ``Standard`` (WRN-28-10) and five chenyaofo torch.hub models
@@ -8,18 +8,25 @@ Importing this module registers (see PROTOCOL.md, "Model groups"):
         each entry's ``info["variant_choice"]``);
   crp   RobustBench corruption models ``Hendrycks2020AugMix_ResNeXt`` and
         ``Kireev2021Effectiveness_RLATAugMix``.
+  ImageNet (Fig 6, S1 Table C; registry dataset 'imagenet', 1000 logits, 224 px input):
+  base  ``Standard_R50`` (torchvision's ResNet-50 IMAGENET1K_V1 weights, as RobustBench loads it);
+  adv   ``Salman2020Do_R50`` and ``Engstrom2019Robustness`` (ResNet-50, L-inf 4/255);
+  crp   ``Geirhos2018_SIN``, ``Hendrycks2020AugMix``, ``Hendrycks2020Many`` (DeepAugment + AugMix).
+  The paper's other ImageNet models (L2 3.0 ResNet-50, ANT, DeepAugment alone, Assemble-ResNet) are
+  not in RobustBench 1.1.1 and are not registered.
 RobustBench entries keep RobustBench's model names. Every model takes images in [0, 1]
 (N, 3, 32, 32) and normalizes inside forward (RobustBench models do it themselves where they
 were trained on normalized input; the hub models are wrapped with their training statistics).
 
 Weights are never downloaded as a side effect of loading. They live under ``paths.model_dir()``:
   robustbench/cifar10/<threat>/<Name>.pt        (RobustBench's own layout: robustbench.load_model
-                                                 with model_dir=<model_dir>/robustbench finds them)
+  robustbench/imagenet/<threat>/<Name>.pt        with model_dir=<model_dir>/robustbench finds them)
+  torchvision/resnet50-0676ba61.pth             (Standard_R50: torchvision's release file)
   torchhub/chenyaofo/cifar10_<arch>-<sha8>.pt   (the release file name, hash prefix included)
 :func:`fetch` (``python -m lowfreq models fetch NAME``) downloads them on a connected machine.
 :func:`load` checks a file before ``torch.load``: an HTML page saved as .pt (Google Drive's
 virus-scan or quota page, RobustBench's most reported download bug), an empty, truncated or
-non-PyTorch file each give a clear error. Hashes: a chenyaofo release file name carries the
+non-PyTorch file each give a clear error. Hashes: a chenyaofo or torchvision release file name carries the
 first 8 hex digits of its sha256 (torch.hub convention), which is checked on every load.
 RobustBench publishes no hashes, so the sha256 is recorded in ``<model_dir>/manifest.json``
 when the file is fetched (or, for a file placed by hand, the first time it is loaded, with a
@@ -106,6 +113,10 @@ class Published:
     'last' for Kireev2021Effectiveness). allow_missing: state_dict keys that may be absent
     (input-normalization buffers some RobustBench checkpoints lack; the constructor values are
     kept, as robustbench's own loader does with strict=False). slow: forward pass is heavy on a CPU.
+    dataset: 'cifar10' or 'imagenet' (the registry's dataset field). load_into: attribute of the built
+    model that receives the state_dict ('' = the model itself; RobustBench's ImageNet models are
+    Sequential(normalize, model) and their files hold the inner network, as robustbench's loader adds
+    the 'model.' prefix).
     """
 
     name: str
@@ -121,6 +132,8 @@ class Published:
     slow: bool = False
     description: str = ""
     info: dict[str, Any] = field(default_factory=dict)
+    dataset: str = "cifar10"
+    load_into: str = ""
 
     @property
     def origin(self) -> str:
@@ -142,17 +155,35 @@ _RB_TABLE_B_ORDER = (
 )
 
 
-def _rb_make(threat: str, rb_name: str) -> Callable[[], nn.Module]:
+def _rb_make(threat: str, rb_name: str, dataset: str = "cifar10") -> Callable[[], nn.Module]:
     def make() -> nn.Module:
         from .compat import import_robustbench
 
         import_robustbench()
+        if dataset == "imagenet":
+            return _rb_imagenet_arch(threat, rb_name)
         from robustbench.model_zoo import cifar10 as zoo
 
         table = {"Linf": zoo.linf, "L2": zoo.l2, "corruptions": zoo.common_corruptions}[threat]
         return table[rb_name]["model"]()
 
     return make
+
+
+def _rb_imagenet_arch(threat: str, rb_name: str) -> nn.Module:
+    """RobustBench's ImageNet architecture without downloading: its ResNet-50 entries are
+    normalize_model(torchvision resnet50(), ImageNet mean/std); Standard_R50's constructor asks
+    torchvision for pretrained weights (a download), so it is built here with weights=None."""
+    import torchvision
+    from robustbench.model_zoo import imagenet as zoo
+    from robustbench.model_zoo.architectures.utils_architectures import normalize_model
+
+    table = {"Linf": zoo.linf, "corruptions": zoo.common_corruptions}[threat]
+    if rb_name not in table:
+        raise ValueError(f"{rb_name!r} is not in robustbench's ImageNet {threat} table")
+    if rb_name == "Standard_R50":
+        return normalize_model(torchvision.models.resnet50(weights=None), zoo.mu, zoo.sigma)
+    return table[rb_name]["model"]()
 
 
 def _add_rb(
@@ -168,8 +199,13 @@ def _add_rb(
     allow_missing: tuple[str, ...] = (),
     slow: bool = False,
     description: str = "",
+    dataset: str = "cifar10",
+    url: str | None = None,
+    sha256_prefix: str | None = None,
+    relpath: str | None = None,
+    extra_info: dict[str, Any] | None = None,
 ) -> None:
-    relpath = f"robustbench/cifar10/{threat}/{name}.pt"
+    relpath = relpath or f"robustbench/{dataset}/{threat}/{name}.pt"
     layout = "{'state_dict': ...} or a plain state_dict; 'module.' / 'model.' key prefixes stripped"
     if checkpoint_key:
         layout = f"checkpoint[{checkpoint_key!r}] (robustbench reads {checkpoint_key!r}), then as usual: " + layout
@@ -178,8 +214,12 @@ def _add_rb(
         group=group,
         source="robustbench",
         relpath=relpath,
-        make=_rb_make(threat, name),
-        gdrive_id=gdrive_id,
+        make=_rb_make(threat, name, dataset),
+        gdrive_id=gdrive_id or None,
+        url=url,
+        sha256_prefix=sha256_prefix,
+        dataset=dataset,
+        load_into="model" if dataset == "imagenet" else "",
         checkpoint_key=checkpoint_key,
         allow_missing=allow_missing,
         slow=slow,
@@ -194,7 +234,8 @@ def _add_rb(
             "checkpoint_layout": layout,
             "hash": "none published by RobustBench; sha256 recorded at fetch (or first load) and verified on every later load",
             "variant_choice": variant_choice,
-            "source_of_facts": "robustbench 1.1.1 model_zoo/cifar10.py (architecture, Drive id) and utils.load_model (unwrapping)",
+            "source_of_facts": f"robustbench 1.1.1 model_zoo/{dataset}.py (architecture, Drive id) and utils.load_model (unwrapping)",
+            **(extra_info or {}),
         },
     )
 
@@ -320,6 +361,62 @@ _add_hub("vgg19_bn", "57191229", description="chenyaofo/pytorch-cifar-models VGG
 _add_hub("mobilenetv2_x1_4", "3bbbd6e2", description="chenyaofo/pytorch-cifar-models MobileNetV2 x1.4 (4.33M params, 94.22% top-1).")
 _add_hub("shufflenetv2_x2_0", "ec31611c", description="chenyaofo/pytorch-cifar-models ShuffleNetV2 x2.0 (5.37M params, 93.81% top-1).")
 _add_hub("repvgg_a2", "09488915", description="chenyaofo/pytorch-cifar-models RepVGG-A2 (26.82M params, 94.98% top-1).")
+
+
+# ---- ImageNet (Fig 6, S1 Table C). Architectures and Drive ids: robustbench 1.1.1 model_zoo/imagenet.py;
+# all are torchvision ResNet-50s behind ImageNet mean/std normalization, evaluated by RobustBench with
+# 'Res256Crop224' (resize 256, centre crop 224: lowfreq.imagenette.import_imagenet's default).
+_IN_ARCH = "torchvision ResNet-50 (25.6M params) in robustbench's Sequential(normalize, model)"
+_IN_NORM = "inside: ImageNet mean (0.485, 0.456, 0.406) / std (0.229, 0.224, 0.225) (ImageNormalizer buffers)"
+_IN_INFO = {"input": "(N, 3, 224, 224) in [0, 1]; 1000 logits in the standard (sorted WordNet id) order",
+            "preprocessing": "Res256Crop224", "checkpoint_target": "the inner network (model.model)"}
+_add_rb(
+    "Standard_R50", "base", "Linf", "",
+    arch=_IN_ARCH, normalization=_IN_NORM, dataset="imagenet",
+    url="https://download.pytorch.org/models/resnet50-0676ba61.pth", sha256_prefix="0676ba61",
+    relpath="torchvision/resnet50-0676ba61.pth",
+    variant_choice="the paper's ImageNet 'base' ResNet-50; RobustBench's Standard_R50 is torchvision's "
+    "resnet50(pretrained=True), i.e. the IMAGENET1K_V1 weights (torchvision reports 76.13% top-1)",
+    extra_info=_IN_INFO,
+    description="Standardly trained ResNet-50 (torchvision IMAGENET1K_V1), RobustBench's ImageNet Standard_R50.",
+)
+_add_rb(
+    "Salman2020Do_R50", "adv", "Linf", "1TmT5oGa1UvVjM3d-XeSj_XmKqBNRUg8r",
+    arch=_IN_ARCH, normalization=_IN_NORM, dataset="imagenet",
+    variant_choice="an L-inf 4/255 ResNet-50, the paper's ImageNet adv radius (PROTOCOL.md: 'adv L-inf 4/255 and L2 3 "
+    "ResNet50s'); which of RobustBench's two L-inf 4/255 ResNet-50s the authors took is not recorded, so both are registered",
+    extra_info=_IN_INFO,
+    description="Salman et al. 2020, 'Do adversarially robust ImageNet models transfer better?' (ResNet-50, L-inf 4/255).",
+)
+_add_rb(
+    "Engstrom2019Robustness", "adv", "Linf", "1T2Fvi1eCJTeAOEzrH_4TAIwO8HTOYVyn",
+    arch=_IN_ARCH, normalization=_IN_NORM, dataset="imagenet",
+    variant_choice="the madrylab robustness-library L-inf 4/255 ResNet-50 (the same library published the L2 3.0 "
+    "ResNet-50 of the paper's Table C, which RobustBench does not list); see Salman2020Do_R50",
+    extra_info=_IN_INFO,
+    description="Engstrom et al. 2019, robustness library (ResNet-50, L-inf 4/255 adversarial training).",
+)
+_add_rb(
+    "Geirhos2018_SIN", "crp", "corruptions", "1hLgeY_rQIaOT4R-t_KyOqPNkczfaedgs",
+    arch=_IN_ARCH, normalization=_IN_NORM, dataset="imagenet",
+    variant_choice="the paper's 'SIN' model: trained on Stylized-ImageNet only (not the SIN_IN / SIN_IN_IN variants)",
+    extra_info=_IN_INFO,
+    description="Geirhos et al. 2019, 'ImageNet-trained CNNs are biased towards texture' (ResNet-50 trained on Stylized-ImageNet).",
+)
+_add_rb(
+    "Hendrycks2020AugMix", "crp", "corruptions", "1xRMj1GlO93tLoCMm0e5wEvZwqhIjxhoJ",
+    arch=_IN_ARCH, normalization=_IN_NORM, dataset="imagenet",
+    variant_choice="the paper's ImageNet 'AugMix' model (RobustBench's only ImageNet AugMix entry)",
+    extra_info=_IN_INFO,
+    description="Hendrycks et al. 2020, 'AugMix' (ImageNet ResNet-50).",
+)
+_add_rb(
+    "Hendrycks2020Many", "crp", "corruptions", "1kylueoLtYtxkpVzoOA1B6tqdbRl2xt9X",
+    arch=_IN_ARCH, normalization=_IN_NORM, dataset="imagenet",
+    variant_choice="the paper's 'DeepAugment+AugMix' model (Hendrycks et al. 2021, 'The many faces of robustness')",
+    extra_info=_IN_INFO,
+    description="Hendrycks et al. 2021, 'The many faces of robustness' (ResNet-50, DeepAugment + AugMix).",
+)
 
 PUBLISHED: tuple[str, ...] = tuple(_ENTRIES)
 
@@ -463,8 +560,9 @@ def _verify_hash(e: Published, path: Path, model_dir: str | os.PathLike | None, 
 # --------------------------------------------------------------------------- build / load
 def build(name: str) -> nn.Module:
     """Published model `name` with random weights (no file, no network): its architecture, taking
-    images in [0, 1] of shape (N, 3, 32, 32) and returning 10 logits. RobustBench entries need
-    robustbench 1.1.1 (imported through lowfreq.compat)."""
+    images in [0, 1] of shape (N, 3, 32, 32) and returning 10 logits (CIFAR-10 entries), or
+    (N, 3, 224, 224) and 1000 logits (ImageNet entries). RobustBench entries need robustbench 1.1.1
+    (imported through lowfreq.compat)."""
     return entry(name).make()
 
 
@@ -512,7 +610,7 @@ def _load_into(model: nn.Module, sd: dict[str, torch.Tensor], e: Published, path
 
 
 def _missing_message(e: Published, path: Path) -> str:
-    how = "Google Drive" if e.gdrive_id else "GitHub"
+    how = "Google Drive" if e.gdrive_id else ("GitHub" if "github.com" in str(e.url) else "its release URL")
     return (
         f"no weights for {e.name!r}: expected the file {path}. Fetch it on a connected machine with "
         f"`{_FETCH_CMD.format(name=e.name)}` (add --model-dir DIR to choose the directory) and copy it there, "
@@ -560,7 +658,7 @@ def load(
         raise BadWeightsError(f"{path} is damaged or truncated ({type(exc).__name__}: {msg}); {_refetch_hint(name, path)}") from exc
     sd = _state_dict(obj, e, path)
     model = build(name)
-    target = model.net if e.source == "torchhub" else model
+    target = model.net if e.source == "torchhub" else (getattr(model, e.load_into) if e.load_into else model)
     _load_into(target, sd, e, path)
     return model.eval()
 
@@ -692,7 +790,7 @@ def _register_all() -> None:
                 name=e.name,
                 group=e.group,
                 source=e.source,
-                dataset="cifar10",
+                dataset=e.dataset,
                 build=partial(_spec_build, e.name),
                 load=partial(_spec_load, e.name),
                 description=e.description,

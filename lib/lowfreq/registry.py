@@ -78,6 +78,7 @@ def _ensure_loaded() -> None:
     except ImportError as exc:  # pragma: no cover - only when the module itself is missing
         if "published" not in str(exc):
             raise
+    from . import neural  # noqa: F401  (the authors' neurally regularized models)
 
 
 def get_spec(name: str) -> ModelSpec:

@@ -1,6 +1,7 @@
 """Training the zoo, flat and readable (in the style of torchvision's reference train.py).
 
-    load_data -> build model (fit the PCA front) -> for each epoch: train_one_epoch, evaluate,
+    load_data -> build model (fit the PCA front; fine-tuned recipes start from their parent's
+    trained backbone) -> for each epoch: train_one_epoch, evaluate,
     checkpoint -> save weights + a JSON record (accuracy, time, provenance).
 
 Deterministic by the recipe's seed (model init, shuffling, augmentation and attack noise all come
@@ -25,7 +26,13 @@ from .models import PCAProjection, Preprocessed
 from .utils import atomic_torch_save, batches, resolve_device
 from .zoo import Recipe, build_model, recipe
 
-__all__ = ["TrainData", "load_data", "train", "train_one_epoch", "evaluate", "load_trained", "weights_path", "TrainResult"]
+#: Version of the training code, part of every trained model's identity (results cache keys).
+#: Bump it when a change to this module, zoo.build_model or lowfreq.models alters the weights that
+#: training produces for an existing recipe. (A plain source hash would also change on unrelated
+#: edits, such as a new recipe, and silently orphan every trained model and its results.)
+TRAIN_CODE_VERSION = 1
+
+__all__ = ["TRAIN_CODE_VERSION", "TrainData", "load_data", "train", "train_one_epoch", "evaluate", "load_trained", "weights_path", "TrainResult"]
 
 
 class TrainData(NamedTuple):
@@ -39,7 +46,8 @@ class TrainData(NamedTuple):
 
 
 def load_data(r: Recipe, *, data_root: Any = None) -> TrainData:
-    """The recipe's data set as uint8 tensors (synthetic cue-conflict data or CIFAR-10)."""
+    """The recipe's data set as uint8 tensors (synthetic cue-conflict data, CIFAR-10, or Imagenette at
+    the size in its name, e.g. 'imagenette64', whose val split is the test set)."""
     from . import data
 
     if r.dataset == "synthetic":
@@ -59,6 +67,16 @@ def load_data(r: Recipe, *, data_root: Any = None) -> TrainData:
         if r.train_subset is not None:
             tx, ty = tx[: r.train_subset], ty[: r.train_subset]
         return TrainData(tx, ty.long(), te.images, te.labels.long(), f"CIFAR-10 ({tr.source})")
+    if r.dataset.startswith("imagenette") and r.dataset[len("imagenette"):].isdigit():
+        from .imagenette import load_imagenette
+
+        size = int(r.dataset[len("imagenette"):])
+        tr = load_imagenette("train", size_px=size, root=data_root, as_float=False)
+        te = load_imagenette("val", size_px=size, root=data_root, as_float=False)
+        tx, ty = tr.images, tr.labels
+        if r.train_subset is not None:
+            tx, ty = tx[: r.train_subset], ty[: r.train_subset]
+        return TrainData(tx, ty.long(), te.images, te.labels.long(), f"Imagenette {size} px ({tr.source})")
     raise ValueError(f"unknown dataset {r.dataset!r} in recipe {r.name}")
 
 
@@ -240,6 +258,28 @@ def _fit_front(model: nn.Module, r: Recipe, d: TrainData) -> None:
         model.preprocess = PCAProjection.fit(x, model.preprocess.k)
 
 
+def _backbone_of(model: nn.Module) -> nn.Module:
+    while isinstance(model, Preprocessed):
+        model = model.classifier
+    return model
+
+
+def _init_from_parent(model: nn.Module, r: Recipe, d: TrainData, **kw: Any) -> None:
+    """Fine-tuning (``r.extra["init_from"]``): copy the trained backbone of the parent recipe into the
+    backbone of `model` (the fixed front, e.g. a blur, stays as built). The parent is trained first
+    when its weights are missing (same tier; kw: device, model_dir, progress)."""
+    init = r.extra.get("init_from")
+    if not init:
+        return
+    parent = recipe(init["name"], r.tier)
+    if parent.fingerprint() != init.get("fingerprint"):
+        raise ValueError(f"{r.name}: its parent {parent.name} changed (fingerprint {parent.fingerprint()}, recipe says "
+                         f"{init.get('fingerprint')}); update the zoo recipe")
+    same_data = (parent.dataset, parent.train_subset, parent.in_channels) == (r.dataset, r.train_subset, r.in_channels)
+    src = train(parent, data=d if same_data else None, **kw).model
+    _backbone_of(model).load_state_dict(_backbone_of(src).state_dict())
+
+
 def train(
     name_or_recipe: str | Recipe,
     *,
@@ -280,6 +320,7 @@ def train(
         torch.manual_seed(r.seed)
         model = build_model(r, image_shape=image_shape)
     _fit_front(model, r, d)
+    _init_from_parent(model, r, d, device=device, model_dir=model_dir, data_root=data_root, progress=progress)
     model = model.to(dev)
     if dev.type == "cuda":
         model = model.to(memory_format=torch.channels_last)

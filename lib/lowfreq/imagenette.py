@@ -1,0 +1,427 @@
+"""Imagenette (and ImageNet) for Fig 6: data at a chosen resolution, the stand-in zoo's network, the
+ImageNet-1k label map, and the corruption-growth check.
+
+Imagenette (fast.ai, Apache-2.0) holds 10 easy ImageNet classes: 9,469 train and 3,925 val images,
+class folders named by WordNet id. It stands in for ImageNet where ImageNet and the paper's
+pretrained ResNet50s cannot be had. Data sets are stored once per resolution by
+:func:`lowfreq.data.import_image_folder` under the names ``imagenette<size>`` (``imagenette64``
+for the ``cpu`` tier, ``imagenette224`` for ``full``), from any of
+  * the offline copy ``imagenette-224.tgz`` (224 x 224, aspect ratio not kept, JPEG q75),
+  * the original releases ``imagenette2.tgz``, ``imagenette2-320.tgz``, ``imagenette2-160.tgz``
+    (https://github.com/fastai/imagenette), or what :func:`download_imagenette` fetches;
+and the real ImageNet validation set is stored as ``imagenet`` by :func:`import_imagenet`.
+
+Evaluation order (fixed, the same on every machine for the same archive): the importer's order,
+i.e. each class's files sorted by file name, the classes interleaved proportionally (any prefix is
+close to class-balanced). The attack set is the first :data:`ATTACK_N` = 1000 val images in that
+order (:func:`attack_subset`). Labels are the positions of the WordNet ids in sorted order
+(:data:`IMAGENETTE_WNIDS`; for ImageNet the standard 0..999 order). Grayscale files are stored as
+RGB with the gray value replicated (69 of the val images of imagenette-224.tgz).
+
+Resolution per tier: ``smoke`` trains on the synthetic 32 px cue-conflict data (seconds, for
+tests); ``cpu`` works at 64 px, the resolution of Tiny-ImageNet, so that the published
+Tiny-ImageNet-C corruption recipe (64 px parameters) applies as it is and a 10-model zoo plus
+probes fits 2 CPU cores; ``full`` works at 224 px with ImageNet-C's own parameters (GPU).
+"""
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+from typing import Any, Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from . import data as _data
+from .models import IMAGENET_MEAN, IMAGENET_STD, Normalize
+from .paths import data_dir
+
+__all__ = [
+    "IMAGENETTE_WNIDS",
+    "IMAGENETTE_NAMES",
+    "IMAGENETTE_IMAGENET_INDEX",
+    "TIER_SIZE_PX",
+    "ATTACK_N",
+    "PAPER_BLUR_SIGMAS_224",
+    "dataset_name",
+    "class_names",
+    "import_imagenette",
+    "download_imagenette",
+    "import_imagenet",
+    "imagenet_wnids",
+    "load_imagenette",
+    "load_eval_images",
+    "attack_subset",
+    "scaled_sigma_px",
+    "ImagenetteCNN",
+    "imagenette_cnn",
+    "resnet50_imagenette",
+    "ImagenetteLogits",
+    "corruption_change",
+    "standin_names",
+    "run_standin",
+    "standin_timing",
+]
+
+#: Imagenette's classes: WordNet ids in sorted order (label k = IMAGENETTE_WNIDS[k]).
+IMAGENETTE_WNIDS: tuple[str, ...] = (
+    "n01440764", "n02102040", "n02979186", "n03000684", "n03028079",
+    "n03394916", "n03417042", "n03425413", "n03445777", "n03888257",
+)
+#: Readable names of the same classes (the ImageNet-1k names, fast.ai's Imagenette README).
+IMAGENETTE_NAMES: tuple[str, ...] = (
+    "tench", "English springer", "cassette player", "chain saw", "church",
+    "French horn", "garbage truck", "gas pump", "golf ball", "parachute",
+)
+#: The same classes' indices among the 1000 ImageNet-1k classes (checked against torchvision's
+#: ImageNet category list), for running ImageNet models on Imagenette (:class:`ImagenetteLogits`).
+IMAGENETTE_IMAGENET_INDEX: tuple[int, ...] = (0, 217, 482, 491, 497, 566, 569, 571, 574, 701)
+
+#: Image side (pixels) of the Imagenette zoo per tier (smoke: synthetic 32 px data).
+TIER_SIZE_PX: dict[str, int] = {"smoke": 32, "cpu": 64, "full": 224}
+#: Size of the attack subset: the first 1000 val images in the fixed order.
+ATTACK_N = 1000
+#: The paper's blur series for ImageNet (Fig 6b; sigma in pixels at 224 px; sigma 3 is 'Blur').
+PAPER_BLUR_SIGMAS_224: tuple[float, ...] = (1.5, 2.0, 3.0, 5.0, 9.0, 15.0)
+
+_SOURCES_HELP = (
+    "the offline copy imagenette-224.tgz, or an original release (imagenette2.tgz, imagenette2-320.tgz, "
+    "imagenette2-160.tgz from https://github.com/fastai/imagenette)"
+)
+
+
+def dataset_name(size_px: int) -> str:
+    """The stored data set name of Imagenette at `size_px` x `size_px` pixels: 'imagenette<size>'."""
+    if int(size_px) < 16:
+        raise ValueError(f"size_px must be >= 16, got {size_px}")
+    return f"imagenette{int(size_px)}"
+
+
+def class_names(wnids: Sequence[str]) -> tuple[str, ...]:
+    """Readable class names for WordNet ids: Imagenette's from :data:`IMAGENETTE_NAMES`, other ImageNet
+    ids from torchvision's ImageNet-1k category list (by position in the 1000 sorted ids); ids that
+    are not known stay as they are."""
+    known = dict(zip(IMAGENETTE_WNIDS, IMAGENETTE_NAMES))
+    if all(w in known for w in wnids):
+        return tuple(known[w] for w in wnids)
+    try:
+        from torchvision.models import ResNet50_Weights
+
+        cats = ResNet50_Weights.IMAGENET1K_V1.meta["categories"]
+        order = {w: i for i, w in enumerate(imagenet_wnids())}
+        return tuple(known.get(w) or (cats[order[w]] if w in order else w) for w in wnids)
+    except (ImportError, FileNotFoundError):
+        return tuple(known.get(w, w) for w in wnids)
+
+
+# --------------------------------------------------------------------------- import / download
+def import_imagenette(
+    paths: str | os.PathLike | Sequence[str | os.PathLike],
+    *,
+    size_px: int,
+    root: str | os.PathLike | None = None,
+    fit: str = "stretch",
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Store Imagenette at `size_px` x `size_px` as data set ``imagenette<size_px>`` (train + val).
+
+    paths: imagenette-224.tgz, an original release archive (imagenette2*.tgz) or its extracted
+    folder (layout ``<top>/{train,val}/<wnid>/<file>``). Class folders must be the 10 Imagenette
+    WordNet ids (anything else is a ValueError). fit: 'stretch' (default; how imagenette-224.tgz was
+    made from the originals) or 'center_crop' (aspect ratio kept, central square). Returns the
+    import manifest (see :func:`lowfreq.data.import_image_folder`).
+    """
+    return _data.import_image_folder(
+        dataset_name(size_px), paths, root=root, size=int(size_px), classes=IMAGENETTE_WNIDS, fit=fit, progress=progress
+    )
+
+
+def download_imagenette(
+    *, size_px: int, root: str | os.PathLike | None = None, fit: str = "stretch", progress: bool = True
+) -> dict[str, Any]:
+    """Download an original Imagenette release with torchvision (needs a network; the 160 px release
+    for size_px <= 160, else the 320 px one) into ``<data_dir>/imagenette-download`` and import it at
+    `size_px` (:func:`import_imagenette`). Offline: :class:`lowfreq.data.DataDownloadError` saying
+    how to import an archive instead."""
+    import torchvision
+
+    release = "160px" if size_px <= 160 else "320px"
+    where = data_dir(root) / "imagenette-download"
+    where.mkdir(parents=True, exist_ok=True)
+    try:
+        for split in ("train", "val"):
+            torchvision.datasets.Imagenette(str(where), split=split, size=release, download=not _has_release(where, release))
+    except (OSError, RuntimeError) as exc:  # URLError is an OSError
+        raise _data.DataDownloadError(
+            f"could not download Imagenette ({release}) into {where} ({type(exc).__name__}: {exc}); offline, import "
+            f"an archive: `python -m lowfreq data import {dataset_name(size_px)} PATH --size {size_px}` with {_SOURCES_HELP}"
+        ) from exc
+    folder = next(p for p in where.iterdir() if p.is_dir() and (p / "val").is_dir())
+    return import_imagenette(folder, size_px=size_px, root=root, fit=fit, progress=progress)
+
+
+def _has_release(where: Path, release: str) -> bool:
+    suffix = {"160px": "-160", "320px": "-320"}[release]
+    return (where / f"imagenette2{suffix}" / "val").is_dir()
+
+
+def imagenet_wnids() -> tuple[str, ...]:
+    """The 1000 ImageNet-1k WordNet ids in label order (sorted), read from the list timm ships
+    (timm is installed with robustbench); FileNotFoundError when timm is not installed."""
+    try:
+        from importlib.resources import files
+
+        text = (files("timm") / "data" / "_info" / "imagenet_synsets.txt").read_text()
+    except (ImportError, ModuleNotFoundError, FileNotFoundError, OSError) as exc:
+        raise FileNotFoundError("the ImageNet-1k class list comes from timm (pip install timm), which is not installed") from exc
+    ids = tuple(line.strip() for line in text.splitlines() if line.strip())
+    if len(ids) != 1000 or list(ids) != sorted(ids):
+        raise FileNotFoundError("timm's imagenet_synsets.txt is not the sorted list of 1000 ImageNet-1k ids")
+    return ids
+
+
+def import_imagenet(
+    paths: str | os.PathLike | Sequence[str | os.PathLike],
+    *,
+    root: str | os.PathLike | None = None,
+    size_px: int = 224,
+    crop_fraction: float = 0.875,
+    classes: Sequence[str] | None = None,
+    name: str = "imagenet",
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Store an ImageNet validation folder as data set `name` (default 'imagenet') for the real Fig 6.
+
+    paths: a folder or archive laid out as ``<top>/val/<wnid>/<file>`` (what torchvision's ImageNet
+    class and the usual valprep.sh script produce; the flat ``ILSVRC2012_img_val`` folder must be
+    sorted into class folders first). Images are resized to `size_px` after a centre crop of
+    `crop_fraction` (defaults: resize 256, crop 224, RobustBench's 'Res256Crop224'). Labels follow
+    `classes` (default: the 1000 ImageNet-1k ids in sorted order, :func:`imagenet_wnids`, so that a
+    partial folder keeps the standard labels). Memory: ~150 KB per image at 224 px (7.5 GB for all
+    50,000). Returns the import manifest.
+    """
+    if classes is None:
+        classes = imagenet_wnids()
+    return _data.import_image_folder(
+        name, paths, root=root, size=int(size_px), classes=tuple(classes), fit="center_crop",
+        crop_fraction=crop_fraction, progress=progress,
+    )
+
+
+# --------------------------------------------------------------------------- loading
+def _not_found_help(name: str) -> str:
+    if name == "imagenet":
+        return ("import an ImageNet validation folder with lowfreq.imagenette.import_imagenet(PATH) "
+                "(layout <top>/val/<wnid>/<file>)")
+    size = name[len("imagenette"):]
+    return (f"import it once with `python -m lowfreq data import {name} PATH --size {size}` where PATH is "
+            f"{_SOURCES_HELP}, or download it on a connected machine with "
+            f"lowfreq.imagenette.download_imagenette(size_px={size})")
+
+
+def load_imagenette(
+    split: str,
+    *,
+    size_px: int = 64,
+    root: str | os.PathLike | None = None,
+    as_float: bool = True,
+    grayscale: bool = False,
+) -> _data.ImageDataset:
+    """Imagenette `split` ('train' or 'val'; 'test' means 'val') at `size_px` px in the fixed order.
+
+    Returns a :class:`lowfreq.data.ImageDataset`: images (N, 3, S, S) float32 in [0, 1] (uint8 with
+    as_float=False; (N, 1, S, S) luminance with grayscale=True), labels 0..9 (positions in
+    :data:`IMAGENETTE_WNIDS`), classes = readable names (:data:`IMAGENETTE_NAMES`), and a `source`
+    sentence saying where the pixels came from. DataNotFoundError (saying how to import it) when
+    ``imagenette<size_px>`` has not been imported.
+    """
+    if split not in ("train", "val", "test"):
+        raise ValueError(f"split must be 'train' or 'val' ('test' = 'val'), got {split!r}")
+    name = dataset_name(size_px)
+    try:
+        ds = _data.load_image_folder(name, "val" if split == "test" else split, root=root, as_float=as_float, grayscale=grayscale)
+    except _data.DataNotFoundError as exc:
+        raise _data.DataNotFoundError(f"{exc}. {_not_found_help(name)}") from exc
+    if tuple(ds.classes) != IMAGENETTE_WNIDS:
+        raise ValueError(f"data set {name!r} has classes {ds.classes[:4]}..., not Imagenette's; re-import it with "
+                         "lowfreq.imagenette.import_imagenette")
+    return ds._replace(classes=IMAGENETTE_NAMES)
+
+
+def load_eval_images(
+    dataset: str, n: int | None = None, *, root: str | os.PathLike | None = None, grayscale: bool = False
+) -> _data.ImageDataset:
+    """The first `n` val images (default all) of a stored data set in its fixed order, float32 in [0, 1].
+
+    dataset: 'imagenette<size>' or 'imagenet' (or any name stored by the importer with a val split).
+    Only the first n images are converted to float (ImageNet's 50,000 would need 30 GB as float32).
+    """
+    try:
+        ds = _data.load_image_folder(dataset, "val", root=root, as_float=False)
+    except _data.DataNotFoundError as exc:
+        raise _data.DataNotFoundError(f"{exc}. {_not_found_help(dataset)}") from exc
+    k = len(ds.labels) if n is None else int(n)
+    if not 1 <= k <= len(ds.labels):
+        raise ValueError(f"n must be in 1..{len(ds.labels)} (the {dataset} val split), got {n}")
+    x = ds.images[:k].float().div_(255.0)
+    if grayscale:
+        x = _data.to_grayscale(x)
+    names = IMAGENETTE_NAMES if tuple(ds.classes) == IMAGENETTE_WNIDS else class_names(ds.classes)
+    prefix = f"first {k} of {len(ds.labels)} val images; " if k < len(ds.labels) else ""
+    return _data.ImageDataset(x, ds.labels[:k], prefix + ds.source + (", grayscale" if grayscale else ""),
+                              ds.exact[:k], ds.official_index[:k], tuple(names))
+
+
+def attack_subset(
+    *, size_px: int = 64, n: int = ATTACK_N, root: str | os.PathLike | None = None
+) -> _data.ImageDataset:
+    """The attack images: the first `n` (default 1000) Imagenette val images in the fixed order."""
+    if not 1 <= n <= ATTACK_N:
+        raise ValueError(f"n must be in 1..{ATTACK_N}, got {n}")
+    return load_eval_images(dataset_name(size_px), n, root=root)
+
+
+def scaled_sigma_px(sigma_224: float, size_px: int) -> float:
+    """A blur sigma given at 224 px, in pixels at `size_px` (the same blur relative to the image:
+    sigma * size_px / 224), rounded to 4 decimals."""
+    if sigma_224 < 0 or size_px < 1:
+        raise ValueError(f"need sigma_224 >= 0 and size_px >= 1, got {sigma_224}, {size_px}")
+    return round(float(sigma_224) * size_px / 224, 4)
+
+
+# --------------------------------------------------------------------------- networks
+# The zoo builds these (zoo._backbone): a change that alters the weights training produces must bump
+# lowfreq.train.TRAIN_CODE_VERSION, as for lowfreq.models (cached results are keyed by it).
+class ImagenetteCNN(nn.Module):
+    """The `cpu`-tier network at 64 px: ImageNet normalization, a 5x5 stride-2 stem (like a ResNet's
+    stem, without its max-pool), then the 4-block net of :class:`lowfreq.models.CifarCNN` ([3x3
+    conv-BN-ReLU, 2x2 max-pool] x 3, a last conv block), global max-pool and a linear head.
+    ~0.1M parameters; about 2.8 ms CPU time per 64 px training image. Any input size >= 16 px."""
+
+    def __init__(self, widths: Sequence[int] = (16, 32, 64, 128), *, stem_width: int = 16,
+                 num_classes: int = 10, in_channels: int = 3) -> None:
+        super().__init__()
+        if in_channels != 3:
+            raise ValueError("ImagenetteCNN takes RGB images (in_channels=3)")
+        self.normalize = Normalize(IMAGENET_MEAN, IMAGENET_STD)
+        self.stem = nn.Sequential(nn.Conv2d(in_channels, stem_width, 5, 2, 2, bias=False), nn.BatchNorm2d(stem_width),
+                                  nn.ReLU(inplace=True))
+        blocks, c = [], stem_width
+        for i, w in enumerate(widths):
+            layers: list[nn.Module] = [nn.Conv2d(c, w, 3, padding=1, bias=False), nn.BatchNorm2d(w), nn.ReLU(inplace=True)]
+            if i < len(widths) - 1:
+                layers.append(nn.MaxPool2d(2))
+            blocks.append(nn.Sequential(*layers))
+            c = w
+        self.stages = nn.ModuleList(blocks)
+        self.fc = nn.Linear(c, num_classes)
+
+    def forward_features(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """Outputs of the stem and the four conv blocks."""
+        out = self.stem(self.normalize(x))
+        feats = [out]
+        for stage in self.stages:
+            out = stage(out)
+            feats.append(out)
+        return feats
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(torch.flatten(F.adaptive_max_pool2d(self.forward_features(x)[-1], 1), 1))
+
+
+def imagenette_cnn(num_classes: int = 10, in_channels: int = 3) -> ImagenetteCNN:
+    """The `cpu`-tier Imagenette network (see :class:`ImagenetteCNN`)."""
+    return ImagenetteCNN(num_classes=num_classes, in_channels=in_channels)
+
+
+def resnet50_imagenette(num_classes: int = 10, in_channels: int = 3) -> nn.Module:
+    """torchvision's ResNet-50 (random weights, `num_classes` outputs) behind ImageNet normalization:
+    the paper's ImageNet architecture, for the `full` tier at 224 px."""
+    import torchvision
+
+    if in_channels != 3:
+        raise ValueError("resnet50_imagenette takes RGB images (in_channels=3)")
+    return nn.Sequential(Normalize(IMAGENET_MEAN, IMAGENET_STD), torchvision.models.resnet50(weights=None, num_classes=num_classes))
+
+
+class ImagenetteLogits(nn.Module):
+    """An ImageNet-1k classifier seen as an Imagenette classifier: the logits of the 10 Imagenette
+    classes (:data:`IMAGENETTE_IMAGENET_INDEX`) out of 1000, in Imagenette's label order. The
+    argmax is over those 10 classes only. Note: Imagenette images come from ImageNet, and its val
+    images from ImageNet's *train* split, so an ImageNet model may have seen them in training."""
+
+    def __init__(self, model: nn.Module, indices: Sequence[int] = IMAGENETTE_IMAGENET_INDEX) -> None:
+        super().__init__()
+        self.model = model
+        self.register_buffer("indices", torch.as_tensor(list(indices), dtype=torch.long), persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.model(x)
+        if out.shape[-1] <= int(self.indices.max()):
+            raise ValueError(f"ImagenetteLogits: the model returns {out.shape[-1]} logits, expected ImageNet's 1000")
+        return out.index_select(-1, self.indices)
+
+
+# --------------------------------------------------------------------------- corruption check
+def corruption_change(
+    images: torch.Tensor, *, params: str, seed: int = 0, severities: Sequence[int] = (1, 2, 3, 4, 5),
+    names: Sequence[str] | None = None,
+) -> dict[str, list[float]]:
+    """Mean |corrupted - clean| (in [0, 1] intensity units) per corruption and severity, on `images`
+    (N, C, H, W) float in [0, 1], with the recipe `params` of :func:`lowfreq.corruptions.corrupt`
+    ('tinyimagenet' at 64 px, 'imagenet' at 224 px). Returns {corruption: [value per severity]}."""
+    from . import corruptions as C
+
+    out: dict[str, list[float]] = {}
+    for name in names or C.CORRUPTIONS:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            out[name] = [float((C.corrupt(images, name, s, seed=seed, params=params) - images).abs().mean()) for s in severities]
+    return out
+
+
+
+
+# --------------------------------------------------------------------------- running the stand-in zoo
+def standin_names(tier: str) -> list[str]:
+    """The Imagenette stand-in zoo of a tier (recipe names 'in_*', registration order)."""
+    from . import zoo
+
+    return [r.name for r in zoo.recipes(tier, family="imagenette")]
+
+
+def run_standin(
+    tier: str, names: Sequence[str] | None = None, *, progress: bool = True, device: Any = None,
+    results_root: Any = None, **kw: Any,
+) -> dict[str, Any]:
+    """Train and probe the stand-in zoo at `tier` (:func:`lowfreq.experiments.run`: train, clean,
+    hybrid, attack, corruption; cached and resumable) and measure it: wall seconds per stage, total
+    wall seconds and the process CPU seconds (all threads; on a shared machine wall time says little).
+    A run that computed anything (> 1 s) is stored as the record 'timing/fig6_standin' of the tier
+    (see :func:`standin_timing`). Returns {'stages_wall_s', 'wall_s', 'cpu_s', 'threads', 'names'}."""
+    import time
+
+    from . import cache, experiments
+
+    names = list(names) if names is not None else standin_names(tier)
+    t0, c0 = time.perf_counter(), time.process_time()
+    stages = experiments.run(tier, names, progress=progress, device=device, results_root=results_root, **kw)
+    out = {"stages_wall_s": {k: round(v, 1) for k, v in stages.items()}, "wall_s": round(time.perf_counter() - t0, 1),
+           "cpu_s": round(time.process_time() - c0, 1), "threads": torch.get_num_threads(), "names": names,
+           "cpu_count": os.cpu_count()}
+    if out["wall_s"] > 1.0:
+        cache.ResultCache(tier, root=results_root).save("timing", "fig6_standin", {"names": names}, out,
+                                                        wall_time_s=out["wall_s"], device=str(device or "cpu"))
+    return out
+
+
+def standin_timing(tier: str, names: Sequence[str] | None = None, *, results_root: Any = None) -> dict[str, Any] | None:
+    """The stored time of the last :func:`run_standin` that computed the stand-in zoo at `tier` (with
+    its provenance under 'provenance'), or None if there is none."""
+    from . import cache
+
+    names = list(names) if names is not None else standin_names(tier)
+    rec = cache.ResultCache(tier, root=results_root).load("timing", "fig6_standin", {"names": names})
+    return None if rec is None else dict(rec.payload) | {"provenance": dict(rec.provenance)}
