@@ -8,7 +8,10 @@ CHAPTER ?=
 # Set SLOW=1 to include tests marked slow (CI does).
 SLOW ?=
 PIN_HASH := $(shell cat requirements.txt pyproject.toml | sha256sum | cut -c1-12)
-STAMP := $(VENV)/.lowfreq-pins-$(PIN_HASH)
+# The stamp also names this checkout: a venv shared by several checkouts (CI keeps one per pin set)
+# must point its editable lowfreq install at the checkout being used.
+CHECKOUT_HASH := $(shell echo "$(CURDIR)" | sha256sum | cut -c1-8)
+STAMP := $(VENV)/.lowfreq-pins-$(PIN_HASH)-$(CHECKOUT_HASH)
 
 .PHONY: help setup test data
 
