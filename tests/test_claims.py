@@ -313,6 +313,12 @@ def test_imagenet_claims_when_rows_are_given():
         assert by[cid].verdict == HOLDS, (cid, by[cid].evidence)
     by = _by_id(claims.evaluate_claims([], imagenet_rows=_imagenet_rows(adv_acc=0.45)))
     assert by["in_adv_worse"].verdict == FAILS and "adv_l2" in by["in_adv_worse"].evidence
+    # the note says where the rows come from; the CIFAR-10 claims are unaffected by ImageNet rows
+    noted = claims.evaluate_claims(_colour_rows(), imagenet_rows=_imagenet_rows(), imagenet_note="On a stand-in")
+    assert all(r.evidence.startswith("On a stand-in: ") for r in noted if r.id.startswith("in_"))
+    assert [r.verdict for r in noted if not r.id.startswith("in_")] == \
+        [r.verdict for r in claims.evaluate_claims(_colour_rows()) if not r.id.startswith("in_")]
+    assert _by_id(claims.evaluate_claims([], imagenet_rows=[]))["in_crp_better"].verdict == NOT_TESTED
 
 
 def test_rows_must_name_model_and_group():
@@ -392,7 +398,7 @@ def test_collect_inputs_degrades_when_nothing_is_cached(tmp_path, monkeypatch):
     inp = claims.collect_inputs("smoke", ["base", "blur_s1.5"], compute=False, spectra_n=3, results_root=tmp_path)
     assert [r["model"] for r in inp.rows] == ["base", "blur_s1.5"]
     assert all(r["f05_cpp"] is None and r["gray"] is False for r in inp.rows)
-    assert inp.corruption == {} and inp.corruption_f05_cpp is None
+    assert inp.corruption == {} and inp.corruption_f05_cpp is None and inp.imagenet_rows is None
     assert {"base", "blur_s1.5", "corruption spectra"} <= set(inp.missing)
     res = claims.evaluate_claims(inp.rows, corruption=inp.corruption, corruption_f05_cpp=inp.corruption_f05_cpp)
     assert all(r.verdict == NOT_TESTED for r in res)

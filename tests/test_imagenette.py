@@ -199,17 +199,24 @@ def test_blur_sigma_scales_with_image_size():
 def test_fine_tuning_starts_from_the_trained_parent(droot, monkeypatch):
     """The child's backbone starts as the parent's trained backbone (the parent is trained first
     when missing); the blur front stays fixed. With training steps removed the two are equal."""
-    child = zoo.recipe("in_blur_s9.0", "smoke")
-    parent = train.train(zoo.recipe("in_base", "smoke"), progress=False)  # seconds: 3 epochs of 2000 synthetic images
+    parent = dataclasses.replace(zoo.recipe("in_base", "smoke"), train_subset=300, epochs=1)
+    monkeypatch.setitem(zoo._RECIPES, ("in_base", "smoke"), parent)  # a tiny parent, seconds to train
+    child = dataclasses.replace(zoo.recipe("in_blur_s9.0", "smoke"), train_subset=300, epochs=1,
+                                extra={"init_from": {"name": "in_base", "fingerprint": parent.fingerprint()}})
+    trained_parent = train.train(parent, progress=False)
     monkeypatch.setattr(train, "train_one_epoch", lambda *a, **k: {})
     res = train.train(child, progress=False)
     got = train._backbone_of(res.model).state_dict()
-    for k, v in train._backbone_of(parent.model).state_dict().items():
+    for k, v in train._backbone_of(trained_parent.model).state_dict().items():
         torch.testing.assert_close(got[k], v, msg=k)
     assert res.model.preprocess.sigma == pytest.approx(9 * 32 / 224, abs=1e-4)
     # without init_from the same recipe starts from its own random init
     plain = train.train(dataclasses.replace(child, name="x_blur", extra={}), progress=False)
     assert not torch.equal(train._backbone_of(plain.model).state_dict()["fc.weight"], got["fc.weight"])
+    # a missing parent is trained first
+    other = droot.parent / "other_models"
+    train.train(child, model_dir=other, progress=False)
+    assert train.weights_path(parent, model_dir=other).exists()
     # a parent that changed since the child was declared is an error, not a silent mismatch
     stale = dataclasses.replace(child, name="y_blur", extra={"init_from": {"name": "in_base", "fingerprint": "000000000000"}})
     with pytest.raises(ValueError, match="parent in_base changed"):
@@ -240,7 +247,7 @@ def test_cpu_tier_probes_run_on_a_tiny_imagenette(tmp_path, droot, monkeypatch):
     tree = _imagenette_tree(tmp_path / "t", n_train=4, n_val=2, sizes=((64, 64), (80, 72)))
     imagenette.import_imagenette(tree, size_px=64, progress=False)
     small = dataclasses.replace(experiments.DATASET_TIER_CONFIGS[("imagenette", "cpu")], n_clean=20, n_hybrid=20,
-                                hybrid_seeds=(0, 1), n_attack=6, attack_kw={"fmn_steps": 5, "pgd_steps": 3, "pgd_bisect_steps": 2},
+                                hybrid_seeds=(0, 1), n_attack=6, attack_kw={"fmn_steps": 30, "pgd_steps": 10, "pgd_bisect_steps": 4},
                                 n_corruption=4, n_boot=10)
     monkeypatch.setitem(experiments.DATASET_TIER_CONFIGS, ("imagenette", "cpu"), small)
     for name in ("in_base", "in_blur_s3.0"):
@@ -248,11 +255,14 @@ def test_cpu_tier_probes_run_on_a_tiny_imagenette(tmp_path, droot, monkeypatch):
         monkeypatch.setitem(zoo._RECIPES, (name, "cpu"), r)
     monkeypatch.setitem(zoo._RECIPES, ("in_blur_s3.0", "cpu"), dataclasses.replace(
         zoo._RECIPES[("in_blur_s3.0", "cpu")], extra={"init_from": {"name": "in_base", "fingerprint": zoo.recipe("in_base", "cpu").fingerprint()}}))
-    rows = experiments.summary_table("cpu", ["in_base", "in_blur_s3.0"], progress=False)
+    rows = experiments.summary_table("cpu", ["in_base", "in_blur_s3.0"])
     for row in rows:
         assert "missing" not in row, row.get("missing")
         assert 0 <= row["clean_acc"] <= 1 and 0 <= row["corruption_acc"] <= 1
-        assert 0 < row["f05_cpp"] < 0.71 and row["median_eps"] > 0
+        if row["attack_success"] > 0:  # a 1-epoch model on 40 images may be too flat to reach p_target >= 0.5
+            assert 0 < row["f05_cpp"] < 0.71 and row["median_eps"] > 0
+        else:  # then the spectrum is undefined and reported as NaN, not a crash
+            assert np.isnan(row["f05_cpp"]) and np.isnan(row["median_eps"])
     es = experiments.eval_set("cpu", 20, dataset="imagenette64")
     assert es.images.shape == (20, 3, 64, 64) and "imagenette64" in es.source
     rec = experiments.corruption_results(["in_base"], "cpu", load_only=True)["in_base"]
@@ -371,28 +381,46 @@ def imagenette64_val(tmp_path_factory) -> torch.Tensor:
     root = tmp_path_factory.mktemp("in64")
     m = imagenette.import_imagenette(_shared(), size_px=64, root=root, progress=False)
     assert m["splits"]["train"]["n"] == 9469 and m["splits"]["val"]["n"] == 3925
+    # the Imagenette 2 val class sizes (fast.ai), in WordNet-id order
     assert m["splits"]["val"]["class_counts"] == [387, 395, 357, 386, 409, 394, 389, 419, 399, 390]
-    return imagenette.attack_subset(size_px=64, root=root).images
+    val = imagenette.attack_subset(size_px=64, root=root)
+    assert val.images.shape == (1000, 3, 64, 64) and sorted(set(val.labels.tolist())) == list(range(10))
+    full = imagenette.load_imagenette("val", size_px=64, root=root, as_float=False).images
+    gray = ((full[:, 0] == full[:, 1]) & (full[:, 1] == full[:, 2])).all(-1).all(-1)
+    assert int(gray.sum()) >= 69  # the archive's 69 grayscale val files (plus colour files with equal channels)
+    return val.images
 
 
 # Corruptions whose mean |corrupted - clean| does NOT grow strictly with severity under the published
-# Tiny-ImageNet-C parameters (64 px), measured on the first 200 Imagenette val images at 64 px, seeds 0
-# and 1 (see the chapter book/fig6_imagenet_standin.md). Properties of the parameter table, not of
-# our code (tests/test_corruptions.py checks the steps against the recipe).
+# Tiny-ImageNet-C parameters (64 px), measured on the first 200 Imagenette val images at 64 px (seed 0;
+# in 8-bit levels: glass_blur 16.7 13.7 16.0 15.9 18.8, frost 45.6 51.5 47.8 52.4 57.7, elastic_transform
+# 28.2 23.8 23.9 16.9 16.4). Properties of the parameter table, not of our code (tests/test_corruptions.py
+# checks the steps against the recipe); the other 12 grow strictly.
 _NOT_MONOTONE_64 = {
-    "glass_blur": "severity 3 uses 2 shuffling passes at sigma 0.6 and severity 4 one pass at sigma 0.7 (max_delta 2): "
-                  "s3 > s4 (the table alternates passes and sigma)",
+    "glass_blur": "(sigma, max_delta, passes) = (0.1,1,1), (0.5,1,1), (0.6,1,2), (0.7,2,1), (0.9,2,2): at s1 the blur "
+                  "hardly smooths the shuffled pixels (s1 > s2), and s3's two passes change more than s4's one (s3 > s4)",
+    "frost": "(image, frost) weights (1, 0.3), (0.9, 0.4), (0.8, 0.45), ...: from s2 to s3 the darker image cancels "
+             "more of the brighter frost than the frost weight adds (s2 > s3)",
+    "elastic_transform": "the random affine jitter (64 x 0.08, 0.06, 0.06, 0.03, 0.02 = 5.1 .. 1.3 px) dominates the "
+                         "elastic displacement and shrinks with severity: s1 is the largest change, s5 the smallest",
 }
 
 
 @pytest.mark.data
 @pytest.mark.slow
-def test_mean_abs_change_grows_with_severity_at_64px(imagenette64_val):
+@pytest.mark.parametrize("seed", [0])
+def test_mean_abs_change_grows_with_severity_at_64px(imagenette64_val, seed):
     x = imagenette64_val[:200]
-    change = imagenette.corruption_change(x, params="tinyimagenet", seed=0)
+    change = imagenette.corruption_change(x, params="tinyimagenet", seed=seed)
     for name, m in change.items():
         strictly = all(a < b for a, b in zip(m, m[1:]))
-        if name in _NOT_MONOTONE_64:
-            assert not strictly, f"{name} now grows strictly; remove it from _NOT_MONOTONE_64"
-        else:
+        if name not in _NOT_MONOTONE_64:
             assert strictly, f"{name}: mean |delta| per severity {np.round(np.array(m) * 255, 2)} (8-bit levels)"
+            continue
+        assert not strictly, f"{name} now grows strictly; remove it from _NOT_MONOTONE_64"
+        if name == "glass_blur":
+            assert m[0] > m[1] and m[2] > m[3] and m[4] == max(m)
+        elif name == "frost":
+            assert m[1] > m[2] and m[0] == min(m) and m[4] == max(m)
+        elif name == "elastic_transform":
+            assert m[0] == max(m) and m[4] == min(m)

@@ -159,13 +159,13 @@ def test_similarity_loss_is_zero_for_the_same_geometry_and_positive_otherwise():
     assert float(neural.similarity_loss([rotated, resp], resp)) < 1e-10
     feat = torch.rand(16, 8, 2, 2, generator=g, requires_grad=True)
     loss = neural.similarity_loss([feat], resp)
-    assert float(loss) > 1e-3
+    assert float(loss.detach()) > 1e-3
     loss.backward()
     assert feat.grad is not None and torch.isfinite(feat.grad).all() and feat.grad.abs().sum() > 0
     # a gradient step lowers it
     with torch.no_grad():
         lower = neural.similarity_loss([feat - 0.5 * feat.grad / feat.grad.norm()], resp)
-    assert float(lower) < float(loss)
+    assert float(lower) < float(loss.detach())
 
 
 @pytest.mark.parametrize("arch", ["cifar_cnn", "resnet_cifar8"])
@@ -251,8 +251,8 @@ def test_smoke_gray_data_is_the_luminance_of_the_colour_data():
     assert d_gray.train_x.shape == (50, 1, 32, 32) and "grayscale" in d_gray.source
     want = (data.to_grayscale(d_rgb.train_x.float() / 255) * 255).round()
     assert (d_gray.train_x.float() - want).abs().max() <= 1  # uint8 rounding of the float data
-    test_gray = experiments.eval_set("smoke", 20, grayscale=True).images
-    torch.testing.assert_close(d_gray.test_x[:20].float() / 255, test_gray, atol=1 / 255 + 1e-6, rtol=0)
+    test_gray = experiments.eval_set("smoke", 1000, grayscale=True).images  # the smoke probes' test images
+    torch.testing.assert_close(d_gray.test_x.float() / 255, test_gray, atol=1 / 255 + 1e-6, rtol=0)
 
 
 @pytest.fixture()
@@ -277,17 +277,37 @@ def test_regularized_training_pulls_the_representation_towards_v1(dirs):
     m_base = neural.representational_match_per_layer(base.model, "mouse", x)
     m_reg = neural.representational_match_per_layer(reg.model, "mouse", x)
     assert np.mean(m_reg) > np.mean(m_base) + 0.05, (m_base, m_reg)
-    assert reg.test_acc > 0.5  # still learns the task
     again = train.train(r, progress=False)  # served from the weights file, same numbers
     assert again.test_acc == reg.test_acc
 
 
+@pytest.mark.slow
+def test_mouse_regularized_model_prefers_low_frequencies_end_to_end(dirs):
+    """Fig 3 in silico, on synthetic cue-conflict data whose low cue lies at the mouse population's
+    preferred SFs: with the smoke recipes, both networks learn the task, and the mouse-regularized
+    one follows the low-frequency cue on hybrid images (lower f_rev) and matches V1 more closely."""
+    rows = {}
+    for name in ("base_gray", "neural_mouse"):
+        experiments.trained_record(name, "smoke", progress=False)
+        rows[name] = (experiments.clean_accuracy(name, "smoke"), experiments.hybrid_result(name, "smoke", progress=False).f_rev,
+                      neural.match_result(name, "smoke", n=300)["mean"]["mouse"])
+    (acc_b, frev_b, match_b), (acc_n, frev_n, match_n) = rows["base_gray"], rows["neural_mouse"]
+    assert acc_b > 0.9 and acc_n > 0.9
+    assert frev_n < frev_b - 0.1
+    assert match_n > match_b
+
+
 def test_match_result_is_cached(dirs, monkeypatch):
-    experiments.trained_record("base_gray", "smoke", progress=False, train=True)
+    r = zoo.recipe("base_gray", "smoke")
+    monkeypatch.setattr(experiments, "get_model", lambda *a, **k: zoo.build_model(r).eval())  # untrained is enough here
     a = neural.match_result("base_gray", "smoke", n=60)
     assert set(a["mean"]) == {"mouse", "monkey"} and len(a["per_layer"]["mouse"]) == 4
+    assert all(-1 <= v <= 1 for v in a["per_layer"]["monkey"])
     monkeypatch.setattr(neural, "representational_match_per_layer", lambda *a, **k: pytest.fail("recomputed"))
+    assert neural.match_result("base_gray", "smoke", n=60) == a
     assert neural.match_result("base_gray", "smoke", n=60, load_only=True) == a
+    with pytest.raises(LookupError, match="no cached"):
+        neural.match_result("base_gray", "smoke", n=61, load_only=True)
 
 
 # --------------------------------------------------------------------------- the authors' models

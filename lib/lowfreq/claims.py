@@ -108,8 +108,6 @@ def _is_gray(row: Mapping[str, Any]) -> bool:
     return row.get("group") == "neural" or "gray" in str(row.get("model", ""))
 
 
-_UNITS = {"f05_cpp": "cycles/pixel", "f_rev_nyq": "× Nyquist", "corruption_acc": "", "clean_acc": "",
-          "mean_eps": "", "median_eps": ""}
 _LABELS = {"f05_cpp": "f_0.5", "f_rev_nyq": "f_rev", "corruption_acc": "corruption accuracy",
            "clean_acc": "clean accuracy", "mean_eps": "mean minimal ε", "median_eps": "median minimal ε"}
 
@@ -457,7 +455,8 @@ def _high_freq_gain(cid: str, text: str, rows: Sequence[Mapping[str, Any]], corr
 
 
 # =========================================================================== ImageNet (Fig 6)
-def _imagenet_claims(rows: Sequence[Mapping[str, Any]] | None, *, min_models: int, min_points: int) -> list[ClaimResult]:
+def _imagenet_claims(rows: Sequence[Mapping[str, Any]] | None, *, min_models: int, min_points: int,
+                     note: str = "") -> list[ClaimResult]:
     texts = {
         "in_eps_vs_f05": "ImageNet: minimal ε falls as f_0.5 rises — a negative correlation (Fig 6a).",
         "in_crp_better": "ImageNet: corruption-robust (crp) models have higher ImageNet-C accuracy and smaller f_rev than the baseline (Fig 6b).",
@@ -465,7 +464,8 @@ def _imagenet_claims(rows: Sequence[Mapping[str, Any]] | None, *, min_models: in
         "in_inverted_u": "ImageNet: corruption accuracy vs f_rev of the blur series is an inverted U (Fig 6b).",
     }
     if not rows:
-        why = "no ImageNet results: the Fig 6 chapter does not compute them yet (ImageNet and its published models cannot be obtained here)."
+        why = ("no ImageNet-scale results at this tier: ImageNet and its published models cannot be obtained here, "
+               "and the Imagenette stand-in has no cached results.")
         return [_not_tested(k, t, why) for k, t in texts.items()]
     out = [_spearman("in_eps_vs_f05", texts["in_eps_vs_f05"], [r for r in rows if r.get("group") != "blur"], "f05_cpp", "mean_eps",
                      min_models=min_models)]
@@ -488,6 +488,8 @@ def _imagenet_claims(rows: Sequence[Mapping[str, Any]] | None, *, min_models: in
                                {"baseline": [b_f, b_acc], "models": {n: list(v) for n, v in vals.items()}, "violations": bad}))
     u, _ = _inverted_u("in_inverted_u", texts["in_inverted_u"], rows, min_points=min_points)
     out.append(u)
+    if note:  # say where the rows come from (e.g. a stand-in data set)
+        out = [ClaimResult(c.id, c.text, c.verdict, f"{note}: {c.evidence}", c.numbers) for c in out]
     return out
 
 
@@ -521,6 +523,7 @@ def evaluate_claims(
     corruption: Mapping[str, Mapping[str, Any]] | None = None,
     corruption_f05_cpp: Mapping[str, float] | None = None,
     imagenet_rows: Sequence[Mapping[str, Any]] | None = None,
+    imagenet_note: str = "",
     blur_model: str = "blur_s1.5",
     neural_populations: Sequence[tuple[str, str]] = (("mouse", "neural_mouse"), ("monkey", "neural_monkey")),
     gray_baseline_prefix: str = "base_gray",
@@ -536,7 +539,8 @@ def evaluate_claims(
     fraction; None where missing) and optionally ``gray``. corruption: {model: corruption payload
     with ``by_group``} (``experiments.corruption_results``) for the Fig 2c claim.
     corruption_f05_cpp: {corruption name: f_0.5 of its change, cycles/pixel} for the S1 grouping
-    claim. imagenet_rows: Fig 6 rows (None: those claims are "not tested"). blur_model: the Table B
+    claim. imagenet_rows: Fig 6 rows (None: those claims are "not tested"); imagenet_note, when given,
+    starts their evidence (e.g. "On the Imagenette stand-in"). blur_model: the Table B
     blur model (the other blur models only trace the Fig 5b curve). neural_populations: (name, model
     prefix) pairs, the first the one expected to act more strongly. min_models: fewest models for a
     rank correlation; min_blur_points: fewest blur models for the quadratic. A model is "near" the
@@ -575,7 +579,7 @@ def evaluate_claims(
         out.append(check_grouping(corruption_f05_cpp))
     else:
         out.append(_not_tested("grouping_spectra", T["grouping_spectra"], "no corruption spectra were given."))
-    out += _imagenet_claims(imagenet_rows, min_models=min_models, min_points=min_blur_points)
+    out += _imagenet_claims(imagenet_rows, min_models=min_models, min_points=min_blur_points, note=imagenet_note)
     return out
 
 
@@ -804,13 +808,16 @@ _TABLE_B_KEYS = ("clean_acc", "corruption_acc", "mean_eps", "median_eps", "f05_c
 
 class ClaimInputs(NamedTuple):
     """What :func:`evaluate_claims` needs at a tier: Table B rows (with ``gray``), per-model
-    corruption payloads, the corruption f_0.5 (cycles/pixel, None when not computed) and notes on
-    what is missing ({what: why})."""
+    corruption payloads, the corruption f_0.5 (cycles/pixel, None when not computed), notes on
+    what is missing ({what: why}), and the Fig 6 rows of the Imagenette stand-in (None when it has
+    no cached results) with the note that says so."""
 
     rows: list[dict[str, Any]]
     corruption: dict[str, dict[str, Any]]
     corruption_f05_cpp: dict[str, float] | None
     missing: dict[str, str]
+    imagenet_rows: list[dict[str, Any]] | None = None
+    imagenet_note: str = ""
 
 
 def collect_inputs(
@@ -819,6 +826,7 @@ def collect_inputs(
     *,
     compute: bool = False,
     spectra_n: int | None = None,
+    imagenet: bool = True,
     results_root: Any = None,
 ) -> ClaimInputs:
     """Gather the claims' inputs at `tier` for `names` (default: every zoo model of the tier).
@@ -826,7 +834,8 @@ def collect_inputs(
     compute=False only loads cached results (what is missing stays None and is listed in
     ``missing``); compute=True first trains and probes what is missing (``experiments.run``,
     quiet), which is what the smoke tier does. The corruption spectra use the first `spectra_n`
-    corruption images (default: the tier's n_corruption).
+    corruption images (default: the tier's n_corruption). imagenet=True also loads the cached
+    results of the Imagenette stand-in zoo (never computes them) for the Fig 6 claims.
     """
     from . import experiments, zoo
 
@@ -864,7 +873,16 @@ def collect_inputs(
     except Exception as exc:  # noqa: BLE001
         f05 = None
         missing["corruption spectra"] = f"{type(exc).__name__}: {exc}"[:200]
-    return ClaimInputs(rows, corruption, f05, missing)
+    in_rows, note = None, ""
+    if imagenet:  # the Fig 6 stand-in: cached results only (it is trained and probed by its own chapter)
+        try:
+            in_names = [r.name for r in zoo.recipes(tier, family="imagenette")]
+            got = experiments.summary_table(tier, in_names, compute=False, **kw) if in_names else []
+            if any(_num(r, "f05_cpp") is not None or _num(r, "f_rev_nyq") is not None for r in got):
+                in_rows, note = got, f"On the Imagenette stand-in ({tier} tier)"
+        except Exception as exc:  # noqa: BLE001
+            missing["Imagenette stand-in"] = f"{type(exc).__name__}: {exc}"[:200]
+    return ClaimInputs(rows, corruption, f05, missing, in_rows, note)
 
 
 # =========================================================================== chapter helpers

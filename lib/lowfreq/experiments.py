@@ -98,7 +98,7 @@ TIER_CONFIGS: dict[str, TierConfig] = {
 DATASET_TIER_CONFIGS: dict[tuple[str, str], TierConfig] = {
     ("imagenette", "cpu"): TierConfig(
         "cpu", n_clean=3925, n_hybrid=400, hybrid_seeds=(0, 1, 2, 3), f_mix_nyq=PAPER_F_MIX,
-        n_attack=200, attacks=("fmn", "pgd"), attack_kw={"fmn_steps": 50, "pgd_steps": 10, "pgd_bisect_steps": 6},
+        n_attack=100, attacks=("fmn", "pgd"), attack_kw={"fmn_steps": 50, "pgd_steps": 10, "pgd_bisect_steps": 6},
         n_corruption=400, corruption_params="tinyimagenet",
     ),
     ("imagenette", "full"): TierConfig(
@@ -388,16 +388,24 @@ def attack_result(name: str, tier: str, *, progress: bool = True, **kw: Any) -> 
                                    progress=progress, **cfg.attack_kw)
         ok = res.success.numpy() if isinstance(res.success, torch.Tensor) else np.asarray(res.success)
         deltas = res.deltas[torch.as_tensor(ok)]
-        hp = spectra.half_power_bootstrap(deltas, n_boot=cfg.n_boot, seed=0)
-        prof = spectra.cumulative_profile(deltas)
         eps = np.asarray(res.epsilon, dtype=np.float64)
+        h, w = es.images.shape[-2:]
+        if ok.any():
+            hp = spectra.half_power_bootstrap(deltas, n_boot=cfg.n_boot, seed=0)
+            prof = spectra.cumulative_profile(deltas)
+            f05, f05_std, radius, share = hp.f05_cpp, hp.std_cpp, prof.radius_cpp, prof.share
+            power = spectra.mean_power_spectrum(deltas).numpy()
+            mean_eps, median_eps, std_eps = float(eps[ok].mean()), float(np.median(eps[ok])), float(eps[ok].std())
+        else:  # no successful attack: no spectrum (degrade to NaN, the book says so)
+            f05 = f05_std = mean_eps = median_eps = std_eps = float("nan")
+            radius, share, power = np.zeros(0), np.zeros(0), np.zeros((h, w))
         return {
             "epsilon": eps, "success": ok.astype(bool), "winner": [str(w) for w in res.winner],
             "targets": np.asarray(res.targets), "n": int(len(eps)), "success_rate": float(ok.mean()),
-            "mean_eps": float(eps[ok].mean()), "median_eps": float(np.median(eps[ok])), "std_eps": float(eps[ok].std()),
-            "f05_cpp": hp.f05_cpp, "f05_std_cpp": hp.std_cpp,
-            "profile_radius_cpp": prof.radius_cpp, "profile_share": prof.share,
-            "mean_power": spectra.mean_power_spectrum(deltas).numpy(),
+            "mean_eps": mean_eps, "median_eps": median_eps, "std_eps": std_eps,
+            "f05_cpp": f05, "f05_std_cpp": f05_std,
+            "profile_radius_cpp": radius, "profile_share": share,
+            "mean_power": power,
             "data": es.source, "epsilon_unit": "L-inf in [0, 1] pixel units", "frequency_unit": "cycles/pixel",
         }
 

@@ -213,6 +213,9 @@ class V1Population(nn.Module):
     full-contrast grating (0.5 + 0.5 cos, at its preferred SF, orientation and phase) gives 1.
     Cell parameters are exposed as numpy arrays: ``sf_cpp``, ``orientation_rad``, ``phase_rad``,
     ``center_px`` (n_units, 2) as (y, x), ``sigma_px`` and ``is_complex``.
+
+    The neural zoo recipes carry their V1Config (so a changed config is a new model), but not this
+    code: a change here that alters the responses must bump lowfreq.train.TRAIN_CODE_VERSION.
     """
 
     def __init__(self, config: V1Config) -> None:

@@ -649,11 +649,13 @@ def plot_group_accuracy(
         color, ls = styles[n]
         hatch = {"-": None, "--": "//", ":": "..", "-.": "xx"}[ls]
         ax.bar(x, vals, width=width * 0.95, color=color, alpha=0.85, hatch=hatch, edgecolor="white", lw=0.5, label=n)
-    ax.set_xticks(np.arange(len(cats)), [c if c == "clean" else f"{c}-frequency\ncorruptions" for c in cats], fontsize=8)
+    ax.set_xticks(np.arange(len(cats)), [c if c == "clean" else f"{c}" for c in cats], fontsize=8)
+    ax.set_xlabel("clean images, then corruptions by frequency group", fontsize=8)
     ax.set_ylabel("top-1 accuracy")
-    ax.set_ylim(0, 1)
-    if present:  # above the axes, so it never hides a bar
-        ax.legend(fontsize=7, frameon=False, ncol=min(4, len(present)), loc="lower center", bbox_to_anchor=(0.5, 1.0))
+    ax.set_ylim(0, 1.0 + 0.07 * (1 + (len(present) - 1) // 4))  # room for the legend above the bars
+    ax.set_yticks(np.linspace(0, 1, 6))
+    if present:
+        ax.legend(fontsize=7, frameon=False, ncol=min(4, len(present)), loc="upper center")
     else:
         ax.text(0.5, 0.5, "no corruption results at this tier", transform=ax.transAxes, ha="center", color="#b2182b")
     _missing_note(ax, missing)
@@ -718,7 +720,7 @@ def plot_success_rate(
     ax.set_ylim(0, 1.02)
     ax.set_xlim(left=0)
     if present:
-        ax.legend(fontsize=6.5, frameon=False, loc="lower right")
+        ax.legend(fontsize=6.5, frameon=False, loc="lower right")  # a CDF leaves the lower right empty
     _missing_note(ax, [n for n, a in attacks.items() if a is None])
     return ax
 
