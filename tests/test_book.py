@@ -477,6 +477,10 @@ def _chromium_dom(url: str, profile: Path) -> str:
     return proc.stdout
 
 
+#: chapters that state what the paper did and why it cannot be reproduced here: no figures
+_PROSE_ONLY = {"fig6_imagenet", "deviations"}
+
+
 @pytest.mark.slow
 @pytest.mark.browser
 def test_smoke_book_renders_offline_in_chromium(tmp_path):
@@ -518,7 +522,10 @@ def test_smoke_book_renders_offline_in_chromium(tmp_path):
             report = json.loads(html.unescape(m.group(1)))
             # it rendered: the chapter's title, its figures (loaded images with pixels), typeset math
             assert "<h1" in dom, c.name
-            assert report["images"], f"{c.name}: no figure"
+            if c.name in _PROSE_ONLY:  # by design: no figure to regenerate here (no fake figures)
+                assert not report["images"], f"{c.name}: expected a prose-only chapter"
+            else:
+                assert report["images"], f"{c.name}: no figure"
             for src, w, h in report["images"]:
                 assert w > 0 and h > 0, f"{c.name}: image {src} did not load"
             assert dom.count("<mjx-container") >= 1, f"{c.name}: math not typeset (no mjx-container)"
