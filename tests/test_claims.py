@@ -516,7 +516,7 @@ def test_claim_plots_and_registry_table(agg):
     rows = _colour_rows() + _gray_rows()
     ax = plots.plot_claim_eps_vs_f05(rows, rho=-0.9)
     assert len(ax.collections) == 6  # the six colour Table B models, no grayscale, no other blur models
-    assert any("-0.90" in t.get_text() for t in ax.texts) and ax.get_yscale() == "log"
+    assert "-0.90" in ax.get_title() and ax.get_yscale() == "log"
     fit = claims.fit_blur_curve(rows)
     ax = plots.plot_claim_blur_curve(rows, fit=fit, tolerance_acc=0.03)
     assert len(ax.collections) >= 1 + 4  # blur crosses, four other models, tolerance bands
@@ -524,3 +524,24 @@ def test_claim_plots_and_registry_table(agg):
     assert any("no hybrid" in t.get_text() for t in ax.texts)
     md = plots.registry_table_markdown(["base", "no_such_model"])
     assert "| `base` | base | zoo |" in md and "trained here" in md and "not registered" in md
+
+
+def test_models_far_outside_the_blur_series_are_left_out_of_the_curve_claims():
+    rows = _colour_rows()  # series f_rev 0.19..0.44 (width 0.25): the curve is used for 0.065..0.565
+    rows[3]["f_rev_nyq"] = 0.70  # crp far to the right
+    by = _by_id(claims.evaluate_claims(rows))
+    assert by["crp_above"].verdict == NOT_TESTED and "too far" in by["crp_above"].evidence
+    assert by["crp_above"].numbers["too_far"] == {"crp_augmix": 0.70}
+    rows[2]["f_rev_nyq"] = 0.05  # adv just beyond the window: left out, the others still compared
+    near = _by_id(claims.evaluate_claims(rows))["near_curve"]
+    assert near.verdict == HOLDS and set(near.numbers["too_far"]) == {"adv_linf8"} and "Left out" in near.evidence
+    wide = _by_id(claims.evaluate_claims(rows, max_extrapolation=1.0))["near_curve"]
+    assert "adv_linf8" in wide.numbers["residual_acc"]
+    fit = claims.fit_blur_curve(rows)
+    assert fit.extrapolation_window(0.5) == (pytest.approx(0.065), pytest.approx(0.565))
+
+
+def test_the_blur_model_alone_does_not_test_the_near_curve_claim():
+    rows = [r for r in _colour_rows() if r["group"] in ("base", "blur")]
+    near = _by_id(claims.evaluate_claims(rows))["near_curve"]
+    assert near.verdict == NOT_TESTED and "points of the series itself" in near.evidence

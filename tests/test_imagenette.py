@@ -240,7 +240,6 @@ def test_probes_pick_the_data_set_and_its_sizes():
         experiments.tier_config("cpu", "mnist")
 
 
-@pytest.mark.slow
 def test_cpu_tier_probes_run_on_a_tiny_imagenette(tmp_path, droot, monkeypatch):
     """End to end at the cpu tier on a tiny stand-in folder: train in_base and a blur child, then every
     probe dispatches to the imagenette64 val images with the Tiny-ImageNet-C recipe."""

@@ -435,3 +435,21 @@ def test_clean_vs_corruption_plot(agg):
     assert sorted(pts) == [(85.0, 80.0), (90.0, 60.0)]
     assert any("base_gray" in t.get_text() for t in ax.texts)
     assert any("no results" in t.get_text() for t in plots.plot_clean_vs_corruption([{"model": "x"}]).texts)
+
+
+def test_attack_without_success_counts_as_missing(agg):
+    # experiments.attack_result degrades to an empty profile, an all-zero spectrum and NaN numbers
+    # when no attack succeeded: the figures must not average it in or draw it as data
+    failed = {"mean_power": np.zeros((8, 8)), "f05_cpp": float("nan"), "f05_std_cpp": float("nan"),
+              "profile_radius_cpp": np.zeros(0), "profile_share": np.zeros(0), "mean_eps": float("nan"),
+              "success_rate": 0.0}
+    attacks = {"base": _attack(0.4), "adv_linf8": failed}
+    groups = {"base": "base", "adv_linf8": "adv"}
+    ax = plots.plot_cumulative_profiles(attacks, groups)
+    assert [t.get_text().split(" ")[0] for t in ax.get_legend().get_texts()] == ["base"]
+    assert any("adv_linf8" in t.get_text() for t in ax.texts)
+    fig = plots.plot_spectra_grid(attacks, groups)
+    assert not fig.axes[1].get_images() and "no successful" in fig.axes[1].texts[0].get_text()
+    rows = plots.result_rows(list(attacks), groups, attacks=attacks)
+    ax = plots.plot_eps_vs_f05(rows)
+    assert any("adv_linf8" in t.get_text() for t in ax.texts)

@@ -256,6 +256,12 @@ class QuadraticFit(NamedTuple):
     def __call__(self, f_nyq: float | np.ndarray) -> float | np.ndarray:
         return self.a * np.asarray(f_nyq) ** 2 + self.b * np.asarray(f_nyq) + self.c
 
+    def extrapolation_window(self, max_extrapolation: float) -> tuple[float, float]:
+        """The f_rev range (fraction of Nyquist) where the fit may be used: the series' range widened
+        on each side by `max_extrapolation` times its width."""
+        w = self.f_max_nyq - self.f_min_nyq
+        return self.f_min_nyq - max_extrapolation * w, self.f_max_nyq + max_extrapolation * w
+
     @property
     def interior_maximum(self) -> bool:
         """A negative leading coefficient and the vertex strictly inside the series' f_rev range."""
@@ -299,7 +305,8 @@ def _inverted_u(cid: str, text: str, rows: Sequence[Mapping[str, Any]], *, min_p
 
 
 def _relative_to_curve(cid: str, text: str, rows: Sequence[Mapping[str, Any]], fit: QuadraticFit | None, groups: Sequence[str],
-                       *, above: bool, blur_model: str, tol_floor: float, rms_factor: float) -> ClaimResult:
+                       *, above: bool, blur_model: str, tol_floor: float, rms_factor: float,
+                       max_extrapolation: float) -> ClaimResult:
     if fit is None:
         return _not_tested(cid, text, "no blur-series curve (see the inverted-U claim).")
     table = [r for r in _table_b(rows, blur_model) if not _is_gray(r) and r.get("group") in groups]
@@ -307,9 +314,22 @@ def _relative_to_curve(cid: str, text: str, rows: Sequence[Mapping[str, Any]], f
     missing = [n for n, (f, a) in pts.items() if f is None or a is None]
     pts = {n: (f, a) for n, (f, a) in pts.items() if f is not None and a is not None}
     tol = max(tol_floor, rms_factor * fit.rms)
+    lo, hi = fit.extrapolation_window(max_extrapolation)
+    too_far = {n: f for n, (f, _) in pts.items() if not lo <= f <= hi}
+    pts = {n: v for n, v in pts.items() if n not in too_far}
+    far_note = (f"too far from the blur series' f_rev range {fit.f_min_nyq:.3f}..{fit.f_max_nyq:.3f} to compare "
+                f"(allowed {lo:.3f}..{hi:.3f}): " + ", ".join(f"{n} ({f:.3f})" for n, f in too_far.items())) if too_far else ""
     if not pts:
-        return _not_tested(cid, text, f"no {'/'.join(groups)} model with f_rev and corruption accuracy"
-                                      + (f" (missing: {_short_list(missing)})" if missing else "") + ".", tolerance_acc=tol)
+        why = (f"no {'/'.join(groups)} model with f_rev and corruption accuracy" if not too_far else
+               f"every {'/'.join(groups)} model is {far_note}")
+        if missing:
+            why += f" (missing: {_short_list(missing)})"
+        return _not_tested(cid, text, why + ".", tolerance_acc=tol, too_far=too_far, missing=missing)
+    groups_of = {str(r["model"]): r.get("group") for r in table}
+    if all(groups_of.get(n) == "blur" for n in pts):  # the blur model is a point of the series itself
+        return _not_tested(cid, text, "only blur models, which are points of the series itself, could be compared"
+                           + (f"; {far_note}" if far_note else "") + (f" (missing: {_short_list(missing)})" if missing else "") + ".",
+                           tolerance_acc=tol, too_far=too_far, missing=missing)
     res = {n: a - float(fit(f)) for n, (f, a) in pts.items()}
     outside = [n for n, (f, _) in pts.items() if not fit.f_min_nyq <= f <= fit.f_max_nyq]
     if above:
@@ -319,7 +339,7 @@ def _relative_to_curve(cid: str, text: str, rows: Sequence[Mapping[str, Any]], f
         bad = [n for n, r in res.items() if not abs(r) <= tol]
         rel = "within"
     numbers = {"residual_acc": res, "tolerance_acc": tol, "rms_acc": fit.rms, "extrapolated": outside, "missing": missing,
-               "groups": list(groups)}
+               "too_far": too_far, "groups": list(groups)}
     detail = ", ".join(f"{n} {100 * r:+.1f}" for n, r in res.items())
     ev = (f"Accuracy minus the blur curve at the model's f_rev (points): {detail}; tolerance ±{100 * tol:.1f} points "
           f"(max of {100 * tol_floor:.0f} and {rms_factor:g} × the series' RMS residual {100 * fit.rms:.1f}).")
@@ -327,6 +347,8 @@ def _relative_to_curve(cid: str, text: str, rows: Sequence[Mapping[str, Any]], f
         ev += f" Not {rel} the tolerance: {_short_list(bad)}."
     if outside:
         ev += f" Extrapolated beyond the series' f_rev range: {_short_list(outside)}."
+    if too_far:
+        ev += f" Left out, {far_note}."
     if missing:
         ev += f" Missing: {_short_list(missing)}."
     return ClaimResult(cid, text, FAILS if bad else HOLDS, ev, numbers)
@@ -531,6 +553,7 @@ def evaluate_claims(
     min_blur_points: int = 4,
     near_tol_acc: float = 0.03,
     rms_factor: float = 2.0,
+    max_extrapolation: float = 0.5,
 ) -> list[ClaimResult]:
     """Check every claim of the paper on Table B rows; one ClaimResult per claim, in a fixed order.
 
@@ -544,12 +567,14 @@ def evaluate_claims(
     blur model (the other blur models only trace the Fig 5b curve). neural_populations: (name, model
     prefix) pairs, the first the one expected to act more strongly. min_models: fewest models for a
     rank correlation; min_blur_points: fewest blur models for the quadratic. A model is "near" the
-    blur curve when its accuracy is within max(near_tol_acc, rms_factor x the series' RMS residual).
+    blur curve when its accuracy is within max(near_tol_acc, rms_factor x the series' RMS residual);
+    the curve is used only up to `max_extrapolation` x the series' f_rev width beyond its range (a
+    model farther out is left out of the near/above claims, and said so).
     """
     if min_models < 3 or min_blur_points < 3:
         raise ValueError("evaluate_claims: min_models and min_blur_points must be >= 3 (a correlation or a quadratic needs 3 points)")
-    if near_tol_acc < 0 or rms_factor < 0:
-        raise ValueError("evaluate_claims: near_tol_acc and rms_factor must be >= 0")
+    if near_tol_acc < 0 or rms_factor < 0 or max_extrapolation < 0:
+        raise ValueError("evaluate_claims: near_tol_acc, rms_factor and max_extrapolation must be >= 0")
     rows = [dict(r) for r in rows]
     for r in rows:
         if "model" not in r or "group" not in r:
@@ -565,10 +590,9 @@ def evaluate_claims(
     colour = [r for r in rows if not _is_gray(r)]
     u, fit = _inverted_u("inverted_u", T["inverted_u"], colour, min_points=min_blur_points)
     out.append(u)
-    out.append(_relative_to_curve("near_curve", T["near_curve"], rows, fit, ("adv", "blur", "pca"), above=False,
-                                  blur_model=blur_model, tol_floor=near_tol_acc, rms_factor=rms_factor))
-    out.append(_relative_to_curve("crp_above", T["crp_above"], rows, fit, ("crp",), above=True,
-                                  blur_model=blur_model, tol_floor=near_tol_acc, rms_factor=rms_factor))
+    curve_kw = dict(blur_model=blur_model, tol_floor=near_tol_acc, rms_factor=rms_factor, max_extrapolation=max_extrapolation)
+    out.append(_relative_to_curve("near_curve", T["near_curve"], rows, fit, ("adv", "blur", "pca"), above=False, **curve_kw))
+    out.append(_relative_to_curve("crp_above", T["crp_above"], rows, fit, ("crp",), above=True, **curve_kw))
     kw = dict(populations=neural_populations, baseline_prefix=gray_baseline_prefix)
     out.append(_neural_direction("neural_f05", T["neural_f05"], rows, "f05_cpp", lower=True, **kw))
     out.append(_neural_direction("neural_f_rev", T["neural_f_rev"], rows, "f_rev_nyq", lower=True, **kw))

@@ -97,9 +97,9 @@ TIER_CONFIGS: dict[str, TierConfig] = {
 #: full (224 px, GPU) and ImageNet use the paper's 1000 attack images.
 DATASET_TIER_CONFIGS: dict[tuple[str, str], TierConfig] = {
     ("imagenette", "cpu"): TierConfig(
-        "cpu", n_clean=3925, n_hybrid=400, hybrid_seeds=(0, 1, 2, 3), f_mix_nyq=PAPER_F_MIX,
+        "cpu", n_clean=3925, n_hybrid=1000, hybrid_seeds=(0, 1, 2, 3), f_mix_nyq=PAPER_F_MIX,
         n_attack=100, attacks=("fmn", "pgd"), attack_kw={"fmn_steps": 50, "pgd_steps": 10, "pgd_bisect_steps": 6},
-        n_corruption=400, corruption_params="tinyimagenet",
+        n_corruption=1000, corruption_params="tinyimagenet",
     ),
     ("imagenette", "full"): TierConfig(
         "full", n_clean=3925, n_hybrid=3925, hybrid_seeds=(0, 1, 2, 3), f_mix_nyq=PAPER_F_MIX,

@@ -1038,6 +1038,11 @@ def plot_spectra_grid(
             ax.set_title(name, fontsize=7, color=color)
             continue
         img = log_power_image(np.asarray(a["mean_power"], dtype=np.float64))
+        if not np.isfinite(img).any():  # an all-zero spectrum: no attack succeeded
+            ax.text(0.5, 0.5, "no successful\nattack", transform=ax.transAxes, ha="center", va="center",
+                    color="#b2182b", fontsize=7, style="italic")
+            ax.set_title(name, fontsize=7, color=color)
+            continue
         h, w = img.shape
         fy, dy = _freq_ticks(h)
         fx, dx = _freq_ticks(w)
@@ -1073,9 +1078,11 @@ def plot_cumulative_profiles(
     members' f_0.5. Missing models are noted on the plot. Returns the Axes.
     """
     ax = _new_axes(ax, (5.5, 4.0))
-    # the share at radius 0 is 0 (the DC term is removed): start every profile at the origin
-    curves = {n: None if a is None else (np.r_[0.0, np.asarray(a["profile_radius_cpp"], dtype=np.float64)],
-                                         np.r_[0.0, np.asarray(a["profile_share"], dtype=np.float64)])
+    # the share at radius 0 is 0 (the DC term is removed): start every profile at the origin. A
+    # payload without a profile (no successful attack) counts as missing.
+    curves = {n: None if a is None or len(np.asarray(a.get("profile_radius_cpp", ()))) == 0 else
+              (np.r_[0.0, np.asarray(a["profile_radius_cpp"], dtype=np.float64)],
+               np.r_[0.0, np.asarray(a["profile_share"], dtype=np.float64)])
               for n, a in attacks.items()}
     missing = [n for n, c in curves.items() if c is None]
     for n, c in curves.items():
@@ -1742,11 +1749,16 @@ def plot_claim_eps_vs_f05(
         c = model_color(str(r["model"]), k)
         ax.scatter(r["f05_cpp"], r["mean_eps"] * 255, color=c, s=30, zorder=3)
         ax.annotate(str(r["model"]), (r["f05_cpp"], r["mean_eps"] * 255), xytext=(4, 2), textcoords="offset points", fontsize=7)
-    ax.set_yscale("log")
+    from matplotlib.ticker import LogLocator, NullFormatter, ScalarFormatter
+
+    ax.set_yscale("log")  # plain numbers (2, 5, 10), not 2 x 10^0, on the log axis
+    ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    ax.yaxis.set_major_formatter(ScalarFormatter())
+    ax.yaxis.set_minor_formatter(NullFormatter())
     ax.set_xlabel("$f_{0.5}$ of minimal perturbations (cycles/pixel)")
     ax.set_ylabel(r"mean minimal $\epsilon$ (×1/255)")
     if rho is not None and np.isfinite(rho):
-        ax.text(0.98, 0.97, f"Spearman ρ = {rho:+.2f}", transform=ax.transAxes, ha="right", va="top", fontsize=8)
+        ax.set_title(f"Spearman ρ = {rho:+.2f}", fontsize=9)
     if not pts:
         ax.text(0.5, 0.5, "no attack results at this tier", transform=ax.transAxes, ha="center", color="#b2182b")
     return ax
@@ -1758,11 +1770,13 @@ def plot_claim_blur_curve(
     fit: Any = None,
     tolerance_acc: float | None = None,
     blur_model: str = "blur_s1.5",
+    max_extrapolation: float = 0.5,
     ax: "Axes | None" = None,
 ) -> "Axes":
     """Evidence for the Fig 5b claims: corruption accuracy vs f_rev (fraction of Nyquist) of the blur
-    series (crosses), the quadratic `fit` through it (``lowfreq.claims.QuadraticFit``; dashed where
-    extrapolated) with a +- `tolerance_acc` band, and the other colour Table B models (dots)."""
+    series (crosses), the quadratic `fit` through it (``lowfreq.claims.QuadraticFit``; dotted where
+    extrapolated, and drawn only up to `max_extrapolation` x the series' width beyond its range, as
+    the claims use it) with a +- `tolerance_acc` band, and the other colour Table B models (dots)."""
     from .claims import _is_gray
 
     ax = _new_axes(ax, (4.6, 3.6))
@@ -1781,7 +1795,8 @@ def plot_claim_blur_curve(
         ax.annotate(str(r["model"]), (r["f_rev_nyq"], 100 * r["corruption_acc"]), xytext=(4, 2), textcoords="offset points", fontsize=7)
     if fit is not None:
         xs = [r["f_rev_nyq"] for r in colour]
-        lo, hi = min(xs + [fit.f_min_nyq]), max(xs + [fit.f_max_nyq])
+        w_lo, w_hi = fit.extrapolation_window(max_extrapolation)  # never draw the parabola far from its data
+        lo, hi = max(w_lo, min(xs + [fit.f_min_nyq])), min(w_hi, max(xs + [fit.f_max_nyq]))
         for a, b, ls in ((lo, fit.f_min_nyq, ":"), (fit.f_min_nyq, fit.f_max_nyq, "-"), (fit.f_max_nyq, hi, ":")):
             if b > a:
                 f = np.linspace(a, b, 60)
@@ -1791,6 +1806,10 @@ def plot_claim_blur_curve(
                                     color=MODEL_COLORS["blur"], alpha=0.1, lw=0)
     ax.set_xlabel("$f_{rev}$ (fraction of Nyquist)")
     ax.set_ylabel("corruption accuracy (%)")
+    if colour:  # the models set the scale, not the fitted curve
+        acc = [100 * r["corruption_acc"] for r in colour]
+        pad = max(2.0, 0.1 * (max(acc) - min(acc)))
+        ax.set_ylim(min(acc) - pad, max(acc) + pad)
     if not colour:
         ax.text(0.5, 0.5, "no hybrid / corruption results at this tier", transform=ax.transAxes, ha="center", color="#b2182b")
     elif series:
