@@ -10,6 +10,9 @@ clean accuracy stays within a few points of lambda = 0.
 
     PYTHONPATH=lib nice -n 10 python bench/neural_lambda_sweep.py --tier cpu --lambdas 0 3 10 30
 
+--out FILE also writes the table as JSON with its provenance (the book's Fig 2 chapter shows
+results/<tier>/neural_lambda_sweep.json when it exists).
+
 Models go to a temporary directory (--model-dir to keep them). Takes ~1.5 min per lambda on 2 busy
 CPU cores at the defaults (2 epochs on 10,000 images).
 """
@@ -19,11 +22,13 @@ import argparse
 import dataclasses
 import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
 
-from lowfreq import data, hybrid, neural, train, zoo
+from lowfreq import cache, data, hybrid, neural, train, zoo
+from lowfreq.utils import atomic_json_dump
 
 
 def main() -> None:
@@ -38,6 +43,7 @@ def main() -> None:
     ap.add_argument("--n-hybrid", type=int, default=500)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--model-dir", default=None)
+    ap.add_argument("--out", type=Path, default=None, help="write the table as JSON here (with provenance)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
 
@@ -53,6 +59,8 @@ def main() -> None:
     model_dir = args.model_dir or tempfile.mkdtemp(prefix="lambda_sweep_")
     print(f"tier {args.tier}, population {args.population}, {args.epochs} epochs on {args.subset} images, models in {model_dir}")
     print(f"{'lambda':>7s} {'clean_acc':>9s} {'sim_loss':>9s} {'match_mouse':>11s} {'match_monkey':>12s} {'f_rev_nyq':>9s} {'train_s':>7s}")
+    rows = []
+    t_all = time.perf_counter()
     for lam in args.lambdas:
         if lam == 0:
             r = zoo.recipe("base_gray", args.tier)
@@ -69,6 +77,15 @@ def main() -> None:
         match = {p: neural.representational_match(m, p, x_te[: args.n_match]) for p in ("mouse", "monkey")}
         h = hybrid.hybrid_curve(m, x_te[: args.n_hybrid], y_te[: args.n_hybrid], seeds=(0, 1), progress=False)
         print(f"{lam:7.1f} {acc:9.4f} {sim:9.4f} {match['mouse']:11.3f} {match['monkey']:12.3f} {h.f_rev:9.3f} {dt:7.0f}", flush=True)
+        rows.append({"lambda": lam, "clean_acc": acc, "sim_loss": sim, "match_mouse": match["mouse"],
+                     "match_monkey": match["monkey"], "f_rev_nyq": h.f_rev, "train_s": dt})
+    if args.out is not None:
+        report = {"tier": args.tier, "population": args.population, "epochs": args.epochs, "subset": args.subset,
+                  "n_test": args.n_test, "n_match": args.n_match, "n_hybrid": args.n_hybrid, "hybrid_seeds": [0, 1],
+                  "zoo_lambda": zoo.NEURAL_LAMBDA[args.tier], "rows": rows,
+                  "provenance": cache.provenance(wall_time_s=time.perf_counter() - t_all, device="cpu")}
+        atomic_json_dump(report, args.out)
+        print(f"wrote {args.out}")
 
 
 if __name__ == "__main__":

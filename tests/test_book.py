@@ -12,6 +12,7 @@ import http.server
 import importlib.util
 import io
 import json
+import math
 import re
 import shutil
 import subprocess
@@ -23,7 +24,7 @@ import numpy as np
 import pytest
 import torch
 
-from lowfreq import plots, widgets
+from lowfreq import models, plots, widgets
 from lowfreq.hybrid import HybridCurve
 
 REPO = Path(__file__).resolve().parents[1]
@@ -446,6 +447,17 @@ window.addEventListener("load", function () {
                     low_caption: root.querySelectorAll(".lfx-images figcaption")[0].textContent,
                     low_loaded: low.naturalWidth};
   }
+  out.explorers = [];
+  document.querySelectorAll(".lowfreq-explorer").forEach(function (r) {
+    var sl = r.querySelector("input.lfx-slider");
+    var im = r.querySelectorAll(".lfx-images img")[1];
+    var src0 = im.src, html0 = r.querySelector(".lfx-html").innerHTML, v0 = sl.value;
+    sl.value = (sl.value === sl.max) ? sl.min : sl.max;
+    sl.dispatchEvent(new Event("input", {bubbles: true}));
+    out.explorers.push({ready: r.getAttribute("data-lfx-ready"), moved: sl.value !== v0,
+                        state: r.getAttribute("data-lfx-slider") === sl.value, src_changed: im.src !== src0,
+                        html_changed: r.querySelector(".lfx-html").innerHTML !== html0, loaded: im.naturalWidth});
+  });
   var pre = document.createElement("pre");
   pre.id = "lowfreq-test-report";
   pre.textContent = JSON.stringify(out);
@@ -531,6 +543,11 @@ def test_smoke_book_renders_offline_in_chromium(tmp_path):
             assert dom.count("<mjx-container") >= 1, f"{c.name}: math not typeset (no mjx-container)"
             # no error output
             assert "output_error" not in dom and "Traceback" not in dom and "ipythontb" not in dom, c.name
+            for ex in report["explorers"]:  # every static explorer on every page answers its slider
+                assert ex["ready"] == "1" and ex["moved"] and ex["state"], (c.name, ex)
+                assert ex["src_changed"] and ex["html_changed"] and ex["loaded"] > 0, (c.name, ex)
+            if c.name == "fig5_hybrid_groups":  # the blur-sigma and PCA-K explorers
+                assert len(report["explorers"]) == 2, c.name
             if c.name == "fig3_hybrid":
                 ex = report["explorer"]
                 assert ex is not None and ex["ready"] == "1"
@@ -548,3 +565,49 @@ def test_smoke_book_renders_offline_in_chromium(tmp_path):
     assert any(p.startswith("/_vendor/mathjax/") for p, _ in _QuietHandler.requests)
     assert any(p.startswith("/_vendor/html-manager/embed-amd.js") for p, _ in _QuietHandler.requests)
 
+
+
+def test_band_power_kept_analytic_cases():
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(4, 3, 32, 32, generator=g)
+    assert widgets.band_power_kept(x, x) == pytest.approx([1.0, 1.0, 1.0])
+    assert widgets.band_power_kept(x, 0.5 * x) == pytest.approx([0.25, 0.25, 0.25])
+    # a pure cosine at 0.375 cycles/pixel lives in the high band only; a blur removes most of it
+    yy, xx = torch.meshgrid(torch.arange(32.0), torch.arange(32.0), indexing="ij")
+    cos = (0.5 + 0.4 * torch.cos(2 * torch.pi * 0.375 * xx)).expand(1, 1, 32, 32)
+    kept = widgets.band_power_kept(cos, models.GaussianBlur(1.5, channels=1)(cos))
+    assert math.isnan(kept[0]) and math.isnan(kept[1]) and kept[2] < 0.01
+    # blurring keeps less and less of the high band as sigma grows
+    highs = [widgets.band_power_kept(x, models.GaussianBlur(s)(x))[2] for s in (0.5, 1.0, 2.0)]
+    assert highs[0] > highs[1] > highs[2]
+    with pytest.raises(ValueError, match="one shape"):
+        widgets.band_power_kept(x, x[:, :1])
+
+
+def test_front_explorer_frames_and_html():
+    g = torch.Generator().manual_seed(1)
+    x = torch.rand(2, 3, 16, 16, generator=g)
+    fronts = {"0": models.GaussianBlur(0.0), "1": models.GaussianBlur(1.0), "3": models.GaussianBlur(3.0)}
+    frames = widgets.front_frames(x, fronts, notes={"1": "<i>model blur_s1.0</i>"}, captions=["cat", "dog"])
+    assert len(frames) == 2 and all(len(row) == 3 for row in frames)
+    f0, f1 = frames[0][0], frames[0][2]
+    assert f0.images[0] == f1.images[0]  # the original does not change
+    assert f0.images[1][1] != f1.images[1][1] and f0.images[2][1] != f1.images[2][1]
+    assert "blur_s1.0" in frames[1][1].html and "blur_s1.0" not in frames[1][0].html
+    pct = [float(re.search(r"high \(&ge; 0.25 c/px\) <b>([\d.]+)%", row.html).group(1)) for row in frames[0]]
+    assert pct[0] == pytest.approx(100.0) and pct[0] > pct[1] > pct[2]
+    out = widgets.static_front_explorer(x, fronts, slider_label="sigma (px)", captions=["cat", "dog"], initial=1).data
+    assert 'class="lowfreq-explorer"' in out and 'data-lfx-value="1"' in out and ">dog</option>" in out
+    with pytest.raises(ValueError, match="changed the image shape"):
+        widgets.front_frames(x, {"bad": torch.nn.AvgPool2d(2)})
+
+
+def test_live_front_explorer_recomputes_on_change():
+    x = torch.rand(2, 1, 16, 16, generator=torch.Generator().manual_seed(2))
+    pca = models.PCAProjection.fit(torch.rand(300, 1, 16, 16, generator=torch.Generator().manual_seed(3)), 64)
+    w = widgets.front_explorer(x, lambda k: pca.truncated(int(k)), value=64, min=1, max=64, step=1, description="K")
+    knob = w.children[0].children[1]
+    img = w.children[1].children[1].children[0]
+    before = img.value
+    knob.value = 2
+    assert img.value != before and "Power kept" in w.children[2].value

@@ -114,3 +114,16 @@ def test_resnet_cifar_bad_depth():
     with pytest.raises(ValueError, match="6n\\+2"):
         models.resnet_cifar(10)
     assert math.isfinite(float(models.resnet_cifar(14)(torch.rand(1, 3, 32, 32)).sum()))
+
+
+def test_pca_truncated_equals_a_fresh_fit_with_fewer_components():
+    g = torch.Generator().manual_seed(4)
+    imgs = torch.rand(80, 1, 4, 4, generator=g)
+    full = models.PCAProjection.fit(imgs, 10)
+    small, fresh = full.truncated(3), models.PCAProjection.fit(imgs, 3)
+    x = torch.rand(5, 1, 4, 4, generator=g)
+    # the same subspace (eigenvector signs may differ, the projector does not)
+    assert torch.allclose(small(x), fresh(x), atol=1e-5)
+    assert small.k == 3 and torch.equal(small.explained_variance, full.explained_variance[:3])
+    with pytest.raises(ValueError, match="k must be in"):
+        full.truncated(11)

@@ -35,7 +35,10 @@ def add_parser(subparsers: Any) -> None:
         if cmd == "pca-sweep":
             q.add_argument("--k", type=int, nargs="+", default=[64, 128, 256, 512])
         if cmd == "probe":
-            q.add_argument("--probes", default="train,clean,hybrid,attack,corruption", help="comma-separated stages")
+            q.add_argument("--probes", default="train,clean,hybrid,attack,corruption,match", help="comma-separated stages")
+            q.add_argument("--time-as", default=None, metavar="LABEL",
+                           help="store the run's wall / CPU seconds per stage as results/<tier>/timing/LABEL-*.json "
+                                "(e.g. fig2_neural; the book's chapters show it)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -65,7 +68,12 @@ def run(args: argparse.Namespace) -> int:
         print(f"total wall time {time.perf_counter() - t0:.0f} s")
         return 0
     if args.zoo_command == "probe":
-        times = experiments.run(args.tier, names, probes=args.probes.split(","), device=args.device)
+        if args.time_as:
+            t = experiments.timed_run(args.tier, names, args.time_as, probes=args.probes.split(","), device=args.device)
+            times = t["stages_wall_s"]
+            print(f"total {t['wall_s']:.0f} s wall, {t['cpu_s']:.0f} s CPU ({t['threads']} threads)")
+        else:
+            times = experiments.run(args.tier, names, probes=args.probes.split(","), device=args.device)
         print("wall seconds per stage:", {k: round(v) for k, v in times.items()})
         return 0
     rows = experiments.summary_table(args.tier, names, compute=False)

@@ -21,10 +21,11 @@ Command line: ``python -m lowfreq zoo {list,train,probe,table} --tier T [NAMES..
 from __future__ import annotations
 
 import argparse
+import math
 import time
 import warnings
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 import torch
@@ -539,10 +540,22 @@ def summary_table(tier: str, names: Iterable[str] | None = None, **kw: Any) -> l
     return [summary(n, tier, **kw) for n in names]
 
 
-def run(tier: str, names: Sequence[str] | None = None, *, probes: Sequence[str] = ("train", "clean", "hybrid", "attack", "corruption"),
+def takes_match_probe(name: str, tier: str) -> bool:
+    """Whether the 'match' stage (representational match with the simulated V1 populations,
+    :func:`lowfreq.neural.match_result`) applies: grayscale zoo models at the populations' image size
+    (the neural group and its baselines)."""
+    if registry.get_spec(name).source != "zoo":
+        return False
+    r = zoo.recipe(name, tier)
+    return r.in_channels == 1 and not r.dataset.startswith("imagenette")
+
+
+def run(tier: str, names: Sequence[str] | None = None, *,
+        probes: Sequence[str] = ("train", "clean", "hybrid", "attack", "corruption", "match"),
         progress: bool = True, device: Any = None, **kw: Any) -> dict[str, float]:
     """Train (zoo) and probe every model; returns wall seconds per stage. Resumable: finished
-    results are reused from the cache."""
+    results are reused from the cache. The 'match' stage runs only for the models it applies to
+    (:func:`takes_match_probe`)."""
     names = list(names) if names is not None else [r.name for r in zoo.recipes(tier)]
     times: dict[str, float] = {}
     for stage in probes:
@@ -561,6 +574,11 @@ def run(tier: str, names: Sequence[str] | None = None, *, probes: Sequence[str] 
                     hybrid_result(n, tier, progress=progress, **kw)
                 elif stage == "attack":
                     attack_result(n, tier, progress=progress, **kw)
+                elif stage == "match":
+                    if takes_match_probe(n, tier):
+                        from .neural import match_result
+
+                        match_result(n, tier, **{k: v for k, v in kw.items() if k in ("model_dir", "data_root", "results_root")})
                 else:
                     raise ValueError(f"unknown stage {stage!r}")
         times[stage] = time.perf_counter() - t0
@@ -605,3 +623,110 @@ def pca_k_sweep(tier: str, ks: Sequence[int], *, reference: str = "blur_s1.5", p
            "chosen_k": int(chosen), "configured_k": int(base.preprocess[1])}
     c.save("pca_sweep", tier, {"ks": [int(k) for k in ks], "reference": reference, "code": _train_code()}, out)
     return out
+
+
+# --------------------------------------------------------------------------- blur-sigma / PCA-K explorer
+@dataclass
+class FrontExplorerInputs:
+    """What the book's preprocessing explorer shows: a few test images and the blur and PCA fronts of a
+    tier ({label: module}, labels are sigma in px or K), with HTML notes of the matching zoo models."""
+
+    images: torch.Tensor
+    captions: list[str]
+    blur: dict[str, nn.Module]
+    pca: dict[str, nn.Module]
+    blur_notes: dict[str, str]
+    pca_notes: dict[str, str]
+    pca_source: str
+
+
+def front_explorer_inputs(tier: str, rows: Sequence[Mapping[str, Any]] = (), *, n_images: int = 3,
+                          n_pca_fit: int = 5000, data_root: Any = None, results_root: Any = None) -> FrontExplorerInputs:
+    """The inputs of the blur-sigma / PCA-K explorer at `tier`: the first `n_images` test images; a
+    Gaussian blur per sigma of the tier's blur series (and sigma = 0, no blur); a PCA projector per K
+    (powers of two from 16, the tier's K and the K-sweep's, up to the input dimension), fitted once on
+    the first `n_pca_fit` training images of the tier's `pca` recipe and truncated; notes from
+    `rows` (Table B rows: corruption accuracy, f_rev) and from the tier's PCA K-sweep record."""
+    from . import models as M
+    from .train import load_data
+
+    es = eval_set(tier, n_images, data_root=data_root)
+    labels = [int(y) for y in es.labels]
+    from .data import CIFAR10_CLASSES
+
+    names = None if tier == "smoke" else CIFAR10_CLASSES  # the synthetic smoke classes are only numbered
+    captions = [f"test image {i} ({names[y] if names and y < len(names) else f'class {y}'})" for i, y in enumerate(labels)]
+    c = es.images.shape[1]
+    by = {str(r["model"]): r for r in rows}
+
+    def note(model: str, extra: str = "") -> str:
+        r = by.get(model)
+        if r is None and not extra:
+            return ""
+        bits = [extra] if extra else []
+        if r is not None:
+            if r.get("corruption_acc") is not None:
+                bits.append(f"corruption accuracy {100 * float(r['corruption_acc']):.1f}%")
+            if r.get("f_rev_nyq") is not None and np.isfinite(r["f_rev_nyq"]):
+                bits.append(f"f<sub>rev</sub> {float(r['f_rev_nyq']):.3f}")
+        return f"zoo model <code>{model}</code>: " + ", ".join(bits)
+
+    sigmas = sorted({0.0} | {float(r.preprocess[1]) for r in zoo.recipes(tier, group="blur")})
+    blur = {f"{s:g}": M.GaussianBlur(s, channels=c) for s in sigmas}
+    blur_notes = {f"{s:g}": note("base" if s == 0 else f"blur_s{s:.1f}") for s in sigmas}
+    blur_notes = {k: v for k, v in blur_notes.items() if v}
+
+    pca_recipe = zoo.recipe("pca", tier)
+    d = load_data(pca_recipe, data_root=data_root)
+    x = d.train_x[:n_pca_fit].float() / 255
+    dim = math.prod(x.shape[1:])
+    sweep_recs = _cache_for(tier, results_root).list_records("pca_sweep")
+    sweep = dict(sweep_recs[-1].payload) if sweep_recs else {}
+    acc_by_k = {int(k): float(v) for k, v in sweep.get("acc_by_k", {}).items()}
+    ks = {2**j for j in range(4, 16)} | set(acc_by_k) | {int(pca_recipe.preprocess[1])}
+    ks = sorted(k for k in ks if k <= min(dim, x.shape[0] - 1))
+    full = M.PCAProjection.fit(x, ks[-1])
+    pca = {str(k): full.truncated(k) for k in ks}
+    pca_notes = {}
+    for k in ks:
+        bits = []
+        if k in acc_by_k:
+            bits.append(f"K-sweep model: clean accuracy {100 * acc_by_k[k]:.1f}% (reference {sweep.get('reference')}: "
+                        f"{100 * float(sweep.get('reference_acc', float('nan'))):.1f}%)")
+        if k == int(pca_recipe.preprocess[1]):
+            bits.append(note("pca", "this tier's K"))
+        if bits:
+            pca_notes[str(k)] = "; ".join(bits)
+    src = f"PCA fitted on the first {x.shape[0]} training images ({d.source})"
+    return FrontExplorerInputs(es.images, captions, blur, pca, blur_notes, pca_notes, src)
+
+
+# --------------------------------------------------------------------------- timed runs
+def timed_run(tier: str, names: Sequence[str], label: str, *, progress: bool = True, device: Any = None,
+              results_root: Any = None, **kw: Any) -> dict[str, Any]:
+    """:func:`run` (train and every probe; cached and resumable) of `names` at `tier`, measured: wall
+    seconds per stage, total wall seconds and the process CPU seconds (all threads; on a shared machine
+    the wall time depends on the other jobs). A run that computed anything (> 1 s) is stored as the
+    record 'timing/<label>' of the tier, keyed by the names (see :func:`run_timing`); a rerun that finds
+    everything cached does not overwrite it. Returns {'stages_wall_s', 'wall_s', 'cpu_s', 'threads',
+    'names', 'cpu_count'}."""
+    import os
+
+    names = list(names)
+    t0, c0 = time.perf_counter(), time.process_time()
+    kw_run = dict(kw) | ({"results_root": results_root} if results_root is not None else {})
+    stages = run(tier, names, progress=progress, device=device, **kw_run)
+    out = {"stages_wall_s": {k: round(v, 1) for k, v in stages.items()}, "wall_s": round(time.perf_counter() - t0, 1),
+           "cpu_s": round(time.process_time() - c0, 1), "threads": torch.get_num_threads(), "names": names,
+           "cpu_count": os.cpu_count()}
+    if out["wall_s"] > 1.0:
+        _cache_for(tier, results_root).save("timing", label, {"names": names}, out, wall_time_s=out["wall_s"],
+                                            device=str(device or "cpu"))
+    return out
+
+
+def run_timing(tier: str, label: str, names: Sequence[str], *, results_root: Any = None) -> dict[str, Any] | None:
+    """The stored measurement of the last :func:`timed_run` of `names` under `label` at `tier` (with its
+    provenance under 'provenance'), or None if there is none."""
+    rec = _cache_for(tier, results_root).load("timing", label, {"names": list(names)})
+    return None if rec is None else dict(rec.payload) | {"provenance": dict(rec.provenance)}

@@ -396,32 +396,19 @@ def run_standin(
     tier: str, names: Sequence[str] | None = None, *, progress: bool = True, device: Any = None,
     results_root: Any = None, **kw: Any,
 ) -> dict[str, Any]:
-    """Train and probe the stand-in zoo at `tier` (:func:`lowfreq.experiments.run`: train, clean,
-    hybrid, attack, corruption; cached and resumable) and measure it: wall seconds per stage, total
-    wall seconds and the process CPU seconds (all threads; on a shared machine wall time says little).
-    A run that computed anything (> 1 s) is stored as the record 'timing/fig6_standin' of the tier
-    (see :func:`standin_timing`). Returns {'stages_wall_s', 'wall_s', 'cpu_s', 'threads', 'names'}."""
-    import time
-
-    from . import cache, experiments
+    """Train and probe the stand-in zoo at `tier` and measure it (:func:`lowfreq.experiments.timed_run`
+    with the label 'fig6_standin'; see :func:`standin_timing`). Returns {'stages_wall_s', 'wall_s',
+    'cpu_s', 'threads', 'names', 'cpu_count'}."""
+    from . import experiments
 
     names = list(names) if names is not None else standin_names(tier)
-    t0, c0 = time.perf_counter(), time.process_time()
-    stages = experiments.run(tier, names, progress=progress, device=device, results_root=results_root, **kw)
-    out = {"stages_wall_s": {k: round(v, 1) for k, v in stages.items()}, "wall_s": round(time.perf_counter() - t0, 1),
-           "cpu_s": round(time.process_time() - c0, 1), "threads": torch.get_num_threads(), "names": names,
-           "cpu_count": os.cpu_count()}
-    if out["wall_s"] > 1.0:
-        cache.ResultCache(tier, root=results_root).save("timing", "fig6_standin", {"names": names}, out,
-                                                        wall_time_s=out["wall_s"], device=str(device or "cpu"))
-    return out
+    return experiments.timed_run(tier, names, "fig6_standin", progress=progress, device=device, results_root=results_root, **kw)
 
 
 def standin_timing(tier: str, names: Sequence[str] | None = None, *, results_root: Any = None) -> dict[str, Any] | None:
     """The stored time of the last :func:`run_standin` that computed the stand-in zoo at `tier` (with
     its provenance under 'provenance'), or None if there is none."""
-    from . import cache
+    from . import experiments
 
     names = list(names) if names is not None else standin_names(tier)
-    rec = cache.ResultCache(tier, root=results_root).load("timing", "fig6_standin", {"names": names})
-    return None if rec is None else dict(rec.payload) | {"provenance": dict(rec.provenance)}
+    return experiments.run_timing(tier, "fig6_standin", names, results_root=results_root)

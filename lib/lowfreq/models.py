@@ -291,6 +291,18 @@ class PCAProjection(nn.Module):
         proj.center = center
         return proj
 
+    def truncated(self, k: int) -> "PCAProjection":
+        """The projector onto this one's top `k` components (k <= self.k): the same as fitting with k,
+        without recomputing the covariance (the components are stored in decreasing variance)."""
+        if not 1 <= int(k) <= self.k:
+            raise ValueError(f"PCAProjection.truncated: k must be in [1, {self.k}] (the components this projector has), got {k}")
+        out = type(self)(int(k), self.shape)
+        out.components.copy_(self.components[: int(k)])
+        out.mean.copy_(self.mean)
+        out.explained_variance.copy_(self.explained_variance[: int(k)])
+        out.center = getattr(self, "center", True)
+        return out
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if tuple(x.shape[1:]) != self.shape:
             raise ValueError(f"PCAProjection: fitted on images of shape {self.shape}, got {tuple(x.shape[1:])}")

@@ -1915,3 +1915,42 @@ def registry_table_markdown(names: Sequence[str]) -> str:
         desc = (s.description or "").replace("|", "\\|")
         lines.append(f"| `{n}` | {s.group} | {s.source} | {s.dataset} | {here} | {desc} |")
     return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- S1 Fig D (in silico)
+def plot_similarity_pcs(decomps: Sequence[Any], *, n_components: int = 20) -> "Figure":
+    """S1 Fig D analogue: for each population's :class:`lowfreq.neural_analysis.SimilarityPCs` a row
+    with the cumulative share of the similarity matrix's trace over its leading `n_components`
+    eigenvalues, then the linear receptive fields of its leading components (one symmetric colour
+    scale per field; titles: the component's share of the trace, the held-out R^2 of its linear
+    field and the field's power-weighted mean frequency in cycles/pixel). Returns the Figure."""
+    import matplotlib.pyplot as plt
+
+    if not decomps:
+        raise ValueError("plot_similarity_pcs: give at least one decomposition")
+    k = max(d.receptive_fields.shape[0] for d in decomps)
+    fig, axes = plt.subplots(len(decomps), k + 1, figsize=(2.0 * (k + 1) + 1.2, 2.3 * len(decomps)), squeeze=False,
+                             gridspec_kw={"width_ratios": [2.0] + [1.0] * k})
+    for row, d in zip(axes, decomps):
+        ax = row[0]
+        m = min(n_components, d.explained.size)
+        ax.plot(np.arange(1, m + 1), np.cumsum(d.explained[:m]), "o-", ms=3, color=MODEL_COLORS.get("neural", "#1b7837"))
+        ax.set_ylim(0, 1.02)
+        ax.set_xlabel("leading components", fontsize=8)
+        ax.set_ylabel("share of trace (cum.)", fontsize=8)
+        ax.set_title(f"{d.population}-like V1 (centre {d.sf_center_cpp:.3f} c/px)", fontsize=8)
+        ax.tick_params(labelsize=7)
+        for j, ax in enumerate(row[1:]):
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if j >= d.receptive_fields.shape[0]:
+                ax.axis("off")
+                continue
+            rf = d.receptive_fields[j]
+            v = float(np.abs(rf).max()) or 1.0
+            ax.imshow(rf, cmap="RdBu_r", vmin=-v, vmax=v, interpolation="nearest")
+            ax.set_title(f"PC{j + 1}: {100 * d.explained[j]:.1f}%, R² {d.r2[j]:.2f}\n{d.rf_mean_sf_cpp[j]:.3f} c/px", fontsize=7)
+    fig.tight_layout()
+    return fig
+
+__all__ += ["plot_similarity_pcs"]

@@ -45,6 +45,11 @@ __all__ = [
     "prediction_html",
     "static_hybrid_explorer",
     "hybrid_explorer",
+    "FRONT_BANDS",
+    "band_power_kept",
+    "front_frames",
+    "static_front_explorer",
+    "front_explorer",
 ]
 
 
@@ -414,3 +419,164 @@ def hybrid_explorer(
     update()
     col = lambda im, cap: W.VBox([im, cap])  # noqa: E731
     return W.VBox([W.HBox([pair, fmix]), W.HBox([col(img_low, cap_low), col(img_hyb, cap_hyb), col(img_high, cap_high)]), preds])
+
+
+# --------------------------------------------------------------------------------------- blur-sigma / PCA-K explorer
+#: the frequency bands (cycles/pixel) whose kept power the front explorer reports
+FRONT_BANDS: tuple[tuple[float, float], ...] = ((0.0, 0.125), (0.125, 0.25), (0.25, 0.5 * 2**0.5))
+
+
+def band_power_kept(original: torch.Tensor, filtered: torch.Tensor,
+                    bands: Sequence[tuple[float, float]] = FRONT_BANDS) -> list[float]:
+    """Share of the original images' power that `filtered` keeps in each radial frequency band
+    [lo, hi) cycles/pixel (DC excluded; channels and images pooled). original, filtered: (N, C, H, W).
+    A share can exceed 1 when the front adds power in a band (a PCA projection can)."""
+    if original.shape != filtered.shape or original.dim() != 4:
+        raise ValueError(f"band_power_kept: need two (N, C, H, W) tensors of one shape, got "
+                         f"{tuple(original.shape)} and {tuple(filtered.shape)}")
+    h, w = original.shape[-2:]
+    fy = torch.fft.fftfreq(h, dtype=torch.float64)[:, None]
+    fx = torch.fft.fftfreq(w, dtype=torch.float64)[None, :]
+    r = torch.sqrt(fy**2 + fx**2)
+    p0 = torch.fft.fft2(original.double()).abs().pow(2).sum(dim=(0, 1))
+    p1 = torch.fft.fft2(filtered.double()).abs().pow(2).sum(dim=(0, 1))
+    total = float(p0[r > 0].sum())
+    out = []
+    for lo, hi in bands:  # a band without power of its own (below round-off) has no share: NaN
+        m = (r >= lo) & (r < hi) & (r > 0)
+        den = float(p0[m].sum())
+        out.append(float(p1[m].sum()) / den if den > 1e-12 * total else float("nan"))
+    return out
+
+
+def _spectrum_rgb(image: torch.Tensor, vmin: float, vmax: float) -> np.ndarray:
+    """The log10 power spectrum of one (C, H, W) image (channel mean, DC removed), fftshift-ed and
+    mapped through viridis with the fixed range [vmin, vmax]: an (H, W, 3) array in [0, 1]."""
+    from matplotlib import colormaps
+
+    g = image.double().mean(0)
+    p = torch.fft.fft2(g - g.mean()).abs().pow(2)
+    p[0, 0] = float("nan")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lp = np.fft.fftshift(np.log10(np.maximum(p.numpy(), 1e-30)))
+    t = np.clip((np.nan_to_num(lp, nan=vmin) - vmin) / max(vmax - vmin, 1e-12), 0, 1)
+    return colormaps["viridis"](t)[..., :3]
+
+
+def front_frames(
+    images: torch.Tensor,
+    fronts: Mapping[str, "nn.Module"],
+    *,
+    notes: Mapping[str, str] | None = None,
+    captions: Sequence[str] | None = None,
+) -> list[list[Frame]]:
+    """Precomputed frames of the preprocessing explorer: for each image (rows) and each front
+    (columns, in the order of `fronts`, e.g. {"0": identity, "1.5": GaussianBlur(1.5), ...}) the
+    image after the front (clipped to [0, 1] for display), the log power spectrum of the result (one
+    fixed colour scale per image, set by the unfiltered image) and, as HTML, the share of power the
+    front keeps in low / medium / high frequency bands (:data:`FRONT_BANDS`, over all `images`)
+    followed by `notes[label]` (e.g. the matching zoo model's numbers; HTML)."""
+    images = check_images(images)
+    if not fronts:
+        raise ValueError("front_frames: give at least one front")
+    captions = list(captions) if captions is not None else [f"image {i + 1}" for i in range(images.shape[0])]
+    if len(captions) != images.shape[0]:
+        raise ValueError(f"front_frames: {images.shape[0]} images but {len(captions)} captions")
+    notes = dict(notes or {})
+    outs = {}
+    with torch.inference_mode():
+        for label, front in fronts.items():
+            front.eval()
+            y = front(images.float())
+            if y.shape != images.shape:
+                raise ValueError(f"front_frames: front {label!r} changed the image shape {tuple(images.shape)} -> {tuple(y.shape)}")
+            outs[label] = y
+    kept = {label: band_power_kept(images, y) for label, y in outs.items()}
+    rows: list[list[Frame]] = []
+    for i in range(images.shape[0]):
+        g = images[i].double().mean(0)
+        p = torch.fft.fft2(g - g.mean()).abs().pow(2).flatten()[1:]  # without the DC term
+        lp = np.log10(np.maximum(p.numpy(), 1e-30))
+        vmax = float(np.percentile(lp, 99.5))
+        vmin = vmax - 6.0
+        row = []
+        for label, y in outs.items():
+            lo, mid, hi = kept[label]
+            block = (f'<div class="lfx-front" data-front="{html.escape(label)}">Power kept (all shown images): '
+                     f'low (&lt; 0.125 c/px) <b>{100 * lo:.0f}%</b>, medium <b>{100 * mid:.0f}%</b>, '
+                     f'high (&ge; 0.25 c/px) <b>{100 * hi:.1f}%</b></div>')
+            if label in notes:
+                block += f'<div class="lfx-note">{notes[label]}</div>'
+            row.append(Frame(((captions[i], png_data_uri(images[i])),
+                              (f"after the front ({label})", png_data_uri(y[i].clamp(0, 1))),
+                              ("log power spectrum (DC centred)", png_data_uri(_spectrum_rgb(y[i], vmin, vmax)))), block))
+        rows.append(row)
+    return rows
+
+
+def static_front_explorer(
+    images: torch.Tensor,
+    fronts: Mapping[str, "nn.Module"],
+    *,
+    slider_label: str,
+    title: str = "",
+    notes: Mapping[str, str] | None = None,
+    captions: Sequence[str] | None = None,
+    initial: int = 0,
+    image_px: int = 128,
+) -> "HTML":
+    """The static (kernel-free) preprocessing explorer: pick an image, move the slider over the fronts
+    (e.g. blur sigma or PCA K), see the filtered image, its spectrum and the power kept per band.
+    Returns ``IPython.display.HTML`` (see :func:`front_frames` and :func:`static_explorer`)."""
+    from IPython.display import HTML
+
+    frames = front_frames(images, fronts, notes=notes, captions=captions)
+    caps = [f.images[0][0] for f in (row[0] for row in frames)]
+    return HTML(static_explorer(frames, slider_values=list(fronts), slider_label=slider_label,
+                                select_options=caps, select_label="image", title=title, initial=(0, initial),
+                                image_px=image_px))
+
+
+def front_explorer(
+    images: torch.Tensor,
+    make_front: Any,
+    *,
+    value: float,
+    min: float,  # noqa: A002 - the slider's own words
+    max: float,  # noqa: A002
+    step: float,
+    description: str,
+    captions: Sequence[str] | None = None,
+    image_px: int = 128,
+) -> Any:
+    """The live preprocessing explorer (ipywidgets; needs a kernel): an image selector and a slider
+    whose value v builds the front `make_front(v)` (e.g. ``lambda s: models.GaussianBlur(s)`` or
+    ``lambda k: pca.truncated(int(k))``); each change recomputes the view of :func:`front_frames`.
+    Returns an ``ipywidgets.VBox``. In a static page it shows its initial state only."""
+    import ipywidgets as W
+
+    images = check_images(images)
+    captions = list(captions) if captions is not None else [f"image {i + 1}" for i in range(images.shape[0])]
+    pick = W.Dropdown(options=[(c, i) for i, c in enumerate(captions)], value=0, description="image")
+    is_int = float(step).is_integer() and float(min).is_integer()
+    Slider = W.IntSlider if is_int else W.FloatSlider
+    knob = Slider(value=value, min=min, max=max, step=step, description=description, continuous_update=False,
+                  style={"description_width": "initial"})
+    size = {"width": f"{image_px}px", "height": f"{image_px}px"}
+    imgs = [W.Image(format="png", layout=size) for _ in range(3)]
+    caps = [W.HTML() for _ in range(3)]
+    info = W.HTML()
+
+    def update(*_: Any) -> None:
+        i = int(pick.value)
+        label = f"{knob.value:g}"
+        (frame,) = front_frames(images[i : i + 1], {label: make_front(knob.value)}, captions=[captions[i]])[0]
+        for im, cap, (text, uri) in zip(imgs, caps, frame.images):
+            im.value = base64.b64decode(uri.split(",", 1)[1])
+            cap.value = html.escape(text)
+        info.value = frame.html
+
+    pick.observe(update, names="value")
+    knob.observe(update, names="value")
+    update()
+    return W.VBox([W.HBox([pick, knob]), W.HBox([W.VBox([im, cap]) for im, cap in zip(imgs, caps)]), info])

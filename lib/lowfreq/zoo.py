@@ -170,9 +170,10 @@ _add(
 # ---- the neural group (Figs 2, 3): grayscale CIFAR-10, as the paper's neurally regularized models.
 # The regularizer (lowfreq.neural.similarity_loss, Li et al. 2019) pulls the similarity geometry of the
 # four conv blocks towards that of a simulated V1 population. lambda = 100 was chosen by a sweep
-# (bench/neural_lambda_sweep.py, mouse population, 2 epochs on 10,000 images): lambda 0/10/30/100/300 gave
-# clean accuracy 0.43/0.45/0.45/0.45/0.39 and mouse representational match 0.46/0.61/0.65/0.70/0.71, i.e.
-# the largest lambda before accuracy drops; the same value at the smoke and (untuned) full tiers.
+# (bench/neural_lambda_sweep.py, mouse population, 2 epochs on 10,000 images; table in
+# results/cpu/neural_lambda_sweep.json): lambda 0/10/30/100/300 gave clean accuracy 0.43/0.45/0.46/0.45/0.40
+# and mouse representational match 0.48/0.61/0.65/0.70/0.71, i.e. the largest lambda before accuracy
+# drops; the same value at the smoke and (untuned) full tiers.
 # The base_gray models are trained identically without the regularizer. Crop + flip augmentation is
 # kept: the V1 responses are computed on the fly for the augmented batch (cheap: two 1024x1024 matrix
 # products per image), so model and V1 always see the same images.
