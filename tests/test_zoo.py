@@ -138,3 +138,18 @@ def test_blur_model_prefers_low_frequencies_end_to_end(dirs):
     # the second call is served from the cache (no model needed)
     again = experiments.hybrid_result("blur_s1.5", "smoke", load_only=True)
     assert again.f_rev == frev_l
+
+
+def test_a_cached_record_without_weights_is_not_retrained(dirs, monkeypatch):
+    """A fresh clone has the committed 'trained' records but no weights: reading the record (tables,
+    chapters) must not train again; asking for the weights (need_weights=True) does."""
+    rec = experiments.trained_record("base", "smoke", progress=False)
+    w = train.weights_path(zoo.recipe("base", "smoke"))
+    w.unlink()
+    calls = []
+    real = train.train
+    monkeypatch.setattr(train, "train", lambda *a, **k: calls.append(a) or real(*a, **k))
+    again = experiments.trained_record("base", "smoke", progress=False)
+    assert again.payload["test_acc"] == rec.payload["test_acc"] and calls == [] and not w.exists()
+    experiments.trained_record("base", "smoke", progress=False, need_weights=True)
+    assert len(calls) == 1 and w.exists()

@@ -63,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
         for n in names:
             zoo.recipe(n, args.tier)
         for n in names:
-            rec = experiments.trained_record(n, args.tier, device=args.device)
+            rec = experiments.trained_record(n, args.tier, device=args.device, need_weights=True)
             print(f"{n:14s} test accuracy {rec.payload['test_acc']:.4f}   train {rec.payload['train_time_s']:.0f} s")
         print(f"total wall time {time.perf_counter() - t0:.0f} s")
         return 0

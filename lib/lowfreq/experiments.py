@@ -250,7 +250,7 @@ def get_model(name: str, tier: str, *, train_missing: bool | None = None, model_
             train_missing = tier == "smoke"
         if not train_missing:
             raise
-    trained_record(name, tier, model_dir=model_dir, data_root=data_root, device=device, progress=progress)
+    trained_record(name, tier, model_dir=model_dir, data_root=data_root, device=device, progress=progress, need_weights=True)
     return registry.load_model(name, tier=tier, model_dir=model_dir)
 
 
@@ -276,9 +276,15 @@ def _cache_for(tier: str, results_root: Any = None) -> _cache.ResultCache:
 
 
 def trained_record(name: str, tier: str, *, model_dir: Any = None, data_root: Any = None, device: Any = None,
-                   progress: bool = True, results_root: Any = None, train: bool = True) -> _cache.Record | None:
-    """The 'trained' record of a zoo model (test accuracy, train time, recipe, provenance);
-    trains the model first when neither the record nor the weights exist (train=True)."""
+                   progress: bool = True, results_root: Any = None, train: bool = True,
+                   need_weights: bool = False) -> _cache.Record | None:
+    """The 'trained' record of a zoo model (test accuracy, train time, recipe, provenance).
+
+    A cached record is returned as it is, even without the weights (a fresh clone has the committed
+    records but no weights), unless need_weights=True, which trains the model again when its weights
+    are missing (train=True; the :func:`run` 'train' stage does, since probes need the model). When
+    there is no record, the model is trained (train=True) or its existing weights are evaluated;
+    with train=False and no weights the result is None."""
     from .train import train as train_fn
     from .train import weights_path
 
@@ -287,10 +293,11 @@ def trained_record(name: str, tier: str, *, model_dir: Any = None, data_root: An
     fp, src = _train_data_fingerprint(r, data_root)
     inputs = {"recipe": r.to_dict(), "train_data": fp, "code": _train_code()}
     rec = c.load("trained", name, inputs)
-    if rec is not None and (weights_path(r, model_dir=model_dir).exists() or not train):
+    have_weights = weights_path(r, model_dir=model_dir).exists()
+    if rec is not None and (have_weights or not need_weights or not train):
         _LAST_RECORDS[("trained", name, tier)] = rec
         return rec
-    if not train and not weights_path(r, model_dir=model_dir).exists():
+    if not train and not have_weights:
         return None
     res = train_fn(r, device=device, model_dir=model_dir, data_root=data_root, progress=progress)
     payload = {
@@ -566,7 +573,7 @@ def run(tier: str, names: Sequence[str] | None = None, *,
             for n in tqdm(names, desc=f"{stage} [{tier}]", disable=not progress):
                 if stage == "train":
                     if registry.get_spec(n).source == "zoo":
-                        trained_record(n, tier, progress=progress, device=device,
+                        trained_record(n, tier, progress=progress, device=device, need_weights=True,
                                        **{k: v for k, v in kw.items() if k in ("model_dir", "data_root", "results_root")})
                 elif stage == "clean":
                     clean_accuracy(n, tier, **kw)
