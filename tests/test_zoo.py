@@ -151,5 +151,13 @@ def test_a_cached_record_without_weights_is_not_retrained(dirs, monkeypatch):
     monkeypatch.setattr(train, "train", lambda *a, **k: calls.append(a) or real(*a, **k))
     again = experiments.trained_record("base", "smoke", progress=False)
     assert again.payload["test_acc"] == rec.payload["test_acc"] and calls == [] and not w.exists()
-    experiments.trained_record("base", "smoke", progress=False, need_weights=True)
+    kept = experiments.trained_record("base", "smoke", progress=False, need_weights=True)
     assert len(calls) == 1 and w.exists()
+    # deterministic training: the same weights, so the recorded provenance is kept
+    assert kept.provenance == rec.provenance
+    # weights that differ from the record replace it, with a warning
+    w.unlink()
+    monkeypatch.setattr(experiments._cache, "model_fingerprint", lambda m: "0000")
+    with pytest.warns(RuntimeWarning, match="not the recorded"):
+        new = experiments.trained_record("base", "smoke", progress=False, need_weights=True)
+    assert new.payload["weights_fingerprint"] == "0000"

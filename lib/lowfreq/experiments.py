@@ -305,6 +305,13 @@ def trained_record(name: str, tier: str, *, model_dir: Any = None, data_root: An
         "history": res.history, "data": src, "weights_file": res.weights.name,
         "weights_fingerprint": _cache.model_fingerprint(res.model),
     }
+    if rec is not None:  # trained again for the weights only: training is deterministic, check it
+        if rec.payload.get("weights_fingerprint") == payload["weights_fingerprint"]:
+            _LAST_RECORDS[("trained", name, tier)] = rec
+            return rec  # the same model: keep the recorded provenance and training time
+        warnings.warn(f"{name} ({tier}): retraining gave weights {payload['weights_fingerprint']}, not the recorded "
+                      f"{rec.payload.get('weights_fingerprint')} (another torch version or device?); the record is replaced "
+                      "and results computed from the old weights may not match this model", RuntimeWarning, stacklevel=2)
     return c.save("trained", name, inputs, payload, seed=r.seed, wall_time_s=res.train_time_s, device=res.device)
 
 
