@@ -141,6 +141,11 @@ def similarity_pcs(pop: V1Population | V1Config | str, images: torch.Tensor, *, 
 
 
 # --------------------------------------------------------------------------- the issue's report table
+def _f(v: Any, spec: str, scale: float = 1.0) -> str:
+    """A number for a Markdown table: v x scale formatted by `spec`, or '—' when missing or not finite."""
+    return "—" if v is None or not math.isfinite(float(v)) else format(float(v) * scale, spec)
+
+
 def neural_table_markdown(
     names: Sequence[str],
     tier: str,
@@ -159,9 +164,6 @@ def neural_table_markdown(
 
     attacks, corruption, hybrids, matches = attacks or {}, corruption or {}, hybrids or {}, matches or {}
 
-    def f(v: Any, spec: str, scale: float = 1.0) -> str:
-        return "—" if v is None or not math.isfinite(float(v)) else format(float(v) * scale, spec)
-
     lines = ["| model | population | λ | clean acc. (%) | match mouse / monkey | $f_{rev}$ (× Nyquist) | $f_{0.5}$ (cycles/pixel) "
              "| minimal ε median / mean (×1/255) | corruption acc. low / medium / high / all (%) |", "|---" * 9 + "|"]
     for n in names:
@@ -171,18 +173,18 @@ def neural_table_markdown(
             nc = {}
         c, a, h, m = corruption.get(n), attacks.get(n), hybrids.get(n), matches.get(n)
         pop = nc.get("population", "— (baseline)")
-        lam = f(nc.get("lambda"), "g") if nc else "—"
-        clean = f(c.get("clean"), ".1f", 100) if c else "—"
-        match = f"{f(m['mean'].get('mouse'), '.2f')} / {f(m['mean'].get('monkey'), '.2f')}" if m else "—"
-        rev = f"{f(h.f_rev, '.3f')} ± {f(h.f_rev_std, '.3f')}" if h is not None else "—"
+        lam = _f(nc.get("lambda"), "g") if nc else "—"
+        clean = _f(c.get("clean"), ".1f", 100) if c else "—"
+        match = f"{_f(m['mean'].get('mouse'), '.2f')} / {_f(m['mean'].get('monkey'), '.2f')}" if m else "—"
+        rev = f"{_f(h.f_rev, '.3f')} ± {_f(h.f_rev_std, '.3f')}" if h is not None else "—"
         if a:
-            f05 = f"{f(a['f05_cpp'], '.3f')} ± {f(a.get('f05_std_cpp'), '.3f')}"
-            eps = f"{f(a.get('median_eps'), '.2f', 255)} / {f(a.get('mean_eps'), '.2f', 255)}"
+            f05 = f"{_f(a['f05_cpp'], '.3f')} ± {_f(a.get('f05_std_cpp'), '.3f')}"
+            eps = f"{_f(a.get('median_eps'), '.2f', 255)} / {_f(a.get('mean_eps'), '.2f', 255)}"
         else:
             f05 = eps = "—"
         if c:
             g = c.get("by_group", {})
-            acc = " / ".join(f(g.get(k), ".1f", 100) for k in ("low", "medium", "high")) + f" / {f(c.get('mean'), '.1f', 100)}"
+            acc = " / ".join(_f(g.get(k), ".1f", 100) for k in ("low", "medium", "high")) + f" / {_f(c.get('mean'), '.1f', 100)}"
         else:
             acc = "—"
         lines.append(f"| `{n}` | {pop} | {lam} | {clean} | {match} | {rev} | {f05} | {eps} | {acc} |")
@@ -219,17 +221,14 @@ def lambda_sweep_markdown(sweep: Mapping[str, Any]) -> str:
     """The sweep as Markdown: one row per lambda (clean accuracy %, similarity loss of the last epoch,
     match with the mouse- and monkey-like populations, f_rev, training seconds), the zoo's lambda in
     bold, then a line saying how the runs were made."""
-    def f(v: Any, spec: str, scale: float = 1.0) -> str:
-        return "—" if v is None or not math.isfinite(float(v)) else format(float(v) * scale, spec)
-
     zl = sweep.get("zoo_lambda")
     lines = ["| λ | clean acc. (%) | similarity loss | match mouse | match monkey | $f_{rev}$ (× Nyquist) | train (s) |",
              "|---" * 7 + "|"]
     for r in sweep["rows"]:
-        lam = f(r["lambda"], "g")
+        lam = _f(r["lambda"], "g")
         lam = f"**{lam}** (zoo)" if zl is not None and float(r["lambda"]) == float(zl) else lam
-        lines.append(f"| {lam} | {f(r['clean_acc'], '.1f', 100)} | {f(r.get('sim_loss'), '.4f')} | {f(r['match_mouse'], '.2f')} "
-                     f"| {f(r.get('match_monkey'), '.2f')} | {f(r.get('f_rev_nyq'), '.3f')} | {f(r.get('train_s'), '.0f')} |")
+        lines.append(f"| {lam} | {_f(r['clean_acc'], '.1f', 100)} | {_f(r.get('sim_loss'), '.4f')} | {_f(r['match_mouse'], '.2f')} "
+                     f"| {_f(r.get('match_monkey'), '.2f')} | {_f(r.get('f_rev_nyq'), '.3f')} | {_f(r.get('train_s'), '.0f')} |")
     prov = sweep.get("provenance", {})
     lines.append("")
     lines.append(f"{sweep.get('population', '?')}-like population, {sweep.get('epochs')} epochs on the first "
