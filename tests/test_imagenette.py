@@ -165,7 +165,9 @@ def test_in_recipes_are_a_separate_family_with_the_paper_blur_series():
     assert {r.name for r in zoo.recipes("cpu", family=None)} == in_names | cifar_names
     for tier, size in imagenette.TIER_SIZE_PX.items():
         rs = zoo.recipes(tier, family="imagenette")
-        assert {r.group for r in rs} == {"base", "blur", "adv", "crp"}
+        assert {r.group for r in rs} == {"base", "blur", "adv", "crp", "pca"}
+        pca = zoo.recipe("in_pca", tier)
+        assert pca.preprocess == ("pca", zoo.IN_PCA_K[tier]) and pca.extra["init_from"]["name"] == "in_base"
         blur = zoo.recipes(tier, group="blur", family="imagenette")
         assert [r.name for r in blur] == [zoo.in_blur_name(s) for s in (1.5, 2.0, 3.0, 5.0, 9.0, 15.0)]
         for r, s in zip(blur, (1.5, 2.0, 3.0, 5.0, 9.0, 15.0)):

@@ -127,3 +127,22 @@ def test_pca_truncated_equals_a_fresh_fit_with_fewer_components():
     assert small.k == 3 and torch.equal(small.explained_variance, full.explained_variance[:3])
     with pytest.raises(ValueError, match="k must be in"):
         full.truncated(11)
+
+
+def test_pca_randomized_fit_matches_the_exact_one_on_a_low_rank_set():
+    g = torch.Generator().manual_seed(5)
+    basis = torch.randn(12, 3 * 8 * 8, generator=g)
+    scales = torch.logspace(0, -1.5, 12)[:, None]
+    imgs = (0.5 + 0.02 * (torch.randn(400, 12, generator=g) @ (scales * basis)) + 0.001 * torch.randn(400, 192, generator=g))
+    imgs = imgs.clamp(0, 1).reshape(400, 3, 8, 8)
+    exact = models.PCAProjection.fit(imgs, 6, method="exact")
+    fast = models.PCAProjection.fit(imgs, 6, method="randomized")
+    x = imgs[:20]
+    assert torch.allclose(exact(x), fast(x), atol=2e-4)
+    assert torch.allclose(exact.explained_variance, fast.explained_variance, rtol=1e-3)
+    again = models.PCAProjection.fit(imgs, 6, method="randomized")
+    assert torch.equal(again.components, fast.components)  # seeded
+    # 'auto' picks the exact path at this size and the randomized one above EXACT_MAX_DIM
+    assert torch.equal(models.PCAProjection.fit(imgs, 6).components, exact.components)
+    with pytest.raises(ValueError, match="method must be"):
+        models.PCAProjection.fit(imgs, 6, method="svd")

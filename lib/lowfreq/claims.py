@@ -1042,8 +1042,7 @@ def deviation_numbers(
             out["test_acc"][n] = None if rec is None else float(rec.payload["test_acc"])
         except Exception:  # noqa: BLE001
             out["test_acc"][n] = None
-    sweeps = _cache.ResultCache(tier, root=results_root).list_records("pca_sweep")
-    out["pca_sweep"] = dict(sweeps[-1].payload) if sweeps else None
+    out["pca_sweep"] = experiments.latest_pca_sweep(tier, results_root=results_root)
     out["attack_winner_share"], out["attack_success"], out["f05_grid_minus_exact_cpp"], out["f05_std_cpp"] = {}, {}, {}, {}
     out["nonmonotone_hybrid"] = {}
     for n in names:

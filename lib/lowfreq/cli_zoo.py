@@ -34,6 +34,9 @@ def add_parser(subparsers: Any) -> None:
             q.add_argument("--markdown", action="store_true", help="a Markdown table (for results/<tier>/TABLE.md)")
         if cmd == "pca-sweep":
             q.add_argument("--k", type=int, nargs="+", default=[64, 128, 256, 512])
+            q.add_argument("--recipe", default="pca", help="the PCA recipe to sweep: pca (default) or in_pca (Imagenette)")
+            q.add_argument("--reference", default=None,
+                           help="blur model whose clean accuracy K should match (default: blur_s1.5; in_blur_s3.0 for in_pca)")
         if cmd == "probe":
             q.add_argument("--probes", default="train,clean,hybrid,attack,corruption,match", help="comma-separated stages")
             q.add_argument("--time-as", default=None, metavar="LABEL",
@@ -48,7 +51,8 @@ def run(args: argparse.Namespace) -> int:
         torch.set_num_threads(args.threads)
     names = args.names or [r.name for r in zoo.recipes(args.tier, family=args.family)]
     if args.zoo_command == "pca-sweep":
-        out = experiments.pca_k_sweep(args.tier, args.k, device=args.device)
+        ref = args.reference or ("in_blur_s3.0" if args.recipe == "in_pca" else "blur_s1.5")
+        out = experiments.pca_k_sweep(args.tier, args.k, reference=ref, recipe_name=args.recipe, device=args.device)
         print(f"reference {out['reference']}: test accuracy {out['reference_acc']:.4f}")
         for k, a in out["acc_by_k"].items():
             print(f"  K = {k:>4s}: test accuracy {a:.4f}")

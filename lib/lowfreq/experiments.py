@@ -601,27 +601,29 @@ def run(tier: str, names: Sequence[str] | None = None, *,
     return times
 
 
-def pca_k_sweep(tier: str, ks: Sequence[int], *, reference: str = "blur_s1.5", progress: bool = True,
-                device: Any = None, results_root: Any = None, **kw: Any) -> dict[str, Any]:
-    """Choose the PCA dimension K the way the paper did: train the tier's `pca` recipe with each K
-    in `ks` and pick the K whose clean test accuracy is closest to the `reference` blur model's.
+def pca_k_sweep(tier: str, ks: Sequence[int], *, reference: str = "blur_s1.5", recipe_name: str = "pca",
+                progress: bool = True, device: Any = None, results_root: Any = None, **kw: Any) -> dict[str, Any]:
+    """Choose the PCA dimension K the way the paper did: train the tier's `recipe_name` PCA recipe
+    ('pca'; 'in_pca' for the Imagenette stand-in) with each K in `ks` and pick the K whose clean test
+    accuracy is closest to the `reference` blur model's.
 
-    Each variant is an ordinary zoo training run (recipe name ``pca_k<K>``, cached weights and
-    'trained' record); the sweep's table is stored as a 'pca_sweep' record. Returns
-    {"reference": ..., "reference_acc": ..., "acc_by_k": {K: acc}, "chosen_k": K}.
+    Each variant is an ordinary zoo training run (recipe name ``<recipe_name>_k<K>``, cached weights
+    and 'trained' record); the sweep's table is stored as a 'pca_sweep' record (see
+    :func:`latest_pca_sweep`). Returns {"recipe": ..., "reference": ..., "reference_acc": ...,
+    "acc_by_k": {K: acc}, "chosen_k": K, ...}.
     """
     import dataclasses
 
     from .train import train as train_fn
 
-    base = zoo.recipe("pca", tier)
+    base = zoo.recipe(recipe_name, tier)
     ref = trained_record(reference, tier, device=device, progress=progress, results_root=results_root, **kw)
     ref_acc = float(ref.payload["test_acc"])
     c = _cache_for(tier, results_root)
     acc: dict[str, float] = {}
     times: dict[str, float] = {}
     for k in ks:
-        r = dataclasses.replace(base, name=f"pca_k{int(k)}", preprocess=("pca", int(k)), notes=f"PCA K sweep, K = {k}")
+        r = dataclasses.replace(base, name=f"{recipe_name}_k{int(k)}", preprocess=("pca", int(k)), notes=f"PCA K sweep, K = {k}")
         fp, _ = _train_data_fingerprint(r, kw.get("data_root"))
         inputs = {"recipe": r.to_dict(), "train_data": fp, "code": _train_code()}
         rec = c.load("trained", r.name, inputs)
@@ -633,10 +635,20 @@ def pca_k_sweep(tier: str, ks: Sequence[int], *, reference: str = "blur_s1.5", p
         acc[str(int(k))] = float(rec.payload["test_acc"])
         times[str(int(k))] = float(rec.payload["train_time_s"])
     chosen = min(acc, key=lambda k: (abs(acc[k] - ref_acc), int(k)))
-    out = {"reference": reference, "reference_acc": ref_acc, "acc_by_k": acc, "train_time_s_by_k": times,
-           "chosen_k": int(chosen), "configured_k": int(base.preprocess[1])}
-    c.save("pca_sweep", tier, {"ks": [int(k) for k in ks], "reference": reference, "code": _train_code()}, out)
+    out = {"recipe": recipe_name, "reference": reference, "reference_acc": ref_acc, "acc_by_k": acc,
+           "train_time_s_by_k": times, "chosen_k": int(chosen), "configured_k": int(base.preprocess[1])}
+    inputs = {"ks": [int(k) for k in ks], "reference": reference, "code": _train_code()}
+    if recipe_name != "pca":
+        inputs["recipe"] = recipe_name
+    c.save("pca_sweep", tier if recipe_name == "pca" else f"{tier}-{recipe_name}", inputs, out)
     return out
+
+
+def latest_pca_sweep(tier: str, recipe_name: str = "pca", *, results_root: Any = None) -> dict[str, Any] | None:
+    """The payload of the newest stored :func:`pca_k_sweep` of `recipe_name` at `tier`, or None."""
+    recs = [r for r in _cache_for(tier, results_root).list_records("pca_sweep")
+            if r.payload.get("recipe", "pca") == recipe_name]
+    return dict(recs[-1].payload) if recs else None
 
 
 # --------------------------------------------------------------------------- blur-sigma / PCA-K explorer
@@ -694,8 +706,7 @@ def front_explorer_inputs(tier: str, rows: Sequence[Mapping[str, Any]] = (), *, 
     d = load_data(pca_recipe, data_root=data_root)
     x = d.train_x[:n_pca_fit].float() / 255
     dim = math.prod(x.shape[1:])
-    sweep_recs = _cache_for(tier, results_root).list_records("pca_sweep")
-    sweep = dict(sweep_recs[-1].payload) if sweep_recs else {}
+    sweep = latest_pca_sweep(tier, results_root=results_root) or {}
     acc_by_k = {int(k): float(v) for k, v in sweep.get("acc_by_k", {}).items()}
     ks = {2**j for j in range(4, 16)} | set(acc_by_k) | {int(pca_recipe.preprocess[1])}
     ks = sorted(k for k in ks if k <= min(dim, x.shape[0] - 1))

@@ -260,13 +260,21 @@ class PCAProjection(nn.Module):
         self.register_buffer("mean", torch.zeros(d))
         self.register_buffer("explained_variance", torch.zeros(k))
 
+    #: input dimension up to which ``fit(method="auto")`` uses the exact covariance eigendecomposition
+    EXACT_MAX_DIM = 4096
+
     @classmethod
     @torch.no_grad()
-    def fit(cls, images: torch.Tensor, k: int, *, batch_size: int = 2000, center: bool = True) -> "PCAProjection":
+    def fit(cls, images: torch.Tensor, k: int, *, batch_size: int = 2000, center: bool = True,
+            method: str = "auto", seed: int = 0) -> "PCAProjection":
         """Fit the projector on training images (N, C, H, W) in [0, 1].
 
-        Computes the D x D covariance in float64 in batches and its eigendecomposition; keeps the
-        top-k eigenvectors. center=False projects x -> W^T W x about the origin instead.
+        method 'exact': the D x D covariance in float64 (in batches) and its eigendecomposition; the top-k
+        eigenvectors. 'randomized': a randomized truncated SVD of the centred (N, D) data (Halko et al.
+        2011, torch.svd_lowrank with k + 32 probe vectors and 6 power iterations, seeded by `seed`), for
+        large D where the D x D eigenproblem is too slow (12288^2 for 64 px colour images). 'auto':
+        exact up to D = :attr:`EXACT_MAX_DIM`, randomized above. center=False projects x -> W^T W x
+        about the origin instead.
         """
         images = check_images(images)
         n = images.shape[0]
@@ -275,19 +283,36 @@ class PCAProjection(nn.Module):
             raise ValueError(f"PCAProjection.fit: k must be in [1, {d}] (the input dimension C*H*W), got {k}")
         if n < 2:
             raise ValueError("PCAProjection.fit: need at least 2 images")
+        if method not in ("auto", "exact", "randomized"):
+            raise ValueError(f"PCAProjection.fit: method must be 'auto', 'exact' or 'randomized', got {method!r}")
+        if method == "auto":
+            method = "exact" if d <= cls.EXACT_MAX_DIM else "randomized"
         x = images.reshape(n, d)
         mu = x.double().mean(0) if center else torch.zeros(d, dtype=torch.float64)
-        cov = torch.zeros(d, d, dtype=torch.float64)
-        for s in batches(n, batch_size):
-            xc = x[s].double() - mu
-            cov += xc.T @ xc
-        cov /= n - 1
-        evals, evecs = torch.linalg.eigh(cov)
-        order = torch.argsort(evals, descending=True)[:k]
         proj = cls(k, images.shape[1:])
-        proj.components.copy_(evecs[:, order].T.float())
+        if method == "exact":
+            cov = torch.zeros(d, d, dtype=torch.float64)
+            for s in batches(n, batch_size):
+                xc = x[s].double() - mu
+                cov += xc.T @ xc
+            cov /= n - 1
+            evals, evecs = torch.linalg.eigh(cov)
+            order = torch.argsort(evals, descending=True)[:k]
+            comps, var = evecs[:, order].T, evals[order]
+        else:
+            if k > min(n, d):
+                raise ValueError(f"PCAProjection.fit: randomized fitting needs k <= min(N, D) = {min(n, d)}, got {k}")
+            xc = x.float() - mu.float()
+            state = torch.random.get_rng_state()
+            torch.manual_seed(seed)
+            try:
+                _u, sv, v = torch.svd_lowrank(xc, q=min(k + 32, n, d), niter=6)
+            finally:
+                torch.random.set_rng_state(state)
+            comps, var = v[:, :k].T.double(), sv[:k].double() ** 2 / (n - 1)
+        proj.components.copy_(comps.float())
         proj.mean.copy_(mu.float())
-        proj.explained_variance.copy_(evals[order].float())
+        proj.explained_variance.copy_(var.float())
         proj.center = center
         return proj
 

@@ -207,8 +207,10 @@ for _name, _pop, _seed in (("neural_mouse", "mouse", 0), ("neural_mouse_s1", "mo
 # torchvision's ResNet-50 (the paper's architecture, trained from scratch here: no pretrained weights).
 # The blur series uses the paper's sigmas at 224 px (1.5, 2, 3, 5, 9, 15), scaled with the image size
 # (sigma * size / 224), and is fine-tuned from in_base as the paper did. Not built: an L2 adversarial
-# model (train.py has L-inf attacks only) and a PCA model (not in the paper's Fig 6; the exact
-# covariance is 12288^2 at 64 px and 150528^2 at 224 px, PCAProjection.fit would need a low-rank fit).
+# model (train.py has L-inf attacks only). The paper's Fig 6 has no PCA model; in_pca adds one, fine-tuned
+# from in_base like the blur series, with K chosen the paper's (CIFAR-10) way: the K whose clean
+# accuracy is closest to the Blur point in_blur_s3.0 (experiments.pca_k_sweep, recipe in_pca; the
+# projector is fitted by randomized SVD above 4096 input dimensions, PCAProjection.fit).
 IMAGENETTE_PREFIX = "in_"
 FAMILIES = ("cifar10", "imagenette")
 _IN_TIER: dict[str, dict[str, Any]] = {
@@ -241,6 +243,16 @@ for _s in IN_BLUR_SERIES:
                   for t in TIERS},
         notes=f"fixed Gaussian blur front, sigma {_s} px at 224 px (scaled with the image size), fine-tuned from in_base",
     )
+#: K of in_pca per tier: cpu from the sweep (results/cpu/pca_sweep/cpu-in_pca-*.json); smoke = 1/16 of
+#: the 3072 input dimensions as for the CIFAR-10 pca recipe; full (224 px) untuned.
+IN_PCA_K = {"smoke": 192, "cpu": 2048, "full": 2048}
+_add_in(
+    "in_pca", "pca",
+    per_tier={t: dict(preprocess=("pca", IN_PCA_K[t]), **IN_FINETUNE[t],
+                      extra={"init_from": {"name": "in_base", "fingerprint": _RECIPES[("in_base", t)].fingerprint()}})
+              for t in TIERS},
+    notes="fixed PCA projection front (K principal components of the training images), fine-tuned from in_base",
+)
 _add_in("in_adv_linf4", "adv", adversarial="fgsm_rs", adv_eps=4 / 255, per_tier={"full": dict(adversarial="pgd", adv_steps=3)},
         notes="adversarial training, L-inf 4/255 (the paper's ImageNet radius): FGSM with random start (smoke, cpu); PGD-3 (full)")
 _add_in("in_crp_gauss", "crp", augment="gaussian_noise", notes="Gaussian-noise augmentation (Rusak et al. 2020 style)")
