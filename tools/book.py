@@ -31,6 +31,7 @@ import hashlib
 import html.parser
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -197,11 +198,32 @@ def _error_summary(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {msg[-1] if msg else ''}"
 
 
-def _tag_injected(nb: object) -> None:
+def _same_literal(text: str, value: object) -> bool:
+    import ast
+
+    try:
+        return ast.literal_eval(text) == value
+    except (ValueError, SyntaxError):
+        return False
+
+
+def _tag_injected(nb: object, parameters: dict | None = None) -> None:
+    """Hide papermill's injected cell in the HTML, and make the visible ``parameters`` cell show the
+    values the chapter actually ran with: each injected ``name = value`` line replaces the default's
+    line, with the default kept in a comment (a reader of the cpu book must not see ``tier = "smoke"``)."""
     for cell in nb.cells:  # type: ignore[attr-defined]
         tags = cell.get("metadata", {}).get("tags", [])
         if "injected-parameters" in tags and "remove-cell" not in tags:
             cell.metadata["tags"] = [*tags, "remove-cell"]
+        if "parameters" in tags and parameters:
+            lines = cell.source.split("\n")
+            for name, value in parameters.items():
+                pat = re.compile(rf"^{re.escape(name)}\s*=\s*(?P<default>[^#]*?)\s*(#.*)?$")
+                for i, line in enumerate(lines):
+                    m = pat.match(line)
+                    if m and not _same_literal(m.group("default"), value):
+                        lines[i] = f"{name} = {value!r}  # executed with this value (papermill); the chapter's default: {m.group('default')}"
+            cell.source = "\n".join(lines)
 
 
 def _write_nb(nb: object, path: Path) -> None:
@@ -259,7 +281,7 @@ def execute_chapter(root: Path, chapter: Chapter, tier: str, *, lib_hash: str, t
     secs = time.perf_counter() - t0
     done = nbformat.read(str(tmp), as_version=4)
     tmp.unlink()
-    _tag_injected(done)
+    _tag_injected(done, {"tier": tier})
     done.metadata[META_KEY] = {
         "version": META_VERSION,
         "source": chapter.path.relative_to(root).as_posix(),

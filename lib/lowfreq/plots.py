@@ -892,7 +892,7 @@ def book_models(tier: str, *, include_published: bool = True, model_dir: Any = N
             elif tier == "smoke":
                 skipped[name] = "published CIFAR-10 model: not run on the smoke tier's synthetic images"
             elif not _weights_present(name, spec.source, model_dir):
-                skipped[name] = f"weights not in the model directory (python -m lowfreq models fetch {name})"
+                skipped[name] = "weights not in the model directory; `python -m lowfreq models fetch NAME` on a connected machine"
             else:
                 names.append(name)
     groups = {n: display_group(n) for n in names}
@@ -901,7 +901,8 @@ def book_models(tier: str, *, include_published: bool = True, model_dir: Any = N
 
 
 def skipped_note(skipped: Mapping[str, str], *, max_names: int = 12) -> str:
-    """One Markdown sentence listing skipped models grouped by reason ('' when none)."""
+    """One Markdown sentence listing skipped models grouped by reason ('' when none); one clause per
+    reason, at most `max_names` names each."""
     if not skipped:
         return ""
     by_reason: dict[str, list[str]] = {}
@@ -1954,3 +1955,15 @@ def plot_similarity_pcs(decomps: Sequence[Any], *, n_components: int = 20) -> "F
     return fig
 
 __all__ += ["plot_similarity_pcs"]
+
+
+def show_note(text: str) -> None:
+    """Display `text` as Markdown in a notebook, and nothing at all when it is empty (an empty
+    Markdown output would show its Python repr in the HTML)."""
+    if text and text.strip():
+        from IPython.display import Markdown, display
+
+        display(Markdown(text))
+
+
+__all__ += ["show_note"]

@@ -426,11 +426,22 @@ def hybrid_explorer(
 FRONT_BANDS: tuple[tuple[float, float], ...] = ((0.0, 0.125), (0.125, 0.25), (0.25, 0.5 * 2**0.5))
 
 
+def _windowed_power(x: torch.Tensor) -> torch.Tensor:
+    """|FFT|^2 of (..., H, W) images after removing each image's mean and applying a 2-D Hann window,
+    so that the wrap-around edge of a non-periodic image (a PCA projection is not periodic) does not
+    show up as spurious high-frequency power along the axes."""
+    h, w = x.shape[-2:]
+    win = torch.hann_window(h, periodic=False, dtype=torch.float64)[:, None] * torch.hann_window(w, periodic=False, dtype=torch.float64)[None, :]
+    x = x.double()
+    return torch.fft.fft2((x - x.mean(dim=(-2, -1), keepdim=True)) * win).abs().pow(2)
+
+
 def band_power_kept(original: torch.Tensor, filtered: torch.Tensor,
                     bands: Sequence[tuple[float, float]] = FRONT_BANDS) -> list[float]:
     """Share of the original images' power that `filtered` keeps in each radial frequency band
-    [lo, hi) cycles/pixel (DC excluded; channels and images pooled). original, filtered: (N, C, H, W).
-    A share can exceed 1 when the front adds power in a band (a PCA projection can)."""
+    [lo, hi) cycles/pixel (each image mean-subtracted and Hann-windowed, DC excluded; channels and
+    images pooled). original, filtered: (N, C, H, W). A share can exceed 1 when the front adds power
+    in a band (a PCA projection can); a band without power of its own gives NaN."""
     if original.shape != filtered.shape or original.dim() != 4:
         raise ValueError(f"band_power_kept: need two (N, C, H, W) tensors of one shape, got "
                          f"{tuple(original.shape)} and {tuple(filtered.shape)}")
@@ -438,8 +449,8 @@ def band_power_kept(original: torch.Tensor, filtered: torch.Tensor,
     fy = torch.fft.fftfreq(h, dtype=torch.float64)[:, None]
     fx = torch.fft.fftfreq(w, dtype=torch.float64)[None, :]
     r = torch.sqrt(fy**2 + fx**2)
-    p0 = torch.fft.fft2(original.double()).abs().pow(2).sum(dim=(0, 1))
-    p1 = torch.fft.fft2(filtered.double()).abs().pow(2).sum(dim=(0, 1))
+    p0 = _windowed_power(original).sum(dim=(0, 1))
+    p1 = _windowed_power(filtered).sum(dim=(0, 1))
     total = float(p0[r > 0].sum())
     out = []
     for lo, hi in bands:  # a band without power of its own (below round-off) has no share: NaN
@@ -450,12 +461,11 @@ def band_power_kept(original: torch.Tensor, filtered: torch.Tensor,
 
 
 def _spectrum_rgb(image: torch.Tensor, vmin: float, vmax: float) -> np.ndarray:
-    """The log10 power spectrum of one (C, H, W) image (channel mean, DC removed), fftshift-ed and
+    """The log10 power spectrum of one (C, H, W) image (channel mean, mean removed, Hann-windowed), fftshift-ed and
     mapped through viridis with the fixed range [vmin, vmax]: an (H, W, 3) array in [0, 1]."""
     from matplotlib import colormaps
 
-    g = image.double().mean(0)
-    p = torch.fft.fft2(g - g.mean()).abs().pow(2)
+    p = _windowed_power(image.double().mean(0))
     p[0, 0] = float("nan")
     with np.errstate(divide="ignore", invalid="ignore"):
         lp = np.fft.fftshift(np.log10(np.maximum(p.numpy(), 1e-30)))
@@ -494,8 +504,7 @@ def front_frames(
     kept = {label: band_power_kept(images, y) for label, y in outs.items()}
     rows: list[list[Frame]] = []
     for i in range(images.shape[0]):
-        g = images[i].double().mean(0)
-        p = torch.fft.fft2(g - g.mean()).abs().pow(2).flatten()[1:]  # without the DC term
+        p = _windowed_power(images[i].double().mean(0)).flatten()[1:]  # without the DC term
         lp = np.log10(np.maximum(p.numpy(), 1e-30))
         vmax = float(np.percentile(lp, 99.5))
         vmin = vmax - 6.0
@@ -509,7 +518,7 @@ def front_frames(
                 block += f'<div class="lfx-note">{notes[label]}</div>'
             row.append(Frame(((captions[i], png_data_uri(images[i])),
                               (f"after the front ({label})", png_data_uri(y[i].clamp(0, 1))),
-                              ("log power spectrum (DC centred)", png_data_uri(_spectrum_rgb(y[i], vmin, vmax)))), block))
+                              ("log power spectrum (Hann window, DC centred)", png_data_uri(_spectrum_rgb(y[i], vmin, vmax)))), block))
         rows.append(row)
     return rows
 
