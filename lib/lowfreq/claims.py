@@ -275,12 +275,14 @@ def fit_blur_curve(rows: Sequence[Mapping[str, Any]], *, group: str = "blur", mi
     pts = [(n, f, a) for n, f, a in pts if f is not None and a is not None]
     if len(pts) < max(3, min_points) or len({f for _, f, _ in pts}) < 3:
         return None
+    from .plots import quadratic_fit  # the one least-squares parabola of the book (Fig 5b draws it too)
+
     f = np.array([p[1] for p in pts])
     acc = np.array([p[2] for p in pts])
-    a, b, c = (float(v) for v in np.polyfit(f, acc, 2))
-    vertex = -b / (2 * a) if a != 0 else float("nan")
-    rms = float(np.sqrt(np.mean((acc - (a * f**2 + b * f + c)) ** 2)))
-    return QuadraticFit(a, b, c, vertex, float(f.min()), float(f.max()), rms, tuple(p[0] for p in pts))
+    q = quadratic_fit(f, acc)
+    a, b, c = (float(v) for v in q.coefficients)
+    rms = float(np.sqrt(np.mean((acc - q(f)) ** 2)))
+    return QuadraticFit(a, b, c, q.vertex_x, float(f.min()), float(f.max()), rms, tuple(p[0] for p in pts))
 
 
 def _inverted_u(cid: str, text: str, rows: Sequence[Mapping[str, Any]], *, min_points: int) -> tuple[ClaimResult, QuadraticFit | None]:
