@@ -19,3 +19,28 @@ def test_front_explorer_inputs_at_the_smoke_tier():
     # more components keep more of the images (the projector error shrinks with K)
     errs = [float((fx.pca[str(k)](x) - x).pow(2).mean()) for k in ks]
     assert all(a >= b - 1e-7 for a, b in zip(errs, errs[1:]))
+
+
+def test_published_model_id_hashes_the_weights_once_per_file(tmp_path, monkeypatch):
+    import torch
+
+    from lowfreq import published
+
+    name = "chenyaofo_resnet56"
+    p = published.weights_path(name, model_dir=tmp_path)
+    p.parent.mkdir(parents=True)
+    p.write_bytes(b"x")
+    loads = []
+
+    def fake_get_model(n, tier, **kw):
+        loads.append(n)
+        torch.manual_seed(len(p.read_bytes()))
+        return torch.nn.Linear(3, 2)
+
+    monkeypatch.setattr(experiments, "get_model", fake_get_model)
+    monkeypatch.setattr(experiments, "_MODEL_ID_MEMO", {})
+    a = experiments.model_id(name, "cpu", model_dir=tmp_path)
+    assert experiments.model_id(name, "cpu", model_dir=tmp_path) == a and loads == [name]
+    p.write_bytes(b"xyz")  # another file (size and time change): hashed again, a different identity
+    b = experiments.model_id(name, "cpu", model_dir=tmp_path)
+    assert loads == [name, name] and b != a

@@ -230,8 +230,23 @@ def model_id(name: str, tier: str, *, data_root: Any = None, model_dir: Any = No
     weights = spec.info.get("weights_sha256") if spec.info else None
     if weights:
         return str(weights)[:16]
+    # hashing the weights means loading the model: remember the answer per weights file (path, size,
+    # modification time), so a chapter asking for several probes of a published model loads it once
+    try:
+        st = published.weights_path(name, model_dir=model_dir).stat()
+        memo = (name, str(published.weights_path(name, model_dir=model_dir)), st.st_size, st.st_mtime_ns)
+    except (KeyError, ValueError, OSError):
+        memo = None
+    if memo is not None and memo in _MODEL_ID_MEMO:
+        return _MODEL_ID_MEMO[memo]
     model = get_model(name, tier, model_dir=model_dir)
-    return _cache.model_fingerprint(model)
+    out = _cache.model_fingerprint(model)
+    if memo is not None:
+        _MODEL_ID_MEMO[memo] = out
+    return out
+
+
+_MODEL_ID_MEMO: dict[tuple, str] = {}
 
 
 def get_model(name: str, tier: str, *, train_missing: bool | None = None, model_dir: Any = None, data_root: Any = None,
