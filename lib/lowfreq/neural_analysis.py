@@ -19,6 +19,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import torch
 
+from . import spectra
 from .neural import GrayscaleInput, V1Config, V1Population, population, similarity_matrix
 from .utils import check_images
 
@@ -31,15 +32,13 @@ def mean_radial_frequency(images: np.ndarray | torch.Tensor) -> np.ndarray:
     a = torch.as_tensor(np.asarray(images), dtype=torch.float64)
     if a.ndim != 3:
         raise ValueError(f"mean_radial_frequency: expected (K, H, W) images, got shape {tuple(a.shape)}")
-    return _power_mean_frequency(torch.fft.fft2(a).abs().pow(2))
+    return _power_mean_frequency(spectra.power_spectra(a))
 
 
 def _power_mean_frequency(p: torch.Tensor) -> np.ndarray:
-    """sum_f |f| P(f) / sum_f P(f) over (K, H, W) power spectra in numpy FFT order, DC excluded."""
-    h, w = p.shape[-2:]
-    r = torch.sqrt(torch.fft.fftfreq(h, dtype=torch.float64)[:, None] ** 2 + torch.fft.fftfreq(w, dtype=torch.float64)[None, :] ** 2)
-    p = p.clone()
-    p[:, 0, 0] = 0.0
+    """sum_f |f| P(f) / sum_f P(f) over (K, H, W) power spectra in fft2 layout with DC = 0
+    (:func:`lowfreq.spectra.power_spectra`)."""
+    r = spectra.frequency_radius_cpp(*p.shape[-2:])
     tot = p.sum(dim=(1, 2))
     out = (p * r).sum(dim=(1, 2)) / tot
     return torch.where(tot > 0, out, torch.full_like(out, float("nan"))).numpy()
@@ -131,8 +130,7 @@ def similarity_pcs(pop: V1Population | V1Config | str, images: torch.Tensor, *, 
     w = x.T @ coef  # (D, k)
     w = w / w.norm(dim=0, keepdim=True).clamp_min(1e-300)
     rfs = w.T.reshape(k, *images.shape[-2:]).numpy()
-    img_power = torch.fft.fft2(gray[:, 0] - gray[:, 0].mean(dim=(1, 2), keepdim=True)).abs().pow(2).mean(0)
-    img_sf = float(_power_mean_frequency(img_power[None])[0])
+    img_sf = float(_power_mean_frequency(spectra.mean_power_spectrum(gray)[None])[0])
     lam = evals.clamp_min(0).numpy()
     return SimilarityPCs(population=p.config.name, sf_center_cpp=float(p.config.sf_center_cpp), eigenvalues=evals.numpy(),
                          explained=lam / lam.sum(), scores=u.numpy(), receptive_fields=rfs,

@@ -28,6 +28,7 @@ import numpy as np
 import torch
 
 from .hybrid import PAPER_F_MIX, hybrid_images, hybrid_pairs
+from .spectra import frequency_radius_cpp
 from .utils import check_images, resolve_device
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -445,10 +446,7 @@ def band_power_kept(original: torch.Tensor, filtered: torch.Tensor,
     if original.shape != filtered.shape or original.dim() != 4:
         raise ValueError(f"band_power_kept: need two (N, C, H, W) tensors of one shape, got "
                          f"{tuple(original.shape)} and {tuple(filtered.shape)}")
-    h, w = original.shape[-2:]
-    fy = torch.fft.fftfreq(h, dtype=torch.float64)[:, None]
-    fx = torch.fft.fftfreq(w, dtype=torch.float64)[None, :]
-    r = torch.sqrt(fy**2 + fx**2)
+    r = frequency_radius_cpp(*original.shape[-2:])
     p0 = _windowed_power(original).sum(dim=(0, 1))
     p1 = _windowed_power(filtered).sum(dim=(0, 1))
     total = float(p0[r > 0].sum())
