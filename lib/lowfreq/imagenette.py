@@ -35,7 +35,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from . import data as _data
-from .models import IMAGENET_MEAN, IMAGENET_STD, Normalize
+from .models import IMAGENET_MEAN, IMAGENET_STD, Normalize, conv_pool_stages
 from .paths import data_dir
 
 __all__ = [
@@ -308,15 +308,8 @@ class ImagenetteCNN(nn.Module):
         self.normalize = Normalize(IMAGENET_MEAN, IMAGENET_STD)
         self.stem = nn.Sequential(nn.Conv2d(in_channels, stem_width, 5, 2, 2, bias=False), nn.BatchNorm2d(stem_width),
                                   nn.ReLU(inplace=True))
-        blocks, c = [], stem_width
-        for i, w in enumerate(widths):
-            layers: list[nn.Module] = [nn.Conv2d(c, w, 3, padding=1, bias=False), nn.BatchNorm2d(w), nn.ReLU(inplace=True)]
-            if i < len(widths) - 1:
-                layers.append(nn.MaxPool2d(2))
-            blocks.append(nn.Sequential(*layers))
-            c = w
-        self.stages = nn.ModuleList(blocks)
-        self.fc = nn.Linear(c, num_classes)
+        self.stages = conv_pool_stages(stem_width, widths)
+        self.fc = nn.Linear(widths[-1], num_classes)
 
     def forward_features(self, x: torch.Tensor) -> list[torch.Tensor]:
         """Outputs of the stem and the four conv blocks."""

@@ -145,6 +145,19 @@ def resnet_cifar(depth: int = 20, num_classes: int = 10, in_channels: int = 3) -
     return ResNetCIFAR([n, n, n], [16, 32, 64], num_classes=num_classes, in_channels=in_channels)
 
 
+def conv_pool_stages(in_channels: int, widths: Sequence[int]) -> nn.ModuleList:
+    """The small CNNs' body: one stage per width, [3x3 conv (no bias), BN, ReLU] followed by a 2x2
+    max-pool in every stage but the last (shared by :class:`CifarCNN` and the Imagenette CNN)."""
+    blocks, c = [], in_channels
+    for i, w in enumerate(widths):
+        layers: list[nn.Module] = [nn.Conv2d(c, w, 3, padding=1, bias=False), nn.BatchNorm2d(w), nn.ReLU(inplace=True)]
+        if i < len(widths) - 1:
+            layers.append(nn.MaxPool2d(2))
+        blocks.append(nn.Sequential(*layers))
+        c = w
+    return nn.ModuleList(blocks)
+
+
 class CifarCNN(nn.Module):
     """A plain 4-block conv net for the `cpu` tier: [3x3 conv-BN-ReLU, max-pool] x 4 (the last
     block without pool), global max-pool, linear head. ~0.1M parameters at widths 16-32-64-128;
@@ -162,16 +175,8 @@ class CifarCNN(nn.Module):
         super().__init__()
         m, s = _stats_for(in_channels, mean, std)
         self.normalize = Normalize(m, s)
-        blocks = []
-        c = in_channels
-        for i, w in enumerate(widths):
-            layers: list[nn.Module] = [nn.Conv2d(c, w, 3, padding=1, bias=False), nn.BatchNorm2d(w), nn.ReLU(inplace=True)]
-            if i < len(widths) - 1:
-                layers.append(nn.MaxPool2d(2))
-            blocks.append(nn.Sequential(*layers))
-            c = w
-        self.stages = nn.ModuleList(blocks)
-        self.fc = nn.Linear(c, num_classes)
+        self.stages = conv_pool_stages(in_channels, widths)
+        self.fc = nn.Linear(widths[-1], num_classes)
 
     def forward_features(self, x: torch.Tensor) -> list[torch.Tensor]:
         """Outputs of the four conv blocks."""
