@@ -255,14 +255,6 @@ def test_smoke_gray_data_is_the_luminance_of_the_colour_data():
     torch.testing.assert_close(d_gray.test_x.float() / 255, test_gray, atol=1 / 255 + 1e-6, rtol=0)
 
 
-@pytest.fixture()
-def dirs(tmp_path, monkeypatch):
-    monkeypatch.setenv("LOWFREQ_MODEL_DIR", str(tmp_path / "models"))
-    monkeypatch.setenv("LOWFREQ_RESULTS_DIR", str(tmp_path / "results"))
-    experiments._EVAL_CACHE.clear()
-    return tmp_path
-
-
 def test_regularized_training_pulls_the_representation_towards_v1(dirs):
     """The regularizer does its job: after identical training, the regularized network's blocks
     follow the mouse population's similarity geometry on held-out images more closely."""

@@ -9,14 +9,6 @@ import torch
 from lowfreq import experiments, registry, train, zoo
 
 
-@pytest.fixture()
-def dirs(tmp_path, monkeypatch):
-    monkeypatch.setenv("LOWFREQ_MODEL_DIR", str(tmp_path / "models"))
-    monkeypatch.setenv("LOWFREQ_RESULTS_DIR", str(tmp_path / "results"))
-    experiments._EVAL_CACHE.clear()
-    return tmp_path
-
-
 def _tiny(name="base", **kw):
     r = zoo.recipe(name, "smoke")
     return dataclasses.replace(r, **({"train_subset": 400, "epochs": 2} | kw))
