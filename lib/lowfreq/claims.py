@@ -59,6 +59,7 @@ __all__ = [
     "table_b_markdown",
     "deviation_numbers",
     "probe_table_markdown",
+    "table_cell",
 ]
 
 HOLDS = "holds"
@@ -1075,6 +1076,11 @@ def deviation_numbers(
     return out
 
 
+def table_cell(v: Any, spec: str, scale: float = 1.0) -> str:
+    """A number for a Markdown table: v x scale formatted by `spec`, or '—' when missing or not finite."""
+    return "—" if v is None or not math.isfinite(float(v)) else format(float(v) * scale, spec)
+
+
 def probe_table_markdown(
     names: Sequence[str],
     *,
@@ -1089,22 +1095,19 @@ def probe_table_markdown(
     HybridCurve objects."""
     attacks, corruption, hybrids = attacks or {}, corruption or {}, hybrids or {}
 
-    def f(v: Any, spec: str, scale: float = 1.0) -> str:
-        return "—" if v is None or not math.isfinite(float(v)) else format(float(v) * scale, spec)
-
     lines = ["| model | clean acc. (%) | corruption acc. (%) | ε at 50% success (×1/255) | minimal ε, mean ± std (×1/255) "
              "| $f_{0.5}$ (cycles/pixel) | $f_{rev}$ (× Nyquist) |", "|---" * 7 + "|"]
     for n in names:
         c, a, h = corruption.get(n), attacks.get(n), hybrids.get(n)
-        clean = f(c.get("clean"), ".1f", 100) if c else "—"
-        mean = f(c.get("mean"), ".1f", 100) if c else "—"
+        clean = table_cell(c.get("clean"), ".1f", 100) if c else "—"
+        mean = table_cell(c.get("mean"), ".1f", 100) if c else "—"
         if a:
             e50 = epsilon_at_success(a["epsilon"], 0.5)
-            eps50 = "not reached" if math.isinf(e50) else f(e50, ".2f", 255)
-            eps = f"{f(a['mean_eps'], '.2f', 255)} ± {f(a['std_eps'], '.2f', 255)}"
-            f05 = f"{f(a['f05_cpp'], '.3f')} ± {f(a.get('f05_std_cpp'), '.3f')}"
+            eps50 = "not reached" if math.isinf(e50) else table_cell(e50, ".2f", 255)
+            eps = f"{table_cell(a['mean_eps'], '.2f', 255)} ± {table_cell(a['std_eps'], '.2f', 255)}"
+            f05 = f"{table_cell(a['f05_cpp'], '.3f')} ± {table_cell(a.get('f05_std_cpp'), '.3f')}"
         else:
             eps50 = eps = f05 = "—"
-        rev = f"{f(h.f_rev, '.3f')} ± {f(h.f_rev_std, '.3f')}" if h is not None else "—"
+        rev = f"{table_cell(h.f_rev, '.3f')} ± {table_cell(h.f_rev_std, '.3f')}" if h is not None else "—"
         lines.append(f"| `{n}` | {clean} | {mean} | {eps50} | {eps} | {f05} | {rev} |")
     return "\n".join(lines)

@@ -12,7 +12,6 @@ Kept apart from :mod:`lowfreq.neural` on purpose: the cached neural probes hash 
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
@@ -20,6 +19,7 @@ import numpy as np
 import torch
 
 from . import spectra
+from .claims import table_cell as _f
 from .neural import GrayscaleInput, V1Config, V1Population, population, similarity_matrix
 from .utils import check_images
 
@@ -139,11 +139,6 @@ def similarity_pcs(pop: V1Population | V1Config | str, images: torch.Tensor, *, 
 
 
 # --------------------------------------------------------------------------- the issue's report table
-def _f(v: Any, spec: str, scale: float = 1.0) -> str:
-    """A number for a Markdown table: v x scale formatted by `spec`, or '—' when missing or not finite."""
-    return "—" if v is None or not math.isfinite(float(v)) else format(float(v) * scale, spec)
-
-
 def neural_table_markdown(
     names: Sequence[str],
     tier: str,
