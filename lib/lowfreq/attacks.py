@@ -54,7 +54,13 @@ from tqdm.auto import tqdm
 
 from .utils import atomic_json_dump, atomic_write, batches, check_images, derangement, predict_logits, resolve_device
 
+#: Version of what this module computes (minimal targeted L-inf perturbations). Cached results name it instead of hashing the
+#: source, so moving or documenting code keeps them valid; a change that alters a number must bump it
+#: (tests/test_code_versions.py fails until it is bumped and the reference is recorded).
+CODE_VERSION = 1
+
 __all__ = [
+    "CODE_VERSION",
     "ATTACK_NAMES",
     "MinimalPerturbations",
     "attack_targets",

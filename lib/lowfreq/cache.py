@@ -61,6 +61,7 @@ __all__ = [
     "model_fingerprint",
     "array_fingerprint",
     "source_hash",
+    "code_id",
     "provenance",
     "git_state",
 ]
@@ -266,6 +267,22 @@ def source_hash(*modules: str | ModuleType) -> str:
         h.update(f"{ident}:{len(data)}\n".encode())
         h.update(data)
     return h.hexdigest()[:16]
+
+
+def code_id(**versions: int) -> str:
+    """The identity of the code behind a result, from the explicit versions of the modules it runs,
+    e.g. ``code_id(hybrid=1, spectra=1, utils=1) == "hybrid=1,spectra=1,utils=1"``.
+
+    Results are keyed by these versions (each module's ``CODE_VERSION``), not by a hash of the source:
+    moving, renaming or documenting code keeps every result valid, and a change that alters a number
+    bumps its module's version (tests/test_code_versions.py catches a forgotten bump).
+    """
+    if not versions:
+        raise ValueError("code_id: name at least one module version, e.g. code_id(hybrid=hybrid.CODE_VERSION)")
+    for k, v in versions.items():
+        if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+            raise ValueError(f"code_id: version of {k!r} must be a positive int, got {v!r}")
+    return ",".join(f"{k}={v}" for k, v in sorted(versions.items()))
 
 
 # -------------------------------------------------------------------------------------------- provenance

@@ -754,7 +754,8 @@ def tier_corruption_spectra(
     ``n_corruption``), cached under results/<tier>/corruption_spectra/. compute=False only loads
     (LookupError when it was never computed)."""
     from . import cache as _cache
-    from . import experiments
+    from . import corruptions as C
+    from . import experiments, spectra
 
     cfg = experiments.tier_config(tier)
     n = cfg.n_corruption if n is None else int(n)
@@ -763,7 +764,7 @@ def tier_corruption_spectra(
     es = experiments.eval_set(tier, n, data_root=data_root)
     sev = [int(s) for s in severities]
     inputs = {"data": es.fingerprint, "n": n, "severities": sev, "seed": cfg.corruption_seed, "params": "cifar10",
-              "version": _SPECTRA_VERSION, "code": _cache.source_hash("lowfreq.corruptions", "lowfreq.spectra")}
+              "version": _SPECTRA_VERSION, "code": _cache.code_id(corruptions=C.CODE_VERSION, spectra=spectra.CODE_VERSION)}
     c = _cache.ResultCache(tier, root=results_root)
 
     def run() -> dict:

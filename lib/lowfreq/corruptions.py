@@ -71,7 +71,13 @@ from scipy import ndimage
 
 from .utils import atomic_json_dump, check_images, predict_labels
 
+#: Version of what this module computes (the 15 corruptions and their parameters). Cached results name it instead of hashing the
+#: source, so moving or documenting code keeps them valid; a change that alters a number must bump it
+#: (tests/test_code_versions.py fails until it is bumped and the reference is recorded).
+CODE_VERSION = 1
+
 __all__ = [
+    "CODE_VERSION",
     "CORRUPTIONS",
     "FREQUENCY_GROUPS",
     "SEVERITIES",

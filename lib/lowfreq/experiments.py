@@ -33,7 +33,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from . import cache as _cache
-from . import registry, zoo
+from . import attacks, corruptions, hybrid, registry, spectra, utils, zoo
 from .hybrid import PAPER_F_MIX, HybridCurve, hybrid_curve
 from .utils import predict_labels
 
@@ -331,7 +331,7 @@ def trained_record(name: str, tier: str, *, model_dir: Any = None, data_root: An
 
 
 # --------------------------------------------------------------------------- probes
-def _probe(kind: str, name: str, tier: str, config: dict, es: EvalSet, sources: Sequence[str],
+def _probe(kind: str, name: str, tier: str, config: dict, es: EvalSet, code: str,
            compute: Callable[[], dict], *, results_root: Any = None, recompute: bool = False,
            data_root: Any = None, model_dir: Any = None, seed: int | None = None,
            load_only: bool = False) -> _cache.Record:
@@ -339,7 +339,7 @@ def _probe(kind: str, name: str, tier: str, config: dict, es: EvalSet, sources: 
         "model": model_id(name, tier, data_root=data_root, model_dir=model_dir),
         "config": config,
         "data": es.fingerprint,
-        "code": _cache.source_hash(*sources),
+        "code": code,
     }
     c = _cache_for(tier, results_root)
     if load_only:
@@ -374,7 +374,7 @@ def clean_accuracy(name: str, tier: str, **kw: Any) -> float:
         pred = predict_labels(m, es.images)
         return {"accuracy": float((pred == es.labels).float().mean()), "n": len(es.labels), "data": es.source}
 
-    rec = _probe("clean", name, tier, {"n": cfg.n_clean}, es, ("lowfreq.utils",), compute, **kw)
+    rec = _probe("clean", name, tier, {"n": cfg.n_clean}, es, _cache.code_id(utils=utils.CODE_VERSION), compute, **kw)
     return float(rec.payload["accuracy"])
 
 
@@ -392,7 +392,9 @@ def hybrid_result(name: str, tier: str, *, progress: bool = True, **kw: Any) -> 
             c = hybrid_curve(m, es.images, es.labels, f_mix=cfg.f_mix_nyq, seeds=cfg.hybrid_seeds, progress=progress)
         return c.to_dict() | {"data": es.source}
 
-    rec = _probe("hybrid", name, tier, config, es, ("lowfreq.hybrid", "lowfreq.spectra", "lowfreq.utils"), compute, **kw)
+    rec = _probe("hybrid", name, tier, config, es,
+                 _cache.code_id(hybrid=hybrid.CODE_VERSION, spectra=spectra.CODE_VERSION, utils=utils.CODE_VERSION),
+                 compute, **kw)
     return HybridCurve.from_dict(rec.payload)
 
 
@@ -404,8 +406,6 @@ def attack_result(name: str, tier: str, *, progress: bool = True, **kw: Any) -> 
     f05_std_cpp (bootstrap over images), the cumulative profile (radius_cpp, share) and the mean
     power spectrum (H, W) of the successful perturbations.
     """
-    from . import attacks, spectra
-
     dset = _eval_dataset(name, tier)
     cfg = tier_config(tier, dset)
     es = eval_set(tier, cfg.n_attack, data_root=kw.get("data_root"), grayscale=_is_gray(name, tier), dataset=dset)
@@ -439,7 +439,9 @@ def attack_result(name: str, tier: str, *, progress: bool = True, **kw: Any) -> 
             "data": es.source, "epsilon_unit": "L-inf in [0, 1] pixel units", "frequency_unit": "cycles/pixel",
         }
 
-    rec = _probe("attack", name, tier, config, es, ("lowfreq.attacks", "lowfreq.spectra", "lowfreq.utils"), compute, **kw)
+    rec = _probe("attack", name, tier, config, es,
+                 _cache.code_id(attacks=attacks.CODE_VERSION, spectra=spectra.CODE_VERSION, utils=utils.CODE_VERSION),
+                 compute, **kw)
     return dict(rec.payload)
 
 
@@ -450,7 +452,7 @@ def _corruption_inputs(name: str, tier: str, es: EvalSet, **kw: Any) -> dict:
         "config": {"n": cfg.n_corruption, "severities": list(cfg.severities), "seed": cfg.corruption_seed,
                    "params": cfg.corruption_params},
         "data": es.fingerprint,
-        "code": _cache.source_hash("lowfreq.corruptions", "lowfreq.utils"),
+        "code": _cache.code_id(corruptions=corruptions.CODE_VERSION, utils=utils.CODE_VERSION),
     }
 
 

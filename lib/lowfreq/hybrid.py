@@ -22,7 +22,13 @@ from tqdm.auto import tqdm
 from .spectra import frequency_radius_cpp
 from .utils import batches, check_images, derangement, resolve_device
 
+#: Version of what this module computes (hybrid images, pairs and f_rev). Cached results name it instead of hashing the
+#: source, so moving or documenting code keeps them valid; a change that alters a number must bump it
+#: (tests/test_code_versions.py fails until it is bumped and the reference is recorded).
+CODE_VERSION = 1
+
 __all__ = [
+    "CODE_VERSION",
     "PAPER_F_MIX",
     "hybrid_mask",
     "hybrid_images",

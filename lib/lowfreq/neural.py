@@ -44,9 +44,15 @@ from tqdm.auto import tqdm
 from . import paths
 from .models import GRAY_WEIGHTS
 from .registry import ModelSpec, register
+from . import utils as _utils
 from .utils import atomic_torch_save, batches, check_images
 
+#: Version of the V1 simulation and the representational match (see lowfreq.cache.code_id): cached
+#: responses and match results name it; a change that alters a number must bump it.
+V1_CODE_VERSION = 1
+
 __all__ = [
+    "V1_CODE_VERSION",
     "V1Config",
     "POPULATIONS",
     "population",
@@ -348,9 +354,9 @@ def population(name_or_config: str | V1Config) -> V1Population:
 def responses_path(config: V1Config, images_fingerprint: str, *, root: str | os.PathLike | None = None) -> Path:
     """Where the responses of `config` to an image set (by its fingerprint) are cached:
     data_dir()/neural/responses/<name>-<hash16>.pt (derived data: large, never committed)."""
-    from .cache import key, source_hash
+    from .cache import code_id, key
 
-    h = key(v1=config.to_dict(), images=images_fingerprint, code=source_hash("lowfreq.neural"))[:16]
+    h = key(v1=config.to_dict(), images=images_fingerprint, code=code_id(v1=V1_CODE_VERSION))[:16]
     return paths.data_dir(root) / "neural" / "responses" / f"{config.name}-{h}.pt"
 
 
@@ -535,7 +541,7 @@ def match_result(name: str, tier: str, *, populations: Sequence[str] = ("mouse",
         "model": experiments.model_id(name, tier, data_root=data_root, model_dir=model_dir),
         "config": {"n": n, "populations": {p: POPULATIONS[p].to_dict() for p in populations}},
         "data": es.fingerprint,
-        "code": _cache.source_hash("lowfreq.neural", "lowfreq.utils"),
+        "code": _cache.code_id(v1=V1_CODE_VERSION, utils=_utils.CODE_VERSION),
     }
     c = _cache.ResultCache(tier, root=results_root)
     if load_only:

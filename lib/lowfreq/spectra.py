@@ -15,7 +15,13 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
+#: Version of what this module computes (perturbation spectra, profiles and f_0.5). Cached results name it instead of hashing the
+#: source, so moving or documenting code keeps them valid; a change that alters a number must bump it
+#: (tests/test_code_versions.py fails until it is bumped and the reference is recorded).
+CODE_VERSION = 1
+
 __all__ = [
+    "CODE_VERSION",
     "frequency_radius_cpp",
     "power_spectra",
     "mean_power_spectrum",

@@ -13,7 +13,13 @@ from typing import Any, Callable, Iterator, Sequence
 import numpy as np
 import torch
 
+#: Version of what this module computes (checks, derangements and batched predictions). Cached results name it instead of hashing the
+#: source, so moving or documenting code keeps them valid; a change that alters a number must bump it
+#: (tests/test_code_versions.py fails until it is bumped and the reference is recorded).
+CODE_VERSION = 1
+
 __all__ = [
+    "CODE_VERSION",
     "check_images",
     "derangement",
     "resolve_device",
