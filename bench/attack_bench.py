@@ -33,8 +33,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from lowfreq import attacks as A
-from lowfreq.utils import atomic_json_dump, atomic_torch_save, predict_labels
+from lowfreq.methods import attacks as A
+from lowfreq.core.utils import atomic_json_dump, atomic_torch_save, predict_labels
 
 CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 

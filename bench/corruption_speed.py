@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from lowfreq.corruptions import CORRUPTIONS, corrupt
+from lowfreq.methods.corruptions import CORRUPTIONS, corrupt
 
 
 def synthetic_images(n: int, size: int = 32, seed: int = 0) -> torch.Tensor:

@@ -5,7 +5,7 @@ the `neural_mouse` recipe of a tier at reduced size (--epochs, --subset) and pri
 on the first --n-test grayscale test images, the last epoch's similarity loss, the representational
 match with the mouse- and monkey-like populations (mean over the four blocks, on --n-match held-out
 test images) and f_rev (fraction of Nyquist; hybrid images from --n-hybrid test images, 2 seeds).
-The zoo's lambda (lowfreq.zoo.NEURAL_LAMBDA) was chosen from this table: the largest lambda whose
+The zoo's lambda (lowfreq.models.zoo.NEURAL_LAMBDA) was chosen from this table: the largest lambda whose
 clean accuracy stays within a few points of lambda = 0.
 
     PYTHONPATH=lib nice -n 10 python bench/neural_lambda_sweep.py --tier cpu --lambdas 0 3 10 30
@@ -27,8 +27,18 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from lowfreq import cache, data, hybrid, neural, train, zoo
-from lowfreq.utils import atomic_json_dump
+from lowfreq import data
+
+from lowfreq.core import cache
+
+from lowfreq.methods import hybrid
+
+from lowfreq.methods import v1 as neural
+
+from lowfreq.training import train
+
+from lowfreq.models import zoo
+from lowfreq.core.utils import atomic_json_dump
 
 
 def main() -> None:
@@ -76,9 +86,9 @@ def main() -> None:
         sim = res.history[-1].get("train_sim_loss", float("nan"))
         match = {p: neural.representational_match(m, p, x_te[: args.n_match]) for p in ("mouse", "monkey")}
         h = hybrid.hybrid_curve(m, x_te[: args.n_hybrid], y_te[: args.n_hybrid], seeds=(0, 1), progress=False)
-        print(f"{lam:7.1f} {acc:9.4f} {sim:9.4f} {match['mouse']:11.3f} {match['monkey']:12.3f} {h.f_rev:9.3f} {dt:7.0f}", flush=True)
+        print(f"{lam:7.1f} {acc:9.4f} {sim:9.4f} {match['mouse']:11.3f} {match['monkey']:12.3f} {h.f_rev_nyq:9.3f} {dt:7.0f}", flush=True)
         rows.append({"lambda": lam, "clean_acc": acc, "sim_loss": sim, "match_mouse": match["mouse"],
-                     "match_monkey": match["monkey"], "f_rev_nyq": h.f_rev, "train_s": dt})
+                     "match_monkey": match["monkey"], "f_rev_nyq": h.f_rev_nyq, "train_s": dt})
     if args.out is not None:
         report = {"tier": args.tier, "population": args.population, "epochs": args.epochs, "subset": args.subset,
                   "n_test": args.n_test, "n_match": args.n_match, "n_hybrid": args.n_hybrid, "hybrid_seeds": [0, 1],

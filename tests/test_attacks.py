@@ -1,4 +1,4 @@
-"""Tests of lowfreq.attacks on a tiny network trained in seconds on a synthetic 4-class task.
+"""Tests of lowfreq.methods.attacks on a tiny network trained in seconds on a synthetic 4-class task.
 
 Each class is a fixed random colour pattern (8x8 px) plus noise; a small conv net with max-pools
 learns it to ~100%. The properties checked are the contract of the module: targets form a
@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import torch
 
-from lowfreq import attacks as A
+from lowfreq.methods import attacks as A
 
 N_CLASSES = 4
 SIZE = 8

@@ -24,8 +24,13 @@ import numpy as np
 import pytest
 import torch
 
-from lowfreq import models, plots, widgets
-from lowfreq.hybrid import HybridCurve
+from lowfreq import models
+from lowfreq.report import stats
+
+from lowfreq.report import plots
+
+from lowfreq.report import widgets
+from lowfreq.methods.hybrid import HybridCurve
 
 REPO = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -252,7 +257,7 @@ def test_provenance_gather_and_tier_table(agg, capsys):
     fig, _ = agg.subplots()
     assert plots.add_provenance(fig, line) is None
     assert any("tier smoke" in t.get_text() for t in fig.texts)
-    got = plots.gather(lambda n: {"a": 1}[n], ["a", "b"])
+    got = stats.gather(lambda n: {"a": 1}[n], ["a", "b"])
     assert got == {"a": 1, "b": None} and "b: results missing (KeyError" in capsys.readouterr().out
     table = plots.tier_table_markdown()
     rows = [r for r in table.splitlines() if r.startswith("| `")]

@@ -1,4 +1,4 @@
-"""Tests of lowfreq.cache: keys, fingerprints, source hashes, records, corruption, pieces, provenance."""
+"""Tests of lowfreq.core.cache: keys, fingerprints, source hashes, records, corruption, pieces, provenance."""
 from __future__ import annotations
 
 import copy
@@ -17,9 +17,9 @@ import numpy as np
 import pytest
 import torch
 
-from lowfreq import cache as C
-from lowfreq import paths
-from lowfreq.cache import ResultCache, key
+from lowfreq.core import cache as C
+from lowfreq.core import paths
+from lowfreq.core.cache import ResultCache, key
 
 INPUTS = {"model": "abcd1234abcd1234", "config": {"eps": 0.5, "steps": 10}, "source": "00ff"}
 
@@ -135,34 +135,6 @@ def test_array_fingerprint_is_content_based():
     y = x.copy()
     y[0, 0] = 0.5
     assert C.array_fingerprint(x) != C.array_fingerprint(y)
-
-
-def test_source_hash_follows_module_text(tmp_path, monkeypatch):
-    monkeypatch.syspath_prepend(str(tmp_path))
-    mod_a, mod_b = tmp_path / "lf_tmp_mod_a.py", tmp_path / "lf_tmp_mod_b.py"
-    mod_a.write_text("def f():\n    return 1\n")
-    mod_b.write_text("X = 1\n")
-    h_a, h_ab = C.source_hash("lf_tmp_mod_a"), C.source_hash("lf_tmp_mod_a", "lf_tmp_mod_b")
-    assert len(h_a) == 16 and h_a != h_ab
-    assert C.source_hash("lf_tmp_mod_a") == h_a  # stable
-    mod_b.write_text("X = 2\n")  # an unrelated module changes: a probe that uses only A keeps its hash
-    assert C.source_hash("lf_tmp_mod_a") == h_a
-    assert C.source_hash("lf_tmp_mod_a", "lf_tmp_mod_b") != h_ab
-    mod_a.write_text("def f():\n    return 2\n")
-    assert C.source_hash("lf_tmp_mod_a") != h_a
-    mod_a.write_text("def f():\r\n    return 1\r\n")  # line endings do not matter
-    assert C.source_hash("lf_tmp_mod_a") == h_a
-
-
-def test_source_hash_of_the_package():
-    import lowfreq.utils
-
-    whole = C.source_hash()
-    assert whole == C.source_hash("lowfreq") and len(whole) == 16
-    assert C.source_hash("utils") == C.source_hash("lowfreq.utils") == C.source_hash(lowfreq.utils)
-    assert C.source_hash("utils") != whole
-    with pytest.raises(ValueError, match="no module"):
-        C.source_hash("no_such_module_xyz")
 
 
 # ----------------------------------------------------------------------------------------------- records
@@ -283,7 +255,7 @@ def test_corrupt_record_is_detected_and_recomputed(cache, caplog, suffix, damage
 
     rec = cache.get_or_compute("corruptions", "m", INPUTS, compute)
     damage(rec.path.with_suffix(suffix))
-    with caplog.at_level(logging.WARNING, logger="lowfreq.cache"):
+    with caplog.at_level(logging.WARNING, logger="lowfreq.core.cache"):
         assert cache.load("corruptions", "m", INPUTS) is None
         again = cache.get_or_compute("corruptions", "m", INPUTS, compute)
     assert "corrupt" in caplog.text
@@ -385,7 +357,7 @@ def test_pieces_tuple_ids_corruption_and_custom_merge(cache, caplog):
         parts.get_or_compute(pid, acc(*pid))
     assert parts.ids() == ids and parts.done(("fog", 2))
     _garbage(parts.path / "fog,2.json")
-    with caplog.at_level(logging.WARNING, logger="lowfreq.cache"):
+    with caplog.at_level(logging.WARNING, logger="lowfreq.core.cache"):
         assert not parts.done(("fog", 2))
         with pytest.raises(ValueError, match="corrupt"):
             parts.finalize()
@@ -401,7 +373,7 @@ def test_pieces_tuple_ids_corruption_and_custom_merge(cache, caplog):
 
 
 def test_absolute_paths_in_results_are_warned_about(cache, caplog):
-    with caplog.at_level(logging.WARNING, logger="lowfreq.cache"):
+    with caplog.at_level(logging.WARNING, logger="lowfreq.core.cache"):
         cache.save("k", "m", INPUTS, {"weights": "relative/model.pt"})
         assert "absolute path" not in caplog.text
         cache.save("k", "m", INPUTS, {"weights": str(Path.home() / "models" / "model.pt")})

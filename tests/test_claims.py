@@ -1,4 +1,4 @@
-"""lowfreq.claims: the paper's claims checked on hand-made Table B rows (every verdict reachable,
+"""lowfreq.report.claims: the paper's claims checked on hand-made Table B rows (every verdict reachable,
 missing models and values degrade to "not tested"), the Fig 2b helpers, the corruption spectra and
 the grouping check; plus the plotting helpers of the S1 and Fig 2 chapters on synthetic payloads."""
 from __future__ import annotations
@@ -9,8 +9,10 @@ import numpy as np
 import pytest
 import torch
 
-from lowfreq import claims
-from lowfreq.claims import FAILS, HOLDS, NOT_TESTED, ClaimResult
+from lowfreq import experiments
+from lowfreq.report import claims
+from lowfreq.report import stats
+from lowfreq.report.claims import FAILS, HOLDS, NOT_TESTED, ClaimResult
 
 E = 1 / 255
 
@@ -329,16 +331,16 @@ def test_rows_must_name_model_and_group():
 # ============================================================================ Fig 2b helpers
 def test_success_curve_and_epsilon_at_success():
     eps = np.array([3.0, 1.0, np.inf, 2.0])
-    x, r = claims.success_curve(eps)
+    x, r = stats.success_curve(eps)
     assert x.tolist() == [1.0, 2.0, 3.0] and r.tolist() == [0.25, 0.5, 0.75]
-    assert claims.epsilon_at_success(eps, 0.5) == 2.0
-    assert claims.epsilon_at_success(eps, 0.75) == 3.0
-    assert math.isinf(claims.epsilon_at_success(eps, 0.9))
-    assert claims.epsilon_at_success([np.nan, 1.0], 0.5) == 1.0
+    assert stats.epsilon_at_success(eps, 0.5) == 2.0
+    assert stats.epsilon_at_success(eps, 0.75) == 3.0
+    assert math.isinf(stats.epsilon_at_success(eps, 0.9))
+    assert stats.epsilon_at_success([np.nan, 1.0], 0.5) == 1.0
     with pytest.raises(ValueError):
-        claims.epsilon_at_success(eps, 0.0)
+        stats.epsilon_at_success(eps, 0.0)
     with pytest.raises(ValueError):
-        claims.success_curve([])
+        stats.success_curve([])
 
 
 # ============================================================================ corruption spectra
@@ -353,10 +355,10 @@ def small_images():
 
 
 def test_corruption_spectra_are_consistent_with_lowfreq_spectra(small_images):
-    from lowfreq import corruptions as C
-    from lowfreq import spectra
+    from lowfreq.methods import corruptions as C
+    from lowfreq.methods import spectra
 
-    sp = claims.corruption_spectra(small_images, names=["gaussian_noise", "fog"], severities=(2, 4), seed=3)
+    sp = experiments.corruption_spectra(small_images, names=["gaussian_noise", "fog"], severities=(2, 4), seed=3)
     assert set(sp) == {"gaussian_noise", "fog"}
     g = sp["gaussian_noise"]
     assert g.group == "high" and sp["fog"].group == "low" and g.severities == (2, 4) and g.n_images == 6
@@ -370,27 +372,27 @@ def test_corruption_spectra_are_consistent_with_lowfreq_spectra(small_images):
     assert sp["fog"].f05_cpp < 0.15 < g.f05_cpp
     assert g.rms_change > 0
     # deterministic for a seed
-    again = claims.corruption_spectra(small_images, names=["gaussian_noise"], severities=(2, 4), seed=3)
+    again = experiments.corruption_spectra(small_images, names=["gaussian_noise"], severities=(2, 4), seed=3)
     np.testing.assert_array_equal(again["gaussian_noise"].mean_power, g.mean_power)
     with pytest.raises(ValueError):
-        claims.corruption_spectra(small_images, names=["gaussian_noise"], severities=())
+        experiments.corruption_spectra(small_images, names=["gaussian_noise"], severities=())
     with pytest.raises(ValueError):
-        claims.corruption_spectra(small_images, names=["no_such_corruption"])
+        experiments.corruption_spectra(small_images, names=["no_such_corruption"])
 
 
 def test_tier_corruption_spectra_are_cached(tmp_path):
     with pytest.raises(LookupError, match="no cached corruption spectra"):
-        claims.tier_corruption_spectra("smoke", n=3, severities=(1,), compute=False, results_root=tmp_path)
-    a = claims.tier_corruption_spectra("smoke", n=3, severities=(1,), results_root=tmp_path)
-    assert set(a) == set(__import__("lowfreq.corruptions", fromlist=["CORRUPTIONS"]).CORRUPTIONS)
+        experiments.tier_corruption_spectra("smoke", n=3, severities=(1,), compute=False, results_root=tmp_path)
+    a = experiments.tier_corruption_spectra("smoke", n=3, severities=(1,), results_root=tmp_path)
+    assert set(a) == set(__import__("lowfreq.methods.corruptions", fromlist=["CORRUPTIONS"]).CORRUPTIONS)
     assert list((tmp_path / "smoke" / "corruption_spectra").glob("all-*.json"))
-    b = claims.tier_corruption_spectra("smoke", n=3, severities=(1,), compute=False, results_root=tmp_path)
+    b = experiments.tier_corruption_spectra("smoke", n=3, severities=(1,), compute=False, results_root=tmp_path)
     for k in a:
         np.testing.assert_allclose(b[k].mean_power, a[k].mean_power)
         assert b[k].f05_cpp == pytest.approx(a[k].f05_cpp, nan_ok=True)
         assert b[k].f05_by_severity_cpp.keys() == {1}
     with pytest.raises(ValueError):
-        claims.tier_corruption_spectra("smoke", n=0, results_root=tmp_path)
+        experiments.tier_corruption_spectra("smoke", n=0, results_root=tmp_path)
 
 
 def test_collect_inputs_degrades_when_nothing_is_cached(tmp_path, monkeypatch):
@@ -433,7 +435,7 @@ def test_fig2_plots_draw_and_degrade(agg):
     corr = _corruption(rows)
     corr["base_gray"]["clean"] = 0.9
     res = {"base_gray": corr["base_gray"], "neural_mouse": corr["neural_mouse"], "neural_monkey": None}
-    from lowfreq import plots
+    from lowfreq.report import plots
 
     ax = plots.plot_group_accuracy(res)
     assert len(ax.patches) == 2 * 4  # two models x (clean + three groups)
@@ -452,9 +454,9 @@ def test_fig2_plots_draw_and_degrade(agg):
 
 
 def test_corruption_spectra_plots(agg, small_images):
-    from lowfreq import plots
+    from lowfreq.report import plots
 
-    sp = claims.corruption_spectra(small_images[:2], names=["gaussian_noise", "fog", "pixelate"], severities=(1,))
+    sp = experiments.corruption_spectra(small_images[:2], names=["gaussian_noise", "fog", "pixelate"], severities=(1,))
     fig = plots.plot_corruption_spectra(sp)
     titles = [a.get_title() for a in fig.axes if a.get_title()]
     assert len(titles) == 15  # every corruption gets a panel, missing ones say so
@@ -476,13 +478,13 @@ def test_markdown_tables_show_values_with_units_and_gaps():
     corr = {"base_gray": {"clean": 0.9, "mean": 0.61}, "neural_mouse": None}
     md = claims.probe_table_markdown(["base_gray", "neural_mouse"], attacks=atk, corruption=corr)
     a = atk["base_gray"]
-    e50 = claims.epsilon_at_success(a["epsilon"]) * 255
+    e50 = stats.epsilon_at_success(a["epsilon"]) * 255
     assert f"| `base_gray` | 90.0 | 61.0 | {e50:.2f} | {a['mean_eps'] * 255:.2f} ± {a['std_eps'] * 255:.2f} | 0.300 ± 0.010 | — |" in md
     assert "| `neural_mouse` | — | — | — | — | — | — |" in md
 
 
 def test_corruption_table_lists_every_corruption(small_images):
-    sp = claims.corruption_spectra(small_images[:2], names=["gaussian_noise", "fog"], severities=(1, 3))
+    sp = experiments.corruption_spectra(small_images[:2], names=["gaussian_noise", "fog"], severities=(1, 3))
     md = claims.corruption_table_markdown(sp)
     assert md.count("\n") == 1 + 15 and md.count("missing") == 13
     assert "severity 1 | severity 3" in md and f"**{sp['fog'].f05_cpp:.3f}**" in md
@@ -499,7 +501,8 @@ def test_gather_results_loads_only_and_degrades(tmp_path, capsys):
 def test_deviation_numbers_from_an_empty_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("LOWFREQ_MODEL_DIR", str(tmp_path / "models"))
     d = claims.deviation_numbers("smoke", names=["base"], results_root=tmp_path)
-    from lowfreq import experiments, zoo
+    from lowfreq import experiments
+    from lowfreq.models import zoo
 
     r = zoo.recipe("base", "smoke")
     assert (d["arch"], d["epochs"], d["train_images"], d["dataset"]) == (r.arch, r.epochs, r.train_subset, "synthetic")
@@ -511,7 +514,7 @@ def test_deviation_numbers_from_an_empty_cache(tmp_path, monkeypatch):
 
 
 def test_claim_plots_and_registry_table(agg):
-    from lowfreq import plots
+    from lowfreq.report import plots
 
     rows = _colour_rows() + _gray_rows()
     ax = plots.plot_claim_eps_vs_f05(rows, rho=-0.9)

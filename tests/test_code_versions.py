@@ -1,4 +1,4 @@
-"""Cached results are keyed by explicit module versions (lowfreq.cache.code_id), not by source hashes.
+"""Cached results are keyed by explicit module versions (lowfreq.core.cache.code_id), not by source hashes.
 
 This test is what makes that safe: for every versioned module it computes a few numbers on fixed,
 machine-independent inputs (a seeded random-init CNN, seeded images) and compares them with the
@@ -20,11 +20,14 @@ import numpy as np
 import pytest
 import torch
 
-from lowfreq import cache
-from lowfreq.models import cifar_cnn
-from lowfreq import attacks, corruptions, hybrid, spectra
-from lowfreq import neural as v1
-from lowfreq import utils
+from lowfreq.core import cache
+from lowfreq.models.nets import cifar_cnn
+from lowfreq.methods import attacks
+from lowfreq.methods import corruptions
+from lowfreq.methods import hybrid
+from lowfreq.methods import spectra
+from lowfreq.methods import v1 as v1
+from lowfreq.core import utils
 
 REFERENCE = Path(__file__).parent / "data" / "code_versions.json"
 RECORD = os.environ.get("LOWFREQ_RECORD_CODE_VERSIONS") == "1"
@@ -67,7 +70,7 @@ def _hybrid() -> list[float]:
     x = _images(40)
     y = torch.arange(40) % 10
     h = hybrid.hybrid_images(x[:4], x[4:8], 0.3)
-    curve = hybrid.hybrid_curve(_model(), x, y, f_mix=(0.0, 0.2, 0.5, 1.0), seeds=(0, 1), progress=False)
+    curve = hybrid.hybrid_curve(_model(), x, y, f_mix_nyq=(0.0, 0.2, 0.5, 1.0), seeds=(0, 1), progress=False)
     d = curve.to_dict()
     return [float(h.sum()), float(h[0, 0, 3, 5]), *np.asarray(d["p_low"]).ravel().tolist(),
             *np.asarray(d["p_high"]).ravel().tolist(), *hybrid.hybrid_pairs(y, seed=2)[1][:10].astype(float)]
@@ -111,7 +114,7 @@ PROBES: dict[str, tuple[Callable[[], int], Callable[[], list[float]]]] = {
     "hybrid": (lambda: hybrid.CODE_VERSION, _hybrid),
     "attacks": (lambda: attacks.CODE_VERSION, _attacks),
     "corruptions": (lambda: corruptions.CODE_VERSION, _corruptions),
-    "v1": (lambda: v1.V1_CODE_VERSION, _v1),
+    "v1": (lambda: v1.CODE_VERSION, _v1),
 }
 
 

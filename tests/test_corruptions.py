@@ -1,4 +1,4 @@
-"""Tests of lowfreq.corruptions (CIFAR-10-C recipe) and the imagecorruptions shims in lowfreq.compat.
+"""Tests of lowfreq.methods.corruptions (CIFAR-10-C recipe) and the imagecorruptions shims in lowfreq.core.compat.
 
 Reference implementations below follow the published recipe (hendrycks/robustness,
 make_cifar_c.py) step by step, per image and with plain loops, and are compared with the
@@ -18,9 +18,9 @@ import pytest
 import torch
 from scipy import ndimage
 
-from lowfreq import compat
-from lowfreq import corruptions as C
-from lowfreq.corruptions import CORRUPTIONS, FREQUENCY_GROUPS
+from lowfreq.core import compat
+from lowfreq.methods import corruptions as C
+from lowfreq.methods.corruptions import CORRUPTIONS, FREQUENCY_GROUPS
 
 RANDOM = set(C.RANDOM_CORRUPTIONS)
 

@@ -290,7 +290,7 @@ def test_official_layout_takes_precedence(fake, tmp_path, monkeypatch):
     data.import_image_folder("cifar10", [fake["jpeg"]], root=tmp_path, progress=False)
     (tmp_path / "cifar-10-batches-py").mkdir()
     imgs, labels = fake["test"]
-    monkeypatch.setattr(data, "_load_torchvision_cifar10", lambda base, split: (imgs, labels))
+    monkeypatch.setattr(data.cifar10, "_load_torchvision_cifar10", lambda base, split: (imgs, labels))
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         a = data.attack_set(50, root=tmp_path)

@@ -5,7 +5,7 @@ from lowfreq import experiments
 
 
 def test_front_explorer_inputs_at_the_smoke_tier():
-    from lowfreq import zoo
+    from lowfreq.models import zoo
 
     rows = [{"model": "blur_s1.5", "group": "blur", "corruption_acc": 0.5, "f_rev_nyq": 0.25}]
     fx = experiments.front_explorer_inputs("smoke", rows, n_images=2, n_pca_fit=300)
@@ -24,7 +24,7 @@ def test_front_explorer_inputs_at_the_smoke_tier():
 def test_published_model_id_hashes_the_weights_once_per_file(tmp_path, monkeypatch):
     import torch
 
-    from lowfreq import published
+    from lowfreq.models import published
 
     name = "chenyaofo_resnet56"
     p = published.weights_path(name, model_dir=tmp_path)
@@ -37,8 +37,8 @@ def test_published_model_id_hashes_the_weights_once_per_file(tmp_path, monkeypat
         torch.manual_seed(len(p.read_bytes()))
         return torch.nn.Linear(3, 2)
 
-    monkeypatch.setattr(experiments, "get_model", fake_get_model)
-    monkeypatch.setattr(experiments, "_MODEL_ID_MEMO", {})
+    monkeypatch.setattr(experiments.probes, "get_model", fake_get_model)
+    experiments.probes._published_fingerprint.cache_clear()
     a = experiments.model_id(name, "cpu", model_dir=tmp_path)
     assert experiments.model_id(name, "cpu", model_dir=tmp_path) == a and loads == [name]
     p.write_bytes(b"xyz")  # another file (size and time change): hashed again, a different identity

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import torch
 
-from lowfreq import hybrid
+from lowfreq.methods import hybrid
 
 
 def _mid_images(n, seed, c=3, size=16):
@@ -115,13 +115,13 @@ def test_hybrid_curve_low_and_high_frequency_models():
     x, y = _two_class_set()
     lo = hybrid.hybrid_curve(_MeanBrightness(), x, y, seeds=(0, 1), progress=False)
     hi = hybrid.hybrid_curve(_Checkerboard(), x, y, seeds=(0, 1), progress=False)
-    assert lo.p_low.shape == (2, len(hybrid.PAPER_F_MIX))
+    assert lo.p_low.shape == (2, len(hybrid.PAPER_F_MIX_NYQ))
     # the DC term comes from the low image at every f_mix: a mean-brightness model always follows it
     assert np.allclose(lo.p_low, 1.0) and np.allclose(lo.p_high, 0.0)
-    assert np.isnan(lo.f_rev) or lo.f_rev == 0.0
+    assert np.isnan(lo.f_rev_nyq) or lo.f_rev_nyq == 0.0
     # the corner frequency comes from the high image at every f_mix
     assert np.allclose(hi.p_high, 1.0)
-    assert np.isnan(hi.f_rev)
+    assert np.isnan(hi.f_rev_nyq)
     d = lo.to_dict()
     again = hybrid.HybridCurve.from_dict(d)
     assert np.array_equal(again.p_low, lo.p_low) and again.unit == "fraction of Nyquist"

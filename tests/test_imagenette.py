@@ -17,9 +17,18 @@ import pytest
 import torch
 from PIL import Image
 
-from lowfreq import data, experiments, imagenette, registry, train, zoo
-from lowfreq import published as P
-from lowfreq.imagenette import IMAGENETTE_WNIDS
+from lowfreq import data, experiments
+from lowfreq.models import layers, nets
+
+from lowfreq.data import imagenette
+
+from lowfreq.models import registry
+
+from lowfreq.training import train
+
+from lowfreq.models import zoo
+from lowfreq.models import published as P
+from lowfreq.data.imagenette import IMAGENETTE_WNIDS
 
 IMAGENET_RB = registry.list_models(source="robustbench", dataset="imagenet")
 
@@ -52,9 +61,9 @@ def droot(tmp_path, monkeypatch):
     monkeypatch.setenv("LOWFREQ_DATA_DIR", str(root))
     monkeypatch.setenv("LOWFREQ_MODEL_DIR", str(tmp_path / "models"))
     monkeypatch.setenv("LOWFREQ_RESULTS_DIR", str(tmp_path / "results"))
-    experiments._EVAL_CACHE.clear()
+    experiments.clear_caches()
     yield root
-    experiments._EVAL_CACHE.clear()
+    experiments.clear_caches()
 
 
 # --------------------------------------------------------------------------- data
@@ -150,11 +159,11 @@ def test_imagenet_val_folder_layout_keeps_the_standard_labels(tmp_path, droot):
 def test_class_names_and_imagenette_logits():
     assert imagenette.class_names(IMAGENETTE_WNIDS[:2]) == ("tench", "English springer")
     lin = torch.nn.Linear(5, 1000)
-    head = imagenette.ImagenetteLogits(lin).eval()
+    head = nets.ImagenetteLogits(lin).eval()
     x = torch.randn(3, 5)
     torch.testing.assert_close(head(x), lin(x)[:, list(imagenette.IMAGENETTE_IMAGENET_INDEX)])
     with pytest.raises(ValueError, match="expected ImageNet's 1000"):
-        imagenette.ImagenetteLogits(torch.nn.Linear(5, 10))(x)
+        nets.ImagenetteLogits(torch.nn.Linear(5, 10))(x)
 
 
 # --------------------------------------------------------------------------- zoo
@@ -188,7 +197,7 @@ def test_imagenette_architectures_run_and_normalize_inside(arch, size):
         y = m(torch.rand(2, 3, size, size, generator=torch.Generator().manual_seed(0)))
     assert y.shape == (2, 10) and torch.isfinite(y).all()
     norm = m.normalize if arch == "imagenette_cnn" else m[0]
-    torch.testing.assert_close(norm.mean.flatten(), torch.tensor(imagenette.IMAGENET_MEAN))
+    torch.testing.assert_close(norm.mean.flatten(), torch.tensor(layers.IMAGENET_MEAN))
 
 
 def test_blur_sigma_scales_with_image_size():
@@ -218,7 +227,7 @@ def test_fine_tuning_starts_from_the_trained_parent(droot, monkeypatch):
     # a missing parent is trained first
     other = droot.parent / "other_models"
     train.train(child, model_dir=other, progress=False)
-    assert train.weights_path(parent, model_dir=other).exists()
+    assert zoo.weights_path(parent, model_dir=other).exists()
     # a parent that changed since the child was declared is an error, not a silent mismatch
     stale = dataclasses.replace(child, name="y_blur", extra={"init_from": {"name": "in_base", "fingerprint": "000000000000"}})
     with pytest.raises(ValueError, match="parent in_base changed"):
@@ -227,11 +236,11 @@ def test_fine_tuning_starts_from_the_trained_parent(droot, monkeypatch):
 
 # --------------------------------------------------------------------------- probes
 def test_probes_pick_the_data_set_and_its_sizes():
-    assert experiments._eval_dataset("in_base", "cpu") == "imagenette64"
-    assert experiments._eval_dataset("in_base", "full") == "imagenette224"
-    assert experiments._eval_dataset("in_base", "smoke") is None  # the synthetic smoke data
-    assert experiments._eval_dataset("base", "cpu") is None
-    assert experiments._eval_dataset("Standard_R50", "full") == "imagenet"
+    assert experiments.resolve("in_base", "cpu").dataset == "imagenette64"
+    assert experiments.resolve("in_base", "full").dataset == "imagenette224"
+    assert experiments.resolve("in_base", "smoke").dataset is None  # the synthetic smoke data
+    assert experiments.resolve("base", "cpu").dataset is None
+    assert experiments.resolve("Standard_R50", "full").dataset == "imagenet"
     assert experiments.tier_config("cpu").corruption_params == "cifar10"
     assert experiments.tier_config("cpu", "imagenette64").corruption_params == "tinyimagenet"
     assert experiments.tier_config("full", "imagenette224").corruption_params == "imagenet"
@@ -272,7 +281,7 @@ def test_cpu_tier_probes_run_on_a_tiny_imagenette(tmp_path, droot, monkeypatch):
 
 # --------------------------------------------------------------------------- published ImageNet entries
 def test_imagenet_entries_match_robustbench_and_the_paper_groups():
-    from lowfreq.compat import import_robustbench
+    from lowfreq.core.compat import import_robustbench
 
     import_robustbench()
     from robustbench.model_zoo import imagenet as rb
@@ -347,9 +356,9 @@ def _row(model, group, *, eps, f05, acc, frev):
 
 
 def test_stand_in_rows_feed_the_fig6_claims():
-    """Rows shaped like the stand-in zoo's (in_* names, sigma labels) are what lowfreq.claims' Fig 6
+    """Rows shaped like the stand-in zoo's (in_* names, sigma labels) are what lowfreq.report.claims' Fig 6
     checks expect: all four become testable, and they follow the numbers."""
-    from lowfreq import claims
+    from lowfreq.report import claims
 
     rows = [_row("in_base", "base", eps=1e-3, f05=0.40, acc=0.50, frev=0.60),
             _row("in_adv_linf4", "adv", eps=8e-3, f05=0.15, acc=0.45, frev=0.30),
@@ -363,7 +372,7 @@ def test_stand_in_rows_feed_the_fig6_claims():
     rows[1]["corruption_acc"] = 0.7  # an adv model above the base
     got = {c.id: c.verdict for c in claims.evaluate_claims([], imagenet_rows=rows) if c.id.startswith("in_")}
     assert got["in_adv_worse"] == claims.FAILS
-    assert [zoo.sigma_of(r["model"]) for r in rows[4:]] == list(zoo.IN_BLUR_SERIES)
+    assert [zoo.paper_sigma_px(r["model"]) for r in rows[4:]] == list(zoo.IN_BLUR_SERIES)
 
 
 # --------------------------------------------------------------------------- real data (LOWFREQ_SHARED_DATA)
@@ -412,7 +421,7 @@ _NOT_MONOTONE_64 = {
 @pytest.mark.parametrize("seed", [0])
 def test_mean_abs_change_grows_with_severity_at_64px(imagenette64_val, seed):
     x = imagenette64_val[:200]
-    change = imagenette.corruption_change(x, params="tinyimagenet", seed=seed)
+    change = experiments.corruption_change(x, params="tinyimagenet", seed=seed)
     for name, m in change.items():
         strictly = all(a < b for a, b in zip(m, m[1:]))
         if name not in _NOT_MONOTONE_64:

@@ -1,5 +1,5 @@
 """Simulated V1 populations, the neural similarity regularizer, the neural zoo group and the
-authors' model entries (lowfreq.neural)."""
+authors' model entries (lowfreq.methods.v1)."""
 import dataclasses
 import math
 
@@ -8,8 +8,18 @@ import pytest
 import torch
 from torch import nn
 
-from lowfreq import data, experiments, neural, registry, train, zoo
-from lowfreq.published import BadWeightsError, WeightsNotFoundError
+from lowfreq import data, experiments
+from lowfreq.models import layers
+from lowfreq.models import authors
+
+from lowfreq.methods import v1 as neural
+
+from lowfreq.models import registry
+
+from lowfreq.training import train
+
+from lowfreq.models import zoo
+from lowfreq.models.published import BadWeightsError, WeightsNotFoundError
 
 
 def _grating(sf_cpp: float, theta: float, phase: float, size: int = 32, contrast: float = 1.0) -> torch.Tensor:
@@ -232,17 +242,17 @@ def test_neural_recipes_and_registry_entries():
     for n in ("base_gray", "neural_mouse", "neural_monkey"):
         assert registry.get_spec(n).dataset == "cifar10-gray"
     assert registry.get_spec("base").dataset == "cifar10"
-    assert experiments._is_gray("neural_mouse", "cpu") and not experiments._is_gray("base", "cpu")
+    assert experiments.resolve("neural_mouse", "cpu").grayscale and not experiments.resolve("base", "cpu").grayscale
 
 
 def test_grayscale_models_take_gray_or_rgb_images():
     m = zoo.build_model(zoo.recipe("neural_mouse", "cpu")).eval()
     rgb = torch.rand(2, 3, 32, 32)
     torch.testing.assert_close(m(rgb), m(data.to_grayscale(rgb)), atol=1e-5, rtol=1e-5)
-    front = neural.GrayscaleInput(out_channels=3)
+    front = layers.GrayscaleInput(out_channels=3)
     assert front(torch.rand(2, 1, 8, 8)).shape == (2, 3, 8, 8)
     with pytest.raises(ValueError, match="1 or 3"):
-        neural.GrayscaleInput()(torch.rand(1, 4, 8, 8))
+        layers.GrayscaleInput()(torch.rand(1, 4, 8, 8))
 
 
 def test_smoke_gray_data_is_the_luminance_of_the_colour_data():
@@ -281,8 +291,8 @@ def test_mouse_regularized_model_prefers_low_frequencies_end_to_end(dirs):
     rows = {}
     for name in ("base_gray", "neural_mouse"):
         experiments.trained_record(name, "smoke", progress=False)
-        rows[name] = (experiments.clean_accuracy(name, "smoke"), experiments.hybrid_result(name, "smoke", progress=False).f_rev,
-                      neural.match_result(name, "smoke", n=300)["mean"]["mouse"])
+        rows[name] = (experiments.clean_accuracy(name, "smoke"), experiments.hybrid_result(name, "smoke", progress=False).f_rev_nyq,
+                      experiments.match_result(name, "smoke", n=300)["mean"]["mouse"])
     (acc_b, frev_b, match_b), (acc_n, frev_n, match_n) = rows["base_gray"], rows["neural_mouse"]
     assert acc_b > 0.9 and acc_n > 0.9
     assert frev_n < frev_b - 0.1
@@ -291,52 +301,52 @@ def test_mouse_regularized_model_prefers_low_frequencies_end_to_end(dirs):
 
 def test_match_result_is_cached(dirs, monkeypatch):
     r = zoo.recipe("base_gray", "smoke")
-    monkeypatch.setattr(experiments, "get_model", lambda *a, **k: zoo.build_model(r).eval())  # untrained is enough here
-    a = neural.match_result("base_gray", "smoke", n=60)
+    monkeypatch.setattr(experiments.probes, "get_model", lambda *a, **k: zoo.build_model(r).eval())  # untrained is enough here
+    a = experiments.match_result("base_gray", "smoke", n=60)
     assert set(a["mean"]) == {"mouse", "monkey"} and len(a["per_layer"]["mouse"]) == 4
     assert all(-1 <= v <= 1 for v in a["per_layer"]["monkey"])
     monkeypatch.setattr(neural, "representational_match_per_layer", lambda *a, **k: pytest.fail("recomputed"))
-    assert neural.match_result("base_gray", "smoke", n=60) == a
-    assert neural.match_result("base_gray", "smoke", n=60, load_only=True) == a
+    assert experiments.match_result("base_gray", "smoke", n=60) == a
+    assert experiments.match_result("base_gray", "smoke", n=60, load_only=True) == a
     with pytest.raises(LookupError, match="no cached"):
-        neural.match_result("base_gray", "smoke", n=61, load_only=True)
+        experiments.match_result("base_gray", "smoke", n=61, load_only=True)
 
 
 # --------------------------------------------------------------------------- the authors' models
 def test_authors_entries_are_registered_with_clear_missing_file_errors(tmp_path):
     names = registry.list_models(source="authors")
-    assert set(names) == set(neural.AUTHORS)
+    assert set(names) == set(authors.AUTHORS)
     for n in names:
         spec = registry.get_spec(n)
         assert spec.group == "neural" and "gray" in spec.dataset
         with pytest.raises(WeightsNotFoundError, match="ask the authors") as err:
             registry.load_model(n, model_dir=tmp_path)
-        assert str(neural.authors_weights_path(n, model_dir=tmp_path)) in str(err.value)
+        assert str(authors.authors_weights_path(n, model_dir=tmp_path)) in str(err.value)
     m = registry.create_model("li2019_mouse_resnet18").eval()
     assert m(torch.rand(2, 1, 32, 32)).shape == (2, 10) and m(torch.rand(2, 3, 32, 32)).shape == (2, 10)
 
 
 def test_authors_resnet_loads_common_checkpoint_layouts(tmp_path):
-    src = neural.build_authors("li2019_mouse_resnet18", in_channels=3).eval()
+    src = authors.build_authors("li2019_mouse_resnet18", in_channels=3).eval()
     sd = {k[len("classifier."):]: v for k, v in src.state_dict().items()}
     kuangliu = {}
     for k, v in sd.items():
         for i in range(4):
             k = k.replace(f"stages.{i}.", f"layer{i + 1}.")
         kuangliu["module." + k.replace("fc.", "linear.")] = v
-    path = neural.authors_weights_path("li2019_mouse_resnet18", model_dir=tmp_path)
+    path = authors.authors_weights_path("li2019_mouse_resnet18", model_dir=tmp_path)
     path.parent.mkdir(parents=True)
     torch.save({"net": kuangliu, "epoch": 3}, path)
     with pytest.warns(UserWarning, match="sha256"):
-        m = neural.load_authors("li2019_mouse_resnet18", model_dir=tmp_path)
+        m = authors.load_authors("li2019_mouse_resnet18", model_dir=tmp_path)
     x = torch.rand(2, 1, 32, 32)
     torch.testing.assert_close(m(x), src(x))  # 3-channel network read from the checkpoint: gray repeated
     torch.save({"conv1.weight": torch.zeros(64, 1, 5, 5)}, path)
     with pytest.warns(UserWarning), pytest.raises(BadWeightsError, match="do not fit"):
-        neural.load_authors("li2019_mouse_resnet18", model_dir=tmp_path)
+        authors.load_authors("li2019_mouse_resnet18", model_dir=tmp_path)
     path.write_bytes(b"<html>quota</html>")
     with pytest.raises(BadWeightsError, match="HTML"):
-        neural.load_authors("li2019_mouse_resnet18", model_dir=tmp_path)
+        authors.load_authors("li2019_mouse_resnet18", model_dir=tmp_path)
 
 
 @pytest.mark.slow

@@ -5,7 +5,9 @@ import numpy as np
 import pytest
 import torch
 
-from lowfreq import neural, neural_analysis
+from lowfreq.methods import v1 as neural
+
+from lowfreq.report import neural_analysis
 
 
 def _pink_noise(n: int, size: int = 32, seed: int = 0) -> torch.Tensor:
@@ -54,11 +56,11 @@ def test_similarity_pcs_decomposition_and_tuning():
 def test_neural_table_reads_population_and_lambda_from_the_recipes():
     from types import SimpleNamespace
 
-    from lowfreq import zoo
+    from lowfreq.models import zoo
 
     atk = {"neural_mouse": {"f05_cpp": 0.3, "f05_std_cpp": 0.01, "median_eps": 2 / 255, "mean_eps": 3 / 255}}
     corr = {"neural_mouse": {"clean": 0.62, "mean": 0.55, "by_group": {"low": 0.4, "medium": 0.6, "high": 0.65}}}
-    hyb = {"neural_mouse": SimpleNamespace(f_rev=0.25, f_rev_std=0.02)}
+    hyb = {"neural_mouse": SimpleNamespace(f_rev_nyq=0.25, f_rev_std_nyq=0.02)}
     match = {"neural_mouse": {"mean": {"mouse": 0.75, "monkey": 0.5}}}
     md = neural_analysis.neural_table_markdown(["base_gray", "neural_mouse"], "cpu", attacks=atk, corruption=corr,
                                                hybrids=hyb, matches=match)

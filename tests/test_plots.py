@@ -1,4 +1,4 @@
-"""Plot and table helpers of the Fig 4, Fig 5 and Table B chapters (lowfreq.plots): group means,
+"""Plot and table helpers of the Fig 4, Fig 5 and Table B chapters (lowfreq.report.plots): group means,
 the quadratic fit of the blur series, paper comparisons, the sortable Table B HTML, and that every
 figure degrades (draws what exists, names what is missing) instead of crashing.
 
@@ -14,8 +14,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lowfreq import plots, published, registry, zoo
-from lowfreq.hybrid import HybridCurve
+from lowfreq.report import plots
+from lowfreq.report import stats
+
+from lowfreq.models import published
+
+from lowfreq.models import registry
+
+from lowfreq.models import zoo
+from lowfreq.methods.hybrid import HybridCurve
 
 CHROMIUM = Path("/usr/bin/chromium")
 
@@ -35,7 +42,7 @@ def agg():
 def test_quadratic_fit_recovers_a_parabola_and_its_vertex():
     x = np.linspace(0.2, 0.6, 9)
     y = -3.0 * (x - 0.37) ** 2 + 0.8
-    fit = plots.quadratic_fit(x, y)
+    fit = stats.quadratic_fit(x, y)
     assert np.allclose(fit.coefficients, np.polyfit(x, y, 2))
     assert np.allclose(fit.coefficients, [-3.0, 2 * 3.0 * 0.37, 0.8 - 3.0 * 0.37**2])
     assert fit.vertex_x == pytest.approx(0.37)
@@ -45,19 +52,19 @@ def test_quadratic_fit_recovers_a_parabola_and_its_vertex():
     assert np.allclose(yc, -3.0 * (xc - 0.37) ** 2 + 0.8)
     assert fit(0.37) == pytest.approx(0.8)
     # non-finite pairs are dropped; too few distinct points or mismatched lengths are errors
-    fit2 = plots.quadratic_fit(np.r_[x, np.nan, 0.5], np.r_[y, 1.0, np.inf])
+    fit2 = stats.quadratic_fit(np.r_[x, np.nan, 0.5], np.r_[y, 1.0, np.inf])
     assert fit2.n_points == 9 and np.allclose(fit2.coefficients, fit.coefficients)
     with pytest.raises(ValueError, match="3 distinct"):
-        plots.quadratic_fit([0.1, 0.1, 0.2], [1, 2, 3])
+        stats.quadratic_fit([0.1, 0.1, 0.2], [1, 2, 3])
     with pytest.raises(ValueError, match="same length"):
-        plots.quadratic_fit([0.1, 0.2, 0.3], [1, 2])
+        stats.quadratic_fit([0.1, 0.2, 0.3], [1, 2])
 
 
 def test_quadratic_fit_is_least_squares_on_noisy_points():
     rng = np.random.default_rng(0)
     x = np.linspace(0, 1, 30)
     y = 0.5 * x**2 - x + 2 + rng.normal(0, 0.01, x.size)
-    fit = plots.quadratic_fit(x, y)
+    fit = stats.quadratic_fit(x, y)
     resid = np.sum((y - fit(x)) ** 2)
     for d in ([1e-3, 0, 0], [0, 1e-3, 0], [0, 0, 1e-3]):  # any perturbed parabola fits worse
         assert np.sum((y - np.polyval(fit.coefficients + d, x)) ** 2) > resid
@@ -356,7 +363,7 @@ def test_table_b_rows_read_only_degrade_to_missing(tmp_path, monkeypatch):
     assert any("training record" in m for m in row["missing"]) and len(row["missing"]) >= 4
     assert not (tmp_path / "models").exists() or not any((tmp_path / "models").rglob("*.pt"))  # nothing trained
     assert plots.results_provenance("attack", ["nobody"], "smoke") == "attack results: none"
-    experiments._EVAL_CACHE.clear()
+    experiments.clear_caches()
 
 
 # ============================================================================ slow: sorting in a browser

@@ -20,9 +20,13 @@ from pathlib import Path
 import pytest
 import torch
 
-from lowfreq import cli, hub_cifar, registry
-from lowfreq import published as P
-from lowfreq.compat import (
+from lowfreq import cli
+
+from lowfreq.models import hub_cifar
+
+from lowfreq.models import registry
+from lowfreq.models import published as P
+from lowfreq.core.compat import (
     RobustBenchImportError,
     _AutoattackAliasFinder,
     _check_pkg_resources,
@@ -336,7 +340,7 @@ def test_fetch_rejects_html_and_wrong_hub_hash(tmp_path, monkeypatch):
 
 # --------------------------------------------------------------------------- command line
 def test_models_command_group(tmp_path, monkeypatch, capsys):
-    monkeypatch.setitem(cli.GROUPS, "models", "lowfreq.cli_models")
+    monkeypatch.setitem(cli.GROUPS, "models", "lowfreq.cli.models")
     md = str(tmp_path)
     assert cli.main(["models", "list", "--source", "torchhub", "--model-dir", md]) == 0
     out = capsys.readouterr().out
@@ -379,7 +383,7 @@ try:
     print("plain: imported")
 except ModuleNotFoundError as exc:
     print("plain: ModuleNotFoundError", exc.name)
-from lowfreq.compat import import_robustbench
+from lowfreq.core.compat import import_robustbench
 rb = import_robustbench()
 import pyautoattack, pyautoattack.state
 assert rb.eval.AutoAttack is pyautoattack.AutoAttack and rb.eval.EvaluationState is pyautoattack.state.EvaluationState

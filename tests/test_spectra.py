@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import torch
 
-from lowfreq import spectra
+from lowfreq.methods import spectra
 
 
 def _grid_radius(n):

@@ -6,7 +6,13 @@ import numpy as np
 import pytest
 import torch
 
-from lowfreq import experiments, registry, train, zoo
+from lowfreq import experiments
+
+from lowfreq.models import registry
+
+from lowfreq.training import train
+
+from lowfreq.models import zoo
 
 
 def _tiny(name="base", **kw):
@@ -18,7 +24,7 @@ def test_every_tier_has_every_group():
     for tier in zoo.TIERS:
         groups = {r.group for r in zoo.recipes(tier)}
         assert {"base", "adv", "crp", "blur", "pca"} <= groups
-        blur = sorted(zoo.sigma_of(r.name) for r in zoo.recipes(tier, group="blur"))
+        blur = sorted(zoo.paper_sigma_px(r.name) for r in zoo.recipes(tier, group="blur"))
         assert blur == sorted(zoo.BLUR_SERIES)
     assert zoo.recipe("pca", "full").preprocess == ("pca", 512)
     assert zoo.recipe("base", "full").arch == "resnet18_cifar"
@@ -75,7 +81,7 @@ def test_interrupted_training_resumes_from_checkpoint(dirs, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         train.train(r, model_dir=dirs / "run", progress=False)
     assert train._checkpoint_path(r, dirs / "run").exists()
-    assert not train.weights_path(r, model_dir=dirs / "run").exists()
+    assert not zoo.weights_path(r, model_dir=dirs / "run").exists()
     calls["n"] = 10  # no more crashes; count the epochs that still run
     ran = []
     monkeypatch.setattr(train, "train_one_epoch", lambda *a, **k: ran.append(k["epoch"]) or real(*a, **k))
@@ -89,12 +95,12 @@ def test_interrupted_training_resumes_from_checkpoint(dirs, monkeypatch):
 def test_missing_and_corrupt_weights_are_clear_errors(dirs):
     r = zoo.recipe("base", "cpu")
     with pytest.raises(FileNotFoundError, match="zoo train base --tier cpu"):
-        train.load_trained(r, model_dir=dirs)
-    p = train.weights_path(r, model_dir=dirs)
+        zoo.load_trained(r, model_dir=dirs)
+    p = zoo.weights_path(r, model_dir=dirs)
     p.parent.mkdir(parents=True)
     p.write_bytes(b"<html>quota exceeded</html>")
     with pytest.raises(ValueError, match="not a valid lowfreq checkpoint"):
-        train.load_trained(r, model_dir=dirs)
+        zoo.load_trained(r, model_dir=dirs)
 
 
 def test_pca_front_is_fitted_before_training(dirs):
@@ -120,7 +126,7 @@ def test_blur_model_prefers_low_frequencies_end_to_end(dirs):
         h = experiments.hybrid_result(name, "smoke", progress=False)
         a = experiments.attack_result(name, "smoke", progress=False)
         acc = experiments.clean_accuracy(name, "smoke")
-        rows[name] = (acc, h.f_rev, a["f05_cpp"], a["success_rate"])
+        rows[name] = (acc, h.f_rev_nyq, a["f05_cpp"], a["success_rate"])
     (acc_b, frev_b, f05_b, ok_b), (acc_l, frev_l, f05_l, ok_l) = rows["base"], rows["blur_s1.5"]
     assert acc_b > 0.9 and acc_l > 0.9
     assert ok_b > 0.9 and ok_l > 0.9
@@ -129,14 +135,14 @@ def test_blur_model_prefers_low_frequencies_end_to_end(dirs):
     assert f05_l < f05_b
     # the second call is served from the cache (no model needed)
     again = experiments.hybrid_result("blur_s1.5", "smoke", load_only=True)
-    assert again.f_rev == frev_l
+    assert again.f_rev_nyq == frev_l
 
 
 def test_a_cached_record_without_weights_is_not_retrained(dirs, monkeypatch):
     """A fresh clone has the committed 'trained' records but no weights: reading the record (tables,
     chapters) must not train again; asking for the weights (need_weights=True) does."""
     rec = experiments.trained_record("base", "smoke", progress=False)
-    w = train.weights_path(zoo.recipe("base", "smoke"))
+    w = zoo.weights_path(zoo.recipe("base", "smoke"))
     w.unlink()
     calls = []
     real = train.train
@@ -149,7 +155,7 @@ def test_a_cached_record_without_weights_is_not_retrained(dirs, monkeypatch):
     assert kept.provenance == rec.provenance
     # weights that differ from the record replace it, with a warning
     w.unlink()
-    monkeypatch.setattr(experiments._cache, "model_fingerprint", lambda m: "0000")
+    monkeypatch.setattr(experiments.probes._cache, "model_fingerprint", lambda m: "0000")
     with pytest.warns(RuntimeWarning, match="not the recorded"):
         new = experiments.trained_record("base", "smoke", progress=False, need_weights=True)
     assert new.payload["weights_fingerprint"] == "0000"

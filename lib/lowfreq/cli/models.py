@@ -1,0 +1,118 @@
+"""`python -m lowfreq models ...`: list the registry, fetch published weights, verify files.
+
+    python -m lowfreq models list [--group G] [--source S]
+    python -m lowfreq models fetch NAME... | --all [--model-dir DIR] [--force]
+    python -m lowfreq models verify [--model-dir DIR]
+
+`fetch` needs a network (run it on a connected machine and copy the model directory, or the
+single files it prints, to the offline one). `verify` checks every published file present
+(format and sha256) without loading it; it exits with status 1 when a file is bad.
+"""
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from lowfreq.core import paths
+from lowfreq.models import registry
+from lowfreq.models import published
+from lowfreq.models import zoo
+from lowfreq.training import train
+
+__all__ = ["add_parser", "run"]
+
+_MD_HELP = "weights directory (default: $LOWFREQ_MODEL_DIR, else <repo>/models)"
+
+
+def add_parser(subparsers: Any) -> None:
+    """Register the `models` command group (list / fetch / verify) on a top-level subparsers object."""
+    p = subparsers.add_parser(
+        "models", help="list models, fetch published weights, verify weight files", description="The model registry."
+    )
+    sub = p.add_subparsers(dest="models_command", metavar="{list,fetch,verify}")
+    sub.required = True
+
+    pl = sub.add_parser("list", help="a table of the registered models and whether their weights are present")
+    # dest must not be "group": the top-level parser stores the command group there
+    pl.add_argument("--group", dest="filter_group", default=None, choices=registry.GROUPS, help="only this group")
+    pl.add_argument("--source", dest="filter_source", default=None, choices=registry.SOURCES, help="only this source")
+    pl.add_argument("--model-dir", default=None, help=_MD_HELP)
+
+    pf = sub.add_parser("fetch", help="download published weights (needs a network)")
+    pf.add_argument("names", nargs="*", metavar="NAME", help="published model names (see `models list --source robustbench`)")
+    pf.add_argument("--all", action="store_true", help="every published model (RobustBench and torch.hub)")
+    pf.add_argument("--model-dir", default=None, help=_MD_HELP)
+    pf.add_argument("--force", action="store_true", help="download again even when a good file is present")
+    pf.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+    pv = sub.add_parser("verify", help="check every published weights file present (format, sha256)")
+    pv.add_argument("--model-dir", default=None, help=_MD_HELP)
+
+
+def _zoo_presence(name: str, tiers: tuple[str, ...], model_dir: Any) -> str:
+    """'yes (cpu, full)' / 'no' for a zoo entry: which tiers have trained weights."""
+
+    have = [t for t in tiers if train.weights_path(zoo.recipe(name, t), model_dir=model_dir).exists()]
+    return f"yes ({', '.join(have)})" if have else "no"
+
+
+def _presence(spec: registry.ModelSpec, model_dir: Any) -> str:
+    if spec.source in ("robustbench", "torchhub"):
+
+        return "yes" if published.weights_path(spec.name, model_dir=model_dir).is_file() else "no"
+    if spec.source == "zoo":
+        return _zoo_presence(spec.name, spec.tiers, model_dir)
+    return "?"
+
+
+def _table(rows: list[tuple[str, ...]], header: tuple[str, ...]) -> str:
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    line = lambda r: "  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip()  # noqa: E731
+    return "\n".join([line(header), line(tuple("-" * w for w in widths)), *map(line, rows)])
+
+
+def run(args: argparse.Namespace) -> int:
+    """Execute a parsed `models` command; returns the exit status. Errors propagate as exceptions."""
+    if args.models_command == "list":
+        names = registry.list_models(group=args.filter_group, source=args.filter_source)
+        rows = []
+        for n in names:
+            s = registry.get_spec(n)
+            rows.append((n, s.group, s.source, s.dataset, _presence(s, args.model_dir)))
+        print(_table(rows, ("name", "group", "source", "dataset", "weights")))
+        print(f"{len(rows)} models; weights directory: {paths.model_dir(args.model_dir)}")
+        return 0
+
+
+    if args.models_command == "fetch":
+        if args.all and args.names:
+            raise ValueError("give model names or --all, not both")
+        if not args.all and not args.names:
+            raise ValueError("name the models to fetch (see `python -m lowfreq models list`) or pass --all")
+        names = list(published.PUBLISHED) if args.all else args.names
+        for n in names:
+            if n not in published.PUBLISHED:
+                spec = registry.get_spec(n)  # unknown names: a ValueError with close matches
+                raise ValueError(
+                    f"{n!r} is a {spec.source} model, not a published one: it is trained, not fetched "
+                    f"(python -m lowfreq zoo train {n})"
+                )
+        for n in names:
+            path = published.fetch(n, model_dir=args.model_dir, force=args.force, progress=not args.no_progress)
+            print(f"{n}: {path}")
+        return 0
+
+    if args.models_command == "verify":
+        bad = 0
+        rows = []
+        for n in published.PUBLISHED:
+            r = published.verify(n, model_dir=args.model_dir)
+            bad += r.status == "bad"
+            detail = "" if r.status == "missing" else r.detail
+            rows.append((n, r.status, detail))
+        print(_table(rows, ("name", "status", "detail")))
+        counts = {s: sum(r[1] == s for r in rows) for s in ("ok", "unrecorded", "missing", "bad")}
+        print(", ".join(f"{v} {k}" for k, v in counts.items()) + f"; weights directory: {paths.model_dir(args.model_dir)}")
+        return 1 if bad else 0
+
+    raise ValueError(f"unknown models command {args.models_command!r}")

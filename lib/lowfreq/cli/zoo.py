@@ -1,0 +1,106 @@
+"""`python -m lowfreq zoo {list,train,probe,table}`: train the zoo and run the book's probes."""
+from __future__ import annotations
+
+import argparse
+import time
+from typing import Any
+
+import torch
+from lowfreq import experiments
+from lowfreq.models import zoo
+
+__all__ = ["add_parser", "run"]
+
+_TIERS = ("smoke", "cpu", "full")
+
+
+def add_parser(subparsers: Any) -> None:
+    p = subparsers.add_parser("zoo", help="train the model zoo and run the probes of the book")
+    sub = p.add_subparsers(dest="zoo_command", required=True)
+    helps = {
+        "list": "list the zoo recipes of a tier",
+        "train": "train zoo models (resumable; existing weights are reused)",
+        "probe": "train, then run every probe (resumable, cached under results/<tier>/)",
+        "table": "print Table B from cached results",
+        "pca-sweep": "train the pca recipe with several K and pick the K matching the blur model's accuracy",
+    }
+    for cmd, help_ in helps.items():
+        q = sub.add_parser(cmd, help=help_)
+        q.add_argument("names", nargs="*", help="model names (default: every zoo recipe of the tier)")
+        q.add_argument("--tier", default="cpu", choices=_TIERS)
+        q.add_argument("--family", default="cifar10", choices=("cifar10", "imagenette"),
+                       help="which zoo when no names are given: cifar10 (Figs 2-5, default) or imagenette (the Fig 6 stand-in, in_*)")
+        q.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+        q.add_argument("--device", default=None, help="cpu (default), cuda or auto")
+        if cmd == "table":
+            q.add_argument("--markdown", action="store_true", help="a Markdown table (for results/<tier>/TABLE.md)")
+        if cmd == "pca-sweep":
+            q.add_argument("--k", type=int, nargs="+", default=[64, 128, 256, 512])
+            q.add_argument("--recipe", default="pca", help="the PCA recipe to sweep: pca (default) or in_pca (Imagenette)")
+            q.add_argument("--reference", default=None,
+                           help="blur model whose clean accuracy K should match (default: blur_s1.5; in_blur_s3.0 for in_pca)")
+        if cmd == "probe":
+            q.add_argument("--probes", default="train,clean,hybrid,attack,corruption,match", help="comma-separated stages")
+            q.add_argument("--time-as", default=None, metavar="LABEL",
+                           help="store the run's wall / CPU seconds per stage as results/<tier>/timing/LABEL-*.json "
+                                "(e.g. fig2_neural; the book's chapters show it)")
+
+
+def run(args: argparse.Namespace) -> int:
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    names = args.names or [r.name for r in zoo.recipes(args.tier, family=args.family)]
+    if args.zoo_command == "pca-sweep":
+        ref = args.reference or ("in_blur_s3.0" if args.recipe == "in_pca" else "blur_s1.5")
+        out = experiments.pca_k_sweep(args.tier, args.k, reference=ref, recipe_name=args.recipe, device=args.device)
+        print(f"reference {out['reference']}: test accuracy {out['reference_acc']:.4f}")
+        for k, a in out["acc_by_k"].items():
+            print(f"  K = {k:>4s}: test accuracy {a:.4f}")
+        print(f"closest: K = {out['chosen_k']} (configured for tier {args.tier}: {out['configured_k']})")
+        return 0
+    if args.zoo_command == "list":
+        for r in zoo.recipes(args.tier, family=args.family):
+            print(f"{r.name:14s} {r.group:6s} {r.arch:16s} epochs={r.epochs:<3d} subset={r.train_subset}  {r.notes}")
+        return 0
+    if args.zoo_command == "train":
+        t0 = time.perf_counter()
+        for n in names:
+            zoo.recipe(n, args.tier)
+        for n in names:
+            rec = experiments.trained_record(n, args.tier, device=args.device, need_weights=True)
+            print(f"{n:14s} test accuracy {rec.payload['test_acc']:.4f}   train {rec.payload['train_time_s']:.0f} s")
+        print(f"total wall time {time.perf_counter() - t0:.0f} s")
+        return 0
+    if args.zoo_command == "probe":
+        if args.time_as:
+            t = experiments.timed_run(args.tier, names, args.time_as, probes=args.probes.split(","), device=args.device)
+            times = t["stages_wall_s"]
+            print(f"total {t['wall_s']:.0f} s wall, {t['cpu_s']:.0f} s CPU ({t['threads']} threads)")
+        else:
+            times = experiments.run(args.tier, names, probes=args.probes.split(","), device=args.device)
+        print("wall seconds per stage:", {k: round(v) for k, v in times.items()})
+        return 0
+    rows = experiments.summary_table(args.tier, names, compute=False)
+    cols = ["model", "group", "test_acc", "train_time_s", "clean_acc", "corruption_acc", "mean_eps", "median_eps", "f05_cpp", "f_rev_nyq"]
+    scale = {"mean_eps": 255.0, "median_eps": 255.0}
+
+    def cell(r: dict, c: str) -> str:
+        v = r.get(c)
+        if isinstance(v, float):
+            return f"{v * scale.get(c, 1.0):.1f}" if c == "train_time_s" else f"{v * scale.get(c, 1.0):.4f}"
+        return "-" if v is None else str(v)
+
+    header = [c + (" (x255)" if c in scale else "") for c in cols]
+    if args.markdown:
+        print("| " + " | ".join(header) + " |")
+        print("|" + "---|" * len(cols))
+        for r in rows:
+            print("| " + " | ".join(cell(r, c) for c in cols) + " |")
+        total = sum(r.get("train_time_s") or 0.0 for r in rows)
+        print(f"\nTier {args.tier}: {len(rows)} models, total training time {total:.0f} s (sum of the recorded per-model times).")
+        return 0
+    print(" ".join(f"{h:>16s}" for h in header))
+    for r in rows:
+        print(" ".join(f"{cell(r, c):>16s}" for c in cols))
+    return 0

@@ -1,0 +1,1 @@
+"""Foundations: paths, checks and atomic I/O, third-party shims, the results cache."""

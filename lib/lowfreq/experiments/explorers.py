@@ -1,0 +1,89 @@
+"""Inputs of the book's blur-sigma / PCA-K explorer: test images, the tier's blur and PCA fronts,
+and notes on the matching zoo models."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from lowfreq.data.archive import CIFAR10_CLASSES
+from lowfreq.experiments.evalsets import eval_set
+from lowfreq.experiments.runs import latest_pca_sweep
+from lowfreq.models import zoo
+from lowfreq.models.layers import GaussianBlur, PCAProjection
+from lowfreq.training.train import load_data
+
+__all__ = ["FrontExplorerInputs", "front_explorer_inputs"]
+
+
+@dataclass
+class FrontExplorerInputs:
+    """What the book's preprocessing explorer shows: a few test images and the blur and PCA fronts of a
+    tier ({label: module}, labels are sigma in px or K), with HTML notes of the matching zoo models."""
+
+    images: torch.Tensor
+    captions: list[str]
+    blur: dict[str, nn.Module]
+    pca: dict[str, nn.Module]
+    blur_notes: dict[str, str]
+    pca_notes: dict[str, str]
+    pca_source: str
+
+
+def front_explorer_inputs(tier: str, rows: Sequence[Mapping[str, Any]] = (), *, n_images: int = 3,
+                          n_pca_fit: int = 5000, data_root: Any = None, results_root: Any = None) -> FrontExplorerInputs:
+    """The inputs of the blur-sigma / PCA-K explorer at `tier`: the first `n_images` test images; a
+    Gaussian blur per sigma of the tier's blur series (and sigma = 0, no blur); a PCA projector per K
+    (powers of two from 16, the tier's K and the K-sweep's, up to the input dimension), fitted once on
+    the first `n_pca_fit` training images of the tier's `pca` recipe and truncated; notes from
+    `rows` (Table B rows: corruption accuracy, f_rev) and from the tier's PCA K-sweep record."""
+    es = eval_set(tier, n_images, data_root=data_root)
+    labels = [int(y) for y in es.labels]
+    names = None if tier == "smoke" else CIFAR10_CLASSES  # the synthetic smoke classes are only numbered
+    captions = [f"test image {i} ({names[y] if names and y < len(names) else f'class {y}'})" for i, y in enumerate(labels)]
+    c = es.images.shape[1]
+    by = {str(r["model"]): r for r in rows}
+
+    def note(model: str, extra: str = "") -> str:
+        r = by.get(model)
+        if r is None and not extra:
+            return ""
+        bits = [extra] if extra else []
+        if r is not None:
+            if r.get("corruption_acc") is not None:
+                bits.append(f"corruption accuracy {100 * float(r['corruption_acc']):.1f}%")
+            if r.get("f_rev_nyq") is not None and np.isfinite(r["f_rev_nyq"]):
+                bits.append(f"f<sub>rev</sub> {float(r['f_rev_nyq']):.3f}")
+        return f"zoo model <code>{model}</code>: " + ", ".join(bits)
+
+    sigmas = sorted({0.0} | {float(r.preprocess[1]) for r in zoo.recipes(tier, group="blur")})
+    blur = {f"{s:g}": GaussianBlur(s, channels=c) for s in sigmas}
+    blur_notes = {f"{s:g}": note("base" if s == 0 else f"blur_s{s:.1f}") for s in sigmas}
+    blur_notes = {k: v for k, v in blur_notes.items() if v}
+
+    pca_recipe = zoo.recipe("pca", tier)
+    d = load_data(pca_recipe, data_root=data_root)
+    x = d.train_x[:n_pca_fit].float() / 255
+    dim = math.prod(x.shape[1:])
+    sweep = latest_pca_sweep(tier, results_root=results_root) or {}
+    acc_by_k = {int(k): float(v) for k, v in sweep.get("acc_by_k", {}).items()}
+    ks = {2**j for j in range(4, 16)} | set(acc_by_k) | {int(pca_recipe.preprocess[1])}
+    ks = sorted(k for k in ks if k <= min(dim, x.shape[0] - 1))
+    full = PCAProjection.fit(x, ks[-1])
+    pca = {str(k): full.truncated(k) for k in ks}
+    pca_notes = {}
+    for k in ks:
+        bits = []
+        if k in acc_by_k:
+            bits.append(f"K-sweep model: clean accuracy {100 * acc_by_k[k]:.1f}% (reference {sweep.get('reference')}: "
+                        f"{100 * float(sweep.get('reference_acc', float('nan'))):.1f}%)")
+        if k == int(pca_recipe.preprocess[1]):
+            bits.append(note("pca", "this tier's K"))
+        if bits:
+            pca_notes[str(k)] = "; ".join(bits)
+    src = f"PCA fitted on the first {x.shape[0]} training images ({d.source})"
+    return FrontExplorerInputs(es.images, captions, blur, pca, blur_notes, pca_notes, src)

@@ -1,0 +1,190 @@
+"""Running the probes: every stage for a list of models (resumable), timed runs, Table B rows,
+and the PCA K sweep.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+from typing import Any, Callable, Iterable, Sequence
+
+import torch
+from tqdm.auto import tqdm
+
+from lowfreq.core import cache as _cache
+from lowfreq.experiments.probes import (
+    attack_result,
+    clean_accuracy,
+    corruption_results,
+    hybrid_result,
+    match_result,
+    train_code,
+    trained_inputs,
+    trained_record,
+)
+from lowfreq.models import registry, zoo
+from lowfreq.training import train as training
+
+__all__ = ["STAGES", "run", "timed_run", "run_timing", "summary", "summary_table", "takes_match_probe",
+           "pca_k_sweep", "latest_pca_sweep"]
+
+#: The stages of :func:`run`, in order.
+STAGES: tuple[str, ...] = ("train", "clean", "hybrid", "attack", "corruption", "match")
+
+
+def summary(name: str, tier: str, *, compute: bool = True, **kw: Any) -> dict[str, Any]:
+    """One Table B row: group, source, tier, clean accuracy, corruption accuracy, mean/median
+    minimal epsilon, f_0.5 (cycles/pixel), f_rev (fraction of Nyquist). Missing pieces are None
+    when compute=False."""
+    spec = registry.get_spec(name)
+    row: dict[str, Any] = {"model": name, "group": spec.group, "source": spec.source, "tier": tier}
+
+    def _try(f: Callable[[], Any]) -> Any:
+        try:
+            return f()
+        except Exception as exc:  # degrade: the book shows what exists and says what is missing
+            row.setdefault("missing", []).append(f"{type(exc).__name__}: {exc}"[:200])
+            return None
+
+    if not compute:
+        kw = kw | {"load_only": True}
+    if spec.source == "zoo":
+        tr = _try(lambda: trained_record(name, tier, train=compute, progress=False,
+                                         **{k: v for k, v in kw.items() if k in ("model_dir", "data_root", "results_root")}))
+        if tr is not None:
+            row.update(test_acc=tr.payload["test_acc"], train_time_s=tr.payload["train_time_s"], train_data=tr.payload.get("data"))
+    row["clean_acc"] = _try(lambda: clean_accuracy(name, tier, **kw))
+    h = _try(lambda: hybrid_result(name, tier, **kw))
+    row["f_rev_nyq"] = None if h is None else h.f_rev_nyq
+    row["f_rev_std_nyq"] = None if h is None else h.f_rev_std_nyq
+    a = _try(lambda: attack_result(name, tier, **kw))
+    if a is not None:
+        row.update(mean_eps=a["mean_eps"], median_eps=a["median_eps"], f05_cpp=a["f05_cpp"], f05_std_cpp=a["f05_std_cpp"],
+                   attack_success=a["success_rate"])
+    cr = _try(lambda: corruption_results([name], tier, **kw)[name])
+    row["corruption_acc"] = None if cr is None else cr["mean"]
+    return row
+
+
+def summary_table(tier: str, names: Iterable[str] | None = None, **kw: Any) -> list[dict[str, Any]]:
+    """Table B rows for `names` (default: every zoo model of the tier)."""
+    names = list(names) if names is not None else [r.name for r in zoo.recipes(tier)]
+    return [summary(n, tier, **kw) for n in names]
+
+
+def takes_match_probe(name: str, tier: str) -> bool:
+    """Whether the 'match' stage (representational match with the simulated V1 populations,
+    :func:`lowfreq.experiments.match_result`) applies: grayscale zoo models at the populations' image size
+    (the neural group and its baselines)."""
+    if registry.get_spec(name).source != "zoo":
+        return False
+    r = zoo.recipe(name, tier)
+    return r.in_channels == 1 and not r.dataset.startswith("imagenette")
+
+
+def run(tier: str, names: Sequence[str] | None = None, *,
+        probes: Sequence[str] = STAGES,
+        progress: bool = True, device: Any = None, **kw: Any) -> dict[str, float]:
+    """Train (zoo) and probe every model; returns wall seconds per stage. Resumable: finished
+    results are reused from the cache. The 'match' stage runs only for the models it applies to
+    (:func:`takes_match_probe`)."""
+    names = list(names) if names is not None else [r.name for r in zoo.recipes(tier)]
+    times: dict[str, float] = {}
+    for stage in probes:
+        t0 = time.perf_counter()
+        if stage == "corruption":
+            corruption_results(names, tier, progress=progress, **kw)
+        else:
+            for n in tqdm(names, desc=f"{stage} [{tier}]", disable=not progress):
+                if stage == "train":
+                    if registry.get_spec(n).source == "zoo":
+                        trained_record(n, tier, progress=progress, device=device, need_weights=True,
+                                       **{k: v for k, v in kw.items() if k in ("model_dir", "data_root", "results_root")})
+                elif stage == "clean":
+                    clean_accuracy(n, tier, **kw)
+                elif stage == "hybrid":
+                    hybrid_result(n, tier, progress=progress, **kw)
+                elif stage == "attack":
+                    attack_result(n, tier, progress=progress, **kw)
+                elif stage == "match":
+                    if takes_match_probe(n, tier):
+                        match_result(n, tier, **{k: v for k, v in kw.items() if k in ("model_dir", "data_root", "results_root")})
+                else:
+                    raise ValueError(f"unknown stage {stage!r}")
+        times[stage] = time.perf_counter() - t0
+        if progress:
+            print(f"[{tier}] {stage}: {times[stage]:.0f} s for {len(names)} models")
+    return times
+
+
+def pca_k_sweep(tier: str, ks: Sequence[int], *, reference: str = "blur_s1.5", recipe_name: str = "pca",
+                progress: bool = True, device: Any = None, results_root: Any = None, **kw: Any) -> dict[str, Any]:
+    """Choose the PCA dimension K the way the paper did: train the tier's `recipe_name` PCA recipe
+    ('pca'; 'in_pca' for the Imagenette stand-in) with each K in `ks` and pick the K whose clean test
+    accuracy is closest to the `reference` blur model's.
+
+    Each variant is an ordinary zoo training run (recipe name ``<recipe_name>_k<K>``, cached weights
+    and 'trained' record); the sweep's table is stored as a 'pca_sweep' record (see
+    :func:`latest_pca_sweep`). Returns {"recipe": ..., "reference": ..., "reference_acc": ...,
+    "acc_by_k": {K: acc}, "chosen_k": K, ...}.
+    """
+    base = zoo.recipe(recipe_name, tier)
+    ref = trained_record(reference, tier, device=device, progress=progress, results_root=results_root, **kw)
+    ref_acc = float(ref.payload["test_acc"])
+    c = _cache.ResultCache(tier, root=results_root)
+    acc: dict[str, float] = {}
+    times: dict[str, float] = {}
+    for k in ks:
+        r = dataclasses.replace(base, name=f"{recipe_name}_k{int(k)}", preprocess=("pca", int(k)), notes=f"PCA K sweep, K = {k}")
+        inputs = trained_inputs(r, kw.get("data_root"))
+        rec = c.load("trained", r.name, inputs)
+        if rec is None:
+            res = training.train(r, device=device, progress=progress, **{k2: v for k2, v in kw.items() if k2 in ("model_dir", "data_root")})
+            rec = c.save("trained", r.name, inputs, {"name": r.name, "group": "pca", "tier": tier, "test_acc": res.test_acc,
+                                                      "train_time_s": res.train_time_s, "history": res.history, "k": int(k)},
+                         seed=r.seed, wall_time_s=res.train_time_s, device=res.device)
+        acc[str(int(k))] = float(rec.payload["test_acc"])
+        times[str(int(k))] = float(rec.payload["train_time_s"])
+    chosen = min(acc, key=lambda k: (abs(acc[k] - ref_acc), int(k)))
+    out = {"recipe": recipe_name, "reference": reference, "reference_acc": ref_acc, "acc_by_k": acc,
+           "train_time_s_by_k": times, "chosen_k": int(chosen), "configured_k": int(base.preprocess[1])}
+    inputs = {"ks": [int(k) for k in ks], "reference": reference, "code": train_code()}
+    if recipe_name != "pca":
+        inputs["recipe"] = recipe_name
+    c.save("pca_sweep", tier if recipe_name == "pca" else f"{tier}-{recipe_name}", inputs, out)
+    return out
+
+
+def latest_pca_sweep(tier: str, recipe_name: str = "pca", *, results_root: Any = None) -> dict[str, Any] | None:
+    """The payload of the newest stored :func:`pca_k_sweep` of `recipe_name` at `tier`, or None."""
+    recs = [r for r in _cache.ResultCache(tier, root=results_root).list_records("pca_sweep")
+            if r.payload.get("recipe", "pca") == recipe_name]
+    return dict(recs[-1].payload) if recs else None
+
+
+def timed_run(tier: str, names: Sequence[str], label: str, *, progress: bool = True, device: Any = None,
+              results_root: Any = None, **kw: Any) -> dict[str, Any]:
+    """:func:`run` (train and every probe; cached and resumable) of `names` at `tier`, measured: wall
+    seconds per stage, total wall seconds and the process CPU seconds (all threads; on a shared machine
+    the wall time depends on the other jobs). A run that computed anything (> 1 s) is stored as the
+    record 'timing/<label>' of the tier, keyed by the names (see :func:`run_timing`); a rerun that finds
+    everything cached does not overwrite it. Returns {'stages_wall_s', 'wall_s', 'cpu_s', 'threads',
+    'names', 'cpu_count'}."""
+    names = list(names)
+    t0, c0 = time.perf_counter(), time.process_time()
+    kw_run = dict(kw) | ({"results_root": results_root} if results_root is not None else {})
+    stages = run(tier, names, progress=progress, device=device, **kw_run)
+    out = {"stages_wall_s": {k: round(v, 1) for k, v in stages.items()}, "wall_s": round(time.perf_counter() - t0, 1),
+           "cpu_s": round(time.process_time() - c0, 1), "threads": torch.get_num_threads(), "names": names,
+           "cpu_count": os.cpu_count()}
+    if out["wall_s"] > 1.0:
+        _cache.ResultCache(tier, root=results_root).save("timing", label, {"names": names}, out, wall_time_s=out["wall_s"],
+                                            device=str(device or "cpu"))
+    return out
+
+
+def run_timing(tier: str, label: str, names: Sequence[str], *, results_root: Any = None) -> dict[str, Any] | None:
+    """The stored measurement of the last :func:`timed_run` of `names` under `label` at `tier` (with its
+    provenance under 'provenance'), or None if there is none."""
+    rec = _cache.ResultCache(tier, root=results_root).load("timing", label, {"names": list(names)})
+    return None if rec is None else dict(rec.payload) | {"provenance": dict(rec.provenance)}

@@ -1,0 +1,52 @@
+"""The Imagenette stand-in for Fig 6: run and time its zoo, and check how corruptions grow with severity."""
+from __future__ import annotations
+
+import warnings
+from typing import Any, Sequence
+
+import torch
+
+from lowfreq.experiments.runs import run_timing, timed_run
+from lowfreq.models import zoo
+from lowfreq.methods import corruptions
+
+__all__ = ["corruption_change", "standin_names", "run_standin", "standin_timing"]
+
+
+# --------------------------------------------------------------------------- corruption check
+def corruption_change(
+    images: torch.Tensor, *, params: str, seed: int = 0, severities: Sequence[int] = (1, 2, 3, 4, 5),
+    names: Sequence[str] | None = None,
+) -> dict[str, list[float]]:
+    """Mean |corrupted - clean| (in [0, 1] intensity units) per corruption and severity, on `images`
+    (N, C, H, W) float in [0, 1], with the recipe `params` of :func:`lowfreq.methods.corruptions.corrupt`
+    ('tinyimagenet' at 64 px, 'imagenet' at 224 px). Returns {corruption: [value per severity]}."""
+    out: dict[str, list[float]] = {}
+    for name in names or corruptions.CORRUPTIONS:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            out[name] = [float((corruptions.corrupt(images, name, s, seed=seed, params=params) - images).abs().mean()) for s in severities]
+    return out
+
+
+def standin_names(tier: str) -> list[str]:
+    """The Imagenette stand-in zoo of a tier (recipe names 'in_*', registration order)."""
+    return [r.name for r in zoo.recipes(tier, family="imagenette")]
+
+
+def run_standin(
+    tier: str, names: Sequence[str] | None = None, *, progress: bool = True, device: Any = None,
+    results_root: Any = None, **kw: Any,
+) -> dict[str, Any]:
+    """Train and probe the stand-in zoo at `tier` and measure it (:func:`lowfreq.experiments.runs.timed_run`
+    with the label 'fig6_standin'; see :func:`standin_timing`). Returns {'stages_wall_s', 'wall_s',
+    'cpu_s', 'threads', 'names', 'cpu_count'}."""
+    names = list(names) if names is not None else standin_names(tier)
+    return timed_run(tier, names, "fig6_standin", progress=progress, device=device, results_root=results_root, **kw)
+
+
+def standin_timing(tier: str, names: Sequence[str] | None = None, *, results_root: Any = None) -> dict[str, Any] | None:
+    """The stored time of the last :func:`run_standin` that computed the stand-in zoo at `tier` (with
+    its provenance under 'provenance'), or None if there is none."""
+    names = list(names) if names is not None else standin_names(tier)
+    return run_timing(tier, "fig6_standin", names, results_root=results_root)

@@ -1,0 +1,137 @@
+"""Tiers: how much of each probe a tier runs, and a model at a tier resolved once for every stage.
+
+A tier (``smoke``, ``cpu``, ``full``) fixes the probe sizes (:class:`TierConfig`). A model is probed
+on the tier's CIFAR-10 / synthetic test images, or, for the Imagenette stand-in zoo and ImageNet
+entries, on its own data set's val images with that data set's sizes (DATASET_TIER_CONFIGS).
+:func:`resolve` looks all of this up once and returns a :class:`ProbeTarget` that the stages pass on.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from lowfreq.models import registry, zoo
+from lowfreq.methods.hybrid import PAPER_F_MIX_NYQ
+
+__all__ = ["TierConfig", "TIER_CONFIGS", "DATASET_TIER_CONFIGS", "tier_config", "ProbeTarget", "resolve"]
+
+
+@dataclass(frozen=True)
+class TierConfig:
+    """How much of each probe a tier runs (sizes are numbers of test images)."""
+
+    tier: str
+    n_clean: int
+    n_hybrid: int
+    hybrid_seeds: tuple[int, ...]
+    f_mix_nyq: tuple[float, ...]
+    n_attack: int
+    attacks: tuple[str, ...]
+    attack_kw: dict[str, Any] = field(default_factory=dict)
+    n_corruption: int = 1000
+    severities: tuple[int, ...] = (1, 2, 3, 4, 5)
+    corruption_seed: int = 0
+    target_seed: int = 0
+    n_boot: int = 200
+    corruption_params: str = "cifar10"
+
+
+TIER_CONFIGS: dict[str, TierConfig] = {
+    "smoke": TierConfig(
+        "smoke", n_clean=1000, n_hybrid=500, hybrid_seeds=(0, 1, 2, 3), f_mix_nyq=PAPER_F_MIX_NYQ,
+        n_attack=64, attacks=("fmn", "pgd"), attack_kw={"fmn_steps": 50, "pgd_steps": 10}, n_corruption=200,
+    ),
+    "cpu": TierConfig(
+        "cpu", n_clean=10000, n_hybrid=1000, hybrid_seeds=(0, 1, 2, 3), f_mix_nyq=PAPER_F_MIX_NYQ,
+        n_attack=500, attacks=("fmn", "pgd"), attack_kw={"fmn_steps": 100, "pgd_steps": 20}, n_corruption=1000,
+    ),
+    "full": TierConfig(
+        "full", n_clean=10000, n_hybrid=10000, hybrid_seeds=(0, 1, 2, 3), f_mix_nyq=PAPER_F_MIX_NYQ,
+        n_attack=1000, attacks=("fmn", "pgd", "bb"), attack_kw={"bb_restarts": 2}, n_corruption=10000,
+    ),
+}
+
+
+#: Probe sizes for models of other data sets, keyed by (data set family, tier); see _family().
+#: Imagenette at 64 px (cpu): all 3,925 val images for clean accuracy; hybrid, attack and corruption
+#: sizes cut so that the 10-model zoo plus probes fits 2 CPU cores (~20 min; the book's Fig 6 stand-in
+#: chapter reports the time); the attack set is a prefix of the documented 1000-image attack subset.
+#: full (224 px, GPU) and ImageNet use the paper's 1000 attack images.
+DATASET_TIER_CONFIGS: dict[tuple[str, str], TierConfig] = {
+    ("imagenette", "cpu"): TierConfig(
+        "cpu", n_clean=3925, n_hybrid=1000, hybrid_seeds=(0, 1, 2, 3), f_mix_nyq=PAPER_F_MIX_NYQ,
+        n_attack=100, attacks=("fmn", "pgd"), attack_kw={"fmn_steps": 50, "pgd_steps": 10, "pgd_bisect_steps": 6},
+        n_corruption=1000, corruption_params="tinyimagenet",
+    ),
+    ("imagenette", "full"): TierConfig(
+        "full", n_clean=3925, n_hybrid=3925, hybrid_seeds=(0, 1, 2, 3), f_mix_nyq=PAPER_F_MIX_NYQ,
+        n_attack=1000, attacks=("fmn", "pgd", "bb"), attack_kw={"bb_restarts": 2}, n_corruption=3925,
+        corruption_params="imagenet",
+    ),
+    ("imagenet", "cpu"): TierConfig(
+        "cpu", n_clean=1000, n_hybrid=200, hybrid_seeds=(0, 1, 2, 3), f_mix_nyq=PAPER_F_MIX_NYQ,
+        n_attack=50, attacks=("fmn", "pgd"), attack_kw={"fmn_steps": 50, "pgd_steps": 10}, n_corruption=100,
+        corruption_params="imagenet",
+    ),
+    ("imagenet", "full"): TierConfig(
+        "full", n_clean=50000, n_hybrid=10000, hybrid_seeds=(0, 1, 2, 3), f_mix_nyq=PAPER_F_MIX_NYQ,
+        n_attack=1000, attacks=("fmn", "pgd", "bb"), attack_kw={"bb_restarts": 2}, n_corruption=10000,
+        corruption_params="imagenet",
+    ),
+}
+
+
+def _family(dataset: str | None) -> str | None:
+    """'imagenette' for 'imagenette<size>', 'imagenet' for 'imagenet', None for the CIFAR/synthetic default."""
+    if dataset is None:
+        return None
+    if dataset.startswith("imagenette"):
+        return "imagenette"
+    if dataset == "imagenet":
+        return "imagenet"
+    raise ValueError(f"unknown evaluation data set {dataset!r}; use None (the tier's CIFAR-10 / synthetic images), "
+                     "'imagenette<size>' or 'imagenet'")
+
+
+def tier_config(tier: str, dataset: str | None = None) -> TierConfig:
+    """The probe sizes of a tier (for `dataset` 'imagenette<size>' / 'imagenet': that data set's sizes,
+    DATASET_TIER_CONFIGS); ValueError for an unknown tier."""
+    if tier not in TIER_CONFIGS:
+        raise ValueError(f"unknown tier {tier!r}; tiers are {tuple(TIER_CONFIGS)}")
+    fam = _family(dataset)
+    if fam is None or tier == "smoke":
+        return TIER_CONFIGS[tier]
+    if (fam, tier) not in DATASET_TIER_CONFIGS:
+        raise ValueError(f"no probe sizes for data set {dataset!r} at tier {tier!r}")
+    return DATASET_TIER_CONFIGS[(fam, tier)]
+
+
+@dataclass(frozen=True)
+class ProbeTarget:
+    """A registry model at a tier, resolved once: its entry, its zoo recipe (None for published
+    models), the data set it is probed on (None: the tier's CIFAR-10 / synthetic default;
+    'imagenette<size>' or 'imagenet' otherwise), whether it classifies grayscale images, and the
+    tier's probe sizes for that data set."""
+
+    name: str
+    tier: str
+    spec: registry.ModelSpec
+    recipe: zoo.Recipe | None
+    dataset: str | None
+    grayscale: bool
+    config: TierConfig
+
+    @property
+    def is_zoo(self) -> bool:
+        return self.recipe is not None
+
+
+def resolve(name: str, tier: str) -> ProbeTarget:
+    """The :class:`ProbeTarget` of registry model `name` at `tier` (ValueError for an unknown name,
+    tier, or a zoo model without a recipe at that tier)."""
+    spec = registry.get_spec(name)
+    r = zoo.recipe(name, tier) if spec.source == "zoo" else None
+    ds = r.dataset if r is not None else spec.dataset
+    dataset = ds if (ds.startswith("imagenette") or ds == "imagenet") else None
+    gray = (r.in_channels == 1) if r is not None else ("gray" in spec.dataset)
+    return ProbeTarget(name, tier, spec, r, dataset, gray, tier_config(tier, dataset))

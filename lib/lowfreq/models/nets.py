@@ -1,0 +1,229 @@
+"""Networks: the paper's ResNet18 for CIFAR, small CPU networks, and the Imagenette stand-in's networks.
+
+Every network takes images in [0, 1] of shape (N, C, H, W) and normalizes inside ``forward``
+(:class:`lowfreq.models.layers.Normalize`). The zoo builds these (lowfreq.models.zoo): a change that
+alters the weights training produces must bump lowfreq.training.train.TRAIN_CODE_VERSION.
+"""
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from lowfreq.data.imagenette import IMAGENETTE_IMAGENET_INDEX
+from lowfreq.models.layers import IMAGENET_MEAN, IMAGENET_STD, Normalize, stats_for
+
+__all__ = [
+    "ResNetCIFAR",
+    "resnet18_cifar",
+    "resnet_cifar",
+    "CifarCNN",
+    "cifar_cnn",
+    "conv_pool_stages",
+    "ImagenetteCNN",
+    "imagenette_cnn",
+    "resnet50_imagenette",
+    "ImagenetteLogits",
+]
+
+
+# --------------------------------------------------------------------------- ResNets for CIFAR
+class BasicBlock(nn.Module):
+    expansion = 1
+
+    def __init__(self, in_planes: int, planes: int, stride: int = 1) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(in_planes, planes, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(planes)
+        self.conv2 = nn.Conv2d(planes, planes, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(planes)
+        self.shortcut = nn.Sequential()
+        if stride != 1 or in_planes != planes:
+            self.shortcut = nn.Sequential(nn.Conv2d(in_planes, planes, 1, stride, bias=False), nn.BatchNorm2d(planes))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = F.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        return F.relu(out + self.shortcut(x))
+
+
+class ResNetCIFAR(nn.Module):
+    """ResNet for 32 px images: 3x3 stride-1 stem, no max-pool, stages of BasicBlocks, global
+    average pool, linear head. `features` exposes the output of each stage (used by neural
+    similarity regularization)."""
+
+    def __init__(
+        self,
+        blocks: Sequence[int],
+        widths: Sequence[int],
+        *,
+        num_classes: int = 10,
+        in_channels: int = 3,
+        mean: Sequence[float] = IMAGENET_MEAN,
+        std: Sequence[float] = IMAGENET_STD,
+    ) -> None:
+        super().__init__()
+        m, s = stats_for(in_channels, mean, std)
+        self.normalize = Normalize(m, s)
+        self.conv1 = nn.Conv2d(in_channels, widths[0], 3, 1, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(widths[0])
+        layers = []
+        in_planes = widths[0]
+        for i, (n, w) in enumerate(zip(blocks, widths)):
+            stride = 1 if i == 0 else 2
+            stage = []
+            for j in range(n):
+                stage.append(BasicBlock(in_planes, w, stride if j == 0 else 1))
+                in_planes = w
+            layers.append(nn.Sequential(*stage))
+        self.stages = nn.ModuleList(layers)
+        self.fc = nn.Linear(in_planes, num_classes)
+
+    def forward_features(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """Outputs of the stem and of every stage (a list of tensors)."""
+        out = F.relu(self.bn1(self.conv1(self.normalize(x))))
+        feats = []
+        for stage in self.stages:
+            out = stage(out)
+            feats.append(out)
+        return feats
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.forward_features(x)[-1]
+        return self.fc(torch.flatten(F.adaptive_avg_pool2d(out, 1), 1))
+
+
+def resnet18_cifar(num_classes: int = 10, in_channels: int = 3) -> ResNetCIFAR:
+    """The paper's backbone: ResNet18 for CIFAR (stages [2, 2, 2, 2], widths 64..512, 11.2M params),
+    ImageNet mean/std normalization inside forward (as the authors did)."""
+    return ResNetCIFAR([2, 2, 2, 2], [64, 128, 256, 512], num_classes=num_classes, in_channels=in_channels)
+
+
+def resnet_cifar(depth: int = 20, num_classes: int = 10, in_channels: int = 3) -> ResNetCIFAR:
+    """The small CIFAR ResNets of He et al. 2016 (depth 6n+2: ResNet-8, -20, -32, ...), widths 16-32-64."""
+    if depth < 8 or (depth - 2) % 6:
+        raise ValueError(f"resnet_cifar: depth must be 6n+2 >= 8 (8, 14, 20, 32, ...), got {depth}")
+    n = (depth - 2) // 6
+    return ResNetCIFAR([n, n, n], [16, 32, 64], num_classes=num_classes, in_channels=in_channels)
+
+
+def conv_pool_stages(in_channels: int, widths: Sequence[int]) -> nn.ModuleList:
+    """The small CNNs' body: one stage per width, [3x3 conv (no bias), BN, ReLU] followed by a 2x2
+    max-pool in every stage but the last (shared by :class:`CifarCNN` and the Imagenette CNN)."""
+    blocks, c = [], in_channels
+    for i, w in enumerate(widths):
+        layers: list[nn.Module] = [nn.Conv2d(c, w, 3, padding=1, bias=False), nn.BatchNorm2d(w), nn.ReLU(inplace=True)]
+        if i < len(widths) - 1:
+            layers.append(nn.MaxPool2d(2))
+        blocks.append(nn.Sequential(*layers))
+        c = w
+    return nn.ModuleList(blocks)
+
+
+class CifarCNN(nn.Module):
+    """A plain 4-block conv net for the `cpu` tier: [3x3 conv-BN-ReLU, max-pool] x 4 (the last
+    block without pool), global max-pool, linear head. ~0.1M parameters at widths 16-32-64-128;
+    about 76% CIFAR-10 test accuracy after 5 epochs (~100 s on 2 cores, TOOLCHAIN.md)."""
+
+    def __init__(
+        self,
+        widths: Sequence[int] = (16, 32, 64, 128),
+        *,
+        num_classes: int = 10,
+        in_channels: int = 3,
+        mean: Sequence[float] = IMAGENET_MEAN,
+        std: Sequence[float] = IMAGENET_STD,
+    ) -> None:
+        super().__init__()
+        m, s = stats_for(in_channels, mean, std)
+        self.normalize = Normalize(m, s)
+        self.stages = conv_pool_stages(in_channels, widths)
+        self.fc = nn.Linear(widths[-1], num_classes)
+
+    def forward_features(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """Outputs of the four conv blocks."""
+        out = self.normalize(x)
+        feats = []
+        for stage in self.stages:
+            out = stage(out)
+            feats.append(out)
+        return feats
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.forward_features(x)[-1]
+        return self.fc(torch.flatten(F.adaptive_max_pool2d(out, 1), 1))
+
+
+def cifar_cnn(num_classes: int = 10, in_channels: int = 3, widths: Sequence[int] = (16, 32, 64, 128)) -> CifarCNN:
+    """The small `cpu`-tier network (see :class:`CifarCNN`)."""
+    return CifarCNN(widths, num_classes=num_classes, in_channels=in_channels)
+
+
+# --------------------------------------------------------------------------- Imagenette (Fig 6 stand-in)
+# --------------------------------------------------------------------------- networks
+# The zoo builds these (zoo._backbone): a change that alters the weights training produces must bump
+# lowfreq.training.train.TRAIN_CODE_VERSION, as for lowfreq.models (cached results are keyed by it).
+class ImagenetteCNN(nn.Module):
+    """The `cpu`-tier network at 64 px: ImageNet normalization, a 5x5 stride-2 stem (like a ResNet's
+    stem, without its max-pool), then the 4-block net of :class:`lowfreq.models.CifarCNN` ([3x3
+    conv-BN-ReLU, 2x2 max-pool] x 3, a last conv block), global max-pool and a linear head.
+    ~0.1M parameters; about 2.8 ms CPU time per 64 px training image. Any input size >= 16 px."""
+
+    def __init__(self, widths: Sequence[int] = (16, 32, 64, 128), *, stem_width: int = 16,
+                 num_classes: int = 10, in_channels: int = 3) -> None:
+        super().__init__()
+        if in_channels != 3:
+            raise ValueError("ImagenetteCNN takes RGB images (in_channels=3)")
+        self.normalize = Normalize(IMAGENET_MEAN, IMAGENET_STD)
+        self.stem = nn.Sequential(nn.Conv2d(in_channels, stem_width, 5, 2, 2, bias=False), nn.BatchNorm2d(stem_width),
+                                  nn.ReLU(inplace=True))
+        self.stages = conv_pool_stages(stem_width, widths)
+        self.fc = nn.Linear(widths[-1], num_classes)
+
+    def forward_features(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """Outputs of the stem and the four conv blocks."""
+        out = self.stem(self.normalize(x))
+        feats = [out]
+        for stage in self.stages:
+            out = stage(out)
+            feats.append(out)
+        return feats
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(torch.flatten(F.adaptive_max_pool2d(self.forward_features(x)[-1], 1), 1))
+
+
+def imagenette_cnn(num_classes: int = 10, in_channels: int = 3) -> ImagenetteCNN:
+    """The `cpu`-tier Imagenette network (see :class:`ImagenetteCNN`)."""
+    return ImagenetteCNN(num_classes=num_classes, in_channels=in_channels)
+
+
+def resnet50_imagenette(num_classes: int = 10, in_channels: int = 3) -> nn.Module:
+    """torchvision's ResNet-50 (random weights, `num_classes` outputs) behind ImageNet normalization:
+    the paper's ImageNet architecture, for the `full` tier at 224 px."""
+    import torchvision
+
+    if in_channels != 3:
+        raise ValueError("resnet50_imagenette takes RGB images (in_channels=3)")
+    return nn.Sequential(Normalize(IMAGENET_MEAN, IMAGENET_STD), torchvision.models.resnet50(weights=None, num_classes=num_classes))
+
+
+class ImagenetteLogits(nn.Module):
+    """An ImageNet-1k classifier seen as an Imagenette classifier: the logits of the 10 Imagenette
+    classes (:data:`IMAGENETTE_IMAGENET_INDEX`) out of 1000, in Imagenette's label order. The
+    argmax is over those 10 classes only. Note: Imagenette images come from ImageNet, and its val
+    images from ImageNet's *train* split, so an ImageNet model may have seen them in training."""
+
+    def __init__(self, model: nn.Module, indices: Sequence[int] = IMAGENETTE_IMAGENET_INDEX) -> None:
+        super().__init__()
+        self.model = model
+        self.register_buffer("indices", torch.as_tensor(list(indices), dtype=torch.long), persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.model(x)
+        if out.shape[-1] <= int(self.indices.max()):
+            raise ValueError(f"ImagenetteLogits: the model returns {out.shape[-1]} logits, expected ImageNet's 1000")
+        return out.index_select(-1, self.indices)

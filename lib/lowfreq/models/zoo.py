@@ -1,0 +1,376 @@
+"""The trained zoo: one small declarative recipe per model group and tier.
+
+Tiers:
+  smoke  synthetic cue-conflict data (lowfreq.data.cue_conflict), a tiny CNN, seconds; used by tests.
+  cpu    real CIFAR-10 on 2 CPU cores: the 4-block CNN of lowfreq.models.cifar_cnn (~0.1M params);
+         the whole zoo trains in about 20 minutes (see README and the Table B chapter).
+  full   the paper's scale: ResNet18 for CIFAR on all of CIFAR-10 (GPU).
+
+The same recipe *name* exists at every tier (``base``, ``blur_s1.5``, ``pca``, ``crp_gauss``,
+``crp_augmix``, ``adv_linf8``, ...); the tier picks architecture, data size and epochs. Train
+with ``python -m lowfreq zoo train NAME --tier cpu`` or :func:`lowfreq.training.train.train`; load with
+``registry.load_model(NAME, tier=...)``.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from lowfreq.core import paths
+from lowfreq.data import imagenette
+from lowfreq.models import nets
+from lowfreq.models.layers import GaussianBlur, GrayscaleInput, PCAProjection, Preprocessed
+from lowfreq.models.registry import ModelSpec, register
+from lowfreq.methods.v1 import POPULATIONS
+
+__all__ = ["TIERS", "FAMILIES", "Recipe", "recipe", "recipes", "family_of", "BLUR_SERIES", "IN_BLUR_SERIES", "PCA_K",
+           "IN_PCA_K", "in_blur_name", "blur_sigma_px", "paper_sigma_px", "build_model", "weights_path", "load_trained", "MissingWeightsError"]
+
+TIERS = ("smoke", "cpu", "full")
+#: The blur series of Fig 5b (sigma in pixels); sigma = 1.5 is the Table B "blur" model.
+BLUR_SERIES = (1.0, 1.1, 1.2, 1.3, 1.4, 1.5, 1.6, 1.7, 1.8, 1.9, 2.0, 2.5, 3.0)
+#: PCA dimension K per tier. full: the paper's 512. cpu: chosen by matching the clean accuracy of
+#: the sigma = 1.5 blur model in a K sweep, as the paper did (`python -m lowfreq zoo pca-sweep --tier
+#: cpu`: blur_s1.5 57.9%; K = 64 / 128 / 256: 53.3 / 57.8 / 63.1%; record in results/cpu/pca_sweep).
+#: smoke: 192 (1/16 of the input dimensions), not tuned: the synthetic data has no natural spectrum.
+PCA_K = {"smoke": 192, "cpu": 128, "full": 512}
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How to train one zoo model at one tier (all fields are plain values, hashed into its fingerprint).
+
+    arch: 'cifar_cnn' | 'tiny_cnn' | 'resnet18_cifar' | 'resnet_cifar<depth>' | 'imagenette_cnn' |
+    'resnet50_imagenette' (the last two: lowfreq.data.imagenette).
+    dataset: 'synthetic' (cue-conflict) | 'cifar10' | 'cifar10-gray' | 'imagenette<size>' (e.g. imagenette64).
+    preprocess: () | ('blur', sigma_px) | ('pca', k).
+    augment: extra augmentation on top of reflect-pad-4 crop + flip: '' | 'gaussian_noise' | 'augmix'.
+    adversarial: '' | 'fgsm_rs' (FGSM with random start, Wong et al. 2020) | 'pgd' (Madry et al.),
+    at L-inf radius adv_eps with adv_steps steps (pgd) .
+    Optimizer: SGD, nesterov momentum 0.9, OneCycle schedule peaking at lr, weight decay, batch size.
+    train_subset: use the first n training images (None: all). The last epoch is kept (no early stopping).
+    extra["init_from"] = {"name": parent, "fingerprint": ...}: fine-tune, i.e. start the backbone from the
+    trained weights of recipe `parent` at the same tier (lowfreq.training.train; the parent's fingerprint is
+    part of this recipe's, so retraining the parent with another recipe invalidates the child).
+    """
+
+    name: str
+    group: str
+    tier: str
+    arch: str
+    dataset: str
+    epochs: int
+    preprocess: tuple = ()
+    augment: str = ""
+    adversarial: str = ""
+    adv_eps: float = 8 / 255
+    adv_steps: int = 0
+    batch_size: int = 256
+    lr: float = 0.1
+    weight_decay: float = 5e-4
+    label_smoothing: float = 0.0
+    train_subset: int | None = None
+    seed: int = 0
+    in_channels: int = 3
+    num_classes: int = 10
+    notes: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d["preprocess"] = list(self.preprocess)
+        return d
+
+    def fingerprint(self) -> str:
+        """12 hex digits of sha256 over the recipe's fields (notes excluded)."""
+        d = self.to_dict()
+        d.pop("notes")
+        return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:12]
+
+
+def _backbone(arch: str, num_classes: int, in_channels: int) -> nn.Module:
+    if arch == "cifar_cnn":
+        return nets.cifar_cnn(num_classes=num_classes, in_channels=in_channels)
+    if arch == "tiny_cnn":
+        return nets.cifar_cnn(num_classes=num_classes, in_channels=in_channels, widths=(8, 16, 32, 32))
+    if arch == "resnet18_cifar":
+        return nets.resnet18_cifar(num_classes=num_classes, in_channels=in_channels)
+    if arch in ("imagenette_cnn", "resnet50_imagenette"):
+        return getattr(nets, arch)(num_classes=num_classes, in_channels=in_channels)
+    if arch.startswith("resnet_cifar"):
+        return nets.resnet_cifar(int(arch[len("resnet_cifar"):]), num_classes=num_classes, in_channels=in_channels)
+    raise ValueError(f"unknown arch {arch!r}")
+
+
+def build_model(r: Recipe, *, image_shape: tuple[int, int, int] | None = None) -> nn.Module:
+    """The recipe's model with random weights (a PCA front is an unfitted, all-zero projector).
+    A grayscale recipe (in_channels=1) gets a :class:`lowfreq.models.layers.GrayscaleInput` front, so it
+    accepts (N, 1, H, W) images and converts RGB input to luminance."""
+    net = _backbone(r.arch, r.num_classes, r.in_channels)
+    if r.preprocess:
+        kind, value = r.preprocess
+        if kind == "blur":
+            net = Preprocessed(GaussianBlur(float(value), channels=r.in_channels), net)
+        elif kind == "pca":
+            shape = image_shape or (r.in_channels, 32, 32)
+            net = Preprocessed(PCAProjection(int(value), shape), net)
+        else:
+            raise ValueError(f"unknown preprocess {r.preprocess!r}")
+    if r.in_channels == 1:
+        net = Preprocessed(GrayscaleInput(), net)
+    return net
+
+
+# --------------------------------------------------------------------------- the recipes
+_TIER_BASE: dict[str, dict[str, Any]] = {
+    # seconds on synthetic data
+    "smoke": dict(arch="tiny_cnn", dataset="synthetic", epochs=3, batch_size=128, lr=0.05, train_subset=2000),
+    # 2 CPU cores: ~50 s per model on 25,000 JPEG CIFAR-10 images x 3 epochs
+    "cpu": dict(arch="cifar_cnn", dataset="cifar10", epochs=3, batch_size=256, lr=0.1, train_subset=25000),
+    # GPU: ResNet18 on all 50,000 images
+    "full": dict(arch="resnet18_cifar", dataset="cifar10", epochs=30, batch_size=256, lr=0.1, train_subset=None),
+}
+
+_RECIPES: dict[tuple[str, str], Recipe] = {}
+
+
+def _add(name: str, group: str, tiers: tuple[str, ...] = TIERS, per_tier: dict[str, dict] | None = None, **kw: Any) -> None:
+    for t in tiers:
+        args = {**_TIER_BASE[t], **kw, **((per_tier or {}).get(t, {}))}
+        _RECIPES[(name, t)] = Recipe(name=name, group=group, tier=t, **args)
+
+
+def _blur_name(sigma: float) -> str:
+    return f"blur_s{sigma:.1f}"
+
+
+_add("base", "base", notes="plain training: crop + flip")
+_add(
+    "base_resnet",
+    "base",
+    per_tier={"smoke": dict(arch="resnet_cifar8"), "cpu": dict(arch="resnet_cifar8", epochs=2), "full": dict(arch="resnet_cifar56")},
+    notes="a second base architecture (small CIFAR ResNet)",
+)
+for _s in BLUR_SERIES:
+    _add(_blur_name(_s), "blur", preprocess=("blur", _s), notes=f"fixed Gaussian blur front, sigma {_s} px")
+for _t in TIERS:
+    _add("pca", "pca", tiers=(_t,), preprocess=("pca", PCA_K[_t]), notes=f"fixed PCA projector, K = {PCA_K[_t]}")
+_add("crp_gauss", "crp", augment="gaussian_noise", notes="Gaussian-noise augmentation (Rusak et al. 2020 style)")
+_add("crp_augmix", "crp", augment="augmix", notes="AugMix augmentation (torchvision AugMix; no JSD loss)")
+_add(
+    "adv_linf8",
+    "adv",
+    adversarial="fgsm_rs",
+    per_tier={"full": dict(adversarial="pgd", adv_steps=7)},
+    notes="adversarial training, L-inf 8/255: FGSM with random start (smoke, cpu); PGD-7 (full)",
+)
+
+
+# ---- the neural group (Figs 2, 3): grayscale CIFAR-10, as the paper's neurally regularized models.
+# The regularizer (lowfreq.methods.v1.similarity_loss, Li et al. 2019) pulls the similarity geometry of the
+# four conv blocks towards that of a simulated V1 population. lambda = 100 was chosen by a sweep
+# (bench/neural_lambda_sweep.py, mouse population, 2 epochs on 10,000 images; table in
+# results/cpu/neural_lambda_sweep.json): lambda 0/10/30/100/300 gave clean accuracy 0.43/0.45/0.46/0.45/0.40
+# and mouse representational match 0.48/0.61/0.65/0.70/0.71, i.e. the largest lambda before accuracy
+# drops; the same value at the smoke and (untuned) full tiers.
+# The base_gray models are trained identically without the regularizer. Crop + flip augmentation is
+# kept: the V1 responses are computed on the fly for the augmented batch (cheap: two 1024x1024 matrix
+# products per image), so model and V1 always see the same images.
+NEURAL_LAYERS = (0, 1, 2, 3)
+NEURAL_LAMBDA = {"smoke": 100.0, "cpu": 100.0, "full": 100.0}
+_GRAY_TIER = {
+    "smoke": dict(in_channels=1),  # synthetic cue-conflict data, converted to luminance (train.load_data)
+    "cpu": dict(in_channels=1, dataset="cifar10-gray"),  # 3 epochs on 25,000 images, as the rest of the cpu zoo
+    "full": dict(in_channels=1, dataset="cifar10-gray"),
+}
+
+
+def _neural_extra(pop: str, tier: str) -> dict[str, Any]:
+    return {"neural": {"population": pop, "v1": POPULATIONS[pop].to_dict(), "lambda": NEURAL_LAMBDA[tier],
+                       "layers": list(NEURAL_LAYERS)}}
+
+
+for _name, _seed in (("base_gray", 0), ("base_gray_s1", 1)):
+    _add(_name, "base", per_tier=_GRAY_TIER, seed=_seed,
+         notes=f"grayscale CIFAR-10, plain training (the neural group's baseline), seed {_seed}")
+for _name, _pop, _seed in (("neural_mouse", "mouse", 0), ("neural_mouse_s1", "mouse", 1), ("neural_monkey", "monkey", 0)):
+    _add(_name, "neural", per_tier={t: {**_GRAY_TIER[t], "extra": _neural_extra(_pop, t)} for t in TIERS}, seed=_seed,
+         notes=f"grayscale CIFAR-10 with {_pop}-like simulated V1 similarity regularization, seed {_seed}")
+
+
+# ---- the Imagenette stand-in for Fig 6 (ImageNet; S1 Table C). Names start with "in_" (family
+# "imagenette"); zoo.recipes() lists them only when asked (family="imagenette"), so the CIFAR-10 zoo,
+# its commands and Table B are unchanged. Resolution per tier (lowfreq.data.imagenette.TIER_SIZE_PX): smoke
+# = the synthetic 32 px data (seconds, for tests), cpu = Imagenette at 64 px (the resolution of
+# Tiny-ImageNet-C's published recipe; the whole zoo + probes fit 2 CPU cores), full = 224 px with
+# torchvision's ResNet-50 (the paper's architecture, trained from scratch here: no pretrained weights).
+# The blur series uses the paper's sigmas at 224 px (1.5, 2, 3, 5, 9, 15), scaled with the image size
+# (sigma * size / 224), and is fine-tuned from in_base as the paper did. Not built: an L2 adversarial
+# model (train.py has L-inf attacks only). The paper's Fig 6 has no PCA model; in_pca adds one, fine-tuned
+# from in_base like the blur series, with K chosen the paper's (CIFAR-10) way: the K whose clean
+# accuracy is closest to the Blur point in_blur_s3.0 (experiments.pca_k_sweep, recipe in_pca; the
+# projector is fitted by randomized SVD above 4096 input dimensions, PCAProjection.fit).
+IMAGENETTE_PREFIX = "in_"
+FAMILIES = ("cifar10", "imagenette")
+_IN_TIER: dict[str, dict[str, Any]] = {
+    "smoke": dict(arch="tiny_cnn", dataset="synthetic", epochs=3, batch_size=128, lr=0.05, train_subset=2000),
+    # 2 CPU cores: ~26 s CPU time per epoch of the 9,469 train images at 64 px
+    "cpu": dict(arch="imagenette_cnn", dataset="imagenette64", epochs=6, batch_size=128, lr=0.1, train_subset=None),
+    "full": dict(arch="resnet50_imagenette", dataset="imagenette224", epochs=40, batch_size=128, lr=0.1, train_subset=None),
+}
+#: Fine-tuning of the blur series from in_base: epochs and peak learning rate per tier.
+IN_FINETUNE = {"smoke": dict(epochs=2, lr=0.02), "cpu": dict(epochs=2, lr=0.02), "full": dict(epochs=10, lr=0.01)}
+#: The paper's ImageNet blur series (sigma in pixels at 224 px); sigma 3 is Fig 6's 'Blur' point.
+IN_BLUR_SERIES = imagenette.PAPER_BLUR_SIGMAS_224
+
+
+def _add_in(name: str, group: str, *, per_tier: dict[str, dict] | None = None, **kw: Any) -> None:
+    _add(name, group, per_tier={t: {**_IN_TIER[t], **kw, **((per_tier or {}).get(t, {}))} for t in TIERS})
+
+
+def in_blur_name(sigma_224: float) -> str:
+    """Recipe name of the Imagenette blur model with sigma `sigma_224` (pixels at 224 px): 'in_blur_s3.0'."""
+    return f"{IMAGENETTE_PREFIX}blur_s{float(sigma_224):.1f}"
+
+
+_add_in("in_base", "base", notes="Imagenette stand-in base model: plain training, crop + flip")
+for _s in IN_BLUR_SERIES:
+    _add_in(
+        in_blur_name(_s), "blur",
+        per_tier={t: dict(preprocess=("blur", imagenette.scaled_sigma_px(_s, imagenette.TIER_SIZE_PX[t])), **IN_FINETUNE[t],
+                          extra={"init_from": {"name": "in_base", "fingerprint": _RECIPES[("in_base", t)].fingerprint()}})
+                  for t in TIERS},
+        notes=f"fixed Gaussian blur front, sigma {_s} px at 224 px (scaled with the image size), fine-tuned from in_base",
+    )
+#: K of in_pca per tier: cpu from the sweep (results/cpu/pca_sweep/cpu-in_pca-*.json); smoke = 1/16 of
+#: the 3072 input dimensions as for the CIFAR-10 pca recipe; full (224 px) untuned.
+IN_PCA_K = {"smoke": 192, "cpu": 2048, "full": 2048}
+_add_in(
+    "in_pca", "pca",
+    per_tier={t: dict(preprocess=("pca", IN_PCA_K[t]), **IN_FINETUNE[t],
+                      extra={"init_from": {"name": "in_base", "fingerprint": _RECIPES[("in_base", t)].fingerprint()}})
+              for t in TIERS},
+    notes="fixed PCA projection front (K principal components of the training images), fine-tuned from in_base",
+)
+_add_in("in_adv_linf4", "adv", adversarial="fgsm_rs", adv_eps=4 / 255, per_tier={"full": dict(adversarial="pgd", adv_steps=3)},
+        notes="adversarial training, L-inf 4/255 (the paper's ImageNet radius): FGSM with random start (smoke, cpu); PGD-3 (full)")
+_add_in("in_crp_gauss", "crp", augment="gaussian_noise", notes="Gaussian-noise augmentation (Rusak et al. 2020 style)")
+_add_in("in_crp_augmix", "crp", augment="augmix", notes="AugMix augmentation (torchvision AugMix; no JSD loss)")
+
+
+def family_of(name: str) -> str:
+    """The zoo family of a recipe name: 'imagenette' (names starting with 'in_') or 'cifar10'."""
+    return "imagenette" if name.startswith(IMAGENETTE_PREFIX) else "cifar10"
+
+
+def recipe(name: str, tier: str) -> Recipe:
+    """The recipe called `name` at `tier`; a clear ValueError when there is none."""
+    if tier not in TIERS:
+        raise ValueError(f"unknown tier {tier!r}; tiers are {TIERS}")
+    if (name, tier) not in _RECIPES:
+        names = sorted({n for n, _ in _RECIPES})
+        raise ValueError(f"no zoo recipe {name!r} at tier {tier!r}; recipes: {', '.join(names)}")
+    return _RECIPES[(name, tier)]
+
+
+def recipes(tier: str, *, group: str | None = None, family: str | None = "cifar10") -> list[Recipe]:
+    """All recipes of a tier (optionally one group), in registration order. family: 'cifar10' (default:
+    the CIFAR-10 zoo of Figs 2-5), 'imagenette' (the Fig 6 stand-in, names 'in_*') or None (both)."""
+    if tier not in TIERS:
+        raise ValueError(f"unknown tier {tier!r}; tiers are {TIERS}")
+    if family is not None and family not in FAMILIES:
+        raise ValueError(f"unknown family {family!r}; families are {FAMILIES}")
+    return [r for (n, t), r in _RECIPES.items()
+            if t == tier and (group is None or r.group == group) and (family is None or family_of(n) == family)]
+
+
+# --------------------------------------------------------------------------- trained weights
+def weights_path(r: Recipe, *, model_dir: Any = None) -> Path:
+    """Where the trained weights of recipe `r` live: model_dir()/zoo/<tier>/<name>-<fingerprint>.pt."""
+    return paths.model_dir(model_dir) / "zoo" / r.tier / f"{r.name}-{r.fingerprint()}.pt"
+
+
+class MissingWeightsError(FileNotFoundError):
+    """The weights of a zoo model have not been trained (or were trained from another recipe)."""
+
+
+def load_trained(r: Recipe, *, model_dir: Any = None) -> nn.Module:
+    """The trained model of recipe `r`, on the CPU in eval mode; a clear error when it is missing
+    or the file is corrupt."""
+    path = weights_path(r, model_dir=model_dir)
+    if not path.exists():
+        raise MissingWeightsError(
+            f"no trained weights for {r.name!r} at tier {r.tier!r}: expected {path}. "
+            f"Train it with `python -m lowfreq zoo train {r.name} --tier {r.tier}` "
+            f"(or `make zoo TIER={r.tier}` for the whole zoo)."
+        )
+    try:
+        blob = torch.load(path, map_location="cpu", weights_only=True)
+        shape = tuple(blob.get("image_shape", (r.in_channels, 32, 32)))
+        model = build_model(r, image_shape=shape)
+        model.load_state_dict(blob["model"])
+    except Exception as exc:  # corrupt or foreign file
+        raise ValueError(f"{path} is not a valid lowfreq checkpoint ({type(exc).__name__}: {exc}); delete it and retrain") from exc
+    return model.eval()
+
+
+# --------------------------------------------------------------------------- registry entries
+def _register_all() -> None:
+    by_name: dict[str, list[Recipe]] = {}
+    for (n, _t), r in _RECIPES.items():
+        by_name.setdefault(n, []).append(r)
+    for n, rs in by_name.items():
+        first = rs[0]
+
+        def _build(*, tier: str = "cpu", _n: str = n) -> nn.Module:
+            return build_model(recipe(_n, tier))
+
+        def _load(*, tier: str = "cpu", model_dir: Any = None, _n: str = n) -> nn.Module:
+            return load_trained(recipe(_n, tier), model_dir=model_dir)
+
+        register(
+            ModelSpec(
+                name=n,
+                group=first.group,
+                source="zoo",
+                dataset=next((r.dataset for r in rs if r.tier == "cpu"), first.dataset),
+                build=_build,
+                load=_load,
+                tiers=tuple(r.tier for r in rs),
+                description=first.notes,
+                info={"preprocess": list(first.preprocess)},
+            ),
+            replace=True,
+        )
+
+
+_register_all()
+
+
+def paper_sigma_px(name: str) -> float:
+    """The blur sigma that names a blur recipe in the paper's series, in pixels at the paper's image
+    size: 32 px for CIFAR-10 ('blur_s1.5' -> 1.5), 224 px for the Imagenette stand-in ('in_blur_s3.0'
+    -> 3.0, the paper's ImageNet sigma). The sigma a model applies at its own size is
+    :func:`blur_sigma_px`."""
+    bare = name.removeprefix(IMAGENETTE_PREFIX)
+    if not bare.startswith("blur_s"):
+        raise ValueError(f"{name!r} is not a blur recipe")
+    return float(bare[len("blur_s"):])
+
+
+def blur_sigma_px(name: str, tier: str) -> float:
+    """The blur sigma (pixels of the model's own input) that recipe `name` applies at `tier`; e.g.
+    'in_blur_s3.0' at cpu (64 px) applies 3.0 * 64 / 224 = 0.8571 px."""
+    r = recipe(name, tier)
+    if not r.preprocess or r.preprocess[0] != "blur":
+        raise ValueError(f"{name!r} at tier {tier!r} has no blur front")
+    return float(r.preprocess[1])

@@ -1,0 +1,939 @@
+"""The paper's claims, checked on our results; and the corruption spectra behind its grouping.
+
+:func:`evaluate_claims` takes Table B rows (``experiments.summary_table(tier, compute=False)``: one
+dict per model with ``model``, ``group``, ``clean_acc``, ``corruption_acc``, ``mean_eps``,
+``median_eps``, ``f05_cpp``, ``f_rev_nyq``; a value that is missing is None) and returns one
+:class:`ClaimResult` per claim of Li et al. (2023): its verdict (``holds``, ``does not hold`` or
+``not tested``), a one-line evidence text and the numbers behind it. Claims whose inputs are missing
+are "not tested" and say why; nothing here fails because a model or a value is absent.
+
+Units: f_0.5 in cycles/pixel (``_cpp``), f_rev in fractions of Nyquist (``_nyq``), minimal epsilon
+in L-inf pixel units of [0, 1] images (shown as x/255), accuracies as fractions in [0, 1].
+
+Which models a claim compares (the paper's sets):
+  * baselines: group ``base``; robust models: groups ``adv``, ``crp``, ``blur``, ``pca``, ``neural``.
+  * Only one blur model is a Table B model (`blur_model`, sigma 1.5 px); every blur-group model
+    (the Fig 5b sigma series, which includes it) traces the inverted U.
+  * Grayscale models (the neural group and their baselines ``base_gray*``) are compared only with
+    each other, as the paper does (its mouse model "is not included in this comparison" of Fig 4).
+    A row's ``gray`` key decides; without one, the neural group and names containing "gray" are
+    grayscale.
+
+The second half computes the spectra of the 15 common corruptions (the change ``corrupted -
+clean``; S1 Fig A) and their half-power frequencies, and checks that the paper's low / medium /
+high grouping (S1 Table A) is consistent with them (:func:`check_grouping`).
+"""
+from __future__ import annotations
+
+import math
+import time
+import warnings
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping, NamedTuple, Sequence
+
+import numpy as np
+import torch
+from lowfreq import data
+from lowfreq import experiments
+from lowfreq.core import cache as _cache
+from lowfreq.models import zoo
+from lowfreq.report.stats import epsilon_at_success, gather, is_gray_row, quadratic_fit
+from lowfreq.methods import spectra
+from lowfreq.methods.corruptions import FREQUENCY_GROUPS
+
+__all__ = [
+    "HOLDS",
+    "FAILS",
+    "NOT_TESTED",
+    "VERDICTS",
+    "ROBUST_GROUPS",
+    "ClaimResult",
+    "evaluate_claims",
+    "claims_table_markdown",
+    "verdict_counts",
+    "QuadraticFit",
+    "fit_blur_curve",
+    "success_curve",
+    "epsilon_at_success",
+    "CorruptionSpectrum",
+    "corruption_spectra",
+    "tier_corruption_spectra",
+    "check_grouping",
+    "ClaimInputs",
+    "collect_inputs",
+    "corruption_table_markdown",
+    "gather_results",
+    "table_b_markdown",
+    "deviation_numbers",
+    "probe_table_markdown",
+    "table_cell",
+]
+
+HOLDS = "holds"
+FAILS = "does not hold"
+NOT_TESTED = "not tested"
+VERDICTS: tuple[str, ...] = (HOLDS, FAILS, NOT_TESTED)
+#: The robust groups of the paper (Table B and Fig 2).
+ROBUST_GROUPS: tuple[str, ...] = ("adv", "crp", "blur", "pca", "neural")
+
+
+@dataclass(frozen=True)
+class ClaimResult:
+    """One claim checked on our results.
+
+    id: short stable name (e.g. ``f05_lower``); text: the claim as the paper makes it, with the
+    figure; verdict: one of VERDICTS; evidence: one or two sentences with the numbers (units named);
+    numbers: the values behind the verdict (JSON-friendly: floats, strings, lists, dicts).
+    """
+    id: str
+    text: str
+    verdict: str
+    evidence: str
+    numbers: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.verdict not in VERDICTS:
+            raise ValueError(f"ClaimResult {self.id!r}: verdict must be one of {VERDICTS}, got {self.verdict!r}")
+
+
+# =========================================================================== small helpers
+def _num(row: Mapping[str, Any], key: str) -> float | None:
+    """row[key] as a finite float, else None (missing, None, NaN or inf)."""
+    v = row.get(key)
+    if v is None or isinstance(v, bool):
+        return None
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return None
+    return f if math.isfinite(f) else None
+
+
+_LABELS = {"f05_cpp": "f_0.5", "f_rev_nyq": "f_rev", "corruption_acc": "corruption accuracy",
+           "clean_acc": "clean accuracy", "mean_eps": "mean minimal ε", "median_eps": "median minimal ε"}
+
+
+def _fmt(key: str, v: float | None) -> str:
+    """A value with its unit: f_0.5 / f_rev with 3 decimals, epsilon as x/255, accuracy in %."""
+    if v is None or not math.isfinite(v):
+        return "n/a"
+    if key.endswith("eps"):
+        return f"{v * 255:.2f}/255"
+    if key.endswith("acc") or key in ("low", "medium", "high"):
+        return f"{100 * v:.1f}%"
+    return f"{v:.3f}"
+
+
+def _names(rows: Iterable[Mapping[str, Any]]) -> list[str]:
+    return [str(r.get("model")) for r in rows]
+
+
+def _short_list(items: Sequence[str], k: int = 4) -> str:
+    items = list(items)
+    return ", ".join(items[:k]) + (f" and {len(items) - k} more" if len(items) > k else "")
+
+
+def _not_tested(cid: str, text: str, why: str, **numbers: Any) -> ClaimResult:
+    return ClaimResult(cid, text, NOT_TESTED, why, dict(numbers))
+
+
+def _table_b(rows: Sequence[Mapping[str, Any]], blur_model: str) -> list[Mapping[str, Any]]:
+    """The rows the Table B comparisons use: every row except blur-series members other than `blur_model`."""
+    return [r for r in rows if r.get("group") != "blur" or r.get("model") == blur_model]
+
+
+# =========================================================================== robust vs baseline
+def _compare_groups(
+    cid: str,
+    text: str,
+    rows: Sequence[Mapping[str, Any]],
+    key: str,
+    *,
+    robust_lower: bool,
+    blur_model: str,
+) -> ClaimResult:
+    """Every robust model's `key` below (robust_lower) or above every baseline's, within the colour
+    and the grayscale families separately."""
+    table = _table_b(rows, blur_model)
+    missing = [str(r.get("model")) for r in table if _num(r, key) is None
+               and (r.get("group") == "base" or r.get("group") in ROBUST_GROUPS)]
+    families = []
+    uncompared: list[str] = []
+    for fam, gray in (("colour", False), ("grayscale", True)):
+        fam_rows = [r for r in table if is_gray_row(r) == gray and _num(r, key) is not None]
+        base = [r for r in fam_rows if r.get("group") == "base"]
+        robust = [r for r in fam_rows if r.get("group") in ROBUST_GROUPS]
+        if robust and not base:
+            uncompared += _names(robust)
+        if base and robust:
+            families.append((fam, base, robust))
+    label = _LABELS.get(key, key)
+    if not families:
+        why = f"no family (colour or grayscale) has both a baseline and a robust model with {label}"
+        if missing:
+            why += f"; missing {label}: {_short_list(missing)}"
+        return _not_tested(cid, text, why + ".", metric=key, missing=missing)
+    violations = []
+    parts = []
+    numbers: dict[str, Any] = {"metric": key, "missing": missing, "not_compared": uncompared, "families": {}}
+    for fam, base, robust in families:
+        bvals = {str(r["model"]): _num(r, key) for r in base}
+        rvals = {str(r["model"]): _num(r, key) for r in robust}
+        if robust_lower:
+            b_name = min(bvals, key=bvals.get)  # the strictest baseline: the lowest one
+            r_name = max(rvals, key=rvals.get)
+            bad = [(rn, bn) for rn, rv in rvals.items() for bn, bv in bvals.items() if not rv < bv]
+            rel = "<"
+        else:
+            b_name = max(bvals, key=bvals.get)
+            r_name = min(rvals, key=rvals.get)
+            bad = [(rn, bn) for rn, rv in rvals.items() for bn, bv in bvals.items() if not rv > bv]
+            rel = ">"
+        violations += [(fam, rn, bn) for rn, bn in bad]
+        worst = "largest" if robust_lower else "smallest"
+        best = "smallest" if robust_lower else "largest"
+        ok = not bad
+        parts.append(f"{fam}: {worst} robust {label} {_fmt(key, rvals[r_name])} ({r_name}) "
+                     f"{rel if ok else ('≥' if robust_lower else '≤')} {best} baseline {_fmt(key, bvals[b_name])} ({b_name})"
+                     f" [{len(rvals)} robust vs {len(bvals)} baselines]")
+        numbers["families"][fam] = {"baselines": bvals, "robust": rvals, "robust_extreme": [r_name, rvals[r_name]],
+                                    "baseline_extreme": [b_name, bvals[b_name]], "margin": abs(bvals[b_name] - rvals[r_name]) * (1 if ok else -1)}
+    numbers["violations"] = [list(v) for v in violations]
+    evidence = "; ".join(parts) + "."
+    if violations:
+        offenders = sorted({rn for _, rn, _ in violations})
+        evidence += f" Not {'below' if robust_lower else 'above'} every baseline: {_short_list(offenders)}."
+    if uncompared:
+        evidence += f" No baseline to compare with: {_short_list(uncompared)}."
+    if missing:
+        evidence += f" Missing {label}: {_short_list(missing)}."
+    return ClaimResult(cid, text, FAILS if violations else HOLDS, evidence, numbers)
+
+
+# =========================================================================== correlations and fits
+def _spearman(cid: str, text: str, rows: Sequence[Mapping[str, Any]], x_key: str, y_key: str,
+              *, min_models: int) -> ClaimResult:
+    pts = [(str(r.get("model")), _num(r, x_key), _num(r, y_key)) for r in rows]
+    used = [(n, x, y) for n, x, y in pts if x is not None and y is not None]
+    missing = [n for n, x, y in pts if x is None or y is None]
+    if len(used) < min_models:
+        return _not_tested(cid, text, f"{len(used)} model(s) with both {_LABELS[x_key]} and {_LABELS[y_key]} "
+                                      f"(need {min_models})" + (f"; missing: {_short_list(missing)}" if missing else "") + ".",
+                           n=len(used), missing=missing)
+    from scipy import stats
+
+    x = np.array([p[1] for p in used])
+    y = np.array([p[2] for p in used])
+    if np.ptp(x) == 0 or np.ptp(y) == 0:
+        return _not_tested(cid, text, f"{_LABELS[x_key] if np.ptp(x) == 0 else _LABELS[y_key]} is the same for every model: "
+                                      "no rank correlation.", n=len(used))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = stats.spearmanr(x, y)
+    rho, p = float(res.statistic), float(res.pvalue)
+    numbers = {"rho": rho, "p_value": p, "n": len(used), "points": {n: [xv, yv] for n, xv, yv in used}, "missing": missing}
+    verdict = HOLDS if rho < 0 else FAILS
+    evidence = (f"Spearman ρ = {rho:+.2f} (p = {p:.2g}, n = {len(used)} models) between {_LABELS[x_key]} and "
+                f"{_LABELS[y_key]}" + ("." if rho < 0 else ": not a negative correlation."))
+    if missing:
+        evidence += f" Missing: {_short_list(missing)}."
+    return ClaimResult(cid, text, verdict, evidence, numbers)
+
+
+class QuadraticFit(NamedTuple):
+    """Least-squares parabola acc = a f^2 + b f + c through the blur series (f = f_rev, fraction of
+    Nyquist; acc = corruption accuracy, fraction). vertex_nyq = -b / 2a; f_min/f_max: the series'
+    f_rev range; rms: root-mean-square residual (accuracy fraction); models: the points used."""
+
+    a: float
+    b: float
+    c: float
+    vertex_nyq: float
+    f_min_nyq: float
+    f_max_nyq: float
+    rms: float
+    models: tuple[str, ...]
+
+    def __call__(self, f_nyq: float | np.ndarray) -> float | np.ndarray:
+        return self.a * np.asarray(f_nyq) ** 2 + self.b * np.asarray(f_nyq) + self.c
+
+    def extrapolation_window(self, max_extrapolation: float) -> tuple[float, float]:
+        """The f_rev range (fraction of Nyquist) where the fit may be used: the series' range widened
+        on each side by `max_extrapolation` times its width."""
+        w = self.f_max_nyq - self.f_min_nyq
+        return self.f_min_nyq - max_extrapolation * w, self.f_max_nyq + max_extrapolation * w
+
+    @property
+    def interior_maximum(self) -> bool:
+        """A negative leading coefficient and the vertex strictly inside the series' f_rev range."""
+        return self.a < 0 and self.f_min_nyq < self.vertex_nyq < self.f_max_nyq
+
+
+def fit_blur_curve(rows: Sequence[Mapping[str, Any]], *, group: str = "blur", min_points: int = 4) -> QuadraticFit | None:
+    """The Fig 5b quadratic through the `group` models' (f_rev, corruption accuracy) points, or None
+    when fewer than `min_points` models (or fewer than 3 distinct f_rev values) have both values."""
+    pts = [(str(r.get("model")), _num(r, "f_rev_nyq"), _num(r, "corruption_acc")) for r in rows if r.get("group") == group]
+    pts = [(n, f, a) for n, f, a in pts if f is not None and a is not None]
+    if len(pts) < max(3, min_points) or len({f for _, f, _ in pts}) < 3:
+        return None
+
+    f = np.array([p[1] for p in pts])
+    acc = np.array([p[2] for p in pts])
+    q = quadratic_fit(f, acc)
+    a, b, c = (float(v) for v in q.coefficients)
+    rms = float(np.sqrt(np.mean((acc - q(f)) ** 2)))
+    return QuadraticFit(a, b, c, q.vertex_x, float(f.min()), float(f.max()), rms, tuple(p[0] for p in pts))
+
+
+def _inverted_u(cid: str, text: str, rows: Sequence[Mapping[str, Any]], *, min_points: int) -> tuple[ClaimResult, QuadraticFit | None]:
+    series = [r for r in rows if r.get("group") == "blur"]
+    fit = fit_blur_curve(rows, min_points=min_points)
+    if fit is None:
+        have = [str(r["model"]) for r in series if _num(r, "f_rev_nyq") is not None and _num(r, "corruption_acc") is not None]
+        return _not_tested(cid, text, f"{len(have)} blur model(s) with both f_rev and corruption accuracy "
+                                      f"(need {max(3, min_points)} with 3 distinct f_rev).", n=len(have)), None
+    numbers = {"a": fit.a, "b": fit.b, "c": fit.c, "vertex_nyq": fit.vertex_nyq, "f_range_nyq": [fit.f_min_nyq, fit.f_max_nyq],
+               "rms_acc": fit.rms, "n": len(fit.models), "models": list(fit.models)}
+    peak = float(fit(fit.vertex_nyq)) if math.isfinite(fit.vertex_nyq) else float("nan")
+    numbers["acc_at_vertex"] = peak
+    shape = (f"quadratic fit through {len(fit.models)} blur models: leading coefficient a = {fit.a:+.3g}, "
+             f"vertex at f_rev = {fit.vertex_nyq:.3f}")
+    if fit.interior_maximum:
+        ev = shape + f" (accuracy {_fmt('corruption_acc', peak)}), inside the series' range {fit.f_min_nyq:.3f}..{fit.f_max_nyq:.3f}."
+        return ClaimResult(cid, text, HOLDS, ev[0].upper() + ev[1:], numbers), fit
+    why = "a ≥ 0: not a maximum" if fit.a >= 0 else f"the maximum lies outside the series' range {fit.f_min_nyq:.3f}..{fit.f_max_nyq:.3f}"
+    ev = shape + f" — {why}."
+    return ClaimResult(cid, text, FAILS, ev[0].upper() + ev[1:], numbers), fit
+
+
+def _relative_to_curve(cid: str, text: str, rows: Sequence[Mapping[str, Any]], fit: QuadraticFit | None, groups: Sequence[str],
+                       *, above: bool, blur_model: str, tol_floor: float, rms_factor: float,
+                       max_extrapolation: float) -> ClaimResult:
+    if fit is None:
+        return _not_tested(cid, text, "no blur-series curve (see the inverted-U claim).")
+    table = [r for r in _table_b(rows, blur_model) if not is_gray_row(r) and r.get("group") in groups]
+    pts = {str(r["model"]): (_num(r, "f_rev_nyq"), _num(r, "corruption_acc")) for r in table}
+    missing = [n for n, (f, a) in pts.items() if f is None or a is None]
+    pts = {n: (f, a) for n, (f, a) in pts.items() if f is not None and a is not None}
+    tol = max(tol_floor, rms_factor * fit.rms)
+    lo, hi = fit.extrapolation_window(max_extrapolation)
+    too_far = {n: f for n, (f, _) in pts.items() if not lo <= f <= hi}
+    pts = {n: v for n, v in pts.items() if n not in too_far}
+    far_note = (f"too far from the blur series' f_rev range {fit.f_min_nyq:.3f}..{fit.f_max_nyq:.3f} to compare "
+                f"(allowed {lo:.3f}..{hi:.3f}): " + ", ".join(f"{n} ({f:.3f})" for n, f in too_far.items())) if too_far else ""
+    if not pts:
+        why = (f"no {'/'.join(groups)} model with f_rev and corruption accuracy" if not too_far else
+               f"every {'/'.join(groups)} model is {far_note}")
+        if missing:
+            why += f" (missing: {_short_list(missing)})"
+        return _not_tested(cid, text, why + ".", tolerance_acc=tol, too_far=too_far, missing=missing)
+    groups_of = {str(r["model"]): r.get("group") for r in table}
+    if all(groups_of.get(n) == "blur" for n in pts):  # the blur model is a point of the series itself
+        return _not_tested(cid, text, "only blur models, which are points of the series itself, could be compared"
+                           + (f"; {far_note}" if far_note else "") + (f" (missing: {_short_list(missing)})" if missing else "") + ".",
+                           tolerance_acc=tol, too_far=too_far, missing=missing)
+    res = {n: a - float(fit(f)) for n, (f, a) in pts.items()}
+    outside = [n for n, (f, _) in pts.items() if not fit.f_min_nyq <= f <= fit.f_max_nyq]
+    if above:
+        bad = [n for n, r in res.items() if not r > tol]
+        rel = "above the curve by more than"
+    else:
+        bad = [n for n, r in res.items() if not abs(r) <= tol]
+        rel = "within"
+    numbers = {"residual_acc": res, "tolerance_acc": tol, "rms_acc": fit.rms, "extrapolated": outside, "missing": missing,
+               "too_far": too_far, "groups": list(groups)}
+    detail = ", ".join(f"{n} {100 * r:+.1f}" for n, r in res.items())
+    ev = (f"Accuracy minus the blur curve at the model's f_rev (points): {detail}; tolerance ±{100 * tol:.1f} points "
+          f"(max of {100 * tol_floor:.0f} and {rms_factor:g} × the series' RMS residual {100 * fit.rms:.1f}).")
+    if bad:
+        ev += f" Not {rel} the tolerance: {_short_list(bad)}."
+    if outside:
+        ev += f" Extrapolated beyond the series' f_rev range: {_short_list(outside)}."
+    if too_far:
+        ev += f" Left out, {far_note}."
+    if missing:
+        ev += f" Missing: {_short_list(missing)}."
+    return ClaimResult(cid, text, FAILS if bad else HOLDS, ev, numbers)
+
+
+# =========================================================================== the neural group
+def _mean_of(rows: Sequence[Mapping[str, Any]], key: str) -> tuple[float | None, list[str]]:
+    vals = [(str(r["model"]), _num(r, key)) for r in rows]
+    vals = [(n, v) for n, v in vals if v is not None]
+    if not vals:
+        return None, []
+    return float(np.mean([v for _, v in vals])), [n for n, _ in vals]
+
+
+def _populations(rows: Sequence[Mapping[str, Any]], populations: Sequence[tuple[str, str]]) -> dict[str, list[Mapping[str, Any]]]:
+    out: dict[str, list[Mapping[str, Any]]] = {}
+    for pop, prefix in populations:
+        members = [r for r in rows if r.get("group") == "neural" and str(r.get("model", "")).startswith(prefix)]
+        if members:
+            out[pop] = members
+    return out
+
+
+def _gray_baselines(rows: Sequence[Mapping[str, Any]], prefix: str) -> list[Mapping[str, Any]]:
+    return [r for r in rows if r.get("group") == "base" and str(r.get("model", "")).startswith(prefix)]
+
+
+def _neural_direction(cid: str, text: str, rows: Sequence[Mapping[str, Any]], key: str, *, lower: bool,
+                      populations: Sequence[tuple[str, str]], baseline_prefix: str) -> ClaimResult:
+    pops = _populations(rows, populations)
+    base = _gray_baselines(rows, baseline_prefix)
+    label = _LABELS[key]
+    if not pops or not base:
+        absent = "neural models" if not pops else f"grayscale baselines ({baseline_prefix}*)"
+        return _not_tested(cid, text, f"no {absent} in the results.")
+    b_mean, b_used = _mean_of(base, key)
+    if b_mean is None:
+        return _not_tested(cid, text, f"no grayscale baseline has {label}.")
+    numbers: dict[str, Any] = {"metric": key, "baseline": {"mean": b_mean, "models": b_used}, "populations": {}}
+    parts, bad, untested = [], [], []
+    for pop, members in pops.items():
+        m, used = _mean_of(members, key)
+        if m is None:
+            untested.append(pop)
+            continue
+        ok = m < b_mean if lower else m > b_mean
+        numbers["populations"][pop] = {"mean": m, "models": used, "change": m - b_mean}
+        parts.append(f"{pop} {_fmt(key, m)} vs baseline {_fmt(key, b_mean)} "
+                     f"({'mean of ' + str(len(used)) + ' seeds' if len(used) > 1 else used[0]})")
+        if not ok:
+            bad.append(pop)
+    if not numbers["populations"]:
+        return _not_tested(cid, text, f"no neural model has {label}.", **numbers)
+    ev = f"{label}: " + "; ".join(parts) + "."
+    if bad:
+        ev += f" Not {'lower' if lower else 'higher'} for: {', '.join(bad)}."
+    if untested:
+        ev += f" Not tested for: {', '.join(untested)} (no {label})."
+    return ClaimResult(cid, text, FAILS if bad else HOLDS, ev, numbers)
+
+
+def _mouse_stronger(cid: str, text: str, rows: Sequence[Mapping[str, Any]], *, populations: Sequence[tuple[str, str]],
+                    baseline_prefix: str) -> ClaimResult:
+    pops = _populations(rows, populations)
+    base = _gray_baselines(rows, baseline_prefix)
+    names = [p for p, _ in populations]
+    if len(names) < 2:
+        return _not_tested(cid, text, "needs two populations (mouse-like and monkey-like).")
+    strong, weak = names[0], names[1]
+    if strong not in pops or weak not in pops or not base:
+        absent = [p for p in (strong, weak) if p not in pops] + ([f"{baseline_prefix}*"] if not base else [])
+        return _not_tested(cid, text, f"no results for: {', '.join(absent)}.")
+    numbers: dict[str, Any] = {}
+    parts, bad = [], []
+    for key in ("f05_cpp", "f_rev_nyq"):
+        b, _ = _mean_of(base, key)
+        s, _ = _mean_of(pops[strong], key)
+        w, _ = _mean_of(pops[weak], key)
+        if b is None or s is None or w is None:
+            continue
+        es, ew = b - s, b - w  # how much each population lowers the frequency
+        numbers[key] = {"baseline": b, f"{strong}_effect": es, f"{weak}_effect": ew}
+        parts.append(f"{_LABELS[key]} lowered by {es:+.3f} ({strong}) vs {ew:+.3f} ({weak})")
+        if not es > ew:
+            bad.append(_LABELS[key])
+    if not numbers:
+        return _not_tested(cid, text, "f_0.5 and f_rev missing for the neural models or their baseline.")
+    ev = "; ".join(parts) + "."
+    if bad:
+        ev += f" The {strong}-like effect is not the stronger one on: {', '.join(bad)}."
+    if len(numbers) < 2:
+        ev += f" Only {', '.join(_LABELS[k] for k in numbers)} could be compared."
+    return ClaimResult(cid, text, FAILS if bad else HOLDS, ev, numbers)
+
+
+def _high_freq_gain(cid: str, text: str, rows: Sequence[Mapping[str, Any]], corruption: Mapping[str, Mapping[str, Any]] | None,
+                    *, populations: Sequence[tuple[str, str]], baseline_prefix: str) -> ClaimResult:
+    if not corruption:
+        return _not_tested(cid, text, "no per-group corruption accuracies were given.")
+    pops = _populations(rows, populations)
+    base = [str(r["model"]) for r in _gray_baselines(rows, baseline_prefix)]
+    by_group = {n: p.get("by_group") for n, p in corruption.items() if p and p.get("by_group")}
+    base = [n for n in base if n in by_group]
+    if not pops or not base:
+        return _not_tested(cid, text, "no per-group corruption accuracies for " + ("neural models." if not pops else "the grayscale baselines."))
+    groups = list(by_group[base[0]])
+    b = {g: float(np.mean([by_group[n][g] for n in base])) for g in groups}
+    numbers: dict[str, Any] = {"baseline": b, "gain": {}}
+    parts, bad = [], []
+    for pop, members in pops.items():
+        used = [str(r["model"]) for r in members if str(r["model"]) in by_group]
+        if not used:
+            continue
+        gain = {g: float(np.mean([by_group[n][g] for n in used])) - b[g] for g in groups}
+        numbers["gain"][pop] = gain
+        top = max(gain, key=gain.get)
+        parts.append(f"{pop}: " + ", ".join(f"{g} {100 * v:+.1f}" for g, v in gain.items()) + " points")
+        if top != "high":
+            bad.append(f"{pop} (largest gain: {top})")
+    if not numbers["gain"]:
+        return _not_tested(cid, text, "no per-group corruption accuracies for the neural models.")
+    ev = "Accuracy gain over the grayscale baseline by frequency group — " + "; ".join(parts) + "."
+    if bad:
+        ev += f" Largest gain not on high-frequency corruptions: {', '.join(bad)}."
+    return ClaimResult(cid, text, FAILS if bad else HOLDS, ev, numbers)
+
+
+# =========================================================================== ImageNet (Fig 6)
+def _imagenet_claims(rows: Sequence[Mapping[str, Any]] | None, *, min_models: int, min_points: int,
+                     note: str = "") -> list[ClaimResult]:
+    texts = {
+        "in_eps_vs_f05": "ImageNet: minimal ε falls as f_0.5 rises — a negative correlation (Fig 6a).",
+        "in_crp_better": "ImageNet: corruption-robust (crp) models have higher ImageNet-C accuracy and smaller f_rev than the baseline (Fig 6b).",
+        "in_adv_worse": "ImageNet: adversarially trained models have smaller f_rev than the baseline but lower ImageNet-C accuracy (Fig 6b).",
+        "in_inverted_u": "ImageNet: corruption accuracy vs f_rev of the blur series is an inverted U (Fig 6b).",
+    }
+    if not rows:
+        why = ("no ImageNet-scale results at this tier: ImageNet and its published models cannot be obtained here, "
+               "and the Imagenette stand-in has no cached results.")
+        return [_not_tested(k, t, why) for k, t in texts.items()]
+    out = [_spearman("in_eps_vs_f05", texts["in_eps_vs_f05"], [r for r in rows if r.get("group") != "blur"], "f05_cpp", "mean_eps",
+                     min_models=min_models)]
+    base = [r for r in rows if r.get("group") == "base"]
+    for cid, grp, acc_higher in (("in_crp_better", "crp", True), ("in_adv_worse", "adv", False)):
+        members = [r for r in rows if r.get("group") == grp]
+        b_acc, _ = _mean_of(base, "corruption_acc")
+        b_f, _ = _mean_of(base, "f_rev_nyq")
+        vals = {str(r["model"]): (_num(r, "f_rev_nyq"), _num(r, "corruption_acc")) for r in members}
+        vals = {n: v for n, v in vals.items() if v[0] is not None and v[1] is not None}
+        if b_acc is None or b_f is None or not vals:
+            out.append(_not_tested(cid, texts[cid], f"needs a baseline and {grp} models with f_rev and corruption accuracy."))
+            continue
+        bad = [n for n, (f, a) in vals.items() if not (f < b_f and ((a > b_acc) if acc_higher else (a < b_acc)))]
+        ev = (f"baseline f_rev {b_f:.3f}, accuracy {_fmt('corruption_acc', b_acc)}; "
+              + ", ".join(f"{n} {f:.3f}, {_fmt('corruption_acc', a)}" for n, (f, a) in vals.items()) + ".")
+        if bad:
+            ev += f" Not as claimed: {_short_list(bad)}."
+        out.append(ClaimResult(cid, texts[cid], FAILS if bad else HOLDS, ev[0].upper() + ev[1:],
+                               {"baseline": [b_f, b_acc], "models": {n: list(v) for n, v in vals.items()}, "violations": bad}))
+    u, _ = _inverted_u("in_inverted_u", texts["in_inverted_u"], rows, min_points=min_points)
+    out.append(u)
+    if note:  # say where the rows come from (e.g. a stand-in data set)
+        out = [ClaimResult(c.id, c.text, c.verdict, f"{note}: {c.evidence}", c.numbers) for c in out]
+    return out
+
+
+# =========================================================================== all claims
+CLAIM_TEXTS: dict[str, str] = {
+    "f05_lower": "Every robust model (adv, crp, blur, pca, neural) has a smaller half-power frequency f_0.5 of its "
+                 "minimal adversarial perturbations than every baseline (Fig 2d/h, Fig 4b).",
+    "f_rev_lower": "Every robust model has a smaller reversal frequency f_rev on hybrid images than every baseline "
+                   "(Fig 3b, Fig 5b, S1 Fig B).",
+    "corruption_higher": "Every robust model is more accurate on common corruptions than every baseline, even the "
+                         "adversarially trained ones (Fig 5b; Fig 2a/e).",
+    "eps_vs_f05": "Minimal adversarial ε falls as f_0.5 rises: a negative correlation over the CIFAR-10 models (Fig 4c).",
+    "inverted_u": "Corruption accuracy vs f_rev is an inverted U (“Goldilocks”) traced by the blur series: a quadratic "
+                  "fit has a negative leading coefficient and an interior maximum (Fig 5b).",
+    "near_curve": "The adv, blur and pca models lie near the blur-series curve (Fig 5b).",
+    "crp_above": "The corruption-robust (crp) models lie above the blur-series curve (Fig 5b).",
+    "neural_f05": "Neural regularization lowers f_0.5 relative to the grayscale baseline (Fig 2d, 2h).",
+    "neural_f_rev": "Neural regularization lowers f_rev relative to the grayscale baseline (Fig 3b, S1 Fig B).",
+    "neural_eps": "Neural regularization raises the minimal adversarial ε (Fig 2b, 2f).",
+    "neural_mouse_stronger": "The mouse-like effect on f_0.5 and f_rev is stronger than the monkey-like one "
+                             "(Fig 2d vs 2h, Fig 3b vs S1 Fig B).",
+    "neural_high_freq_gain": "Neural regularization's largest corruption-accuracy gain is on the high-frequency "
+                             "corruptions (Fig 2c, 2g).",
+    "grouping_spectra": "The low / medium / high grouping of the 15 corruptions follows their spectra (S1 Table A, Fig A).",
+}
+
+
+def evaluate_claims(
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    corruption: Mapping[str, Mapping[str, Any]] | None = None,
+    corruption_f05_cpp: Mapping[str, float] | None = None,
+    imagenet_rows: Sequence[Mapping[str, Any]] | None = None,
+    imagenet_note: str = "",
+    blur_model: str = "blur_s1.5",
+    neural_populations: Sequence[tuple[str, str]] = (("mouse", "neural_mouse"), ("monkey", "neural_monkey")),
+    gray_baseline_prefix: str = "base_gray",
+    min_models: int = 4,
+    min_blur_points: int = 4,
+    near_tol_acc: float = 0.03,
+    rms_factor: float = 2.0,
+    max_extrapolation: float = 0.5,
+) -> list[ClaimResult]:
+    """Check every claim of the paper on Table B rows; one ClaimResult per claim, in a fixed order.
+
+    rows: dicts with ``model``, ``group`` and the Table B values (``f05_cpp`` cycles/pixel,
+    ``f_rev_nyq`` fraction of Nyquist, ``mean_eps`` L-inf in [0, 1] units, ``corruption_acc``
+    fraction; None where missing) and optionally ``gray``. corruption: {model: corruption payload
+    with ``by_group``} (``experiments.corruption_results``) for the Fig 2c claim.
+    corruption_f05_cpp: {corruption name: f_0.5 of its change, cycles/pixel} for the S1 grouping
+    claim. imagenet_rows: Fig 6 rows (None: those claims are "not tested"); imagenet_note, when given,
+    starts their evidence (e.g. "On the Imagenette stand-in"). blur_model: the Table B
+    blur model (the other blur models only trace the Fig 5b curve). neural_populations: (name, model
+    prefix) pairs, the first the one expected to act more strongly. min_models: fewest models for a
+    rank correlation; min_blur_points: fewest blur models for the quadratic. A model is "near" the
+    blur curve when its accuracy is within max(near_tol_acc, rms_factor x the series' RMS residual);
+    the curve is used only up to `max_extrapolation` x the series' f_rev width beyond its range (a
+    model farther out is left out of the near/above claims, and said so).
+    """
+    if min_models < 3 or min_blur_points < 3:
+        raise ValueError("evaluate_claims: min_models and min_blur_points must be >= 3 (a correlation or a quadratic needs 3 points)")
+    if near_tol_acc < 0 or rms_factor < 0 or max_extrapolation < 0:
+        raise ValueError("evaluate_claims: near_tol_acc, rms_factor and max_extrapolation must be >= 0")
+    rows = [dict(r) for r in rows]
+    for r in rows:
+        if "model" not in r or "group" not in r:
+            raise ValueError(f"evaluate_claims: every row needs 'model' and 'group' (Table B rows), got keys {sorted(r)}")
+    T = CLAIM_TEXTS
+    out = [
+        _compare_groups("f05_lower", T["f05_lower"], rows, "f05_cpp", robust_lower=True, blur_model=blur_model),
+        _compare_groups("f_rev_lower", T["f_rev_lower"], rows, "f_rev_nyq", robust_lower=True, blur_model=blur_model),
+        _compare_groups("corruption_higher", T["corruption_higher"], rows, "corruption_acc", robust_lower=False, blur_model=blur_model),
+    ]
+    fig4 = [r for r in _table_b(rows, blur_model) if not is_gray_row(r) and (r.get("group") == "base" or r.get("group") in ROBUST_GROUPS)]
+    out.append(_spearman("eps_vs_f05", T["eps_vs_f05"], fig4, "f05_cpp", "mean_eps", min_models=min_models))
+    colour = [r for r in rows if not is_gray_row(r)]
+    u, fit = _inverted_u("inverted_u", T["inverted_u"], colour, min_points=min_blur_points)
+    out.append(u)
+    curve_kw = dict(blur_model=blur_model, tol_floor=near_tol_acc, rms_factor=rms_factor, max_extrapolation=max_extrapolation)
+    out.append(_relative_to_curve("near_curve", T["near_curve"], rows, fit, ("adv", "blur", "pca"), above=False, **curve_kw))
+    out.append(_relative_to_curve("crp_above", T["crp_above"], rows, fit, ("crp",), above=True, **curve_kw))
+    kw = dict(populations=neural_populations, baseline_prefix=gray_baseline_prefix)
+    out.append(_neural_direction("neural_f05", T["neural_f05"], rows, "f05_cpp", lower=True, **kw))
+    out.append(_neural_direction("neural_f_rev", T["neural_f_rev"], rows, "f_rev_nyq", lower=True, **kw))
+    out.append(_neural_direction("neural_eps", T["neural_eps"], rows, "mean_eps", lower=False, **kw))
+    out.append(_mouse_stronger("neural_mouse_stronger", T["neural_mouse_stronger"], rows, **kw))
+    out.append(_high_freq_gain("neural_high_freq_gain", T["neural_high_freq_gain"], rows, corruption, **kw))
+    if corruption_f05_cpp:
+        out.append(check_grouping(corruption_f05_cpp))
+    else:
+        out.append(_not_tested("grouping_spectra", T["grouping_spectra"], "no corruption spectra were given."))
+    out += _imagenet_claims(imagenet_rows, min_models=min_models, min_points=min_blur_points, note=imagenet_note)
+    return out
+
+
+def verdict_counts(results: Sequence[ClaimResult]) -> dict[str, int]:
+    """{verdict: how many claims have it} for every verdict (zeros included)."""
+    return {v: sum(r.verdict == v for r in results) for v in VERDICTS}
+
+
+_BADGE = {HOLDS: "✅ holds", FAILS: "❌ does not hold", NOT_TESTED: "⬜ not tested"}
+
+
+def claims_table_markdown(results: Sequence[ClaimResult]) -> str:
+    """A Markdown table (claim | verdict | evidence) of the results, for the book."""
+    def esc(s: str) -> str:
+        return s.replace("|", "\\|").replace("\n", " ")
+
+    lines = ["| | claim | verdict | evidence |", "|---|---|---|---|"]
+    for i, r in enumerate(results, 1):
+        lines.append(f"| {i} | {esc(r.text)} | {_BADGE[r.verdict]} | {esc(r.evidence)} |")
+    return "\n".join(lines)
+
+
+def check_grouping(
+    f05_cpp: Mapping[str, float],
+    *,
+    groups: Mapping[str, Sequence[str]] | None = None,
+    order: Sequence[str] = ("low", "medium", "high"),
+) -> ClaimResult:
+    """Is the paper's frequency grouping consistent with the corruptions' spectra?
+
+    f05_cpp: {corruption: f_0.5 of its change, cycles/pixel} (NaN/None: no change, ignored).
+    Holds when the groups' median f_0.5 increase strictly in `order` (low < medium < high); the
+    numbers also count the pairs (a, b) of corruptions in groups ordered a before b whose f_0.5 are
+    not in that order (overlaps between groups).
+    """
+    groups = FREQUENCY_GROUPS if groups is None else groups
+    text = CLAIM_TEXTS["grouping_spectra"]
+    vals = {g: {n: float(f05_cpp[n]) for n in groups[g] if n in f05_cpp and f05_cpp[n] is not None
+                and math.isfinite(float(f05_cpp[n]))} for g in order}
+    empty = [g for g in order if not vals[g]]
+    if empty:
+        return _not_tested("grouping_spectra", text, f"no f_0.5 for the {', '.join(empty)} group(s).")
+    med = {g: float(np.median(list(vals[g].values()))) for g in order}
+    rng = {g: [min(vals[g].values()), max(vals[g].values())] for g in order}
+    ok = all(med[a] < med[b] for a, b in zip(order, order[1:]))
+    inverted = []
+    for i, a in enumerate(order):
+        for b in order[i + 1:]:
+            inverted += [(na, nb) for na, va in vals[a].items() for nb, vb in vals[b].items() if not va < vb]
+    numbers = {"median_cpp": med, "range_cpp": rng, "f05_cpp": vals, "out_of_order_pairs": [list(p) for p in inverted],
+               "n_pairs": sum(len(vals[a]) * len(vals[b]) for i, a in enumerate(order) for b in order[i + 1:])}
+    ev = ("Median f_0.5 of the changes (cycles/pixel): " + ", ".join(f"{g} {med[g]:.3f} ({rng[g][0]:.3f}..{rng[g][1]:.3f})" for g in order)
+          + (" — increasing." if ok else " — not increasing.")
+          + f" {len(inverted)} of {numbers['n_pairs']} cross-group pairs are out of order"
+          + (f" (e.g. {inverted[0][0]} vs {inverted[0][1]})." if inverted else "."))
+    return ClaimResult("grouping_spectra", text, HOLDS if ok else FAILS, ev, numbers)
+
+
+# =========================================================================== gathering the inputs
+_TABLE_B_KEYS = ("clean_acc", "corruption_acc", "mean_eps", "median_eps", "f05_cpp", "f05_std_cpp", "f_rev_nyq", "f_rev_std_nyq")
+
+
+class ClaimInputs(NamedTuple):
+    """What :func:`evaluate_claims` needs at a tier: Table B rows (with ``gray``), per-model
+    corruption payloads, the corruption f_0.5 (cycles/pixel, None when not computed), notes on
+    what is missing ({what: why}), and the Fig 6 rows of the Imagenette stand-in (None when it has
+    no cached results) with the note that says so."""
+
+    rows: list[dict[str, Any]]
+    corruption: dict[str, dict[str, Any]]
+    corruption_f05_cpp: dict[str, float] | None
+    missing: dict[str, str]
+    imagenet_rows: list[dict[str, Any]] | None = None
+    imagenet_note: str = ""
+
+
+def collect_inputs(
+    tier: str,
+    names: Sequence[str] | None = None,
+    *,
+    compute: bool = False,
+    spectra_n: int | None = None,
+    imagenet: bool = True,
+    results_root: Any = None,
+) -> ClaimInputs:
+    """Gather the claims' inputs at `tier` for `names` (default: every zoo model of the tier).
+
+    compute=False only loads cached results (what is missing stays None and is listed in
+    ``missing``); compute=True first trains and probes what is missing (``experiments.run``,
+    quiet), which is what the smoke tier does. The corruption spectra use the first `spectra_n`
+    corruption images (default: the tier's n_corruption). imagenet=True also loads the cached
+    results of the Imagenette stand-in zoo (never computes them) for the Fig 6 claims.
+    """
+    names = list(names) if names is not None else [r.name for r in zoo.recipes(tier)]
+    missing: dict[str, str] = {}
+    kw = {} if results_root is None else {"results_root": results_root}
+    if compute:
+        try:
+            experiments.run(tier, names, progress=False, **kw)
+        except Exception:  # noqa: BLE001 - fall back to one model at a time, so one failure costs one model
+            for n in names:
+                try:
+                    experiments.run(tier, [n], progress=False, **kw)
+                except Exception as exc:  # noqa: BLE001
+                    missing[n] = f"{type(exc).__name__}: {exc}"[:200]
+    rows = experiments.summary_table(tier, names, compute=False, **kw)
+    corruption: dict[str, dict[str, Any]] = {}
+    for r in rows:
+        n = r["model"]
+        for k in _TABLE_B_KEYS:  # summary() leaves out what it could not load: make the gaps explicit
+            r.setdefault(k, None)
+        try:
+            r["gray"] = experiments.resolve(n, tier).grayscale
+        except Exception:  # noqa: BLE001
+            r["gray"] = None
+        try:
+            corruption[n] = experiments.corruption_results([n], tier, load_only=True, progress=False, **kw)[n]
+        except Exception as exc:  # noqa: BLE001
+            missing.setdefault(n, f"{type(exc).__name__}: {exc}"[:200])
+        if r.get("missing"):
+            missing.setdefault(n, "; ".join(r["missing"])[:300])
+    try:
+        sp = tier_corruption_spectra(tier, n=spectra_n, compute=compute, results_root=results_root)
+        f05 = {k: v.f05_cpp for k, v in sp.items()}
+    except Exception as exc:  # noqa: BLE001
+        f05 = None
+        missing["corruption spectra"] = f"{type(exc).__name__}: {exc}"[:200]
+    in_rows, note = None, ""
+    if imagenet:  # the Fig 6 stand-in: cached results only (it is trained and probed by its own chapter)
+        try:
+            in_names = [r.name for r in zoo.recipes(tier, family="imagenette")]
+            got = experiments.summary_table(tier, in_names, compute=False, **kw) if in_names else []
+            if any(_num(r, "f05_cpp") is not None or _num(r, "f_rev_nyq") is not None for r in got):
+                in_rows, note = got, f"On the Imagenette stand-in ({tier} tier)"
+        except Exception as exc:  # noqa: BLE001
+            missing["Imagenette stand-in"] = f"{type(exc).__name__}: {exc}"[:200]
+    return ClaimInputs(rows, corruption, f05, missing, in_rows, note)
+
+
+# =========================================================================== chapter helpers
+def corruption_table_markdown(spectra: Mapping[str, CorruptionSpectrum], *, groups: Mapping[str, Sequence[str]] | None = None) -> str:
+    """S1 Table A as Markdown: each frequency group's corruptions with the f_0.5 (cycles/pixel) of
+    their change, pooled over severities and per severity, and the RMS size of the change (x255)."""
+
+    groups = FREQUENCY_GROUPS if groups is None else groups
+    sev = sorted({s for sp in spectra.values() for s in sp.f05_by_severity_cpp})
+    head = "| group | corruption | $f_{0.5}$ pooled | " + " | ".join(f"severity {s}" for s in sev) + " | RMS change (×1/255) |"
+    lines = [head, "|---" * (4 + len(sev)) + "|"]
+    for g, names in groups.items():
+        for n in names:
+            sp = spectra.get(n)
+            if sp is None:
+                lines.append(f"| {g} | {n} | missing |" + " |" * (len(sev) + 1))
+                continue
+            per = " | ".join(f"{sp.f05_by_severity_cpp.get(s, float('nan')):.3f}" for s in sev)
+            lines.append(f"| {g} | {n} | **{sp.f05_cpp:.3f}** | {per} | {255 * sp.rms_change:.1f} |")
+    return "\n".join(lines)
+
+
+_KINDS = ("clean", "hybrid", "attack", "corruption")
+
+
+def gather_results(kind: str, names: Sequence[str], tier: str, *, compute: bool = False, results_root: Any = None) -> dict[str, Any]:
+    """{model: its cached `kind` result ('clean', 'hybrid', 'attack' or 'corruption'), or None when it
+    is missing}, for a chapter that shows what exists. compute=True first computes what is missing
+    (training smoke models as needed; corruption results of all models at once, sharing the
+    corrupted images); a failure costs only that model, with a one-line note printed."""
+
+    if kind not in _KINDS:
+        raise ValueError(f"gather_results: kind must be one of {_KINDS}, got {kind!r}")
+    names = list(names)
+    kw: dict[str, Any] = {} if results_root is None else {"results_root": results_root}
+    if compute and kind == "corruption" and names:
+        try:
+            experiments.corruption_results(names, tier, progress=False, **kw)
+        except Exception:  # noqa: BLE001 - one model at a time below; its failure is reported there
+            pass
+    fetch = {
+        "clean": lambda n: experiments.clean_accuracy(n, tier, load_only=not compute, **kw),
+        "hybrid": lambda n: experiments.hybrid_result(n, tier, progress=False, load_only=not compute, **kw),
+        "attack": lambda n: experiments.attack_result(n, tier, progress=False, load_only=not compute, **kw),
+        "corruption": lambda n: experiments.corruption_results([n], tier, progress=False, load_only=not compute, **kw)[n],
+    }[kind]
+    return gather(fetch, names, what=f"{kind} result")
+
+
+def table_b_markdown(rows: Sequence[Mapping[str, Any]]) -> str:
+    """The numbers behind the claims as Markdown, one line per model: group, clean and corruption
+    accuracy (%), mean and median minimal epsilon (x1/255), f_0.5 (cycles/pixel, +- bootstrap std),
+    f_rev (fraction of Nyquist, +- std over pairing seeds). Missing values show as '—'."""
+    def cell(r: Mapping[str, Any], key: str, std_key: str | None = None) -> str:
+        v = _num(r, key)
+        if v is None:
+            return "—"
+        s = _fmt(key, v).replace("/255", "") if key.endswith("eps") else _fmt(key, v).rstrip("%")
+        sd = _num(r, std_key) if std_key else None
+        return s + (f" ± {sd:.3f}" if sd is not None else "")
+
+    lines = ["| model | group | input | clean acc. (%) | corruption acc. (%) | mean min. ε (×1/255) | median min. ε (×1/255) "
+             "| $f_{0.5}$ (cycles/pixel) | $f_{rev}$ (× Nyquist) |", "|---" * 9 + "|"]
+    for r in rows:
+        lines.append(f"| `{r.get('model')}` | {r.get('group')} | {'gray' if is_gray_row(r) else 'colour'} | {cell(r, 'clean_acc')} "
+                     f"| {cell(r, 'corruption_acc')} | {cell(r, 'mean_eps')} | {cell(r, 'median_eps')} "
+                     f"| {cell(r, 'f05_cpp', 'f05_std_cpp')} | {cell(r, 'f_rev_nyq', 'f_rev_std_nyq')} |")
+    return "\n".join(lines)
+
+
+# =========================================================================== deviations, measured
+def _strictly_increasing(values: Sequence[float]) -> bool:
+    return all(b > a for a, b in zip(values, values[1:]))
+
+
+def _nan_if_none(v: Any) -> float:
+    return float("nan") if v is None else float(v)
+
+
+def deviation_numbers(
+    tier: str,
+    *,
+    names: Sequence[str] | None = None,
+    results_root: Any = None,
+    data_root: Any = None,
+) -> dict[str, Any]:
+    """The measured side of the deviations chapter at `tier`, from cached results only (nothing is
+    computed; what is missing is NaN, or "n/a" for text).
+
+    Keys: the base recipe (``arch``, ``epochs``, ``train_images``, ``batch_size``, ``lr``,
+    ``dataset``), ``pca_k``, ``attacks``; ``exact_share_<probe>`` (fraction of lossless CIFAR-10
+    images among the images of the clean / hybrid / attack / corruption probes; NaN for synthetic
+    data); ``test_acc`` {model: accuracy after training}; ``pca_sweep`` (the K sweep record or None);
+    ``attack_winner_share`` {model: {attack: share of images it won}}; ``attack_success``
+    {model: success rate}; ``f05_grid_minus_exact_cpp`` {model: 25-radius-grid f_0.5 minus the exact
+    one, cycles/pixel}; ``f05_std_cpp`` {model: bootstrap std}; ``nonmonotone_hybrid`` {model: whether
+    the seed-mean p_low - p_high curve needed the isotonic fit}; ``n_boot``; ``nonmonotone_severity``
+    (corruptions whose RMS change does not grow strictly with severity on the tier's images, from the
+    cached corruption spectra; None when they were not computed).
+    """
+    cfg = experiments.tier_config(tier)
+    names = list(names) if names is not None else [r.name for r in zoo.recipes(tier)]
+    r = zoo.recipe("base", tier)
+    out: dict[str, Any] = {
+        "tier": tier, "arch": r.arch, "epochs": r.epochs, "train_images": "all" if r.train_subset is None else r.train_subset,
+        "batch_size": r.batch_size, "lr": r.lr, "weight_decay": r.weight_decay, "dataset": r.dataset,
+        "pca_k": zoo.PCA_K.get(tier), "attacks": " + ".join(cfg.attacks), "n_boot": cfg.n_boot, "n_attack": cfg.n_attack,
+        "adv_eps": zoo.recipe("adv_linf8", tier).adv_eps, "adv_method": zoo.recipe("adv_linf8", tier).adversarial,
+    }
+    for probe, n in (("clean", cfg.n_clean), ("hybrid", cfg.n_hybrid), ("attack", cfg.n_attack), ("corruption", cfg.n_corruption)):
+        out[f"n_{probe}"] = n
+        out[f"exact_share_{probe}"] = float("nan")
+    if r.dataset.startswith("cifar10"):
+
+        try:
+            exact = data.load_cifar10("test", root=data_root).exact.numpy().astype(bool)
+            for probe in ("clean", "hybrid", "attack", "corruption"):
+                out[f"exact_share_{probe}"] = float(exact[: out[f"n_{probe}"]].mean())
+        except Exception:  # noqa: BLE001 - no data here: the shares stay NaN
+            pass
+    kw: dict[str, Any] = {} if results_root is None else {"results_root": results_root}
+    out["test_acc"] = {}
+    for n in names:
+        try:
+            rec = experiments.trained_record(n, tier, train=False, data_root=data_root, **kw)
+            out["test_acc"][n] = None if rec is None else float(rec.payload["test_acc"])
+        except Exception:  # noqa: BLE001
+            out["test_acc"][n] = None
+    out["pca_sweep"] = experiments.latest_pca_sweep(tier, results_root=results_root)
+    out["attack_winner_share"], out["attack_success"], out["f05_grid_minus_exact_cpp"], out["f05_std_cpp"] = {}, {}, {}, {}
+    out["nonmonotone_hybrid"] = {}
+    for n in names:
+        try:
+            a = experiments.attack_result(n, tier, progress=False, load_only=True, data_root=data_root, **kw)
+        except Exception:  # noqa: BLE001
+            a = None
+        if a is not None:
+            ok = np.asarray(a["success"], dtype=bool)
+            winners = [w for w, s in zip(a["winner"], ok) if s]
+            out["attack_winner_share"][n] = {w: winners.count(w) / max(1, len(winners)) for w in sorted(set(winners))}
+            out["attack_success"][n] = float(a["success_rate"])
+            p = torch.as_tensor(np.asarray(a["mean_power"], dtype=np.float64))
+            out["f05_grid_minus_exact_cpp"][n] = (spectra.half_power_frequency_grid(None, power=p)
+                                                  - spectra.half_power_frequency(None, power=p))
+            out["f05_std_cpp"][n] = _nan_if_none(a.get("f05_std_cpp"))
+        try:
+            h = experiments.hybrid_result(n, tier, progress=False, load_only=True, data_root=data_root, **kw)
+            out["nonmonotone_hybrid"][n] = bool(np.any(np.diff(np.asarray(h.mean_diff)) < 0))
+        except Exception:  # noqa: BLE001
+            pass
+    try:  # corruptions whose RMS change does not grow strictly with severity on this tier's images
+        sp = tier_corruption_spectra(tier, compute=False, results_root=results_root, data_root=data_root)
+        out["nonmonotone_severity"] = [k for k, v in sp.items()
+                                       if not _strictly_increasing([v.rms_by_severity[s] for s in sorted(v.rms_by_severity)])]
+    except Exception:  # noqa: BLE001
+        out["nonmonotone_severity"] = None
+    return out
+
+
+def table_cell(v: Any, spec: str, scale: float = 1.0) -> str:
+    """A number for a Markdown table: v x scale formatted by `spec`, or '—' when missing or not finite."""
+    return "—" if v is None or not math.isfinite(float(v)) else format(float(v) * scale, spec)
+
+
+def probe_table_markdown(
+    names: Sequence[str],
+    *,
+    attacks: Mapping[str, Mapping[str, Any] | None] | None = None,
+    corruption: Mapping[str, Mapping[str, Any] | None] | None = None,
+    hybrids: Mapping[str, Any] | None = None,
+) -> str:
+    """The Fig 2 numbers of each model as Markdown: clean and mean corruption accuracy (%), epsilon at
+    50% attack success and mean +- std of the per-image minimal epsilon (x1/255), f_0.5 +- bootstrap
+    std (cycles/pixel) and f_rev +- std over pairing seeds (fraction of Nyquist); '—' where missing.
+    attacks / corruption: payloads of experiments.attack_result / corruption_results; hybrids:
+    HybridCurve objects."""
+    attacks, corruption, hybrids = attacks or {}, corruption or {}, hybrids or {}
+
+    lines = ["| model | clean acc. (%) | corruption acc. (%) | ε at 50% success (×1/255) | minimal ε, mean ± std (×1/255) "
+             "| $f_{0.5}$ (cycles/pixel) | $f_{rev}$ (× Nyquist) |", "|---" * 7 + "|"]
+    for n in names:
+        c, a, h = corruption.get(n), attacks.get(n), hybrids.get(n)
+        clean = table_cell(c.get("clean"), ".1f", 100) if c else "—"
+        mean = table_cell(c.get("mean"), ".1f", 100) if c else "—"
+        if a:
+            e50 = epsilon_at_success(a["epsilon"], 0.5)
+            eps50 = "not reached" if math.isinf(e50) else table_cell(e50, ".2f", 255)
+            eps = f"{table_cell(a['mean_eps'], '.2f', 255)} ± {table_cell(a['std_eps'], '.2f', 255)}"
+            f05 = f"{table_cell(a['f05_cpp'], '.3f')} ± {table_cell(a.get('f05_std_cpp'), '.3f')}"
+        else:
+            eps50 = eps = f05 = "—"
+        rev = f"{table_cell(h.f_rev_nyq, '.3f')} ± {table_cell(h.f_rev_std_nyq, '.3f')}" if h is not None else "—"
+        lines.append(f"| `{n}` | {clean} | {mean} | {eps50} | {eps} | {f05} | {rev} |")
+    return "\n".join(lines)

@@ -1,0 +1,1 @@
+"""Training: the zoo's training loop (lowfreq.training.train)."""

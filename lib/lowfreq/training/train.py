@@ -1,0 +1,380 @@
+"""Training the zoo, flat and readable (in the style of torchvision's reference train.py).
+
+    load_data -> build model (fit the PCA front; fine-tuned recipes start from their parent's
+    trained backbone) -> for each epoch: train_one_epoch, evaluate,
+    checkpoint -> save weights + a JSON record (accuracy, time, provenance).
+
+Deterministic by the recipe's seed (model init, shuffling, augmentation and attack noise all come
+from seeded generators). Shows progress (tqdm). Checkpoints atomically after every epoch under
+``model_dir()/zoo/<tier>/`` and resumes from the last finished epoch after an interruption.
+On CUDA it keeps the data on the GPU, uses bf16 autocast and channels_last.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from tqdm.auto import tqdm
+
+from lowfreq import data
+from lowfreq.data.archive import dataset_fingerprint
+from lowfreq.core.utils import atomic_torch_save, batches, resolve_device
+from lowfreq.data.imagenette import load_imagenette
+from lowfreq.models.layers import PCAProjection, Preprocessed
+from lowfreq.models.zoo import Recipe, build_model, load_trained, recipe, weights_path
+from lowfreq.methods.v1 import logits_and_features, neural_config, similarity_loss
+
+#: Version of the training code, part of every trained model's identity (results cache keys).
+#: Bump it when a change to this module, zoo.build_model or lowfreq.models alters the weights that
+#: training produces for an existing recipe. (A plain source hash would also change on unrelated
+#: edits, such as a new recipe, and silently orphan every trained model and its results.)
+TRAIN_CODE_VERSION = 1
+
+__all__ = ["TRAIN_CODE_VERSION", "TrainData", "load_data", "train", "train_one_epoch", "evaluate", "TrainResult",
+           "crop_flip", "gaussian_noise_aug", "augmix_aug", "fgsm_rs", "pgd"]
+
+
+class TrainData(NamedTuple):
+    """uint8 images (N, C, H, W) and int64 labels for train and test, plus a description."""
+
+    train_x: torch.Tensor
+    train_y: torch.Tensor
+    test_x: torch.Tensor
+    test_y: torch.Tensor
+    source: str
+
+
+def load_data(r: Recipe, *, data_root: Any = None) -> TrainData:
+    """The recipe's data set as uint8 tensors (synthetic cue-conflict data, CIFAR-10, or Imagenette at
+    the size in its name, e.g. 'imagenette64', whose val split is the test set)."""
+    if r.dataset == "synthetic":
+        n_train = r.train_subset or 2000
+        tx, ty = data.cue_conflict(n_train, seed=r.seed)
+        vx, vy = data.cue_conflict(1000, seed=r.seed + 10_000)
+        if r.in_channels == 1:  # the luminance of the colour data (as experiments.eval_set makes its test images)
+            tx, vx = data.to_grayscale(tx), data.to_grayscale(vx)
+        to8 = lambda x: (x * 255).round().to(torch.uint8)  # noqa: E731
+        gray = " (grayscale)" if r.in_channels == 1 else ""
+        return TrainData(to8(tx), ty.long(), to8(vx), vy.long(), "synthetic cue-conflict" + gray)
+    if r.dataset in ("cifar10", "cifar10-gray"):
+        gray = r.dataset == "cifar10-gray"
+        tr = data.load_cifar10("train", root=data_root, grayscale=gray, as_float=False)
+        te = data.load_cifar10("test", root=data_root, grayscale=gray, as_float=False)
+        tx, ty = tr.images, tr.labels
+        if r.train_subset is not None:
+            tx, ty = tx[: r.train_subset], ty[: r.train_subset]
+        return TrainData(tx, ty.long(), te.images, te.labels.long(), f"CIFAR-10 ({tr.source})")
+    if r.dataset.startswith("imagenette") and r.dataset[len("imagenette"):].isdigit():
+        size = int(r.dataset[len("imagenette"):])
+        tr = load_imagenette("train", size_px=size, root=data_root, as_float=False)
+        te = load_imagenette("val", size_px=size, root=data_root, as_float=False)
+        tx, ty = tr.images, tr.labels
+        if r.train_subset is not None:
+            tx, ty = tx[: r.train_subset], ty[: r.train_subset]
+        return TrainData(tx, ty.long(), te.images, te.labels.long(), f"Imagenette {size} px ({tr.source})")
+    raise ValueError(f"unknown dataset {r.dataset!r} in recipe {r.name}")
+
+
+# --------------------------------------------------------------------------- augmentation
+def crop_flip(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+    """Reflect-pad by 4, random 32x32 crop and random horizontal flip, per image (float batch)."""
+    n, _, h, w = x.shape
+    padded = F.pad(x, (4, 4, 4, 4), mode="reflect")
+    dy = torch.randint(0, 9, (n,), generator=gen, device=gen.device)
+    dx = torch.randint(0, 9, (n,), generator=gen, device=gen.device)
+    rows = (dy[:, None] + torch.arange(h, device=x.device)[None])[:, None, :, None]
+    cols = (dx[:, None] + torch.arange(w, device=x.device)[None])[:, None, None, :]
+    out = padded[torch.arange(n, device=x.device)[:, None, None, None], torch.arange(x.shape[1], device=x.device)[None, :, None, None], rows, cols]
+    flip = torch.rand(n, generator=gen, device=gen.device) < 0.5
+    return torch.where(flip[:, None, None, None], out.flip(-1), out)
+
+
+def gaussian_noise_aug(x: torch.Tensor, gen: torch.Generator, *, max_std: float = 0.1) -> torch.Tensor:
+    """Gaussian-noise augmentation in the spirit of Rusak et al. (2020): half of the batch gets
+    additive N(0, s^2) noise with s ~ U(0, max_std) per image (pixel units of [0, 1]), clipped."""
+    n = x.shape[0]
+    s = torch.rand(n, generator=gen, device=gen.device) * max_std
+    s = torch.where(torch.rand(n, generator=gen, device=gen.device) < 0.5, s, torch.zeros_like(s))
+    noise = torch.randn(x.shape, generator=gen, device=gen.device) * s[:, None, None, None]
+    return (x + noise).clamp(0, 1)
+
+
+def augmix_aug(x8: torch.Tensor, gen: torch.Generator, *, chunk: int = 16) -> torch.Tensor:
+    """torchvision's AugMix on uint8 images, in chunks (AugMix samples its operation chains once per
+    call, so chunks give per-chunk diversity). Seeded through torch's global RNG inside a fork."""
+    from torchvision.transforms import v2
+
+    aug = v2.AugMix()
+    seed = int(torch.randint(0, 2**31 - 1, (1,), generator=gen, device=gen.device))
+    out = []
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        for s in batches(x8.shape[0], chunk):
+            out.append(aug(x8[s].cpu()))
+    return torch.cat(out).to(x8.device)
+
+
+def fgsm_rs(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, gen: torch.Generator) -> torch.Tensor:
+    """FGSM with random start (Wong et al. 2020): uniform start in the eps-ball, one signed gradient
+    step of 1.25*eps, projected back to the ball and [0, 1]."""
+    delta = (torch.rand(x.shape, generator=gen, device=gen.device) * 2 - 1) * eps
+    delta.requires_grad_(True)
+    loss = F.cross_entropy(model((x + delta).clamp(0, 1)), y)
+    (g,) = torch.autograd.grad(loss, delta)
+    delta = (delta.detach() + 1.25 * eps * g.sign()).clamp(-eps, eps)
+    return (x + delta).clamp(0, 1)
+
+
+def pgd(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, steps: int, gen: torch.Generator) -> torch.Tensor:
+    """Untargeted L-inf PGD (Madry et al.): random start, `steps` steps of 2.5*eps/steps."""
+    alpha = 2.5 * eps / steps
+    delta = (torch.rand(x.shape, generator=gen, device=gen.device) * 2 - 1) * eps
+    for _ in range(steps):
+        delta.requires_grad_(True)
+        loss = F.cross_entropy(model((x + delta).clamp(0, 1)), y)
+        (g,) = torch.autograd.grad(loss, delta)
+        delta = (delta.detach() + alpha * g.sign()).clamp(-eps, eps)
+    return (x + delta).clamp(0, 1)
+
+
+# --------------------------------------------------------------------------- train / evaluate
+def train_one_epoch(
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    scheduler: Any,
+    d: TrainData,
+    r: Recipe,
+    gen: torch.Generator,
+    device: torch.device,
+    *,
+    epoch: int,
+    progress: bool = True,
+) -> dict[str, float]:
+    """One pass over the (shuffled) training images; returns mean loss and train accuracy.
+
+    A recipe with neural regularization (``recipe.extra["neural"]``, see lowfreq.methods.v1.neural_config)
+    adds lambda x the neural similarity loss between the chosen blocks of ``model.forward_features``
+    and a simulated V1 population. The V1 responses are computed on the fly for the same augmented
+    batch the model sees (no lookup by image index; crop + flip stay on); also returns its mean.
+    """
+    reg = neural_config(r.extra)
+    if reg is not None:
+        reg["population"].to(device)
+    model.train()
+    n = d.train_x.shape[0]
+    order = torch.randperm(n, generator=gen, device=gen.device).to(d.train_x.device)
+    amp = device.type == "cuda"
+    tot_loss, tot_correct, tot_sim = 0.0, 0, 0.0
+    bar = tqdm(total=n, desc=f"{r.name} [{r.tier}] epoch {epoch + 1}/{r.epochs}", unit="img", disable=not progress, leave=False)
+    for s in batches(n, r.batch_size):
+        idx = order[s]
+        x8, y = d.train_x[idx].to(device, non_blocking=True), d.train_y[idx].to(device, non_blocking=True)
+        if r.augment == "augmix":
+            x8 = augmix_aug(x8, gen)
+        x = crop_flip(x8.float() / 255, gen)
+        if r.augment == "gaussian_noise":
+            x = gaussian_noise_aug(x, gen)
+        if r.adversarial:
+            model.eval()  # attack with fixed BN statistics
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
+                if r.adversarial == "fgsm_rs":
+                    x = fgsm_rs(model, x, y, r.adv_eps, gen)
+                else:
+                    x = pgd(model, x, y, r.adv_eps, r.adv_steps, gen)
+            model.train()
+        if amp:
+            x = x.contiguous(memory_format=torch.channels_last)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
+            if reg is None:
+                out = model(x)
+                loss = F.cross_entropy(out, y, label_smoothing=r.label_smoothing)
+            else:
+                out, feats = logits_and_features(model, x)
+                with torch.no_grad(), torch.autocast(device.type, enabled=False):
+                    v1 = reg["population"](x.float(), generator=gen)
+                sim = similarity_loss([feats[i] for i in reg["layers"]], v1)
+                loss = F.cross_entropy(out, y, label_smoothing=r.label_smoothing) + reg["lambda"] * sim
+                tot_sim += float(sim.detach()) * len(y)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        scheduler.step()
+        tot_loss += float(loss.detach()) * len(y)
+        tot_correct += int((out.argmax(1) == y).sum())
+        bar.update(len(y))
+    bar.close()
+    stats = {"train_loss": tot_loss / n, "train_acc": tot_correct / n}
+    if reg is not None:
+        stats["train_sim_loss"] = tot_sim / n
+    return stats
+
+
+@torch.inference_mode()
+def evaluate(model: nn.Module, x8: torch.Tensor, y: torch.Tensor, device: torch.device, *, batch_size: int = 1000) -> float:
+    """Top-1 accuracy on uint8 images."""
+    model.eval()
+    correct = 0
+    for s in batches(x8.shape[0], batch_size):
+        x = x8[s].to(device).float() / 255
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
+            correct += int((model(x).argmax(1).cpu() == y[s].cpu()).sum())
+    return correct / max(1, x8.shape[0])
+
+
+def _checkpoint_path(r: Recipe, model_dir: Any) -> Path:
+    return weights_path(r, model_dir=model_dir).with_suffix(".ckpt")
+
+
+@dataclass
+class TrainResult:
+    """What a training run produced: the model, its test accuracy, timing and where it is stored."""
+
+    model: nn.Module
+    recipe: Recipe
+    test_acc: float
+    history: list[dict[str, float]]
+    train_time_s: float
+    weights: Path
+    device: str
+    data_source: str
+
+
+def _fit_front(model: nn.Module, r: Recipe, d: TrainData) -> None:
+    if isinstance(model, Preprocessed) and isinstance(model.preprocess, PCAProjection):
+        # fit on (up to 20,000) training images, before any training
+        x = d.train_x[:20000].float() / 255
+        model.preprocess = PCAProjection.fit(x, model.preprocess.k)
+
+
+def _backbone_of(model: nn.Module) -> nn.Module:
+    while isinstance(model, Preprocessed):
+        model = model.classifier
+    return model
+
+
+def _init_from_parent(model: nn.Module, r: Recipe, d: TrainData, **kw: Any) -> None:
+    """Fine-tuning (``r.extra["init_from"]``): copy the trained backbone of the parent recipe into the
+    backbone of `model` (the fixed front, e.g. a blur, stays as built). The parent is trained first
+    when its weights are missing (same tier; kw: device, model_dir, progress)."""
+    init = r.extra.get("init_from")
+    if not init:
+        return
+    parent = recipe(init["name"], r.tier)
+    if parent.fingerprint() != init.get("fingerprint"):
+        raise ValueError(f"{r.name}: its parent {parent.name} changed (fingerprint {parent.fingerprint()}, recipe says "
+                         f"{init.get('fingerprint')}); update the zoo recipe")
+    same_data = (parent.dataset, parent.train_subset, parent.in_channels) == (r.dataset, r.train_subset, r.in_channels)
+    src = train(parent, data=d if same_data else None, **kw).model
+    _backbone_of(model).load_state_dict(_backbone_of(src).state_dict())
+
+
+def train(
+    name_or_recipe: str | Recipe,
+    *,
+    tier: str = "cpu",
+    device: str | torch.device | None = None,
+    model_dir: Any = None,
+    data_root: Any = None,
+    data: TrainData | None = None,
+    resume: bool = True,
+    progress: bool = True,
+    threads: int | None = None,
+) -> TrainResult:
+    """Train one zoo recipe (or return it at once if its weights already exist).
+
+    Deterministic by the recipe's seed. After every epoch a checkpoint (model, optimizer,
+    scheduler, generator state, history) is written atomically; an interrupted run resumes from
+    it. The final weights go to :func:`weights_path` and the checkpoint is removed.
+    """
+    r = name_or_recipe if isinstance(name_or_recipe, Recipe) else recipe(name_or_recipe, tier)
+    dev = resolve_device(device)
+    if threads:
+        torch.set_num_threads(threads)
+    out = weights_path(r, model_dir=model_dir)
+    d = data if data is not None else load_data(r, data_root=data_root)
+
+    data_fp = dataset_fingerprint(d.train_x, d.train_y)
+    if resume and out.exists():
+        blob = torch.load(out, map_location="cpu", weights_only=True)
+        if blob.get("train_data") == data_fp:  # the same recipe trained on the same data: reuse
+            model = load_trained(r, model_dir=model_dir).to(dev)
+            return TrainResult(model, r, float(blob["test_acc"]), list(blob["history"]), float(blob["train_time_s"]), out, str(dev), d.source)
+        if progress:
+            print(f"{r.name} [{r.tier}]: stored weights were trained on other data; retraining")
+
+    image_shape = tuple(d.train_x.shape[1:])
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(r.seed)
+        model = build_model(r, image_shape=image_shape)
+    _fit_front(model, r, d)
+    _init_from_parent(model, r, d, device=device, model_dir=model_dir, data_root=data_root, progress=progress)
+    model = model.to(dev)
+    if dev.type == "cuda":
+        model = model.to(memory_format=torch.channels_last)
+        d = TrainData(*(t.to(dev) if isinstance(t, torch.Tensor) else t for t in d))
+    gen = torch.Generator(device=dev.type if dev.type == "cuda" else "cpu").manual_seed(r.seed)
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.SGD(params, lr=r.lr, momentum=0.9, nesterov=True, weight_decay=r.weight_decay)
+    steps = r.epochs * -(-d.train_x.shape[0] // r.batch_size)
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=r.lr, total_steps=steps, pct_start=0.25)
+    history: list[dict[str, float]] = []
+    start_epoch, elapsed = 0, 0.0
+
+    ckpt = _checkpoint_path(r, model_dir)
+    if resume and ckpt.exists():
+        state = torch.load(ckpt, map_location="cpu", weights_only=True)
+        if state.get("fingerprint") == r.fingerprint() and state.get("train_data") == data_fp:
+            model.load_state_dict(state["model"])
+            optimizer.load_state_dict(state["optimizer"])
+            scheduler.load_state_dict(state["scheduler"])
+            gen.set_state(state["generator"].to(gen.device) if gen.device.type == "cuda" else state["generator"])
+            history, start_epoch, elapsed = list(state["history"]), int(state["epoch"]), float(state["elapsed"])
+            if progress:
+                print(f"{r.name} [{r.tier}]: resuming after epoch {start_epoch}")
+
+    for epoch in range(start_epoch, r.epochs):
+        t0 = time.perf_counter()
+        stats = train_one_epoch(model, optimizer, scheduler, d, r, gen, dev, epoch=epoch, progress=progress)
+        elapsed += time.perf_counter() - t0
+        stats["epoch"] = epoch + 1
+        history.append(stats)
+        atomic_torch_save(
+            {
+                "fingerprint": r.fingerprint(),
+                "train_data": data_fp,
+                "model": model.state_dict(),
+                "optimizer": optimizer.state_dict(),
+                "scheduler": scheduler.state_dict(),
+                "generator": gen.get_state().cpu(),
+                "history": history,
+                "epoch": epoch + 1,
+                "elapsed": elapsed,
+            },
+            ckpt,
+        )
+    test_acc = evaluate(model, d.test_x, d.test_y, dev)
+    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    atomic_torch_save(
+        {
+            "model": state,
+            "recipe": r.to_dict(),
+            "fingerprint": r.fingerprint(),
+            "test_acc": test_acc,
+            "history": history,
+            "train_time_s": elapsed,
+            "image_shape": list(image_shape),
+            "train_data": data_fp,
+        },
+        out,
+    )
+    ckpt.unlink(missing_ok=True)
+    if progress:
+        print(f"{r.name} [{r.tier}]: test accuracy {test_acc:.4f}, {elapsed:.0f} s on {dev}")
+    return TrainResult(model.eval(), r, test_acc, history, elapsed, out, str(dev), d.source)
+
+
