@@ -18,8 +18,8 @@ __all__ = ["repo_root", "data_dir", "model_dir", "results_dir"]
 
 def repo_root() -> Path | None:
     """The project checkout holding this package (``lib/lowfreq``), or None for a plain install."""
-    here = Path(__file__).resolve().parent
-    root = here.parent.parent
+    package = Path(__file__).resolve().parents[1]  # <repo>/lib/lowfreq
+    root = package.parent.parent
     if (root / "pyproject.toml").is_file() and (root / "lib" / "lowfreq").is_dir():
         return root
     return None
