@@ -17,7 +17,7 @@ STAMP := $(VENV)/.lowfreq-pins-$(PIN_HASH)-$(CHECKOUT_HASH)
 
 help:
 	@echo "make setup                  create $(VENV) with the pinned stack (seconds when pins are unchanged)"
-	@echo "make test [SLOW=1]          offline CPU test suite (SLOW=1 adds the slow tests, as CI does)"
+	@echo "make test [SLOW=1]          the layer contracts (lint-imports), then the offline CPU test suite (SLOW=1 adds the slow tests, as CI does)"
 	@echo "make data [ARCHIVES='a.tgz b.tgz']  get CIFAR-10: download, or import local image-folder archives"
 	@echo "make execute [TIER=smoke|cpu|full] [CHAPTER=name]  run the book's chapters with papermill"
 	@echo "make book [TIER=...]        build the HTML book from executed chapters"
@@ -33,6 +33,7 @@ $(STAMP): requirements.txt pyproject.toml
 	@echo "setup: $(VENV) ready (pins $(PIN_HASH))"
 
 test: setup
+	cd $(CURDIR) && $(VENV)/bin/lint-imports
 	$(PY) -m pytest -q $(if $(SLOW),,-m "not slow")
 
 data: setup

@@ -16,6 +16,8 @@ import os
 import sys
 from typing import Sequence
 
+from lowfreq import __version__
+
 __all__ = ["GROUPS", "register_group", "build_parser", "main"]
 
 #: group name -> module implementing add_parser(subparsers) / run(args). Add new groups here.
@@ -35,8 +37,6 @@ def register_group(name: str, module: str) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser, one sub-command per registered group."""
-    from lowfreq import __version__
-
     parser = argparse.ArgumentParser(
         prog="python -m lowfreq",
         description="lowfreq: reproduce Li et al. 2023, 'Robust deep learning object recognition models rely on low "

@@ -42,7 +42,16 @@ import numpy as np
 #     -> inside the patch its `rng` is drawn from the (seeded) global numpy RNG.
 # =====================================================================================
 
+#: The optional or heavy third-party packages that lowfreq imports inside the functions that need them
+#: (so that `import lowfreq...` stays fast and works without them). Every other import is at module
+#: level; tests/test_architecture.py holds the code to this list.
+LAZY_IMPORTS: tuple[str, ...] = (
+    "torchvision", "foolbox", "robustbench", "gdown", "imagecorruptions", "skimage", "matplotlib", "IPython",
+    "ipywidgets", "playwright", "submitit",
+)
+
 __all__ = [
+    "LAZY_IMPORTS",
     "import_imagecorruptions",
     "imagecorruptions_dir",
     "patched_imagecorruptions",

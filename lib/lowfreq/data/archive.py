@@ -49,6 +49,8 @@ from typing import Any, Iterator, NamedTuple, Sequence
 
 import numpy as np
 import torch
+from PIL import Image
+from tqdm.auto import tqdm
 
 from lowfreq import __version__
 from lowfreq.core.paths import data_dir
@@ -203,8 +205,6 @@ def _decode(
     data: bytes, *, size: tuple[int, int] | None, where: str, fit: str = "stretch", crop_fraction: float = 1.0
 ) -> tuple[np.ndarray, bool]:
     """Bytes of an image file -> (H, W, 3) uint8 RGB, and whether it was resized (see FIT_MODES)."""
-    from PIL import Image
-
     try:
         with Image.open(io.BytesIO(data)) as im:
             im.load()
@@ -233,8 +233,6 @@ def _decode(
 def _read_source(
     path: Path, *, size: tuple[int, int] | None, progress: bool, fit: str = "stretch", crop_fraction: float = 1.0
 ) -> _Source:
-    from tqdm.auto import tqdm
-
     kind = _source_kind(path)
     src = _Source(path=path, kind=kind)
     tree_hash = hashlib.sha256()

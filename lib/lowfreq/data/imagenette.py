@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import os
 import warnings
+from importlib.resources import files
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -161,8 +162,6 @@ def imagenet_wnids() -> tuple[str, ...]:
     """The 1000 ImageNet-1k WordNet ids in label order (sorted), read from the list timm ships
     (timm is installed with robustbench); FileNotFoundError when timm is not installed."""
     try:
-        from importlib.resources import files
-
         text = (files("timm") / "data" / "_info" / "imagenet_synsets.txt").read_text()
     except (ImportError, ModuleNotFoundError, FileNotFoundError, OSError) as exc:
         raise FileNotFoundError("the ImageNet-1k class list comes from timm (pip install timm), which is not installed") from exc

@@ -26,12 +26,12 @@ class CueTemplates(NamedTuple):
     """Class templates of the cue-conflict data, each (K, C, S, S) float64 with zero mean and unit
     RMS. low: smooth patterns with energy only at 0 < |f| <= low_band_max_cpp (cycles/pixel); high:
     sums of `high_components` gratings per class with energy only in high_band_cpp (cycles/pixel).
-    high_freqs: (K, M, 2) integer DFT bins (fy, fx) of the gratings (cycles/pixel = bin / S);
+    high_freqs_cpi: (K, M, 2) integer DFT bins (fy, fx) of the gratings, i.e. cycles/image (cycles/pixel = bin / S);
     high_weights: (K, M, C) colour weights of each grating; high_scale: factor that gives unit RMS."""
 
     low: torch.Tensor
     high: torch.Tensor
-    high_freqs: torch.Tensor
+    high_freqs_cpi: torch.Tensor
     high_weights: torch.Tensor
     high_scale: torch.Tensor
     low_band_max_cpp: float
@@ -109,7 +109,7 @@ def cue_templates(
     return CueTemplates(
         low=torch.from_numpy(low),
         high=torch.from_numpy(high),
-        high_freqs=torch.from_numpy(freqs),
+        high_freqs_cpi=torch.from_numpy(freqs),
         high_weights=torch.from_numpy(weights),
         high_scale=torch.from_numpy(scale),
         low_band_max_cpp=float(low_band_max_cpp),
@@ -181,10 +181,10 @@ def cue_conflict(
     a = rng.uniform(1 - amplitude_jitter, 1 + amplitude_jitter, n)
     b = rng.uniform(1 - amplitude_jitter, 1 + amplitude_jitter, n)
     shifts = rng.integers(-max_shift_px, max_shift_px + 1, (n, 2))
-    phases = rng.uniform(0, 2 * np.pi, (n, t.high_freqs.shape[1]))
+    phases = rng.uniform(0, 2 * np.pi, (n, t.high_freqs_cpi.shape[1]))
 
     low_t = t.low.numpy()
-    freqs, weights, scale = t.high_freqs.numpy(), t.high_weights.numpy(), t.high_scale.numpy()
+    freqs, weights, scale = t.high_freqs_cpi.numpy(), t.high_weights.numpy(), t.high_scale.numpy()
     out = np.empty((n, channels, size, size), dtype=np.float32)
     for s in range(0, n, 1024):  # chunks keep memory small
         e = min(n, s + 1024)

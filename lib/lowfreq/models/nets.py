@@ -17,6 +17,7 @@ from lowfreq.data.imagenette import IMAGENETTE_IMAGENET_INDEX
 from lowfreq.models.layers import IMAGENET_MEAN, IMAGENET_STD, Normalize, stats_for
 
 __all__ = [
+    "BasicBlock",
     "ResNetCIFAR",
     "resnet18_cifar",
     "resnet_cifar",
