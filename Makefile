@@ -21,6 +21,7 @@ help:
 	@echo "make data [ARCHIVES='a.tgz b.tgz']  get CIFAR-10: download, or import local image-folder archives"
 	@echo "make execute [TIER=smoke|cpu|full] [CHAPTER=name]  run the book's chapters with papermill"
 	@echo "make book [TIER=...]        build the HTML book from executed chapters"
+	@echo "make lab [LAB_PORT=8888]    the chapters as live notebooks in JupyterLab (project kernel, jupytext); prints the URL"
 
 setup: $(STAMP)
 
@@ -40,3 +41,15 @@ data: setup
 	$(PY) -m lowfreq data get cifar10 $(ARCHIVES)
 
 include book.mk
+
+# `make lab`: JupyterLab on the checkout (so jupytext.toml applies), opened on book/. Installs the
+# project's kernel spec into the venv ("lowfreq (.venv)", importing this checkout's lib/) and makes
+# "Jupytext Notebook" the default viewer of Markdown/MyST files there, so book/*.md open as notebooks.
+LAB_PORT ?= 8888
+.PHONY: lab
+lab: setup
+	@$(PY) -m ipykernel install --sys-prefix --name lowfreq --display-name "lowfreq (.venv)" --env PYTHONPATH "$(CURDIR)/lib" >/dev/null
+	@$(VENV)/bin/jupytext-config --settings-file "$(VENV)/etc/jupyter/labconfig/default_setting_overrides.json" set-default-viewer markdown myst
+	@echo "make lab: JupyterLab on http://127.0.0.1:$(LAB_PORT)/lab/tree/book (the URL with its token follows; Ctrl-C twice stops it)"
+	PYTHONPATH="$(CURDIR)/lib$${PYTHONPATH:+:$$PYTHONPATH}" $(VENV)/bin/jupyter lab --no-browser --ServerApp.ip=127.0.0.1 \
+	  --ServerApp.port=$(LAB_PORT) --ServerApp.root_dir="$(CURDIR)" --LabApp.default_url=/lab/tree/book $(if $(filter 0,$(shell id -u)),--allow-root)
