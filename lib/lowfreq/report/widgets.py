@@ -18,14 +18,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import html
+import io
 import json
-import struct
-import zlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import numpy as np
 import torch
+from PIL import Image
 
 from lowfreq.methods.hybrid import PAPER_F_MIX_NYQ, hybrid_images, hybrid_pairs
 from lowfreq.methods.spectra import frequency_radius_cpp
@@ -59,8 +59,8 @@ def png_bytes(image: torch.Tensor | np.ndarray, *, scale: int = 1) -> bytes:
     """A deterministic PNG of one image: (C, H, W) with C in (1, 3) or (H, W), float in [0, 1].
 
     scale: integer nearest-neighbour magnification (crisp pixels where CSS scaling would blur).
-    Written directly with zlib (8-bit grey or RGB, no filter, no metadata), so the same pixels
-    always give the same bytes (reproducible HTML)."""
+    Values are rounded to 8 bits and written by Pillow as 8-bit grey ("L") or RGB without metadata,
+    so the same pixels always give the same bytes (reproducible HTML)."""
     a = image.detach().cpu().numpy() if isinstance(image, torch.Tensor) else np.asarray(image)
     a = np.asarray(a, dtype=np.float64)
     if a.ndim == 3 and a.shape[0] in (1, 3):
@@ -74,16 +74,9 @@ def png_bytes(image: torch.Tensor | np.ndarray, *, scale: int = 1) -> bytes:
     u8 = np.round(np.clip(a, 0.0, 1.0) * 255).astype(np.uint8)
     if scale > 1:
         u8 = np.repeat(np.repeat(u8, int(scale), axis=0), int(scale), axis=1)
-    h, w = u8.shape[:2]
-    color_type = 0 if u8.ndim == 2 else 2
-    rows = u8.reshape(h, -1)
-    raw = b"".join(b"\x00" + rows[i].tobytes() for i in range(h))
-
-    def chunk(tag: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data) & 0xFFFFFFFF)
-
-    ihdr = struct.pack(">IIBBBBB", w, h, 8, color_type, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b"")
+    buf = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(u8)).save(buf, format="PNG", compress_level=9)
+    return buf.getvalue()
 
 
 def png_data_uri(image: torch.Tensor | np.ndarray) -> str:
