@@ -372,6 +372,27 @@ def test_pieces_tuple_ids_corruption_and_custom_merge(cache, caplog):
         parts.save(1.5, {"x": 1})
 
 
+def test_piece_store_resumes_in_a_plain_folder_and_refuses_another_runs_folder(tmp_path):
+    folder = tmp_path / "ck"
+    store = C.PieceStore(folder, inputs=INPUTS)
+    assert store.ids() == [] and not folder.exists()  # nothing is written before the first piece
+    x = np.arange(6, dtype=np.float32).reshape(2, 3)
+    store.save(0, {"x": x, "winner": np.array(["fmn", ""]), "seconds": {"fmn": 0.5}})
+    store.save(1, {"x": x + 1, "winner": np.array(["pgd", "bb"]), "seconds": {"fmn": 0.25}})
+    again = C.PieceStore(folder, inputs=dict(INPUTS))
+    assert again.ids() == [0, 1] and again.done(1) and not again.done(2)
+    got = again.load(0)
+    np.testing.assert_array_equal(got["x"], x)
+    assert got["x"].dtype == np.float32 and list(got["winner"]) == ["fmn", ""] and got["seconds"] == {"fmn": 0.5}
+    assert sorted(p.name for p in folder.iterdir()) == [".inputs.json", "0.json", "0.npz", "1.json", "1.npz"]
+    assert again.total_wall_time_s() is None  # saved without times
+    with pytest.raises(ValueError, match=r"different run \(config.steps: stored 10, now 11\)"):
+        C.PieceStore(folder, inputs={**INPUTS, "config": {"eps": 0.5, "steps": 11}})
+    # a cache's Pieces is a PieceStore at the record's .parts folder
+    parts = ResultCache("smoke", root=tmp_path / "results").pieces("k", "m", INPUTS)
+    assert isinstance(parts, C.PieceStore) and parts.path == parts.record_path.with_suffix(".parts")
+
+
 def test_absolute_paths_in_results_are_warned_about(cache, caplog):
     with caplog.at_level(logging.WARNING, logger="lowfreq.core.cache"):
         cache.save("k", "m", INPUTS, {"weights": "relative/model.pt"})

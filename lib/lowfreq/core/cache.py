@@ -53,6 +53,7 @@ __all__ = [
     "Record",
     "ResultCache",
     "Pieces",
+    "PieceStore",
     "Payload",
     "PieceId",
     "key",
@@ -710,36 +711,60 @@ def _natural(name: str) -> list[tuple[int, int | str]]:
     return [(0, int(t)) if t.isdigit() else (1, t) for t in re.findall(r"\d+|\D+", name)]
 
 
-class Pieces:
-    """Finished pieces of one long job, each stored atomically as ``<label>-<hash12>.parts/<id>.json``.
+def _flat(obj: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(obj, dict) and obj:
+        out: dict[str, Any] = {}
+        for k, v in obj.items():
+            out |= _flat(v, f"{prefix}.{k}" if prefix else str(k))
+        return out
+    return {prefix: obj}
 
-    A piece id is an int, a str or a tuple of them (e.g. a batch index, ``("fog", 3)``). A killed run
-    resumes at the first piece that is not :meth:`done`; :meth:`finalize` merges the pieces into the
-    job's single record and removes the parts folder. Get one from :meth:`ResultCache.pieces`::
 
-        parts = cache.pieces("attacks", label, inputs)
-        rec = parts.final()                      # already finalized by an earlier run?
-        if rec is None:
-            for i, sl in enumerate(batches(n, 100)):
-                parts.get_or_compute(i, lambda: attack(x[sl]))   # skipped when stored
-            rec = parts.finalize(expected=range(i + 1), seed=seed)
+class PieceStore:
+    """Resumable storage for the finished pieces of one long job: a folder of ``<id>.json`` files.
+
+    The job is identified by `inputs` (a dict as for :func:`key`: everything its pieces depend on). Each
+    piece is written atomically in the record format (JSON, arrays in an ``.npz`` sidecar, payload sha256)
+    and carries the job's key; the folder remembers the job's inputs in ``.inputs.json``, so a folder that
+    holds another job's pieces raises ValueError (naming the differing inputs) instead of mixing them. A
+    piece id is an int, a str or a tuple of them (a batch index, ``("fog", 3)``). A killed run resumes at
+    the first piece that is not :meth:`done`. The attacks' and corruptions' ``checkpoint`` folders are
+    PieceStores; the results cache's :class:`Pieces` is one at ``<record>.parts/`` that finalizes into a
+    record::
+
+        store = PieceStore(folder, inputs={"model": model_fingerprint(net), "config": cfg})
+        for i, sl in enumerate(batches(n, 100)):
+            piece = store.get_or_compute(i, lambda: attack(x[sl]))   # skipped when stored
     """
 
-    def __init__(self, cache: ResultCache, kind: str, label: str, inputs: Mapping[str, Any]) -> None:
-        self.cache = cache
-        self.kind = kind
-        self.label = label
+    def __init__(self, path: str | os.PathLike, *, inputs: Mapping[str, Any]) -> None:
+        self.path = Path(path)
         self.inputs = dict(inputs)
         self._key = key(**inputs)
-        self.record_path = cache.path_for(kind, label, inputs)
-        self.path = self.record_path.with_suffix(".parts")
+        self._check_folder()
 
     def __repr__(self) -> str:
-        return f"Pieces({self.cache.tier}/{self.kind}/{self.path.name}, done={len(self.ids())})"
+        return f"PieceStore({str(self.path)!r}, done={len(self.ids())})"
 
-    def final(self) -> Record | None:
-        """The job's finalized record, when an earlier run finished it (same as ``cache.load``)."""
-        return self.cache.load(self.kind, self.label, self.inputs)
+    @property
+    def _inputs_file(self) -> Path:
+        return self.path / ".inputs.json"  # a piece name cannot start with '.'
+
+    def _check_folder(self) -> None:
+        if not self._inputs_file.is_file():
+            return
+        try:
+            stored = json.loads(self._inputs_file.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+            log.warning("ignoring the unreadable %s; its pieces are checked one by one", self._inputs_file)
+            return
+        if stored.get("key") == self._key:
+            return
+        old, new = _flat(stored.get("inputs", {})), _flat(canonical_inputs(self.inputs))
+        diff = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
+        details = "; ".join(f"{k}: stored {old.get(k)!r}, now {new.get(k)!r}" for k in diff[:5])
+        raise ValueError(f"{self.path} holds the pieces of a different run ({details or 'other inputs'}); "
+                         "use another folder, or delete this one to start over")
 
     def _file(self, piece_id: PieceId) -> Path:
         return self.path / f"{_piece_name(piece_id)}.json"
@@ -764,10 +789,15 @@ class Pieces:
 
     def save(self, piece_id: PieceId, payload: Mapping[str, Any], *, wall_time_s: float | None = None) -> None:
         """Store one finished piece atomically (same payload rules as :meth:`ResultCache.save`)."""
+        path = self._file(piece_id)
+        if not self._inputs_file.is_file():
+            self.path.mkdir(parents=True, exist_ok=True)
+            text = _json_text({"key": self._key, "inputs": canonical_inputs(self.inputs)})
+            atomic_write(self._inputs_file, lambda p: p.write_text(text, encoding="utf-8"))
         meta = {"key": self._key, "piece": _piece_json(piece_id),
                 "wall_time_s": None if wall_time_s is None else round(float(wall_time_s), 3),
                 "date_utc": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
-        _write_files(self._file(piece_id), meta, payload)
+        _write_files(path, meta, payload)
 
     def get_or_compute(self, piece_id: PieceId, compute: Callable[[], Mapping[str, Any]]) -> Payload:
         """The stored piece, or else ``compute()`` it (timed), store it and return what was stored."""
@@ -813,6 +843,45 @@ class Pieces:
             out[_piece_from_json(got[0].get("piece"))] = got[1]
         return out
 
+    def total_wall_time_s(self) -> float | None:
+        """Sum of the stored pieces' compute times (seconds); None when a piece does not say."""
+        walls = []
+        for _, p in self._listing():
+            try:
+                walls.append(json.loads(p.read_text(encoding="utf-8")).get("wall_time_s"))
+            except (OSError, ValueError):
+                walls.append(None)
+        return sum(walls) if walls and all(w is not None for w in walls) else None
+
+
+class Pieces(PieceStore):
+    """The :class:`PieceStore` of one cached job, at ``<label>-<hash12>.parts/`` next to its final record.
+
+    :meth:`finalize` merges the pieces into the job's single record and removes the parts folder. Get one
+    from :meth:`ResultCache.pieces`::
+
+        parts = cache.pieces("attacks", label, inputs)
+        rec = parts.final()                      # already finalized by an earlier run?
+        if rec is None:
+            for i, sl in enumerate(batches(n, 100)):
+                parts.get_or_compute(i, lambda: attack(x[sl]))   # skipped when stored
+            rec = parts.finalize(expected=range(i + 1), seed=seed)
+    """
+
+    def __init__(self, cache: ResultCache, kind: str, label: str, inputs: Mapping[str, Any]) -> None:
+        self.cache = cache
+        self.kind = kind
+        self.label = label
+        self.record_path = cache.path_for(kind, label, inputs)
+        super().__init__(self.record_path.with_suffix(".parts"), inputs=inputs)
+
+    def __repr__(self) -> str:
+        return f"Pieces({self.cache.tier}/{self.kind}/{self.path.name}, done={len(self.ids())})"
+
+    def final(self) -> Record | None:
+        """The job's finalized record, when an earlier run finished it (same as ``cache.load``)."""
+        return self.cache.load(self.kind, self.label, self.inputs)
+
     def finalize(
         self,
         merge: Callable[[dict[PieceId, Payload]], Mapping[str, Any]] | None = None,
@@ -843,13 +912,7 @@ class Pieces:
             raise ValueError(f"finalize: no pieces stored in {self.path}")
         payload = (merge or _default_merge)(pieces)
         if wall_time_s is None:
-            walls = []
-            for _, p in self._listing():
-                try:
-                    walls.append(json.loads(p.read_text(encoding="utf-8")).get("wall_time_s"))
-                except (OSError, ValueError):
-                    walls.append(None)
-            wall_time_s = sum(walls) if walls and all(w is not None for w in walls) else None
+            wall_time_s = self.total_wall_time_s()
         rec = self.cache.save(self.kind, self.label, self.inputs, payload, seed=seed, device=device,
                               wall_time_s=wall_time_s, extra_provenance={"pieces": len(pieces)})
         shutil.rmtree(self.path, ignore_errors=True)
