@@ -3,6 +3,7 @@ fingerprints, the synthetic cue-conflict data and the `python -m lowfreq data` c
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import subprocess
 import sys
@@ -247,11 +248,21 @@ def test_archives_that_do_not_belong_together_are_rejected(fake, tmp_path):
         assert not (tmp_path / r / "cifar10").exists()
 
 
-def test_reimport_replaces_atomically(fake, tmp_path):
+def test_reimport_replaces_only_with_replace_and_atomically(fake, tmp_path):
     data.import_image_folder("cifar10", [fake["jpeg"]], root=tmp_path, progress=False)
     assert data.load_cifar10("test", root=tmp_path).exact.sum() == 0
-    data.import_image_folder("cifar10", [fake["jpeg"], fake["exact"]], root=tmp_path, progress=False)
+    with pytest.raises(data.DatasetExistsError, match=r"already exists.*train 200, test 100.*--replace"):
+        data.import_image_folder("cifar10", [fake["jpeg"], fake["exact"]], root=tmp_path, progress=False)
+    assert data.load_cifar10("test", root=tmp_path).exact.sum() == 0  # untouched
+    data.import_image_folder("cifar10", [fake["jpeg"], fake["exact"]], root=tmp_path, progress=False, replace=True)
     assert data.load_cifar10("test", root=tmp_path).exact.sum() == 30
+    # the same archives again: a no-op that returns the stored manifest
+    m = data.read_manifest(tmp_path / "cifar10")
+    assert data.import_image_folder("cifar10", [fake["exact"], fake["jpeg"]], root=tmp_path, progress=False) == m
+    # an exact-only import would shrink both splits: refused, with the counts
+    with pytest.raises(data.DatasetExistsError, match=r"would shrink dataset 'cifar10'.*train 200 -> 60, test 100 -> 30"):
+        data.import_image_folder("cifar10", [fake["exact"]], root=tmp_path, progress=False)
+    assert data.verify_dataset("cifar10", root=tmp_path).status == "ok"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cifar10"]  # no temporary folders left
     info = data.dataset_info(tmp_path)
     assert info["imported"]["cifar10"]["splits"]["train"]["n_exact"] == 60
@@ -582,3 +593,114 @@ def test_import_real_cifar10_archives(shared_cifar10, tmp_path):
         data.attack_set(1001, root=tmp_path)
     ds = data.load_cifar10("train", root=tmp_path)
     assert ds.images.shape == (50000, 3, 32, 32) and "lossy" in ds.source and int(ds.exact.sum()) == 4000
+
+
+# --------------------------------------------------------------------------- data that no mistake can lose
+def test_interrupted_import_leaves_nothing_behind(fake, tmp_path, monkeypatch):
+    data.import_image_folder("cifar10", [fake["jpeg"]], root=tmp_path, progress=False)
+    before = data.read_manifest(tmp_path / "cifar10")
+    calls = []
+    real_save = np.save
+
+    def save_then_interrupt(path, arr, *a, **k):
+        calls.append(path)
+        real_save(path, arr, *a, **k)
+        if len(calls) == 3:  # midway through writing the new arrays
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(data.archive.np, "save", save_then_interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        data.import_image_folder("cifar10", [fake["jpeg"], fake["exact"]], root=tmp_path, progress=False, replace=True)
+    monkeypatch.setattr(data.archive.np, "save", real_save)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cifar10"]  # no hidden temporary folder
+    assert data.read_manifest(tmp_path / "cifar10") == before and data.verify_dataset("cifar10", root=tmp_path).status == "ok"
+
+    # interrupted between moving the old set aside and moving the new one in: the old one is put back
+    real_replace = os.replace
+
+    def fail_second_move(src, dst):
+        if ".importing-" in str(src):
+            raise KeyboardInterrupt
+        real_replace(src, dst)
+
+    monkeypatch.setattr(data.archive.os, "replace", fail_second_move)
+    with pytest.raises(KeyboardInterrupt):
+        data.import_image_folder("cifar10", [fake["jpeg"], fake["exact"]], root=tmp_path, progress=False, replace=True)
+    monkeypatch.setattr(data.archive.os, "replace", real_replace)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cifar10"]
+    assert data.read_manifest(tmp_path / "cifar10") == before
+
+
+def test_leftovers_of_a_killed_import_are_cleaned_up(fake, tmp_path):
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    pid = int(dead.stdout)  # a process that has exited
+    data.import_image_folder("cifar10", [fake["jpeg"]], root=tmp_path, progress=False)
+    (tmp_path / f".cifar10.importing-{pid}").mkdir()  # what `kill -9` midway leaves
+    os.replace(tmp_path / "cifar10", tmp_path / f".cifar10.old-{pid}")  # killed between the two renames
+    data.import_image_folder("cifar10", [fake["jpeg"]], root=tmp_path, progress=False)  # same archive: no-op
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cifar10"]
+    assert data.verify_dataset("cifar10", root=tmp_path).status == "ok"
+
+
+def test_verify_finds_changed_missing_and_unhashed_files(fake, tmp_path, capsys):
+    from lowfreq import cli
+
+    data.import_image_folder("cifar10", [fake["jpeg"]], root=tmp_path, progress=False)
+    m = data.read_manifest(tmp_path / "cifar10")
+    assert set(m["splits"]["test"]["sha256"]) == {"images", "labels", "exact", "official_index"}
+    assert cli.main(["data", "verify", "--root", str(tmp_path)]) == 0
+    assert "cifar10  ok" in capsys.readouterr().out
+    labels = tmp_path / "cifar10" / "test_labels.npy"
+    arr = np.load(labels)
+    np.save(labels, (arr + 1) % 10)  # changed after the import
+    c = data.verify_dataset("cifar10", root=tmp_path)
+    assert c.status == "bad" and "test_labels.npy changed since the import" in c.detail and "--replace" in c.detail
+    assert cli.main(["data", "verify", "cifar10", "--root", str(tmp_path)]) == 1
+    assert "bad" in capsys.readouterr().out
+    # an older import: no hashes in its manifest
+    np.save(labels, arr)
+    for s in m["splits"].values():
+        del s["sha256"]
+    (tmp_path / "cifar10" / "manifest.json").write_text(json.dumps(m))
+    c = data.verify_dataset("cifar10", root=tmp_path)
+    assert c.status == "unhashed" and "no sha256" in c.detail and "--replace" in c.detail
+    assert data.load_cifar10("test", root=tmp_path).images.shape == (100, 3, 32, 32)  # still loads
+    (tmp_path / "cifar10" / "train_images.npy").unlink()
+    assert data.verify_dataset("cifar10", root=tmp_path).status == "bad"
+    assert cli.main(["data", "verify", "nothere", "--root", str(tmp_path)]) == 2
+    assert "no imported dataset 'nothere'" in capsys.readouterr().err
+
+
+def test_cli_imports_imagenette_by_size_and_refuses_a_guess(tmp_path, capsys):
+    from lowfreq import cli
+    from lowfreq.data import imagenette
+
+    rng = np.random.default_rng(0)
+    for sp in ("train", "val"):
+        for wnid in imagenette.IMAGENETTE_WNIDS[:2]:
+            d = tmp_path / "nette" / sp / wnid
+            d.mkdir(parents=True)
+            Image.fromarray(rng.integers(0, 255, (40, 40, 3), dtype=np.uint8)).save(d / "a.png")
+    root = str(tmp_path / "d")
+    assert cli.main(["data", "import", "imagenette", str(tmp_path / "nette"), "--root", root]) == 2
+    assert "imagenette needs --size" in capsys.readouterr().err
+    assert cli.main(["data", "import", "imagenette", str(tmp_path / "nette"), "--size", "16", "--root", root,
+                     "--no-progress"]) == 0
+    assert "imported imagenette16" in capsys.readouterr().out
+    assert imagenette.load_imagenette("val", size_px=16, root=root).images.shape == (2, 3, 16, 16)
+    assert cli.main(["data", "import", "imagenette16", str(tmp_path / "nette"), "--size", "32", "--root", root]) == 2
+    assert "Imagenette at 16 px but --size 32" in capsys.readouterr().err
+    assert cli.main(["data", "import", "imagenette16", str(tmp_path / "nette"), "--root", root, "--no-progress"]) == 0
+    assert "already imported" in capsys.readouterr().out
+
+
+def test_cli_output_into_a_closed_pipe_is_quiet(fake, tmp_path):
+    data.import_image_folder("cifar10", [fake["jpeg"]], root=tmp_path, progress=False)
+    r, w = os.pipe()
+    os.close(r)  # the reader (`head`) is gone before we write
+    e = {**os.environ, "PYTHONPATH": LIB + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    p = subprocess.run([sys.executable, "-m", "lowfreq", "data", "info", "--root", str(tmp_path)], stdout=w,
+                       stderr=subprocess.PIPE, text=True, env=e, timeout=300)
+    os.close(w)
+    assert "BrokenPipeError" not in p.stderr and "Traceback" not in p.stderr and p.stderr == ""
+    assert p.returncode == 141

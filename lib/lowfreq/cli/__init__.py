@@ -6,15 +6,19 @@ Command groups live in their own modules. A group module defines
 and is registered with one line in :data:`GROUPS` (or at run time with :func:`register_group`).
 Errors a user can fix (ValueError, OSError such as FileNotFoundError/ConnectionError, KeyError,
 RuntimeError) print one line `lowfreq: error: ...` to stderr and exit with status 2; set
-LOWFREQ_DEBUG=1 to see the traceback instead.
+LOWFREQ_DEBUG=1 to see the traceback instead. Ctrl-C and SIGTERM interrupt cleanly (clean-up code
+runs: an interrupted import leaves nothing behind) with status 130 / 143; a closed output pipe
+(`python -m lowfreq data info | head -1`) ends quietly with status 141, as other Unix tools do.
 """
 from __future__ import annotations
 
 import argparse
 import importlib
 import os
+import signal
 import sys
-from typing import Sequence
+import threading
+from typing import Any, Sequence
 
 from lowfreq import __version__
 
@@ -60,13 +64,41 @@ def _one_line(exc: BaseException) -> str:
     return msg or type(exc).__name__
 
 
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so that every clean-up (finally) block runs."""
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    raise _Terminated()
+
+
+def _quiet_stdout() -> None:
+    """After a broken pipe: point stdout at /dev/null so that Python's final flush does not fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # stdout is not a real file (e.g. captured in tests)
+        pass
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse `argv` (default sys.argv[1:]), run the command, return the exit status (2 on errors)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     module = importlib.import_module(GROUPS[args.group])
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _on_sigterm) if in_main_thread else None
     try:
-        return int(module.run(args) or 0)
+        status = int(module.run(args) or 0)
+        sys.stdout.flush()  # a closed pipe shows here, where it is handled, not at interpreter exit
+        return status
+    except BrokenPipeError:
+        _quiet_stdout()
+        return 141
+    except _Terminated:
+        print("lowfreq: terminated", file=sys.stderr)
+        return 143
     except KeyboardInterrupt:
         print("lowfreq: interrupted", file=sys.stderr)
         return 130
@@ -75,3 +107,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"lowfreq: error: {_one_line(exc)}", file=sys.stderr)
         return 2
+    finally:
+        if in_main_thread:
+            signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)

@@ -13,7 +13,8 @@ Where data lives: ``lowfreq.core.paths.data_dir(root)`` (explicit ``root`` > env
   (``python -m lowfreq data import cifar10 PATH [PATH ...]``): ``<split>_images.npy`` (uint8,
   N x H x W x 3), ``<split>_labels.npy`` (int64), ``<split>_exact.npy`` (bool: pixels are the
   lossless originals), ``<split>_official_index.npy`` (int64: index in the official order, -1 where
-  unknown) and ``manifest.json`` (provenance: archive names + sha256, order, exactness).
+  unknown) and ``manifest.json`` (provenance: archive names + sha256, order, exactness, and the sha256
+  of each stored array).
 
 Image-folder archives (``.tgz``/``.tar.gz``/``.tar``/``.zip`` or a directory) hold
 ``<anything>/<split>/<class>/<file>`` with split ``train``, ``test`` or ``val``. File names decide the
@@ -30,6 +31,13 @@ With the two offline CIFAR-10 archives (cifar10-jpeg.tgz + cifar10-exact.tgz) th
 50,000 with positions 0..3999 official and exact; test 10,000 with positions 0..999 official and
 exact (the paper's attack set). ``manifest.json`` records all of this per split.
 
+Data that no mistake can lose: an import never replaces a stored data set unless asked
+(``replace=True``, ``--replace``; the same archives again are a no-op), and says when it would shrink
+a split; data sets of a fixed size (cifar10: 32 x 32 RGB; imagenette<N>: N x N) refuse other images;
+every archive problem is one :class:`ArchiveError` line naming the file; an interrupted import leaves
+the previous data set and no temporary folder; the manifest records the sha256 of every stored array
+and :func:`verify_dataset` (``python -m lowfreq data verify``) re-checks them.
+
 Grayscale uses the weights 0.2989, 0.587, 0.114 (R, G, B), as the paper's mouse/monkey figures.
 """
 from __future__ import annotations
@@ -37,12 +45,14 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import lzma
 import os
 import re
 import shutil
 import tarfile
 import time
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Iterator, NamedTuple, Sequence
@@ -60,13 +70,22 @@ __all__ = [
     "CIFAR10_CLASSES",
     "CIFAR10_HOW_TO_GET",
     "KNOWN_CLASSES",
+    "KNOWN_IMAGE_SIZE",
+    "RGB_DATASETS",
     "FIT_MODES",
     "ImageDataset",
     "LabeledImages",
+    "DatasetCheck",
     "DataNotFoundError",
     "DataDownloadError",
+    "ArchiveError",
+    "DatasetExistsError",
+    "DatasetDamagedError",
     "InexactDataWarning",
+    "expected_image_size",
     "import_image_folder",
+    "verify_dataset",
+    "imported_datasets",
     "load_image_folder",
     "read_manifest",
     "make_dataset",
@@ -79,6 +98,11 @@ CIFAR10_CLASSES: tuple[str, ...] = (
 )
 #: Datasets whose class folders are checked against a fixed list (label = position in the list).
 KNOWN_CLASSES: dict[str, tuple[str, ...]] = {"cifar10": CIFAR10_CLASSES}
+#: Data sets whose images have one fixed size (height, width); ``imagenette<N>`` is N x N as well
+#: (:func:`expected_image_size`). An archive of other sizes is refused unless resized with size=.
+KNOWN_IMAGE_SIZE: dict[str, tuple[int, int]] = {"cifar10": (32, 32)}
+#: Data sets whose files must be colour images: a grayscale file is refused (elsewhere it is replicated to RGB).
+RGB_DATASETS: tuple[str, ...] = ("cifar10",)
 #: How to get CIFAR-10, for error messages.
 CIFAR10_HOW_TO_GET = (
     "get it with a network connection: `make data` (= `python -m lowfreq data download cifar10`), "
@@ -92,6 +116,8 @@ _IMAGE_EXTS = {".png", ".jpg", ".jpeg", ".bmp", ".ppm", ".pgm", ".pnm", ".tif", 
 _LOSSLESS_EXTS = {".png", ".bmp", ".ppm", ".pgm", ".pnm", ".tif", ".tiff"}
 _MANIFEST = "manifest.json"
 _MANIFEST_FORMAT = 1
+#: Folders of the data directory that downloads fill: never an import's name.
+_RESERVED_NAMES = ("cifar-10-batches-py", "imagenette-download")
 
 
 # --------------------------------------------------------------------------- result types, errors
@@ -125,6 +151,22 @@ class DataDownloadError(ConnectionError):
     """A download failed (typically: no network); the message says how to import the data offline."""
 
 
+class ArchiveError(ValueError):
+    """An archive or folder cannot be imported: truncated, random bytes, a bad zip, empty, not laid out as
+    <anything>/{train,test,val}/<class>/<file>, unknown class folders, an undecodable image or images
+    of the wrong size. The one-line message names the file and what is wrong."""
+
+
+class DatasetExistsError(ValueError):
+    """An import would replace (or shrink) a data set already stored under that name; the message gives
+    the stored and the new image counts and says to pass --replace (replace=True) or use another name."""
+
+
+class DatasetDamagedError(ValueError):
+    """A stored data set's manifest or arrays are unreadable or inconsistent; the message names the file
+    and says to verify (`python -m lowfreq data verify NAME`) and re-import it."""
+
+
 class InexactDataWarning(UserWarning):
     """The data used is not what the paper used (lossy copies, or official order unknown)."""
 
@@ -139,10 +181,13 @@ class _Image:
 
 @dataclass
 class _Source:
+    """One archive or folder: first scanned (names only, no decoding: layout, numbering, hash), then read."""
+
     path: Path
     kind: str  # "tar" | "zip" | "directory"
     sha256: str = ""
     nbytes: int = 0
+    keys: dict[str, dict[str, list[str]]] = field(default_factory=dict)  # split -> class -> file stems
     images: dict[str, dict[str, list[_Image]]] = field(default_factory=dict)  # split -> class -> images
     numbering: dict[str, str] = field(default_factory=dict)  # split -> official_index | class_rank | name
     extensions: set[str] = field(default_factory=set)
@@ -163,7 +208,7 @@ def _source_kind(path: Path) -> str:
         return "tar"
     if low.endswith(".zip"):
         return "zip"
-    raise ValueError(f"{path}: not a directory, .tgz/.tar.gz/.tar or .zip archive; give one of those")
+    raise ArchiveError(f"{path}: not a directory, .tgz/.tar.gz/.tar or .zip archive; give one of those")
 
 
 def _sha256_file(path: Path) -> str:
@@ -194,20 +239,121 @@ def _iter_files(path: Path, kind: str) -> Iterator[tuple[tuple[str, ...], Any]]:
                 yield p.relative_to(path).parts, (lambda p=p: p.read_bytes())
 
 
+#: What goes wrong when reading an archive: truncated or random files, bad zips, damaged compression.
+_ARCHIVE_ERRORS = (tarfile.TarError, zipfile.BadZipFile, EOFError, zlib.error, lzma.LZMAError, NotImplementedError,
+                   OSError)
+
+
+def _archive_problem(path: Path, kind: str, exc: BaseException, *, started: bool) -> ArchiveError:
+    """One line naming `path` and what is wrong with it, for an exception raised while reading it."""
+    again = "copy or download it again"
+    if isinstance(exc, (PermissionError, IsADirectoryError)):
+        return ArchiveError(f"{path}: cannot be read ({exc.strerror or exc}); check its permissions")
+    if path.is_file() and path.stat().st_size == 0:
+        return ArchiveError(f"{path}: the file is empty (0 bytes); {again}")
+    if isinstance(exc, EOFError) or "unexpected end of data" in str(exc) or "truncated" in str(exc).lower():
+        return ArchiveError(f"{path}: the archive is truncated (it ends in the middle of its data); {again}")
+    if kind == "zip" and not started:
+        return ArchiveError(
+            f"{path}: not a readable zip archive (no zip directory at its end: truncated, or not a zip file); {again}"
+        )
+    if kind == "tar" and not started:
+        return ArchiveError(
+            f"{path}: not a readable tar archive (neither a .tar nor a gzip/bzip2/xz-compressed one: random bytes or "
+            f"another format?); {again}, or give a .tgz/.tar.gz/.tar, .zip or a folder"
+        )
+    detail = " ".join(str(exc).split())[:120] or type(exc).__name__
+    return ArchiveError(f"{path}: the archive is damaged ({detail}); {again}")
+
+
+def _walk_images(src: _Source) -> Iterator[tuple[tuple[str, ...], str, Any]]:
+    """(parts, extension, reader) of the image files of a source; archive problems become one-line ArchiveErrors.
+    Hidden files and __MACOSX are skipped; image files outside <split>/<class>/ are listed in src.ignored."""
+    started = False
+    try:
+        for parts, read in _iter_files(src.path, src.kind):
+            started = True
+            if any(p.startswith(".") or p == "__MACOSX" for p in parts):
+                continue
+            ext = PurePosixPath(parts[-1]).suffix.lower()
+            if ext not in _IMAGE_EXTS:
+                continue
+            if len(parts) < 3 or parts[-3].lower() not in _SPLIT_DIRS:
+                src.ignored.append("/".join(parts))
+                continue
+            yield parts, ext, read
+    except ArchiveError:
+        raise
+    except _ARCHIVE_ERRORS as exc:
+        raise _archive_problem(src.path, src.kind, exc, started=started) from exc
+
+
+def _scan_source(path: Path, *, progress: bool) -> _Source:
+    """List a source's images by name (nothing decoded): its layout, numbering and sha256. Every archive
+    problem (truncated, random bytes, bad zip, empty, no split folders) is one ArchiveError naming the file."""
+    kind = _source_kind(path)
+    src = _Source(path=path, kind=kind)
+    if kind != "directory" and path.stat().st_size == 0:
+        raise ArchiveError(f"{path}: the file is empty (0 bytes); copy or download it again")
+    tree_hash = hashlib.sha256()
+    seen: dict[tuple[str, str, str], str] = {}
+    n_files = 0
+    with tqdm(desc=f"scanning {path.name}", unit=" files", disable=not progress, leave=False) as bar:
+        for parts, ext, read in _walk_images(src):
+            bar.update(1)
+            n_files += 1
+            split, cls, stem = parts[-3].lower(), parts[-2], PurePosixPath(parts[-1]).stem
+            rel = "/".join(parts)
+            if (split, cls, stem) in seen:
+                raise ArchiveError(
+                    f"{path}: two files for {split}/{cls}/{stem} ({seen[split, cls, stem]} and {rel}); "
+                    "an archive must hold one <anything>/<split>/<class>/ tree"
+                )
+            seen[split, cls, stem] = rel
+            if kind == "directory":
+                tree_hash.update(f"{rel}\0{hashlib.sha256(read()).hexdigest()}\n".encode())
+            src.keys.setdefault(split, {}).setdefault(cls, []).append(stem)
+            src.extensions.add(ext)
+    if not src.keys:
+        if src.ignored:
+            example = f"; found e.g. {src.ignored[0]}"
+        else:
+            example = " (no image files at all)"
+        raise ArchiveError(
+            f"{path}: no images in the layout <anything>/{{train,test,val}}/<class>/<file>{example}"
+        )
+    if kind == "directory":
+        src.sha256, src.nbytes = tree_hash.hexdigest(), 0
+    else:
+        src.sha256, src.nbytes = _sha256_file(path), path.stat().st_size
+    for split, by_class in src.keys.items():
+        src.numbering[split] = _numbering(by_class, where=f"{path} ({split})")
+    return src
+
+
 #: How import_image_folder brings images to `size`: "stretch" resizes to exactly H x W (aspect ratio
 #: not kept; how the offline imagenette-224.tgz was made); "center_crop" resizes the shorter side to
 #: round(side / crop_fraction) (aspect ratio kept) and keeps the central H x W, as ImageNet evaluation
 #: does (torchvision / RobustBench 'Res256Crop224' = size 224, crop_fraction 0.875).
 FIT_MODES: tuple[str, ...] = ("stretch", "center_crop")
+#: PIL modes of single-channel images (refused for the datasets in RGB_DATASETS).
+_GRAY_MODES = ("1", "L", "LA", "I", "I;16", "F", "La")
 
 
 def _decode(
-    data: bytes, *, size: tuple[int, int] | None, where: str, fit: str = "stretch", crop_fraction: float = 1.0
+    data: bytes, *, size: tuple[int, int] | None, where: str, fit: str = "stretch", crop_fraction: float = 1.0,
+    rgb_of: str | None = None,
 ) -> tuple[np.ndarray, bool]:
-    """Bytes of an image file -> (H, W, 3) uint8 RGB, and whether it was resized (see FIT_MODES)."""
+    """Bytes of an image file -> (H, W, 3) uint8 RGB, and whether it was resized (see FIT_MODES).
+    rgb_of: a dataset name whose images must be colour images (a grayscale file is an error)."""
     try:
         with Image.open(io.BytesIO(data)) as im:
             im.load()
+            if rgb_of is not None and im.mode in _GRAY_MODES:
+                raise ArchiveError(
+                    f"{where}: a grayscale image (mode {im.mode}), but {rgb_of} images are RGB; import it under "
+                    "another name"
+                )
             rgb = im.convert("RGB") if im.mode != "RGB" else im
             resized = False
             if size is not None and fit == "center_crop":
@@ -226,56 +372,43 @@ def _decode(
                 rgb = rgb.resize((size[1], size[0]), Image.Resampling.BICUBIC)
                 resized = True
             return np.asarray(rgb, dtype=np.uint8).copy(), resized
+    except ArchiveError:
+        raise
     except Exception as exc:  # PIL raises several types for broken files
-        raise ValueError(f"{where}: cannot decode image ({type(exc).__name__}: {exc})") from exc
+        what = " ".join(str(exc).split())[:120]
+        raise ArchiveError(
+            f"{where}: cannot decode the image ({type(exc).__name__}: {what}); remove or replace that file"
+        ) from exc
 
 
 def _read_source(
-    path: Path, *, size: tuple[int, int] | None, progress: bool, fit: str = "stretch", crop_fraction: float = 1.0
+    src: _Source, *, size: tuple[int, int] | None, progress: bool, fit: str = "stretch", crop_fraction: float = 1.0,
+    expect: tuple[int, int] | None = None, dataset: str = "",
 ) -> _Source:
-    kind = _source_kind(path)
-    src = _Source(path=path, kind=kind)
-    tree_hash = hashlib.sha256()
-    seen: dict[tuple[str, str, str], str] = {}
+    """Decode the images of a scanned source into src.images. expect: the (H, W) every image of the
+    dataset must have (checked on the first image, so a wrong archive fails at once)."""
+    path = src.path
+    rgb_of = dataset if dataset in RGB_DATASETS else None
     with tqdm(desc=f"reading {path.name}", unit=" files", disable=not progress, leave=False) as bar:
-        for parts, read in _iter_files(path, kind):
+        for parts, ext, read in _walk_images(src):
             bar.update(1)
-            if any(p.startswith(".") or p == "__MACOSX" for p in parts):
-                continue
-            ext = PurePosixPath(parts[-1]).suffix.lower()
-            if ext not in _IMAGE_EXTS:
-                continue
-            if len(parts) < 3 or parts[-3].lower() not in _SPLIT_DIRS:
-                src.ignored.append("/".join(parts))
-                continue
             split, cls, stem = parts[-3].lower(), parts[-2], PurePosixPath(parts[-1]).stem
             rel = "/".join(parts)
-            if (split, cls, stem) in seen:
-                raise ValueError(
-                    f"{path}: two files for {split}/{cls}/{stem} ({seen[split, cls, stem]} and {rel}); "
-                    "an archive must hold one <anything>/<split>/<class>/ tree"
-                )
-            seen[split, cls, stem] = rel
             data = read()
-            if kind == "directory":
-                tree_hash.update(f"{rel}\0{hashlib.sha256(data).hexdigest()}\n".encode())
-            pixels, resized = _decode(data, size=size, where=f"{path}:{rel}", fit=fit, crop_fraction=crop_fraction)
+            pixels, resized = _decode(data, size=size, where=f"{path}:{rel}", fit=fit, crop_fraction=crop_fraction,
+                                      rgb_of=rgb_of)
+            if expect is not None and pixels.shape[:2] != expect:
+                h, w = pixels.shape[:2]
+                raise ArchiveError(
+                    f"{path}: images are {h}x{w} (e.g. {rel}), but {dataset} images are {expect[0]}x{expect[1]} RGB; "
+                    f"import them under another name (python -m lowfreq data import OTHER_NAME ...) or resize them "
+                    f"with --size {expect[0]} (size={expect[0]})"
+                )
             src.images.setdefault(split, {}).setdefault(cls, []).append(
                 _Image(stem, pixels, lossless=(ext in _LOSSLESS_EXTS) and not resized)
             )
-            src.extensions.add(ext)
-    if not src.images:
-        example = f"; found e.g. {src.ignored[0]}" if src.ignored else " (no image files at all)"
-        raise ValueError(
-            f"{path}: no images in the layout <anything>/{{train,test,val}}/<class>/<file>{example}"
-        )
-    if kind == "directory":
-        src.sha256, src.nbytes = tree_hash.hexdigest(), 0
-    else:
-        src.sha256, src.nbytes = _sha256_file(path), path.stat().st_size
     for split, by_class in src.images.items():
-        src.numbering[split] = _numbering(by_class, where=f"{path} ({split})")
-        for cls, imgs in by_class.items():
+        for imgs in by_class.values():
             if src.numbering[split] == "name":
                 imgs.sort(key=lambda im: im.key)
             else:
@@ -283,11 +416,11 @@ def _read_source(
     return src
 
 
-def _numbering(by_class: dict[str, list[_Image]], *, where: str) -> str:
-    """How the file names of one split order the images: official_index, class_rank or name."""
-    if not all(im.key.isdigit() for imgs in by_class.values() for im in imgs):
+def _numbering(by_class: dict[str, list[str]], *, where: str) -> str:
+    """How the file names (stems) of one split order the images: official_index, class_rank or name."""
+    if not all(k.isdigit() for keys in by_class.values() for k in keys):
         return "name"
-    nums = {cls: sorted(int(im.key) for im in imgs) for cls, imgs in by_class.items()}
+    nums = {cls: sorted(int(k) for k in keys) for cls, keys in by_class.items()}
     is_rank = all(v == list(range(len(v))) for v in nums.values())
     all_nums = [n for v in nums.values() for n in v]
     unique = len(set(all_nums)) == len(all_nums)
@@ -295,10 +428,22 @@ def _numbering(by_class: dict[str, list[_Image]], *, where: str) -> str:
         return "class_rank"
     if unique:
         return "official_index"
-    raise ValueError(
+    raise ArchiveError(
         f"{where}: numbered file names repeat across classes but do not run 0..n-1 within each class; "
         "name files either by their official index (unique) or by their rank within the class (0..n-1)"
     )
+
+
+def _planned_counts(sources: list[_Source]) -> dict[str, int]:
+    """How many images each split will hold after merging (see _merge_split), from the file names alone."""
+    out: dict[str, int] = {}
+    for split in sorted({sp for s in sources for sp in s.keys}, key=lambda sp: (_SPLIT_DIRS.index(sp), sp)):
+        ranked = [s for s in sources if s.numbering.get(split) in ("class_rank", "name")]
+        if ranked:
+            out[split] = sum(len(v) for v in ranked[0].keys[split].values())
+        else:
+            out[split] = len({int(k) for s in sources if split in s.keys for v in s.keys[split].values() for k in v})
+    return out
 
 
 # --------------------------------------------------------------------------- import: merging
@@ -418,18 +563,107 @@ def _merge_split(split: str, sources: list[_Source], label_of: dict[str, int], n
 
 
 def _check_name(name: str) -> str:
-    if not re.fullmatch(r"[a-z0-9][a-z0-9_.-]*", name):
+    if not isinstance(name, str) or not re.fullmatch(r"[a-z0-9][a-z0-9_.-]*", name):
         raise ValueError(f"dataset name must be lower-case letters, digits, '_', '-' or '.', got {name!r}")
+    if name in _RESERVED_NAMES:
+        raise ValueError(f"{name!r} is a folder lowfreq manages itself (a download); import under another name")
     return name
 
 
 def _as_size(size: int | Sequence[int] | None) -> tuple[int, int] | None:
     if size is None:
         return None
+    if isinstance(size, bool) or not isinstance(size, (int, np.integer, tuple, list)):
+        raise ValueError(f"size must be a positive int or (height, width), got {size!r}")
     hw = (int(size), int(size)) if isinstance(size, (int, np.integer)) else tuple(int(s) for s in size)
     if len(hw) != 2 or min(hw) < 1:
         raise ValueError(f"size must be a positive int or (height, width), got {size!r}")
     return hw  # type: ignore[return-value]
+
+
+def expected_image_size(name: str) -> tuple[int, int] | None:
+    """The (height, width) every image of data set `name` must have once stored, or None when any size
+    goes: CIFAR-10 is 32 x 32 (:data:`KNOWN_IMAGE_SIZE`), ``imagenette<N>`` is N x N."""
+    if name in KNOWN_IMAGE_SIZE:
+        return KNOWN_IMAGE_SIZE[name]
+    m = re.fullmatch(r"imagenette(\d+)", name)
+    return (int(m.group(1)), int(m.group(1))) if m else None
+
+
+def _counts(counts: dict[str, int]) -> str:
+    return ", ".join(f"{sp} {n}" for sp, n in counts.items()) or "no images"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # PermissionError: it exists, under another user
+        return True
+    return True
+
+
+def _clean_stale(base: Path, name: str) -> None:
+    """Remove what an import killed without a chance to clean up left behind (its process is gone):
+    a temporary folder, or the previous data set moved aside (put back when nothing replaced it)."""
+    final = base / name
+    for p in sorted(base.glob(f".{name}.importing-*")) + sorted(base.glob(f".{name}.old-*")):
+        pid = p.name.rsplit("-", 1)[-1]
+        if pid.isdigit() and int(pid) != os.getpid() and _pid_alive(int(pid)):
+            continue  # another import is running
+        if ".old-" in p.name and not final.exists() and (p / _MANIFEST).is_file():
+            os.replace(p, final)
+        else:
+            shutil.rmtree(p, ignore_errors=True)
+
+
+def _writable_base(root: str | os.PathLike | None) -> Path:
+    base = data_dir(root)
+    try:
+        base.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OSError(f"cannot create the data directory {base} ({exc.strerror or exc}); choose another with --root "
+                      "(root=) or LOWFREQ_DATA_DIR") from exc
+    if not os.access(base, os.W_OK | os.X_OK):
+        raise PermissionError(f"the data directory {base} is not writable; choose another with --root (root=) or "
+                              "LOWFREQ_DATA_DIR, or fix its permissions")
+    return base
+
+
+def _same_import(manifest: dict[str, Any], sources: list[_Source], class_list: Sequence[str], resize: Any) -> bool:
+    return (
+        sorted(s.get("sha256", "") for s in manifest.get("sources", [])) == sorted(s.sha256 for s in sources)
+        and manifest.get("resize") == resize
+        and list(manifest.get("classes", [])) == list(class_list)
+    )
+
+
+def _refuse_existing(name: str, folder: Path, planned: dict[str, int], *, same: bool) -> None:
+    """Raise DatasetExistsError: data set `name` is stored in `folder` and replace=False."""
+    manifest = _manifest_or_none(folder)
+    if manifest is None:
+        raise DatasetExistsError(
+            f"{folder} exists but holds no imported data set (no readable manifest.json); pass --replace (replace=True) "
+            "to overwrite it, or import under another name"
+        )
+    stored = {sp: int(s.get("n", 0)) for sp, s in manifest.get("splits", {}).items()}
+    if same:
+        raise DatasetExistsError(
+            f"dataset {name!r} in {folder} was imported from these same archives but its files fail verification "
+            f"(python -m lowfreq data verify {name}); pass --replace (replace=True) to import it again"
+        )
+    shrink = [sp for sp, n in stored.items() if planned.get(sp, 0) < n]
+    if shrink:
+        change = ", ".join(f"{sp} {stored[sp]} -> {planned[sp] if sp in planned else 'none'}" for sp in shrink)
+        raise DatasetExistsError(
+            f"import would shrink dataset {name!r} in {folder} ({change} images); pass --replace (replace=True) to "
+            "replace it anyway, or import under another name"
+        )
+    raise DatasetExistsError(
+        f"dataset {name!r} already exists in {folder} ({_counts(stored)} images); this import ({_counts(planned)}) "
+        "would replace it: pass --replace (replace=True) to replace it, or import under another name"
+    )
 
 
 def import_image_folder(
@@ -442,21 +676,30 @@ def import_image_folder(
     progress: bool = True,
     fit: str = "stretch",
     crop_fraction: float = 1.0,
+    replace: bool = False,
 ) -> dict[str, Any]:
     """Import image-folder archives into ``<data_dir(root)>/<name>/`` as uint8 arrays + manifest.
 
     paths: one or several ``.tgz``/``.tar.gz``/``.tar``/``.zip`` archives or directories laid out as
-    ``<anything>/{train,test,val}/<class>/<file>``; give all archives of a dataset in one call (an
-    import replaces what was stored under `name`). Ordering and merging rules: see the module
-    docstring. Class labels: for names in :data:`KNOWN_CLASSES` (``cifar10``) the fixed class list,
-    and any other class folder is an error; otherwise `classes` if given, else the sorted folder names.
-    Images are converted to RGB (grayscale is replicated); `size` (pixels, int or (H, W)) resizes
-    every image whose size differs (bicubic, antialiased; resized images count as inexact), and is
-    required when image sizes differ. `fit` says how (:data:`FIT_MODES`): "stretch" (default) or
-    "center_crop" with `crop_fraction` (shorter side -> side / crop_fraction, then the central crop;
-    every image is then resized or cropped unless it already has exactly `size`). The stored set is
-    written to a temporary folder and then moved into place, so an interrupted import leaves the
-    previous one intact. Returns the manifest (dict).
+    ``<anything>/{train,test,val}/<class>/<file>``; give all archives of a dataset in one call. Ordering
+    and merging rules: see the module docstring. Class labels: for names in :data:`KNOWN_CLASSES`
+    (``cifar10``) the fixed class list, and any other class folder is an error; otherwise `classes` if
+    given, else the sorted folder names. Images are converted to RGB (grayscale is replicated; a
+    grayscale file is an error for :data:`RGB_DATASETS`); `size` (pixels, int or (H, W)) resizes every
+    image whose size differs (bicubic, antialiased; resized images count as inexact), and is required
+    when image sizes differ; data sets of a fixed size (:func:`expected_image_size`: cifar10 32 x 32,
+    imagenette<N> N x N) refuse images or a `size` of any other size. `fit` says how
+    (:data:`FIT_MODES`): "stretch" (default) or "center_crop" with `crop_fraction` (shorter side ->
+    side / crop_fraction, then the central crop).
+
+    Nothing is lost by mistake: a data set already stored under `name` is replaced only with
+    replace=True (:class:`DatasetExistsError` otherwise, saying which splits would shrink); importing
+    the same archives again with the same settings is a no-op that returns the stored manifest (when
+    its files pass :func:`verify_dataset`). Archive problems are one-line :class:`ArchiveError`s naming
+    the file. The set is written to a temporary folder and then moved into place, so an interrupted
+    import (an exception, Ctrl-C) leaves the previous one intact and no temporary folder; leftovers of
+    a killed import are removed by the next import of `name`. The manifest records the sha256 of
+    every stored array (checked by :func:`verify_dataset`). Returns the manifest (dict).
     """
     _check_name(name)
     if fit not in FIT_MODES:
@@ -469,21 +712,45 @@ def import_image_folder(
     if not path_list:
         raise ValueError("import_image_folder: give at least one archive or directory")
     hw = _as_size(size)
+    expect = expected_image_size(name)
+    if hw is not None and expect is not None and hw != expect:
+        raise ValueError(
+            f"{name} images are {expect[0]}x{expect[1]}, so --size {hw[0] if hw[0] == hw[1] else hw} (size=) cannot be "
+            f"stored as {name}; import them under another name (python -m lowfreq data import OTHER_NAME ... --size N)"
+        )
     t0 = time.perf_counter()
-    sources = [_read_source(p.expanduser(), size=hw, progress=progress, fit=fit, crop_fraction=crop_fraction) for p in path_list]
+    sources = [_scan_source(p.expanduser(), progress=progress) for p in path_list]
 
-    found = sorted({cls for s in sources for by_class in s.images.values() for cls in by_class})
+    found = sorted({cls for s in sources for by_class in s.keys.values() for cls in by_class})
     if name in KNOWN_CLASSES or classes is not None:
         class_list = tuple(classes) if classes is not None else KNOWN_CLASSES[name]
-        unknown = [c for c in found if c not in class_list]
-        if unknown:
-            raise ValueError(
-                f"class folders {unknown} are not classes of {name!r} (expected {', '.join(class_list)}); "
-                "to import a different dataset, use another name"
-            )
+        for s in sources:
+            unknown = sorted({c for by_class in s.keys.values() for c in by_class if c not in class_list})
+            if unknown:
+                shown = ", ".join(class_list[:10]) + (", ..." if len(class_list) > 10 else "")
+                raise ArchiveError(
+                    f"{s.path}: class folders {unknown[:5]}{'...' if len(unknown) > 5 else ''} are not classes of "
+                    f"{name!r} (expected {shown}); to import a different dataset, use another name"
+                )
     else:
         class_list = tuple(found)
     label_of = {c: k for k, c in enumerate(class_list)}
+    resize = None if hw is None else {"size": list(hw), "fit": fit, "crop_fraction": crop_fraction, "filter": "PIL bicubic"}
+
+    base = _writable_base(root)
+    final = base / name
+    _clean_stale(base, name)
+    if final.exists() or final.is_symlink():
+        manifest_now = _manifest_or_none(final)
+        same = manifest_now is not None and _same_import(manifest_now, sources, class_list, resize)
+        if same and verify_dataset(name, root=root).status == "ok":
+            return manifest_now
+        if not replace:
+            _refuse_existing(name, final, _planned_counts(sources), same=same)
+
+    for s in sources:
+        _read_source(s, size=hw, progress=progress, fit=fit, crop_fraction=crop_fraction,
+                     expect=None if hw is not None else expect, dataset=name)
 
     shapes = {im.pixels.shape for s in sources for bc in s.images.values() for imgs in bc.values() for im in imgs}
     if len(shapes) > 1:
@@ -496,13 +763,6 @@ def import_image_folder(
     splits = sorted({sp for s in sources for sp in s.images}, key=lambda sp: (_SPLIT_DIRS.index(sp), sp))
     results = {sp: _merge_split(sp, [s for s in sources if sp in s.images], label_of, len(class_list)) for sp in splits}
 
-    base = data_dir(root)
-    base.mkdir(parents=True, exist_ok=True)
-    final = base / name
-    tmp = base / f".{name}.importing-{os.getpid()}"
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    tmp.mkdir()
     manifest: dict[str, Any] = {
         "format": _MANIFEST_FORMAT,
         "name": name,
@@ -510,7 +770,8 @@ def import_image_folder(
         "lowfreq_version": __version__,
         "classes": list(class_list),
         "image_shape": list(shape),
-        "resize": None if hw is None else {"size": list(hw), "fit": fit, "crop_fraction": crop_fraction, "filter": "PIL bicubic"},
+        "resize": resize,
+        "hashes": "sha256 of every stored .npy file, per split (python -m lowfreq data verify)",
         "sources": [
             {
                 "name": s.name,
@@ -528,7 +789,13 @@ def import_image_folder(
         ],
         "splits": {},
     }
+    tmp = base / f".{name}.importing-{os.getpid()}"
+    old = base / f".{name}.old-{os.getpid()}"
+    moved_aside = False
     try:
+        if tmp.exists():
+            shutil.rmtree(tmp)
+        tmp.mkdir()
         for sp, r in results.items():
             arrays = {
                 "images": np.stack(r.pixels).astype(np.uint8, copy=False),
@@ -537,11 +804,11 @@ def import_image_folder(
                 "official_index": np.asarray(r.official, dtype=np.int64),
             }
             r.pixels.clear()
-            files = {}
+            files, hashes = {}, {}
             for key, arr in arrays.items():
                 fn = f"{sp}_{key}.npy"
                 np.save(tmp / fn, arr)
-                files[key] = fn
+                files[key], hashes[key] = fn, _sha256_file(tmp / fn)
             manifest["splits"][sp] = {
                 "n": int(len(arrays["labels"])),
                 "n_exact": int(arrays["exact"].sum()),
@@ -549,30 +816,122 @@ def import_image_folder(
                 "class_counts": np.bincount(arrays["labels"], minlength=len(class_list)).tolist(),
                 **r.info,
                 "files": files,
+                "sha256": hashes,
             }
         manifest["import_seconds"] = round(time.perf_counter() - t0, 1)
         atomic_json_dump(manifest, tmp / _MANIFEST)
         os.chmod(tmp / _MANIFEST, 0o644)
-        old = None
-        if final.exists():
-            old = base / f".{name}.old-{os.getpid()}"
+        if final.exists() or final.is_symlink():
             os.replace(final, old)
+            moved_aside = True
         os.replace(tmp, final)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
     finally:
+        if moved_aside and not (final.exists() or final.is_symlink()) and old.exists():
+            os.replace(old, final)  # interrupted between the two renames: put the previous data set back
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
+    if old.exists():
+        shutil.rmtree(old, ignore_errors=True) if old.is_dir() and not old.is_symlink() else old.unlink()
     return manifest
+
+
+# --------------------------------------------------------------------------- verifying
+class DatasetCheck(NamedTuple):
+    """Outcome of :func:`verify_dataset` for one data set: status 'ok' (every stored array matches the
+    sha256 in the manifest), 'bad' (a file is missing, damaged or changed; see detail), 'unhashed'
+    (imported before lowfreq recorded hashes: files present and consistent, not verifiable) or
+    'missing' (no such data set)."""
+
+    name: str
+    path: Path
+    status: str
+    detail: str
+
+
+def verify_dataset(name: str, *, root: str | os.PathLike | None = None) -> DatasetCheck:
+    """Re-check the files of imported data set `name` against its manifest without writing anything:
+    every ``.npy`` file present, its sha256 equal to the one recorded at import, and its array's length
+    and image shape equal to the manifest's. Manifests of older imports hold no hashes: their files are
+    checked for presence and shape only (status 'unhashed', saying to re-import with --replace)."""
+    _check_name(name)
+    folder = data_dir(root) / name
+    if not folder.is_dir():
+        return DatasetCheck(name, folder, "missing", f"no imported dataset {name!r} in {folder}")
+    try:
+        manifest = read_manifest(folder)
+    except DatasetDamagedError as exc:
+        return DatasetCheck(name, folder, "bad", str(exc))
+    if manifest is None:
+        return DatasetCheck(name, folder, "bad", f"{folder} holds no manifest.json (an incomplete import); import the "
+                                                 "dataset again with --replace")
+    redo = f"import the dataset again with `python -m lowfreq data import {name} ARCHIVE... --replace`"
+    hashed = True
+    n_files = 0
+    try:
+        splits = manifest["splits"]
+        for sp, info in splits.items():
+            recorded = info.get("sha256")
+            hashed = hashed and isinstance(recorded, dict)
+            for key, fn in info["files"].items():
+                p = folder / fn
+                if not p.is_file():
+                    return DatasetCheck(name, folder, "bad", f"{p} is missing; {redo}")
+                n_files += 1
+                if isinstance(recorded, dict):
+                    sha = _sha256_file(p)
+                    if sha != recorded.get(key):
+                        return DatasetCheck(name, folder, "bad", f"{p} changed since the import (sha256 {sha[:12]}..., "
+                                                                 f"recorded {str(recorded.get(key))[:12]}...); {redo}")
+                try:
+                    arr = np.load(p, mmap_mode="r")
+                except (ValueError, OSError, EOFError) as exc:
+                    return DatasetCheck(name, folder, "bad", f"{p} is damaged ({' '.join(str(exc).split())[:100]}); {redo}")
+                if len(arr) != int(info["n"]) or (key == "images" and list(arr.shape[1:]) != list(manifest["image_shape"])):
+                    return DatasetCheck(name, folder, "bad", f"{p} holds an array of shape {tuple(arr.shape)}, but the "
+                                                             f"manifest says {info['n']} images of {manifest['image_shape']}; {redo}")
+    except (KeyError, TypeError) as exc:
+        return DatasetCheck(name, folder, "bad", f"{folder / _MANIFEST} lacks the entry {exc} (not a lowfreq manifest); {redo}")
+    counts = _counts({sp: int(info["n"]) for sp, info in splits.items()})
+    if not hashed:
+        return DatasetCheck(name, folder, "unhashed", f"{n_files} files present and consistent ({counts}), but the "
+                            f"manifest holds no sha256 (imported by lowfreq {manifest.get('lowfreq_version', '?')}, before "
+                            f"hashes were recorded); to verify them, {redo}")
+    return DatasetCheck(name, folder, "ok", f"{n_files} files match their sha256 ({counts})")
+
+
+def imported_datasets(root: str | os.PathLike | None = None) -> list[str]:
+    """Names of the data sets imported into ``data_dir(root)`` (folders holding a manifest.json), sorted."""
+    base = data_dir(root)
+    if not base.is_dir():
+        return []
+    return sorted(p.name for p in base.iterdir() if p.is_dir() and not p.name.startswith(".") and (p / _MANIFEST).is_file())
 
 
 # --------------------------------------------------------------------------- loading
 def read_manifest(folder: Path) -> dict[str, Any] | None:
-    f = folder / _MANIFEST
+    """The manifest.json of an imported data set in `folder`, or None when there is none. A manifest
+    that is not valid JSON raises :class:`DatasetDamagedError` (one line: the file and the fix)."""
+    f = Path(folder) / _MANIFEST
     if not f.is_file():
         return None
-    with open(f) as fh:
-        return json.load(fh)
+    try:
+        with open(f) as fh:
+            m = json.load(fh)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise DatasetDamagedError(
+            f"{f} is not valid JSON ({type(exc).__name__} at {getattr(exc, 'pos', '?')}); import the dataset again "
+            f"with `python -m lowfreq data import {Path(folder).name} ARCHIVE... --replace`"
+        ) from exc
+    if not isinstance(m, dict):
+        raise DatasetDamagedError(f"{f} is not a lowfreq dataset manifest; import the dataset again with --replace")
+    return m
+
+
+def _manifest_or_none(folder: Path) -> dict[str, Any] | None:
+    try:
+        return read_manifest(folder)
+    except DatasetDamagedError:
+        return None
 
 
 def _describe_sources(manifest: dict[str, Any]) -> str:
@@ -645,11 +1004,21 @@ def load_image_folder(
             )
     info = stored[sp]
     arrays = {}
+    redo = (f"check it with `python -m lowfreq data verify {name}` and import the dataset again "
+            f"(python -m lowfreq data import {name} ARCHIVE... --replace)")
     for key, fn in info["files"].items():
         p = folder / fn
         if not p.is_file():
             raise DataNotFoundError(f"{p} is missing (the import in {folder} is incomplete); import the dataset again")
-        arrays[key] = np.load(p)
+        try:
+            arrays[key] = np.load(p)
+        except (ValueError, OSError, EOFError) as exc:
+            raise DatasetDamagedError(f"{p} is damaged ({' '.join(str(exc).split())[:100]}); {redo}") from exc
+        if len(arrays[key]) != int(info["n"]):
+            raise DatasetDamagedError(f"{p} holds {len(arrays[key])} entries, but the manifest says {info['n']}; {redo}")
+    if arrays["images"].ndim != 4 or arrays["images"].shape[-1] != 3 or arrays["images"].dtype != np.uint8:
+        raise DatasetDamagedError(f"{folder / info['files']['images']} holds {arrays['images'].dtype} images of shape "
+                                  f"{arrays['images'].shape}, not (N, H, W, 3) uint8; {redo}")
     n, n_exact = info["n"], info["n_exact"]
     exactness = "all exact" if n_exact == n else f"{n_exact} of {n} exact, the rest lossy copies"
     source = f"imported {name} {sp} from {_describe_sources(manifest)}: {n} images, {exactness}; order: {info['order']}"

@@ -26,8 +26,10 @@ from lowfreq.core.paths import data_dir
 from lowfreq.data.archive import (
     CIFAR10_CLASSES,
     CIFAR10_HOW_TO_GET,
+    DatasetCheck,
     DataDownloadError,
     DataNotFoundError,
+    DatasetDamagedError,
     ImageDataset,
     InexactDataWarning,
     load_image_folder,
@@ -35,15 +37,11 @@ from lowfreq.data.archive import (
     read_manifest,
 )
 
-__all__ = ["CIFAR10_CLASSES", "TORCHVISION_DIR", "download_cifar10", "load_cifar10", "attack_set", "dataset_info"]
+__all__ = ["CIFAR10_CLASSES", "TORCHVISION_DIR", "download_cifar10", "load_cifar10", "attack_set", "dataset_info",
+           "verify_official"]
 
 #: The folder torchvision's CIFAR10 downloads into (under the data directory).
 TORCHVISION_DIR = "cifar-10-batches-py"
-
-
-TORCHVISION_DIR = "cifar-10-batches-py"
-
-
 
 
 # --------------------------------------------------------------------------- download (torchvision layout)
@@ -109,9 +107,17 @@ def load_cifar10(
             source=f"CIFAR-10 {split}, official python batches in {base / TORCHVISION_DIR} (exact, official order)",
             classes=CIFAR10_CLASSES, grayscale=grayscale, as_float=as_float,
         )
-    if read_manifest(base / "cifar10") is None:
+    manifest = read_manifest(base / "cifar10")
+    if manifest is None:
         raise DataNotFoundError(
             f"CIFAR-10 not found in {base} (looked for {TORCHVISION_DIR}/ and cifar10/manifest.json); {CIFAR10_HOW_TO_GET}"
+        )
+    shape = list(manifest.get("image_shape", []))
+    if shape != [32, 32, 3]:
+        raise DatasetDamagedError(
+            f"{base / 'cifar10'} holds images of shape {'x'.join(map(str, shape)) or 'unknown'}, not CIFAR-10's 32x32x3 "
+            "(another data set imported as cifar10?); import CIFAR-10 again with `python -m lowfreq data import cifar10 "
+            "ARCHIVE... --replace` and other images under another name"
         )
     return load_image_folder("cifar10", split, root=root, grayscale=grayscale, as_float=as_float)
 
@@ -168,18 +174,39 @@ def attack_set(
 
 
 def dataset_info(root: str | os.PathLike | None = None) -> dict[str, Any]:
-    """What is stored in ``data_dir(root)``: the official CIFAR-10 layout (present or not) and the
-    manifest of every imported dataset, with the size on disk (bytes) of each."""
+    """What is stored in ``data_dir(root)``: the official CIFAR-10 layout (present or not), the
+    manifest of every imported dataset with the size on disk (bytes) of each, and under "damaged" the
+    folders whose manifest cannot be read (name -> one-line message)."""
     base = data_dir(root)
-    out: dict[str, Any] = {"data_dir": str(base), "torchvision_cifar10": None, "imported": {}}
+    out: dict[str, Any] = {"data_dir": str(base), "torchvision_cifar10": None, "imported": {}, "damaged": {}}
     tv = base / TORCHVISION_DIR
     if tv.is_dir():
         out["torchvision_cifar10"] = {"path": str(tv), "bytes": sum(p.stat().st_size for p in tv.rglob("*") if p.is_file())}
     if base.is_dir():
         for sub in sorted(base.iterdir()):
             if sub.is_dir() and not sub.name.startswith("."):
-                m = read_manifest(sub)
+                try:
+                    m = read_manifest(sub)
+                except DatasetDamagedError as exc:
+                    out["damaged"][sub.name] = str(exc)
+                    continue
                 if m is not None:
                     m["bytes_on_disk"] = sum(p.stat().st_size for p in sub.iterdir() if p.is_file())
                     out["imported"][sub.name] = m
     return out
+
+
+def verify_official(root: str | os.PathLike | None = None) -> DatasetCheck:
+    """Check the official CIFAR-10 layout ``<data_dir>/cifar-10-batches-py`` against torchvision's
+    published md5 sums of its batch files (status 'ok', 'bad' or 'missing'; see
+    :class:`lowfreq.data.archive.DatasetCheck`). Reads, never writes."""
+    folder = data_dir(root) / TORCHVISION_DIR
+    if not folder.is_dir():
+        return DatasetCheck(TORCHVISION_DIR, folder, "missing", f"no official CIFAR-10 layout in {folder}")
+    try:
+        for split in ("train", "test"):
+            _load_torchvision_cifar10(folder.parent, split)
+    except DataNotFoundError:
+        return DatasetCheck(TORCHVISION_DIR, folder, "bad", f"{folder}: a batch file is missing or fails torchvision's md5 "
+                                                            f"check; delete the folder and {CIFAR10_HOW_TO_GET}")
+    return DatasetCheck(TORCHVISION_DIR, folder, "ok", "all batch files match torchvision's md5 sums")

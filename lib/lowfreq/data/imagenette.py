@@ -114,23 +114,29 @@ def import_imagenette(
     size_px: int,
     root: str | os.PathLike | None = None,
     fit: str = "stretch",
+    crop_fraction: float = 1.0,
     progress: bool = True,
+    replace: bool = False,
 ) -> dict[str, Any]:
     """Store Imagenette at `size_px` x `size_px` as data set ``imagenette<size_px>`` (train + val).
 
     paths: imagenette-224.tgz, an original release archive (imagenette2*.tgz) or its extracted
     folder (layout ``<top>/{train,val}/<wnid>/<file>``). Class folders must be the 10 Imagenette
-    WordNet ids (anything else is a ValueError). fit: 'stretch' (default; how imagenette-224.tgz was
-    made from the originals) or 'center_crop' (aspect ratio kept, central square). Returns the
-    import manifest (see :func:`lowfreq.data.archive.import_image_folder`).
+    WordNet ids (anything else is a ValueError). size_px has no default: 64 for the ``cpu`` tier,
+    224 for ``full`` (:data:`TIER_SIZE_PX`). fit: 'stretch' (default; how imagenette-224.tgz was made
+    from the originals) or 'center_crop' (aspect ratio kept, central square; `crop_fraction` as in
+    :func:`lowfreq.data.archive.import_image_folder`). An ``imagenette<size_px>`` already stored is
+    replaced only with replace=True. Returns the import manifest.
     """
     return _data.import_image_folder(
-        dataset_name(size_px), paths, root=root, size=int(size_px), classes=IMAGENETTE_WNIDS, fit=fit, progress=progress
+        dataset_name(size_px), paths, root=root, size=int(size_px), classes=IMAGENETTE_WNIDS, fit=fit,
+        crop_fraction=crop_fraction, progress=progress, replace=replace,
     )
 
 
 def download_imagenette(
-    *, size_px: int, root: str | os.PathLike | None = None, fit: str = "stretch", progress: bool = True
+    *, size_px: int, root: str | os.PathLike | None = None, fit: str = "stretch", progress: bool = True,
+    replace: bool = False,
 ) -> dict[str, Any]:
     """Download an original Imagenette release with torchvision (needs a network; the 160 px release
     for size_px <= 160, else the 320 px one) into ``<data_dir>/imagenette-download`` and import it at
@@ -147,10 +153,10 @@ def download_imagenette(
     except (OSError, RuntimeError) as exc:  # URLError is an OSError
         raise _data.DataDownloadError(
             f"could not download Imagenette ({release}) into {where} ({type(exc).__name__}: {exc}); offline, import "
-            f"an archive: `python -m lowfreq data import {dataset_name(size_px)} PATH --size {size_px}` with {_SOURCES_HELP}"
+            f"an archive: `python -m lowfreq data import imagenette PATH --size {size_px}` with {_SOURCES_HELP}"
         ) from exc
     folder = next(p for p in where.iterdir() if p.is_dir() and (p / "val").is_dir())
-    return import_imagenette(folder, size_px=size_px, root=root, fit=fit, progress=progress)
+    return import_imagenette(folder, size_px=size_px, root=root, fit=fit, progress=progress, replace=replace)
 
 
 def _has_release(where: Path, release: str) -> bool:
@@ -180,6 +186,7 @@ def import_imagenet(
     classes: Sequence[str] | None = None,
     name: str = "imagenet",
     progress: bool = True,
+    replace: bool = False,
 ) -> dict[str, Any]:
     """Store an ImageNet validation folder as data set `name` (default 'imagenet') for the real Fig 6.
 
@@ -189,13 +196,14 @@ def import_imagenet(
     `crop_fraction` (defaults: resize 256, crop 224, RobustBench's 'Res256Crop224'). Labels follow
     `classes` (default: the 1000 ImageNet-1k ids in sorted order, :func:`imagenet_wnids`, so that a
     partial folder keeps the standard labels). Memory: ~150 KB per image at 224 px (7.5 GB for all
-    50,000). Returns the import manifest.
+    50,000). A data set already stored under `name` is replaced only with replace=True. Returns the
+    import manifest.
     """
     if classes is None:
         classes = imagenet_wnids()
     return _data.import_image_folder(
         name, paths, root=root, size=int(size_px), classes=tuple(classes), fit="center_crop",
-        crop_fraction=crop_fraction, progress=progress,
+        crop_fraction=crop_fraction, progress=progress, replace=replace,
     )
 
 
