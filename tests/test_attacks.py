@@ -184,6 +184,78 @@ def test_pgd_linf_fixed_epsilon(toy) -> None:
     assert float(adv.min()) >= 0 and float(adv.max()) <= 1
 
 
+def _pgd_run_before_10(margin, x, eps, *, steps, start=None):
+    """The targeted PGD loop of attacks._pgd_run before issue #10 merged it with training's PGD (verbatim
+    but for the margin callable): the reference the one PGD must reproduce bit for bit."""
+    e = eps.view(-1, 1, 1, 1).to(x)
+    lo, hi = (x - e).clamp(min=0.0), (x + e).clamp(max=1.0)
+    xa = x.clone() if start is None else torch.maximum(torch.minimum(start, hi), lo)
+    alpha = e * (2.5 / max(steps, 1))
+    best, best_m = xa.clone(), torch.full((len(x),), float("-inf"), device=x.device)
+    for i in range(steps + 1):
+        need_grad = i < steps
+        xa.requires_grad_(need_grad)
+        with torch.set_grad_enabled(need_grad):
+            m = margin(xa)
+            g = torch.autograd.grad(m.sum(), xa)[0] if need_grad else None
+        m = m.detach()
+        better = m > best_m
+        best[better] = xa.detach()[better]
+        best_m = torch.where(better, m, best_m)
+        if g is None or bool((best_m > 0).all()):
+            break
+        xa = torch.maximum(torch.minimum(xa.detach() + alpha * g.sign(), hi), lo)
+    return best, best_m > 0
+
+
+@pytest.mark.parametrize("steps", [1, 4, 20])
+@pytest.mark.parametrize("from_start", [False, True])
+def test_pgd_linf_is_bit_identical_to_the_pgd_before_the_merge(toy, steps, from_start) -> None:
+    net, x, y = toy
+    xs, t = x[:24], A.attack_targets(y[:24], seed=0)
+    eps = torch.linspace(0.005, 0.15, 24)
+    start = (xs + 0.2 * torch.randn(xs.shape, generator=torch.Generator().manual_seed(3))).clamp(0, 1) if from_start else None
+    adv, ok = A.pgd_linf(net, xs, t, epsilon=eps, steps=steps, starting_points=start)
+    ref, ref_ok = _pgd_run_before_10(lambda z: A.success_margin(net(z), t, 0.5), xs, eps, steps=steps, start=start)
+    assert torch.equal(adv, ref.clamp(0, 1))
+    assert 0 < ok.sum() < len(ok) or steps == 1  # a mix of successes and failures: early stop and best-of matter
+    np.testing.assert_array_equal(ok, ref_ok.numpy())
+
+
+def test_pgd_keeps_each_rows_best_iterate_and_stays_feasible(toy) -> None:
+    net, x, y = toy
+    xs, t = x[:16], A.attack_targets(y[:16], seed=1)
+    eps = 0.03
+    lo, hi = (xs - eps).clamp(min=0), (xs + eps).clamp(max=1)
+    seen: list[torch.Tensor] = []
+
+    def margin(z: torch.Tensor) -> torch.Tensor:
+        m = A.success_margin(net(z), t, 0.5)
+        seen.append(m.detach().clone())
+        return m
+
+    best, best_m = A.pgd(margin, xs.clone(), steps=6, step_size=eps / 3,
+                         project=lambda z: torch.maximum(torch.minimum(z, hi), lo), keep_best=True)
+    assert torch.all(best >= lo) and torch.all(best <= hi)
+    assert torch.equal(best_m, torch.stack(seen).amax(0))  # every iterate, the last one too, was a candidate
+    torch.testing.assert_close(A.success_margin(net(best), t, 0.5), best_m)
+    last, none = A.pgd(margin, xs.clone(), steps=6, step_size=eps / 3, project=lambda z: torch.maximum(torch.minimum(z, hi), lo))
+    assert none is None and torch.all(last >= lo) and torch.all(last <= hi)
+
+
+def test_random_start_pgd_is_seeded_stays_in_the_ball_and_raises_the_loss(toy) -> None:
+    net, x, y = toy
+    eps = 8 / 255
+    runs = [A.random_start_pgd_linf(net, x, y, epsilon=eps, steps=5, step_size=2.5 * eps / 5,
+                                    generator=torch.Generator().manual_seed(s)) for s in (0, 0, 1)]
+    assert torch.equal(runs[0], runs[1]) and not torch.equal(runs[0], runs[2])
+    adv = runs[0]
+    assert float((adv - x).abs().max()) <= eps + 1e-6 and float(adv.min()) >= 0 and float(adv.max()) <= 1
+    with torch.no_grad():
+        ce = torch.nn.functional.cross_entropy
+        assert ce(net(adv), y) > ce(net(x), y)
+
+
 def test_stricter_probability_needs_larger_perturbations(toy) -> None:
     net, x, y = toy
     loose = A.minimal_linf(net, x, y, attacks=("fmn", "pgd"), min_target_prob=0.0, progress=False)
@@ -213,15 +285,16 @@ def test_checkpoint_resume_skips_finished_batches(toy, tmp_path) -> None:
     kw = dict(attacks=("fmn", "pgd"), batch_size=16, progress=False, checkpoint_dir=tmp_path / "ck")
     first = A.minimal_linf(counted, x, y, **kw)
     assert counted.calls > 0
+    # a lowfreq.core.cache.PieceStore folder: one piece per batch (JSON + arrays) and the run's inputs
     assert sorted(p.name for p in (tmp_path / "ck").iterdir()) == [
-        "batch_00000.npz", "batch_00001.npz", "batch_00002.npz", "config.json"]
+        ".inputs.json", "0.json", "0.npz", "1.json", "1.npz", "2.json", "2.npz"]
     counted.calls = 0
     again = A.minimal_linf(counted, x, y, **kw)
     assert counted.calls == 0
     np.testing.assert_array_equal(again.epsilon, first.epsilon)
     assert torch.equal(again.x_adv, first.x_adv)
     # lose one batch: only that one is recomputed, with the same numbers
-    (tmp_path / "ck" / "batch_00001.npz").unlink()
+    (tmp_path / "ck" / "1.json").unlink()
     resumed = A.minimal_linf(counted, x, y, **kw)
     assert 0 < counted.calls
     np.testing.assert_array_equal(resumed.epsilon, first.epsilon)

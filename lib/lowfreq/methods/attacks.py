@@ -25,7 +25,8 @@ Brendel-Bethge on the raw logits stops at the arg-max boundary, where p_target i
 so most of its results would fail a 0.5 filter; on the wrapped model every attack converges to
 the boundary that is actually measured. ``min_target_prob=0`` gives the plain arg-max criterion.
 Candidates are never trusted from foolbox: each is clipped to [0, 1] and re-verified by our own
-forward pass. Work is batched and can be resumed batch by batch (``checkpoint_dir``).
+forward pass. Work is batched and can be resumed batch by batch (``checkpoint_dir``, a
+`lowfreq.core.cache.PieceStore` folder with one piece per finished batch).
 
 foolbox quirks (3.3.4): BB needs numba and compiles its solver once per process (20-80 s); its
 solver runs per image on the CPU, also when the model is on a GPU. BB's trust region is
@@ -39,20 +40,21 @@ ratio 1.000, mean epsilon +0.4%) at 0.06 s/image; FMN -> PGD -> BB(100, from the
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import math
 import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from lowfreq.core.utils import atomic_json_dump, atomic_write, batches, check_images, derangement, predict_logits, resolve_device
+from lowfreq.core.cache import PieceStore, array_fingerprint, model_fingerprint
+from lowfreq.core.utils import atomic_write, batches, check_images, derangement, predict_logits, resolve_device
 
 #: Version of what this module computes (minimal targeted L-inf perturbations). Cached results name it instead of hashing the
 #: source, so moving or documenting code keeps them valid; a change that alters a number must bump it
@@ -69,13 +71,15 @@ __all__ = [
     "pgd_bisection_linf",
     "brendel_bethge_linf",
     "pgd_linf",
+    "pgd",
+    "random_start_pgd_linf",
     "success_margin",
 ]
 
 #: The attacks `minimal_linf` knows, in the order it runs them (cheap first, BB last).
 ATTACK_NAMES: tuple[str, ...] = ("fmn", "pgd", "bb")
 
-#: Bumped when the meaning of stored results changes (part of the checkpoint config).
+#: Bumped when the meaning of stored results changes (part of the checkpoint inputs).
 _FORMAT_VERSION = 1
 #: Epsilon unit, stored with every result.
 EPSILON_UNIT = "L-inf, pixel value of [0, 1] images (x255 for /255)"
@@ -323,6 +327,73 @@ class MinimalPerturbations:
 # The single attacks on one batch (tensors on the device)
 
 
+def pgd(
+    loss: Callable[[torch.Tensor], torch.Tensor],
+    start: torch.Tensor,
+    *,
+    steps: int,
+    step_size: float | torch.Tensor,
+    project: Callable[[torch.Tensor], torch.Tensor],
+    keep_best: bool = False,
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Projected gradient ascent with sign steps (L-inf PGD, Madry et al. 2018) of `loss` over a tensor z.
+
+    From z = `start`, `steps` times: ``z <- project(z + step_size * sign(grad loss(z)))``. `loss` maps z
+    to a scalar or to one value per row (summed for the gradient); `project` maps back onto the feasible
+    set; `step_size` is a number or broadcasts against z (per-image steps). What z is belongs to the
+    caller: the minimal attacks move the image itself inside its epsilon-ball and the [0, 1] box and
+    ascend the targeted success margin (`success_margin`); adversarial training
+    (`random_start_pgd_linf`) moves the perturbation delta and ascends the cross-entropy of the true
+    label. ``keep_best=False`` returns (last z, None). ``keep_best=True`` needs a per-row loss that is
+    > 0 exactly on success (a margin): every iterate, the last one included, is evaluated, each row
+    keeps its iterate of largest loss, and the loop stops once every row has succeeded; it returns
+    (best z, its loss (N,)).
+    """
+    z = start
+    best, best_loss = (z.clone(), torch.full((len(z),), float("-inf"), device=z.device)) if keep_best else (None, None)
+    for i in range(steps + 1 if keep_best else steps):
+        need_grad = i < steps
+        z.requires_grad_(need_grad)
+        with torch.set_grad_enabled(need_grad):
+            value = loss(z)
+            g = torch.autograd.grad(value if value.ndim == 0 else value.sum(), z)[0] if need_grad else None
+        if keep_best:
+            value = value.detach()
+            better = value > best_loss
+            best[better] = z.detach()[better]
+            best_loss = torch.where(better, value, best_loss)
+            if g is None or bool((best_loss > 0).all()):
+                break
+        z = project(z.detach() + step_size * g.sign())
+    return (best, best_loss) if keep_best else (z, None)
+
+
+def random_start_pgd_linf(
+    model: torch.nn.Module,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    *,
+    epsilon: float,
+    steps: int,
+    step_size: float,
+    generator: torch.Generator,
+) -> torch.Tensor:
+    """Untargeted L-inf PGD from a uniform random start, as adversarial training uses it (one batch).
+
+    Draws delta ~ U(-epsilon, epsilon) per value from `generator`, then takes `steps` sign steps of
+    `step_size` ascending the cross-entropy of the true `labels` at clamp(images + delta, 0, 1),
+    clipping delta to [-epsilon, epsilon] after each step (`pgd` over delta). epsilon and step_size are
+    in [0, 1] pixel units; images (N, C, H, W) in [0, 1], labels (N,). Returns clamp(images + delta, 0,
+    1), (N, C, H, W). ``steps=1, step_size=1.25*epsilon`` is FGSM with random start (Wong et al.
+    2020); ``step_size=2.5*epsilon/steps`` is Madry et al.'s PGD. The model is used as it is (mode,
+    autocast and device are the caller's).
+    """
+    delta = (torch.rand(images.shape, generator=generator, device=generator.device) * 2 - 1) * epsilon
+    delta, _ = pgd(lambda d: F.cross_entropy(model((images + d).clamp(0, 1)), labels), delta,
+                   steps=steps, step_size=step_size, project=lambda d: d.clamp(-epsilon, epsilon))
+    return (images + delta).clamp(0, 1)
+
+
 def _pgd_run(
     net: _SuccessNet,
     x: torch.Tensor,
@@ -342,20 +413,8 @@ def _pgd_run(
     lo, hi = (x - e).clamp(min=0.0), (x + e).clamp(max=1.0)
     xa = x.clone() if start is None else torch.maximum(torch.minimum(start, hi), lo)
     alpha = e * (2.5 / max(steps, 1))
-    best, best_m = xa.clone(), torch.full((len(x),), float("-inf"), device=x.device)
-    for i in range(steps + 1):
-        need_grad = i < steps
-        xa.requires_grad_(need_grad)
-        with torch.set_grad_enabled(need_grad):
-            m = net.margin(xa, t)
-            g = torch.autograd.grad(m.sum(), xa)[0] if need_grad else None
-        m = m.detach()
-        better = m > best_m
-        best[better] = xa.detach()[better]
-        best_m = torch.where(better, m, best_m)
-        if g is None or bool((best_m > 0).all()):
-            break
-        xa = torch.maximum(torch.minimum(xa.detach() + alpha * g.sign(), hi), lo)
+    best, best_m = pgd(lambda z: net.margin(z, t), xa, steps=steps, step_size=alpha,
+                       project=lambda z: torch.maximum(torch.minimum(z, hi), lo), keep_best=True)
     return best, best_m > 0
 
 
@@ -540,60 +599,6 @@ def _pool_starts(
 # Driver
 
 
-def _fingerprint(*arrays: Any) -> str:
-    h = hashlib.sha256()
-    for a in arrays:
-        if isinstance(a, torch.Tensor):
-            a = a.detach().cpu().contiguous().numpy()
-        a = np.ascontiguousarray(a)
-        h.update(str((a.dtype, a.shape)).encode())
-        h.update(a.tobytes())
-    return h.hexdigest()[:16]
-
-
-def _model_fingerprint(model: torch.nn.Module) -> str:
-    h = hashlib.sha256(type(model).__name__.encode())
-    for k, v in model.state_dict().items():
-        h.update(k.encode())
-        h.update(_fingerprint(v).encode())
-    return h.hexdigest()[:16]
-
-
-def _batch_file(checkpoint_dir: Path, index: int) -> Path:
-    return checkpoint_dir / f"batch_{index:05d}.npz"
-
-
-def _check_checkpoint_config(checkpoint_dir: Path, config: dict[str, Any]) -> None:
-    cfg_path = checkpoint_dir / "config.json"
-    if cfg_path.exists():
-        old = json.loads(cfg_path.read_text())
-        diff = sorted(k for k in set(old) | set(config) if old.get(k) != config.get(k))
-        if diff:
-            details = "; ".join(f"{k}: stored {old.get(k)!r}, now {config.get(k)!r}" for k in diff[:5])
-            raise ValueError(
-                f"checkpoint_dir {checkpoint_dir} holds results of a different run ({details}); "
-                "use a new directory or delete this one to start over"
-            )
-    else:
-        checkpoint_dir.mkdir(parents=True, exist_ok=True)
-        atomic_json_dump(config, cfg_path)
-
-
-def _save_batch(path: Path, res: dict[str, Any]) -> None:
-    def _w(p: Path) -> None:
-        with open(p, "wb") as f:
-            np.savez(f, **{k: (np.array(json.dumps(v)) if k == "attack_seconds" else v) for k, v in res.items()})
-
-    atomic_write(path, _w)
-
-
-def _load_batch(path: Path) -> dict[str, Any]:
-    with np.load(path, allow_pickle=False) as z:
-        out = {k: z[k] for k in z.files}
-    out["attack_seconds"] = json.loads(str(out["attack_seconds"]))
-    return out
-
-
 def _run(
     model: torch.nn.Module,
     images: Any,
@@ -673,14 +678,12 @@ def _run(
         "max_epsilon": float(max_epsilon) if "pgd" in order else None,
         "bb_steps": int(bb_steps) if "bb" in order else None,
         "bb_restarts": int(bb_restarts) if "bb" in order else None,
-        "data": _fingerprint(x_all, y, tgt),
-        "starting_pool": None if starting_pool is None else _fingerprint(pool_all),
-        "starting_points": None if sp_all is None else _fingerprint(sp_all),
-        "model": _model_fingerprint(model),
+        "data": array_fingerprint(x_all, y, tgt),
+        "starting_pool": None if starting_pool is None else array_fingerprint(pool_all),
+        "starting_points": None if sp_all is None else array_fingerprint(sp_all),
+        "model": model_fingerprint(model),
     }
-    ckpt = Path(checkpoint_dir) if checkpoint_dir is not None else None
-    if ckpt is not None:
-        _check_checkpoint_config(ckpt, config)
+    store = PieceStore(checkpoint_dir, inputs=config) if checkpoint_dir is not None else None
 
     slices = list(batches(n, int(batch_size)))
     names = (["start"] if sp_all is not None else []) + list(order)
@@ -691,9 +694,9 @@ def _run(
     bar = tqdm(total=n, desc=desc, disable=not progress, unit="img")
     with _attack_mode(model):
         for b, s in enumerate(slices):
-            path = _batch_file(ckpt, b) if ckpt is not None else None
-            if path is not None and path.exists():
-                results.append(_load_batch(path))
+            stored = store.load(b) if store is not None else None
+            if stored is not None:
+                results.append(stored)
                 bar.update(s.stop - s.start)
                 continue
             if fmodel is None:
@@ -781,8 +784,8 @@ def _run(
                 "attack_seconds": seconds,
                 **{f"attack_epsilon__{k}": att_eps.get(k, np.full(nb, np.inf)) for k in names},
             }
-            if path is not None:
-                _save_batch(path, res)
+            if store is not None:
+                store.save(b, res, wall_time_s=sum(seconds.values()))
             results.append(res)
             bar.update(nb)
             done = np.concatenate([r["epsilon"] for r in results])
@@ -845,7 +848,8 @@ def minimal_linf(
     attack's), the others (or the first, when nothing succeeded yet) from images of
     `starting_pool` (default: `images`) that the model assigns to the target. Success: prediction
     == target and p_target >= min_target_prob, verified by our own forward pass. `device` defaults
-    to the CPU; `checkpoint_dir` stores one file per finished batch and a rerun skips them.
+    to the CPU; `checkpoint_dir` (a `lowfreq.core.cache.PieceStore` folder) stores one piece per
+    finished batch and a rerun skips them; a folder of a run with other inputs raises ValueError.
     """
     return _run(
         model, images, labels, targets=targets, seed=seed, attacks=tuple(attacks), min_target_prob=min_target_prob,

@@ -27,6 +27,7 @@ from lowfreq.core.utils import atomic_torch_save, batches, resolve_device
 from lowfreq.data.imagenette import load_imagenette
 from lowfreq.models.layers import PCAProjection, Preprocessed
 from lowfreq.models.zoo import Recipe, build_model, load_trained, recipe, weights_path
+from lowfreq.methods import attacks
 from lowfreq.methods.v1 import logits_and_features, neural_config, similarity_loss
 
 #: Version of the training code, part of every trained model's identity (results cache keys).
@@ -36,7 +37,7 @@ from lowfreq.methods.v1 import logits_and_features, neural_config, similarity_lo
 TRAIN_CODE_VERSION = 1
 
 __all__ = ["TRAIN_CODE_VERSION", "TrainData", "load_data", "train", "train_one_epoch", "evaluate", "TrainResult",
-           "crop_flip", "gaussian_noise_aug", "augmix_aug", "fgsm_rs", "pgd"]
+           "crop_flip", "gaussian_noise_aug", "augmix_aug", "adversarial_examples"]
 
 
 class TrainData(NamedTuple):
@@ -119,27 +120,21 @@ def augmix_aug(x8: torch.Tensor, gen: torch.Generator, *, chunk: int = 16) -> to
     return torch.cat(out).to(x8.device)
 
 
-def fgsm_rs(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, gen: torch.Generator) -> torch.Tensor:
-    """FGSM with random start (Wong et al. 2020): uniform start in the eps-ball, one signed gradient
-    step of 1.25*eps, projected back to the ball and [0, 1]."""
-    delta = (torch.rand(x.shape, generator=gen, device=gen.device) * 2 - 1) * eps
-    delta.requires_grad_(True)
-    loss = F.cross_entropy(model((x + delta).clamp(0, 1)), y)
-    (g,) = torch.autograd.grad(loss, delta)
-    delta = (delta.detach() + 1.25 * eps * g.sign()).clamp(-eps, eps)
-    return (x + delta).clamp(0, 1)
+def adversarial_examples(model: nn.Module, x: torch.Tensor, y: torch.Tensor, r: Recipe, gen: torch.Generator) -> torch.Tensor:
+    """The recipe's adversarial training inputs for one batch (L-inf radius ``r.adv_eps``, [0, 1] pixel units).
 
-
-def pgd(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, steps: int, gen: torch.Generator) -> torch.Tensor:
-    """Untargeted L-inf PGD (Madry et al.): random start, `steps` steps of 2.5*eps/steps."""
-    alpha = 2.5 * eps / steps
-    delta = (torch.rand(x.shape, generator=gen, device=gen.device) * 2 - 1) * eps
-    for _ in range(steps):
-        delta.requires_grad_(True)
-        loss = F.cross_entropy(model((x + delta).clamp(0, 1)), y)
-        (g,) = torch.autograd.grad(loss, delta)
-        delta = (delta.detach() + alpha * g.sign()).clamp(-eps, eps)
-    return (x + delta).clamp(0, 1)
+    ``r.adversarial == "fgsm_rs"``: FGSM with random start (Wong et al. 2020), one signed gradient step
+    of 1.25 eps; ``"pgd"``: PGD (Madry et al.), ``r.adv_steps`` steps of 2.5 eps / steps. Both start
+    uniformly in the eps-ball (drawn from `gen`) and ascend the cross-entropy of the true labels: the one
+    PGD of lowfreq.methods.attacks (`random_start_pgd_linf`). Returns (N, C, H, W) in [0, 1].
+    """
+    if r.adversarial == "fgsm_rs":
+        steps, step_size = 1, 1.25 * r.adv_eps
+    elif r.adversarial == "pgd":
+        steps, step_size = r.adv_steps, 2.5 * r.adv_eps / r.adv_steps
+    else:
+        raise ValueError(f"recipe {r.name}: unknown adversarial training {r.adversarial!r} (use 'fgsm_rs' or 'pgd')")
+    return attacks.random_start_pgd_linf(model, x, y, epsilon=r.adv_eps, steps=steps, step_size=step_size, generator=gen)
 
 
 # --------------------------------------------------------------------------- train / evaluate
@@ -182,10 +177,7 @@ def train_one_epoch(
         if r.adversarial:
             model.eval()  # attack with fixed BN statistics
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
-                if r.adversarial == "fgsm_rs":
-                    x = fgsm_rs(model, x, y, r.adv_eps, gen)
-                else:
-                    x = pgd(model, x, y, r.adv_eps, r.adv_steps, gen)
+                x = adversarial_examples(model, x, y, r, gen)
             model.train()
         if amp:
             x = x.contiguous(memory_format=torch.channels_last)
