@@ -9,12 +9,14 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import importlib.util
+import io
 import json
 import os
 import subprocess
 import sys
 import time
 import warnings
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -281,8 +283,11 @@ def test_weights_that_do_not_fit_and_python_objects(tmp_path):
     # training scripts often pickle their argparse.Namespace: torch.load(weights_only=True) refuses it
     args = argparse.Namespace(lr=0.1, epochs=200)
     torch.save({"state_dict": _random_state(hub_cifar.build_net("resnet56"), 9), "args": args}, path)
-    with pytest.raises(P.BadWeightsError, match="weights_only=False"):
+    with pytest.raises(P.BadWeightsError, match=r"Python objects besides tensors \(argparse.Namespace\).*add_safe_globals") as ei:
         registry.load_model(name, model_dir=tmp_path, verify=False)
+    assert "weights_only=False" not in str(ei.value) and "\n" not in str(ei.value)
+    with torch.serialization.safe_globals([argparse.Namespace]):  # the fix the message gives
+        assert registry.load_model(name, model_dir=tmp_path, verify=False) is not None
 
 
 # --------------------------------------------------------------------------- fetch
@@ -336,6 +341,78 @@ def test_fetch_rejects_html_and_wrong_hub_hash(tmp_path, monkeypatch):
     with pytest.raises(P.HashMismatchError, match="does not start with the published 187c023a"):
         P.fetch("chenyaofo_resnet56", model_dir=tmp_path, progress=False)
     assert not P.weights_path("chenyaofo_resnet56", model_dir=tmp_path).exists()
+
+
+# --------------------------------------------------------------------------- a hash only after a checked load
+def test_a_bad_file_is_never_recorded_and_the_right_file_then_loads(tmp_path):
+    name = "Hendrycks2020AugMix_ResNeXt"
+    sd = _random_state(P.build(name), 21, drop=("mu", "sigma"))
+    path = P.weights_path(name, model_dir=tmp_path)
+    path.parent.mkdir(parents=True)
+    bad_files = [
+        lambda: path.write_bytes(GDRIVE_PAGE),  # Google Drive's page
+        lambda: torch.save(_random_state(hub_cifar.build_net("resnet20"), 1), path),  # another architecture
+        lambda: path.write_bytes(_saved(sd)[:5000]),  # truncated
+    ]
+    for place_bad in bad_files:
+        place_bad()
+        with pytest.raises(P.BadWeightsError):
+            registry.load_model(name, model_dir=tmp_path)
+        assert P.recorded_sha256(P.entry(name).relpath, model_dir=tmp_path) is None  # nothing trusted
+        assert P.verify(name, model_dir=tmp_path).status in ("bad", "unrecorded")
+    torch.save({"state_dict": sd}, path)  # the right file, placed by hand: no editing needed
+    with pytest.warns(P.UnverifiedWeightsWarning, match="now that it loaded and passed its checks"):
+        _assert_weights_equal(registry.load_model(name, model_dir=tmp_path), sd)
+    assert P.recorded_sha256(P.entry(name).relpath, model_dir=tmp_path)["sha256"] == P.sha256_file(path)
+    assert P.verify(name, model_dir=tmp_path).status == "ok"
+
+
+def _saved(sd: dict) -> bytes:
+    buf = io.BytesIO()
+    torch.save({"state_dict": sd}, buf)
+    return buf.getvalue()
+
+
+def test_a_file_replaced_on_purpose_is_accepted_by_verify_accept(tmp_path, monkeypatch, capsys):
+    monkeypatch.setitem(cli.GROUPS, "models", "lowfreq.cli.models")
+    name = "Hendrycks2020AugMix_ResNeXt"
+    path = P.weights_path(name, model_dir=tmp_path)
+    path.parent.mkdir(parents=True)
+    torch.save({"state_dict": _random_state(P.build(name), 22, drop=("mu", "sigma"))}, path)
+    with pytest.warns(P.UnverifiedWeightsWarning):
+        registry.load_model(name, model_dir=tmp_path)
+    new = _random_state(P.build(name), 23, drop=("mu", "sigma"))
+    torch.save({"state_dict": new}, path)
+    with pytest.raises(P.HashMismatchError, match=f"models verify {name} --accept") as ei:
+        registry.load_model(name, model_dir=tmp_path)
+    assert "\n" not in str(ei.value)
+    assert cli.main(["models", "verify", name, "--model-dir", str(tmp_path)]) == 1
+    assert "bad" in capsys.readouterr().out
+    assert cli.main(["models", "verify", name, "--accept", "--model-dir", str(tmp_path)]) == 0
+    assert "recorded (accepted)" in capsys.readouterr().out
+    _assert_weights_equal(registry.load_model(name, model_dir=tmp_path), new)
+    assert P.recorded_sha256(P.entry(name).relpath, model_dir=tmp_path)["recorded"] == "accepted"
+    # a file that does not load cannot be accepted, and its record stays
+    path.write_bytes(GDRIVE_PAGE)
+    assert cli.main(["models", "verify", name, "--accept", "--model-dir", str(tmp_path)]) == 2
+    assert "HTML page" in capsys.readouterr().err
+    assert P.recorded_sha256(P.entry(name).relpath, model_dir=tmp_path)["recorded"] == "accepted"
+
+
+def test_garbled_checkpoint_is_damaged_not_a_weights_only_question(tmp_path):
+    name = "chenyaofo_resnet56"
+    path = P.weights_path(name, model_dir=tmp_path)
+    path.parent.mkdir(parents=True)
+    torch.save(_random_state(hub_cifar.build_net("resnet56"), 24), path)
+    with zipfile.ZipFile(path) as z:
+        items = [(i, z.read(i.filename)) for i in z.infolist()]
+    with zipfile.ZipFile(path, "w") as z:  # the same archive with a garbled data.pkl
+        for info, blob in items:
+            z.writestr(info, blob[:5] + b"\xff\xfe\xfd" + blob[8:] if info.filename.endswith("data.pkl") else blob)
+    with pytest.raises(P.BadWeightsError, match="is damaged or truncated") as ei:
+        registry.load_model(name, model_dir=tmp_path, verify=False)
+    msg = str(ei.value)
+    assert "weights_only" not in msg and "\n" not in msg and f"models fetch {name}" in msg
 
 
 # --------------------------------------------------------------------------- command line

@@ -2,11 +2,15 @@
 
     python -m lowfreq models list [--group G] [--source S]
     python -m lowfreq models fetch NAME... | --all [--model-dir DIR] [--force]
-    python -m lowfreq models verify [--model-dir DIR]
+    python -m lowfreq models verify [NAME...] [--accept] [--model-dir DIR]
 
 `fetch` needs a network (run it on a connected machine and copy the model directory, or the
-single files it prints, to the offline one). `verify` checks every published file present
-(format and sha256) without loading it; it exits with status 1 when a file is bad.
+single files it prints, to the offline one). `verify` re-checks weights files without writing:
+published files against the published hash prefix and the sha256 recorded in models/manifest.json,
+the authors' checkpoints against their published sha256, and trained zoo files by loading them into
+their recipe (a damaged one names the command that retrains it); it exits with status 1 when a file
+is bad. `verify NAME --accept` loads a published file replaced on purpose with every check and
+records its sha256 in place of the old record.
 """
 from __future__ import annotations
 
@@ -14,6 +18,7 @@ import argparse
 from typing import Any
 
 from lowfreq.core import paths
+from lowfreq.models import authors
 from lowfreq.models import registry
 from lowfreq.models import published
 from lowfreq.models import zoo
@@ -45,7 +50,10 @@ def add_parser(subparsers: Any) -> None:
     pf.add_argument("--force", action="store_true", help="download again even when a good file is present")
     pf.add_argument("--no-progress", action="store_true", help="no progress bars")
 
-    pv = sub.add_parser("verify", help="check every published weights file present (format, sha256)")
+    pv = sub.add_parser("verify", help="re-check weights files (format, sha256; zoo files by loading them)")
+    pv.add_argument("names", nargs="*", metavar="NAME", help="models to check (default: every published, authors' and zoo file)")
+    pv.add_argument("--accept", action="store_true",
+                    help="for named published models: load the file with every check and record its sha256 (a file replaced on purpose)")
     pv.add_argument("--model-dir", default=None, help=_MD_HELP)
 
 
@@ -63,6 +71,60 @@ def _presence(spec: registry.ModelSpec, model_dir: Any) -> str:
     if spec.source == "zoo":
         return _zoo_presence(spec.name, spec.tiers, model_dir)
     return "?"
+
+
+def _zoo_checks(name: str, model_dir: Any) -> list[published.VerifyResult]:
+    """Load every trained weights file of zoo model `name` (all tiers) into its recipe: 'ok' or 'bad'."""
+    out = []
+    for tier in registry.get_spec(name).tiers:
+        r = zoo.recipe(name, tier)
+        path = zoo.weights_path(r, model_dir=model_dir)
+        if not path.exists():
+            continue
+        try:
+            zoo.load_trained(r, model_dir=model_dir)
+        except (ValueError, OSError) as exc:
+            out.append(published.VerifyResult(f"{name} [{tier}]", path, "bad", str(exc), None))
+        else:
+            out.append(published.VerifyResult(f"{name} [{tier}]", path, "ok", "loads into its recipe", None))
+    return out
+
+
+def _check(name: str, model_dir: Any) -> list[published.VerifyResult]:
+    spec = registry.get_spec(name)  # unknown names: a ValueError with close matches
+    if spec.source in ("robustbench", "torchhub"):
+        return [published.verify(name, model_dir=model_dir)]
+    if spec.source == "authors":
+        return [authors.verify_authors(name, model_dir=model_dir)]
+    if spec.source == "zoo":
+        return _zoo_checks(name, model_dir)
+    return []
+
+
+def _verify(args: argparse.Namespace) -> int:
+    if args.accept:
+        if not args.names:
+            raise ValueError("--accept needs the names of the published models whose files you replaced on purpose")
+        for n in args.names:
+            if n not in published.PUBLISHED:
+                spec = registry.get_spec(n)
+                raise ValueError(f"--accept is for published models; {n!r} is a {spec.source} model")
+        for n in args.names:
+            r = published.accept(n, model_dir=args.model_dir)
+            print(f"{n}: {r.detail}")
+        return 0
+    names = args.names or [*published.PUBLISHED, *authors.AUTHORS, *registry.list_models(source="zoo")]
+    results = [r for n in names for r in _check(n, args.model_dir)]
+    if not args.names:  # the whole directory: list absent authors' and zoo files not at all
+        results = [r for r in results if r.status != "missing" or r.name in published.PUBLISHED]
+    rows = [(r.name, r.status, "" if r.status == "missing" and not args.names else r.detail) for r in results]
+    if not rows:
+        print(f"no weights files for {', '.join(names)} in {paths.model_dir(args.model_dir)}")
+        return 0
+    print(_table(rows, ("name", "status", "detail")))
+    counts = {s: sum(r.status == s for r in results) for s in ("ok", "unrecorded", "missing", "bad")}
+    print(", ".join(f"{v} {k}" for k, v in counts.items()) + f"; weights directory: {paths.model_dir(args.model_dir)}")
+    return 1 if counts["bad"] else 0
 
 
 def _table(rows: list[tuple[str, ...]], header: tuple[str, ...]) -> str:
@@ -103,16 +165,6 @@ def run(args: argparse.Namespace) -> int:
         return 0
 
     if args.models_command == "verify":
-        bad = 0
-        rows = []
-        for n in published.PUBLISHED:
-            r = published.verify(n, model_dir=args.model_dir)
-            bad += r.status == "bad"
-            detail = "" if r.status == "missing" else r.detail
-            rows.append((n, r.status, detail))
-        print(_table(rows, ("name", "status", "detail")))
-        counts = {s: sum(r[1] == s for r in rows) for s in ("ok", "unrecorded", "missing", "bad")}
-        print(", ".join(f"{v} {k}" for k, v in counts.items()) + f"; weights directory: {paths.model_dir(args.model_dir)}")
-        return 1 if bad else 0
+        return _verify(args)
 
     raise ValueError(f"unknown models command {args.models_command!r}")

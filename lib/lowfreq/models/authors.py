@@ -21,13 +21,15 @@ from lowfreq.models.published import (
     BadWeightsError,
     HashMismatchError,
     UnverifiedWeightsWarning,
+    VerifyResult,
     WeightsNotFoundError,
     check_weights_file,
     sha256_file,
+    torch_load_problem,
 )
 from lowfreq.models.registry import ModelSpec, register
 
-__all__ = ["AuthorsModel", "AUTHORS", "authors_weights_path", "build_authors", "load_authors"]
+__all__ = ["AuthorsModel", "AUTHORS", "authors_weights_path", "build_authors", "load_authors", "verify_authors"]
 
 
 @dataclass(frozen=True)
@@ -204,35 +206,21 @@ def _resnet_keys(sd: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     return out
 
 
-def load_authors(name: str, *, tier: str | None = None, model_dir: str | os.PathLike | None = None,
-                 weights_only: bool = True) -> nn.Module:
-    """The authors' model `name` with their weights, on the CPU in eval mode; never downloads.
-
-    Raises published.WeightsNotFoundError naming the file to place and whom to ask when the checkpoint
-    is missing; published.BadWeightsError when it is not a PyTorch file or its tensors do not fit the
-    architecture (the message lists the mismatching keys, to adapt the loader); HashMismatchError when
-    a known sha256 differs. Without a known sha256 the file's hash is reported in a warning.
-    """
+def _read_authors(name: str, path: Path, *, weights_only: bool) -> nn.Module:
+    """Read checkpoint `path` of the authors' model `name` into its architecture, with every check."""
     e = _authors_entry(name)
-    path = authors_weights_path(name, model_dir=model_dir)
-    if not path.is_file():
-        raise WeightsNotFoundError(
-            f"no weights for {name!r}: expected the file {path}. These weights are not public: ask the authors of "
-            f"{e.paper} for the checkpoint ({e.architecture}; {e.input_format}) and save it under exactly that name."
-        )
     check_weights_file(path, name=name)
-    sha = sha256_file(path)
-    if e.sha256 is not None and sha != e.sha256:
-        raise HashMismatchError(f"{path}: sha256 {sha[:16]}... differs from the recorded {e.sha256[:16]}...; the file is not the authors'")
-    if e.sha256 is None:
-        warnings.warn(f"{path}: no published checksum for {name}; its sha256 is {sha} (record it in lowfreq.models.authors.AUTHORS)",
-                      UnverifiedWeightsWarning, stacklevel=2)
     try:
-        sd = _unwrap_state_dict(torch.load(path, map_location="cpu", weights_only=weights_only), path)
-    except BadWeightsError:
-        raise
-    except Exception as exc:
-        raise BadWeightsError(f"{path} could not be loaded ({type(exc).__name__}: {' '.join(str(exc).split())[:300]})") from exc
+        obj = torch.load(path, map_location="cpu", weights_only=weights_only)
+    except Exception as exc:  # noqa: BLE001  torch raises many types for damaged files
+        kind, what = torch_load_problem(exc)
+        if kind == "objects":
+            raise BadWeightsError(
+                f"{path} holds Python objects besides tensors ({what}), which a safe torch.load refuses; if the file is "
+                f"the authors', allow that class with torch.serialization.add_safe_globals([{what}]) and load it again"
+            ) from exc
+        raise BadWeightsError(f"{path} is damaged or truncated ({what}); ask the authors of {e.paper} for it again") from exc
+    sd = _unwrap_state_dict(obj, path)
     if name.startswith("li2019"):
         sd = _resnet_keys(sd)
         w = sd.get("classifier.conv1.weight")
@@ -258,6 +246,53 @@ def load_authors(name: str, *, tier: str | None = None, model_dir: str | os.Path
             f"{res.unexpected_keys[:6]}); adapt lowfreq.models.authors.load_authors to the checkpoint's layout"
         )
     return model.eval()
+
+
+def load_authors(name: str, *, tier: str | None = None, model_dir: str | os.PathLike | None = None,
+                 weights_only: bool = True) -> nn.Module:
+    """The authors' model `name` with their weights, on the CPU in eval mode; never downloads.
+
+    Raises published.WeightsNotFoundError naming the file to place and whom to ask when the checkpoint
+    is missing; published.BadWeightsError (one line, never torch's advice to drop weights_only) when it
+    is damaged, not a PyTorch file or its tensors do not fit the architecture (the message lists the
+    mismatching keys, to adapt the loader); HashMismatchError when a known sha256 differs. Without a
+    known sha256 the file's hash is reported in a warning (to be recorded in :data:`AUTHORS`).
+    """
+    e = _authors_entry(name)
+    path = authors_weights_path(name, model_dir=model_dir)
+    if not path.is_file():
+        raise WeightsNotFoundError(
+            f"no weights for {name!r}: expected the file {path}. These weights are not public: ask the authors of "
+            f"{e.paper} for the checkpoint ({e.architecture}; {e.input_format}) and save it under exactly that name."
+        )
+    check_weights_file(path, name=name)
+    sha = sha256_file(path)
+    if e.sha256 is not None and sha != e.sha256:
+        raise HashMismatchError(f"{path}: sha256 {sha[:16]}... differs from the recorded {e.sha256[:16]}...; the file is not the authors'")
+    if e.sha256 is None:
+        warnings.warn(f"{path}: no published checksum for {name}; its sha256 is {sha} (record it in lowfreq.models.authors.AUTHORS)",
+                      UnverifiedWeightsWarning, stacklevel=2)
+    return _read_authors(name, path, weights_only=weights_only)
+
+
+def verify_authors(name: str, *, model_dir: str | os.PathLike | None = None) -> VerifyResult:
+    """Check the checkpoint of the authors' model `name` without loading it and without writing: the
+    file format, and its sha256 against the published one when known (see :class:`VerifyResult`)."""
+    e = _authors_entry(name)
+    path = authors_weights_path(name, model_dir=model_dir)
+    if not path.is_file():
+        return VerifyResult(name, path, "missing", f"no checkpoint at {path} (not public: ask the authors)", None)
+    try:
+        fmt = check_weights_file(path, name=name)
+    except BadWeightsError as exc:
+        return VerifyResult(name, path, "bad", str(exc), None)
+    sha = sha256_file(path)
+    if e.sha256 is None:
+        return VerifyResult(name, path, "unrecorded", f"{fmt} file, sha256 {sha[:16]}... (no published checksum to compare)", sha)
+    if sha != e.sha256:
+        return VerifyResult(name, path, "bad", f"{path}: sha256 {sha[:16]}... differs from the published {e.sha256[:16]}...; "
+                                               "the file is not the authors'", sha)
+    return VerifyResult(name, path, "ok", f"{fmt} file, sha256 matches the published one", sha)
 
 
 def _register_all() -> None:

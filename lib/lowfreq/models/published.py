@@ -30,7 +30,9 @@ non-PyTorch file each give a clear error. Hashes: a chenyaofo or torchvision rel
 first 8 hex digits of its sha256 (torch.hub convention), which is checked on every load.
 RobustBench publishes no hashes, so the sha256 is recorded in ``<model_dir>/manifest.json``
 when the file is fetched (or, for a file placed by hand, the first time it is loaded, with a
-warning) and every later load verifies it.
+warning) and every later load verifies it. A hash is recorded only after the file loaded and passed
+every check, so a bad file is never trusted and the right file placed after it loads as it is;
+``python -m lowfreq models verify [NAME]`` re-checks files, ``--accept`` records a file replaced on purpose.
 """
 from __future__ import annotations
 
@@ -39,6 +41,8 @@ import hashlib
 import json
 import os
 import pickle
+import re
+import sys
 import warnings
 import zipfile
 from dataclasses import dataclass, field
@@ -68,16 +72,22 @@ __all__ = [
     "weights_path",
     "manifest_path",
     "read_manifest",
+    "recorded_sha256",
+    "record_sha256",
     "sha256_file",
+    "weights_file_problem",
     "check_weights_file",
+    "torch_load_problem",
     "build",
     "load",
+    "accept",
     "fetch",
     "verify",
 ]
 
 MANIFEST_NAME = "manifest.json"
 _FETCH_CMD = "python -m lowfreq models fetch {name}"
+_ACCEPT_CMD = "python -m lowfreq models verify {name} --accept"
 
 
 # --------------------------------------------------------------------------- errors
@@ -448,14 +458,27 @@ def read_manifest(model_dir: str | os.PathLike | None = None) -> dict[str, Any]:
         data = json.loads(p.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise BadWeightsError(
-            f"{p} is not valid JSON ({exc}); fix or delete it (the hashes it held are re-recorded at the next fetch)"
+            f"{p} is not valid JSON ({type(exc).__name__} at {getattr(exc, 'pos', '?')}); fix or delete it (the hashes "
+            "it held are re-recorded at the next fetch or load)"
         ) from exc
     if not isinstance(data, dict) or not isinstance(data.get("files"), dict):
         raise BadWeightsError(f"{p} is not a lowfreq weights manifest (no 'files' table); fix or delete it")
     return data
 
 
-def _record(model_dir: str | os.PathLike | None, relpath: str, sha: str, size: int, origin: str, how: str) -> None:
+def recorded_sha256(relpath: str, *, model_dir: str | os.PathLike | None = None) -> dict[str, Any] | None:
+    """The manifest's record of the weights file `relpath` (relative to the model directory): a dict
+    with 'sha256', 'size', 'origin', 'recorded' (how: fetch / first-load / accepted) and 'recorded_utc',
+    or None when the file has no record."""
+    rec = read_manifest(model_dir)["files"].get(relpath)
+    return rec if isinstance(rec, dict) else None
+
+
+def record_sha256(
+    relpath: str, sha: str, *, size: int, origin: str, how: str, model_dir: str | os.PathLike | None = None
+) -> None:
+    """Write the sha256 of weights file `relpath` into the manifest (atomically). Callers record a hash
+    only after the file was read and passed every check (fetch, load), never before."""
     m = read_manifest(model_dir)
     m["files"][relpath] = {
         "sha256": sha,
@@ -481,14 +504,14 @@ def _refetch_hint(name: str | None, path: Path) -> str:
     return f"delete {path} and fetch it again (`{cmd}` on a connected machine)"
 
 
-def check_weights_file(path: str | os.PathLike, *, name: str | None = None) -> str:
-    """Check that `path` looks like a complete PyTorch file before torch.load; returns its format
-    ('zip' or 'legacy-pickle'). Raises BadWeightsError for an HTML/text page (e.g. Google Drive's
-    virus-scan or quota page saved as .pt), an empty file, a truncated zip, or anything else."""
+def weights_file_problem(path: str | os.PathLike) -> str | None:
+    """What is wrong with a weights file, seen before torch.load, as a phrase that follows the file name
+    ('is empty (0 bytes)', 'is an HTML page, not model weights (...)', 'is truncated (...)', ...), or None
+    when it looks like a complete PyTorch file (zip or legacy pickle)."""
     path = Path(path)
     size = path.stat().st_size
     if size == 0:
-        raise BadWeightsError(f"{path} is empty (an interrupted download?); {_refetch_hint(name, path)}")
+        return "is empty (0 bytes)"
     with open(path, "rb") as f:
         head = f.read(1024)
     if head.startswith(b"PK\x03\x04"):
@@ -496,65 +519,106 @@ def check_weights_file(path: str | os.PathLike, *, name: str | None = None) -> s
             with zipfile.ZipFile(path) as z:
                 names = z.namelist()
                 infos = z.infolist()
-        except (zipfile.BadZipFile, OSError) as exc:
-            raise BadWeightsError(
-                f"{path} is a truncated or damaged PyTorch zip file ({size} bytes; {exc}); {_refetch_hint(name, path)}"
-            ) from exc
+        except (zipfile.BadZipFile, OSError, EOFError):
+            return f"is a truncated or damaged zip file ({size} bytes; its zip directory cannot be read)"
         if not any(n.endswith("data.pkl") for n in names):
-            raise BadWeightsError(f"{path} is a zip archive but not a PyTorch file (no data.pkl); {_refetch_hint(name, path)}")
+            return "is a zip archive but not a PyTorch file (no data.pkl)"
         end = max((i.header_offset + i.compress_size for i in infos), default=0)
         if end > size:
-            raise BadWeightsError(f"{path} is truncated ({size} bytes, its index needs {end}); {_refetch_hint(name, path)}")
-        return "zip"
+            return f"is truncated ({size} bytes, its index needs {end})"
+        return None
     if head[:1] == b"\x80":  # pickle protocol >= 2: the legacy (pre-1.6) torch.save format
-        return "legacy-pickle"
+        return None
     lead = head.lstrip().lower()
     if lead.startswith(b"<") or b"<html" in lead or b"<!doctype" in lead:
-        raise BadWeightsError(
-            f"{path} is an HTML page, not model weights ({size} bytes): Google Drive sends its 'virus scan warning' or "
-            f"'quota exceeded' page instead of large files when it refuses a download; {_refetch_hint(name, path)}, "
-            "or download it in a browser from the original location and place it there"
-        )
+        return f"is an HTML page, not model weights ({size} bytes)"
     if all(32 <= b < 127 or b in (9, 10, 13) for b in head):
-        snippet = head[:80].decode("ascii", "replace").strip()
-        raise BadWeightsError(f"{path} is a text file, not model weights (starts with {snippet!r}); {_refetch_hint(name, path)}")
-    raise BadWeightsError(f"{path} is not a PyTorch file (neither a zip archive nor a pickle); {_refetch_hint(name, path)}")
+        snippet = " ".join(head[:80].decode("ascii", "replace").split())
+        return f"is a text file, not model weights (starts with {snippet!r})"
+    return "is not a PyTorch file (neither a zip archive nor a pickle)"
 
 
-def _verify_hash(e: Published, path: Path, model_dir: str | os.PathLike | None, *, record_unknown: bool) -> str:
-    """sha256 of `path` checked against the published prefix and the manifest; returns the hash.
-    A RobustBench file without a record is recorded (trust on first use) when record_unknown."""
+def check_weights_file(path: str | os.PathLike, *, name: str | None = None) -> str:
+    """Check that `path` looks like a complete PyTorch file before torch.load; returns its format
+    ('zip' or 'legacy-pickle'). Raises BadWeightsError for an HTML/text page (e.g. Google Drive's
+    virus-scan or quota page saved as .pt), an empty file, a truncated zip, or anything else."""
+    path = Path(path)
+    problem = weights_file_problem(path)
+    if problem is None:
+        with open(path, "rb") as f:
+            return "zip" if f.read(4) == b"PK\x03\x04" else "legacy-pickle"
+    if problem.startswith("is an HTML page"):
+        raise BadWeightsError(
+            f"{path} {problem}: Google Drive sends its 'virus scan warning' or 'quota exceeded' page instead of large "
+            f"files when it refuses a download; {_refetch_hint(name, path)}, or download it in a browser from the "
+            "original location and place it there"
+        )
+    if problem.startswith("is empty"):
+        problem += " (an interrupted download?)"
+    raise BadWeightsError(f"{path} {problem}; {_refetch_hint(name, path)}")
+
+
+def torch_load_problem(exc: BaseException) -> tuple[str, str]:
+    """Why torch.load(weights_only=True) failed, without torch's own advice: ('objects', 'the.Class') when
+    the file pickles a Python object that a safe load refuses (an importable class, e.g. an argparse
+    Namespace of training arguments), else ('damaged', a short reason): truncated or garbled data (torch's
+    message then also suggests weights_only=False, which is wrong for a damaged file of unknown origin)."""
+    text = str(exc)
+    m = re.search(r"GLOBAL (\S+) was not an allowed global", text)
+    if isinstance(exc, pickle.UnpicklingError) and m:
+        module, _, attr = m.group(1).rpartition(".")
+        mod = sys.modules.get(module)
+        if mod is None or hasattr(mod, attr):  # a real class: Python objects, not damage
+            return "objects", m.group(1)
+        return "damaged", f"garbled data: it names {m.group(1)!r}, which does not exist"
+    if isinstance(exc, EOFError) or "end of" in text.lower() or "truncat" in text.lower():
+        return "damaged", "the data ends early"
+    if isinstance(exc, pickle.UnpicklingError):
+        op = re.search(r"Unsupported operand \d+", text)
+        return "damaged", f"garbled pickled data{': ' + op.group(0).lower() if op else ''}"
+    first = " ".join(text.split())
+    first = first.split(". ")[0][:120] if "weights_only" not in first else type(exc).__name__
+    return "damaged", first or type(exc).__name__
+
+
+def _verify_hash(e: Published, path: Path, model_dir: str | os.PathLike | None) -> str:
+    """sha256 of `path` checked against the published prefix and the manifest's record; returns the hash.
+    Never writes: a hash is recorded only after the file loaded and passed its checks (:func:`load`)."""
     sha = sha256_file(path)
     if e.sha256_prefix and not sha.startswith(e.sha256_prefix):
         raise HashMismatchError(
             f"{path}: sha256 is {sha[:16]}..., but the release file name says it starts with {e.sha256_prefix}: the file is "
             f"damaged or not the published one; {_refetch_hint(e.name, path)}"
         )
-    rec = read_manifest(model_dir)["files"].get(e.relpath)
+    rec = recorded_sha256(e.relpath, model_dir=model_dir)
     if rec is not None and rec.get("sha256") != sha:
         raise HashMismatchError(
             f"{path}: sha256 {sha[:16]}... differs from the one recorded in {manifest_path(model_dir)} "
             f"({str(rec.get('sha256'))[:16]}..., recorded at {rec.get('recorded', '?')} on {rec.get('recorded_utc', '?')}): "
-            f"the file changed since; {_refetch_hint(e.name, path)}"
+            f"the file changed since; if you placed the right file on purpose, accept it with "
+            f"`{_ACCEPT_CMD.format(name=e.name)}` (it is loaded and checked first), else {_refetch_hint(e.name, path)}"
         )
-    if rec is None and record_unknown:
-        how = "first-load" if e.sha256_prefix is None else "first-load (published prefix checked)"
-        try:
-            _record(model_dir, e.relpath, sha, path.stat().st_size, e.origin, how)
-        except OSError as exc:  # read-only model directory: verification still happened for hub files
-            warnings.warn(
-                f"could not record the sha256 of {path} in {manifest_path(model_dir)}: {exc}", UnverifiedWeightsWarning, stacklevel=3
-            )
-            return sha
-        if e.sha256_prefix is None:
-            warnings.warn(
-                f"{path} had no recorded sha256 (placed by hand?). RobustBench publishes no hashes, so its sha256 "
-                f"{sha[:16]}... was recorded in {manifest_path(model_dir)} now and later loads are checked against it; "
-                "this load itself is unverified",
-                UnverifiedWeightsWarning,
-                stacklevel=3,
-            )
     return sha
+
+
+def _record_first_load(e: Published, path: Path, sha: str, model_dir: str | os.PathLike | None, how: str) -> None:
+    """After a successful, checked load: record the sha256 of a file that has no record yet."""
+    if recorded_sha256(e.relpath, model_dir=model_dir) is not None:
+        return
+    try:
+        record_sha256(e.relpath, sha, size=path.stat().st_size, origin=e.origin, how=how, model_dir=model_dir)
+    except OSError as exc:  # read-only model directory: the file was still checked (and hub files verified)
+        warnings.warn(f"could not record the sha256 of {path} in {manifest_path(model_dir)}: {exc}", UnverifiedWeightsWarning,
+                      stacklevel=3)
+        return
+    if e.sha256_prefix is None:
+        warnings.warn(
+            f"{path} had no recorded sha256 (placed by hand?). RobustBench publishes no hashes, so its sha256 "
+            f"{sha[:16]}... was recorded in {manifest_path(model_dir)} now that it loaded and passed its checks; later "
+            "loads are checked against it, this load itself is unverified",
+            UnverifiedWeightsWarning,
+            stacklevel=3,
+        )
 
 
 # --------------------------------------------------------------------------- build / load
@@ -620,6 +684,29 @@ def _missing_message(e: Published, path: Path) -> str:
     )
 
 
+def _read_checked(e: Published, path: Path, *, weights_only: bool) -> nn.Module:
+    """Read weights file `path` of entry `e` into its architecture with every check: the file format,
+    torch.load (damage and pickled Python objects told apart), the checkpoint layout, and tensors that
+    fit the architecture exactly. Raises BadWeightsError (one line: the file, what is wrong, the fix)."""
+    check_weights_file(path, name=e.name)
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=weights_only)
+    except Exception as exc:  # noqa: BLE001  torch raises many types for damaged files
+        kind, what = torch_load_problem(exc)
+        if kind == "objects":
+            raise BadWeightsError(
+                f"{path} holds Python objects besides tensors ({what}), which a safe torch.load refuses; if you trust the "
+                f"file's origin ({e.origin}), allow that class with torch.serialization.add_safe_globals([{what}]) and load "
+                "it again"
+            ) from exc
+        raise BadWeightsError(f"{path} is damaged or truncated ({what}); {_refetch_hint(e.name, path)}") from exc
+    sd = _state_dict(obj, e, path)
+    model = build(e.name)
+    target = model.net if e.source == "torchhub" else (getattr(model, e.load_into) if e.load_into else model)
+    _load_into(target, sd, e, path)
+    return model.eval()
+
+
 def load(
     name: str,
     *,
@@ -629,38 +716,46 @@ def load(
 ) -> nn.Module:
     """Published model `name` with its weights, on the CPU in eval mode; never downloads.
 
-    model_dir: the weights directory (default paths.model_dir()). verify: check the sha256
-    (published prefix for torch.hub files, recorded hash for RobustBench files; an unrecorded
-    RobustBench file is recorded now with an UnverifiedWeightsWarning). weights_only: passed to
-    torch.load; set False only for a file you trust that holds Python objects besides tensors.
+    model_dir: the weights directory (default paths.model_dir()). verify: check the sha256 (published
+    prefix for torch.hub files, recorded hash for RobustBench files). A file without a record is
+    recorded only after it loaded and passed every check (with an UnverifiedWeightsWarning for
+    RobustBench files), so a bad file is never trusted and the right file placed after it loads
+    without editing anything. weights_only: passed to torch.load (keep True for files of unknown origin).
     Raises WeightsNotFoundError (file missing: names the path, the fetch command and the origin),
     BadWeightsError (HTML page, truncated, not a PyTorch file, tensors that do not fit) or
-    HashMismatchError.
+    HashMismatchError (the message says how to accept a file replaced on purpose).
     """
     e = entry(name)
     path = paths.model_dir(model_dir) / e.relpath
     if not path.is_file():
         raise WeightsNotFoundError(_missing_message(e, path))
     check_weights_file(path, name=name)
-    if verify:
-        _verify_hash(e, path, model_dir, record_unknown=True)
-    try:
-        obj = torch.load(path, map_location="cpu", weights_only=weights_only)
-    except pickle.UnpicklingError as exc:
-        if weights_only and "weights_only" in str(exc):
-            raise BadWeightsError(
-                f"{path} holds Python objects besides tensors, which torch.load(weights_only=True) refuses; if you trust the "
-                f"file's origin ({e.origin}), load it with weights_only=False"
-            ) from exc
-        raise BadWeightsError(f"{path} could not be unpickled ({exc}); {_refetch_hint(name, path)}") from exc
-    except (RuntimeError, EOFError, OSError, ValueError, zipfile.BadZipFile) as exc:
-        msg = " ".join(str(exc).split())[:300]
-        raise BadWeightsError(f"{path} is damaged or truncated ({type(exc).__name__}: {msg}); {_refetch_hint(name, path)}") from exc
-    sd = _state_dict(obj, e, path)
-    model = build(name)
-    target = model.net if e.source == "torchhub" else (getattr(model, e.load_into) if e.load_into else model)
-    _load_into(target, sd, e, path)
-    return model.eval()
+    sha = _verify_hash(e, path, model_dir) if verify else None
+    model = _read_checked(e, path, weights_only=weights_only)
+    if sha is not None:
+        how = "first-load" if e.sha256_prefix is None else "first-load (published prefix checked)"
+        _record_first_load(e, path, sha, model_dir, how)
+    return model
+
+
+def accept(name: str, *, model_dir: str | os.PathLike | None = None) -> "VerifyResult":
+    """Accept the weights file of published model `name` as it is now (a file replaced on purpose): load
+    it with every check (format, published hash prefix, architecture), then record its sha256 in the
+    manifest in place of an earlier record. Raises like :func:`load` when the file is not usable."""
+    e = entry(name)
+    path = paths.model_dir(model_dir) / e.relpath
+    if not path.is_file():
+        raise WeightsNotFoundError(_missing_message(e, path))
+    check_weights_file(path, name=name)
+    sha = sha256_file(path)
+    if e.sha256_prefix and not sha.startswith(e.sha256_prefix):
+        raise HashMismatchError(
+            f"{path}: sha256 is {sha[:16]}..., but the release file name says it starts with {e.sha256_prefix}; it cannot be "
+            f"accepted as {name}; {_refetch_hint(name, path)}"
+        )
+    _read_checked(e, path, weights_only=True)
+    record_sha256(e.relpath, sha, size=path.stat().st_size, origin=e.origin, how="accepted", model_dir=model_dir)
+    return VerifyResult(name, path, "ok", f"loaded and checked; sha256 {sha[:16]}... recorded (accepted)", sha)
 
 
 # --------------------------------------------------------------------------- fetch / verify
@@ -690,19 +785,25 @@ def fetch(
     progress: bool = True,
 ) -> Path:
     """Download the weights of published model `name` into the model directory (needs a network),
-    check the file, verify or record its sha256 in the manifest, and return its path.
+    check the file (format, hash, and a full load into the architecture), record its sha256 in the
+    manifest, and return its path.
 
     An existing file that passes the checks is kept (force=True downloads again). A RobustBench
     file whose new sha256 differs from a hash recorded at an earlier fetch raises
     HashMismatchError unless force=True. Offline, raises WeightsDownloadError at once with the
-    command to run on a connected machine and the path to copy the file to.
+    command to run on a connected machine and the path to copy the file to. Nothing is recorded for
+    a file that fails a check.
     """
     e = entry(name)
     path = paths.model_dir(model_dir) / e.relpath
     if path.is_file() and not force:
         try:
             check_weights_file(path, name=name)
-            _verify_hash(e, path, model_dir, record_unknown=True)
+            sha = _verify_hash(e, path, model_dir)
+            if recorded_sha256(e.relpath, model_dir=model_dir) is None:
+                _read_checked(e, path, weights_only=True)
+                record_sha256(e.relpath, sha, size=path.stat().st_size, origin=e.origin, how="first-load (at fetch)",
+                              model_dir=model_dir)
             return path
         except BadWeightsError as exc:
             if progress:
@@ -727,15 +828,16 @@ def fetch(
                 f"downloaded {name} from {e.origin}, but its sha256 {sha[:16]}... does not start with the published "
                 f"{e.sha256_prefix}: the download is damaged; try again"
             )
-        rec = read_manifest(model_dir)["files"].get(e.relpath)
+        rec = recorded_sha256(e.relpath, model_dir=model_dir)
         if rec is not None and rec.get("sha256") != sha and rec.get("recorded") == "fetch" and not force:
             raise HashMismatchError(
                 f"downloaded {name} from {e.origin}, but its sha256 {sha[:16]}... differs from the one recorded at an "
                 f"earlier fetch ({str(rec.get('sha256'))[:16]}...): the published file changed or the download is damaged; "
                 "fetch with --force to accept the new file"
             )
+        _read_checked(e, tmp, weights_only=True)
         os.replace(tmp, path)
-        _record(model_dir, e.relpath, sha, path.stat().st_size, e.origin, "fetch")
+        record_sha256(e.relpath, sha, size=path.stat().st_size, origin=e.origin, how="fetch", model_dir=model_dir)
     finally:
         if tmp.exists():
             tmp.unlink()
@@ -744,7 +846,7 @@ def fetch(
 
 class VerifyResult(NamedTuple):
     """Outcome of :func:`verify` for one model: status is 'ok', 'missing', 'bad' (format or hash
-    failure, see detail) or 'unrecorded' (a RobustBench file without a recorded sha256)."""
+    failure, see detail) or 'unrecorded' (a file without a recorded or published sha256)."""
 
     name: str
     path: Path
@@ -762,13 +864,13 @@ def verify(name: str, *, model_dir: str | os.PathLike | None = None) -> VerifyRe
         return VerifyResult(name, path, "missing", _missing_message(e, path), None)
     try:
         fmt = check_weights_file(path, name=name)
-        sha = _verify_hash(e, path, model_dir, record_unknown=False)
+        sha = _verify_hash(e, path, model_dir)
     except BadWeightsError as exc:
         return VerifyResult(name, path, "bad", str(exc), None)
-    rec = read_manifest(model_dir)["files"].get(e.relpath)
+    rec = recorded_sha256(e.relpath, model_dir=model_dir)
     if rec is None:
         what = "published prefix ok; " if e.sha256_prefix else ""
-        return VerifyResult(name, path, "unrecorded", f"{fmt} file, {what}no recorded sha256 (fetch or load it once to record)", sha)
+        return VerifyResult(name, path, "unrecorded", f"{fmt} file, {what}no recorded sha256 (load it once to record it)", sha)
     return VerifyResult(name, path, "ok", f"{fmt} file, sha256 matches the record ({rec.get('recorded', '?')})", sha)
 
 

@@ -29,11 +29,13 @@ from lowfreq.core import paths
 from lowfreq.data import imagenette
 from lowfreq.models import nets
 from lowfreq.models.layers import GaussianBlur, GrayscaleInput, PCAProjection, Preprocessed
+from lowfreq.models.published import torch_load_problem, weights_file_problem
 from lowfreq.models.registry import ModelSpec, register
 from lowfreq.methods.v1 import POPULATIONS
 
 __all__ = ["TIERS", "FAMILIES", "Recipe", "recipe", "recipes", "family_of", "BLUR_SERIES", "IN_BLUR_SERIES", "PCA_K",
-           "IN_PCA_K", "in_blur_name", "blur_sigma_px", "paper_sigma_px", "build_model", "weights_path", "load_trained", "MissingWeightsError"]
+           "IN_PCA_K", "in_blur_name", "blur_sigma_px", "paper_sigma_px", "build_model", "weights_path", "load_trained", "MissingWeightsError",
+           "CorruptWeightsError"]
 
 TIERS = ("smoke", "cpu", "full")
 #: The blur series of Fig 5b (sigma in pixels); sigma = 1.5 is the Table B "blur" model.
@@ -303,23 +305,51 @@ class MissingWeightsError(FileNotFoundError):
     """The weights of a zoo model have not been trained (or were trained from another recipe)."""
 
 
+class CorruptWeightsError(ValueError):
+    """A zoo weights file cannot be used (truncated, not a PyTorch file, not a lowfreq checkpoint, tensors
+    that do not fit its recipe). The one-line message names the file and the exact command to retrain it."""
+
+
+def _train_command(r: Recipe) -> str:
+    return f"python -m lowfreq zoo train {r.name} --tier {r.tier}"
+
+
 def load_trained(r: Recipe, *, model_dir: Any = None) -> nn.Module:
-    """The trained model of recipe `r`, on the CPU in eval mode; a clear error when it is missing
-    or the file is corrupt."""
+    """The trained model of recipe `r`, on the CPU in eval mode. MissingWeightsError (a FileNotFoundError)
+    when it has not been trained; CorruptWeightsError (a ValueError) when the file is damaged or foreign:
+    one line naming the file and the fix (delete it, then the exact train command). Files are read with
+    torch.load(weights_only=True), and torch's advice to turn that off is never passed on."""
     path = weights_path(r, model_dir=model_dir)
     if not path.exists():
         raise MissingWeightsError(
             f"no trained weights for {r.name!r} at tier {r.tier!r}: expected {path}. "
-            f"Train it with `python -m lowfreq zoo train {r.name} --tier {r.tier}` "
+            f"Train it with `{_train_command(r)}` "
             f"(or `make zoo TIER={r.tier}` for the whole zoo)."
         )
+
+    def corrupt(problem: str) -> CorruptWeightsError:
+        return CorruptWeightsError(
+            f"{path} is not a valid lowfreq checkpoint: it {problem}; delete it and retrain: `rm {path}` then "
+            f"`{_train_command(r)}`"
+        )
+
+    problem = weights_file_problem(path)
+    if problem is not None:
+        raise corrupt(problem)
     try:
         blob = torch.load(path, map_location="cpu", weights_only=True)
-        shape = tuple(blob.get("image_shape", (r.in_channels, 32, 32)))
+    except Exception as exc:  # noqa: BLE001  torch raises many types for damaged files
+        kind, what = torch_load_problem(exc)
+        raise corrupt(f"holds Python objects ({what}), which lowfreq's training never writes" if kind == "objects"
+                      else f"is damaged or truncated ({what})") from exc
+    if not isinstance(blob, dict) or not isinstance(blob.get("model"), dict):
+        raise corrupt("holds no 'model' state_dict (not written by lowfreq's training)")
+    try:
+        shape = tuple(int(s) for s in blob.get("image_shape", (r.in_channels, 32, 32)))
         model = build_model(r, image_shape=shape)
         model.load_state_dict(blob["model"])
-    except Exception as exc:  # corrupt or foreign file
-        raise ValueError(f"{path} is not a valid lowfreq checkpoint ({type(exc).__name__}: {exc}); delete it and retrain") from exc
+    except (RuntimeError, ValueError, TypeError, KeyError) as exc:  # shape or key mismatches
+        raise corrupt(f"holds tensors that do not fit recipe {r.name!r} at tier {r.tier!r}") from exc
     return model.eval()
 
 
