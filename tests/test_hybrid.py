@@ -141,3 +141,16 @@ def test_bad_inputs_raise_value_error():
         hybrid.hybrid_images(x, x[:1], 0.5)
     with pytest.raises(ValueError, match="labels"):
         hybrid.hybrid_curve(_MeanBrightness(), x, [0, 1, 0], progress=False)
+
+
+def test_empty_batch_one_class_and_channels_last_are_clear_errors():
+    x, y = _two_class_set(8)
+    with pytest.raises(ValueError, match=r"^images is empty \(0 images\)"):
+        hybrid.hybrid_curve(_MeanBrightness(), x[:0], y[:0], progress=False)
+    with pytest.raises(ValueError, match="one class holds 8 of the 8 images"):
+        hybrid.hybrid_curve(_MeanBrightness(), x, torch.zeros(8, dtype=torch.long), progress=False)
+    hwc = torch.rand(2, 16, 16, 3)
+    with pytest.raises(ValueError, match=r"looks like \(N, H, W, C\).*permute\(0, 3, 1, 2\)"):
+        hybrid.hybrid_images(hwc, hwc, 0.5)
+    # valid input is unchanged: the pairs of a balanced set
+    assert sorted(y[hybrid.hybrid_pairs(y, seed=0)[1]].tolist()) == sorted(y.tolist())

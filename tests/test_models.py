@@ -1,6 +1,7 @@
 """Models: shapes, the fixed blur and PCA fronts, normalization inside forward."""
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -146,3 +147,13 @@ def test_pca_randomized_fit_matches_the_exact_one_on_a_low_rank_set():
     assert torch.equal(models.PCAProjection.fit(imgs, 6).components, exact.components)
     with pytest.raises(ValueError, match="method must be"):
         models.PCAProjection.fit(imgs, 6, method="svd")
+
+
+@pytest.mark.parametrize("k", [2.5, 0, -3, True, "4", None])
+def test_pca_k_must_be_a_positive_int(k):
+    with pytest.raises(ValueError, match="k must be a positive int") as ei:
+        models.PCAProjection(k, (1, 4, 4))
+    assert "\n" not in str(ei.value)
+    with pytest.raises(ValueError, match="k must be a positive int"):
+        models.PCAProjection.fit(torch.rand(10, 1, 4, 4), k)
+    assert models.PCAProjection.fit(torch.rand(10, 1, 4, 4), np.int64(3)).k == 3  # numpy ints are ints

@@ -108,3 +108,19 @@ def test_bad_delta_raises():
         spectra.half_power_frequency(torch.zeros(3, 3))
     with pytest.raises(ValueError, match="NaN"):
         spectra.half_power_frequency(torch.full((2, 1, 4, 4), float("nan")))
+
+
+def test_zero_perturbation_has_no_half_power_frequency():
+    zero = torch.zeros(4, 3, 8, 8)
+    for f in (spectra.half_power_frequency, spectra.half_power_frequency_grid, spectra.half_power_bootstrap):
+        with pytest.raises(ValueError, match="no power outside the DC term.*f_0.5 is undefined"):
+            f(zero)
+    with pytest.raises(ValueError, match="undefined"):
+        spectra.half_power_frequency(torch.full((2, 3, 8, 8), 0.25))  # constant per channel: only DC
+    # zero perturbations among real ones change nothing but their share of the mean (no error)
+    g = torch.Generator().manual_seed(0)
+    mixed = torch.cat([torch.randn(1, 3, 8, 8, generator=g), zero])
+    hp = spectra.half_power_bootstrap(mixed, n_boot=50, seed=0)
+    assert hp.f05_cpp == spectra.half_power_frequency(mixed[:1]) and np.isfinite(hp.std_cpp)
+    with pytest.raises(ValueError, match=r"looks like \(N, H, W, C\)"):
+        spectra.half_power_frequency(torch.randn(2, 8, 8, 3))

@@ -58,6 +58,15 @@ def hybrid_mask(height: int, width: int, f_mix_nyq: float) -> torch.Tensor:
     return frequency_radius_cpp(height, width) <= 0.5 * f + 1e-12
 
 
+def _check_nchw(x: torch.Tensor, name: str) -> torch.Tensor:
+    """Channels-last images (N, H, W, C) pass check_images unnoticed (C = W); say what to do instead."""
+    if x.ndim == 4 and x.shape[1] not in (1, 3) and x.shape[-1] in (1, 3):
+        raise ValueError(
+            f"{name}: shape {tuple(x.shape)} looks like (N, H, W, C); expected (N, C, H, W): use x.permute(0, 3, 1, 2)"
+        )
+    return x
+
+
 def _hybrid_from_spectra(f_low: torch.Tensor, f_high: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     mixed = torch.where(mask, f_low, f_high)
     return torch.fft.ifft2(mixed).real.clamp_(0.0, 1.0).float()
@@ -69,8 +78,8 @@ def hybrid_images(low: torch.Tensor, high: torch.Tensor, f_mix_nyq: float) -> to
     low, high: (N, C, H, W) float in [0, 1], same shape. f_mix_nyq: fraction of Nyquist in [0, 1].
     Returns real(ifft2(F_low * M + F_high * (1 - M))) clipped to [0, 1], float32, same shape.
     """
-    low = check_images(low, name="low")
-    high = check_images(high, name="high")
+    low = _check_nchw(check_images(low, name="low"), "low")
+    high = _check_nchw(check_images(high, name="high"), "high")
     if low.shape != high.shape:
         raise ValueError(f"low and high must have the same shape, got {tuple(low.shape)} and {tuple(high.shape)}")
     mask = hybrid_mask(low.shape[-2], low.shape[-1], f_mix_nyq).to(low.device)
@@ -86,6 +95,13 @@ def hybrid_pairs(labels: Sequence[int] | np.ndarray | torch.Tensor, seed: int) -
     images within that class, so every image is also a high-frequency partner exactly once.
     """
     y = np.asarray(labels.cpu() if isinstance(labels, torch.Tensor) else labels).astype(np.int64).ravel()
+    if y.size:
+        biggest = int(np.unique(y, return_counts=True)[1].max())
+        if biggest * 2 > y.size:
+            raise ValueError(
+                f"labels: one class holds {biggest} of the {y.size} images (more than half), so not every image can be "
+                "paired with an image of another class; use a class-balanced set of images"
+            )
     perm = derangement(y, seed)
     new_y = y[perm]
     rng = np.random.default_rng([seed, 0x4879])  # a stream independent of the derangement's
@@ -231,7 +247,9 @@ def hybrid_curve(
     image's class: top-1 rates, not softmax probabilities. f_mix_nyq: fractions of Nyquist.
     The model is run in eval mode on `device` (default CPU).
     """
-    images = check_images(images)
+    images = _check_nchw(check_images(images), "images")
+    if images.shape[0] == 0:
+        raise ValueError("images is empty (0 images): hybrid_curve needs at least 2 images of at least 2 classes")
     y = torch.as_tensor(np.asarray(labels.cpu() if isinstance(labels, torch.Tensor) else labels), dtype=torch.long).ravel()
     if y.numel() != images.shape[0]:
         raise ValueError(f"labels: expected {images.shape[0]} labels, got {y.numel()}")

@@ -53,6 +53,10 @@ def _as_delta(delta: torch.Tensor | np.ndarray) -> torch.Tensor:
         delta = delta[:, None]
     if delta.ndim != 4:
         raise ValueError(f"delta: expected shape (N, C, H, W) or (N, H, W), got {tuple(delta.shape)}")
+    if delta.shape[1] not in (1, 3) and delta.shape[-1] in (1, 3):
+        raise ValueError(
+            f"delta: shape {tuple(delta.shape)} looks like (N, H, W, C); expected (N, C, H, W): use delta.permute(0, 3, 1, 2)"
+        )
     if delta.shape[0] == 0:
         raise ValueError("delta: no images")
     if not torch.isfinite(delta).all():
@@ -127,6 +131,16 @@ def cumulative_profile(delta: torch.Tensor | np.ndarray, *, power: torch.Tensor 
     return _profile_from_power(torch.as_tensor(power, dtype=torch.float64))
 
 
+def _check_power(profile: CumulativeProfile) -> CumulativeProfile:
+    """f_0.5 is undefined without power: an all-zero (or per-channel constant) perturbation has no spectrum."""
+    if not (profile.share.size and profile.share[-1] > 0):
+        raise ValueError(
+            "delta has no power outside the DC term (every perturbation is zero or constant), so f_0.5 is undefined; "
+            "pass only the perturbations of images the attack changed (epsilon > 0)"
+        )
+    return profile
+
+
 def _f05_exact(profile: CumulativeProfile) -> float:
     i = int(np.searchsorted(profile.share, 0.5 - 1e-12, side="left"))
     return float(profile.radius_cpp[min(i, len(profile.radius_cpp) - 1)])
@@ -137,9 +151,10 @@ def half_power_frequency(delta: torch.Tensor | np.ndarray, *, power: torch.Tenso
 
     The smallest radius r of the frequency grid at which the cumulative share of the mean
     (non-DC) power at |f| <= r reaches 50%; computed from the sorted grid frequencies, no
-    interpolation. For white noise on 32 x 32 images this is 0.400 cycles/pixel.
+    interpolation. For white noise on 32 x 32 images this is 0.400 cycles/pixel. Raises ValueError when
+    there is no power outside the DC term (an all-zero perturbation has no f_0.5).
     """
-    return _f05_exact(cumulative_profile(delta, power=power))
+    return _f05_exact(_check_power(cumulative_profile(delta, power=power)))
 
 
 def half_power_frequency_grid(
@@ -150,7 +165,7 @@ def half_power_frequency_grid(
     linearly interpolated between them. Their exact grid is not documented; this is our reading.
     Differs from :func:`half_power_frequency` by up to about one grid step (0.03 cycles/pixel).
     """
-    prof = cumulative_profile(delta, power=power)
+    prof = _check_power(cumulative_profile(delta, power=power))
     radii = np.linspace(0.0, np.sqrt(2) / 2, n_radii)
     idx = np.searchsorted(prof.radius_cpp, radii, side="right") - 1
     share = np.where(idx >= 0, prof.share[np.clip(idx, 0, None)], 0.0)
@@ -173,7 +188,9 @@ def half_power_bootstrap(
     """f_0.5 of the mean spectrum, and its std over `n_boot` bootstrap resamples of the images.
 
     The paper reports "+- std over 1000 images" without saying how; resampling images with
-    replacement and recomputing f_0.5 of the mean spectrum is our choice.
+    replacement and recomputing f_0.5 of the mean spectrum is our choice. Raises ValueError when the
+    perturbations have no power at all (f_0.5 undefined); a resample that happens to hold only zero
+    perturbations has no f_0.5 and is left out of the std.
     """
     p = power_spectra(delta)
     f05 = half_power_frequency(None, power=p.mean(0))
@@ -182,5 +199,12 @@ def half_power_bootstrap(
     boots = np.empty(n_boot)
     for b in range(n_boot):
         idx = torch.from_numpy(rng.integers(0, n, n))
-        boots[b] = half_power_frequency(None, power=p[idx].mean(0))
-    return HalfPower(f05, float(boots.std(ddof=1)) if n_boot > 1 else float("nan"), n, n_boot)
+        prof = cumulative_profile(None, power=p[idx].mean(0))
+        boots[b] = _f05_exact(prof) if prof.share[-1] > 0 else np.nan
+    if n_boot <= 1:
+        std = float("nan")
+    elif np.isnan(boots).any():
+        std = float(np.nanstd(boots, ddof=1)) if np.isfinite(boots).sum() > 1 else float("nan")
+    else:
+        std = float(boots.std(ddof=1))
+    return HalfPower(f05, std, n, n_boot)

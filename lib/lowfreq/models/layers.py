@@ -8,6 +8,7 @@ classifier with :class:`Preprocessed`, which works for any user ``nn.Module``.
 from __future__ import annotations
 
 import math
+import numbers
 from typing import Sequence
 
 import torch
@@ -118,6 +119,12 @@ class GaussianBlur(nn.Module):
         return f"sigma={self.sigma}, channels={self.channels}, kernel_size={self.kernel_size}"
 
 
+def _check_k(k: object, where: str) -> None:
+    """k (a number of principal components) must be a positive int: 2.5, True or '3' are errors."""
+    if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 1:
+        raise ValueError(f"{where}: k must be a positive int (the number of principal components), got {k!r}")
+
+
 class PCAProjection(nn.Module):
     """Fixed linear projector onto the top-k principal components of training images.
 
@@ -129,6 +136,7 @@ class PCAProjection(nn.Module):
 
     def __init__(self, k: int, shape: Sequence[int]) -> None:
         super().__init__()
+        _check_k(k, "PCAProjection")
         self.shape = tuple(int(s) for s in shape)
         d = math.prod(self.shape)
         if not 1 <= k <= d:
@@ -154,6 +162,7 @@ class PCAProjection(nn.Module):
         exact up to D = :attr:`EXACT_MAX_DIM`, randomized above. center=False projects x -> W^T W x
         about the origin instead.
         """
+        _check_k(k, "PCAProjection.fit")
         images = check_images(images)
         n = images.shape[0]
         d = math.prod(images.shape[1:])
@@ -197,6 +206,7 @@ class PCAProjection(nn.Module):
     def truncated(self, k: int) -> "PCAProjection":
         """The projector onto this one's top `k` components (k <= self.k): the same as fitting with k,
         without recomputing the covariance (the components are stored in decreasing variance)."""
+        _check_k(k, "PCAProjection.truncated")
         if not 1 <= int(k) <= self.k:
             raise ValueError(f"PCAProjection.truncated: k must be in [1, {self.k}] (the components this projector has), got {k}")
         out = type(self)(int(k), self.shape)
