@@ -409,17 +409,18 @@ def test_tinyimagenet_parameter_set_runs_on_64px():
 
 
 class _MeanThreshold(torch.nn.Module):
-    """Class 1 when the mean intensity exceeds 0.5, else class 0."""
+    """Class 1 when the mean intensity exceeds `threshold` (0.5), else class 0."""
 
-    def __init__(self) -> None:
+    def __init__(self, threshold: float = 0.5) -> None:
         super().__init__()
         self.bias = torch.nn.Parameter(torch.zeros(()))
+        self.register_buffer("threshold", torch.tensor(threshold))
         self.calls = 0
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         self.calls += 1
         m = x.mean(dim=(1, 2, 3))
-        return torch.stack([0.5 - m, m - 0.5], 1) + self.bias
+        return torch.stack([self.threshold - m, m - self.threshold], 1) + self.bias
 
 
 def _two_class_data() -> tuple[torch.Tensor, torch.Tensor]:
@@ -456,10 +457,10 @@ def test_corruption_accuracy_on_a_threshold_model():
 
 def test_corruption_accuracy_resumes_from_its_checkpoint(tmp_path):
     x, y = _two_class_data()
-    path = tmp_path / "crp.json"
+    path = tmp_path / "crp"
     first = C.corruption_accuracy(_MeanThreshold(), x, y, names=("fog", "contrast"), severities=(1, 5),
                                   progress=False, checkpoint=path)
-    assert path.is_file()
+    assert (path / "clean.json").is_file() and (path / "fog,5.json").is_file()  # a core.cache.PieceStore
     model = _MeanThreshold()
     again = C.corruption_accuracy(model, x, y, names=("fog", "contrast"), severities=(1, 5),
                                   progress=False, checkpoint=path)
@@ -467,8 +468,32 @@ def test_corruption_accuracy_resumes_from_its_checkpoint(tmp_path):
     more = C.corruption_accuracy(model, x, y, names=("fog", "contrast", "snow"), severities=(1, 5),
                                  progress=False, checkpoint=path, batch_size=100)
     assert model.calls == 2 and set(more.accuracy) == set(first.accuracy) | {("snow", 1), ("snow", 5)}
-    with pytest.raises(ValueError, match="checkpoint"):
+    with pytest.raises(ValueError, match="different run"):
         C.corruption_accuracy(model, x, y, names=("fog",), seed=1, progress=False, checkpoint=path)
+    with pytest.raises(ValueError, match="different run"):  # another model's pieces are not reused
+        C.corruption_accuracy(_MeanThreshold(0.45), x, y, names=("fog",), progress=False, checkpoint=path)
+
+
+def test_several_models_share_each_corrupted_batch_and_match_one_by_one(tmp_path, monkeypatch):
+    x, y = _two_class_data()
+    models = {"a": _MeanThreshold(), "b": _MeanThreshold(0.25)}
+    kw = dict(names=("fog", "brightness"), severities=(2, 5), progress=False, batch_size=5)
+    alone = {n: C.corruption_accuracy(m, x, y, **kw) for n, m in models.items()}
+    assert alone["a"] != alone["b"]
+    made = []  # images through the corruption's 8-bit step
+    real_u8 = C._corrupt_u8
+    monkeypatch.setattr(C, "_corrupt_u8", lambda x8, *a, **k: made.append(len(x8)) or real_u8(x8, *a, **k))
+    together = C.corruption_accuracy(models, x, y, **kw, checkpoint=tmp_path / "ck")
+    assert together == alone
+    assert sum(made) == len(x) * 4  # 2 corruptions x 2 severities, each image corrupted once for both models
+    assert sorted(p.name for p in (tmp_path / "ck").iterdir()) == ["a", "b"]
+    # an interrupted run of both resumes per model: b's pieces lost, only b is evaluated again
+    for p in (tmp_path / "ck" / "b").glob("*.json"):
+        p.unlink()
+    for m in models.values():
+        m.calls = 0
+    again = C.corruption_accuracy(models, x, y, **kw, checkpoint=tmp_path / "ck")
+    assert again == alone and models["a"].calls == 0 and models["b"].calls > 0
 
 
 # ----------------------------------------------------------------------------- official files

@@ -1,6 +1,10 @@
 """lowfreq.experiments helpers that the book calls directly."""
 from __future__ import annotations
 
+import json
+
+import pytest
+
 from lowfreq import experiments
 
 
@@ -44,3 +48,51 @@ def test_published_model_id_hashes_the_weights_once_per_file(tmp_path, monkeypat
     p.write_bytes(b"xyz")  # another file (size and time change): hashed again, a different identity
     b = experiments.model_id(name, "cpu", model_dir=tmp_path)
     assert loads == [name, name] and b != a
+
+
+# ----------------------------------------------------------------------- corruption probe (issue #10)
+def test_float32_of_the_fraction_is_the_float32_mean_the_corruption_records_hold():
+    """The corruption records hold float32 accuracies (the probe once took a float32 mean of hits); the one
+    corruption loop returns correct / n and the probe stores float32(correct / n): the same number."""
+    import numpy as np
+    import torch
+
+    for n in [*range(1, 300), 1000, 3925, 10000]:
+        hits = torch.zeros(n, dtype=torch.bool)
+        for correct in range(n + 1):
+            hits[:correct] = True
+            assert float(np.float32(correct / n)) == float(hits.float().mean()), (n, correct)
+
+
+def _corruption_payload_before_10(names, tier):
+    """The corruption probe's own loop before #10 gave it to methods.corruptions.corruption_accuracy
+    (verbatim but for the cache): the reference the probe must still reproduce exactly."""
+    from lowfreq.core.utils import predict_labels
+    from lowfreq.methods import corruptions
+
+    t = experiments.resolve(names[0], tier)
+    cfg = t.config
+    es = experiments.eval_set(tier, cfg.n_corruption, grayscale=t.grayscale, dataset=t.dataset)
+    loaded = {n: experiments.get_model(n, tier) for n in names}
+    accs = {n: {} for n in names}
+    for cn in corruptions.CORRUPTIONS:
+        for s in cfg.severities:
+            xc = corruptions.corrupt(es.images, cn, s, seed=cfg.corruption_seed, params=cfg.corruption_params)
+            for n in names:
+                accs[n][f"{cn}/{s}"] = float((predict_labels(loaded[n], xc) == es.labels).float().mean())
+    out = {}
+    for n in names:
+        clean = float((predict_labels(loaded[n], es.images) == es.labels).float().mean())
+        out[n] = experiments.probes._corruption_summary(accs[n], clean, corruptions.FREQUENCY_GROUPS,
+                                                        cfg.severities) | {"data": es.source}
+    return out
+
+
+@pytest.mark.slow
+def test_the_corruption_probe_gives_the_numbers_of_its_loop_before_the_merge(dirs):
+    names = ["base", "blur_s1.5"]  # two models share each corrupted set
+    new = experiments.corruption_results(names, "smoke", progress=False)
+    assert sorted(p.name for p in (dirs / "results" / "smoke" / "corruption").iterdir() if p.suffix == ".parts") == []
+    old = _corruption_payload_before_10(names, "smoke")
+    for n in names:
+        assert json.dumps(new[n], sort_keys=True) == json.dumps(old[n], sort_keys=True), n

@@ -19,15 +19,13 @@ a published model's identity is the sha256 of its weights file.
 """
 from __future__ import annotations
 
-import time
-from functools import lru_cache
 import warnings
+from functools import lru_cache
 from typing import Any, Callable, Sequence
 
 import numpy as np
 import torch
 from torch import nn
-from tqdm.auto import tqdm
 
 from lowfreq.core import cache as _cache
 from lowfreq.core import utils
@@ -295,7 +293,7 @@ def _corruption_records(names: Sequence[str], tier: str, *, progress: bool = Tru
     cfg = targets[names[0]].config
     es = _eval(targets[names[0]], cfg.n_corruption, kw)
     c = _cache.ResultCache(tier, root=results_root)
-    todo: dict[str, Any] = {}
+    todo: dict[str, _cache.Pieces] = {}
     out: dict[str, _cache.Record] = {}
     for n in names:
         inputs = _corruption_inputs(targets[n], es, **kw)
@@ -308,32 +306,33 @@ def _corruption_records(names: Sequence[str], tier: str, *, progress: bool = Tru
         raise LookupError(f"no cached corruption results for {sorted(todo)} at tier {tier!r}")
     if todo:
         loaded = {n: get_model(n, tier, model_dir=kw.get("model_dir"), data_root=kw.get("data_root")) for n in todo}
+        corruptions.corruption_accuracy(loaded, es.images, es.labels, severities=cfg.severities, seed=cfg.corruption_seed,
+                                        params=cfg.corruption_params, progress=progress, checkpoint=todo)
         combos = [(cn, s) for cn in corruptions.CORRUPTIONS for s in cfg.severities]
-        for cn, s in tqdm(combos, desc=f"corruptions ({len(todo)} models)", disable=not progress, leave=False):
-            need = [n for n, p in todo.items() if not p.done((cn, s))]
-            if not need:
-                continue
-            xc = corruptions.corrupt(es.images, cn, s, seed=cfg.corruption_seed, params=cfg.corruption_params)
-            for n in need:
-                acc = float((predict_labels(loaded[n], xc) == es.labels).float().mean())
-                todo[n].save((cn, s), {"accuracy": acc})
+
+        def merge(pieces: dict) -> dict:
+            # the records hold float32 fractions, as these probes always computed them (a float32 mean of
+            # hits); float32(correct / n) is that value exactly (tests/test_experiments.py)
+            accs = {f"{pid[0]}/{pid[1]}": _float32(pl["accuracy"]) for pid, pl in pieces.items() if pid != "clean"}
+            return (_corruption_summary(accs, _float32(pieces["clean"]["accuracy"]), corruptions.FREQUENCY_GROUPS,
+                                        cfg.severities) | {"data": es.source})
+
         for n, p in todo.items():
-            clean = float((predict_labels(loaded[n], es.images) == es.labels).float().mean())
-
-            def merge(pieces: dict, _clean: float = clean) -> dict:
-                accs = {f"{cid[0]}/{cid[1]}": float(pl["accuracy"]) for cid, pl in pieces.items()}
-                return _corruption_summary(accs, _clean, corruptions.FREQUENCY_GROUPS, cfg.severities) | {"data": es.source}
-
-            out[n] = p.finalize(merge, expected=combos, seed=cfg.corruption_seed)
+            out[n] = p.finalize(merge, expected=["clean", *combos], seed=cfg.corruption_seed)
     return out
+
+
+def _float32(fraction: float) -> float:
+    return float(np.float32(fraction))
 
 
 def corruption_results(names: Sequence[str], tier: str, *, progress: bool = True, results_root: Any = None,
                        load_only: bool = False, **kw: Any) -> dict[str, dict]:
     """Accuracy of each model on every (corruption, severity) of the tier's corruption images.
 
-    Each corrupted set is made once and shared by all models that still miss it; finished
-    (corruption, severity) entries are stored as pieces, so an interrupted run resumes. Returns
+    One loop, lowfreq.methods.corruptions.corruption_accuracy, makes each corrupted set once for all
+    models that still miss it; finished entries (clean, each (corruption, severity)) are stored as
+    results-cache pieces, so an interrupted run resumes. Accuracies are stored as float32 fractions. Returns
     {name: payload} with 'accuracy' {"<corruption>/<severity>": acc}, 'mean' (plain mean of all
     75), 'by_group', 'by_severity', 'clean'.
     """

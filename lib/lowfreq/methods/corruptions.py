@@ -58,20 +58,24 @@ from __future__ import annotations
 import dataclasses
 import functools
 import io
-import json
 import math
 import os
+import re
 import zlib
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 import torch
+from PIL import Image
 from scipy import ndimage
+from skimage.color import hsv2rgb, rgb2hsv
+from tqdm.auto import tqdm
 
 from lowfreq.core import compat
+from lowfreq.core.cache import PieceStore, array_fingerprint, model_fingerprint
 from lowfreq.core.paths import data_dir
-from lowfreq.core.utils import GRAY_WEIGHTS, atomic_json_dump, check_images, predict_labels
+from lowfreq.core.utils import GRAY_WEIGHTS, batches, check_images, predict_labels
 
 #: Version of what this module computes (the 15 corruptions and their parameters). Cached results name it instead of hashing the
 #: source, so moving or documenting code keeps them valid; a change that alters a number must bump it
@@ -392,8 +396,6 @@ def _cv2_resize_linear_u8(img: np.ndarray, factor: float) -> np.ndarray:
 @functools.lru_cache(maxsize=4)
 def _frost_images(factor: float) -> tuple[np.ndarray, ...]:
     """The five frost pictures the recipe draws from (frost1..frost5), RGB uint8, resized."""
-    from PIL import Image
-
     try:
         folder = compat.imagecorruptions_dir() / "frost"
     except ImportError as exc:
@@ -634,8 +636,6 @@ def _fog(x8, c, rngs, recipe):
 
 
 def _brightness(x8, c, rngs, recipe):
-    from skimage.color import hsv2rgb, rgb2hsv
-
     hsv = rgb2hsv(x8 / 255.0, channel_axis=-1)
     hsv[..., 2] = np.clip(hsv[..., 2] + c, 0, 1)
     return np.clip(hsv2rgb(hsv, channel_axis=-1), 0, 1) * 255
@@ -674,14 +674,10 @@ def _elastic_transform(x8, c, rngs, recipe):
 
 
 def _pil_each(x8: np.ndarray, fn: Callable[[Any], Any]) -> np.ndarray:
-    from PIL import Image
-
     return np.stack([np.asarray(fn(Image.fromarray(im)), dtype=np.uint8) for im in x8])
 
 
 def _pixelate(x8, c, rngs, recipe):
-    from PIL import Image
-
     h, w = x8.shape[1:3]
 
     def f(im):
@@ -692,8 +688,6 @@ def _pixelate(x8, c, rngs, recipe):
 
 
 def _jpeg_roundtrip(x8: np.ndarray, quality: int) -> np.ndarray:
-    from PIL import Image
-
     def f(im):
         buf = io.BytesIO()
         im.save(buf, "JPEG", quality=int(quality))
@@ -893,8 +887,34 @@ class CorruptionResult:
         )
 
 
+_NAME_RE = re.compile(r"[A-Za-z0-9_+=-][A-Za-z0-9_.+=-]*")
+
+
+def _checkpoint_stores(
+    checkpoint: str | os.PathLike | Mapping[str, PieceStore] | None,
+    models: Mapping[str, torch.nn.Module],
+    single: bool,
+    inputs: dict[str, Any],
+) -> dict[str, PieceStore | None]:
+    """One PieceStore per model (or None): the caller's, or one in the checkpoint folder keyed by the model."""
+    if checkpoint is None:
+        return {n: None for n in models}
+    if isinstance(checkpoint, Mapping):
+        unknown = sorted(set(checkpoint) - set(models))
+        if unknown:
+            raise ValueError(f"checkpoint: stores for models that are not given: {unknown}")
+        return {n: checkpoint.get(n) for n in models}
+    folder = Path(checkpoint)
+    stores: dict[str, PieceStore | None] = {}
+    for n, m in models.items():
+        if not single and not _NAME_RE.fullmatch(n):
+            raise ValueError(f"model name {n!r} is not a folder name for the checkpoint; use [A-Za-z0-9_.+=-]")
+        stores[n] = PieceStore(folder if single else folder / n, inputs={**inputs, "model": model_fingerprint(m)})
+    return stores
+
+
 def corruption_accuracy(
-    model: torch.nn.Module,
+    model: torch.nn.Module | Mapping[str, torch.nn.Module],
     images: torch.Tensor | np.ndarray,
     labels: torch.Tensor | np.ndarray | Sequence[int],
     *,
@@ -905,78 +925,68 @@ def corruption_accuracy(
     batch_size: int = 500,
     device: str | torch.device | None = None,
     progress: bool = True,
-    checkpoint: str | os.PathLike | None = None,
-) -> CorruptionResult:
-    """Top-1 accuracy of `model` on every (corruption, severity) of images in [0, 1] (N, C, H, W).
+    checkpoint: str | os.PathLike | Mapping[str, PieceStore] | None = None,
+) -> CorruptionResult | dict[str, CorruptionResult]:
+    """Top-1 accuracy on every (corruption, severity) of images in [0, 1] (N, C, H, W), for one model or several.
 
-    The images are corrupted batch by batch (the same images as corrupt(images, ...) gives for
-    the whole set) and classified with utils.predict_labels. `checkpoint` (a JSON path) stores
-    finished entries as they complete and resumes from them; a checkpoint made with other
-    settings raises ValueError. Returns a CorruptionResult (fractions in [0, 1]).
+    `model` is a module, or {name: module}: each corrupted batch is then made once and classified by
+    every model that still needs it. The images are corrupted batch by batch (the same images as
+    corrupt(images, ...) gives for the whole set) and classified with utils.predict_labels in batches of
+    `batch_size`. Finished entries ("clean" and each (corruption, severity), per model) are kept in
+    `checkpoint` and skipped by a rerun: a folder (one lowfreq.core.cache.PieceStore, keyed by the
+    model's fingerprint, the images, labels, seed and params; with several models one per model in
+    ``<folder>/<name>/``; a folder of other settings raises ValueError) or {name: PieceStore} of the
+    caller's (lowfreq.experiments.probes passes its results-cache pieces). Each piece is
+    {"accuracy": fraction}. Returns a CorruptionResult (fractions in [0, 1]), or {name: CorruptionResult}.
     """
-    from tqdm.auto import tqdm
-
     x = check_images(images, channels=(1, 3))
     y = torch.as_tensor(np.asarray(labels.cpu() if isinstance(labels, torch.Tensor) else labels)).long().ravel()
     if len(y) != len(x):
         raise ValueError(f"labels: expected {len(x)} labels (one per image), got {len(y)}")
     if len(x) == 0:
         raise ValueError("images: need at least one image")
+    single = isinstance(model, torch.nn.Module)
+    models = {"model": model} if single else dict(model)
+    if not models or not all(isinstance(m, torch.nn.Module) for m in models.values()):
+        raise ValueError("model: expected a torch.nn.Module or a non-empty {name: torch.nn.Module}")
     names = tuple(_check_name(n) for n in names)
     severities = tuple(_check_severity(s) for s in severities)
     seed = _check_seed(seed)
     recipe = _check_recipe(params, x.shape)
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    stores = _checkpoint_stores(checkpoint, models, single, {
+        "images": array_fingerprint(x), "labels": array_fingerprint(y), "seed": seed, "params": params,
+        "code": f"corruptions={CODE_VERSION}"})
 
-    config = {"n_images": len(x), "seed": seed, "params": params,
-              "labels_crc32": zlib.crc32(y.numpy().astype(np.int64).tobytes()),
-              "images_crc32": zlib.crc32(_to_u8_nhwc(x[: min(len(x), 64)]).tobytes())}
-    done: dict[tuple[str, int], float] = {}
-    clean: float | None = None
-    path = Path(checkpoint) if checkpoint is not None else None
-    if path is not None and path.is_file():
-        saved = json.loads(path.read_text())
-        if saved.get("config") != config:
-            raise ValueError(
-                f"checkpoint {path} was written for other images/labels/seed/params "
-                f"({saved.get('config')} vs {config}); delete it or pass another checkpoint path"
-            )
-        done = {(n, int(s)): float(v) for n, sev in saved["accuracy"].items() for s, v in sev.items()}
-        clean = saved.get("clean_accuracy")
-
-    def save() -> None:
-        if path is None:
-            return
-        nested: dict[str, dict[str, float]] = {}
-        for (n, s), v in done.items():
-            nested.setdefault(n, {})[str(s)] = v
-        atomic_json_dump({"config": config, "clean_accuracy": clean, "accuracy": nested}, path)
-
-    def accuracy_of(make_batch: Callable[[slice], torch.Tensor]) -> float:
-        correct = 0
-        for s in range(0, len(x), batch_size):
-            sl = slice(s, min(s + batch_size, len(x)))
-            pred = predict_labels(model, make_batch(sl), batch_size=batch_size, device=device)
-            correct += int((pred == y[sl]).sum())
-        return correct / len(x)
-
-    if clean is None:
-        clean = accuracy_of(lambda sl: x[sl])
-        save()
-    todo = [(n, s) for n in names for s in severities]
-    for n, s in tqdm(todo, desc="corruptions", disable=not progress):
-        if (n, s) in done:
+    entries: list[Any] = ["clean", *((n, s) for n in names for s in severities)]
+    acc: dict[str, dict[Any, float]] = {n: {} for n in models}
+    desc = "corruptions" if single else f"corruptions ({len(models)} models)"
+    for entry in tqdm(entries, desc=desc, disable=not progress, leave=single):
+        need = []
+        for n, store in stores.items():
+            got = store.load(entry) if store is not None else None
+            if got is None:
+                need.append(n)
+            else:
+                acc[n][entry] = float(got["accuracy"])
+        if not need:
             continue
-        done[(n, s)] = accuracy_of(lambda sl, n=n, s=s: _corrupt_checked(x[sl], n, s, seed, recipe, first_index=sl.start))
-        save()
-    return CorruptionResult(
-        accuracy={k: done[k] for k in todo},
-        clean_accuracy=float(clean),
-        n_images=len(x),
-        seed=seed,
-        params=params,
-    )
+        correct = dict.fromkeys(need, 0)
+        for sl in batches(len(x), batch_size):
+            xb = x[sl] if entry == "clean" else _corrupt_checked(x[sl], *entry, seed, recipe, first_index=sl.start)
+            for n in need:
+                correct[n] += int((predict_labels(models[n], xb, batch_size=batch_size, device=device) == y[sl]).sum())
+        for n in need:
+            acc[n][entry] = correct[n] / len(x)
+            if stores[n] is not None:
+                stores[n].save(entry, {"accuracy": acc[n][entry]})
+    results = {
+        n: CorruptionResult(accuracy={k: a[k] for k in entries[1:]}, clean_accuracy=a["clean"], n_images=len(x),
+                            seed=seed, params=params)
+        for n, a in acc.items()
+    }
+    return results["model"] if single else results
 
 
 def load_cifar10c(
