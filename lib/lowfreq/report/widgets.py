@@ -325,7 +325,7 @@ def _pair_caption(d: ExplorerData, i: int) -> tuple[str, str]:
     return (f"low seed: {d.class_names[int(d.low_labels[i])]}", f"high seed: {d.class_names[int(d.high_labels[i])]}")
 
 
-def static_hybrid_explorer(d: ExplorerData, *, title: str = "Hybrid-image explorer", initial_f_mix: float = 0.25,
+def static_hybrid_explorer(d: ExplorerData, *, title: str = "Hybrid-image explorer", initial_f_mix_nyq: float = 0.25,
                            image_px: int = 128) -> "HTML":
     """The static (kernel-free) hybrid explorer: pick a pair, move f_mix (fraction of Nyquist), see the
     hybrid and every model's prediction. Returns ``IPython.display.HTML`` (see :func:`static_explorer`)."""
@@ -347,7 +347,7 @@ def static_hybrid_explorer(d: ExplorerData, *, title: str = "Hybrid-image explor
         frames.append(row)
     options = [f"pair {i + 1}: {d.class_names[int(d.low_labels[i])]} (low) + {d.class_names[int(d.high_labels[i])]} (high)"
                for i in range(d.low.shape[0])]
-    v0 = int(np.argmin(np.abs(d.f_mix_nyq - initial_f_mix)))
+    v0 = int(np.argmin(np.abs(d.f_mix_nyq - initial_f_mix_nyq)))
     return HTML(static_explorer(frames, slider_values=[f"{f:.2f}" for f in d.f_mix_nyq],
                                 slider_label="f<sub>mix</sub> (fraction of Nyquist)", select_options=options,
                                 select_label="image pair", title=title, initial=(0, v0), image_px=image_px))
