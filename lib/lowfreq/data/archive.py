@@ -192,6 +192,7 @@ class _Source:
     numbering: dict[str, str] = field(default_factory=dict)  # split -> official_index | class_rank | name
     extensions: set[str] = field(default_factory=set)
     ignored: list[str] = field(default_factory=list)  # files that did not match the layout
+    first: tuple[str, tuple[int, int], str] | None = None  # (file, (height, width), PIL mode) of the first image
 
     @property
     def name(self) -> str:
@@ -226,6 +227,8 @@ def _iter_files(path: Path, kind: str) -> Iterator[tuple[tuple[str, ...], Any]]:
             for m in tf:
                 if m.isfile():
                     yield PurePosixPath(m.name).parts, (lambda m=m: tf.extractfile(m).read())
+            while tf.fileobj.read(1 << 20):  # to the end: gzip/bzip2/xz check their checksum there
+                pass
     elif kind == "zip":
         with zipfile.ZipFile(path) as zf:
             for info in zf.infolist():
@@ -244,6 +247,16 @@ _ARCHIVE_ERRORS = (tarfile.TarError, zipfile.BadZipFile, EOFError, zlib.error, l
                    OSError)
 
 
+def _compressed(path: Path) -> bool:
+    """Whether a file starts like a gzip, bzip2 or xz stream."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(6)
+    except OSError:
+        return False
+    return head.startswith((b"\x1f\x8b", b"BZh", b"\xfd7zXZ\x00"))
+
+
 def _archive_problem(path: Path, kind: str, exc: BaseException, *, started: bool) -> ArchiveError:
     """One line naming `path` and what is wrong with it, for an exception raised while reading it."""
     again = "copy or download it again"
@@ -257,6 +270,8 @@ def _archive_problem(path: Path, kind: str, exc: BaseException, *, started: bool
         return ArchiveError(
             f"{path}: not a readable zip archive (no zip directory at its end: truncated, or not a zip file); {again}"
         )
+    if kind == "tar" and not started and _compressed(path):
+        return ArchiveError(f"{path}: the compressed archive is damaged (its data cannot be decompressed); {again}")
     if kind == "tar" and not started:
         return ArchiveError(
             f"{path}: not a readable tar archive (neither a .tar nor a gzip/bzip2/xz-compressed one: random bytes or "
@@ -264,6 +279,17 @@ def _archive_problem(path: Path, kind: str, exc: BaseException, *, started: bool
         )
     detail = " ".join(str(exc).split())[:120] or type(exc).__name__
     return ArchiveError(f"{path}: the archive is damaged ({detail}); {again}")
+
+
+def _mapped_reader(src: _Source, read: Any) -> Any:
+    """The reader of one member, its failures (a bad CRC, damaged compressed data) as one-line ArchiveErrors."""
+    def checked_read() -> bytes:
+        try:
+            return read()
+        except _ARCHIVE_ERRORS as exc:
+            raise _archive_problem(src.path, src.kind, exc, started=True) from exc
+
+    return checked_read
 
 
 def _walk_images(src: _Source) -> Iterator[tuple[tuple[str, ...], str, Any]]:
@@ -281,11 +307,37 @@ def _walk_images(src: _Source) -> Iterator[tuple[tuple[str, ...], str, Any]]:
             if len(parts) < 3 or parts[-3].lower() not in _SPLIT_DIRS:
                 src.ignored.append("/".join(parts))
                 continue
-            yield parts, ext, read
+            yield parts, ext, _mapped_reader(src, read)
     except ArchiveError:
         raise
     except _ARCHIVE_ERRORS as exc:
         raise _archive_problem(src.path, src.kind, exc, started=started) from exc
+
+
+def _peek(blob: bytes, rel: str) -> tuple[str, tuple[int, int], str] | None:
+    """(file, (height, width), mode) of an image file from its header (nothing decoded), None if unreadable."""
+    try:
+        with Image.open(io.BytesIO(blob)) as im:
+            return rel, (im.size[1], im.size[0]), im.mode
+    except Exception:  # noqa: BLE001  a broken file is reported when it is decoded
+        return None
+
+
+def _check_first_image(src: _Source, name: str, expect: tuple[int, int] | None) -> None:
+    """Refuse a source whose first image already shows it is not data set `name` (size or colour), before
+    anything is decoded or compared with a stored data set."""
+    if src.first is None:
+        return
+    rel, (h, w), mode = src.first
+    if expect is not None and (h, w) != expect:
+        raise ArchiveError(
+            f"{src.path}: images are {h}x{w} (e.g. {rel}), but {name} images are {expect[0]}x{expect[1]} RGB; import "
+            f"them under another name (python -m lowfreq data import OTHER_NAME ...) or resize them with --size "
+            f"{expect[0]} (size={expect[0]})"
+        )
+    if name in RGB_DATASETS and mode in _GRAY_MODES:
+        raise ArchiveError(f"{src.path}:{rel}: a grayscale image (mode {mode}), but {name} images are RGB; import it "
+                           "under another name")
 
 
 def _scan_source(path: Path, *, progress: bool) -> _Source:
@@ -310,8 +362,12 @@ def _scan_source(path: Path, *, progress: bool) -> _Source:
                     "an archive must hold one <anything>/<split>/<class>/ tree"
                 )
             seen[split, cls, stem] = rel
-            if kind == "directory":
-                tree_hash.update(f"{rel}\0{hashlib.sha256(read()).hexdigest()}\n".encode())
+            if kind == "directory" or src.first is None:
+                blob = read()
+                if kind == "directory":
+                    tree_hash.update(f"{rel}\0{hashlib.sha256(blob).hexdigest()}\n".encode())
+                if src.first is None:
+                    src.first = _peek(blob, rel)
             src.keys.setdefault(split, {}).setdefault(cls, []).append(stem)
             src.extensions.add(ext)
     if not src.keys:
@@ -736,6 +792,13 @@ def import_image_folder(
         class_list = tuple(found)
     label_of = {c: k for k, c in enumerate(class_list)}
     resize = None if hw is None else {"size": list(hw), "fit": fit, "crop_fraction": crop_fraction, "filter": "PIL bicubic"}
+
+    if hw is None:
+        for s in sources:
+            _check_first_image(s, name, expect)
+    elif name in RGB_DATASETS:
+        for s in sources:
+            _check_first_image(s, name, None)
 
     base = _writable_base(root)
     final = base / name

@@ -1,0 +1,486 @@
+"""Every bad input named in issue 14 and the earlier issues (2: bad images, f_mix, PCA k; 3: HTML pages,
+truncated and missing weights files; 12: channels-last images) that the data, model-file and method
+modules can meet, each with the one-line message it must give, so that none can regress.
+
+Each case builds its bad input in seconds (tiny archives and weights files in tmp_path), calls the
+public function a user would call, and checks: the exception type (a ValueError or OSError subclass,
+which the command line prints as one line and exit status 2), that the message is one line, that it
+holds its key words (what is wrong, the file, the fix), and that it never passes on a raw
+EOFError / BadZipFile / tarfile.ReadError text or torch's advice to set weights_only=False.
+"""
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import re
+import sys
+import tarfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from lowfreq import cli, data
+from lowfreq.data import imagenette
+from lowfreq.methods import hybrid, spectra
+from lowfreq.models import PCAProjection, hub_cifar, registry, zoo
+from lowfreq.models import published as P
+
+CLASSES = data.CIFAR10_CLASSES
+#: Raw texts of the exceptions an archive or torch file raises, never shown to a user.
+RAW = ("EOFError", "BadZipFile", "ReadError", "Traceback", "weights_only=False", "UnpicklingError")
+
+
+# --------------------------------------------------------------------------- tiny inputs
+def _tree(top: Path, *, splits: dict[str, int] | None = None, size: int = 32, mode: str = "RGB",
+          classes: tuple[str, ...] = CLASSES[:2]) -> Path:
+    """<top>/<split>/<class>/<rank>.png with n images per class and split (random pixels, lossless)."""
+    rng = np.random.default_rng(0)
+    for split, n in (splits or {"train": 2, "test": 2}).items():
+        for cls in classes:
+            d = top / split / cls
+            d.mkdir(parents=True, exist_ok=True)
+            for k in range(n):
+                shape = (size, size) if mode == "L" else (size, size, 3)
+                Image.fromarray(rng.integers(0, 255, shape, dtype=np.uint8), mode).save(d / f"{k:04d}.png")
+    return top
+
+
+def _tgz(src: Path, out: Path) -> Path:
+    with tarfile.open(out, "w:gz") as tf:
+        tf.add(src, arcname=src.name)
+    return out
+
+
+def _zip(src: Path, out: Path) -> Path:
+    with zipfile.ZipFile(out, "w") as zf:
+        for p in sorted(src.rglob("*")):
+            zf.write(p, p.relative_to(src.parent).as_posix())
+    return out
+
+
+def _import(paths: Any, tmp: Path, name: str = "cifar10", **kw: Any) -> dict:
+    return data.import_image_folder(name, paths, root=tmp / "data", progress=False, **kw)
+
+
+def _stored_cifar(tmp: Path) -> Path:
+    """An imported cifar10 (train 4, test 4 images) under tmp/data; returns the data directory."""
+    _import(_tree(tmp / "full", splits={"train": 2, "test": 2}), tmp)
+    return tmp / "data"
+
+
+def _random_state(model: torch.nn.Module, seed: int) -> dict[str, torch.Tensor]:
+    g = torch.Generator().manual_seed(seed)
+    return {k: (torch.randn(v.shape, generator=g) * 0.05 if v.is_floating_point() else v.clone())
+            for k, v in model.state_dict().items()}
+
+
+def _hub_file(tmp: Path, content: bytes | None = None, obj: Any = None) -> Path:
+    """The chenyaofo_resnet56 weights file in tmp/models, holding `content` bytes or torch.save(obj)."""
+    path = P.weights_path("chenyaofo_resnet56", model_dir=tmp / "models")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if obj is not None:
+        torch.save(obj, path)
+    else:
+        path.write_bytes(content or b"")
+    return path
+
+
+def _hub_state() -> dict[str, torch.Tensor]:
+    return _random_state(hub_cifar.build_net("resnet56"), 1)
+
+
+def _load_hub(tmp: Path) -> Any:
+    return registry.load_model("chenyaofo_resnet56", model_dir=tmp / "models", verify=False)
+
+
+def _zoo_file(tmp: Path, content: bytes | None = None, obj: Any = None) -> Path:
+    path = zoo.weights_path(zoo.recipe("base", "cpu"), model_dir=tmp / "models")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if obj is not None:
+        torch.save(obj, path)
+    else:
+        path.write_bytes(content or b"")
+    return path
+
+
+def _load_zoo(tmp: Path) -> Any:
+    return zoo.load_trained(zoo.recipe("base", "cpu"), model_dir=tmp / "models")
+
+
+def _garbled_pickle(path: Path) -> None:
+    """Keep the zip of a torch file but garble its data.pkl (what a flipped block on disk does)."""
+    with zipfile.ZipFile(path) as z:
+        items = [(i, z.read(i.filename)) for i in z.infolist()]
+    with zipfile.ZipFile(path, "w") as z:
+        for info, blob in items:
+            z.writestr(info, blob[:5] + b"\xff\xfe\xfd" + blob[8:] if info.filename.endswith("data.pkl") else blob)
+
+
+def _torch_bytes(obj: Any) -> bytes:
+    buf = io.BytesIO()
+    torch.save(obj, buf)
+    return buf.getvalue()
+
+
+def _images(n: int = 4, size: int = 8) -> torch.Tensor:
+    return torch.rand(n, 3, size, size, generator=torch.Generator().manual_seed(0))
+
+
+class _Mean(torch.nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        s = x.mean((1, 2, 3))
+        return torch.stack([-s, s], 1)
+
+
+# --------------------------------------------------------------------------- the cases
+@dataclass
+class Case:
+    """A bad input: `run(tmp_path)` must raise `error` with a one-line message matching every regex in
+    `words`; `names_file(tmp_path)`, when given, returns the file the message must name."""
+
+    id: str
+    run: Callable[[Path], Any]
+    error: type
+    words: tuple[str, ...]
+    names_file: Callable[[Path], Path] | None = None
+
+
+def _truncated_tgz(t: Path) -> Path:
+    full = _tgz(_tree(t / "set"), t / "full.tgz").read_bytes()
+    (t / "cut.tgz").write_bytes(full[: len(full) // 2])
+    return t / "cut.tgz"
+
+
+def _truncated_zip(t: Path) -> Path:
+    full = _zip(_tree(t / "set"), t / "full.zip").read_bytes()
+    (t / "cut.zip").write_bytes(full[: len(full) // 2])
+    return t / "cut.zip"
+
+
+def _flipped(path: Path, at: float) -> Path:
+    """The file with one byte flipped at relative position `at` (a damaged download or disk)."""
+    b = bytearray(path.read_bytes())
+    b[int(len(b) * at)] ^= 0xFF
+    path.write_bytes(bytes(b))
+    return path
+
+
+def _random_file(t: Path, name: str) -> Path:
+    (t / name).write_bytes(np.random.default_rng(1).integers(0, 256, 4096, dtype=np.uint8).tobytes())
+    return t / name
+
+
+def _empty_file(t: Path, name: str) -> Path:
+    (t / name).write_bytes(b"")
+    return t / name
+
+
+def _empty_tar(t: Path) -> Path:
+    with tarfile.open(t / "nothing.tgz", "w:gz"):
+        pass
+    return t / "nothing.tgz"
+
+
+def _no_split_folders(t: Path) -> Path:
+    top = _tree(t / "flat", splits={"images": 1})  # <top>/images/<class>/<file>: no train/test/val
+    return _tgz(top, t / "flat.tgz")
+
+
+def _bad_image_in_archive(t: Path) -> Path:
+    top = _tree(t / "set")
+    (top / "train" / CLASSES[0] / "0002.png").write_bytes(b"not a png at all")
+    return top
+
+
+def _duplicate_files(t: Path) -> Path:
+    top = _tree(t / "set")
+    Image.fromarray(np.zeros((32, 32, 3), np.uint8)).save(top / "train" / CLASSES[0] / "0000.jpg")
+    return top
+
+
+def _manifest_not_json(t: Path) -> Any:
+    root = _stored_cifar(t)
+    (root / "cifar10" / "manifest.json").write_text('{"format": 1, "splits": ')
+    return data.load_cifar10("test", root=root)
+
+
+def _cifar_of_64px_stored_before(t: Path) -> Any:
+    _import(_tree(t / "big", size=64), t, name="other")
+    root = t / "data"
+    os.replace(root / "other", root / "cifar10")  # what an import before the size check allowed
+    return data.load_cifar10("test", root=root)
+
+
+def _damaged_array(t: Path) -> Any:
+    root = _stored_cifar(t)
+    f = root / "cifar10" / "test_images.npy"
+    f.write_bytes(f.read_bytes()[:200])
+    return data.load_cifar10("test", root=root)
+
+
+def _read_only_data_dir(t: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    monkeypatch.setattr(data.archive.os, "access", lambda *a, **k: False)
+    return _import(_tree(t / "set"), t)
+
+
+def _hash_changed_after_record(t: Path) -> Any:
+    name = "Hendrycks2020AugMix_ResNeXt"
+    path = P.weights_path(name, model_dir=t / "models")
+    path.parent.mkdir(parents=True)
+    ref = P.build(name)
+    torch.save({"state_dict": _random_state(ref, 2)}, path)
+    with pytest.warns(P.UnverifiedWeightsWarning):
+        registry.load_model(name, model_dir=t / "models")
+    torch.save({"state_dict": _random_state(ref, 3)}, path)
+    return registry.load_model(name, model_dir=t / "models")
+
+
+def _models_manifest_not_json(t: Path) -> Any:
+    (t / "models").mkdir()
+    (t / "models" / "manifest.json").write_text("{oops")
+    return P.read_manifest(t / "models")
+
+
+def _hub_prefix(t: Path) -> Any:
+    _hub_file(t, obj=_hub_state())
+    return registry.load_model("chenyaofo_resnet56", model_dir=t / "models")
+
+
+def _truncated_hub(t: Path) -> Any:
+    blob = _torch_bytes(_hub_state())
+    _hub_file(t, blob[: len(blob) // 2])
+    return _load_hub(t)
+
+
+def _garbled_hub(t: Path) -> Any:
+    _garbled_pickle(_hub_file(t, obj=_hub_state()))
+    return _load_hub(t)
+
+
+def _truncated_zoo(t: Path) -> Any:
+    blob = _torch_bytes({"model": {"w": torch.zeros(1000)}})
+    _zoo_file(t, blob[: len(blob) - 40])
+    return _load_zoo(t)
+
+
+def _garbled_zoo(t: Path) -> Any:
+    _garbled_pickle(_zoo_file(t, obj={"model": {"w": torch.zeros(10)}}))
+    return _load_zoo(t)
+
+
+CASES = [
+    # ---- archives (issue 14: one line naming the file and what is wrong)
+    Case("truncated .tgz", lambda t: _import(_truncated_tgz(t), t), data.ArchiveError,
+         ("truncated", "copy or download it again"), lambda t: t / "cut.tgz"),
+    Case("random bytes .tgz", lambda t: _import(_random_file(t, "noise.tgz"), t), data.ArchiveError,
+         ("not a readable tar archive", "random bytes"), lambda t: t / "noise.tgz"),
+    Case("random bytes .zip (bad zip)", lambda t: _import(_random_file(t, "noise.zip"), t), data.ArchiveError,
+         ("not a readable zip archive",), lambda t: t / "noise.zip"),
+    Case("truncated .zip", lambda t: _import(_truncated_zip(t), t), data.ArchiveError,
+         ("not a readable zip archive", "truncated"), lambda t: t / "cut.zip"),
+    Case("damaged .tgz (checksum)", lambda t: _import(_flipped(_tgz(_tree(t / "set"), t / "s.tgz"), 0.5), t),
+         data.ArchiveError, ("the archive is damaged", "CRC check failed", "copy or download it again"),
+         lambda t: t / "s.tgz"),
+    Case("damaged .zip member (bad CRC)", lambda t: _import(_flipped(_zip(_tree(t / "set"), t / "s.zip"), 0.05), t),
+         data.ArchiveError, ("the archive is damaged", "Bad CRC-32"), lambda t: t / "s.zip"),
+    Case("empty file", lambda t: _import(_empty_file(t, "x.tgz"), t), data.ArchiveError,
+         ("the file is empty", "0 bytes"), lambda t: t / "x.tgz"),
+    Case("archive without files", lambda t: _import(_empty_tar(t), t), data.ArchiveError,
+         ("no images in the layout", r"no image files at all"), lambda t: t / "nothing.tgz"),
+    Case("no train/test/val folders", lambda t: _import(_no_split_folders(t), t), data.ArchiveError,
+         (r"<anything>/\{train,test,val\}/<class>/<file>", "found e.g. flat/images/airplane/0000.png"),
+         lambda t: t / "flat.tgz"),
+    Case("unknown class folders", lambda t: _import(_tree(t / "odd", classes=("tench", "airplane")), t),
+         data.ArchiveError, (r"class folders \['tench'\] are not classes of 'cifar10'", "use another name"),
+         lambda t: t / "odd"),
+    Case("64x64 images as cifar10", lambda t: _import(_tree(t / "big", size=64), t), data.ArchiveError,
+         ("images are 64x64", "cifar10 images are 32x32 RGB", "another name", "--size 32"), lambda t: t / "big"),
+    Case("cifar10 --size 64", lambda t: _import(_tree(t / "set"), t, size=64), ValueError,
+         ("cifar10 images are 32x32", "--size 64", "another name")),
+    Case("grayscale images as cifar10", lambda t: _import(_tree(t / "gray", mode="L"), t), data.ArchiveError,
+         ("a grayscale image", "cifar10 images are RGB"), lambda t: t / "gray"),
+    Case("undecodable image file", lambda t: _import(_bad_image_in_archive(t), t), data.ArchiveError,
+         ("cannot decode the image", "0002.png", "remove or replace that file")),
+    Case("two files for one image", lambda t: _import(_duplicate_files(t), t), data.ArchiveError,
+         ("two files for train/airplane/0000",)),
+    Case("not an archive (.rar)", lambda t: _import(_random_file(t, "set.rar"), t), ValueError,
+         (r"not a directory, .tgz/.tar.gz/.tar or .zip archive",), lambda t: t / "set.rar"),
+    Case("missing archive", lambda t: _import(t / "gone.tgz", t), FileNotFoundError,
+         ("no such file or directory",), lambda t: t / "gone.tgz"),
+    Case("bad dataset name", lambda t: _import(_tree(t / "set"), t, name="My Data!"), ValueError,
+         ("dataset name must be lower-case",)),
+    Case("reserved dataset name", lambda t: _import(_tree(t / "set"), t, name="cifar-10-batches-py"), ValueError,
+         ("lowfreq manages itself", "another name")),
+    Case("read-only data directory", None, PermissionError, ("is not writable", "--root", "LOWFREQ_DATA_DIR")),
+    Case("imagenette with foreign classes", lambda t: imagenette.import_imagenette(
+        _tree(t / "nette", splits={"train": 1, "val": 1}, classes=("n99999999",)), size_px=16, root=t / "data",
+        progress=False), data.ArchiveError, ("are not classes of 'imagenette16'",)),
+    # ---- a stored data set is never silently replaced (issue 14)
+    Case("import into an existing dataset", lambda t: (_stored_cifar(t), _import(_tree(t / "other", splits={
+        "train": 3, "test": 2}), t))[1], data.DatasetExistsError,
+         ("dataset 'cifar10' already exists", r"train 4, test 4", r"train 6, test 4", "--replace")),
+    Case("import that shrinks a split", lambda t: (_stored_cifar(t), _import(_tree(t / "small", splits={
+        "test": 1}), t))[1], data.DatasetExistsError,
+         ("would shrink dataset 'cifar10'", "train 4 -> none", "test 4 -> 2", "--replace")),
+    # ---- stored data that went bad
+    Case("manifest.json not JSON", _manifest_not_json, data.DatasetDamagedError,
+         ("is not valid JSON", "--replace")),
+    Case("cifar10 of 64x64 images stored earlier", _cifar_of_64px_stored_before, data.DatasetDamagedError,
+         ("holds images of shape 64x64x3", "not CIFAR-10's 32x32x3", "--replace")),
+    Case("damaged stored array", _damaged_array, data.DatasetDamagedError,
+         ("test_images.npy is damaged", "data verify cifar10", "--replace")),
+    Case("no data at all", lambda t: data.load_cifar10("train", root=t / "empty"), data.DataNotFoundError,
+         ("CIFAR-10 not found", "make data", "python -m lowfreq data import cifar10")),
+    # ---- published weights files (issues 3 and 14)
+    Case("HTML page saved as weights", lambda t: (_hub_file(t, b"<!DOCTYPE html><html>quota</html>"), _load_hub(t))[1],
+         P.BadWeightsError, ("is an HTML page", "Google Drive", "models fetch chenyaofo_resnet56")),
+    Case("empty weights file", lambda t: (_hub_file(t, b""), _load_hub(t))[1], P.BadWeightsError,
+         ("is empty", "delete")),
+    Case("text file as weights", lambda t: (_hub_file(t, b'{"error": "quota"}'), _load_hub(t))[1],
+         P.BadWeightsError, ("is a text file",)),
+    Case("random bytes as weights", lambda t: (_hub_file(t, bytes(range(256)) * 4), _load_hub(t))[1],
+         P.BadWeightsError, ("is not a PyTorch file",)),
+    Case("truncated weights file", _truncated_hub, P.BadWeightsError, ("truncated", "fetch it again")),
+    Case("garbled weights file", _garbled_hub, P.BadWeightsError, ("is damaged or truncated", "fetch it again")),
+    Case("weights holding Python objects", lambda t: (_hub_file(t, obj={
+        "state_dict": _hub_state(), "args": argparse.Namespace(lr=0.1)}), _load_hub(t))[1], P.BadWeightsError,
+         (r"Python objects besides tensors \(argparse.Namespace\)", "add_safe_globals")),
+    Case("weights of another architecture", lambda t: (_hub_file(t, obj=_random_state(
+        hub_cifar.build_net("resnet20"), 1)), _load_hub(t))[1], P.BadWeightsError, ("do not fit",)),
+    Case("published hash prefix mismatch", _hub_prefix, P.HashMismatchError,
+         ("release file name says it starts with 187c023a",)),
+    Case("file changed after its hash was recorded", _hash_changed_after_record, P.HashMismatchError,
+         ("differs from the one recorded", "models verify Hendrycks2020AugMix_ResNeXt --accept")),
+    Case("missing published weights", lambda t: registry.load_model("Standard", model_dir=t / "models"),
+         P.WeightsNotFoundError, ("expected the file", "python -m lowfreq models fetch Standard")),
+    Case("models manifest.json not JSON", _models_manifest_not_json, P.BadWeightsError,
+         ("is not valid JSON", "fix or delete it")),
+    # ---- zoo weights (issue 14: one line, the file and the exact retrain command)
+    Case("zoo weights: HTML page", lambda t: (_zoo_file(t, b"<html>quota exceeded</html>"), _load_zoo(t))[1],
+         zoo.CorruptWeightsError, ("not a valid lowfreq checkpoint", "HTML page", "zoo train base --tier cpu")),
+    Case("zoo weights: truncated", _truncated_zoo, zoo.CorruptWeightsError,
+         ("not a valid lowfreq checkpoint", "truncated", "rm ", "zoo train base --tier cpu")),
+    Case("zoo weights: garbled", _garbled_zoo, zoo.CorruptWeightsError,
+         ("is damaged or truncated", "zoo train base --tier cpu")),
+    Case("zoo weights: another model's tensors", lambda t: (_zoo_file(t, obj={"model": {"w": torch.zeros(1)}}),
+                                                            _load_zoo(t))[1], zoo.CorruptWeightsError,
+         ("do not fit recipe 'base' at tier 'cpu'", "zoo train base --tier cpu")),
+    Case("zoo weights missing", _load_zoo, zoo.MissingWeightsError, ("zoo train base --tier cpu",)),
+    # ---- methods (issues 2, 12, 14)
+    Case("empty batch to the hybrid curve", lambda t: hybrid.hybrid_curve(
+        _Mean(), _images(0), torch.zeros(0, dtype=torch.long), progress=False), ValueError, ("^images is empty",)),
+    Case("one-class labels to the hybrid curve", lambda t: hybrid.hybrid_curve(
+        _Mean(), _images(4), torch.zeros(4, dtype=torch.long), progress=False), ValueError,
+         ("one class holds 4 of the 4 images", "class-balanced")),
+    Case("f_mix outside [0, 1]", lambda t: hybrid.hybrid_images(_images(), _images(), 1.5), ValueError,
+         (r"f_mix_nyq must be a fraction of Nyquist in \[0, 1\]",)),
+    Case("f_mix NaN", lambda t: hybrid.hybrid_images(_images(), _images(), float("nan")), ValueError, ("f_mix_nyq",)),
+    Case("images outside [0, 1]", lambda t: hybrid.hybrid_images(_images() * 2, _images(), 0.5), ValueError,
+         (r"values must lie in \[0, 1\]",)),
+    Case("images without a batch dimension", lambda t: hybrid.hybrid_images(_images()[0], _images()[0], 0.5),
+         ValueError, (r"expected shape \(N, C, H, W\)", r"x\[None\]")),
+    Case("uint8 images", lambda t: hybrid.hybrid_images((_images() * 255).to(torch.uint8), _images(), 0.5),
+         ValueError, ("uint8", r"x.float\(\) / 255")),
+    Case("channels-last images", lambda t: hybrid.hybrid_images(_images().permute(0, 2, 3, 1),
+                                                                _images().permute(0, 2, 3, 1), 0.5),
+         ValueError, (r"looks like \(N, H, W, C\)", r"permute\(0, 3, 1, 2\)")),
+    Case("labels of another length", lambda t: hybrid.hybrid_curve(_Mean(), _images(4), [0, 1, 0], progress=False),
+         ValueError, ("labels: expected 4 labels, got 3",)),
+    Case("curve with NaN", lambda t: hybrid.reversal_frequency([0, 0.5, 1], [-1, float("nan"), 1]), ValueError,
+         ("contains NaN or inf",)),
+    Case("PCA K = 2.5", lambda t: PCAProjection(2.5, (3, 8, 8)), ValueError, ("k must be a positive int", "2.5")),
+    Case("PCA K larger than the dimension", lambda t: PCAProjection.fit(torch.rand(10, 1, 4, 4), 17), ValueError,
+         (r"k must be in \[1, 16\]",)),
+    Case("f_0.5 of an all-zero perturbation", lambda t: spectra.half_power_frequency(torch.zeros(3, 3, 8, 8)),
+         ValueError, ("no power outside the DC term", "f_0.5 is undefined")),
+    Case("bootstrap of all-zero perturbations", lambda t: spectra.half_power_bootstrap(torch.zeros(3, 3, 8, 8)),
+         ValueError, ("f_0.5 is undefined",)),
+    Case("perturbation with NaN", lambda t: spectra.half_power_frequency(torch.full((2, 1, 4, 4), float("nan"))),
+         ValueError, ("contains NaN or inf",)),
+    Case("no perturbations", lambda t: spectra.half_power_frequency(torch.zeros(0, 3, 8, 8)), ValueError,
+         ("delta: no images",)),
+    Case("channels-last perturbation", lambda t: spectra.half_power_frequency(torch.randn(2, 8, 8, 3)),
+         ValueError, (r"looks like \(N, H, W, C\)",)),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_bad_input_gives_one_clear_line(case: Case, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    run = case.run if case.run is not None else (lambda t: _read_only_data_dir(t, monkeypatch))
+    with pytest.raises(Exception) as ei:
+        run(tmp_path)
+    exc = ei.value
+    assert isinstance(exc, case.error), f"{type(exc).__name__}: {exc}"
+    assert isinstance(exc, (ValueError, OSError)), "errors a user can fix are ValueError or OSError subclasses"
+    msg = str(exc)
+    assert "\n" not in msg and msg.strip() == msg and msg, f"not one line: {msg!r}"
+    for w in case.words:
+        assert re.search(w, msg), f"{w!r} not in {msg!r}"
+    assert not any(r in msg for r in RAW), f"raw exception text in {msg!r}"
+    if case.names_file is not None:
+        assert str(case.names_file(tmp_path)) in msg
+    if isinstance(exc, data.ArchiveError | data.DatasetExistsError):
+        assert not (tmp_path / "data").exists() or not [p for p in (tmp_path / "data").iterdir()
+                                                        if p.name.startswith(".")], "a temporary folder was left"
+
+
+def test_at_least_thirty_kinds_are_covered():
+    assert len(CASES) >= 30 and len({c.id for c in CASES}) == len(CASES)
+
+
+# --------------------------------------------------------------------------- the same through the command line
+def _cli(argv: list[str], capsys: pytest.CaptureFixture) -> tuple[int, str]:
+    code = cli.main(argv)
+    return code, capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv,words", [
+    (["data", "import", "cifar10", "{t}/cut.tgz"], ("truncated",)),
+    (["data", "import", "cifar10", "{t}/big"], ("64x64", "another name", "--size 32")),
+    (["data", "import", "cifar10", "{t}/small"], ("would shrink dataset 'cifar10'", "test 4 -> 2", "--replace")),
+    (["data", "import", "imagenette", "{t}/big"], ("imagenette needs --size", "64", "224")),
+    (["data", "import", "imagenette64", "{t}/big", "--size", "32"], ("Imagenette at 64 px but --size 32",)),
+    (["data", "import", "cifar10", "{t}/missing.tgz"], ("missing.tgz: no such file or directory",)),
+    (["data", "verify", "nothere"], ("no imported dataset 'nothere'",)),
+    (["models", "verify", "base", "--accept"], ("--accept is for published models",)),
+    (["models", "verify", "no_such_model"], ("no_such_model",)),
+], ids=["truncated", "64px-as-cifar10", "shrink", "imagenette-no-size", "imagenette-size-mismatch",
+        "missing-archive", "verify-unknown", "accept-zoo", "unknown-model"])
+def test_command_line_errors_are_one_line_with_status_2(argv, words, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("LOWFREQ_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("LOWFREQ_MODEL_DIR", str(tmp_path / "models"))
+    _stored_cifar(tmp_path)
+    _truncated_tgz(tmp_path)
+    _tree(tmp_path / "big", size=64)
+    _tree(tmp_path / "small", splits={"test": 1})
+    argv = [a.format(t=tmp_path) for a in argv] + (["--no-progress"] if argv[:2] == ["data", "import"] else [])
+    code, err = _cli(argv, capsys)
+    assert code == 2 and err.startswith("lowfreq: error: ") and err.count("\n") == 1, err
+    for w in words:
+        assert re.search(w, err), f"{w!r} not in {err!r}"
+    assert not any(r in err for r in RAW)
+    assert data.verify_dataset("cifar10").status == "ok"  # the stored set survived every mistake
+
+
+def test_corrupt_zoo_file_in_models_verify(tmp_path, capsys):
+    _zoo_file(tmp_path, b"<html>quota exceeded</html>")
+    assert cli.main(["models", "verify", "base", "--model-dir", str(tmp_path / "models")]) == 1
+    out = capsys.readouterr().out
+    assert "base [cpu]" in out and "bad" in out and "zoo train base --tier cpu" in out and "weights_only" not in out
+
+
+def test_closed_output_pipe_is_quiet(tmp_path, monkeypatch, capsys):
+    class ClosedPipe(io.StringIO):
+        def write(self, s: str) -> int:
+            raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr(sys, "stdout", ClosedPipe())
+    assert cli.main(["data", "info", "--root", str(tmp_path)]) == 141
+    assert "BrokenPipe" not in capsys.readouterr().err
