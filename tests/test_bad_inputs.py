@@ -484,3 +484,15 @@ def test_closed_output_pipe_is_quiet(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(sys, "stdout", ClosedPipe())
     assert cli.main(["data", "info", "--root", str(tmp_path)]) == 141
     assert "BrokenPipe" not in capsys.readouterr().err
+
+
+def test_same_archives_over_a_damaged_or_unhashed_import_ask_for_replace(tmp_path):
+    src = _tree(tmp_path / "full", splits={"train": 2, "test": 2})
+    root = _stored_cifar(tmp_path)
+    f = root / "cifar10" / "test_labels.npy"
+    f.write_bytes(f.read_bytes()[:-8] + b"\x01" * 8)  # changed on disk
+    with pytest.raises(data.DatasetExistsError, match="same archives but its files fail verification") as ei:
+        _import(src, tmp_path)
+    assert "\n" not in str(ei.value) and "--replace" in str(ei.value)
+    _import(src, tmp_path, replace=True)  # repaired
+    assert data.verify_dataset("cifar10", root=root).status == "ok"

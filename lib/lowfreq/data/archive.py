@@ -695,7 +695,7 @@ def _same_import(manifest: dict[str, Any], sources: list[_Source], class_list: S
     )
 
 
-def _refuse_existing(name: str, folder: Path, planned: dict[str, int], *, same: bool) -> None:
+def _refuse_existing(name: str, folder: Path, planned: dict[str, int], *, same: DatasetCheck | None) -> None:
     """Raise DatasetExistsError: data set `name` is stored in `folder` and replace=False."""
     manifest = _manifest_or_none(folder)
     if manifest is None:
@@ -704,10 +704,11 @@ def _refuse_existing(name: str, folder: Path, planned: dict[str, int], *, same: 
             "to overwrite it, or import under another name"
         )
     stored = {sp: int(s.get("n", 0)) for sp, s in manifest.get("splits", {}).items()}
-    if same:
+    if same is not None:
+        why = "its files fail verification" if same.status == "bad" else "its files cannot be verified (no sha256 recorded)"
         raise DatasetExistsError(
-            f"dataset {name!r} in {folder} was imported from these same archives but its files fail verification "
-            f"(python -m lowfreq data verify {name}); pass --replace (replace=True) to import it again"
+            f"dataset {name!r} in {folder} was imported from these same archives but {why} (python -m lowfreq data "
+            f"verify {name}); pass --replace (replace=True) to import it again"
         )
     shrink = [sp for sp, n in stored.items() if planned.get(sp, 0) < n]
     if shrink:
@@ -805,9 +806,11 @@ def import_image_folder(
     _clean_stale(base, name)
     if final.exists() or final.is_symlink():
         manifest_now = _manifest_or_none(final)
-        same = manifest_now is not None and _same_import(manifest_now, sources, class_list, resize)
-        if same and verify_dataset(name, root=root).status == "ok":
-            return manifest_now
+        same = None
+        if manifest_now is not None and _same_import(manifest_now, sources, class_list, resize):
+            same = verify_dataset(name, root=root)
+            if same.status == "ok":
+                return manifest_now
         if not replace:
             _refuse_existing(name, final, _planned_counts(sources), same=same)
 
