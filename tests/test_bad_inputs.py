@@ -16,6 +16,7 @@ import os
 import re
 import sys
 import tarfile
+import warnings
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +30,7 @@ from PIL import Image
 from lowfreq import cli, data
 from lowfreq.data import imagenette
 from lowfreq.methods import hybrid, spectra
-from lowfreq.models import PCAProjection, hub_cifar, registry, zoo
+from lowfreq.models import PCAProjection, authors, hub_cifar, registry, zoo
 from lowfreq.models import published as P
 
 CLASSES = data.CIFAR10_CLASSES
@@ -264,6 +265,17 @@ def _garbled_hub(t: Path) -> Any:
     return _load_hub(t)
 
 
+def _garbled_authors(t: Path) -> Any:
+    name = "li2019_mouse_resnet18"
+    path = authors.authors_weights_path(name, model_dir=t / "models")
+    path.parent.mkdir(parents=True)
+    torch.save({"net": {"conv1.weight": torch.zeros(64, 1, 3, 3)}}, path)
+    _garbled_pickle(path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", P.UnverifiedWeightsWarning)  # no published checksum: reported, not an error
+        return authors.load_authors(name, model_dir=t / "models")
+
+
 def _truncated_zoo(t: Path) -> Any:
     blob = _torch_bytes({"model": {"w": torch.zeros(1000)}})
     _zoo_file(t, blob[: len(blob) - 40])
@@ -360,6 +372,8 @@ CASES = [
          ("differs from the one recorded", "models verify Hendrycks2020AugMix_ResNeXt --accept")),
     Case("missing published weights", lambda t: registry.load_model("Standard", model_dir=t / "models"),
          P.WeightsNotFoundError, ("expected the file", "python -m lowfreq models fetch Standard")),
+    Case("authors' checkpoint garbled", _garbled_authors, P.BadWeightsError,
+         ("is damaged or truncated", "ask the authors")),
     Case("models manifest.json not JSON", _models_manifest_not_json, P.BadWeightsError,
          ("is not valid JSON", "fix or delete it")),
     # ---- zoo weights (issue 14: one line, the file and the exact retrain command)

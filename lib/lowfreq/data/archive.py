@@ -349,11 +349,9 @@ def _scan_source(path: Path, *, progress: bool) -> _Source:
         raise ArchiveError(f"{path}: the file is empty (0 bytes); copy or download it again")
     tree_hash = hashlib.sha256()
     seen: dict[tuple[str, str, str], str] = {}
-    n_files = 0
     with tqdm(desc=f"scanning {path.name}", unit=" files", disable=not progress, leave=False) as bar:
         for parts, ext, read in _walk_images(src):
             bar.update(1)
-            n_files += 1
             split, cls, stem = parts[-3].lower(), parts[-2], PurePosixPath(parts[-1]).stem
             rel = "/".join(parts)
             if (split, cls, stem) in seen:
