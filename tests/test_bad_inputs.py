@@ -393,6 +393,9 @@ CASES = [
     Case("one-class labels to the hybrid curve", lambda t: hybrid.hybrid_curve(
         _Mean(), _images(4), torch.zeros(4, dtype=torch.long), progress=False), ValueError,
          ("one class holds 4 of the 4 images", "class-balanced")),
+    Case("model with too few outputs", lambda t: hybrid.hybrid_curve(
+        _Mean(), _images(4), torch.tensor([0, 1, 2, 3]), progress=False), ValueError,
+         (r"returns outputs of shape \(4, 2\)", "labels go up to 3", "map its outputs")),
     Case("f_mix outside [0, 1]", lambda t: hybrid.hybrid_images(_images(), _images(), 1.5), ValueError,
          (r"f_mix_nyq must be a fraction of Nyquist in \[0, 1\]",)),
     Case("f_mix NaN", lambda t: hybrid.hybrid_images(_images(), _images(), float("nan")), ValueError, ("f_mix_nyq",)),

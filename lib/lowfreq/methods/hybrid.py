@@ -67,6 +67,15 @@ def _check_nchw(x: torch.Tensor, name: str) -> torch.Tensor:
     return x
 
 
+def _check_logits(out: torch.Tensor, max_label: int) -> None:
+    """A model whose outputs cannot name every label would give p_high = 0 and f_rev = NaN silently."""
+    if out.ndim != 2 or out.shape[1] <= max_label:
+        raise ValueError(
+            f"model: returns outputs of shape {tuple(out.shape)}, but the labels go up to {max_label}, so it needs "
+            f"(N, >= {max_label + 1}) logits; map its outputs to the dataset's classes first"
+        )
+
+
 def _hybrid_from_spectra(f_low: torch.Tensor, f_high: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     mixed = torch.where(mask, f_low, f_high)
     return torch.fft.ifft2(mixed).real.clamp_(0.0, 1.0).float()
@@ -274,7 +283,10 @@ def hybrid_curve(
             hi = images[hi_idx[s]].to(dev, torch.float64)
             f_lo, f_hi = torch.fft.fft2(lo), torch.fft.fft2(hi)
             for fi, m in enumerate(masks):
-                pred = model(_hybrid_from_spectra(f_lo, f_hi, m)).argmax(1).cpu()
+                out = model(_hybrid_from_spectra(f_lo, f_hi, m))
+                if si == 0 and fi == 0 and s.start == 0:
+                    _check_logits(out, int(y.max()))
+                pred = out.argmax(1).cpu()
                 hits_lo[fi] += (pred == y_lo[s]).sum().item()
                 hits_hi[fi] += (pred == y_hi[s]).sum().item()
                 bar.update(s.stop - s.start)
