@@ -429,7 +429,7 @@ def _decode(
     except ArchiveError:
         raise
     except Exception as exc:  # PIL raises several types for broken files
-        what = " ".join(str(exc).split())[:120]
+        what = re.sub(r"\s*<_io\.BytesIO object at 0x[0-9a-f]+>", "", " ".join(str(exc).split()))[:120]
         raise ArchiveError(
             f"{where}: cannot decode the image ({type(exc).__name__}: {what}); remove or replace that file"
         ) from exc

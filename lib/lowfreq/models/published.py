@@ -554,7 +554,7 @@ def check_weights_file(path: str | os.PathLike, *, name: str | None = None) -> s
             "original location and place it there"
         )
     if problem.startswith("is empty"):
-        problem += " (an interrupted download?)"
+        problem = "is empty (0 bytes: an interrupted download?)"
     raise BadWeightsError(f"{path} {problem}; {_refetch_hint(name, path)}")
 
 
