@@ -12,7 +12,6 @@ import http.server
 import importlib.util
 import io
 import json
-import math
 import re
 import shutil
 import subprocess
@@ -25,12 +24,9 @@ import pytest
 import torch
 
 from lowfreq import models
-from lowfreq.report import stats
-
-from lowfreq.report import plots
-
-from lowfreq.report import widgets
 from lowfreq.methods.hybrid import HybridCurve
+from lowfreq.report import figures, provenance, stats, tables, widgets
+from lowfreq.report import rows as report_rows
 
 REPO = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -213,21 +209,21 @@ def agg():
 
 
 def test_similarity_schematic_is_computed_and_deterministic(agg):
-    s = plots.schematic_similarities(n_stimuli=5, seed=2)
+    s = figures.schematic_similarities(n_stimuli=5, seed=2)
     for m in (s.model, s.neural):
         assert m.shape == (5, 5) and np.allclose(m, m.T) and np.allclose(np.diag(m), 1)
         assert m.min() >= -1 - 1e-9 and m.max() <= 1 + 1e-9
     assert -1 <= s.agreement <= 1
-    s2 = plots.schematic_similarities(n_stimuli=5, seed=2)
+    s2 = figures.schematic_similarities(n_stimuli=5, seed=2)
     assert np.array_equal(s.model, s2.model) and s.agreement == s2.agreement
-    assert not np.array_equal(s.neural, plots.schematic_similarities(n_stimuli=5, seed=3).neural)
-    ax = plots.draw_similarity_schematic(n_stimuli=5, seed=2)
+    assert not np.array_equal(s.neural, figures.schematic_similarities(n_stimuli=5, seed=3).neural)
+    ax = figures.draw_similarity_schematic(n_stimuli=5, seed=2)
     insets = [c for c in ax.child_axes]
     assert len(insets) == 2
     shown = [i.get_images()[0].get_array() for i in insets]
     assert np.allclose(shown[0], s.model) and np.allclose(shown[1], s.neural)
     with pytest.raises(ValueError):
-        plots.draw_similarity_schematic(n_stimuli=1)
+        figures.draw_similarity_schematic(n_stimuli=1)
 
 
 def _curve(shift: float) -> HybridCurve:
@@ -237,32 +233,33 @@ def _curve(shift: float) -> HybridCurve:
 
 
 def test_hybrid_plots_degrade_when_a_model_is_missing(agg):
-    ax = plots.plot_hybrid_curves({"base": _curve(0.5), "blur_s1.5": _curve(0.25), "pca": None})
+    ax = figures.plot_hybrid_curves({"base": _curve(0.5), "blur_s1.5": _curve(0.25), "pca": None})
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
     assert len(labels) == 2 and "0.500" in labels[0] and "0.250" in labels[1]
     assert any("pca" in t.get_text() and "missing" in t.get_text() for t in ax.texts)
-    empty = plots.plot_hybrid_curves({"base": None})
+    empty = figures.plot_hybrid_curves({"base": None})
     assert any("no hybrid-image results" in t.get_text() for t in empty.texts)
-    rates = plots.plot_hybrid_rates({"base": _curve(0.5), "x": None})
+    rates = figures.plot_hybrid_rates({"base": _curve(0.5), "x": None})
     assert len(rates.get_lines()) == 2
-    fig = plots.plot_hybrid_strip(torch.rand(3, 8, 8), torch.rand(3, 8, 8), [0.1, 0.5], low_label=1, high_label=2,
+    fig = figures.plot_hybrid_strip(torch.rand(3, 8, 8), torch.rand(3, 8, 8), [0.1, 0.5], low_label=1, high_label=2,
                                   class_names=["a", "b", "c"])
     assert len(fig.axes) == 4 and "b" in fig.axes[0].get_title() and "c" in fig.axes[-1].get_title()
 
 
-def test_provenance_gather_and_tier_table(agg, capsys):
-    line = plots.provenance_line(tier="smoke", data="toy data", models=["base", "blur_s1.5"], wall_time_s=1.25)
-    assert "tier smoke" in line and "toy data" in line and "base, blur_s1.5" in line and "1.2 s" in line
-    assert re.search(r"\d{4}-\d\d-\d\dT", line) and "commit" in line
-    fig, _ = agg.subplots()
-    assert plots.add_provenance(fig, line) is None
-    assert any("tier smoke" in t.get_text() for t in fig.texts)
+def test_provenance_gather_and_tier_table(capsys):
+    p = provenance.make_provenance(tier="smoke", data="toy data", models=["base", "blur_s1.5"], wall_time_s=1.25)
+    line = provenance.summary_line(p)
+    assert line.startswith("tier smoke · toy data · ") and re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC", line)
+    assert "commit" in line and "base" not in line  # one short line: tier, data, date, commit
+    block = provenance.provenance_html(p)
+    assert block.startswith('<details class="lowfreq-provenance"') and "<summary" in block and "1.2 s" in block
+    assert "base, blur_s1.5" in block
     got = stats.gather(lambda n: {"a": 1}[n], ["a", "b"])
     assert got == {"a": 1, "b": None} and "b: results missing (KeyError" in capsys.readouterr().out
-    table = plots.tier_table_markdown()
-    rows = [r for r in table.splitlines() if r.startswith("| `")]
-    assert [r.split("`")[1] for r in rows] == ["smoke", "cpu", "full"]
-    assert plots.tier_class_names("smoke") is None and len(plots.tier_class_names("cpu")) == 10
+    table = tables.tier_table_markdown()
+    lines = [r for r in table.splitlines() if r.startswith("| `")]
+    assert [r.split("`")[1] for r in lines] == ["smoke", "cpu", "full"]
+    assert report_rows.tier_class_names("smoke") is None and len(report_rows.tier_class_names("cpu")) == 10
 
 
 # ============================================================================ the tool (no kernel)
@@ -543,6 +540,10 @@ def test_smoke_book_renders_offline_in_chromium(tmp_path):
                 assert not report["images"], f"{c.name}: expected a prose-only chapter"
             else:
                 assert report["images"], f"{c.name}: no figure"
+            # every figure's provenance: one short line that opens to the full record (closed by default)
+            blocks = re.findall(r'<details class="lowfreq-provenance"[^>]*>\s*<summary[^>]*>(.*?)</summary>', dom, re.S)
+            assert blocks and all(b.startswith("tier smoke · ") and "commit" in b for b in blocks), c.name
+            assert not re.search(r'<details class="lowfreq-provenance"[^>]* open', dom), c.name
             for src, w, h in report["images"]:
                 assert w > 0 and h > 0, f"{c.name}: image {src} did not load"
             assert dom.count("<mjx-container") >= 1, f"{c.name}: math not typeset (no mjx-container)"

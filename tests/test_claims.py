@@ -1,6 +1,7 @@
 """lowfreq.report.claims: the paper's claims checked on hand-made Table B rows (every verdict reachable,
 missing models and values degrade to "not tested"), the Fig 2b helpers, the corruption spectra and
-the grouping check; plus the plotting helpers of the S1 and Fig 2 chapters on synthetic payloads."""
+the grouping check; plus the figures (lowfreq.report.figures) and tables (lowfreq.report.tables) of the S1
+and Fig 2 chapters on synthetic payloads, and the claims' inputs (lowfreq.report.rows)."""
 from __future__ import annotations
 
 import math
@@ -10,8 +11,8 @@ import pytest
 import torch
 
 from lowfreq import experiments
-from lowfreq.report import claims
-from lowfreq.report import stats
+from lowfreq.report import chapters, claims, figures, stats, tables
+from lowfreq.report import rows as report_rows
 from lowfreq.report.claims import FAILS, HOLDS, NOT_TESTED, ClaimResult
 
 E = 1 / 255
@@ -111,7 +112,7 @@ def test_results_are_valid_claim_results_and_render_as_a_table():
     rows = _colour_rows()
     res = claims.evaluate_claims(rows)
     assert all(isinstance(r, ClaimResult) and r.verdict in claims.VERDICTS and r.evidence for r in res)
-    md = claims.claims_table_markdown(res)
+    md = tables.claims_table_markdown(res)
     lines = md.splitlines()
     assert len(lines) == len(res) + 2 and all(line.startswith("|") for line in lines)
     assert md.count("not tested") >= 1
@@ -240,7 +241,7 @@ def test_near_tolerance_grows_with_the_series_scatter():
     for r, e in zip([r for r in rows if r["group"] == "blur"], noise):
         r["corruption_acc"] += e
     by = _by_id(claims.evaluate_claims(rows, near_tol_acc=0.0, rms_factor=2.0))
-    fit = claims.fit_blur_curve(rows)
+    fit = stats.series_fit(rows, group="blur", min_points=4)
     assert by["near_curve"].numbers["tolerance_acc"] == pytest.approx(2.0 * fit.rms) and fit.rms > 0.01
 
 
@@ -397,7 +398,7 @@ def test_tier_corruption_spectra_are_cached(tmp_path):
 
 def test_collect_inputs_degrades_when_nothing_is_cached(tmp_path, monkeypatch):
     monkeypatch.setenv("LOWFREQ_MODEL_DIR", str(tmp_path / "models"))
-    inp = claims.collect_inputs("smoke", ["base", "blur_s1.5"], compute=False, spectra_n=3, results_root=tmp_path)
+    inp = report_rows.collect_inputs("smoke", ["base", "blur_s1.5"], compute=False, spectra_n=3, results_root=tmp_path)
     assert [r["model"] for r in inp.rows] == ["base", "blur_s1.5"]
     assert all(r["f05_cpp"] is None and r["gray"] is False for r in inp.rows)
     assert inp.corruption == {} and inp.corruption_f05_cpp is None and inp.imagenet_rows is None
@@ -435,33 +436,29 @@ def test_fig2_plots_draw_and_degrade(agg):
     corr = _corruption(rows)
     corr["base_gray"]["clean"] = 0.9
     res = {"base_gray": corr["base_gray"], "neural_mouse": corr["neural_mouse"], "neural_monkey": None}
-    from lowfreq.report import plots
-
-    ax = plots.plot_group_accuracy(res)
+    ax = figures.plot_group_accuracy(res)
     assert len(ax.patches) == 2 * 4  # two models x (clean + three groups)
     assert any("missing" in t.get_text() and "neural_monkey" in t.get_text() for t in ax.texts)
-    ax = plots.plot_accuracy_by_severity(res)
+    ax = figures.plot_accuracy_by_severity(res)
     assert len(ax.lines) == 2 and list(ax.lines[0].get_xdata()) == [0, 1, 2, 3, 4, 5]
     atk = {"base_gray": _attack_payload(0.0), "base_gray_s1": _attack_payload(0.1), "neural_mouse": _attack_payload(1.0), "x": None}
-    ax = plots.plot_success_rate(atk)
+    ax = figures.plot_success_rate(atk)
     lines = [ln for ln in ax.lines if ln.get_label() and not ln.get_label().startswith("_")]
     assert len(lines) == 3 and lines[0].get_linestyle() != lines[1].get_linestyle()  # same colour, other style
     assert max(lines[0].get_ydata()) == pytest.approx(19 / 20)  # one failure keeps the curve below 1
-    ax = plots.plot_perturbation_profiles(atk)
+    ax = figures.plot_perturbation_profiles(atk)
     assert any("0.300 ± 0.010" in t.get_text() for t in ax.get_legend().get_texts())
-    ax = plots.plot_group_accuracy({"a": None})
+    ax = figures.plot_group_accuracy({"a": None})
     assert any("no corruption results" in t.get_text() for t in ax.texts)
 
 
 def test_corruption_spectra_plots(agg, small_images):
-    from lowfreq.report import plots
-
     sp = experiments.corruption_spectra(small_images[:2], names=["gaussian_noise", "fog", "pixelate"], severities=(1,))
-    fig = plots.plot_corruption_spectra(sp)
+    fig = figures.plot_corruption_spectra(sp)
     titles = [a.get_title() for a in fig.axes if a.get_title()]
     assert len(titles) == 15  # every corruption gets a panel, missing ones say so
     assert sum("missing" in t.get_text() for a in fig.axes for t in a.texts) == 12
-    ax = plots.plot_corruption_f05(sp)
+    ax = figures.plot_corruption_f05(sp)
     assert [t.get_text() for t in ax.get_yticklabels()] == ["fog", "pixelate", "gaussian_noise"]
 
 
@@ -469,14 +466,14 @@ def test_corruption_spectra_plots(agg, small_images):
 def test_markdown_tables_show_values_with_units_and_gaps():
     rows = _colour_rows()[:2] + [_row("neural_mouse", "neural")]
     rows[0]["f05_std_cpp"] = 0.012
-    md = claims.table_b_markdown(rows)
+    md = tables.table_b_markdown(rows)
     lines = md.splitlines()
     assert len(lines) == 2 + 3
     assert "| `base` | base | colour | 90.0 | 70.0 | 1.20 | 1.20 | 0.420 ± 0.012 | 0.500 |" in md
     assert lines[-1].count("—") == 5 and "| gray | 90.0 |" in lines[-1]
     atk = {"base_gray": _attack_payload(0.0), "neural_mouse": None}
     corr = {"base_gray": {"clean": 0.9, "mean": 0.61}, "neural_mouse": None}
-    md = claims.probe_table_markdown(["base_gray", "neural_mouse"], attacks=atk, corruption=corr)
+    md = tables.probe_table_markdown(["base_gray", "neural_mouse"], attacks=atk, corruption=corr)
     a = atk["base_gray"]
     e50 = stats.epsilon_at_success(a["epsilon"]) * 255
     assert f"| `base_gray` | 90.0 | 61.0 | {e50:.2f} | {a['mean_eps'] * 255:.2f} ± {a['std_eps'] * 255:.2f} | 0.300 ± 0.010 | — |" in md
@@ -485,23 +482,22 @@ def test_markdown_tables_show_values_with_units_and_gaps():
 
 def test_corruption_table_lists_every_corruption(small_images):
     sp = experiments.corruption_spectra(small_images[:2], names=["gaussian_noise", "fog"], severities=(1, 3))
-    md = claims.corruption_table_markdown(sp)
+    md = tables.corruption_table_markdown(sp)
     assert md.count("\n") == 1 + 15 and md.count("missing") == 13
     assert "severity 1 | severity 3" in md and f"**{sp['fog'].f05_cpp:.3f}**" in md
     assert sp["fog"].rms_by_severity[3] > 0 and set(sp["fog"].rms_by_severity) == {1, 3}
 
 
 def test_gather_results_loads_only_and_degrades(tmp_path, capsys):
-    got = claims.gather_results("attack", ["base"], "smoke", results_root=tmp_path)
+    got = report_rows.gather_results("attack", ["base"], "smoke", results_root=tmp_path)
     assert got == {"base": None} and "base: attack result missing (LookupError" in capsys.readouterr().out
     with pytest.raises(ValueError, match="kind"):
-        claims.gather_results("spectra", ["base"], "smoke")
+        report_rows.gather_results("spectra", ["base"], "smoke")
 
 
 def test_deviation_numbers_from_an_empty_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("LOWFREQ_MODEL_DIR", str(tmp_path / "models"))
-    d = claims.deviation_numbers("smoke", names=["base"], results_root=tmp_path)
-    from lowfreq import experiments
+    d = chapters.deviation_numbers("smoke", names=["base"], results_root=tmp_path)
     from lowfreq.models import zoo
 
     r = zoo.recipe("base", "smoke")
@@ -514,18 +510,16 @@ def test_deviation_numbers_from_an_empty_cache(tmp_path, monkeypatch):
 
 
 def test_claim_plots_and_registry_table(agg):
-    from lowfreq.report import plots
-
     rows = _colour_rows() + _gray_rows()
-    ax = plots.plot_claim_eps_vs_f05(rows, rho=-0.9)
+    ax = figures.plot_claim_eps_vs_f05(rows, rho=-0.9)
     assert len(ax.collections) == 6  # the six colour Table B models, no grayscale, no other blur models
     assert "-0.90" in ax.get_title() and ax.get_yscale() == "log"
-    fit = claims.fit_blur_curve(rows)
-    ax = plots.plot_claim_blur_curve(rows, fit=fit, tolerance_acc=0.03)
+    fit = stats.series_fit(rows, group="blur", min_points=4)
+    ax = figures.plot_claim_blur_curve(rows, fit=fit, tolerance_acc=0.03)
     assert len(ax.collections) >= 1 + 4  # blur crosses, four other models, tolerance bands
-    ax = plots.plot_claim_blur_curve([])
+    ax = figures.plot_claim_blur_curve([])
     assert any("no hybrid" in t.get_text() for t in ax.texts)
-    md = plots.registry_table_markdown(["base", "no_such_model"])
+    md = tables.registry_table_markdown(["base", "no_such_model"])
     assert "| `base` | base | zoo |" in md and "trained here" in md and "not registered" in md
 
 
@@ -540,7 +534,7 @@ def test_models_far_outside_the_blur_series_are_left_out_of_the_curve_claims():
     assert near.verdict == HOLDS and set(near.numbers["too_far"]) == {"adv_linf8"} and "Left out" in near.evidence
     wide = _by_id(claims.evaluate_claims(rows, max_extrapolation=1.0))["near_curve"]
     assert "adv_linf8" in wide.numbers["residual_acc"]
-    fit = claims.fit_blur_curve(rows)
+    fit = stats.series_fit(rows, group="blur", min_points=4)
     assert fit.extrapolation_window(0.5) == (pytest.approx(0.065), pytest.approx(0.565))
 
 

@@ -1,13 +1,17 @@
-"""S1 Fig D analogue: the decomposition of a simulated population's similarity matrix."""
+"""S1 Fig D analogue: the decomposition of a simulated population's similarity matrix; and the neural
+group's tables (lowfreq.report.tables) and lambda sweep (lowfreq.report.rows)."""
 from __future__ import annotations
+
+import json
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 import torch
 
-from lowfreq.methods import v1 as neural
-
-from lowfreq.report import neural_analysis
+from lowfreq.models import zoo
+from lowfreq.report import neural_analysis, tables
+from lowfreq.report import rows as report_rows
 
 
 def _pink_noise(n: int, size: int = 32, seed: int = 0) -> torch.Tensor:
@@ -54,16 +58,12 @@ def test_similarity_pcs_decomposition_and_tuning():
 
 
 def test_neural_table_reads_population_and_lambda_from_the_recipes():
-    from types import SimpleNamespace
-
-    from lowfreq.models import zoo
-
     atk = {"neural_mouse": {"f05_cpp": 0.3, "f05_std_cpp": 0.01, "median_eps": 2 / 255, "mean_eps": 3 / 255}}
     corr = {"neural_mouse": {"clean": 0.62, "mean": 0.55, "by_group": {"low": 0.4, "medium": 0.6, "high": 0.65}}}
     hyb = {"neural_mouse": SimpleNamespace(f_rev_nyq=0.25, f_rev_std_nyq=0.02)}
     match = {"neural_mouse": {"mean": {"mouse": 0.75, "monkey": 0.5}}}
-    md = neural_analysis.neural_table_markdown(["base_gray", "neural_mouse"], "cpu", attacks=atk, corruption=corr,
-                                               hybrids=hyb, matches=match)
+    md = tables.neural_table_markdown(["base_gray", "neural_mouse"], "cpu", attacks=atk, corruption=corr,
+                                      hybrids=hyb, matches=match)
     lines = md.splitlines()
     assert len(lines) == 4 and lines[2].startswith("| `base_gray` | — (baseline) | — | — |")
     lam = zoo.recipe("neural_mouse", "cpu").extra["neural"]["lambda"]
@@ -72,17 +72,15 @@ def test_neural_table_reads_population_and_lambda_from_the_recipes():
 
 
 def test_lambda_sweep_table_round_trip(tmp_path):
-    import json
-
-    assert neural_analysis.load_lambda_sweep("cpu", results_root=tmp_path) is None
-    p = neural_analysis.lambda_sweep_path("cpu", results_root=tmp_path)
+    assert report_rows.load_lambda_sweep("cpu", results_root=tmp_path) is None
+    p = report_rows.lambda_sweep_path("cpu", results_root=tmp_path)
     p.parent.mkdir(parents=True)
     rows = [{"lambda": 0.0, "clean_acc": 0.45, "sim_loss": float("nan"), "match_mouse": 0.46, "match_monkey": 0.5,
              "f_rev_nyq": 0.4, "train_s": 30}, {"lambda": 100.0, "clean_acc": 0.44, "sim_loss": 0.01, "match_mouse": 0.7,
                                                 "match_monkey": 0.55, "f_rev_nyq": 0.3, "train_s": 40}]
     p.write_text(json.dumps({"population": "mouse", "epochs": 2, "subset": 10000, "zoo_lambda": 100.0, "rows": rows}))
-    md = neural_analysis.lambda_sweep_markdown(neural_analysis.load_lambda_sweep("cpu", results_root=tmp_path))
+    md = tables.lambda_sweep_markdown(report_rows.load_lambda_sweep("cpu", results_root=tmp_path))
     assert "| **100** (zoo) | 44.0 | 0.0100 | 0.70 | 0.55 | 0.300 | 40 |" in md and "| 0 | 45.0 | — |" in md
     p.write_text('{"rows": [{"lambda": 1}]}')
     with pytest.raises(ValueError, match="not a lambda-sweep table"):
-        neural_analysis.load_lambda_sweep("cpu", results_root=tmp_path)
+        report_rows.load_lambda_sweep("cpu", results_root=tmp_path)

@@ -1,6 +1,7 @@
-"""Plot and table helpers of the Fig 4, Fig 5 and Table B chapters (lowfreq.report.plots): group means,
-the quadratic fit of the blur series, paper comparisons, the sortable Table B HTML, and that every
-figure degrades (draws what exists, names what is missing) instead of crashing.
+"""The figures, tables, rows and statistics of the Fig 4, Fig 5 and Table B chapters (lowfreq.report.figures,
+tables, rows, stats, paper): group means, the one quadratic fit (of the blur series), paper comparisons, the
+sortable Table B HTML, and that every figure degrades (draws what exists, names what is missing) instead of
+crashing.
 
 Fast tests need no trained model. `slow` + `browser`: the sortable table clicked in headless Chromium."""
 from __future__ import annotations
@@ -14,15 +15,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lowfreq.report import plots
-from lowfreq.report import stats
-
-from lowfreq.models import published
-
-from lowfreq.models import registry
-
-from lowfreq.models import zoo
 from lowfreq.methods.hybrid import HybridCurve
+from lowfreq.models import published, registry, zoo
+from lowfreq.report import chapters, figures, paper, provenance, stats, tables
+from lowfreq.report import rows as report_rows
 
 CHROMIUM = Path("/usr/bin/chromium")
 
@@ -45,10 +41,13 @@ def test_quadratic_fit_recovers_a_parabola_and_its_vertex():
     fit = stats.quadratic_fit(x, y)
     assert np.allclose(fit.coefficients, np.polyfit(x, y, 2))
     assert np.allclose(fit.coefficients, [-3.0, 2 * 3.0 * 0.37, 0.8 - 3.0 * 0.37**2])
-    assert fit.vertex_x == pytest.approx(0.37)
-    assert fit.n_points == 9
-    xc, yc = fit.curve
-    assert xc[0] == pytest.approx(0.2) and xc[-1] == pytest.approx(0.6)
+    assert fit.vertex == pytest.approx(0.37)
+    assert fit.n_points == 9 and fit.labels == ()
+    assert (fit.a, fit.b, fit.c) == tuple(float(v) for v in fit.coefficients)
+    assert (fit.x_min, fit.x_max) == (pytest.approx(0.2), pytest.approx(0.6)) and fit.rms == pytest.approx(0.0, abs=1e-12)
+    assert fit.interior_maximum and fit.extrapolation_window(0.5) == (pytest.approx(0.0), pytest.approx(0.8))
+    xc, yc = fit.curve()
+    assert xc.size == 200 and xc[0] == pytest.approx(0.2) and xc[-1] == pytest.approx(0.6)
     assert np.allclose(yc, -3.0 * (xc - 0.37) ** 2 + 0.8)
     assert fit(0.37) == pytest.approx(0.8)
     # non-finite pairs are dropped; too few distinct points or mismatched lengths are errors
@@ -58,6 +57,14 @@ def test_quadratic_fit_recovers_a_parabola_and_its_vertex():
         stats.quadratic_fit([0.1, 0.1, 0.2], [1, 2, 3])
     with pytest.raises(ValueError, match="same length"):
         stats.quadratic_fit([0.1, 0.2, 0.3], [1, 2])
+    with pytest.raises(ValueError, match="labels"):
+        stats.quadratic_fit([0.1, 0.2, 0.3], [1, 2, 3], labels=["a"])
+    # labels follow their points; a point dropped for a non-finite value takes its label with it
+    labelled = stats.quadratic_fit([0.1, 0.2, np.nan, 0.3], [1, 2, 3, 1], labels=["a", "b", "gone", "c"])
+    assert labelled.labels == ("a", "b", "c") and labelled.n_points == 3
+    # an upward parabola, or a vertex outside the data, is no interior maximum
+    assert not stats.quadratic_fit(x, -y).interior_maximum
+    assert not stats.quadratic_fit(x, -3.0 * (x - 0.9) ** 2).interior_maximum
 
 
 def test_quadratic_fit_is_least_squares_on_noisy_points():
@@ -75,10 +82,16 @@ def test_series_fit_uses_only_the_named_models_with_both_values():
             for s in (1.0, 1.5, 2.0, 3.0)]
     rows += [{"model": "base", "f_rev_nyq": 0.45, "corruption_acc": 0.1},  # not in the series: ignored
              {"model": "blur_s2.5", "f_rev_nyq": None, "corruption_acc": 0.5}]  # missing: ignored
-    fit = plots.series_fit(rows, [r["model"] for r in rows if r["model"] != "base"])
+    fit = stats.series_fit(rows, names=[r["model"] for r in rows if r["model"] != "base"])
     assert fit is not None and fit.n_points == 4
+    assert fit.labels == ("blur_s1.0", "blur_s1.5", "blur_s2.0", "blur_s3.0")
     assert np.allclose(fit.coefficients, [-1, 0.4, 0.96])
-    assert plots.series_fit(rows, ["blur_s1.0", "blur_s1.5", "base_missing"]) is None
+    assert stats.series_fit(rows, names=["blur_s1.0", "blur_s1.5", "base_missing"]) is None
+    # by group instead of by name; min_points raises the bar
+    grouped = [dict(r, group="blur" if r["model"].startswith("blur") else "base") for r in rows]
+    assert stats.series_fit(grouped, group="blur").labels == fit.labels
+    assert stats.series_fit(grouped, group="blur", min_points=5) is None
+    assert stats.series_fit(grouped, group="base") is None
 
 
 def test_group_means_average_curves_on_the_union_grid():
@@ -89,7 +102,7 @@ def test_group_means_average_curves_on_the_union_grid():
         "gone": None,
     }
     groups = {"a": "blur", "b": "blur", "c": "base", "gone": "pca"}
-    out = plots.group_means(curves, groups)
+    out = stats.group_means(curves, groups)
     assert list(out) == ["base", "blur"]  # GROUP_ORDER; no curve for pca: no entry
     blur = out["blur"]
     assert np.allclose(blur.x, [0.0, 0.25, 0.5, 1.0])
@@ -97,53 +110,54 @@ def test_group_means_average_curves_on_the_union_grid():
     assert blur.members == ("a", "b")
     assert np.allclose(out["base"].mean, 5.0)
     # a model without a group is not averaged; malformed curves are errors
-    assert plots.group_means({"a": curves["a"]}, {}) == {}
+    assert stats.group_means({"a": curves["a"]}, {}) == {}
     with pytest.raises(ValueError, match="x values"):
-        plots.group_means({"a": ([0, 1], [1, 2, 3])}, {"a": "base"})
+        stats.group_means({"a": ([0, 1], [1, 2, 3])}, {"a": "base"})
     with pytest.raises(ValueError, match="increasing"):
-        plots.group_means({"a": ([1, 0], [1, 2])}, {"a": "base"})
+        stats.group_means({"a": ([1, 0], [1, 2])}, {"a": "base"})
 
 
 def test_rank_correlation():
     rows = [{"f05_cpp": f, "mean_eps": 1 / f} for f in (0.1, 0.2, 0.3, 0.4)] + [{"f05_cpp": 0.5, "mean_eps": None}]
-    rho, n = plots.rank_correlation(rows, "f05_cpp", "mean_eps")
+    rho, n = stats.rank_correlation(rows, "f05_cpp", "mean_eps")
     assert rho == pytest.approx(-1.0) and n == 4
-    rho, n = plots.rank_correlation(rows[:2], "f05_cpp", "mean_eps")
+    rho, n = stats.rank_correlation(rows[:2], "f05_cpp", "mean_eps")
     assert np.isnan(rho) and n == 2
 
 
 # ============================================================================ models and groups
 def test_book_models_smoke_tier_is_the_zoo_and_skips_published():
-    bm = plots.book_models("smoke")
+    bm = report_rows.book_models("smoke")
     assert bm.names == [r.name for r in zoo.recipes("smoke")]
     assert set(bm.groups) == set(bm.names) and all(bm.sources[n] == "zoo" for n in bm.names)
     assert bm.groups["blur_s1.5"] == "blur" and bm.groups["base"] == "base"
     if "base_gray" in bm.names:
         assert bm.groups["base_gray"] == "base_gray"
     assert set(published.PUBLISHED) <= set(bm.skipped)
-    note = plots.skipped_note(bm.skipped)
-    assert note.startswith("Not shown:") and "smoke" in note
-    assert plots.skipped_note({}) == ""
+    note = provenance.skipped_html(bm.skipped)
+    assert "smoke" in note and all(n in note for n in bm.skipped)
+    assert provenance.skipped_line(bm.skipped).startswith(f"Not shown: {len(bm.skipped)} models")
+    assert provenance.skipped_html({}) == "" and provenance.skipped_line({}) == ""
 
 
 def test_book_models_includes_published_only_when_weights_are_present(tmp_path):
-    empty = plots.book_models("cpu", model_dir=tmp_path)
+    empty = report_rows.book_models("cpu", model_dir=tmp_path)
     assert not set(published.PUBLISHED) & set(empty.names)
     name = next(n for n in published.PUBLISHED if registry.get_spec(n).source == "torchhub")
     assert "weights not in the model directory" in empty.skipped[name]
     path = published.weights_path(name, model_dir=tmp_path)
     path.parent.mkdir(parents=True)
     path.write_bytes(b"placeholder: only existence is checked here")
-    got = plots.book_models("cpu", model_dir=tmp_path)
+    got = report_rows.book_models("cpu", model_dir=tmp_path)
     assert got.names[-1] == name and name not in got.skipped
     assert got.groups[name] == registry.get_spec(name).group and got.sources[name] == "torchhub"
-    assert plots.book_models("cpu", model_dir=tmp_path, include_published=False).skipped == {}
+    assert report_rows.book_models("cpu", model_dir=tmp_path, include_published=False).skipped == {}
 
 
 def test_paper_group_and_comparison_table():
-    assert plots.paper_group("blur_s1.5", "blur") == "blur"
-    assert plots.paper_group("blur_s2.0", "blur") is None
-    assert plots.paper_group("base_gray", "base_gray") is None and plots.paper_group("neural_mouse", "neural") is None
+    assert paper.paper_group("blur_s1.5", "blur") == "blur"
+    assert paper.paper_group("blur_s2.0", "blur") is None
+    assert paper.paper_group("base_gray", "base_gray") is None and paper.paper_group("neural_mouse", "neural") is None
     rows = [
         {"model": "base", "group": "base", "f05_cpp": 0.41, "mean_eps": 1.2 / 255},
         {"model": "base_resnet", "group": "base", "f05_cpp": 0.45, "mean_eps": 1.0 / 255},
@@ -152,7 +166,7 @@ def test_paper_group_and_comparison_table():
         {"model": "neural_mouse", "group": "neural", "f05_cpp": 0.3, "mean_eps": 3.0 / 255},
         {"model": "pca", "group": "pca", "f05_cpp": None, "mean_eps": None},
     ]
-    md = plots.paper_comparison_markdown(rows, plots.PAPER_FIG4C, quantities=["f05_cpp", "mean_eps_255"])
+    md = tables.paper_comparison_markdown(rows, paper.PAPER_FIG4C, quantities=["f05_cpp", "mean_eps_255"])
     lines = md.splitlines()
     assert lines[0].count("|") == 6 and set(lines[1]) <= {"|", "-"}
     by_group = {ln.split("|")[1].strip(): [c.strip() for c in ln.split("|")[2:-1]] for ln in lines[2:]}
@@ -160,16 +174,16 @@ def test_paper_group_and_comparison_table():
     assert by_group["blur (σ = 1.5)"] == ["0.19", "0.200", "2.3", "2.00"]
     assert by_group["pca"] == ["0.29", "—", "2.7", "—"]
     assert by_group["adv"][1] == "—" and "neural" not in by_group
-    md5 = plots.paper_comparison_markdown([{"model": "crp_x", "group": "crp", "corruption_acc": 0.9, "f_rev_nyq": 0.3}],
-                                          plots.PAPER_FIG5B, quantities=["corruption_acc"])
+    md5 = tables.paper_comparison_markdown([{"model": "crp_x", "group": "crp", "corruption_acc": 0.9, "f_rev_nyq": 0.3}],
+                                          paper.PAPER_FIG5B, quantities=["corruption_acc"])
     assert "| crp | 89.0 | 90.0 |" in md5
     with pytest.raises(ValueError, match="unknown quantities"):
-        plots.paper_comparison_markdown(rows, plots.PAPER_FIG4C, quantities=["nope"])
+        tables.paper_comparison_markdown(rows, paper.PAPER_FIG4C, quantities=["nope"])
 
 
 def test_result_rows_carry_none_for_missing_results():
     curve = HybridCurve([0.0, 0.5, 1.0], (0, 1), [[0.0, 0.5, 1.0]] * 2, [[1.0, 0.5, 0.0]] * 2, 10)
-    rows = plots.result_rows(
+    rows = report_rows.result_rows(
         ["a", "b"], {"a": "base", "b": "blur"},
         attacks={"a": {"f05_cpp": 0.4, "f05_std_cpp": 0.01, "mean_eps": 0.01, "median_eps": 0.009, "success_rate": 1.0},
                  "b": None},
@@ -193,7 +207,7 @@ def _attack(f05: float, n: int = 8, seed: int = 0) -> dict:
 
 def test_spectra_grid_one_scale_per_panel_axes_in_cycles_per_pixel(agg):
     attacks = {"base": _attack(0.4), "blur_s1.5": _attack(0.2, seed=1), "pca": None}
-    fig = plots.plot_spectra_grid(attacks, {"base": "base", "blur_s1.5": "blur", "pca": "pca"}, ncols=2)
+    fig = figures.plot_spectra_grid(attacks, {"base": "base", "blur_s1.5": "blur", "pca": "pca"}, ncols=2)
     axes = fig.axes
     assert len(axes) == 4  # 2 x 2 grid, the last one unused
     im0 = axes[0].get_images()[0]
@@ -207,30 +221,30 @@ def test_spectra_grid_one_scale_per_panel_axes_in_cycles_per_pixel(agg):
     assert (im1.norm.vmin, im1.norm.vmax) != (im0.norm.vmin, im0.norm.vmax)
     assert "0.400" in axes[0].get_title() and "missing" in [t.get_text() for t in axes[2].texts]
     with pytest.raises(ValueError):
-        plots.plot_spectra_grid({})
+        figures.plot_spectra_grid({})
 
 
 def test_cumulative_profiles_and_eps_scatter_degrade(agg):
     groups = {"base": "base", "base_resnet": "base", "blur_s1.5": "blur", "pca": "pca"}
     attacks = {"base": _attack(0.4), "base_resnet": _attack(0.44), "blur_s1.5": _attack(0.2), "pca": None}
-    ax = plots.plot_cumulative_profiles(attacks, groups)
+    ax = figures.plot_cumulative_profiles(attacks, groups)
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
     assert labels[0].startswith("base (n=2)") and "0.400–0.440" in labels[0] and labels[1].startswith("blur (n=1)")
     thick = [ln for ln in ax.get_lines() if ln.get_linewidth() > 2]
     assert len(thick) == 2
     assert any("pca" in t.get_text() for t in ax.texts)
-    rows = plots.result_rows(list(attacks), groups, attacks=attacks)
-    ax = plots.plot_eps_vs_f05(rows, paper=plots.PAPER_FIG4C)
+    rows = report_rows.result_rows(list(attacks), groups, attacks=attacks)
+    ax = figures.plot_eps_vs_f05(rows, paper=paper.PAPER_FIG4C)
     assert ax.get_yscale() == "log"
-    assert len(ax.patches) == len(plots.PAPER_FIG4C)  # one dotted box per paper group
+    assert len(ax.patches) == len(paper.PAPER_FIG4C)  # one dotted box per paper group
     ys = sorted(float(np.asarray(c.get_offsets() if hasattr(c, "get_offsets") else [])[0][1])
                 for c in ax.collections if hasattr(c, "get_offsets") and len(c.get_offsets()))
     lines_y = [ln.get_ydata()[0] for ln in ax.get_lines() if len(ln.get_ydata())]
     assert pytest.approx(2.0) in lines_y or pytest.approx(2.0) in ys  # x255
     assert any("pca" in t.get_text() for t in ax.texts)
-    empty = plots.plot_eps_vs_f05([{"model": "x", "group": "base"}])
+    empty = figures.plot_eps_vs_f05([{"model": "x", "group": "base"}])
     assert any("no attack results" in t.get_text() for t in empty.texts)
-    empty = plots.plot_cumulative_profiles({"x": None}, {"x": "base"})
+    empty = figures.plot_cumulative_profiles({"x": None}, {"x": "base"})
     assert any("no attack results" in t.get_text() for t in empty.texts)
 
 
@@ -245,27 +259,27 @@ def test_hybrid_group_curves_and_corruption_scatter(agg):
               "crp_gauss": "crp", "pca": "pca"}
     shifts = {"base": 0.5, "blur_s1.0": 0.4, "blur_s1.5": 0.3, "blur_s2.0": 0.25, "blur_s3.0": 0.2, "crp_gauss": 0.3}
     curves = {n: _curve(s) for n, s in shifts.items()} | {"pca": None}
-    ax = plots.plot_hybrid_group_curves(curves, groups)
+    ax = figures.plot_hybrid_group_curves(curves, groups)
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
     assert labels[0] == "base (n=1): $f_{rev}$ 0.50" and labels[2].startswith("blur (n=4): $f_{rev}$ 0.20–0.40")
     assert any("pca" in t.get_text() for t in ax.texts)
     acc = {"base": 0.6, "blur_s1.0": 0.7, "blur_s1.5": 0.75, "blur_s2.0": 0.74, "blur_s3.0": 0.6, "crp_gauss": 0.9}
     corr = {n: {"mean": a} for n, a in acc.items()} | {"pca": None}
-    rows = plots.result_rows(list(groups), groups, curves=curves, corruption=corr)
+    rows = report_rows.result_rows(list(groups), groups, curves=curves, corruption=corr)
     blur = [n for n in groups if n.startswith("blur_s")]
-    fit = plots.series_fit(rows, blur)
+    fit = stats.series_fit(rows, names=blur)
     assert fit is not None and fit.n_points == 4 and fit.coefficients[0] < 0  # an inverted U
-    ax = plots.plot_corruption_vs_frev(rows, blur_series=blur, fit=fit, paper=plots.PAPER_FIG5B)
+    ax = figures.plot_corruption_vs_frev(rows, blur_series=blur, fit=fit, paper=paper.PAPER_FIG5B)
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
     assert "quadratic fit, blur series" in labels and any("blur_s1.5" in t for t in labels)
     assert {"base", "blur", "crp"} <= set(labels)
     dashed = [ln for ln in ax.get_lines() if ln.get_linestyle() == "--"]
-    assert len(dashed) == 1 and np.allclose(dashed[0].get_ydata(), fit.curve[1] * 100)
+    assert len(dashed) == 1 and np.allclose(dashed[0].get_ydata(), fit.curve()[1] * 100)
     assert {t.get_text() for t in ax.texts} >= {"σ1", "σ1.5", "σ2", "σ3"}
     assert any("pca" in t.get_text() for t in ax.texts)
-    none = plots.plot_corruption_vs_frev([{"model": "a", "group": "base"}])
+    none = figures.plot_corruption_vs_frev([{"model": "a", "group": "base"}])
     assert any("no results" in t.get_text() for t in none.texts)
-    none = plots.plot_hybrid_group_curves({"a": None}, {"a": "base"})
+    none = figures.plot_hybrid_group_curves({"a": None}, {"a": "base"})
     assert any("no hybrid-image results" in t.get_text() for t in none.texts)
 
 
@@ -315,14 +329,14 @@ def _table_rows() -> list[dict]:
 
 
 def test_sortable_table_is_self_contained_and_marks_missing_values():
-    text = plots.sortable_table_html(_table_rows(), caption="Table B", note="— : not computed")
+    text = tables.sortable_table_html(_table_rows(), caption="Table B", note="— : not computed")
     p = _Table()
     p.feed(text)
-    assert [h for _, h in p.heads] == [h for _, h, _ in plots.TABLE_B_COLUMNS]
+    assert [h for _, h in p.heads] == [h for _, h, _ in tables.TABLE_B_COLUMNS]
     assert all(a["data-type"] in ("num", "text") and a["aria-sort"] == "none" for a, _ in p.heads)
     body = [r for r in p.rows if r and r[0][0].get("data-sort") is not None]
     assert len(body) == 2
-    keys = [k for k, _, _ in plots.TABLE_B_COLUMNS]
+    keys = [k for k, _, _ in tables.TABLE_B_COLUMNS]
     first = {k: c for k, c in zip(keys, body[0])}
     second = {k: c for k, c in zip(keys, body[1])}
     assert first["clean_acc"][1] == "90.0" and float(first["clean_acc"][0]["data-sort"]) == pytest.approx(90.0)
@@ -338,16 +352,16 @@ def test_sortable_table_is_self_contained_and_marks_missing_values():
     assert not any(v.startswith(("http", "//")) for _, a in p.tags for v in a.values() if isinstance(v, str))
     root_id = p.tags[0][1]["id"]
     assert root_id.startswith("lft-") and f'"{root_id}"' in "".join(p.scripts)
-    assert plots.sortable_table_html(_table_rows(), caption="Table B", note="— : not computed") == text
-    assert plots.sortable_table_html(_table_rows()[:1]) != text
+    assert tables.sortable_table_html(_table_rows(), caption="Table B", note="— : not computed") == text
+    assert tables.sortable_table_html(_table_rows()[:1]) != text
     with pytest.raises(ValueError, match="kind"):
-        plots.sortable_table_html(_table_rows(), [("model", "model", "date")])
+        tables.sortable_table_html(_table_rows(), [("model", "model", "date")])
 
 
 def test_missing_reasons_markdown():
-    md = plots.missing_reasons_markdown(_table_rows())
+    md = tables.missing_reasons_markdown(_table_rows())
     assert md == "* `base_gray`: LookupError: no cached attack result"
-    assert plots.missing_reasons_markdown(_table_rows()[:1]) == ""
+    assert tables.missing_reasons_markdown(_table_rows()[:1]) == ""
 
 
 def test_table_b_rows_read_only_degrade_to_missing(tmp_path, monkeypatch):
@@ -355,14 +369,14 @@ def test_table_b_rows_read_only_degrade_to_missing(tmp_path, monkeypatch):
 
     monkeypatch.setenv("LOWFREQ_MODEL_DIR", str(tmp_path / "models"))
     monkeypatch.setenv("LOWFREQ_RESULTS_DIR", str(tmp_path / "results"))
-    rows = plots.table_b_rows("smoke", ["base"], groups={"base": "base"}, compute=False)
+    rows = report_rows.table_b_rows("smoke", ["base"], groups={"base": "base"}, compute=False)
     (row,) = rows
     assert row["model"] == "base" and row["group"] == "base" and row["source"] == "zoo"
     for k in ("clean_acc", "corruption_acc", "mean_eps", "f05_cpp", "f_rev_nyq", "train_time_s"):
         assert row.get(k) is None, k
     assert any("training record" in m for m in row["missing"]) and len(row["missing"]) >= 4
     assert not (tmp_path / "models").exists() or not any((tmp_path / "models").rglob("*.pt"))  # nothing trained
-    assert plots.results_provenance("attack", ["nobody"], "smoke") == "attack results: none"
+    assert provenance.results_provenance("attack", ["nobody"], "smoke") == "attack results: none"
     experiments.clear_caches()
 
 
@@ -392,9 +406,9 @@ def test_sortable_table_sorts_on_click_in_chromium(tmp_path):
     if not CHROMIUM.exists():
         pytest.skip("headless Chromium not installed at /usr/bin/chromium (Debian: apt-get install -y chromium)")
     rows = [{"model": m, "clean_acc": a} for m, a in (("b", 0.5), ("a", None), ("c", 0.9), ("d", 0.1))]
-    cols = list(plots.TABLE_B_COLUMNS)
+    cols = list(tables.TABLE_B_COLUMNS)
     page = tmp_path / "t.html"
-    page.write_text("<!doctype html><html><body>" + plots.sortable_table_html(rows, cols) + _CLICK_JS + "</body></html>")
+    page.write_text("<!doctype html><html><body>" + tables.sortable_table_html(rows, cols) + _CLICK_JS + "</body></html>")
     cmd = [str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", f"--user-data-dir={tmp_path / 'p'}",
            "--virtual-time-budget=3000", "--dump-dom", page.as_uri()]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
@@ -412,36 +426,36 @@ def test_group_stats_count_below_and_caveat():
     rows = [{"model": "a", "group": "base", "f05_cpp": 0.4}, {"model": "b", "group": "base", "f05_cpp": 0.44},
             {"model": "c", "group": "blur", "f05_cpp": 0.2}, {"model": "d", "group": "adv", "f05_cpp": 0.41},
             {"model": "e", "group": "pca", "f05_cpp": None}]
-    st = plots.group_stats(rows, "f05_cpp")
+    st = stats.group_stats(rows, "f05_cpp")
     assert list(st) == ["base", "adv", "blur"]
-    assert st["base"] == plots.GroupStats(0.4, 0.44, pytest.approx(0.42), 2)
-    assert plots.count_below(rows, "f05_cpp", groups=["adv", "blur", "pca"], reference="base") == (1, 2)
-    assert plots.count_below(rows, "f05_cpp", groups=["blur"], reference="neural") == (0, 1)
-    assert ":::{note}" in plots.tier_caveat("smoke") and plots.tier_caveat("cpu") == ""
+    assert st["base"] == stats.GroupStats(0.4, 0.44, pytest.approx(0.42), 2)
+    assert stats.count_below(rows, "f05_cpp", groups=["adv", "blur", "pca"], reference="base") == (1, 2)
+    assert stats.count_below(rows, "f05_cpp", groups=["blur"], reference="neural") == (0, 1)
+    assert ":::{note}" in chapters.tier_caveat("smoke") and chapters.tier_caveat("cpu") == ""
 
 
 def test_count_above_mirrors_count_below():
     rows = [{"model": "a", "group": "base", "acc": 0.6}, {"model": "b", "group": "base", "acc": 0.7},
             {"model": "c", "group": "crp", "acc": 0.9}, {"model": "d", "group": "adv", "acc": 0.65},
             {"model": "e", "group": "adv", "acc": None}]
-    assert plots.count_above(rows, "acc", groups=["crp", "adv"], reference="base") == (1, 2)
-    assert plots.count_above(rows, "acc", groups=["crp"], reference="pca") == (0, 1)
+    assert stats.count_above(rows, "acc", groups=["crp", "adv"], reference="base") == (1, 2)
+    assert stats.count_above(rows, "acc", groups=["crp"], reference="pca") == (0, 1)
 
 
 def test_corruption_for_read_only_gives_none_when_missing(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("LOWFREQ_MODEL_DIR", str(tmp_path / "models"))
     monkeypatch.setenv("LOWFREQ_RESULTS_DIR", str(tmp_path / "results"))
-    assert plots.corruption_for(["base"], "smoke", compute=False) == {"base": None}
+    assert report_rows.corruption_for(["base"], "smoke", compute=False) == {"base": None}
     assert "base: corruption results missing" in capsys.readouterr().out
 
 
 def test_clean_vs_corruption_plot(agg):
     rows = _table_rows() + [{"model": "c", "group": "crp", "clean_acc": 0.85, "corruption_acc": 0.8}]
-    ax = plots.plot_clean_vs_corruption(rows)
+    ax = figures.plot_clean_vs_corruption(rows)
     pts = [(ln.get_xdata()[0], ln.get_ydata()[0]) for ln in ax.get_lines() if ln.get_marker() == "o" and len(ln.get_xdata())]
     assert sorted(pts) == [(85.0, 80.0), (90.0, 60.0)]
     assert any("base_gray" in t.get_text() for t in ax.texts)
-    assert any("no results" in t.get_text() for t in plots.plot_clean_vs_corruption([{"model": "x"}]).texts)
+    assert any("no results" in t.get_text() for t in figures.plot_clean_vs_corruption([{"model": "x"}]).texts)
 
 
 def test_attack_without_success_counts_as_missing(agg):
@@ -452,11 +466,11 @@ def test_attack_without_success_counts_as_missing(agg):
               "success_rate": 0.0}
     attacks = {"base": _attack(0.4), "adv_linf8": failed}
     groups = {"base": "base", "adv_linf8": "adv"}
-    ax = plots.plot_cumulative_profiles(attacks, groups)
+    ax = figures.plot_cumulative_profiles(attacks, groups)
     assert [t.get_text().split(" ")[0] for t in ax.get_legend().get_texts()] == ["base"]
     assert any("adv_linf8" in t.get_text() for t in ax.texts)
-    fig = plots.plot_spectra_grid(attacks, groups)
+    fig = figures.plot_spectra_grid(attacks, groups)
     assert not fig.axes[1].get_images() and "no successful" in fig.axes[1].texts[0].get_text()
-    rows = plots.result_rows(list(attacks), groups, attacks=attacks)
-    ax = plots.plot_eps_vs_f05(rows)
+    rows = report_rows.result_rows(list(attacks), groups, attacks=attacks)
+    ax = figures.plot_eps_vs_f05(rows)
     assert any("adv_linf8" in t.get_text() for t in ax.texts)

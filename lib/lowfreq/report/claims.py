@@ -1,80 +1,63 @@
-"""The paper's claims, checked on our results; and the corruption spectra behind its grouping.
+"""The paper's claims, checked on our results: one verdict per claim of Li et al. (2023).
 
-:func:`evaluate_claims` takes Table B rows (``experiments.summary_table(tier, compute=False)``: one
-dict per model with ``model``, ``group``, ``clean_acc``, ``corruption_acc``, ``mean_eps``,
-``median_eps``, ``f05_cpp``, ``f_rev_nyq``; a value that is missing is None) and returns one
-:class:`ClaimResult` per claim of Li et al. (2023): its verdict (``holds``, ``does not hold`` or
-``not tested``), a one-line evidence text and the numbers behind it. Claims whose inputs are missing
-are "not tested" and say why; nothing here fails because a model or a value is absent.
+This module owns the claims and nothing else: their texts (:data:`CLAIM_TEXTS`), the verdicts
+(:data:`HOLDS`, :data:`FAILS`, :data:`NOT_TESTED`), the result of one check (:class:`ClaimResult`),
+the rules that decide them (:func:`evaluate_claims`, and :func:`check_grouping` for the corruption
+grouping of S1 Table A) and :func:`verdict_counts`. It computes nothing and loads nothing: its inputs
+are gathered by :func:`lowfreq.report.rows.collect_inputs`, its table is
+:func:`lowfreq.report.tables.claims_table_markdown`, and the parabola it fits is the one of
+:mod:`lowfreq.report.stats`.
+
+:func:`evaluate_claims` takes Table B rows (one dict per model with ``model``, ``group``,
+``clean_acc``, ``corruption_acc``, ``mean_eps``, ``median_eps``, ``f05_cpp``, ``f_rev_nyq``; a value
+that is missing is None) and returns one :class:`ClaimResult` per claim: its verdict (``holds``,
+``does not hold`` or ``not tested``), a one-line evidence text and the numbers behind it. Claims
+whose inputs are missing are "not tested" and say why; nothing here fails because a model or a
+value is absent.
 
 Units: f_0.5 in cycles/pixel (``_cpp``), f_rev in fractions of Nyquist (``_nyq``), minimal epsilon
 in L-inf pixel units of [0, 1] images (shown as x/255), accuracies as fractions in [0, 1].
 
 Which models a claim compares (the paper's sets):
-  * baselines: group ``base``; robust models: groups ``adv``, ``crp``, ``blur``, ``pca``, ``neural``.
+  * baselines: group ``base``; robust models: the groups of
+    :data:`lowfreq.report.paper.ROBUST_GROUPS` (``adv``, ``crp``, ``blur``, ``pca``, ``neural``).
   * Only one blur model is a Table B model (`blur_model`, sigma 1.5 px); every blur-group model
     (the Fig 5b sigma series, which includes it) traces the inverted U.
   * Grayscale models (the neural group and their baselines ``base_gray*``) are compared only with
     each other, as the paper does (its mouse model "is not included in this comparison" of Fig 4).
     A row's ``gray`` key decides; without one, the neural group and names containing "gray" are
     grayscale.
-
-The second half computes the spectra of the 15 common corruptions (the change ``corrupted -
-clean``; S1 Fig A) and their half-power frequencies, and checks that the paper's low / medium /
-high grouping (S1 Table A) is consistent with them (:func:`check_grouping`).
 """
 from __future__ import annotations
 
 import math
-import time
 import warnings
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping, NamedTuple, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
-import torch
-from lowfreq import data
-from lowfreq import experiments
-from lowfreq.core import cache as _cache
-from lowfreq.models import zoo
-from lowfreq.report.stats import epsilon_at_success, gather, is_gray_row, quadratic_fit
-from lowfreq.methods import spectra
+from scipy import stats as scipy_stats
+
 from lowfreq.methods.corruptions import FREQUENCY_GROUPS
+from lowfreq.report.paper import PAPER_BLUR_MODEL, ROBUST_GROUPS
+from lowfreq.report.stats import QuadraticFit, is_gray_row, row_value, series_fit
 
 __all__ = [
     "HOLDS",
     "FAILS",
     "NOT_TESTED",
     "VERDICTS",
-    "ROBUST_GROUPS",
+    "CLAIM_TEXTS",
     "ClaimResult",
     "evaluate_claims",
-    "claims_table_markdown",
     "verdict_counts",
-    "QuadraticFit",
-    "fit_blur_curve",
-    "success_curve",
-    "epsilon_at_success",
-    "CorruptionSpectrum",
-    "corruption_spectra",
-    "tier_corruption_spectra",
     "check_grouping",
-    "ClaimInputs",
-    "collect_inputs",
-    "corruption_table_markdown",
-    "gather_results",
-    "table_b_markdown",
-    "deviation_numbers",
-    "probe_table_markdown",
-    "table_cell",
 ]
 
 HOLDS = "holds"
 FAILS = "does not hold"
 NOT_TESTED = "not tested"
 VERDICTS: tuple[str, ...] = (HOLDS, FAILS, NOT_TESTED)
-#: The robust groups of the paper (Table B and Fig 2).
-ROBUST_GROUPS: tuple[str, ...] = ("adv", "crp", "blur", "pca", "neural")
 
 
 @dataclass(frozen=True)
@@ -97,18 +80,6 @@ class ClaimResult:
 
 
 # =========================================================================== small helpers
-def _num(row: Mapping[str, Any], key: str) -> float | None:
-    """row[key] as a finite float, else None (missing, None, NaN or inf)."""
-    v = row.get(key)
-    if v is None or isinstance(v, bool):
-        return None
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        return None
-    return f if math.isfinite(f) else None
-
-
 _LABELS = {"f05_cpp": "f_0.5", "f_rev_nyq": "f_rev", "corruption_acc": "corruption accuracy",
            "clean_acc": "clean accuracy", "mean_eps": "mean minimal ε", "median_eps": "median minimal ε"}
 
@@ -155,12 +126,12 @@ def _compare_groups(
     """Every robust model's `key` below (robust_lower) or above every baseline's, within the colour
     and the grayscale families separately."""
     table = _table_b(rows, blur_model)
-    missing = [str(r.get("model")) for r in table if _num(r, key) is None
+    missing = [str(r.get("model")) for r in table if row_value(r, key) is None
                and (r.get("group") == "base" or r.get("group") in ROBUST_GROUPS)]
     families = []
     uncompared: list[str] = []
     for fam, gray in (("colour", False), ("grayscale", True)):
-        fam_rows = [r for r in table if is_gray_row(r) == gray and _num(r, key) is not None]
+        fam_rows = [r for r in table if is_gray_row(r) == gray and row_value(r, key) is not None]
         base = [r for r in fam_rows if r.get("group") == "base"]
         robust = [r for r in fam_rows if r.get("group") in ROBUST_GROUPS]
         if robust and not base:
@@ -177,8 +148,8 @@ def _compare_groups(
     parts = []
     numbers: dict[str, Any] = {"metric": key, "missing": missing, "not_compared": uncompared, "families": {}}
     for fam, base, robust in families:
-        bvals = {str(r["model"]): _num(r, key) for r in base}
-        rvals = {str(r["model"]): _num(r, key) for r in robust}
+        bvals = {str(r["model"]): row_value(r, key) for r in base}
+        rvals = {str(r["model"]): row_value(r, key) for r in robust}
         if robust_lower:
             b_name = min(bvals, key=bvals.get)  # the strictest baseline: the lowest one
             r_name = max(rvals, key=rvals.get)
@@ -213,15 +184,13 @@ def _compare_groups(
 # =========================================================================== correlations and fits
 def _spearman(cid: str, text: str, rows: Sequence[Mapping[str, Any]], x_key: str, y_key: str,
               *, min_models: int) -> ClaimResult:
-    pts = [(str(r.get("model")), _num(r, x_key), _num(r, y_key)) for r in rows]
+    pts = [(str(r.get("model")), row_value(r, x_key), row_value(r, y_key)) for r in rows]
     used = [(n, x, y) for n, x, y in pts if x is not None and y is not None]
     missing = [n for n, x, y in pts if x is None or y is None]
     if len(used) < min_models:
         return _not_tested(cid, text, f"{len(used)} model(s) with both {_LABELS[x_key]} and {_LABELS[y_key]} "
                                       f"(need {min_models})" + (f"; missing: {_short_list(missing)}" if missing else "") + ".",
                            n=len(used), missing=missing)
-    from scipy import stats
-
     x = np.array([p[1] for p in used])
     y = np.array([p[2] for p in used])
     if np.ptp(x) == 0 or np.ptp(y) == 0:
@@ -229,7 +198,7 @@ def _spearman(cid: str, text: str, rows: Sequence[Mapping[str, Any]], x_key: str
                                       "no rank correlation.", n=len(used))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        res = stats.spearmanr(x, y)
+        res = scipy_stats.spearmanr(x, y)
     rho, p = float(res.statistic), float(res.pvalue)
     numbers = {"rho": rho, "p_value": p, "n": len(used), "points": {n: [xv, yv] for n, xv, yv in used}, "missing": missing}
     verdict = HOLDS if rho < 0 else FAILS
@@ -240,68 +209,23 @@ def _spearman(cid: str, text: str, rows: Sequence[Mapping[str, Any]], x_key: str
     return ClaimResult(cid, text, verdict, evidence, numbers)
 
 
-class QuadraticFit(NamedTuple):
-    """Least-squares parabola acc = a f^2 + b f + c through the blur series (f = f_rev, fraction of
-    Nyquist; acc = corruption accuracy, fraction). vertex_nyq = -b / 2a; f_min/f_max: the series'
-    f_rev range; rms: root-mean-square residual (accuracy fraction); models: the points used."""
-
-    a: float
-    b: float
-    c: float
-    vertex_nyq: float
-    f_min_nyq: float
-    f_max_nyq: float
-    rms: float
-    models: tuple[str, ...]
-
-    def __call__(self, f_nyq: float | np.ndarray) -> float | np.ndarray:
-        return self.a * np.asarray(f_nyq) ** 2 + self.b * np.asarray(f_nyq) + self.c
-
-    def extrapolation_window(self, max_extrapolation: float) -> tuple[float, float]:
-        """The f_rev range (fraction of Nyquist) where the fit may be used: the series' range widened
-        on each side by `max_extrapolation` times its width."""
-        w = self.f_max_nyq - self.f_min_nyq
-        return self.f_min_nyq - max_extrapolation * w, self.f_max_nyq + max_extrapolation * w
-
-    @property
-    def interior_maximum(self) -> bool:
-        """A negative leading coefficient and the vertex strictly inside the series' f_rev range."""
-        return self.a < 0 and self.f_min_nyq < self.vertex_nyq < self.f_max_nyq
-
-
-def fit_blur_curve(rows: Sequence[Mapping[str, Any]], *, group: str = "blur", min_points: int = 4) -> QuadraticFit | None:
-    """The Fig 5b quadratic through the `group` models' (f_rev, corruption accuracy) points, or None
-    when fewer than `min_points` models (or fewer than 3 distinct f_rev values) have both values."""
-    pts = [(str(r.get("model")), _num(r, "f_rev_nyq"), _num(r, "corruption_acc")) for r in rows if r.get("group") == group]
-    pts = [(n, f, a) for n, f, a in pts if f is not None and a is not None]
-    if len(pts) < max(3, min_points) or len({f for _, f, _ in pts}) < 3:
-        return None
-
-    f = np.array([p[1] for p in pts])
-    acc = np.array([p[2] for p in pts])
-    q = quadratic_fit(f, acc)
-    a, b, c = (float(v) for v in q.coefficients)
-    rms = float(np.sqrt(np.mean((acc - q(f)) ** 2)))
-    return QuadraticFit(a, b, c, q.vertex_x, float(f.min()), float(f.max()), rms, tuple(p[0] for p in pts))
-
-
 def _inverted_u(cid: str, text: str, rows: Sequence[Mapping[str, Any]], *, min_points: int) -> tuple[ClaimResult, QuadraticFit | None]:
     series = [r for r in rows if r.get("group") == "blur"]
-    fit = fit_blur_curve(rows, min_points=min_points)
+    fit = series_fit(rows, group="blur", min_points=min_points)
     if fit is None:
-        have = [str(r["model"]) for r in series if _num(r, "f_rev_nyq") is not None and _num(r, "corruption_acc") is not None]
+        have = [str(r["model"]) for r in series if row_value(r, "f_rev_nyq") is not None and row_value(r, "corruption_acc") is not None]
         return _not_tested(cid, text, f"{len(have)} blur model(s) with both f_rev and corruption accuracy "
                                       f"(need {max(3, min_points)} with 3 distinct f_rev).", n=len(have)), None
-    numbers = {"a": fit.a, "b": fit.b, "c": fit.c, "vertex_nyq": fit.vertex_nyq, "f_range_nyq": [fit.f_min_nyq, fit.f_max_nyq],
-               "rms_acc": fit.rms, "n": len(fit.models), "models": list(fit.models)}
-    peak = float(fit(fit.vertex_nyq)) if math.isfinite(fit.vertex_nyq) else float("nan")
+    numbers = {"a": fit.a, "b": fit.b, "c": fit.c, "vertex_nyq": fit.vertex, "f_range_nyq": [fit.x_min, fit.x_max],
+               "rms_acc": fit.rms, "n": fit.n_points, "models": list(fit.labels)}
+    peak = float(fit(fit.vertex)) if math.isfinite(fit.vertex) else float("nan")
     numbers["acc_at_vertex"] = peak
-    shape = (f"quadratic fit through {len(fit.models)} blur models: leading coefficient a = {fit.a:+.3g}, "
-             f"vertex at f_rev = {fit.vertex_nyq:.3f}")
+    shape = (f"quadratic fit through {fit.n_points} blur models: leading coefficient a = {fit.a:+.3g}, "
+             f"vertex at f_rev = {fit.vertex:.3f}")
     if fit.interior_maximum:
-        ev = shape + f" (accuracy {_fmt('corruption_acc', peak)}), inside the series' range {fit.f_min_nyq:.3f}..{fit.f_max_nyq:.3f}."
+        ev = shape + f" (accuracy {_fmt('corruption_acc', peak)}), inside the series' range {fit.x_min:.3f}..{fit.x_max:.3f}."
         return ClaimResult(cid, text, HOLDS, ev[0].upper() + ev[1:], numbers), fit
-    why = "a ≥ 0: not a maximum" if fit.a >= 0 else f"the maximum lies outside the series' range {fit.f_min_nyq:.3f}..{fit.f_max_nyq:.3f}"
+    why = "a ≥ 0: not a maximum" if fit.a >= 0 else f"the maximum lies outside the series' range {fit.x_min:.3f}..{fit.x_max:.3f}"
     ev = shape + f" — {why}."
     return ClaimResult(cid, text, FAILS, ev[0].upper() + ev[1:], numbers), fit
 
@@ -312,14 +236,14 @@ def _relative_to_curve(cid: str, text: str, rows: Sequence[Mapping[str, Any]], f
     if fit is None:
         return _not_tested(cid, text, "no blur-series curve (see the inverted-U claim).")
     table = [r for r in _table_b(rows, blur_model) if not is_gray_row(r) and r.get("group") in groups]
-    pts = {str(r["model"]): (_num(r, "f_rev_nyq"), _num(r, "corruption_acc")) for r in table}
+    pts = {str(r["model"]): (row_value(r, "f_rev_nyq"), row_value(r, "corruption_acc")) for r in table}
     missing = [n for n, (f, a) in pts.items() if f is None or a is None]
     pts = {n: (f, a) for n, (f, a) in pts.items() if f is not None and a is not None}
     tol = max(tol_floor, rms_factor * fit.rms)
     lo, hi = fit.extrapolation_window(max_extrapolation)
     too_far = {n: f for n, (f, _) in pts.items() if not lo <= f <= hi}
     pts = {n: v for n, v in pts.items() if n not in too_far}
-    far_note = (f"too far from the blur series' f_rev range {fit.f_min_nyq:.3f}..{fit.f_max_nyq:.3f} to compare "
+    far_note = (f"too far from the blur series' f_rev range {fit.x_min:.3f}..{fit.x_max:.3f} to compare "
                 f"(allowed {lo:.3f}..{hi:.3f}): " + ", ".join(f"{n} ({f:.3f})" for n, f in too_far.items())) if too_far else ""
     if not pts:
         why = (f"no {'/'.join(groups)} model with f_rev and corruption accuracy" if not too_far else
@@ -333,7 +257,7 @@ def _relative_to_curve(cid: str, text: str, rows: Sequence[Mapping[str, Any]], f
                            + (f"; {far_note}" if far_note else "") + (f" (missing: {_short_list(missing)})" if missing else "") + ".",
                            tolerance_acc=tol, too_far=too_far, missing=missing)
     res = {n: a - float(fit(f)) for n, (f, a) in pts.items()}
-    outside = [n for n, (f, _) in pts.items() if not fit.f_min_nyq <= f <= fit.f_max_nyq]
+    outside = [n for n, (f, _) in pts.items() if not fit.x_min <= f <= fit.x_max]
     if above:
         bad = [n for n, r in res.items() if not r > tol]
         rel = "above the curve by more than"
@@ -358,7 +282,7 @@ def _relative_to_curve(cid: str, text: str, rows: Sequence[Mapping[str, Any]], f
 
 # =========================================================================== the neural group
 def _mean_of(rows: Sequence[Mapping[str, Any]], key: str) -> tuple[float | None, list[str]]:
-    vals = [(str(r["model"]), _num(r, key)) for r in rows]
+    vals = [(str(r["model"]), row_value(r, key)) for r in rows]
     vals = [(n, v) for n, v in vals if v is not None]
     if not vals:
         return None, []
@@ -498,7 +422,7 @@ def _imagenet_claims(rows: Sequence[Mapping[str, Any]] | None, *, min_models: in
         members = [r for r in rows if r.get("group") == grp]
         b_acc, _ = _mean_of(base, "corruption_acc")
         b_f, _ = _mean_of(base, "f_rev_nyq")
-        vals = {str(r["model"]): (_num(r, "f_rev_nyq"), _num(r, "corruption_acc")) for r in members}
+        vals = {str(r["model"]): (row_value(r, "f_rev_nyq"), row_value(r, "corruption_acc")) for r in members}
         vals = {n: v for n, v in vals.items() if v[0] is not None and v[1] is not None}
         if b_acc is None or b_f is None or not vals:
             out.append(_not_tested(cid, texts[cid], f"needs a baseline and {grp} models with f_rev and corruption accuracy."))
@@ -548,7 +472,7 @@ def evaluate_claims(
     corruption_f05_cpp: Mapping[str, float] | None = None,
     imagenet_rows: Sequence[Mapping[str, Any]] | None = None,
     imagenet_note: str = "",
-    blur_model: str = "blur_s1.5",
+    blur_model: str = PAPER_BLUR_MODEL,
     neural_populations: Sequence[tuple[str, str]] = (("mouse", "neural_mouse"), ("monkey", "neural_monkey")),
     gray_baseline_prefix: str = "base_gray",
     min_models: int = 4,
@@ -614,20 +538,6 @@ def verdict_counts(results: Sequence[ClaimResult]) -> dict[str, int]:
     return {v: sum(r.verdict == v for r in results) for v in VERDICTS}
 
 
-_BADGE = {HOLDS: "✅ holds", FAILS: "❌ does not hold", NOT_TESTED: "⬜ not tested"}
-
-
-def claims_table_markdown(results: Sequence[ClaimResult]) -> str:
-    """A Markdown table (claim | verdict | evidence) of the results, for the book."""
-    def esc(s: str) -> str:
-        return s.replace("|", "\\|").replace("\n", " ")
-
-    lines = ["| | claim | verdict | evidence |", "|---|---|---|---|"]
-    for i, r in enumerate(results, 1):
-        lines.append(f"| {i} | {esc(r.text)} | {_BADGE[r.verdict]} | {esc(r.evidence)} |")
-    return "\n".join(lines)
-
-
 def check_grouping(
     f05_cpp: Mapping[str, float],
     *,
@@ -662,278 +572,3 @@ def check_grouping(
           + f" {len(inverted)} of {numbers['n_pairs']} cross-group pairs are out of order"
           + (f" (e.g. {inverted[0][0]} vs {inverted[0][1]})." if inverted else "."))
     return ClaimResult("grouping_spectra", text, HOLDS if ok else FAILS, ev, numbers)
-
-
-# =========================================================================== gathering the inputs
-_TABLE_B_KEYS = ("clean_acc", "corruption_acc", "mean_eps", "median_eps", "f05_cpp", "f05_std_cpp", "f_rev_nyq", "f_rev_std_nyq")
-
-
-class ClaimInputs(NamedTuple):
-    """What :func:`evaluate_claims` needs at a tier: Table B rows (with ``gray``), per-model
-    corruption payloads, the corruption f_0.5 (cycles/pixel, None when not computed), notes on
-    what is missing ({what: why}), and the Fig 6 rows of the Imagenette stand-in (None when it has
-    no cached results) with the note that says so."""
-
-    rows: list[dict[str, Any]]
-    corruption: dict[str, dict[str, Any]]
-    corruption_f05_cpp: dict[str, float] | None
-    missing: dict[str, str]
-    imagenet_rows: list[dict[str, Any]] | None = None
-    imagenet_note: str = ""
-
-
-def collect_inputs(
-    tier: str,
-    names: Sequence[str] | None = None,
-    *,
-    compute: bool = False,
-    spectra_n: int | None = None,
-    imagenet: bool = True,
-    results_root: Any = None,
-) -> ClaimInputs:
-    """Gather the claims' inputs at `tier` for `names` (default: every zoo model of the tier).
-
-    compute=False only loads cached results (what is missing stays None and is listed in
-    ``missing``); compute=True first trains and probes what is missing (``experiments.run``,
-    quiet), which is what the smoke tier does. The corruption spectra use the first `spectra_n`
-    corruption images (default: the tier's n_corruption). imagenet=True also loads the cached
-    results of the Imagenette stand-in zoo (never computes them) for the Fig 6 claims.
-    """
-    names = list(names) if names is not None else [r.name for r in zoo.recipes(tier)]
-    missing: dict[str, str] = {}
-    kw = {} if results_root is None else {"results_root": results_root}
-    if compute:
-        try:
-            experiments.run(tier, names, progress=False, **kw)
-        except Exception:  # noqa: BLE001 - fall back to one model at a time, so one failure costs one model
-            for n in names:
-                try:
-                    experiments.run(tier, [n], progress=False, **kw)
-                except Exception as exc:  # noqa: BLE001
-                    missing[n] = f"{type(exc).__name__}: {exc}"[:200]
-    rows = experiments.summary_table(tier, names, compute=False, **kw)
-    corruption: dict[str, dict[str, Any]] = {}
-    for r in rows:
-        n = r["model"]
-        for k in _TABLE_B_KEYS:  # summary() leaves out what it could not load: make the gaps explicit
-            r.setdefault(k, None)
-        try:
-            r["gray"] = experiments.resolve(n, tier).grayscale
-        except Exception:  # noqa: BLE001
-            r["gray"] = None
-        try:
-            corruption[n] = experiments.corruption_results([n], tier, load_only=True, progress=False, **kw)[n]
-        except Exception as exc:  # noqa: BLE001
-            missing.setdefault(n, f"{type(exc).__name__}: {exc}"[:200])
-        if r.get("missing"):
-            missing.setdefault(n, "; ".join(r["missing"])[:300])
-    try:
-        sp = tier_corruption_spectra(tier, n=spectra_n, compute=compute, results_root=results_root)
-        f05 = {k: v.f05_cpp for k, v in sp.items()}
-    except Exception as exc:  # noqa: BLE001
-        f05 = None
-        missing["corruption spectra"] = f"{type(exc).__name__}: {exc}"[:200]
-    in_rows, note = None, ""
-    if imagenet:  # the Fig 6 stand-in: cached results only (it is trained and probed by its own chapter)
-        try:
-            in_names = [r.name for r in zoo.recipes(tier, family="imagenette")]
-            got = experiments.summary_table(tier, in_names, compute=False, **kw) if in_names else []
-            if any(_num(r, "f05_cpp") is not None or _num(r, "f_rev_nyq") is not None for r in got):
-                in_rows, note = got, f"On the Imagenette stand-in ({tier} tier)"
-        except Exception as exc:  # noqa: BLE001
-            missing["Imagenette stand-in"] = f"{type(exc).__name__}: {exc}"[:200]
-    return ClaimInputs(rows, corruption, f05, missing, in_rows, note)
-
-
-# =========================================================================== chapter helpers
-def corruption_table_markdown(spectra: Mapping[str, CorruptionSpectrum], *, groups: Mapping[str, Sequence[str]] | None = None) -> str:
-    """S1 Table A as Markdown: each frequency group's corruptions with the f_0.5 (cycles/pixel) of
-    their change, pooled over severities and per severity, and the RMS size of the change (x255)."""
-
-    groups = FREQUENCY_GROUPS if groups is None else groups
-    sev = sorted({s for sp in spectra.values() for s in sp.f05_by_severity_cpp})
-    head = "| group | corruption | $f_{0.5}$ pooled | " + " | ".join(f"severity {s}" for s in sev) + " | RMS change (×1/255) |"
-    lines = [head, "|---" * (4 + len(sev)) + "|"]
-    for g, names in groups.items():
-        for n in names:
-            sp = spectra.get(n)
-            if sp is None:
-                lines.append(f"| {g} | {n} | missing |" + " |" * (len(sev) + 1))
-                continue
-            per = " | ".join(f"{sp.f05_by_severity_cpp.get(s, float('nan')):.3f}" for s in sev)
-            lines.append(f"| {g} | {n} | **{sp.f05_cpp:.3f}** | {per} | {255 * sp.rms_change:.1f} |")
-    return "\n".join(lines)
-
-
-_KINDS = ("clean", "hybrid", "attack", "corruption")
-
-
-def gather_results(kind: str, names: Sequence[str], tier: str, *, compute: bool = False, results_root: Any = None) -> dict[str, Any]:
-    """{model: its cached `kind` result ('clean', 'hybrid', 'attack' or 'corruption'), or None when it
-    is missing}, for a chapter that shows what exists. compute=True first computes what is missing
-    (training smoke models as needed; corruption results of all models at once, sharing the
-    corrupted images); a failure costs only that model, with a one-line note printed."""
-
-    if kind not in _KINDS:
-        raise ValueError(f"gather_results: kind must be one of {_KINDS}, got {kind!r}")
-    names = list(names)
-    kw: dict[str, Any] = {} if results_root is None else {"results_root": results_root}
-    if compute and kind == "corruption" and names:
-        try:
-            experiments.corruption_results(names, tier, progress=False, **kw)
-        except Exception:  # noqa: BLE001 - one model at a time below; its failure is reported there
-            pass
-    fetch = {
-        "clean": lambda n: experiments.clean_accuracy(n, tier, load_only=not compute, **kw),
-        "hybrid": lambda n: experiments.hybrid_result(n, tier, progress=False, load_only=not compute, **kw),
-        "attack": lambda n: experiments.attack_result(n, tier, progress=False, load_only=not compute, **kw),
-        "corruption": lambda n: experiments.corruption_results([n], tier, progress=False, load_only=not compute, **kw)[n],
-    }[kind]
-    return gather(fetch, names, what=f"{kind} result")
-
-
-def table_b_markdown(rows: Sequence[Mapping[str, Any]]) -> str:
-    """The numbers behind the claims as Markdown, one line per model: group, clean and corruption
-    accuracy (%), mean and median minimal epsilon (x1/255), f_0.5 (cycles/pixel, +- bootstrap std),
-    f_rev (fraction of Nyquist, +- std over pairing seeds). Missing values show as '—'."""
-    def cell(r: Mapping[str, Any], key: str, std_key: str | None = None) -> str:
-        v = _num(r, key)
-        if v is None:
-            return "—"
-        s = _fmt(key, v).replace("/255", "") if key.endswith("eps") else _fmt(key, v).rstrip("%")
-        sd = _num(r, std_key) if std_key else None
-        return s + (f" ± {sd:.3f}" if sd is not None else "")
-
-    lines = ["| model | group | input | clean acc. (%) | corruption acc. (%) | mean min. ε (×1/255) | median min. ε (×1/255) "
-             "| $f_{0.5}$ (cycles/pixel) | $f_{rev}$ (× Nyquist) |", "|---" * 9 + "|"]
-    for r in rows:
-        lines.append(f"| `{r.get('model')}` | {r.get('group')} | {'gray' if is_gray_row(r) else 'colour'} | {cell(r, 'clean_acc')} "
-                     f"| {cell(r, 'corruption_acc')} | {cell(r, 'mean_eps')} | {cell(r, 'median_eps')} "
-                     f"| {cell(r, 'f05_cpp', 'f05_std_cpp')} | {cell(r, 'f_rev_nyq', 'f_rev_std_nyq')} |")
-    return "\n".join(lines)
-
-
-# =========================================================================== deviations, measured
-def _strictly_increasing(values: Sequence[float]) -> bool:
-    return all(b > a for a, b in zip(values, values[1:]))
-
-
-def _nan_if_none(v: Any) -> float:
-    return float("nan") if v is None else float(v)
-
-
-def deviation_numbers(
-    tier: str,
-    *,
-    names: Sequence[str] | None = None,
-    results_root: Any = None,
-    data_root: Any = None,
-) -> dict[str, Any]:
-    """The measured side of the deviations chapter at `tier`, from cached results only (nothing is
-    computed; what is missing is NaN, or "n/a" for text).
-
-    Keys: the base recipe (``arch``, ``epochs``, ``train_images``, ``batch_size``, ``lr``,
-    ``dataset``), ``pca_k``, ``attacks``; ``exact_share_<probe>`` (fraction of lossless CIFAR-10
-    images among the images of the clean / hybrid / attack / corruption probes; NaN for synthetic
-    data); ``test_acc`` {model: accuracy after training}; ``pca_sweep`` (the K sweep record or None);
-    ``attack_winner_share`` {model: {attack: share of images it won}}; ``attack_success``
-    {model: success rate}; ``f05_grid_minus_exact_cpp`` {model: 25-radius-grid f_0.5 minus the exact
-    one, cycles/pixel}; ``f05_std_cpp`` {model: bootstrap std}; ``nonmonotone_hybrid`` {model: whether
-    the seed-mean p_low - p_high curve needed the isotonic fit}; ``n_boot``; ``nonmonotone_severity``
-    (corruptions whose RMS change does not grow strictly with severity on the tier's images, from the
-    cached corruption spectra; None when they were not computed).
-    """
-    cfg = experiments.tier_config(tier)
-    names = list(names) if names is not None else [r.name for r in zoo.recipes(tier)]
-    r = zoo.recipe("base", tier)
-    out: dict[str, Any] = {
-        "tier": tier, "arch": r.arch, "epochs": r.epochs, "train_images": "all" if r.train_subset is None else r.train_subset,
-        "batch_size": r.batch_size, "lr": r.lr, "weight_decay": r.weight_decay, "dataset": r.dataset,
-        "pca_k": zoo.PCA_K.get(tier), "attacks": " + ".join(cfg.attacks), "n_boot": cfg.n_boot, "n_attack": cfg.n_attack,
-        "adv_eps": zoo.recipe("adv_linf8", tier).adv_eps, "adv_method": zoo.recipe("adv_linf8", tier).adversarial,
-    }
-    for probe, n in (("clean", cfg.n_clean), ("hybrid", cfg.n_hybrid), ("attack", cfg.n_attack), ("corruption", cfg.n_corruption)):
-        out[f"n_{probe}"] = n
-        out[f"exact_share_{probe}"] = float("nan")
-    if r.dataset.startswith("cifar10"):
-
-        try:
-            exact = data.load_cifar10("test", root=data_root).exact.numpy().astype(bool)
-            for probe in ("clean", "hybrid", "attack", "corruption"):
-                out[f"exact_share_{probe}"] = float(exact[: out[f"n_{probe}"]].mean())
-        except Exception:  # noqa: BLE001 - no data here: the shares stay NaN
-            pass
-    kw: dict[str, Any] = {} if results_root is None else {"results_root": results_root}
-    out["test_acc"] = {}
-    for n in names:
-        try:
-            rec = experiments.trained_record(n, tier, train=False, data_root=data_root, **kw)
-            out["test_acc"][n] = None if rec is None else float(rec.payload["test_acc"])
-        except Exception:  # noqa: BLE001
-            out["test_acc"][n] = None
-    out["pca_sweep"] = experiments.latest_pca_sweep(tier, results_root=results_root)
-    out["attack_winner_share"], out["attack_success"], out["f05_grid_minus_exact_cpp"], out["f05_std_cpp"] = {}, {}, {}, {}
-    out["nonmonotone_hybrid"] = {}
-    for n in names:
-        try:
-            a = experiments.attack_result(n, tier, progress=False, load_only=True, data_root=data_root, **kw)
-        except Exception:  # noqa: BLE001
-            a = None
-        if a is not None:
-            ok = np.asarray(a["success"], dtype=bool)
-            winners = [w for w, s in zip(a["winner"], ok) if s]
-            out["attack_winner_share"][n] = {w: winners.count(w) / max(1, len(winners)) for w in sorted(set(winners))}
-            out["attack_success"][n] = float(a["success_rate"])
-            p = torch.as_tensor(np.asarray(a["mean_power"], dtype=np.float64))
-            out["f05_grid_minus_exact_cpp"][n] = (spectra.half_power_frequency_grid(None, power=p)
-                                                  - spectra.half_power_frequency(None, power=p))
-            out["f05_std_cpp"][n] = _nan_if_none(a.get("f05_std_cpp"))
-        try:
-            h = experiments.hybrid_result(n, tier, progress=False, load_only=True, data_root=data_root, **kw)
-            out["nonmonotone_hybrid"][n] = bool(np.any(np.diff(np.asarray(h.mean_diff)) < 0))
-        except Exception:  # noqa: BLE001
-            pass
-    try:  # corruptions whose RMS change does not grow strictly with severity on this tier's images
-        sp = tier_corruption_spectra(tier, compute=False, results_root=results_root, data_root=data_root)
-        out["nonmonotone_severity"] = [k for k, v in sp.items()
-                                       if not _strictly_increasing([v.rms_by_severity[s] for s in sorted(v.rms_by_severity)])]
-    except Exception:  # noqa: BLE001
-        out["nonmonotone_severity"] = None
-    return out
-
-
-def table_cell(v: Any, spec: str, scale: float = 1.0) -> str:
-    """A number for a Markdown table: v x scale formatted by `spec`, or '—' when missing or not finite."""
-    return "—" if v is None or not math.isfinite(float(v)) else format(float(v) * scale, spec)
-
-
-def probe_table_markdown(
-    names: Sequence[str],
-    *,
-    attacks: Mapping[str, Mapping[str, Any] | None] | None = None,
-    corruption: Mapping[str, Mapping[str, Any] | None] | None = None,
-    hybrids: Mapping[str, Any] | None = None,
-) -> str:
-    """The Fig 2 numbers of each model as Markdown: clean and mean corruption accuracy (%), epsilon at
-    50% attack success and mean +- std of the per-image minimal epsilon (x1/255), f_0.5 +- bootstrap
-    std (cycles/pixel) and f_rev +- std over pairing seeds (fraction of Nyquist); '—' where missing.
-    attacks / corruption: payloads of experiments.attack_result / corruption_results; hybrids:
-    HybridCurve objects."""
-    attacks, corruption, hybrids = attacks or {}, corruption or {}, hybrids or {}
-
-    lines = ["| model | clean acc. (%) | corruption acc. (%) | ε at 50% success (×1/255) | minimal ε, mean ± std (×1/255) "
-             "| $f_{0.5}$ (cycles/pixel) | $f_{rev}$ (× Nyquist) |", "|---" * 7 + "|"]
-    for n in names:
-        c, a, h = corruption.get(n), attacks.get(n), hybrids.get(n)
-        clean = table_cell(c.get("clean"), ".1f", 100) if c else "—"
-        mean = table_cell(c.get("mean"), ".1f", 100) if c else "—"
-        if a:
-            e50 = epsilon_at_success(a["epsilon"], 0.5)
-            eps50 = "not reached" if math.isinf(e50) else table_cell(e50, ".2f", 255)
-            eps = f"{table_cell(a['mean_eps'], '.2f', 255)} ± {table_cell(a['std_eps'], '.2f', 255)}"
-            f05 = f"{table_cell(a['f05_cpp'], '.3f')} ± {table_cell(a.get('f05_std_cpp'), '.3f')}"
-        else:
-            eps50 = eps = f05 = "—"
-        rev = f"{table_cell(h.f_rev_nyq, '.3f')} ± {table_cell(h.f_rev_std_nyq, '.3f')}" if h is not None else "—"
-        lines.append(f"| `{n}` | {clean} | {mean} | {eps50} | {eps} | {f05} | {rev} |")
-    return "\n".join(lines)

@@ -8,25 +8,24 @@ low in spatial frequency. :func:`similarity_pcs` does the same for a simulated p
 over N images, then, for each leading component u_i (an N-vector over images), the ridge regression
 of u_i on the (mean-subtracted) pixels, w_i = X^T (X X^T + alpha I)^-1 u_i, shown as an image.
 
-A report on the populations of :mod:`lowfreq.methods.v1`, not a cached probe.
+A report on the populations of :mod:`lowfreq.methods.v1`, not a cached probe. This module owns the
+decomposition only; the neural group's tables are in :mod:`lowfreq.report.tables` and its figure is
+:func:`lowfreq.report.figures.plot_similarity_pcs`.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Sequence
 
 import numpy as np
 import torch
 
-from lowfreq.methods import spectra
-from lowfreq.report.claims import table_cell as _f
-from lowfreq.models.layers import GrayscaleInput
-from lowfreq.methods.v1 import V1Config, V1Population, population, similarity_matrix
 from lowfreq.core.utils import check_images
-from lowfreq.core import paths
-from lowfreq.models import zoo
+from lowfreq.methods import spectra
+from lowfreq.methods.v1 import V1Config, V1Population, population, similarity_matrix
+from lowfreq.models.layers import GrayscaleInput
 
-__all__ = ["SimilarityPCs", "similarity_pcs", "mean_radial_frequency", "neural_table_markdown"]
+__all__ = ["SimilarityPCs", "similarity_pcs", "mean_radial_frequency", "RIDGE_GRID"]
 
 
 def mean_radial_frequency(images: np.ndarray | torch.Tensor) -> np.ndarray:
@@ -138,94 +137,3 @@ def similarity_pcs(pop: V1Population | V1Config | str, images: torch.Tensor, *, 
                          explained=lam / lam.sum(), scores=u.numpy(), receptive_fields=rfs,
                          rf_mean_sf_cpp=mean_radial_frequency(rfs), images_mean_sf_cpp=img_sf, r2=scores[best].numpy(),
                          n_images=n, ridge=best)
-
-
-# --------------------------------------------------------------------------- the issue's report table
-def neural_table_markdown(
-    names: Sequence[str],
-    tier: str,
-    *,
-    attacks: Mapping[str, Mapping[str, Any] | None] | None = None,
-    corruption: Mapping[str, Mapping[str, Any] | None] | None = None,
-    hybrids: Mapping[str, Any] | None = None,
-    matches: Mapping[str, Mapping[str, Any] | None] | None = None,
-) -> str:
-    """The neural group's numbers as Markdown, one row per model: population and lambda (from its zoo
-    recipe; '—' for the baselines), clean accuracy, representational match with the mouse- and
-    monkey-like populations (payloads of :func:`lowfreq.experiments.match_result`), f_rev +- std over
-    pairing seeds, f_0.5 +- bootstrap std, median and mean minimal epsilon (x1/255) and corruption
-    accuracy (%) by frequency group (low / medium / high) and overall. '—' where missing."""
-
-    attacks, corruption, hybrids, matches = attacks or {}, corruption or {}, hybrids or {}, matches or {}
-
-    lines = ["| model | population | λ | clean acc. (%) | match mouse / monkey | $f_{rev}$ (× Nyquist) | $f_{0.5}$ (cycles/pixel) "
-             "| minimal ε median / mean (×1/255) | corruption acc. low / medium / high / all (%) |", "|---" * 9 + "|"]
-    for n in names:
-        try:
-            nc = zoo.recipe(n, tier).extra.get("neural") or {}
-        except (KeyError, ValueError):
-            nc = {}
-        c, a, h, m = corruption.get(n), attacks.get(n), hybrids.get(n), matches.get(n)
-        pop = nc.get("population", "— (baseline)")
-        lam = _f(nc.get("lambda"), "g") if nc else "—"
-        clean = _f(c.get("clean"), ".1f", 100) if c else "—"
-        match = f"{_f(m['mean'].get('mouse'), '.2f')} / {_f(m['mean'].get('monkey'), '.2f')}" if m else "—"
-        rev = f"{_f(h.f_rev_nyq, '.3f')} ± {_f(h.f_rev_std_nyq, '.3f')}" if h is not None else "—"
-        if a:
-            f05 = f"{_f(a['f05_cpp'], '.3f')} ± {_f(a.get('f05_std_cpp'), '.3f')}"
-            eps = f"{_f(a.get('median_eps'), '.2f', 255)} / {_f(a.get('mean_eps'), '.2f', 255)}"
-        else:
-            f05 = eps = "—"
-        if c:
-            g = c.get("by_group", {})
-            acc = " / ".join(_f(g.get(k), ".1f", 100) for k in ("low", "medium", "high")) + f" / {_f(c.get('mean'), '.1f', 100)}"
-        else:
-            acc = "—"
-        lines.append(f"| `{n}` | {pop} | {lam} | {clean} | {match} | {rev} | {f05} | {eps} | {acc} |")
-    return "\n".join(lines)
-
-
-# --------------------------------------------------------------------------- the lambda sweep
-def lambda_sweep_path(tier: str, *, results_root: Any = None) -> "Path":
-    """Where `bench/neural_lambda_sweep.py --out` stores a tier's sweep: results/<tier>/neural_lambda_sweep.json."""
-
-    return paths.results_dir(results_root) / tier / "neural_lambda_sweep.json"
-
-
-def load_lambda_sweep(tier: str, *, results_root: Any = None) -> dict[str, Any] | None:
-    """The stored lambda sweep of `tier` (see :func:`lambda_sweep_path`), or None when there is none.
-    A file that is not a sweep table is an error that names it."""
-    import json
-
-    p = lambda_sweep_path(tier, results_root=results_root)
-    if not p.exists():
-        return None
-    try:
-        d = json.loads(p.read_text())
-        rows = d["rows"]
-        if not all({"lambda", "clean_acc", "match_mouse"} <= set(r) for r in rows):
-            raise KeyError("a row lacks lambda / clean_acc / match_mouse")
-    except (ValueError, KeyError, TypeError) as exc:
-        raise ValueError(f"{p} is not a lambda-sweep table ({exc}); delete it and rerun bench/neural_lambda_sweep.py --out {p}") from exc
-    return d
-
-
-def lambda_sweep_markdown(sweep: Mapping[str, Any]) -> str:
-    """The sweep as Markdown: one row per lambda (clean accuracy %, similarity loss of the last epoch,
-    match with the mouse- and monkey-like populations, f_rev, training seconds), the zoo's lambda in
-    bold, then a line saying how the runs were made."""
-    zl = sweep.get("zoo_lambda")
-    lines = ["| λ | clean acc. (%) | similarity loss | match mouse | match monkey | $f_{rev}$ (× Nyquist) | train (s) |",
-             "|---" * 7 + "|"]
-    for r in sweep["rows"]:
-        lam = _f(r["lambda"], "g")
-        lam = f"**{lam}** (zoo)" if zl is not None and float(r["lambda"]) == float(zl) else lam
-        lines.append(f"| {lam} | {_f(r['clean_acc'], '.1f', 100)} | {_f(r.get('sim_loss'), '.4f')} | {_f(r['match_mouse'], '.2f')} "
-                     f"| {_f(r.get('match_monkey'), '.2f')} | {_f(r.get('f_rev_nyq'), '.3f')} | {_f(r.get('train_s'), '.0f')} |")
-    prov = sweep.get("provenance", {})
-    lines.append("")
-    lines.append(f"{sweep.get('population', '?')}-like population, {sweep.get('epochs')} epochs on the first "
-                 f"{sweep.get('subset')} training images (λ = 0: the base_gray recipe); accuracy on {sweep.get('n_test')} test "
-                 f"images, match on {sweep.get('n_match')}, $f_{{rev}}$ on {sweep.get('n_hybrid')} with 2 pairing seeds; "
-                 f"computed {prov.get('date_utc', '?')} at commit {str(prov.get('git_commit'))[:10]}.")
-    return "\n".join(lines)

@@ -1,12 +1,48 @@
-"""Small statistics and helpers of the report layer: the least-squares parabola of Fig 5b, the attack
-success curve, and fetching per-model results so a figure degrades instead of crashing."""
+"""Statistics of the report layer: pure functions of result rows and payloads, with no plotting and no
+result loading (beyond :func:`gather`, which calls the fetch it is given).
+
+This module owns the one least-squares parabola of the book (:class:`QuadraticFit`,
+:func:`quadratic_fit`, and :func:`series_fit` over the rows of a model series: the blur curve of Fig 5b
+and of the claims), the attack success curve of Fig 2b (:func:`success_curve`,
+:func:`epsilon_at_success`), per-group summaries of a row quantity (:func:`group_stats`,
+:func:`count_below`, :func:`count_above`, :func:`group_means`), the rank correlation of Fig 4c
+(:func:`rank_correlation`), the small row accessors every other module uses (:func:`is_finite`,
+:func:`row_value`, :func:`is_gray_row`) and :func:`gather`, which fetches per-model results so a
+figure degrades instead of crashing.
+
+Rows are ``experiments.summary``-style dicts (``model``, ``group``, ``f05_cpp`` cycles/pixel,
+``f_rev_nyq`` fraction of Nyquist, ``mean_eps`` in [0, 1] pixel units, accuracies as fractions);
+every function keeps the units of the keys it is given.
+"""
 from __future__ import annotations
 
+import math
+import warnings
 from typing import Any, Callable, Mapping, NamedTuple, Sequence
 
 import numpy as np
+from scipy import stats as scipy_stats
 
-__all__ = ["QuadraticFit", "quadratic_fit", "success_curve", "epsilon_at_success", "is_gray_row", "gather"]
+from lowfreq.report.paper import ordered_groups
+
+__all__ = [
+    "gather",
+    "is_finite",
+    "row_value",
+    "is_gray_row",
+    "QuadraticFit",
+    "quadratic_fit",
+    "series_fit",
+    "success_curve",
+    "epsilon_at_success",
+    "GroupStats",
+    "group_stats",
+    "count_below",
+    "count_above",
+    "rank_correlation",
+    "GroupMean",
+    "group_means",
+]
 
 
 def gather(fetch: Callable[[str], Any], names: Sequence[str], *, what: str = "results") -> dict[str, Any]:
@@ -23,37 +59,24 @@ def gather(fetch: Callable[[str], Any], names: Sequence[str], *, what: str = "re
     return out
 
 
-class QuadraticFit(NamedTuple):
-    """A least-squares parabola y = a x^2 + b x + c: `coefficients` (a, b, c) as numpy.polyfit
-    returns them (highest power first), the fitted `curve` ((x_curve, y_curve) over the data's x
-    range), `vertex_x` (-b / 2a; the x of the peak when a < 0) and `n_points` used. x and y keep
-    the units of the data (in Fig 5b: fraction of Nyquist and accuracy as a fraction)."""
-
-    coefficients: np.ndarray
-    curve: tuple[np.ndarray, np.ndarray]
-    vertex_x: float
-    n_points: int
-
-    def __call__(self, x: "float | np.ndarray") -> "float | np.ndarray":
-        return np.polyval(self.coefficients, x)
+def is_finite(v: Any) -> bool:
+    """Whether `v` is a number (or numeric string) with a finite value; False for None and text."""
+    try:
+        return v is not None and bool(np.isfinite(float(v)))
+    except (TypeError, ValueError):
+        return False
 
 
-def quadratic_fit(x: Sequence[float] | np.ndarray, y: Sequence[float] | np.ndarray, *, n_curve: int = 200) -> QuadraticFit:
-    """Least-squares quadratic through (x, y) (numpy.polyfit, degree 2), as for the blur series in
-    Fig 5b. Pairs with a non-finite value are dropped; ValueError when fewer than 3 remain, when
-    x and y differ in length, or when the remaining x take fewer than 3 distinct values."""
-    xa = np.asarray(x, dtype=np.float64).ravel()
-    ya = np.asarray(y, dtype=np.float64).ravel()
-    if xa.shape != ya.shape:
-        raise ValueError(f"quadratic_fit: x and y must have the same length, got {xa.size} and {ya.size}")
-    ok = np.isfinite(xa) & np.isfinite(ya)
-    xa, ya = xa[ok], ya[ok]
-    if np.unique(xa).size < 3:
-        raise ValueError(f"quadratic_fit: need at least 3 distinct finite x values, got {np.unique(xa).size}")
-    coef = np.polyfit(xa, ya, 2)
-    xc = np.linspace(xa.min(), xa.max(), int(n_curve))
-    vertex = float(-coef[1] / (2 * coef[0])) if coef[0] != 0 else float("nan")
-    return QuadraticFit(coef, (xc, np.polyval(coef, xc)), vertex, int(xa.size))
+def row_value(row: Mapping[str, Any], key: str) -> float | None:
+    """row[key] as a finite float, else None (missing, None, a bool, NaN or inf)."""
+    v = row.get(key)
+    if v is None or isinstance(v, bool):
+        return None
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return None
+    return f if math.isfinite(f) else None
 
 
 def is_gray_row(row: Mapping[str, Any]) -> bool:
@@ -63,7 +86,113 @@ def is_gray_row(row: Mapping[str, Any]) -> bool:
     return row.get("group") == "neural" or "gray" in str(row.get("model", ""))
 
 
-# =========================================================================== Fig 2b helpers
+# =========================================================================== the parabola of Fig 5b
+class QuadraticFit(NamedTuple):
+    """A least-squares parabola y = a x^2 + b x + c through data points.
+
+    x and y keep the units of the data: in Fig 5b and the claims x is f_rev (fraction of Nyquist)
+    and y the corruption accuracy (a fraction). `coefficients`: (a, b, c) as numpy.polyfit returns
+    them (highest power first); `vertex`: -b / 2a, in x's units (the x of the peak when a < 0; NaN
+    when a = 0); `x_min`, `x_max`: the range of the data's x; `rms`: the root-mean-square residual,
+    in y's units; `n_points`: how many points were used; `labels`: their names (the models), when
+    the fit was made from rows (:func:`series_fit`)."""
+
+    coefficients: np.ndarray
+    vertex: float
+    x_min: float
+    x_max: float
+    rms: float
+    n_points: int
+    labels: tuple[str, ...] = ()
+
+    @property
+    def a(self) -> float:
+        """The leading (x^2) coefficient; negative for an inverted U."""
+        return float(self.coefficients[0])
+
+    @property
+    def b(self) -> float:
+        """The x coefficient."""
+        return float(self.coefficients[1])
+
+    @property
+    def c(self) -> float:
+        """The constant term."""
+        return float(self.coefficients[2])
+
+    def __call__(self, x: "float | np.ndarray") -> "float | np.ndarray":
+        return self.a * np.asarray(x) ** 2 + self.b * np.asarray(x) + self.c
+
+    def curve(self, n: int = 200) -> tuple[np.ndarray, np.ndarray]:
+        """(x, y) of the parabola at `n` points over the data's x range, for drawing."""
+        xc = np.linspace(self.x_min, self.x_max, int(n))
+        return xc, np.asarray(self(xc), dtype=np.float64)
+
+    def extrapolation_window(self, max_extrapolation: float) -> tuple[float, float]:
+        """The x range where the fit may be used: the data's range widened on each side by
+        `max_extrapolation` times its width."""
+        w = self.x_max - self.x_min
+        return self.x_min - max_extrapolation * w, self.x_max + max_extrapolation * w
+
+    @property
+    def interior_maximum(self) -> bool:
+        """A negative leading coefficient and the vertex strictly inside the data's x range."""
+        return self.a < 0 and self.x_min < self.vertex < self.x_max
+
+
+def quadratic_fit(
+    x: Sequence[float] | np.ndarray,
+    y: Sequence[float] | np.ndarray,
+    *,
+    labels: Sequence[str] = (),
+) -> QuadraticFit:
+    """Least-squares quadratic through (x, y) (numpy.polyfit, degree 2), as for the blur series in
+    Fig 5b. Pairs with a non-finite value are dropped (and their labels with them); ValueError when
+    x and y (or given labels) differ in length, or when the remaining x take fewer than 3 distinct
+    values."""
+    xa = np.asarray(x, dtype=np.float64).ravel()
+    ya = np.asarray(y, dtype=np.float64).ravel()
+    if xa.shape != ya.shape:
+        raise ValueError(f"quadratic_fit: x and y must have the same length, got {xa.size} and {ya.size}")
+    names = [str(n) for n in labels]
+    if names and len(names) != xa.size:
+        raise ValueError(f"quadratic_fit: {len(names)} labels for {xa.size} points")
+    ok = np.isfinite(xa) & np.isfinite(ya)
+    xa, ya = xa[ok], ya[ok]
+    names = [n for n, keep in zip(names, ok) if keep]
+    if np.unique(xa).size < 3:
+        raise ValueError(f"quadratic_fit: need at least 3 distinct finite x values, got {np.unique(xa).size}")
+    coef = np.polyfit(xa, ya, 2)
+    vertex = float(-coef[1] / (2 * coef[0])) if coef[0] != 0 else float("nan")
+    rms = float(np.sqrt(np.mean((ya - np.polyval(coef, xa)) ** 2)))
+    return QuadraticFit(coef, vertex, float(xa.min()), float(xa.max()), rms, int(xa.size), tuple(names))
+
+
+def series_fit(
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    names: Sequence[str] | None = None,
+    group: str | None = None,
+    x: str = "f_rev_nyq",
+    y: str = "corruption_acc",
+    min_points: int = 3,
+) -> QuadraticFit | None:
+    """:func:`quadratic_fit` of row[y] vs row[x] over a series of models (Fig 5b: the blur series),
+    the fit's labels being the models used, in row order.
+
+    The series is the rows whose model is in `names` (when given) and whose group is `group` (when
+    given) and that have both values. None when fewer than max(3, `min_points`) rows remain or their
+    x take fewer than 3 distinct values (a figure then draws no fit, a claim is not tested)."""
+    wanted = None if names is None else set(names)
+    pts = [(str(r.get("model")), row_value(r, x), row_value(r, y)) for r in rows
+           if (wanted is None or r.get("model") in wanted) and (group is None or r.get("group") == group)]
+    pts = [(n, fx, fy) for n, fx, fy in pts if fx is not None and fy is not None]
+    if len(pts) < max(3, min_points) or len({p[1] for p in pts}) < 3:
+        return None
+    return quadratic_fit([p[1] for p in pts], [p[2] for p in pts], labels=[p[0] for p in pts])
+
+
+# =========================================================================== Fig 2b
 def success_curve(epsilon: Sequence[float] | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The attack success rate vs budget (Fig 2b): the empirical CDF of the per-image minimal epsilon.
 
@@ -87,3 +216,106 @@ def epsilon_at_success(epsilon: Sequence[float] | np.ndarray, rate: float = 0.5)
     eps, r = success_curve(epsilon)
     i = int(np.searchsorted(r, rate - 1e-12, side="left"))
     return float(eps[i]) if i < eps.size else float("inf")
+
+
+# =========================================================================== groups of models
+class GroupStats(NamedTuple):
+    """Summary of one quantity over a display group's models: min, max, mean and how many had it."""
+
+    min: float
+    max: float
+    mean: float
+    n: int
+
+
+def group_stats(rows: Sequence[Mapping[str, Any]], key: str) -> dict[str, GroupStats]:
+    """{display group: GroupStats of row[key]} over the rows that have a finite value, groups in
+    drawing order (:func:`lowfreq.report.paper.ordered_groups`); groups without any value are left
+    out. Units are those of `key`."""
+    vals: dict[str, list[float]] = {}
+    for r in rows:
+        if is_finite(r.get(key)):
+            vals.setdefault(str(r.get("group")), []).append(float(r[key]))
+    return {g: GroupStats(min(vals[g]), max(vals[g]), float(np.mean(vals[g])), len(vals[g]))
+            for g in ordered_groups(list(vals))}
+
+
+def count_below(
+    rows: Sequence[Mapping[str, Any]],
+    key: str,
+    *,
+    groups: Sequence[str],
+    reference: str,
+) -> tuple[int, int]:
+    """(k, n): of the n models in `groups` that have row[key], k have a value below every model of
+    the `reference` group (the paper's claim "every robust model has a smaller f_0.5 / f_rev than
+    every baseline"). (0, n) when the reference group has no value."""
+    ref = [float(r[key]) for r in rows if r.get("group") == reference and is_finite(r.get(key))]
+    vals = [float(r[key]) for r in rows if r.get("group") in set(groups) and is_finite(r.get(key))]
+    if not ref:
+        return 0, len(vals)
+    return sum(v < min(ref) for v in vals), len(vals)
+
+
+def count_above(
+    rows: Sequence[Mapping[str, Any]],
+    key: str,
+    *,
+    groups: Sequence[str],
+    reference: str,
+) -> tuple[int, int]:
+    """(k, n): of the n models in `groups` that have row[key], k have a value above every model of
+    the `reference` group (e.g. corruption accuracy above the best baseline). (0, n) when the
+    reference group has no value."""
+    flipped = [dict(r, **{key: -float(r[key])}) if is_finite(r.get(key)) else r for r in rows]
+    return count_below(flipped, key, groups=groups, reference=reference)
+
+
+def rank_correlation(rows: Sequence[Mapping[str, Any]], x: str, y: str) -> tuple[float, int]:
+    """Spearman rank correlation of two row quantities over the rows that have both (e.g. f05_cpp
+    and mean_eps, the negative correlation of Fig 4c); returns (rho, n), rho NaN when n < 3."""
+    pts = [(float(r[x]), float(r[y])) for r in rows if is_finite(r.get(x)) and is_finite(r.get(y))]
+    if len(pts) < 3:
+        return float("nan"), len(pts)
+    with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a constant input: scipy warns and returns NaN
+        rho = scipy_stats.spearmanr([p[0] for p in pts], [p[1] for p in pts]).statistic
+    return float(rho), len(pts)
+
+
+class GroupMean(NamedTuple):
+    """The mean curve of a group's models: `x` (the union of their x values, in their unit), `mean`
+    (the members' curves interpolated linearly onto `x` and averaged) and the `members` used."""
+
+    x: np.ndarray
+    mean: np.ndarray
+    members: tuple[str, ...]
+
+
+def group_means(
+    curves: Mapping[str, "tuple[Sequence[float], Sequence[float]] | None"],
+    groups: Mapping[str, str],
+) -> dict[str, GroupMean]:
+    """Mean curve per group (Figs 4b, 5a thick lines). curves: {model: (x, y) or None (missing,
+    skipped)}, each x increasing; groups: {model: group}. Curves on different grids are linearly
+    interpolated onto the union of the grids (held constant beyond a curve's ends). Groups without
+    any curve are left out. ValueError for a curve whose x and y differ in length."""
+    members: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}
+    names: dict[str, list[str]] = {}
+    for name, c in curves.items():
+        if c is None or name not in groups:
+            continue
+        x = np.asarray(c[0], dtype=np.float64).ravel()
+        y = np.asarray(c[1], dtype=np.float64).ravel()
+        if x.shape != y.shape or x.size == 0:
+            raise ValueError(f"group_means: curve {name!r} has {x.size} x values and {y.size} y values (need equal, >= 1)")
+        if np.any(np.diff(x) < 0):
+            raise ValueError(f"group_means: the x values of curve {name!r} must be increasing")
+        members.setdefault(groups[name], []).append((x, y))
+        names.setdefault(groups[name], []).append(name)
+    out: dict[str, GroupMean] = {}
+    for g in ordered_groups({n: groups[n] for ns in names.values() for n in ns}):
+        xs = np.unique(np.concatenate([x for x, _ in members[g]]))
+        ys = np.stack([np.interp(xs, x, y) for x, y in members[g]])
+        out[g] = GroupMean(xs, ys.mean(0), tuple(names[g]))
+    return out

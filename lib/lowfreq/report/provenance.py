@@ -1,0 +1,247 @@
+"""Where every figure and table of the book comes from, and what it leaves out.
+
+This module owns the provenance record of a chapter's output (:class:`Provenance`, made by
+:func:`make_provenance`: tier, data, models, the commit and date of the run, the device, the wall time
+and the provenance of the stored results it read, :func:`results_provenance`), its one short line
+(:func:`summary_line`: tier, data, date, commit) with the full record in a collapsed HTML block
+(:func:`provenance_html`), and the one helper a chapter calls under each figure
+(:func:`show_figure`) or output (:func:`show_provenance`). The models a chapter does not show get
+the same treatment (:func:`skipped_line`, :func:`skipped_html`, :func:`show_skipped`). Also the
+:class:`Stopwatch` that times a chapter's result gathering, and :func:`data_label`, the short name of a
+tier's evaluation images.
+"""
+from __future__ import annotations
+
+import html
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Mapping, Sequence
+
+from lowfreq import experiments
+from lowfreq.core.cache import provenance as run_provenance
+
+if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+__all__ = [
+    "Stopwatch",
+    "Provenance",
+    "make_provenance",
+    "data_label",
+    "results_provenance",
+    "summary_line",
+    "provenance_html",
+    "details_html",
+    "show_figure",
+    "show_provenance",
+    "skipped_line",
+    "skipped_html",
+    "show_skipped",
+]
+
+
+class Stopwatch:
+    """Wall-clock seconds since creation (``.elapsed_s``), for a provenance record's wall time."""
+
+    def __init__(self) -> None:
+        self._t0 = time.perf_counter()
+
+    @property
+    def elapsed_s(self) -> float:
+        return time.perf_counter() - self._t0
+
+    def __repr__(self) -> str:
+        return f"Stopwatch(elapsed_s={self.elapsed_s:.1f})"
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Where one figure or table came from.
+
+    tier; data: a short name of the images (:func:`data_label`); data_detail: their full
+    description (e.g. ``EvalSet.source``: archives, hashes, order); models: the models it shows;
+    results: one line per kind of stored result it read (:func:`results_provenance`); commit: the
+    library's git commit (10 hex digits, '+dirty' when the checkout has changes; None outside a
+    checkout); date_utc: when the chapter ran (ISO 8601); device; wall_time_s: seconds the chapter
+    spent gathering (loading or computing) what it shows; versions: {package: version}."""
+
+    tier: str
+    data: str
+    data_detail: str = ""
+    models: tuple[str, ...] = ()
+    results: tuple[str, ...] = ()
+    commit: str | None = None
+    date_utc: str = ""
+    device: str | None = None
+    wall_time_s: float | None = None
+    versions: dict[str, str] = field(default_factory=dict)
+
+
+def make_provenance(
+    *,
+    tier: str,
+    data: str,
+    data_detail: str = "",
+    models: Sequence[str] = (),
+    results: Sequence[str] = (),
+    wall_time_s: float | None = None,
+    device: str | None = "cpu",
+) -> Provenance:
+    """A :class:`Provenance` of output made now: commit, date and versions come from
+    :func:`lowfreq.core.cache.provenance`; `results` names kinds of stored results ('trained',
+    'clean', 'hybrid', 'attack', 'corruption') whose records for `models` are summarized with
+    :func:`results_provenance`."""
+    p = run_provenance(device=device, wall_time_s=wall_time_s)
+    commit = p.get("git_commit")
+    return Provenance(
+        tier=tier, data=data, data_detail=data_detail, models=tuple(models),
+        results=tuple(results_provenance(k, models, tier) for k in results),
+        commit=f"{commit[:10]}{'+dirty' if p.get('git_dirty') else ''}" if commit else None,
+        date_utc=str(p.get("date_utc") or ""), device=p.get("device"),
+        wall_time_s=None if p.get("wall_time_s") is None else float(p["wall_time_s"]),
+        versions={str(k): str(v) for k, v in (p.get("versions") or {}).items()},
+    )
+
+
+def data_label(tier: str, *, n: int | None = None, dataset: str | None = None, grayscale: bool = False) -> str:
+    """A short name for a tier's evaluation images, for the one-line provenance: the synthetic
+    cue-conflict images at the smoke tier, else the data set's test (or validation) images; `n`:
+    the first n of them; grayscale: shown in grayscale."""
+    if tier == "smoke":
+        what = "synthetic cue-conflict test images"
+    elif dataset is None or dataset.startswith("cifar10"):
+        what = "CIFAR-10 test images"
+    elif dataset.startswith("imagenette"):
+        size = dataset[len("imagenette"):]
+        what = "Imagenette validation images" + (f" ({size} px)" if size.isdigit() else "")
+    else:
+        what = f"{dataset} validation images"
+    if grayscale:
+        what += " in grayscale"
+    return what + (f", the first {n:,}" if n is not None else "")
+
+
+def _stored_provenance(kind: str, name: str, tier: str) -> dict | None:
+    try:
+        return dict(experiments.probe_record(kind, name, tier).provenance)
+    except (LookupError, ValueError, OSError):
+        return None
+
+
+def results_provenance(kind: str, names: Sequence[str], tier: str) -> str:
+    """Where cached results of one kind ('attack', 'hybrid', 'corruption', 'trained', 'clean') for
+    `names` came from, in one line: how many records, their commits, devices, date range and the
+    summed compute wall time (seconds). Reads the stored records (``experiments.probe_record``);
+    models without a record are counted as missing."""
+    provs = {n: _stored_provenance(kind, n, tier) for n in names}
+    have = [p for p in provs.values() if p]
+    if not have:
+        return f"{kind} results: none"
+    commits = sorted({(p.get("git_commit") or "none")[:10] + ("+dirty" if p.get("git_dirty") else "") for p in have})
+    devices = sorted({str(p.get("device")) for p in have if p.get("device")})
+    dates = sorted(str(p.get("date_utc")) for p in have if p.get("date_utc"))
+    wall = sum(float(p["wall_time_s"]) for p in have if p.get("wall_time_s") is not None)
+    parts = [f"{kind} results: {len(have)} of {len(provs)} models", "computed at commit " + ", ".join(commits[:3])
+             + (f" (+{len(commits) - 3} more)" if len(commits) > 3 else "")]
+    if devices:
+        parts.append("device " + ", ".join(devices))
+    if dates:
+        parts.append(dates[0] if dates[0] == dates[-1] else f"{dates[0]} .. {dates[-1]}")
+    if wall > 0:  # records assembled from pieces may not carry a compute time
+        parts.append(f"compute {wall:.1f} s")
+    return " · ".join(parts)
+
+
+def summary_line(p: Provenance) -> str:
+    """The one short line shown under an output: tier, data, date (UTC, to the minute) and commit."""
+    date = p.date_utc[:16].replace("T", " ") + " UTC" if p.date_utc else "date unknown"
+    return " · ".join([f"tier {p.tier}", p.data, date, f"commit {p.commit}" if p.commit else "no commit"])
+
+
+_BLOCK_STYLE = "font-size:0.75em;color:#777;margin:2px 0 12px 0"
+
+
+def details_html(summary: str, items: Sequence[tuple[str, str]], *, css_class: str) -> str:
+    """A collapsed HTML block: `summary` (always visible, one line) and, when opened, a list of
+    (label, text) items. Everything is HTML-escaped; no script, no external resource."""
+    rows = "".join(f"<li><b>{html.escape(k)}</b>: {html.escape(v)}</li>" for k, v in items if v)
+    return (f'<details class="{html.escape(css_class)}" style="{_BLOCK_STYLE}">'
+            f'<summary style="cursor:pointer;font-family:monospace">{html.escape(summary)}</summary>'
+            f'<ul style="margin:4px 0 0 0;font-family:monospace">{rows}</ul></details>')
+
+
+def provenance_html(p: Provenance) -> str:
+    """The provenance of one output as HTML: :func:`summary_line` in a ``<details>`` block whose body
+    is the full record (data in full, models, stored results, commit, date, device, wall time,
+    package versions)."""
+    items = [
+        ("tier", p.tier),
+        ("data", p.data + (f" — {p.data_detail}" if p.data_detail else "")),
+        ("models", f"{len(p.models)}: " + ", ".join(p.models) if p.models else ""),
+        *[("stored results", r) for r in p.results],
+        ("commit", p.commit or "none (not a git checkout)"),
+        ("date (UTC)", p.date_utc),
+        ("device", p.device or ""),
+        ("wall time", "" if p.wall_time_s is None else f"{p.wall_time_s:.1f} s to load or compute the results shown"),
+        ("versions", ", ".join(f"{k} {v}" for k, v in p.versions.items())),
+    ]
+    return details_html(summary_line(p), items, css_class="lowfreq-provenance")
+
+
+def _display_html(text: str) -> None:
+    from IPython.display import HTML, display
+
+    display(HTML(text))
+
+
+def show_provenance(p: Provenance) -> None:
+    """Display :func:`provenance_html` in a notebook (under a table or an explorer). Returns None."""
+    _display_html(provenance_html(p))
+
+
+def show_figure(fig: "Figure | Axes | None", p: Provenance) -> None:
+    """Display a figure (or the figure of an Axes), close it (so the notebook does not show it a
+    second time) and display its provenance under it (:func:`provenance_html`). None (a figure
+    function with nothing to draw, e.g. a Fig 2 row without results) shows nothing. Returns None."""
+    if fig is None:
+        return
+    import matplotlib.pyplot as plt
+    from IPython.display import display
+
+    figure = getattr(fig, "figure", None) if not hasattr(fig, "savefig") else fig
+    if figure is None:
+        raise TypeError(f"show_figure: expected a matplotlib Figure or Axes, got {type(fig).__name__}")
+    display(figure)
+    plt.close(figure)
+    show_provenance(p)
+
+
+def skipped_line(skipped: Mapping[str, str]) -> str:
+    """One short line saying how many models are not shown ('' when none), e.g. 'Not shown: 17
+    published models (1 reason; open for the list)'."""
+    if not skipped:
+        return ""
+    reasons = len(set(skipped.values()))
+    n = len(skipped)
+    return (f"Not shown: {n} model{'s' if n != 1 else ''} "
+            f"({reasons} reason{'s' if reasons != 1 else ''}; open for the list)")
+
+
+def skipped_html(skipped: Mapping[str, str]) -> str:
+    """The models not shown ({name: reason}) as a collapsed HTML block: :func:`skipped_line`, and
+    when opened one item per reason listing its models ('' when none)."""
+    if not skipped:
+        return ""
+    by_reason: dict[str, list[str]] = {}
+    for name, why in skipped.items():
+        by_reason.setdefault(why, []).append(name)
+    items = [(f"{len(names)} model{'s' if len(names) != 1 else ''}, {why}", ", ".join(names))
+             for why, names in by_reason.items()]
+    return details_html(skipped_line(skipped), items, css_class="lowfreq-skipped")
+
+
+def show_skipped(skipped: Mapping[str, str]) -> None:
+    """Display :func:`skipped_html` in a notebook, and nothing at all when no model is skipped."""
+    if skipped:
+        _display_html(skipped_html(skipped))

@@ -1,0 +1,338 @@
+"""Result rows: which models a chapter shows, and what is known about each of them.
+
+This module owns the step between the cached results and the book's figures, tables and claims:
+the models of a tier's chapters (:func:`book_models`, :func:`display_group`), per-model results
+gathered so a chapter degrades instead of crashing (:func:`gather_results`, :func:`corruption_for`),
+the rows of Figs 4, 5 and Table B (:func:`result_rows`, :func:`table_b_rows`), the inputs of the
+claims (:func:`collect_inputs`), the neural group's lambda sweep (:func:`load_lambda_sweep`) and the
+class names of a tier's images. A row is a dict with the keys of ``experiments.summary`` (``model``,
+``group``, ``f05_cpp`` cycles/pixel, ``f_rev_nyq`` fraction of Nyquist, ``mean_eps`` in [0, 1] pixel
+units, accuracies as fractions; None where missing).
+
+Functions that take ``compute`` read the cache only when it is False (what is missing stays None and
+says why); with True they first compute what is missing (the smoke tier's chapters do).
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Mapping, NamedTuple, Sequence
+
+from lowfreq import experiments
+from lowfreq.core import paths
+from lowfreq.core.cache import ResultCache, canonical_inputs
+from lowfreq.data import CIFAR10_CLASSES
+from lowfreq.methods.hybrid import HybridCurve
+from lowfreq.models import authors, published, registry, zoo
+from lowfreq.report.stats import gather, row_value
+
+__all__ = [
+    "display_group",
+    "BookModels",
+    "book_models",
+    "result_rows",
+    "table_b_rows",
+    "corruption_for",
+    "gather_results",
+    "ClaimInputs",
+    "collect_inputs",
+    "tier_class_names",
+    "lambda_sweep_path",
+    "load_lambda_sweep",
+]
+
+
+def display_group(name: str) -> str:
+    """The display group of a registry model: its registry group, except that grayscale baselines
+    (the neural group's controls, e.g. ``base_gray``) form the group 'base_gray'."""
+    spec = registry.get_spec(name)
+    if spec.group == "base" and "gray" in spec.dataset:
+        return "base_gray"
+    return spec.group
+
+
+class BookModels(NamedTuple):
+    """The models a chapter shows at a tier: `names` in order, their display `groups` and
+    registry `sources` ({name: ...}), and the models `skipped` with the reason ({name: reason})."""
+    names: list[str]
+    groups: dict[str, str]
+    sources: dict[str, str]
+    skipped: dict[str, str]
+
+
+def _weights_present(name: str, source: str, model_dir: Any) -> bool:
+    try:
+        if source in ("robustbench", "torchhub"):
+            return published.weights_path(name, model_dir=model_dir).is_file()
+        if source == "authors":
+            return authors.authors_weights_path(name, model_dir=model_dir).is_file()
+    except (AttributeError, ValueError):
+        return False
+    return False
+
+
+def book_models(tier: str, *, include_published: bool = True, model_dir: Any = None) -> BookModels:
+    """Every zoo model of `tier` (``zoo.recipes(tier)``, in order), then the published CIFAR-10
+    models (RobustBench, torch.hub, the authors') whose weights are in the model directory.
+
+    Published models are skipped, with the reason, when their weights are missing, when they do not
+    classify 32 x 32 CIFAR-10 images, or at the smoke tier (its synthetic images are not what they
+    were trained on). Nothing is loaded or downloaded here; only file existence is checked."""
+    names = [r.name for r in zoo.recipes(tier)]
+    skipped: dict[str, str] = {}
+    if include_published:
+        for name in registry.list_models():
+            spec = registry.get_spec(name)
+            if spec.source == "zoo":
+                continue
+            if spec.dataset not in ("cifar10", "cifar10-gray"):
+                skipped[name] = f"classifies {spec.dataset}, not CIFAR-10"
+            elif tier == "smoke":
+                skipped[name] = "published CIFAR-10 model: not run on the smoke tier's synthetic images"
+            elif not _weights_present(name, spec.source, model_dir):
+                skipped[name] = "weights not in the model directory; `python -m lowfreq models fetch NAME` on a connected machine"
+            else:
+                names.append(name)
+    groups = {n: display_group(n) for n in names}
+    sources = {n: registry.get_spec(n).source for n in names}
+    return BookModels(names, groups, sources, skipped)
+
+
+def result_rows(
+    names: Sequence[str],
+    groups: Mapping[str, str],
+    *,
+    attacks: Mapping[str, "dict | None"] | None = None,
+    curves: Mapping[str, "HybridCurve | None"] | None = None,
+    corruption: Mapping[str, "dict | None"] | None = None,
+) -> list[dict[str, Any]]:
+    """Rows with the keys of ``experiments.summary`` (model, group, f05_cpp, f05_std_cpp, mean_eps,
+    median_eps, attack_success, f_rev_nyq, f_rev_std_nyq, corruption_acc) built from results the
+    chapter already holds, without computing anything. Missing results give None. `group` is the
+    display group from `groups`; mean_eps is in [0, 1] pixel units (x255 for /255)."""
+    rows = []
+    for n in names:
+        a = (attacks or {}).get(n)
+        h = (curves or {}).get(n)
+        c = (corruption or {}).get(n)
+        rows.append({
+            "model": n, "group": groups.get(n, "?"),
+            "f05_cpp": None if a is None else a.get("f05_cpp"),
+            "f05_std_cpp": None if a is None else a.get("f05_std_cpp"),
+            "mean_eps": None if a is None else a.get("mean_eps"),
+            "median_eps": None if a is None else a.get("median_eps"),
+            "attack_success": None if a is None else a.get("success_rate"),
+            "f_rev_nyq": None if h is None else h.f_rev_nyq,
+            "f_rev_std_nyq": None if h is None else h.f_rev_std_nyq,
+            "corruption_acc": None if c is None else c.get("mean"),
+        })
+    return rows
+
+
+def _trained_payload(name: str, tier: str, *, compute: bool) -> tuple[dict | None, str | None]:
+    """The 'trained' record payload of a zoo model, and why it is missing. compute=False only reads
+    the cache (the newest 'trained' record with this model's recipe), never trains."""
+    try:
+        if compute:
+            rec = experiments.trained_record(name, tier, progress=False)
+            return (None, "not trained") if rec is None else (dict(rec.payload), None)
+        recipe = zoo.recipe(name, tier).to_dict()
+        want = canonical_inputs({"recipe": recipe})["recipe"]
+        recs = [r for r in ResultCache(tier).list_records("trained")
+                if r.label == name and r.inputs.get("recipe") == want]
+        if not recs:
+            return None, "no 'trained' record at this tier"
+        recs.sort(key=lambda r: str(r.provenance.get("date_utc")))
+        return dict(recs[-1].payload), None
+    except Exception as exc:  # noqa: BLE001 - degrade: the table shows what exists
+        return None, f"{type(exc).__name__}: {str(exc)[:160]}"
+
+
+def table_b_rows(tier: str, names: Sequence[str], *, groups: Mapping[str, str] | None = None,
+                 compute: bool = False) -> list[dict[str, Any]]:
+    """Table B rows: ``experiments.summary`` of each model (group, source, tier, clean accuracy,
+    corruption accuracy, mean/median minimal epsilon in [0, 1] units, f_0.5 in cycles/pixel, f_rev
+    in fractions of Nyquist), plus train_time_s and train_data from the zoo model's 'trained'
+    record (published models: '—', their data and origin from the registry). compute=False reads
+    cached results only (missing ones are None, with the reason in row['missing']); compute=True
+    computes what is missing (the corruptions once for all models, sharing the corrupted sets)."""
+    names = list(names)
+    if compute and names:
+        # compute what is missing without progress bars, the corruptions once for all models (shared
+        # corrupted sets); summary() below then reads everything from the cache
+        for fetch in (experiments.hybrid_result, experiments.attack_result):
+            gather(lambda n, _f=fetch: _f(n, tier, progress=False), names, what=fetch.__name__)
+        try:
+            experiments.corruption_results(names, tier, progress=False)
+        except Exception as exc:  # noqa: BLE001 - summary() below records what is missing per model
+            print(f"corruptions: not computed ({type(exc).__name__}: {str(exc)[:160]})")
+    rows = []
+    for n in names:
+        row = experiments.summary(n, tier, compute=compute)
+        if groups is not None and n in groups:
+            row["group"] = groups[n]
+        spec = registry.get_spec(n)
+        if spec.source == "zoo":
+            payload, why = _trained_payload(n, tier, compute=compute)
+            row["train_time_s"] = None if payload is None else payload.get("train_time_s")
+            row["train_data"] = None if payload is None else payload.get("data")
+            if why:
+                row.setdefault("missing", []).append(f"training record: {why}")
+        else:
+            row["train_time_s"] = None
+            row["train_data"] = f"{spec.dataset} (published weights: {spec.info.get('origin', spec.source)})"
+        rows.append(row)
+    return rows
+
+
+def corruption_for(names: Sequence[str], tier: str, *, compute: bool) -> dict[str, "dict | None"]:
+    """{model: ``experiments.corruption_results`` payload, or None when missing}. compute=True
+    computes the missing models all at once (each corrupted set is made once and shared), and if
+    that fails reads whatever is cached model by model; compute=False only reads the cache."""
+
+    def one(n: str) -> dict:
+        return experiments.corruption_results([n], tier, progress=False, load_only=True)[n]
+
+    if compute and names:
+        try:
+            got = experiments.corruption_results(list(names), tier, progress=False)
+            return {n: got.get(n) for n in names}
+        except Exception as exc:  # noqa: BLE001 - degrade to what is cached
+            print(f"corruptions: not computed for all models ({type(exc).__name__}: {str(exc)[:160]})")
+    return gather(one, list(names), what="corruption results")
+
+
+def tier_class_names(tier: str) -> tuple[str, ...] | None:
+    """Class names of a tier's images: None for the synthetic smoke data (classes are just numbered),
+    the CIFAR-10 names otherwise."""
+    if tier == "smoke":
+        return None
+    return tuple(CIFAR10_CLASSES)
+
+
+_KINDS = ("clean", "hybrid", "attack", "corruption")
+
+
+def gather_results(kind: str, names: Sequence[str], tier: str, *, compute: bool = False, results_root: Any = None) -> dict[str, Any]:
+    """{model: its cached `kind` result ('clean', 'hybrid', 'attack' or 'corruption'), or None when it
+    is missing}, for a chapter that shows what exists. compute=True first computes what is missing
+    (training smoke models as needed; corruption results of all models at once, sharing the
+    corrupted images); a failure costs only that model, with a one-line note printed."""
+    if kind not in _KINDS:
+        raise ValueError(f"gather_results: kind must be one of {_KINDS}, got {kind!r}")
+    names = list(names)
+    kw: dict[str, Any] = {} if results_root is None else {"results_root": results_root}
+    if compute and kind == "corruption" and names:
+        try:
+            experiments.corruption_results(names, tier, progress=False, **kw)
+        except Exception:  # noqa: BLE001 - one model at a time below; its failure is reported there
+            pass
+    fetch = {
+        "clean": lambda n: experiments.clean_accuracy(n, tier, load_only=not compute, **kw),
+        "hybrid": lambda n: experiments.hybrid_result(n, tier, progress=False, load_only=not compute, **kw),
+        "attack": lambda n: experiments.attack_result(n, tier, progress=False, load_only=not compute, **kw),
+        "corruption": lambda n: experiments.corruption_results([n], tier, progress=False, load_only=not compute, **kw)[n],
+    }[kind]
+    return gather(fetch, names, what=f"{kind} result")
+
+
+_TABLE_B_KEYS = ("clean_acc", "corruption_acc", "mean_eps", "median_eps", "f05_cpp", "f05_std_cpp", "f_rev_nyq", "f_rev_std_nyq")
+
+
+class ClaimInputs(NamedTuple):
+    """What :func:`evaluate_claims` needs at a tier: Table B rows (with ``gray``), per-model
+    corruption payloads, the corruption f_0.5 (cycles/pixel, None when not computed), notes on
+    what is missing ({what: why}), and the Fig 6 rows of the Imagenette stand-in (None when it has
+    no cached results) with the note that says so."""
+    rows: list[dict[str, Any]]
+    corruption: dict[str, dict[str, Any]]
+    corruption_f05_cpp: dict[str, float] | None
+    missing: dict[str, str]
+    imagenet_rows: list[dict[str, Any]] | None = None
+    imagenet_note: str = ""
+
+
+def collect_inputs(
+    tier: str,
+    names: Sequence[str] | None = None,
+    *,
+    compute: bool = False,
+    spectra_n: int | None = None,
+    imagenet: bool = True,
+    results_root: Any = None,
+) -> ClaimInputs:
+    """Gather the claims' inputs at `tier` for `names` (default: every zoo model of the tier).
+
+    compute=False only loads cached results (what is missing stays None and is listed in
+    ``missing``); compute=True first trains and probes what is missing (``experiments.run``,
+    quiet), which is what the smoke tier does. The corruption spectra use the first `spectra_n`
+    corruption images (default: the tier's n_corruption). imagenet=True also loads the cached
+    results of the Imagenette stand-in zoo (never computes them) for the Fig 6 claims.
+    """
+    names = list(names) if names is not None else [r.name for r in zoo.recipes(tier)]
+    missing: dict[str, str] = {}
+    kw = {} if results_root is None else {"results_root": results_root}
+    if compute:
+        try:
+            experiments.run(tier, names, progress=False, **kw)
+        except Exception:  # noqa: BLE001 - fall back to one model at a time, so one failure costs one model
+            for n in names:
+                try:
+                    experiments.run(tier, [n], progress=False, **kw)
+                except Exception as exc:  # noqa: BLE001
+                    missing[n] = f"{type(exc).__name__}: {exc}"[:200]
+    rows = experiments.summary_table(tier, names, compute=False, **kw)
+    corruption: dict[str, dict[str, Any]] = {}
+    for r in rows:
+        n = r["model"]
+        for k in _TABLE_B_KEYS:  # summary() leaves out what it could not load: make the gaps explicit
+            r.setdefault(k, None)
+        try:
+            r["gray"] = experiments.resolve(n, tier).grayscale
+        except Exception:  # noqa: BLE001
+            r["gray"] = None
+        try:
+            corruption[n] = experiments.corruption_results([n], tier, load_only=True, progress=False, **kw)[n]
+        except Exception as exc:  # noqa: BLE001
+            missing.setdefault(n, f"{type(exc).__name__}: {exc}"[:200])
+        if r.get("missing"):
+            missing.setdefault(n, "; ".join(r["missing"])[:300])
+    try:
+        sp = experiments.tier_corruption_spectra(tier, n=spectra_n, compute=compute, results_root=results_root)
+        f05 = {k: v.f05_cpp for k, v in sp.items()}
+    except Exception as exc:  # noqa: BLE001
+        f05 = None
+        missing["corruption spectra"] = f"{type(exc).__name__}: {exc}"[:200]
+    in_rows, note = None, ""
+    if imagenet:  # the Fig 6 stand-in: cached results only (it is trained and probed by its own chapter)
+        try:
+            in_names = [r.name for r in zoo.recipes(tier, family="imagenette")]
+            got = experiments.summary_table(tier, in_names, compute=False, **kw) if in_names else []
+            if any(row_value(r, "f05_cpp") is not None or row_value(r, "f_rev_nyq") is not None for r in got):
+                in_rows, note = got, f"On the Imagenette stand-in ({tier} tier)"
+        except Exception as exc:  # noqa: BLE001
+            missing["Imagenette stand-in"] = f"{type(exc).__name__}: {exc}"[:200]
+    return ClaimInputs(rows, corruption, f05, missing, in_rows, note)
+
+
+def lambda_sweep_path(tier: str, *, results_root: Any = None) -> "Path":
+    """Where `bench/neural_lambda_sweep.py --out` stores a tier's sweep: results/<tier>/neural_lambda_sweep.json."""
+    return paths.results_dir(results_root) / tier / "neural_lambda_sweep.json"
+
+
+def load_lambda_sweep(tier: str, *, results_root: Any = None) -> dict[str, Any] | None:
+    """The stored lambda sweep of `tier` (see :func:`lambda_sweep_path`), or None when there is none.
+    A file that is not a sweep table is an error that names it."""
+    p = lambda_sweep_path(tier, results_root=results_root)
+    if not p.exists():
+        return None
+    try:
+        d = json.loads(p.read_text())
+        rows = d["rows"]
+        if not all({"lambda", "clean_acc", "match_mouse"} <= set(r) for r in rows):
+            raise KeyError("a row lacks lambda / clean_acc / match_mouse")
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ValueError(f"{p} is not a lambda-sweep table ({exc}); delete it and rerun bench/neural_lambda_sweep.py --out {p}") from exc
+    return d
+
+
