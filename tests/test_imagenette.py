@@ -102,7 +102,7 @@ def test_center_crop_keeps_the_middle_and_stretch_keeps_everything(tmp_path, dro
     imagenette.import_imagenette(tmp_path / "t", size_px=16, fit="center_crop", progress=False)
     x = imagenette.load_imagenette("val", size_px=16).images[0]
     assert float(x[1].min()) > 0.9 and float(x[0].max()) < 0.1 and float(x[2].max()) < 0.1  # only green
-    imagenette.import_imagenette(tmp_path / "t", size_px=16, progress=False)  # stretch: all three colours
+    imagenette.import_imagenette(tmp_path / "t", size_px=16, progress=False, replace=True)  # stretch: all three colours
     x = imagenette.load_imagenette("val", size_px=16).images[0]
     assert float(x[0, :, 0].mean()) > 0.9 and float(x[2, :, -1].mean()) > 0.9
     with pytest.raises(ValueError, match="fit must be one of"):
