@@ -18,7 +18,7 @@ STAMP := $(VENV)/.lowfreq-pins-$(PIN_HASH)-$(CHECKOUT_HASH)
 help:
 	@echo "make setup                  create $(VENV) with the pinned stack (seconds when pins are unchanged)"
 	@echo "make test [SLOW=1]          the layer contracts (lint-imports), then the offline CPU test suite (SLOW=1 adds the slow tests, as CI does)"
-	@echo "make data [ARCHIVES='a.tgz b.tgz']  get CIFAR-10: download, or import local image-folder archives"
+	@echo "make data [ARCHIVES='a.tgz b.tgz']  download CIFAR-10 and Imagenette (needs a network), or import local CIFAR-10 archives"
 	@echo "make execute [TIER=smoke|cpu|full] [CHAPTER=name]  run the book's chapters with papermill"
 	@echo "make book [TIER=...]        build the HTML book from executed chapters"
 	@echo "make lab [LAB_PORT=8888]    the chapters as live notebooks in JupyterLab (project kernel, jupytext); prints the URL"
@@ -37,8 +37,17 @@ test: setup
 	cd $(CURDIR) && $(VENV)/bin/lint-imports
 	$(PY) -m pytest -q $(if $(SLOW),,-m "not slow")
 
+# With a network: CIFAR-10 and Imagenette (at IMAGENETTE_SIZE px) downloaded with checksums. Offline:
+# make data ARCHIVES="cifar10-jpeg.tgz cifar10-exact.tgz" imports CIFAR-10 archives (Imagenette:
+# python -m lowfreq data import imagenette ARCHIVE --size 64).
+IMAGENETTE_SIZE ?= 64
 data: setup
+ifeq ($(strip $(ARCHIVES)),)
+	$(PY) -m lowfreq data get cifar10
+	$(PY) -m lowfreq data download imagenette --size $(IMAGENETTE_SIZE)
+else
 	$(PY) -m lowfreq data get cifar10 $(ARCHIVES)
+endif
 
 include book.mk
 

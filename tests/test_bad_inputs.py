@@ -466,6 +466,7 @@ def _cli(argv: list[str], capsys: pytest.CaptureFixture) -> tuple[int, str]:
     (["data", "import", "imagenette64", "{t}/big", "--size", "32"], ("Imagenette at 64 px but --size 32",)),
     (["data", "import", "cifar10", "{t}/missing.tgz"], ("missing.tgz: no such file or directory",)),
     (["data", "verify", "nothere"], ("no imported dataset 'nothere'",)),
+    (["data", "download", "imagenette"], ("imagenette needs --size", "64", "224")),
     (["models", "verify", "base", "--accept"], ("--accept is for published models",)),
     (["models", "verify", "no_such_model"], ("no_such_model",)),
 ], ids=["truncated", "64px-as-cifar10", "shrink", "imagenette-no-size", "imagenette-size-mismatch",

@@ -73,9 +73,13 @@ def add_parser(subparsers: Any) -> None:
     pg.add_argument("--root", default=None, help=_ROOT_HELP)
     pg.add_argument("--no-progress", action="store_true", help="no progress bars")
 
-    pd = sub.add_parser("download", help="download a dataset (needs a network)")
-    pd.add_argument("name", choices=["cifar10"])
+    pd = sub.add_parser("download", help="download a dataset with checksums and progress bars (needs a network)")
+    pd.add_argument("name", choices=["cifar10", "imagenette"])
+    pd.add_argument("--size", type=int, default=None,
+                    help="imagenette only: the image size to store (64 = cpu tier, 224 = full; required)")
+    pd.add_argument("--replace", action="store_true", help="imagenette only: replace the data set stored at that size")
     pd.add_argument("--root", default=None, help=_ROOT_HELP)
+    pd.add_argument("--no-progress", action="store_true", help="no progress bars")
 
     pv = sub.add_parser("verify", help="re-check imported datasets against the sha256 in their manifests")
     pv.add_argument("name", nargs="?", default=None, help="one dataset (default: every dataset in the data directory)")
@@ -214,6 +218,14 @@ def run(args: argparse.Namespace) -> int:
     if args.data_command == "import":
         return _import(args)
     if args.data_command == "download":
+        if args.name == "imagenette":
+            if getattr(args, "size", None) is None:
+                raise ValueError("imagenette needs --size: 64 for the cpu tier or 224 for full "
+                                 "(`python -m lowfreq data download imagenette --size 64`)")
+            imagenette.download_imagenette(size_px=args.size, root=args.root, progress=not args.no_progress,
+                                           replace=args.replace)
+            print(f"Imagenette is stored at {args.size} px as imagenette{args.size} in {data_dir(args.root)}")
+            return 0
         base = download_cifar10(args.root)
         print(f"CIFAR-10 is in {base / TORCHVISION_DIR}")
         return 0
