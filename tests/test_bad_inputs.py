@@ -470,7 +470,7 @@ def _cli(argv: list[str], capsys: pytest.CaptureFixture) -> tuple[int, str]:
     (["models", "verify", "base", "--accept"], ("--accept is for published models",)),
     (["models", "verify", "no_such_model"], ("no_such_model",)),
 ], ids=["truncated", "64px-as-cifar10", "shrink", "imagenette-no-size", "imagenette-size-mismatch",
-        "missing-archive", "verify-unknown", "accept-zoo", "unknown-model"])
+        "missing-archive", "verify-unknown", "download-imagenette-no-size", "accept-zoo", "unknown-model"])
 def test_command_line_errors_are_one_line_with_status_2(argv, words, tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("LOWFREQ_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("LOWFREQ_MODEL_DIR", str(tmp_path / "models"))
