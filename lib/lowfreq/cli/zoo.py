@@ -6,7 +6,9 @@ import time
 from typing import Any
 
 import torch
+
 from lowfreq import experiments
+from lowfreq.core.utils import resolve_device
 from lowfreq.models import zoo
 
 __all__ = ["add_parser", "run"]
@@ -31,7 +33,8 @@ def add_parser(subparsers: Any) -> None:
         q.add_argument("--family", default="cifar10", choices=("cifar10", "imagenette"),
                        help="which zoo when no names are given: cifar10 (Figs 2-5, default) or imagenette (the Fig 6 stand-in, in_*)")
         q.add_argument("--threads", type=int, default=None, help="torch CPU threads")
-        q.add_argument("--device", default=None, help="cpu (default), cuda or auto")
+        q.add_argument("--device", default=None,
+                       help="cpu (default), cuda, cuda:N or auto (cuda when a GPU is present); every stage runs there")
         if cmd == "table":
             q.add_argument("--markdown", action="store_true", help="a Markdown table (for results/<tier>/TABLE.md)")
         if cmd == "pca-sweep":
@@ -47,9 +50,14 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-
+    """Execute a parsed `zoo` command; returns the exit status."""
     if args.threads:
         torch.set_num_threads(args.threads)
+    # resolved before anything runs: --device cuda without a GPU is an error even when nothing is left to compute
+    device = resolve_device(args.device)
+    if args.device == "auto":
+        print(f"device: {device} (auto: {'a GPU was found' if device.type == 'cuda' else 'no GPU, so the CPU'})")
+    args.device = device
     names = args.names or [r.name for r in zoo.recipes(args.tier, family=args.family)]
     if args.zoo_command == "pca-sweep":
         ref = args.reference or ("in_blur_s3.0" if args.recipe == "in_pca" else "blur_s1.5")

@@ -29,7 +29,7 @@ from torch import nn
 
 from lowfreq.core import cache as _cache
 from lowfreq.core import utils
-from lowfreq.core.utils import predict_labels
+from lowfreq.core.utils import predict_labels, resolve_device
 from lowfreq.experiments.evalsets import EvalSet, eval_set, train_data_fingerprint
 from lowfreq.experiments.tiers import ProbeTarget, resolve
 from lowfreq.models import published, registry
@@ -92,20 +92,22 @@ def _published_fingerprint(name: str, tier: str, path: str, size: int, mtime_ns:
 
 def get_model(name: str, tier: str, *, train_missing: bool | None = None, model_dir: Any = None, data_root: Any = None,
               device: Any = None, progress: bool = True) -> nn.Module:
-    """The model `name` at `tier`, in eval mode on the CPU. Zoo models whose weights are missing
-    are trained when train_missing is True (default: only at the smoke tier, which takes seconds)."""
+    """The model `name` at `tier`, in eval mode on `device` (default the CPU; 'cuda', 'auto'). Zoo
+    models whose weights are missing are trained (on `device`) when train_missing is True (default:
+    only at the smoke tier, which takes seconds)."""
+    dev = resolve_device(device)
     spec = registry.get_spec(name)
     if spec.source != "zoo":
-        return registry.load_model(name, model_dir=model_dir)
+        return registry.load_model(name, model_dir=model_dir).to(dev)
     try:
-        return registry.load_model(name, tier=tier, model_dir=model_dir)
+        return registry.load_model(name, tier=tier, model_dir=model_dir).to(dev)
     except MissingWeightsError:
         if train_missing is None:
             train_missing = tier == "smoke"
         if not train_missing:
             raise
-    trained_record(name, tier, model_dir=model_dir, data_root=data_root, device=device, progress=progress, need_weights=True)
-    return registry.load_model(name, tier=tier, model_dir=model_dir)
+    trained_record(name, tier, model_dir=model_dir, data_root=data_root, device=dev, progress=progress, need_weights=True)
+    return registry.load_model(name, tier=tier, model_dir=model_dir).to(dev)
 
 
 def trained_inputs(r: Any, data_root: Any = None) -> dict[str, Any]:
@@ -155,7 +157,7 @@ def trained_record(name: str, tier: str, *, model_dir: Any = None, data_root: An
 def _probe(kind: str, t: ProbeTarget, config: dict, es: EvalSet, code: str,
            compute: Callable[[], dict], *, results_root: Any = None, recompute: bool = False,
            data_root: Any = None, model_dir: Any = None, seed: int | None = None,
-           load_only: bool = False) -> _cache.Record:
+           load_only: bool = False, device: torch.device | None = None) -> _cache.Record:
     inputs = {
         "model": model_id(t.name, t.tier, data_root=data_root, model_dir=model_dir),
         "config": config,
@@ -169,23 +171,25 @@ def _probe(kind: str, t: ProbeTarget, config: dict, es: EvalSet, code: str,
             raise LookupError(f"no cached {kind} result for {t.name!r} at tier {t.tier!r} "
                               f"(run `python -m lowfreq zoo probe {t.name} --tier {t.tier}`)")
         return rec
-    return c.get_or_compute(kind, t.name, inputs, compute, seed=seed, recompute=recompute)
+    return c.get_or_compute(kind, t.name, inputs, compute, seed=seed, recompute=recompute, device=device)
 
 
 def _eval(t: ProbeTarget, n: int, kw: dict) -> EvalSet:
     return eval_set(t.tier, n, data_root=kw.get("data_root"), grayscale=t.grayscale, dataset=t.dataset)
 
 
-def _clean(name: str, tier: str, **kw: Any) -> _cache.Record:
+def _clean(name: str, tier: str, *, device: Any = None, **kw: Any) -> _cache.Record:
     t = resolve(name, tier)
+    dev = resolve_device(device)
     es = _eval(t, t.config.n_clean, kw)
 
     def compute() -> dict:
-        m = get_model(name, tier, model_dir=kw.get("model_dir"), data_root=kw.get("data_root"))
-        pred = predict_labels(m, es.images)
+        m = get_model(name, tier, model_dir=kw.get("model_dir"), data_root=kw.get("data_root"), device=dev)
+        pred = predict_labels(m, es.images, device=dev)
         return {"accuracy": float((pred == es.labels).float().mean()), "n": len(es.labels), "data": es.source}
 
-    return _probe("clean", t, {"n": t.config.n_clean}, es, _cache.code_id(utils=utils.CODE_VERSION), compute, **kw)
+    return _probe("clean", t, {"n": t.config.n_clean}, es, _cache.code_id(utils=utils.CODE_VERSION), compute,
+                  device=dev, **kw)
 
 
 def clean_accuracy(name: str, tier: str, **kw: Any) -> float:
@@ -193,22 +197,24 @@ def clean_accuracy(name: str, tier: str, **kw: Any) -> float:
     return float(_clean(name, tier, **kw).payload["accuracy"])
 
 
-def _hybrid(name: str, tier: str, *, progress: bool = True, **kw: Any) -> _cache.Record:
+def _hybrid(name: str, tier: str, *, progress: bool = True, device: Any = None, **kw: Any) -> _cache.Record:
     t = resolve(name, tier)
+    dev = resolve_device(device)
     cfg = t.config
     es = _eval(t, cfg.n_hybrid, kw)
     config = {"n": cfg.n_hybrid, "seeds": list(cfg.hybrid_seeds), "f_mix_nyq": list(cfg.f_mix_nyq)}
 
     def compute() -> dict:
-        m = get_model(name, tier, model_dir=kw.get("model_dir"), data_root=kw.get("data_root"), progress=progress)
+        m = get_model(name, tier, model_dir=kw.get("model_dir"), data_root=kw.get("data_root"), progress=progress, device=dev)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            c = hybrid_curve(m, es.images, es.labels, f_mix_nyq=cfg.f_mix_nyq, seeds=cfg.hybrid_seeds, progress=progress)
+            c = hybrid_curve(m, es.images, es.labels, f_mix_nyq=cfg.f_mix_nyq, seeds=cfg.hybrid_seeds, progress=progress,
+                             device=dev)
         return c.to_dict() | {"data": es.source}
 
     return _probe("hybrid", t, config, es,
                   _cache.code_id(hybrid=hybrid.CODE_VERSION, spectra=spectra.CODE_VERSION, utils=utils.CODE_VERSION),
-                  compute, **kw)
+                  compute, device=dev, **kw)
 
 
 def hybrid_result(name: str, tier: str, *, progress: bool = True, **kw: Any) -> HybridCurve:
@@ -216,28 +222,29 @@ def hybrid_result(name: str, tier: str, *, progress: bool = True, **kw: Any) -> 
     return HybridCurve.from_dict(_hybrid(name, tier, progress=progress, **kw).payload)
 
 
-def _attack(name: str, tier: str, *, progress: bool = True, **kw: Any) -> _cache.Record:
+def _attack(name: str, tier: str, *, progress: bool = True, device: Any = None, **kw: Any) -> _cache.Record:
     t = resolve(name, tier)
+    dev = resolve_device(device)
     cfg = t.config
     es = _eval(t, cfg.n_attack, kw)
     config = {"n": cfg.n_attack, "attacks": list(cfg.attacks), "kw": cfg.attack_kw, "target_seed": cfg.target_seed,
               "n_boot": cfg.n_boot, "min_target_prob": 0.5}
 
     def compute() -> dict:
-        m = get_model(name, tier, model_dir=kw.get("model_dir"), data_root=kw.get("data_root"), progress=progress)
-        res = attacks.minimal_linf(m, es.images, es.labels, seed=cfg.target_seed, attacks=cfg.attacks,
+        m = get_model(name, tier, model_dir=kw.get("model_dir"), data_root=kw.get("data_root"), progress=progress, device=dev)
+        res = attacks.minimal_linf(m, es.images, es.labels, seed=cfg.target_seed, attacks=cfg.attacks, device=dev,
                                    progress=progress, **cfg.attack_kw)
         ok = res.success.numpy() if isinstance(res.success, torch.Tensor) else np.asarray(res.success)
         deltas = res.deltas[torch.as_tensor(ok)]
         eps = np.asarray(res.epsilon, dtype=np.float64)
         h, w = es.images.shape[-2:]
-        if ok.any():
+        prof = spectra.cumulative_profile(deltas) if ok.any() else None
+        if prof is not None and prof.share.size and prof.share[-1] > 0:
             hp = spectra.half_power_bootstrap(deltas, n_boot=cfg.n_boot, seed=0)
-            prof = spectra.cumulative_profile(deltas)
             f05, f05_std, radius, share = hp.f05_cpp, hp.std_cpp, prof.radius_cpp, prof.share
             power = spectra.mean_power_spectrum(deltas).numpy()
             mean_eps, median_eps, std_eps = float(eps[ok].mean()), float(np.median(eps[ok])), float(eps[ok].std())
-        else:  # no successful attack: no spectrum (degrade to NaN, the book says so)
+        else:  # no successful attack, or only zero perturbations: no spectrum (degrade to NaN, the book says so)
             f05 = f05_std = mean_eps = median_eps = std_eps = float("nan")
             radius, share, power = np.zeros(0), np.zeros(0), np.zeros((h, w))
         return {
@@ -252,7 +259,7 @@ def _attack(name: str, tier: str, *, progress: bool = True, **kw: Any) -> _cache
 
     return _probe("attack", t, config, es,
                   _cache.code_id(attacks=attacks.CODE_VERSION, spectra=spectra.CODE_VERSION, utils=utils.CODE_VERSION),
-                  compute, **kw)
+                  compute, device=dev, **kw)
 
 
 def attack_result(name: str, tier: str, *, progress: bool = True, **kw: Any) -> dict:
@@ -278,7 +285,7 @@ def _corruption_inputs(t: ProbeTarget, es: EvalSet, **kw: Any) -> dict:
 
 
 def _corruption_records(names: Sequence[str], tier: str, *, progress: bool = True, results_root: Any = None,
-                        load_only: bool = False, **kw: Any) -> dict[str, _cache.Record]:
+                        load_only: bool = False, device: Any = None, **kw: Any) -> dict[str, _cache.Record]:
     names = list(names)
     targets = {n: resolve(n, tier) for n in names}
     groups = list(dict.fromkeys((t.grayscale, t.dataset) for t in targets.values()))
@@ -286,7 +293,8 @@ def _corruption_records(names: Sequence[str], tier: str, *, progress: bool = Tru
         out_all: dict[str, _cache.Record] = {}
         for g in groups:
             out_all |= _corruption_records([n for n in names if (targets[n].grayscale, targets[n].dataset) == g], tier,
-                                           progress=progress, results_root=results_root, load_only=load_only, **kw)
+                                           progress=progress, results_root=results_root, load_only=load_only,
+                                           device=device, **kw)
         return {n: out_all[n] for n in names}
     if not names:
         return {}
@@ -305,9 +313,11 @@ def _corruption_records(names: Sequence[str], tier: str, *, progress: bool = Tru
     if todo and load_only:
         raise LookupError(f"no cached corruption results for {sorted(todo)} at tier {tier!r}")
     if todo:
-        loaded = {n: get_model(n, tier, model_dir=kw.get("model_dir"), data_root=kw.get("data_root")) for n in todo}
+        dev = resolve_device(device)
+        loaded = {n: get_model(n, tier, model_dir=kw.get("model_dir"), data_root=kw.get("data_root"), device=dev)
+                  for n in todo}
         corruptions.corruption_accuracy(loaded, es.images, es.labels, severities=cfg.severities, seed=cfg.corruption_seed,
-                                        params=cfg.corruption_params, progress=progress, checkpoint=todo)
+                                        params=cfg.corruption_params, progress=progress, checkpoint=todo, device=dev)
         combos = [(cn, s) for cn in corruptions.CORRUPTIONS for s in cfg.severities]
 
         def merge(pieces: dict) -> dict:
@@ -318,7 +328,7 @@ def _corruption_records(names: Sequence[str], tier: str, *, progress: bool = Tru
                                         cfg.severities) | {"data": es.source})
 
         for n, p in todo.items():
-            out[n] = p.finalize(merge, expected=["clean", *combos], seed=cfg.corruption_seed)
+            out[n] = p.finalize(merge, expected=["clean", *combos], seed=cfg.corruption_seed, device=dev)
     return out
 
 
@@ -359,11 +369,12 @@ def _match(name: str, tier: str, **kw: Any) -> _cache.Record:
 
 def match_result(name: str, tier: str, *, populations: Sequence[str] = ("mouse", "monkey"), n: int = 1000,
                  results_root: Any = None, recompute: bool = False, load_only: bool = False,
-                 data_root: Any = None, model_dir: Any = None, record: bool = False) -> Any:
+                 data_root: Any = None, model_dir: Any = None, record: bool = False, device: Any = None) -> Any:
     """Cached probe: representational match (per layer and mean) of registry model `name` at `tier`
     with each population, on the tier's first `n` grayscale test images (held out from training).
     Stored under results/<tier>/neural_match/. Returns {'per_layer': {pop: [r, ...]}, 'mean': {pop: r},
     'n': n, 'data': description}."""
+    dev = resolve_device(device)
     es = eval_set(tier, n, data_root=data_root, grayscale=True)
     inputs = {
         "model": model_id(name, tier, data_root=data_root, model_dir=model_dir),
@@ -379,12 +390,12 @@ def match_result(name: str, tier: str, *, populations: Sequence[str] = ("mouse",
         return rec if record else dict(rec.payload)
 
     def compute() -> dict:
-        m = get_model(name, tier, model_dir=model_dir, data_root=data_root)
+        m = get_model(name, tier, model_dir=model_dir, data_root=data_root, device=dev)
         per = {p: list(v1.representational_match_per_layer(m, p, es.images)) for p in populations}
         return {"per_layer": per, "mean": {p: float(np.mean(v)) for p, v in per.items()}, "n": n,
                 "data": es.source, "unit": "Pearson r of off-diagonal cosine-similarity matrices"}
 
-    rec = c.get_or_compute("neural_match", name, inputs, compute, recompute=recompute)
+    rec = c.get_or_compute("neural_match", name, inputs, compute, recompute=recompute, device=dev)
     return rec if record else dict(rec.payload)
 
 

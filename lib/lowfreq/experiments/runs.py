@@ -12,6 +12,7 @@ import torch
 from tqdm.auto import tqdm
 
 from lowfreq.core import cache as _cache
+from lowfreq.core.utils import resolve_device
 from lowfreq.experiments.probes import (
     attack_result,
     clean_accuracy,
@@ -85,35 +86,38 @@ def takes_match_probe(name: str, tier: str) -> bool:
 def run(tier: str, names: Sequence[str] | None = None, *,
         probes: Sequence[str] = STAGES,
         progress: bool = True, device: Any = None, **kw: Any) -> dict[str, float]:
-    """Train (zoo) and probe every model; returns wall seconds per stage. Resumable: finished
+    """Train (zoo) and probe every model on `device` (default the CPU; 'cuda'; 'auto': CUDA when
+    there is a GPU) — every stage runs there; returns wall seconds per stage. Resumable: finished
     results are reused from the cache. The 'match' stage runs only for the models it applies to
-    (:func:`takes_match_probe`)."""
+    (:func:`takes_match_probe`). An unknown stage or an unavailable device is a ValueError before
+    anything runs."""
+    dev = resolve_device(device)
+    unknown = [s for s in probes if s not in STAGES]
+    if unknown:
+        raise ValueError(f"unknown stage(s) {unknown}; stages are {', '.join(STAGES)}")
     names = list(names) if names is not None else [r.name for r in zoo.recipes(tier)]
+    dirs = {k: v for k, v in kw.items() if k in ("model_dir", "data_root", "results_root")}
     times: dict[str, float] = {}
     for stage in probes:
         t0 = time.perf_counter()
         if stage == "corruption":
-            corruption_results(names, tier, progress=progress, **kw)
+            corruption_results(names, tier, progress=progress, device=dev, **kw)
         else:
             for n in tqdm(names, desc=f"{stage} [{tier}]", disable=not progress):
                 if stage == "train":
                     if registry.get_spec(n).source == "zoo":
-                        trained_record(n, tier, progress=progress, device=device, need_weights=True,
-                                       **{k: v for k, v in kw.items() if k in ("model_dir", "data_root", "results_root")})
+                        trained_record(n, tier, progress=progress, device=dev, need_weights=True, **dirs)
                 elif stage == "clean":
-                    clean_accuracy(n, tier, **kw)
+                    clean_accuracy(n, tier, device=dev, **kw)
                 elif stage == "hybrid":
-                    hybrid_result(n, tier, progress=progress, **kw)
+                    hybrid_result(n, tier, progress=progress, device=dev, **kw)
                 elif stage == "attack":
-                    attack_result(n, tier, progress=progress, **kw)
-                elif stage == "match":
-                    if takes_match_probe(n, tier):
-                        match_result(n, tier, **{k: v for k, v in kw.items() if k in ("model_dir", "data_root", "results_root")})
-                else:
-                    raise ValueError(f"unknown stage {stage!r}")
+                    attack_result(n, tier, progress=progress, device=dev, **kw)
+                elif stage == "match" and takes_match_probe(n, tier):
+                    match_result(n, tier, device=dev, **dirs)
         times[stage] = time.perf_counter() - t0
         if progress:
-            print(f"[{tier}] {stage}: {times[stage]:.0f} s for {len(names)} models")
+            print(f"[{tier}] {stage}: {times[stage]:.0f} s for {len(names)} models on {dev}")
     return times
 
 

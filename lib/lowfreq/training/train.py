@@ -292,9 +292,10 @@ def train(
 
     data_fp = dataset_fingerprint(d.train_x, d.train_y)
     if resume and out.exists():
+        model = load_trained(r, model_dir=model_dir)  # a damaged file is a one-line error naming the fix
         blob = torch.load(out, map_location="cpu", weights_only=True)
         if blob.get("train_data") == data_fp:  # the same recipe trained on the same data: reuse
-            model = load_trained(r, model_dir=model_dir).to(dev)
+            model = model.to(dev)
             return TrainResult(model, r, float(blob["test_acc"]), list(blob["history"]), float(blob["train_time_s"]), out, str(dev), d.source)
         if progress:
             print(f"{r.name} [{r.tier}]: stored weights were trained on other data; retraining")
