@@ -514,3 +514,27 @@ def test_same_archives_over_a_damaged_or_unhashed_import_ask_for_replace(tmp_pat
     assert "\n" not in str(ei.value) and "--replace" in str(ei.value)
     _import(src, tmp_path, replace=True)  # repaired
     assert data.verify_dataset("cifar10", root=root).status == "ok"
+
+
+# --------------------------------------------------------------------------- a results folder that cannot be written
+def test_a_read_only_results_folder_is_refused_before_any_work(tmp_path, monkeypatch):
+    from lowfreq import experiments
+    from lowfreq.core.cache import ResultCache, ResultsNotWritableError
+
+    ro = tmp_path / "results"
+    (ro / "smoke").mkdir(parents=True)
+    ro.joinpath("smoke").chmod(0o500)
+    ran = []
+    try:
+        if os.access(ro / "smoke", os.W_OK):  # root ignores permission bits: use a path under a file instead
+            ro = tmp_path / "a_file"
+            ro.write_text("x")
+        with pytest.raises(ResultsNotWritableError) as info:
+            ResultCache("smoke", root=ro).get_or_compute("clean", "m", {"a": 1}, lambda: ran.append(1) or {"x": 1})
+        msg = str(info.value)
+        assert "\n" not in msg and "not writable" in msg and "LOWFREQ_RESULTS_DIR" in msg and str(ro) in msg
+        assert not ran, "the computation ran although its result could not be stored"
+        with pytest.raises(ResultsNotWritableError):
+            experiments.run("smoke", ["base"], results_root=ro, progress=False)
+    finally:
+        (tmp_path / "results" / "smoke").chmod(0o700)

@@ -33,6 +33,7 @@ import platform
 import re
 import shutil
 import subprocess
+import tempfile
 import time
 import zipfile
 from datetime import datetime, timezone
@@ -52,6 +53,7 @@ __all__ = [
     "STANDARD_TIERS",
     "Record",
     "ResultCache",
+    "ResultsNotWritableError",
     "Pieces",
     "PieceStore",
     "Payload",
@@ -546,6 +548,10 @@ def _record_from(record: dict[str, Any], payload: Payload, path: Path, tier: str
     )
 
 
+class ResultsNotWritableError(PermissionError):
+    """The results folder cannot be written: checked before a computation starts, so no work is lost."""
+
+
 class ResultCache:
     """Results of one tier, under ``<results_dir(root)>/<tier>/<kind>/<label>-<hash12>.json``.
 
@@ -629,10 +635,27 @@ class ResultCache:
             rec = self.load(kind, label, inputs)
             if rec is not None:
                 return rec
+        self.check_writable(kind)  # before the work: a result that cannot be stored is not computed
         t0 = time.perf_counter()
         payload = compute()
         wall = time.perf_counter() - t0
         return self.save(kind, label, inputs, payload, seed=seed, wall_time_s=wall, device=device)
+
+    def check_writable(self, kind: str | None = None) -> Path:
+        """Make sure results can be written under this tier (and `kind`): creates the folder and a
+        throw-away file in it. Raises :class:`ResultsNotWritableError` (a one-line message naming the
+        folder and the fix) otherwise. Called before any computation whose result is to be stored."""
+        folder = self.root / _check_kind(kind) if kind else self.root
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            with tempfile.NamedTemporaryFile(dir=folder, prefix=".write-check-", delete=True):
+                pass
+        except OSError as exc:
+            raise ResultsNotWritableError(
+                f"the results folder {folder} is not writable ({exc.strerror or type(exc).__name__}); make it "
+                "writable, or point LOWFREQ_RESULTS_DIR (or results_root=) at a writable folder, then run again"
+            ) from None
+        return folder
 
     def pieces(self, kind: str, label: str, inputs: Mapping[str, Any]) -> Pieces:
         """Resumable storage for the pieces of a long job whose final record is ``path_for(...)``."""

@@ -138,6 +138,7 @@ def trained_record(name: str, tier: str, *, model_dir: Any = None, data_root: An
         return rec
     if not train and not have_weights:
         return None
+    c.check_writable("trained")  # before training: its record must be storable
     res = training.train(r, device=device, model_dir=model_dir, data_root=data_root, progress=progress)
     payload = {
         "name": name, "group": r.group, "tier": tier, "test_acc": res.test_acc, "train_time_s": res.train_time_s,
@@ -313,6 +314,7 @@ def _corruption_records(names: Sequence[str], tier: str, *, progress: bool = Tru
     if todo and load_only:
         raise LookupError(f"no cached corruption results for {sorted(todo)} at tier {tier!r}")
     if todo:
+        c.check_writable("corruption")
         dev = resolve_device(device)
         loaded = {n: get_model(n, tier, model_dir=kw.get("model_dir"), data_root=kw.get("data_root"), device=dev)
                   for n in todo}

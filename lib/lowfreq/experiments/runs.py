@@ -97,6 +97,7 @@ def run(tier: str, names: Sequence[str] | None = None, *,
         raise ValueError(f"unknown stage(s) {unknown}; stages are {', '.join(STAGES)}")
     names = list(names) if names is not None else [r.name for r in zoo.recipes(tier)]
     dirs = {k: v for k, v in kw.items() if k in ("model_dir", "data_root", "results_root")}
+    _cache.ResultCache(tier, root=kw.get("results_root")).check_writable()
     times: dict[str, float] = {}
     for stage in probes:
         t0 = time.perf_counter()
