@@ -323,6 +323,64 @@ def _fake_executed(root: Path, ch, tier: str, lib_hash: str) -> None:
     nbformat.write(nb, str(out))
 
 
+def test_empty_chapter_selection_is_a_one_line_error(tmp_path, capsys):
+    root = _toy_book(tmp_path, {"a": _OK, "b": _OK})
+    chs = book.chapters(root)
+    assert book.select_chapters(chs, None) == chs
+    assert [c.name for c in book.select_chapters(chs, ["b"])] == ["b"]
+    for wanted in ([""], [" , "], [",", ""]):
+        with pytest.raises(book.BookError, match="--chapter names no chapter"):
+            book.select_chapters(chs, wanted)
+    assert book.main(["--root", str(root), "execute", "--tier", "smoke", "--chapter", ""]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--chapter names no chapter" in err and "chapters: a, b" in err
+    assert not (root / "book" / "_executed").exists()
+
+
+_BROKEN_FRONT_MATTER = {
+    # the leading '---' lost: jupytext would read the file as plain Markdown and "execute" nothing
+    "no opening line": ("jupytext:\n  text_representation: {extension: .md, format_name: myst}\n---\n", "no YAML front matter"),
+    "a typo in the opening line": ("--\njupytext:\n  text_representation: {extension: .md, format_name: myst}\n---\n",
+                                   "no YAML front matter"),
+    "unclosed": ("---\njupytext:\n  text_representation: {extension: .md, format_name: myst}\n", "no closing '---'"),
+    "bad YAML": ("---\njupytext:\n  text_representation: [\n    extension: .md\nkernelspec:\n  name: python3\n---\n",
+                 "broken YAML front matter at line 5"),
+    "a tab": ("---\njupytext:\n  text_representation:\n\textension: .md\n---\n", "broken YAML front matter"),
+    "not a mapping": ("---\n- a\n- b\n---\n", "expected a mapping"),
+    "not MyST": ("---\njupytext:\n  text_representation: {extension: .md, format_name: markdown}\n---\n",
+                 "format_name: myst"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(_BROKEN_FRONT_MATTER))
+def test_broken_front_matter_is_a_one_line_error_naming_the_chapter(tmp_path, capsys, case):
+    header, words = _BROKEN_FRONT_MATTER[case]
+    root = _toy_book(tmp_path, {"good": _OK, "broken": _OK})
+    (root / "book" / "broken.md").write_text(header + _OK)
+    broken = book.chapters(root)[1]
+    with pytest.raises(book.BookError) as exc:
+        book.check_source(broken)
+    msg = str(exc.value)
+    assert "\n" not in msg and msg.startswith("chapter broken (book/broken.md): ") and words in msg, msg
+    # through the command line: one line, status 1, and nothing executed (not even the good chapter)
+    assert book.main(["--root", str(root), "execute", "--tier", "smoke"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "chapter broken (book/broken.md)" in err and "Traceback" not in err
+    assert not (root / "book" / "_executed").exists()
+
+
+def test_a_chapter_without_a_parameters_cell_is_refused(tmp_path):
+    root = _toy_book(tmp_path, {"a": "# A\n\n```{code-cell} ipython3\nx = 1\n```\n"})
+    with pytest.raises(book.BookError, match=r"chapter a \(book/a.md\): no code cell tagged 'parameters'"):
+        book.check_source(book.chapters(root)[0])
+
+
+def test_every_chapter_source_is_sound():
+    for c in book.chapters(REPO):
+        nb = book.check_source(c)
+        assert any(cell.cell_type == "code" for cell in nb.cells), c.name
+
+
 def test_staleness_rules(tmp_path):
     root = _toy_book(tmp_path, {"a": _OK, "b": _OK})
     lib = tmp_path / "lib"

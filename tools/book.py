@@ -103,10 +103,15 @@ def chapters(root: Path) -> list[Chapter]:
 
 
 def select_chapters(all_chapters: Sequence[Chapter], wanted: Sequence[str] | None) -> list[Chapter]:
-    """The chapters named in `wanted` (stems like 'fig3_hybrid', docnames or paths; comma lists allowed)."""
-    if not wanted:
+    """The chapters named in `wanted` (stems like 'fig3_hybrid', docnames or paths; comma lists allowed).
+    None (no --chapter at all) means every chapter; a selection that names none (``--chapter ""``) is an
+    error, not "nothing to do"."""
+    if wanted is None:
         return list(all_chapters)
     names = [w.strip() for item in wanted for w in item.split(",") if w.strip()]
+    if not names:
+        raise BookError(f"--chapter names no chapter (got {', '.join(repr(w) for w in wanted) or 'nothing'}); "
+                        f"chapters: {', '.join(c.name for c in all_chapters)}")
     out = []
     for w in names:
         stem = Path(w).with_suffix("").name if w.endswith((".md", ".ipynb")) else Path(w).name
@@ -115,6 +120,53 @@ def select_chapters(all_chapters: Sequence[Chapter], wanted: Sequence[str] | Non
             raise BookError(f"no chapter {w!r}; chapters: {', '.join(c.name for c in all_chapters)}")
         out.extend(h for h in hits if h not in out)
     return out
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def check_source(chapter: Chapter) -> object:
+    """Read `chapter` as a MyST notebook (jupytext) after checking its YAML front matter: it must open
+    with a ``---`` line, close with another, parse as a YAML mapping and name the MyST format
+    (``jupytext.text_representation.format_name: myst``), and the chapter must have a code cell tagged
+    ``parameters``. Anything else is a BookError naming the chapter, in one line: a chapter whose front
+    matter is broken would otherwise be read as plain Markdown (its code cells shown as text, nothing
+    executed) or fail deep inside jupytext. Returns the notebook."""
+    import jupytext
+    import yaml
+
+    where = f"chapter {chapter.name} ({chapter.docname}.md)"
+    try:
+        lines = chapter.path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BookError(f"{where}: cannot be read ({_one_line(exc)})") from None
+    if not lines or lines[0].strip() != "---":
+        raise BookError(f"{where}: no YAML front matter (the file must start with a '---' line, then the jupytext "
+                        "header, then '---')")
+    end = next((i for i, line in enumerate(lines[1:], 1) if line.strip() == "---"), None)
+    if end is None:
+        raise BookError(f"{where}: broken YAML front matter (no closing '---' line)")
+    try:
+        header = yaml.safe_load("\n".join(lines[1:end]))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f" at line {mark.line + 2}" if mark is not None else ""
+        raise BookError(f"{where}: broken YAML front matter{at}: {_one_line(getattr(exc, 'problem', None) or exc)}") from None
+    if not isinstance(header, dict):
+        raise BookError(f"{where}: broken YAML front matter (expected a mapping, got {type(header).__name__})")
+    rep = (header.get("jupytext") or {}).get("text_representation") if isinstance(header.get("jupytext"), dict) else None
+    fmt = rep.get("format_name") if isinstance(rep, dict) else None
+    if fmt != "myst":
+        raise BookError(f"{where}: the YAML front matter does not declare jupytext.text_representation.format_name: myst "
+                        f"(got {fmt!r})")
+    try:
+        nb = jupytext.read(chapter.path, fmt="md:myst")
+    except Exception as exc:  # noqa: BLE001 - any reader error is a broken source; say which chapter, in one line
+        raise BookError(f"{where}: not a readable MyST notebook ({type(exc).__name__}: {_one_line(exc)[:300]})") from None
+    if not any(c.cell_type == "code" and "parameters" in c.get("metadata", {}).get("tags", []) for c in nb.cells):
+        raise BookError(f"{where}: no code cell tagged 'parameters' (the tier is injected there)")
+    return nb
 
 
 def executed_path(root: Path, chapter: Chapter, tier: str) -> Path:
@@ -245,16 +297,15 @@ def _write_nb(nb: object, path: Path) -> None:
 
 def execute_chapter(root: Path, chapter: Chapter, tier: str, *, lib_hash: str, timeout: float | None = None) -> ChapterRun:
     """Execute one chapter with papermill at `tier`; on success write book/_executed/<tier>/<name>.ipynb."""
-    import jupytext
     import nbformat
     import papermill
 
+    nb = check_source(chapter)
     out = executed_path(root, chapter, tier)
     failed = out.with_name(out.stem + ".failed.ipynb")
     out.parent.mkdir(parents=True, exist_ok=True)
     failed.unlink(missing_ok=True)  # a traceback from an earlier run would mislead
     source_sha = file_sha256(chapter.path)
-    nb = jupytext.read(chapter.path)
     kernel = (nb.metadata.get("kernelspec") or {}).get("name") or "python3"
     fd, tmp_name = tempfile.mkstemp(prefix=f".{out.stem}.", suffix=".running.ipynb", dir=out.parent)
     os.close(fd)
@@ -313,8 +364,11 @@ def execute(
         raise BookError(f"unknown tier {tier!r}; tiers are {', '.join(TIERS)}")
     _kernel_env(lib_dir)
     lib_hash = library_hash(lib_dir)
+    selected = select_chapters(chapters(root), chapter_names)
+    for ch in selected:  # every source is sound before any chapter runs
+        check_source(ch)
     runs = []
-    for ch in select_chapters(chapters(root), chapter_names):
+    for ch in selected:
         reason = "forced" if force else stale_reason(root, ch, tier, lib_hash)
         if reason is None:
             runs.append(ChapterRun(ch, "fresh", notebook=executed_path(root, ch, tier)))
