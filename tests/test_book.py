@@ -25,7 +25,7 @@ import torch
 
 from lowfreq import models
 from lowfreq.methods.hybrid import HybridCurve
-from lowfreq.report import figures, provenance, stats, tables, widgets
+from lowfreq.report import claims, figures, provenance, stats, tables, widgets
 from lowfreq.report import rows as report_rows
 
 REPO = Path(__file__).resolve().parents[1]
@@ -703,3 +703,79 @@ def test_executed_parameters_cell_shows_the_tier_it_ran_at():
     nb.cells = [same]
     book._tag_injected(nb, {"tier": "cpu"})
     assert same.source == 'tier = "cpu"'  # the default was the tier it ran at: unchanged
+
+
+# ============================================================================ slow + browser: the verdict badges
+_VERDICT_CHAPTER = '''# Verdicts
+
+```{code-cell} ipython3
+:tags: [parameters]
+tier = "smoke"
+```
+
+```{code-cell} ipython3
+:tags: [remove-input]
+from IPython.display import Markdown, display
+from lowfreq.report import claims, tables
+display(Markdown(tables.claims_table_markdown([
+    claims.ClaimResult("a", "first claim", claims.HOLDS, "numbers a"),
+    claims.ClaimResult("b", "second claim", claims.FAILS, "numbers b"),
+    claims.ClaimResult("c", "third claim", claims.NOT_TESTED, "numbers c"),
+])))
+```
+'''
+
+_VERDICT_JS = """
+<script>
+window.addEventListener("load", function () {
+  var out = [];
+  document.querySelectorAll("span.verdict").forEach(function (el) {
+    var cs = getComputedStyle(el), box = el.getBoundingClientRect();
+    out.push({text: el.textContent, cls: el.className, bg: cs.backgroundColor, color: cs.color,
+              width: box.width, height: box.height, in_table: !!el.closest("td")});
+  });
+  var pre = document.createElement("pre");
+  pre.id = "lowfreq-verdicts";
+  pre.textContent = JSON.stringify(out);
+  document.body.appendChild(pre);
+});
+</script>
+"""
+
+
+def test_verdict_badges_are_plain_html_text():
+    md = tables.claims_table_markdown([claims.ClaimResult("a", "x", claims.HOLDS, "e")])
+    assert re.search(r'<span class="verdict holds" style="[^"]*background-color:#[0-9a-f]{6}[^"]*">holds</span>', md)
+    for v, badge in tables.VERDICT_BADGES.items():
+        assert badge.endswith(f">{v}</span>") and badge.isascii(), v  # words, no emoji (no emoji font needed)
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_verdict_badges_render_as_text_in_chromium(tmp_path):
+    """The Summary's verdicts, built through the book's own pipeline (papermill, MyST, jupyter-book) and
+    opened in headless Chromium: each is a table cell's text badge with a coloured background, and no
+    emoji is left that would need an emoji font."""
+    if not CHROMIUM.exists():
+        pytest.skip("headless Chromium not installed at /usr/bin/chromium (Debian: apt-get install -y chromium)")
+    try:
+        book.vendor(REPO / "_vendor", log=lambda s: None)
+    except book.BookError as exc:
+        pytest.skip(f"cannot vendor the browser assets (npm registry unreachable and no cached tarballs): {exc}")
+    root = _toy_book(tmp_path, {"verdicts": _VERDICT_CHAPTER})
+    html_dir = book.build(root, "smoke", lib_dir=REPO / "lib", build_dir=tmp_path / "_build", vendor_dir=REPO / "_vendor",
+                          log=lambda s: None)
+    page = html_dir / "book" / "verdicts.html"
+    text = page.read_text(encoding="utf-8")
+    assert not re.search("[\u2705\u274c\u2b1c\U0001f300-\U0001faff]", text)  # no emoji anywhere on the page
+    page.write_text(text.replace("</body>", _VERDICT_JS + "</body>"))
+    dom = _chromium_dom(page.as_uri(), tmp_path / "profile")
+    m = re.search(r'<pre id="lowfreq-verdicts"[^>]*>(.*?)</pre>', dom, re.S)
+    assert m, "the page did not finish loading"
+    badges = json.loads(html.unescape(m.group(1)))
+    assert [b["text"] for b in badges] == [claims.HOLDS, claims.FAILS, claims.NOT_TESTED]
+    assert [b["cls"] for b in badges] == ["verdict holds", "verdict does-not-hold", "verdict not-tested"]
+    assert [b["bg"] for b in badges] == ["rgb(26, 127, 55)", "rgb(180, 35, 24)", "rgb(91, 100, 114)"]
+    assert all(b["color"] == "rgb(255, 255, 255)" and b["in_table"] for b in badges)
+    # laid out as text: wider than tall, as a word is (an empty emoji box would be about square)
+    assert all(b["width"] > 1.5 * b["height"] > 0 for b in badges), badges

@@ -137,7 +137,19 @@ def probe_table_markdown(
     return "\n".join(lines)
 
 
-VERDICT_BADGES: dict[str, str] = {HOLDS: "✅ holds", FAILS: "❌ does not hold", NOT_TESTED: "⬜ not tested"}
+#: Each verdict's badge colour (background; the text is white): green, red, grey.
+_VERDICT_COLORS: dict[str, str] = {HOLDS: "#1a7f37", FAILS: "#b42318", NOT_TESTED: "#5b6472"}
+_BADGE_STYLE = ("display:inline-block;padding:0.05em 0.55em;border-radius:0.75em;font-size:0.85em;font-weight:600;"
+                "line-height:1.5;white-space:nowrap;color:#ffffff;background-color:{color}")
+
+#: Each verdict as an inline HTML badge: the verdict's words on a coloured background, styled in the
+#: element itself (no emoji, so no emoji font is needed; no stylesheet, so it looks the same in the HTML
+#: book and in Jupyter). Classes ``verdict`` and ``holds`` / ``does-not-hold`` / ``not-tested``.
+VERDICT_BADGES: dict[str, str] = {
+    v: (f'<span class="verdict {v.replace(" ", "-")}" '
+        f'style="{_BADGE_STYLE.format(color=_VERDICT_COLORS[v])}">{v}</span>')
+    for v in (HOLDS, FAILS, NOT_TESTED)
+}
 
 
 def claims_table_markdown(results: Sequence[ClaimResult]) -> str:
