@@ -21,6 +21,7 @@ help:
 	@echo "make data [ARCHIVES='a.tgz b.tgz']  download CIFAR-10 and Imagenette (needs a network), or import local CIFAR-10 archives"
 	@echo "make execute [TIER=smoke|cpu|full] [CHAPTER=name]  run the book's chapters with papermill"
 	@echo "make book [TIER=...]        build the HTML book from executed chapters"
+	@echo "make wheels                 download the wheels the GPU lease lacks into .whl/ (tools/device_full.sh)"
 	@echo "make lab [LAB_PORT=8888]    the chapters as live notebooks in JupyterLab (project kernel, jupytext); prints the URL"
 
 setup: $(STAMP)
@@ -62,3 +63,14 @@ lab: setup
 	@echo "make lab: JupyterLab on http://127.0.0.1:$(LAB_PORT)/lab/tree/book (the URL with its token follows; Ctrl-C twice stops it)"
 	PYTHONPATH="$(CURDIR)/lib$${PYTHONPATH:+:$$PYTHONPATH}" $(VENV)/bin/jupyter lab --no-browser --ServerApp.ip=127.0.0.1 \
 	  --ServerApp.port=$(LAB_PORT) --ServerApp.root_dir="$(CURDIR)" --LabApp.default_url=/lab/tree/book $(if $(filter 0,$(shell id -u)),--allow-root)
+
+# The wheels the GPU lease's Python 3.12 lacks (tools/device_full.sh installs them there, offline):
+# foolbox and what it needs beyond that machine's packages, and imagecorruptions. Into .whl/ (git-ignored).
+WHEEL_PINS := foolbox==3.3.4 eagerpy==0.30.0 GitPython==3.1.45 gitdb==4.0.12 smmap==5.0.2 imagecorruptions==1.1.2
+.PHONY: wheels
+wheels: setup
+	@mkdir -p .whl
+	$(PY) -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
+	  --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 \
+	  --platform any -d .whl $(WHEEL_PINS)
+	@ls -1 .whl

@@ -1,7 +1,7 @@
 # The book's make targets. The Makefile includes this file (`include book.mk`) and provides PY,
 # TIER (smoke | cpu | full), CHAPTER and the `setup` target. The work is done by tools/book.py.
 #
-#   make execute [TIER=..] [CHAPTER=name[,name]] [FORCE=1]
+#   make execute [TIER=..] [CHAPTER=name[,name]] [FORCE=1] [CLUSTER=slurm|local CLUSTER_ARGS="--slurm-partition gpu"]
 #        run the chapters (book/*.md) with papermill into book/_executed/<tier>/; only chapters whose
 #        source, tier or library source (lib/lowfreq/**.py) changed are run again (FORCE=1: all)
 #   make book [TIER=..]       execute what is missing or stale, then build the HTML with
@@ -19,7 +19,12 @@ PORT ?= 8000
 
 .PHONY: execute book book-status book-vendor book-serve clean-book clean-executed test-book
 
+# CLUSTER=slurm|local: first compute the tier's zoo as one submitit job per model (results on a shared
+# filesystem: set LOWFREQ_RESULTS_DIR / LOWFREQ_MODEL_DIR / LOWFREQ_DATA_DIR there), then run the chapters.
+CLUSTER ?=
+CLUSTER_ARGS ?=
 execute: setup
+	$(if $(CLUSTER),$(PY) -m lowfreq zoo probe --tier $(TIER) --cluster $(CLUSTER) $(CLUSTER_ARGS))
 	$(BOOK_TOOL) execute --tier $(TIER) $(if $(CHAPTER),--chapter $(CHAPTER)) $(if $(FORCE),--force)
 
 book: setup

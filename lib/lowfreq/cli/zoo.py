@@ -2,13 +2,16 @@
 from __future__ import annotations
 
 import argparse
+import tempfile
 import time
+from pathlib import Path
 from typing import Any
 
 import torch
 
 from lowfreq import experiments
 from lowfreq.core.utils import resolve_device
+from lowfreq.experiments.cluster import ClusterConfig, submit_zoo
 from lowfreq.models import zoo
 
 __all__ = ["add_parser", "run"]
@@ -44,6 +47,17 @@ def add_parser(subparsers: Any) -> None:
                            help="blur model whose clean accuracy K should match (default: blur_s1.5; in_blur_s3.0 for in_pca)")
         if cmd == "probe":
             q.add_argument("--probes", default="train,clean,hybrid,attack,corruption,match", help="comma-separated stages")
+            q.add_argument("--cluster", choices=("slurm", "local"), default=None,
+                           help="one job per model through submitit: slurm (a cluster; results on a shared filesystem) "
+                                "or local (processes on this machine)")
+            q.add_argument("--cluster-folder", default="submitit-jobs", help="with --cluster: the jobs' logs (shared)")
+            q.add_argument("--slurm-partition", default=None, help="with --cluster slurm: the partition")
+            q.add_argument("--gpus-per-job", type=int, default=1, help="with --cluster slurm: GPUs per job")
+            q.add_argument("--dry-run", action="store_true",
+                           help="with --tier full: the whole full tier on a CPU in minutes (same recipes and code paths, "
+                                "sizes cut to a few images and steps), written to a scratch folder")
+            q.add_argument("--scratch", default=None, metavar="DIR",
+                           help="with --dry-run: the folder for its weights and results (default: a new temporary folder)")
             q.add_argument("--time-as", default=None, metavar="LABEL",
                            help="store the run's wall / CPU seconds per stage as results/<tier>/timing/LABEL-*.json "
                                 "(e.g. fig2_neural; the book's chapters show it)")
@@ -81,6 +95,24 @@ def run(args: argparse.Namespace) -> int:
         print(f"total wall time {time.perf_counter() - t0:.0f} s")
         return 0
     if args.zoo_command == "probe":
+        if args.dry_run:
+            if args.tier != "full":
+                raise ValueError("--dry-run is the full tier's rehearsal: use it with --tier full")
+            scratch = Path(args.scratch) if args.scratch else Path(tempfile.mkdtemp(prefix="lowfreq-dry-run-"))
+            names = args.names or [r.name for r in zoo.recipes(zoo.DRY_RUN_TIER, family=args.family)]
+            print(f"dry run of the full tier ({len(names)} recipes) in {scratch}")
+            t0 = time.perf_counter()
+            times = experiments.run(zoo.DRY_RUN_TIER, names, probes=args.probes.split(","), device=args.device,
+                                    results_root=scratch / "results", model_dir=scratch / "models")
+            print(f"dry run: {time.perf_counter() - t0:.0f} s wall;", {k: round(v) for k, v in times.items()})
+            return 0
+        if args.cluster:
+            cfg = ClusterConfig(executor=args.cluster, folder=args.cluster_folder, slurm_partition=args.slurm_partition,
+                                gpus_per_job=args.gpus_per_job)
+            out = submit_zoo(args.tier, names, config=cfg, stages=args.probes.split(","), device=str(args.device))
+            for n, times in out.items():
+                print(f"{n:16s}", {k: round(v) for k, v in times.items()})
+            return 0
         if args.time_as:
             t = experiments.timed_run(args.tier, names, args.time_as, probes=args.probes.split(","), device=args.device)
             times = t["stages_wall_s"]

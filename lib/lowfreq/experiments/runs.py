@@ -6,12 +6,14 @@ from __future__ import annotations
 import dataclasses
 import os
 import time
+from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
 import torch
 from tqdm.auto import tqdm
 
 from lowfreq.core import cache as _cache
+from lowfreq.core import paths
 from lowfreq.core.utils import resolve_device
 from lowfreq.experiments.probes import (
     attack_result,
@@ -92,6 +94,11 @@ def run(tier: str, names: Sequence[str] | None = None, *,
     (:func:`takes_match_probe`). An unknown stage or an unavailable device is a ValueError before
     anything runs."""
     dev = resolve_device(device)
+    if tier == zoo.DRY_RUN_TIER:
+        for k, default in (("results_root", paths.results_dir()), ("model_dir", paths.model_dir())):
+            if kw.get(k) is None or Path(kw[k]).resolve() == default.resolve():
+                raise ValueError(f"a dry run ({tier}) writes to a scratch folder, never beside real results: pass {k}= "
+                                 "(the command line's --dry-run makes one)")
     unknown = [s for s in probes if s not in STAGES]
     if unknown:
         raise ValueError(f"unknown stage(s) {unknown}; stages are {', '.join(STAGES)}")

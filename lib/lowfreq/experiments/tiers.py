@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lowfreq.models import registry, zoo
+from lowfreq.models.zoo import DRY_RUN_TIER
 from lowfreq.methods.hybrid import PAPER_F_MIX_NYQ
 
 __all__ = ["TierConfig", "TIER_CONFIGS", "DATASET_TIER_CONFIGS", "tier_config", "ProbeTarget", "resolve"]
@@ -50,6 +51,15 @@ TIER_CONFIGS: dict[str, TierConfig] = {
         n_attack=1000, attacks=("fmn", "pgd", "bb"), attack_kw={"bb_restarts": 2}, n_corruption=10000,
     ),
 }
+
+#: The full tier's dry run (lowfreq.models.zoo.DRY_RUN_TIER): every probe and attack of `full`, on a
+#: handful of images with a few steps each, so the whole tier runs in minutes on a CPU (tests, CI).
+TIER_CONFIGS[DRY_RUN_TIER] = TierConfig(
+    DRY_RUN_TIER, n_clean=32, n_hybrid=8, hybrid_seeds=(0, 1, 2, 3), f_mix_nyq=PAPER_F_MIX_NYQ,
+    n_attack=4, attacks=("fmn", "pgd", "bb"),
+    attack_kw={"fmn_steps": 4, "pgd_steps": 2, "pgd_bisect_steps": 1, "bb_steps": 2, "bb_restarts": 1},
+    n_corruption=4, n_boot=10,
+)
 
 
 #: Probe sizes for models of other data sets, keyed by (data set family, tier); see _family().

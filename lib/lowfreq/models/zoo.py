@@ -33,7 +33,7 @@ from lowfreq.models.published import torch_load_problem, weights_file_problem
 from lowfreq.models.registry import ModelSpec, register
 from lowfreq.methods.v1 import POPULATIONS
 
-__all__ = ["TIERS", "FAMILIES", "Recipe", "recipe", "recipes", "family_of", "BLUR_SERIES", "IN_BLUR_SERIES", "PCA_K",
+__all__ = ["TIERS", "FAMILIES", "Recipe", "recipe", "recipes", "family_of", "BLUR_SERIES", "IN_BLUR_SERIES", "DRY_RUN_TIER", "DRY_RUN_TRAIN_IMAGES", "dry_run_recipe", "PCA_K",
            "IN_PCA_K", "in_blur_name", "blur_sigma_px", "paper_sigma_px", "build_model", "weights_path", "load_trained", "MissingWeightsError",
            "CorruptWeightsError"]
 
@@ -274,10 +274,37 @@ def family_of(name: str) -> str:
     return "imagenette" if name.startswith(IMAGENETTE_PREFIX) else "cifar10"
 
 
+#: The dry run of the full tier (#13): the `full` recipes -- same architectures, fronts, adversarial
+#: training, neural regularization and code paths -- with sizes cut to seconds on a CPU (one epoch on a few
+#: batches). Its results are never mixed with real ones (lowfreq.experiments.runs.run writes them only to
+#: an explicit scratch folder).
+DRY_RUN_TIER = "full-dry"
+#: Training images of a dry-run recipe (a PCA front gets K + 32, so that K components can be fitted).
+DRY_RUN_TRAIN_IMAGES = 64
+
+
+def dry_run_recipe(r: Recipe) -> Recipe:
+    """The dry-run twin of a `full` recipe: one epoch on DRY_RUN_TRAIN_IMAGES images, batch 32."""
+    if r.tier != "full":
+        raise ValueError(f"a dry run shrinks full-tier recipes; {r.name!r} is at tier {r.tier!r}")
+    n = DRY_RUN_TRAIN_IMAGES
+    if r.preprocess and r.preprocess[0] == "pca":
+        n = max(n, int(r.preprocess[1]) + 32)
+    extra = dict(r.extra)
+    if "init_from" in extra:  # fine-tuned recipes start from their parent's dry-run twin
+        parent = dry_run_recipe(_RECIPES[(extra["init_from"]["name"], "full")])
+        extra["init_from"] = {"name": parent.name, "fingerprint": parent.fingerprint()}
+    return dataclasses.replace(r, tier=DRY_RUN_TIER, epochs=1, batch_size=32, train_subset=n, extra=extra,
+                               notes=f"dry run of the full recipe: {r.notes}")
+
+
 def recipe(name: str, tier: str) -> Recipe:
-    """The recipe called `name` at `tier`; a clear ValueError when there is none."""
+    """The recipe called `name` at `tier` (or at DRY_RUN_TIER: the dry-run twin of the full recipe);
+    a clear ValueError when there is none."""
+    if tier == DRY_RUN_TIER:
+        return dry_run_recipe(recipe(name, "full"))
     if tier not in TIERS:
-        raise ValueError(f"unknown tier {tier!r}; tiers are {TIERS}")
+        raise ValueError(f"unknown tier {tier!r}; tiers are {TIERS} (and {DRY_RUN_TIER!r}, the full tier's dry run)")
     if (name, tier) not in _RECIPES:
         names = sorted({n for n, _ in _RECIPES})
         raise ValueError(f"no zoo recipe {name!r} at tier {tier!r}; recipes: {', '.join(names)}")
@@ -287,8 +314,10 @@ def recipe(name: str, tier: str) -> Recipe:
 def recipes(tier: str, *, group: str | None = None, family: str | None = "cifar10") -> list[Recipe]:
     """All recipes of a tier (optionally one group), in registration order. family: 'cifar10' (default:
     the CIFAR-10 zoo of Figs 2-5), 'imagenette' (the Fig 6 stand-in, names 'in_*') or None (both)."""
+    if tier == DRY_RUN_TIER:
+        return [dry_run_recipe(r) for r in recipes("full", group=group, family=family)]
     if tier not in TIERS:
-        raise ValueError(f"unknown tier {tier!r}; tiers are {TIERS}")
+        raise ValueError(f"unknown tier {tier!r}; tiers are {TIERS} (and {DRY_RUN_TIER!r}, the full tier's dry run)")
     if family is not None and family not in FAMILIES:
         raise ValueError(f"unknown family {family!r}; families are {FAMILIES}")
     return [r for (n, t), r in _RECIPES.items()

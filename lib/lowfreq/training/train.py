@@ -26,7 +26,7 @@ from lowfreq.data.archive import dataset_fingerprint
 from lowfreq.core.utils import atomic_torch_save, batches, resolve_device
 from lowfreq.data.imagenette import load_imagenette
 from lowfreq.models.layers import PCAProjection, Preprocessed
-from lowfreq.models.zoo import Recipe, build_model, load_trained, recipe, weights_path
+from lowfreq.models.zoo import DRY_RUN_TIER, Recipe, build_model, load_trained, recipe, weights_path
 from lowfreq.methods import attacks
 from lowfreq.methods.v1 import logits_and_features, neural_config, similarity_loss
 
@@ -35,8 +35,10 @@ from lowfreq.methods.v1 import logits_and_features, neural_config, similarity_lo
 #: training produces for an existing recipe. (A plain source hash would also change on unrelated
 #: edits, such as a new recipe, and silently orphan every trained model and its results.)
 TRAIN_CODE_VERSION = 1
+#: Test images a dry-run recipe (lowfreq.models.zoo.DRY_RUN_TIER) is evaluated on after training.
+DRY_RUN_TEST_IMAGES = 256
 
-__all__ = ["TRAIN_CODE_VERSION", "TrainData", "load_data", "train", "train_one_epoch", "evaluate", "TrainResult",
+__all__ = ["TRAIN_CODE_VERSION", "DRY_RUN_TEST_IMAGES", "TrainData", "load_data", "train", "train_one_epoch", "evaluate", "TrainResult",
            "crop_flip", "gaussian_noise_aug", "augmix_aug", "adversarial_examples"]
 
 
@@ -350,7 +352,8 @@ def train(
             },
             ckpt,
         )
-    test_acc = evaluate(model, d.test_x, d.test_y, dev)
+    n_test = DRY_RUN_TEST_IMAGES if r.tier == DRY_RUN_TIER else None  # a dry run tests on a few images only
+    test_acc = evaluate(model, d.test_x[:n_test], d.test_y[:n_test], dev)
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
     atomic_torch_save(
         {

@@ -1,0 +1,51 @@
+"""The GPU lease's runner (tools/device_full.sh) rehearsed on the CPU exactly as it will run there: the
+same script on a temporary copy of the tree, the carried CIFAR-10 archives in .data/, an $OUT folder,
+and the dry-run switch (DRY_RUN=1: the full tier's recipes and code paths, sizes cut to seconds)."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = os.environ.get("LOWFREQ_SHARED_DATA")
+
+
+@pytest.mark.slow
+@pytest.mark.data
+@pytest.mark.skipif(not SHARED, reason="LOWFREQ_SHARED_DATA is not set (the offline CIFAR-10 archives)")
+def test_the_lease_runner_rehearsed_on_cpu(tmp_path):
+    tree = tmp_path / "tree"
+    files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=ROOT, capture_output=True, text=True,
+                           check=True).stdout.split()
+    for f in files:
+        src = ROOT / f
+        if src.is_file() and not f.startswith("results/"):
+            (tree / f).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, tree / f)
+    (tree / ".data").mkdir()
+    for name in ("cifar10-jpeg.tgz", "cifar10-exact.tgz"):
+        os.symlink(Path(SHARED) / "cifar10" / name, tree / ".data" / name)
+    out = tmp_path / "out"
+    env = {**os.environ, "OUT": str(out), "DRY_RUN": "1", "NAMES": "base adv_linf8", "DEVICE": "cpu",
+           "CHUNK_S": "540", "PYTHON": sys.executable}
+    env.pop("LOWFREQ_RESULTS_DIR", None)
+    res = subprocess.run(["bash", "tools/device_full.sh"], cwd=tree, env=env, capture_output=True, text=True, timeout=900)
+    log = (out / "device_full.log").read_text() if (out / "device_full.log").exists() else res.stdout + res.stderr
+    assert res.returncode == 0, log[-4000:]
+    assert "device_full: complete" in log, log[-3000:]
+    assert f"lowfreq from {tree}" in log  # the copy's code ran, not the checkout's
+    packed = out / "results-full.tgz"
+    assert packed.is_file() and packed.stat().st_size < 16 * 2**20
+    with tarfile.open(packed) as tf:
+        names = tf.getnames()
+    for kind in ("trained", "clean", "hybrid", "attack", "corruption"):
+        for model in ("base", "adv_linf8"):
+            assert any(f"full-dry/{kind}/{model}-" in n for n in names), (kind, model, names[:20])
+    assert not any(n.endswith((".pt", ".ckpt")) for n in names), "weights must not come back"
+    assert len(list(out.iterdir())) <= 8
