@@ -24,6 +24,7 @@ from lowfreq.core import cache
 from lowfreq.models.nets import cifar_cnn
 from lowfreq.methods import attacks
 from lowfreq.methods import corruptions
+from lowfreq.methods import fourier
 from lowfreq.methods import hybrid
 from lowfreq.methods import spectra
 from lowfreq.methods import v1 as v1
@@ -108,6 +109,14 @@ def _v1() -> list[float]:
     return out
 
 
+def _fourier() -> list[float]:
+    x = _images(6, size=16)
+    y = torch.arange(6)
+    hm = fourier.fourier_heat_map(_model(), x, y, seed=1, progress=False)
+    return [hm.clean_error, hm.clean_loss, *hm.error[::3, ::3].ravel().tolist(),
+            *hm.loss_increase[::3, ::3].ravel().tolist(), *fourier.fourier_basis(16, 16, 0.125, -0.25)[0, :6].tolist()]
+
+
 PROBES: dict[str, tuple[Callable[[], int], Callable[[], list[float]]]] = {
     "utils": (lambda: utils.CODE_VERSION, _utils),
     "spectra": (lambda: spectra.CODE_VERSION, _spectra),
@@ -115,6 +124,7 @@ PROBES: dict[str, tuple[Callable[[], int], Callable[[], list[float]]]] = {
     "attacks": (lambda: attacks.CODE_VERSION, _attacks),
     "corruptions": (lambda: corruptions.CODE_VERSION, _corruptions),
     "v1": (lambda: v1.CODE_VERSION, _v1),
+    "fourier": (lambda: fourier.CODE_VERSION, _fourier),
 }
 
 
