@@ -47,7 +47,7 @@ import numpy as np
 #: level; tests/test_architecture.py holds the code to this list.
 LAZY_IMPORTS: tuple[str, ...] = (
     "torchvision", "foolbox", "robustbench", "gdown", "imagecorruptions", "skimage", "matplotlib", "IPython",
-    "ipywidgets", "playwright", "submitit",
+    "ipywidgets", "playwright", "submitit", "timm",
 )
 
 __all__ = [

@@ -1,0 +1,801 @@
+"""Probe any model the paper's way: the engine of ``lowfreq probe``.
+
+:func:`probe` takes a model (a MODEL argument as :mod:`lowfreq.experiments.usermodels` reads it, or an
+``nn.Module``), checks it on two images before any long run (:func:`check_model`: one-line errors that
+say what to do), and runs the probes of the book with the book's protocol and the book's results cache
+(:class:`lowfreq.core.cache.ResultCache` of the tier; resumable, with progress bars):
+
+  clean       top-1 accuracy on the first n_clean evaluation images
+  hybrid      p_low - p_high vs f_mix and the reversal frequency f_rev (fraction of Nyquist)
+  attack      per-image minimal targeted L-inf perturbations, their spectrum and f_0.5 (cycles/pixel)
+  corruption  accuracy on the 15 corruptions x 5 severities, by the paper's low / medium / high groups,
+              with the parameter set of the image size (32 px: CIFAR-10-C, 64 px: Tiny-ImageNet-C,
+              other sizes >= 32 px: ImageNet-C)
+  fourier     the Fourier heat map (Yin et al. 2019; :mod:`lowfreq.methods.fourier`)
+
+Probe sizes are the tier's (:func:`lowfreq.experiments.tiers.tier_config`, for the data set probed),
+capped by ``n_images``; the heat map uses :data:`FOURIER_IMAGES`. Results are keyed like the book's:
+the model identity, the configuration, the data fingerprint and the versions of the code they run.
+A registry model without options is identified as the book identifies it (its recipe, or its published
+weights), so a registry model probed at its tier's sizes on its own data *is* the book's result: those
+are read from (or written to) the book's records (kinds clean, hybrid, attack, corruption). Any other
+model is identified by :func:`lowfreq.core.cache.model_fingerprint` of the network with its options
+(normalization, class mapping), and its records are kept under the kinds ``userprobe/<probe>``.
+Heat maps are kind ``fourier`` for every model.
+"""
+from __future__ import annotations
+
+import shutil
+import time
+import warnings
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+from torch import nn
+
+from lowfreq.core import cache as _cache
+from lowfreq.core import utils
+from lowfreq.core.utils import predict_labels, resolve_device, to_grayscale
+from lowfreq.data import CIFAR10_CLASSES, dataset_fingerprint
+from lowfreq.data.imagenette import dataset_name as imagenette_name
+from lowfreq.experiments import probes
+from lowfreq.experiments.evalsets import eval_set
+from lowfreq.experiments.tiers import TierConfig, resolve, tier_config
+from lowfreq.experiments.usermodels import ModelSource, UserModel, parse_classes, parse_stats, resolve_model
+from lowfreq.methods import attacks, corruptions, fourier, hybrid, spectra
+from lowfreq.methods.fourier import FourierHeatMap, fourier_heat_map
+from lowfreq.methods.hybrid import HybridCurve, hybrid_curve
+from lowfreq.models import registry
+
+__all__ = [
+    "PROBES",
+    "FOURIER_IMAGES",
+    "IMAGE_SUFFIXES",
+    "ProbeSettings",
+    "settings_for",
+    "corruption_params_for",
+    "ProbeData",
+    "load_probe_data",
+    "load_image_folder_images",
+    "check_probe_images",
+    "check_model",
+    "ProbeResult",
+    "probe",
+    "fourier_result",
+]
+
+#: The probes of :func:`probe`, in the order they run (cheap first).
+PROBES: tuple[str, ...] = ("clean", "hybrid", "fourier", "attack", "corruption")
+#: Images of a Fourier heat map at 32 x 32 per tier; larger images use (32 / size)^2 of it (at least 10).
+FOURIER_IMAGES: dict[str, int] = {"smoke": 100, "cpu": 200, "full": 1000}
+#: Files read from an image folder.
+IMAGE_SUFFIXES: tuple[str, ...] = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".ppm", ".tif", ".tiff")
+_BOOK_KINDS = ("clean", "hybrid", "attack", "corruption")
+
+
+# --------------------------------------------------------------------------- settings
+def corruption_params_for(size_px: int) -> str | None:
+    """The corruption parameter set of an image size: 'cifar10' at 32 px, 'tinyimagenet' at 64 px,
+    'imagenet' (ImageNet-C, any size >= 32 px) otherwise; None below 32 px (no published recipe)."""
+    if size_px == 32:
+        return "cifar10"
+    if size_px == 64:
+        return "tinyimagenet"
+    return "imagenet" if size_px >= 32 else None
+
+
+@dataclass(frozen=True)
+class ProbeSettings:
+    """How much of each probe runs and how (numbers of images; the book's protocol otherwise).
+
+    f_mix_nyq: the hybrid grid (fractions of Nyquist). attacks / attack_kw: the minimal-perturbation
+    attacks and their settings (:func:`lowfreq.methods.attacks.minimal_linf`). corruption_params: the
+    recipe of the image size (None: no corruption probe). fourier_norm_l2: the heat map's L2 norm
+    (None: :func:`lowfreq.methods.fourier.default_norm_l2`)."""
+
+    n_clean: int
+    n_hybrid: int
+    hybrid_seeds: tuple[int, ...]
+    f_mix_nyq: tuple[float, ...]
+    n_attack: int
+    attacks: tuple[str, ...]
+    attack_kw: dict[str, Any]
+    target_seed: int
+    n_boot: int
+    n_corruption: int
+    severities: tuple[int, ...]
+    corruption_seed: int
+    corruption_params: str | None
+    n_fourier: int
+    fourier_norm_l2: float | None = None
+    fourier_seed: int = 0
+    min_target_prob: float = 0.5
+
+    def n_for(self, kind: str) -> int:
+        """Images used by probe `kind`."""
+        return {"clean": self.n_clean, "hybrid": self.n_hybrid, "attack": self.n_attack, "corruption": self.n_corruption,
+                "fourier": self.n_fourier}[kind]
+
+    def config(self, kind: str) -> dict[str, Any]:
+        """The configuration of probe `kind` that keys its cached result."""
+        if kind == "clean":
+            return {"n": self.n_clean}
+        if kind == "hybrid":
+            return {"n": self.n_hybrid, "seeds": list(self.hybrid_seeds), "f_mix_nyq": list(self.f_mix_nyq)}
+        if kind == "attack":
+            return {"n": self.n_attack, "attacks": list(self.attacks), "kw": dict(self.attack_kw),
+                    "target_seed": self.target_seed, "n_boot": self.n_boot, "min_target_prob": self.min_target_prob}
+        if kind == "corruption":
+            return {"n": self.n_corruption, "severities": list(self.severities), "seed": self.corruption_seed,
+                    "params": self.corruption_params}
+        if kind == "fourier":
+            return {"n": self.n_fourier, "norm_l2": self.fourier_norm_l2, "seed": self.fourier_seed, "clip": True}
+        raise ValueError(f"unknown probe {kind!r}; probes are {', '.join(PROBES)}")
+
+    def matches_book(self, kind: str, cfg: TierConfig) -> bool:
+        """Whether probe `kind` runs exactly as the book's probe of tier configuration `cfg`."""
+        book = ProbeSettings.from_tier(cfg, size_px=32)
+        if kind == "corruption":
+            return self.config(kind) == {**book.config(kind), "params": cfg.corruption_params}
+        return self.config(kind) == book.config(kind)
+
+    @classmethod
+    def from_tier(cls, cfg: TierConfig, *, size_px: int, n_images: int | None = None,
+                  corruption_params: str | None = None) -> "ProbeSettings":
+        """The sizes of tier configuration `cfg` (capped by `n_images`), the corruption recipe of
+        `size_px` (or `corruption_params`) and the heat map's :data:`FOURIER_IMAGES`."""
+        cap = (lambda n: n) if n_images is None else (lambda n: max(1, min(int(n), int(n_images))))
+        base_f = FOURIER_IMAGES.get(cfg.tier, 200)
+        n_f = max(10, int(round(base_f * (32 / size_px) ** 2))) if size_px > 32 else base_f
+        return cls(
+            n_clean=cap(cfg.n_clean), n_hybrid=cap(cfg.n_hybrid), hybrid_seeds=tuple(cfg.hybrid_seeds),
+            f_mix_nyq=tuple(float(f) for f in cfg.f_mix_nyq), n_attack=cap(cfg.n_attack), attacks=tuple(cfg.attacks),
+            attack_kw=dict(cfg.attack_kw), target_seed=cfg.target_seed, n_boot=cfg.n_boot,
+            n_corruption=cap(cfg.n_corruption), severities=tuple(cfg.severities), corruption_seed=cfg.corruption_seed,
+            corruption_params=corruption_params or corruption_params_for(size_px), n_fourier=cap(n_f),
+        )
+
+
+def settings_for(tier: str, *, family: str = "cifar10", size_px: int = 32, n_images: int | None = None) -> ProbeSettings:
+    """Default :class:`ProbeSettings` of a tier for a data family ('cifar10', 'synthetic', 'imagenette',
+    'folder') at `size_px`, capped by `n_images`. CIFAR-10 and synthetic data use the tier's sizes,
+    Imagenette the stand-in's (:data:`lowfreq.experiments.tiers.DATASET_TIER_CONFIGS`), image folders
+    ImageNet's."""
+    dataset = {"imagenette": imagenette_name(max(16, size_px)), "folder": "imagenet"}.get(family)
+    return ProbeSettings.from_tier(tier_config(tier, dataset), size_px=size_px, n_images=n_images)
+
+
+# --------------------------------------------------------------------------- data
+@dataclass(frozen=True)
+class ProbeData:
+    """Evaluation images of a probe: images (N, C, H, W) float in [0, 1] in a fixed order, labels (N,),
+    class names (None when the classes are only numbered), a description (`source`), the data set's
+    `name` and `family` ('synthetic', 'cifar10', 'imagenette', 'folder', 'custom')."""
+
+    images: torch.Tensor
+    labels: torch.Tensor
+    classes: tuple[str, ...] | None
+    source: str
+    name: str
+    family: str
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.classes) if self.classes else int(self.labels.max()) + 1
+
+    @property
+    def size_px(self) -> int:
+        return int(self.images.shape[-1])
+
+    def first(self, n: int) -> tuple[torch.Tensor, torch.Tensor, str]:
+        """(images, labels, fingerprint) of the first n images."""
+        x, y = self.images[:n], self.labels[:n]
+        return x, y, dataset_fingerprint(x, y)
+
+    def info(self) -> dict[str, Any]:
+        """A JSON description: name, family, source, images available, size, channels, classes."""
+        return {"name": self.name, "family": self.family, "source": self.source, "n_available": int(len(self.labels)),
+                "size_px": self.size_px, "channels": int(self.images.shape[1]), "num_classes": self.num_classes,
+                "classes": list(self.classes) if self.classes else None}
+
+
+def _resize(x: torch.Tensor, size_px: int | None) -> torch.Tensor:
+    if size_px is None or (x.shape[-2] == size_px and x.shape[-1] == size_px):
+        return x
+    return F.interpolate(x, size=(size_px, size_px), mode="bilinear", align_corners=False, antialias=True).clamp_(0, 1)
+
+
+def _interleave(per_class: list[list[Path]]) -> list[tuple[int, Path]]:
+    """Round-robin over the classes (proportionally), so any prefix is close to class-balanced."""
+    total = sum(len(f) for f in per_class)
+    taken = [0] * len(per_class)
+    out = []
+    for k in range(total):
+        c = min((c for c in range(len(per_class)) if taken[c] < len(per_class[c])),
+                key=lambda c: ((taken[c] + 0.5) / len(per_class[c]), c))
+        out.append((c, per_class[c][taken[c]]))
+        taken[c] += 1
+    return out
+
+
+def load_image_folder_images(path: str | Path, *, size_px: int | None = None, n: int | None = None) -> ProbeData:
+    """Images of a folder ``PATH/<class>/<image>`` (or ``PATH/val/...``, ``PATH/test/...``): classes in
+    sorted order, each class's files sorted by name, classes interleaved proportionally; the first `n`
+    images, as RGB in [0, 1], resized to `size_px` x `size_px` (bilinear; the aspect ratio is not kept)
+    when given. Images of different sizes need `size_px`."""
+    root = Path(path).expanduser()
+    if not root.is_dir():
+        raise FileNotFoundError(f"no image folder {root}")
+    for split in ("val", "test"):
+        if (root / split).is_dir():
+            root = root / split
+            break
+    class_dirs = sorted(d for d in root.iterdir() if d.is_dir() and not d.name.startswith("."))
+    per_class = [sorted(f for f in d.iterdir() if f.suffix.lower() in IMAGE_SUFFIXES) for d in class_dirs]
+    keep = [(d, f) for d, f in zip(class_dirs, per_class) if f]
+    if len(keep) < 2:
+        raise ValueError(f"{root}: expected one sub-folder of images per class (at least 2 classes), found "
+                         f"{len(keep)} class folder(s) with images")
+    order = _interleave([f for _, f in keep])[: None if n is None else int(n)]
+    imgs, labels, sizes = [], [], set()
+    for c, f in order:
+        try:
+            with Image.open(f) as im:
+                im = im.convert("RGB")
+                sizes.add(im.size)
+                if size_px is not None and im.size != (size_px, size_px):
+                    im = im.resize((size_px, size_px), Image.BILINEAR)
+                imgs.append(np.asarray(im, dtype=np.uint8))
+        except (OSError, ValueError) as exc:
+            raise ValueError(f"{f}: not a readable image ({type(exc).__name__}); remove it or replace it") from None
+        labels.append(c)
+    if size_px is None and len(sizes) > 1:
+        raise ValueError(f"{root}: the images have different sizes ({', '.join(f'{w}x{h}' for w, h in sorted(sizes)[:3])}"
+                         "...); pass --input-size N to resize them")
+    x = torch.from_numpy(np.stack(imgs)).permute(0, 3, 1, 2).float().div_(255.0)
+    names = tuple(d.name for d, _ in keep)
+    src = (f"image folder {root.name}: the first {len(order)} images of {len(names)} classes (sorted, interleaved)"
+           + (f", resized to {size_px}x{size_px}" if size_px is not None else ""))
+    return ProbeData(x, torch.tensor(labels, dtype=torch.long), names, src, f"folder:{root.name}", "folder")
+
+
+def load_probe_data(data: str | None, *, tier: str, n: int | None = None, input_size: int | None = None,
+                    grayscale: bool = False, data_root: Any = None) -> ProbeData:
+    """The evaluation images for `data`: 'synthetic' (the smoke tier's cue-conflict images),
+    'cifar10' (the test set in official order as far as known: the first 1000 are the paper's attack
+    set), 'imagenette' (the stored ``imagenette<input_size or 64>`` val images) or the path of an
+    image folder (:func:`load_image_folder_images`); None: the tier's own data (synthetic at smoke,
+    CIFAR-10 otherwise). The first `n` images, resized to `input_size` when given, in grayscale when asked."""
+    data = data or ("synthetic" if tier == "smoke" else "cifar10")
+    real_tier = "cpu" if tier == "smoke" else tier
+    if data == "synthetic":
+        es = eval_set("smoke", n, data_root=data_root)
+        x, y, src, classes, name, fam = es.images, es.labels, es.source, None, "synthetic", "synthetic"
+    elif data == "cifar10":
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            es = eval_set(real_tier, n, data_root=data_root)
+        x, y, src, classes, name, fam = es.images, es.labels, es.source, tuple(CIFAR10_CLASSES), "cifar10", "cifar10"
+    elif data == "imagenette":
+        ds_name = imagenette_name(input_size or 64)
+        es = eval_set(real_tier, n, data_root=data_root, dataset=ds_name)
+        x, y, src, classes, name, fam = es.images, es.labels, es.source, None, ds_name, "imagenette"
+    else:
+        d = load_image_folder_images(data, size_px=input_size, n=n)
+        x, y, src, classes, name, fam = d.images, d.labels, d.source, d.classes, d.name, d.family
+    if input_size is not None and x.shape[-1] != input_size:
+        src += f", resized from {x.shape[-2]}x{x.shape[-1]} to {input_size}x{input_size} (bilinear, antialiased)"
+        x = _resize(x, input_size)
+    if grayscale and x.shape[1] == 3:
+        x, src = to_grayscale(x), src + ", grayscale"
+    return ProbeData(x, y.long(), classes, src, name, fam)
+
+
+# --------------------------------------------------------------------------- checks
+def check_probe_images(images: Any, labels: Any) -> tuple[torch.Tensor, torch.Tensor]:
+    """Images (N, C, H, W) float in [0, 1] with C in (1, 3) and N integer labels, or a one-line ValueError
+    that says what to change. Returns them as (float32 tensor, int64 tensor)."""
+    if isinstance(images, np.ndarray):
+        images = torch.from_numpy(images)
+    if not isinstance(images, torch.Tensor):
+        raise ValueError(f"images: expected a tensor (N, C, H, W) in [0, 1], got {type(images).__name__}")
+    if images.ndim == 4 and images.shape[1] not in (1, 3) and images.shape[-1] in (1, 3):
+        raise ValueError(f"images: shape {tuple(images.shape)} looks like (N, H, W, C); pass (N, C, H, W): "
+                         "images.permute(0, 3, 1, 2)")
+    if images.ndim == 4 and images.shape[1] not in (1, 3):
+        raise ValueError(f"images: {images.shape[1]} channels; expected 1 (grayscale) or 3 (RGB) in (N, C, H, W)")
+    if images.ndim == 4 and torch.is_floating_point(images) and images.numel():
+        lo, hi = float(images.min()), float(images.max())
+        if hi > 1.5 and lo >= 0:
+            raise ValueError(f"images: values up to {hi:.4g} look like 0..255; pass floats in [0, 1] (images / 255)")
+        if lo < -1e-6 or hi > 1 + 1e-6:
+            raise ValueError(f"images: values in [{lo:.3g}, {hi:.3g}] look normalized; pass unnormalized images in [0, 1] "
+                             "and give the normalization as mean= / std= (--mean / --std)")
+    x = utils.check_images(images)
+    y = torch.as_tensor(np.asarray(labels.cpu() if isinstance(labels, torch.Tensor) else labels)).ravel()
+    if y.numel() != len(x):
+        raise ValueError(f"labels: expected {len(x)} labels (one per image), got {y.numel()}")
+    if y.is_floating_point() or y.dtype == torch.bool or (y.numel() and int(y.min()) < 0):
+        raise ValueError("labels: expected class indices 0..K-1 (integers)")
+    return x, y.long()
+
+
+def _devices(module: nn.Module) -> set[torch.device]:
+    return {t.device for t in (*module.parameters(), *module.buffers())}
+
+
+def _same_device(a: torch.device, b: torch.device) -> bool:
+    if a.type != b.type:
+        return False
+    if a.type != "cuda":
+        return True
+    cur = torch.cuda.current_device() if torch.cuda.is_available() else 0
+    return (a.index if a.index is not None else cur) == (b.index if b.index is not None else cur)
+
+
+def check_model(model: UserModel, images: torch.Tensor, *, num_classes: int, device: torch.device,
+                data_name: str = "the data") -> int:
+    """Check a wrapped model on the first two of `images` before any long run; returns the network's
+    output width. One-line ValueErrors, each saying what to do, when: the network's parameters are
+    on another device than `device`; it is in training mode; it fails on images of this size (pass
+    --input-size) or channel count (--grayscale); it does not return (N, K) logits; K differs from the
+    data's `num_classes` without a class mapping (--classes), or the mapping names outputs the network
+    does not have or another number of classes; its outputs are not finite; or two identical calls give
+    different outputs."""
+    net = model.net
+    devs = _devices(net)
+    if len(devs) > 1:
+        raise ValueError(f"the model's parameters are on several devices ({', '.join(sorted(map(str, devs)))}); "
+                         f"put it on one (model.to('{device}'))")
+    if devs and not _same_device(next(iter(devs)), device):
+        raise ValueError(f"the model is on {next(iter(devs))} but device {device} was asked for; move it "
+                         f"(model.to('{device}')) or ask for --device {next(iter(devs))}")
+    training = [n or type(net).__name__ for n, m in net.named_modules() if m.training]
+    if training:
+        raise ValueError(f"the model is in training mode ({training[0]}.training is True: batch norm and dropout "
+                         "change its answers); call model.eval() before probing it")
+    c, h, w = images.shape[1:]
+    if model.normalize is not None and model.normalize.mean.numel() not in (1, c):
+        raise ValueError(f"--mean/--std give {model.normalize.mean.numel()} values but the images have {c} channel(s); "
+                         "give one value per channel")
+    if model.class_map is not None and model.class_map.num_classes != num_classes:
+        raise ValueError(f"--classes maps {model.class_map.num_classes} classes but {data_name} has {num_classes}; "
+                         "give one output index (or a+b group) per class, in the data's class order")
+    x = images[:2].to(device)
+    with torch.inference_mode():
+        try:
+            raw = net(model.normalize(x) if model.normalize is not None else x)
+        except Exception as exc:  # noqa: BLE001  any failure of a user's forward is reported in one line
+            msg = " ".join(str(exc).split())[:160]
+            if isinstance(exc, ValueError) and "--input-size" in msg:
+                raise ValueError(msg) from None
+            raise ValueError(f"the model fails on {c}x{h}x{w} images ({type(exc).__name__}: {msg}); if it takes another "
+                             "image size pass --input-size N" + ("" if c == 1 else ", for 1-channel models --grayscale")) from None
+        if not isinstance(raw, torch.Tensor) or raw.ndim != 2 or raw.shape[0] != len(x):
+            what = tuple(raw.shape) if isinstance(raw, torch.Tensor) else type(raw).__name__
+            raise ValueError(f"the model returns {what} for {len(x)} images; it must return logits of shape (N, classes)")
+        width = int(raw.shape[1])
+        if model.class_map is None and width != num_classes:
+            raise ValueError(f"the model returns {width} outputs per image but {data_name} has {num_classes} classes; pass "
+                             "--classes with the output index of each class (e.g. --classes imagenette for an ImageNet "
+                             "model on Imagenette)")
+        if model.class_map is not None and model.class_map.max_index >= width:
+            raise ValueError(f"--classes names output {model.class_map.max_index} but the model returns only {width} outputs; "
+                             f"use indices 0..{width - 1}")
+        out1 = model(x).float()
+        if not torch.isfinite(out1).all():
+            raise ValueError("the model returns NaN or inf for valid images in [0, 1]; check its weights and normalization")
+        out2 = model(x).float()
+    diff = float((out1 - out2).abs().max())
+    if not torch.allclose(out1, out2, rtol=1e-4, atol=1e-4):
+        raise ValueError(f"the model's outputs change between two identical calls (by up to {diff:.3g}): its forward is "
+                         "random (dropout or noise outside training mode?); make it deterministic in eval mode")
+    return width
+
+
+# --------------------------------------------------------------------------- results
+@dataclass
+class ProbeResult:
+    """What :func:`probe` measured, with where each number came from.
+
+    name / form / description: the model (form: one of lowfreq.experiments.usermodels.MODEL_FORMS, or
+    'module' for an nn.Module); identity: the key of its cached results; registry_name: set for
+    registry models; group: the registry group (None otherwise). tier, device; data: the data's
+    description (:meth:`ProbeData.info`); settings. The results (None when not run or missing):
+    clean_accuracy (fraction), hybrid (HybridCurve: f_rev_nyq in fractions of Nyquist), attack (payload
+    as ``experiments.attack_result``: epsilon in [0, 1] units, f05_cpp in cycles/pixel), corruption
+    (payload: 'mean', 'clean', 'by_group', 'by_severity', 'accuracy'), fourier (FourierHeatMap). records:
+    {probe: the cached Record, with its provenance}; book_records: the probes read from the book's own
+    records; computed: the probes computed by this call; wall_s: seconds per probe in this call;
+    missing: {probe: why it has no result}; options: the model options (mean, std, classes, weights, ...)."""
+
+    name: str
+    form: str
+    description: str
+    identity: str
+    tier: str
+    device: str
+    data: dict[str, Any]
+    settings: ProbeSettings
+    registry_name: str | None = None
+    group: str | None = None
+    clean_accuracy: float | None = None
+    hybrid: HybridCurve | None = None
+    attack: dict[str, Any] | None = None
+    corruption: dict[str, Any] | None = None
+    fourier: FourierHeatMap | None = None
+    records: dict[str, _cache.Record] = field(default_factory=dict)
+    book_records: tuple[str, ...] = ()
+    computed: tuple[str, ...] = ()
+    wall_s: dict[str, float] = field(default_factory=dict)
+    missing: dict[str, str] = field(default_factory=dict)
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def row(self) -> dict[str, Any]:
+        """A summary row with the keys of ``experiments.summary`` (model, group, clean_acc,
+        corruption_acc, mean_eps, median_eps, f05_cpp, f05_std_cpp, attack_success, f_rev_nyq,
+        f_rev_std_nyq); None where a result is missing."""
+        a, h, c = self.attack or {}, self.hybrid, self.corruption or {}
+        return {
+            "model": self.name, "group": self.group or "yours", "clean_acc": self.clean_accuracy,
+            "corruption_acc": c.get("mean"), "mean_eps": a.get("mean_eps"), "median_eps": a.get("median_eps"),
+            "f05_cpp": a.get("f05_cpp"), "f05_std_cpp": a.get("f05_std_cpp"), "attack_success": a.get("success_rate"),
+            "f_rev_nyq": None if h is None else h.f_rev_nyq, "f_rev_std_nyq": None if h is None else h.f_rev_std_nyq,
+        }
+
+
+def _identity_of(src: ModelSource | None, model: UserModel | None, *, tier: str, options: dict[str, Any],
+                 data_root: Any, model_dir: Any) -> str:
+    if src is not None and src.registry_name is not None:
+        base = probes.model_id(src.registry_name, tier, data_root=data_root, model_dir=model_dir)
+        wrap = {k: options[k] for k in ("mean", "std", "classes") if options.get(k) is not None}
+        return base if not wrap else _cache.key(model=base, options=wrap)[:16]
+    assert model is not None
+    return _cache.model_fingerprint(model)
+
+
+def _payload_of(kind: str, rec: _cache.Record) -> Any:
+    p = rec.payload
+    if kind == "clean":
+        return float(p["accuracy"])
+    if kind == "hybrid":
+        return HybridCurve.from_dict(p)
+    if kind == "fourier":
+        return FourierHeatMap.from_dict(p)
+    return dict(p)
+
+
+def _attack_payload(res: attacks.MinimalPerturbations, images: torch.Tensor, n_boot: int, source: str) -> dict[str, Any]:
+    """The attack record's payload, as the book's attack probe stores it."""
+    ok = res.success.numpy() if isinstance(res.success, torch.Tensor) else np.asarray(res.success)
+    deltas = res.deltas[torch.as_tensor(ok)]
+    eps = np.asarray(res.epsilon, dtype=np.float64)
+    h, w = images.shape[-2:]
+    prof = spectra.cumulative_profile(deltas) if ok.any() else None
+    if prof is not None and prof.share.size and prof.share[-1] > 0:
+        hp = spectra.half_power_bootstrap(deltas, n_boot=n_boot, seed=0)
+        f05, f05_std, radius, share = hp.f05_cpp, hp.std_cpp, prof.radius_cpp, prof.share
+        power = spectra.mean_power_spectrum(deltas).numpy()
+        mean_eps, median_eps, std_eps = float(eps[ok].mean()), float(np.median(eps[ok])), float(eps[ok].std())
+    else:  # no successful attack, or only zero perturbations: no spectrum
+        f05 = f05_std = mean_eps = median_eps = std_eps = float("nan")
+        radius, share, power = np.zeros(0), np.zeros(0), np.zeros((h, w))
+    return {
+        "epsilon": eps, "success": ok.astype(bool), "winner": [str(x) for x in res.winner],
+        "targets": np.asarray(res.targets), "n": int(len(eps)), "success_rate": float(ok.mean()),
+        "mean_eps": mean_eps, "median_eps": median_eps, "std_eps": std_eps, "f05_cpp": f05, "f05_std_cpp": f05_std,
+        "profile_radius_cpp": radius, "profile_share": share, "mean_power": power, "data": source,
+        "epsilon_unit": "L-inf in [0, 1] pixel units", "frequency_unit": "cycles/pixel",
+    }
+
+
+def _corruption_payload(accs: Mapping[str, float], clean: float, severities: Sequence[int], source: str) -> dict[str, Any]:
+    """The corruption record's payload, with the keys of the book's corruption probe."""
+    by_name: dict[str, list[float]] = {}
+    for key, v in accs.items():
+        by_name.setdefault(key.split("/")[0], []).append(v)
+    by_group = {g: float(np.mean([np.mean(by_name[n]) for n in names])) for g, names in corruptions.FREQUENCY_GROUPS.items()
+                if all(n in by_name for n in names)}
+    by_sev = {str(s): float(np.mean([v for k, v in accs.items() if k.endswith(f"/{s}")])) for s in severities}
+    return {"accuracy": dict(accs), "mean": float(np.mean(list(accs.values()))), "clean": float(clean),
+            "by_name": {k: float(np.mean(v)) for k, v in by_name.items()}, "by_group": by_group, "by_severity": by_sev,
+            "data": source, "unit": "top-1 accuracy (fraction)"}
+
+
+_CODE = {
+    "clean": lambda: _cache.code_id(utils=utils.CODE_VERSION),
+    "hybrid": lambda: _cache.code_id(hybrid=hybrid.CODE_VERSION, spectra=spectra.CODE_VERSION, utils=utils.CODE_VERSION),
+    "attack": lambda: _cache.code_id(attacks=attacks.CODE_VERSION, spectra=spectra.CODE_VERSION, utils=utils.CODE_VERSION),
+    "corruption": lambda: _cache.code_id(corruptions=corruptions.CODE_VERSION, utils=utils.CODE_VERSION),
+    "fourier": lambda: _cache.code_id(fourier=fourier.CODE_VERSION, utils=utils.CODE_VERSION),
+}
+
+
+def _compute(kind: str, c: _cache.ResultCache, record_kind: str, label: str, inputs: dict, model: nn.Module,
+             d: ProbeData, s: ProbeSettings, dev: torch.device, progress: bool) -> _cache.Record:
+    """Compute probe `kind` of `model` and store it as record (record_kind, label, inputs); resumable."""
+    x, y, _ = d.first(s.n_for(kind))
+    c.check_writable(record_kind)
+    if kind == "clean":
+        def clean() -> dict:
+            pred = predict_labels(model, x, device=dev)
+            return {"accuracy": float((pred == y).float().mean()), "n": len(y), "data": d.source}
+        return c.get_or_compute(record_kind, label, inputs, clean, device=dev, recompute=True)
+    if kind == "hybrid":
+        parts = c.pieces(record_kind, label, inputs)
+        for seed in s.hybrid_seeds:
+            def one(seed: int = seed) -> dict:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", RuntimeWarning)
+                    curve = hybrid_curve(model, x, y, f_mix_nyq=s.f_mix_nyq, seeds=(seed,), progress=progress, device=dev)
+                return {"p_low": curve.p_low[0], "p_high": curve.p_high[0]}
+            parts.get_or_compute(seed, one)
+
+        def merge_h(pieces: dict) -> dict:
+            p_low = np.stack([pieces[sd]["p_low"] for sd in s.hybrid_seeds])
+            p_high = np.stack([pieces[sd]["p_high"] for sd in s.hybrid_seeds])
+            return HybridCurve(np.array(s.f_mix_nyq), s.hybrid_seeds, p_low, p_high, len(y)).to_dict() | {"data": d.source}
+        return parts.finalize(merge_h, expected=list(s.hybrid_seeds), device=dev)
+    if kind == "attack":
+        where = c.path_for(record_kind, label, inputs)
+        ckpt = where.parent / f"{where.stem}.attack.parts"  # list_records skips *.parts folders
+        t0 = time.perf_counter()
+        res = attacks.minimal_linf(model, x, y, seed=s.target_seed, attacks=s.attacks, min_target_prob=s.min_target_prob,
+                                   device=dev, progress=progress, checkpoint_dir=ckpt, **s.attack_kw)
+        payload = _attack_payload(res, x, s.n_boot, d.source)
+        rec = c.save(record_kind, label, inputs, payload, seed=s.target_seed, wall_time_s=time.perf_counter() - t0, device=dev)
+        shutil.rmtree(ckpt, ignore_errors=True)
+        return rec
+    if kind == "corruption":
+        parts = c.pieces(record_kind, label, inputs)
+        corruptions.corruption_accuracy(model, x, y, severities=s.severities, seed=s.corruption_seed,
+                                        params=str(s.corruption_params), progress=progress, checkpoint={"model": parts},
+                                        device=dev)
+        combos = [(n, sv) for n in corruptions.CORRUPTIONS for sv in s.severities]
+
+        def merge_c(pieces: dict) -> dict:
+            accs = {f"{pid[0]}/{pid[1]}": float(pl["accuracy"]) for pid, pl in pieces.items() if pid != "clean"}
+            return _corruption_payload(accs, float(pieces["clean"]["accuracy"]), s.severities, d.source)
+        return parts.finalize(merge_c, expected=["clean", *combos], seed=s.corruption_seed, device=dev)
+    if kind == "fourier":
+        parts = c.pieces(record_kind, label, inputs)
+        hm = fourier_heat_map(model, x, y, norm_l2=s.fourier_norm_l2, seed=s.fourier_seed, progress=progress, device=dev,
+                              checkpoint=parts)
+        return parts.finalize(lambda _pieces: hm.to_dict() | {"data": d.source}, seed=s.fourier_seed, device=dev)
+    raise ValueError(f"unknown probe {kind!r}; probes are {', '.join(PROBES)}")
+
+
+def _book_record(kind: str, name: str, tier: str, *, compute: bool, progress: bool, dev: torch.device,
+                 dirs: dict[str, Any]) -> _cache.Record | None:
+    """The book's own record of probe `kind` of registry model `name` (computed when missing and `compute`)."""
+    try:
+        if compute:
+            fetch: dict[str, Callable[[], Any]] = {
+                "clean": lambda: probes.clean_accuracy(name, tier, device=dev, **dirs),
+                "hybrid": lambda: probes.hybrid_result(name, tier, progress=progress, device=dev, **dirs),
+                "attack": lambda: probes.attack_result(name, tier, progress=progress, device=dev, **dirs),
+                "corruption": lambda: probes.corruption_results([name], tier, progress=progress, device=dev, **dirs),
+            }
+            fetch[kind]()
+        return probes.probe_record(kind, name, tier, **dirs)
+    except LookupError:
+        return None
+
+
+def probe(
+    model: str | nn.Module,
+    *,
+    name: str | None = None,
+    tier: str = "cpu",
+    data: str | None = None,
+    images: torch.Tensor | np.ndarray | None = None,
+    labels: torch.Tensor | np.ndarray | Sequence[int] | None = None,
+    class_names: Sequence[str] | None = None,
+    input_size: int | None = None,
+    grayscale: bool = False,
+    mean: str | Sequence[float] | None = None,
+    std: str | Sequence[float] | None = None,
+    classes: str | Sequence[Any] | None = None,
+    weights: str | Path | None = None,
+    num_classes: int | None = None,
+    device: str | torch.device | None = None,
+    n_images: int | None = None,
+    probes_to_run: Sequence[str] = PROBES,
+    compute: bool = True,
+    recompute: bool = False,
+    train_missing: bool | None = None,
+    progress: bool = True,
+    log: Callable[[str], None] | None = None,
+    results_root: Any = None,
+    model_dir: Any = None,
+    data_root: Any = None,
+) -> ProbeResult:
+    """Probe `model` the paper's way and return a :class:`ProbeResult` (the Python form of ``lowfreq probe``).
+
+    model: a MODEL argument (registry name, ``torchvision:NAME``, ``timm:NAME``, ``FILE.py:FUNCTION``, a
+    TorchScript or torch.export file; see :mod:`lowfreq.experiments.usermodels`) or an ``nn.Module``
+    taking images in [0, 1] (in eval mode, on `device`). name: its label in file names and figures.
+    tier: the probe sizes and the results folder (``results/<tier>/``). data: 'synthetic', 'cifar10',
+    'imagenette' or an image folder (default: the model's own data for registry models, else the
+    tier's); or pass your own `images` (N, C, H, W) in [0, 1] with `labels` (and `class_names`).
+    input_size: resize the images to this size; grayscale: probe on grayscale images. mean / std:
+    the model's input normalization (wrapped around it, so the probes keep images in [0, 1]).
+    classes: which outputs stand for the data's classes (:func:`parse_classes`). weights / num_classes:
+    for constructors. device: 'cpu', 'cuda', 'auto' (default: the CPU; for an nn.Module, where it is).
+    n_images: at most this many images per probe. probes_to_run: a subset of :data:`PROBES`.
+    compute=False only reads cached results (missing ones are listed in ``missing``); recompute=True
+    ignores them. train_missing: train a zoo model whose weights are missing (default: at smoke only).
+    log: called with one line per probe (the command line prints them). Before anything long runs the
+    model is checked (:func:`check_model`); problems are one-line ValueErrors that say what to do.
+    """
+    unknown = [p for p in probes_to_run if p not in PROBES]
+    if unknown:
+        raise ValueError(f"unknown probe(s) {unknown}; probes are {', '.join(PROBES)}")
+    say = log or (lambda _s: None)
+    if isinstance(model, nn.Module):
+        dev = resolve_device(device) if device is not None else (next(iter(_devices(model)), torch.device("cpu")))
+    else:
+        dev = resolve_device(device)
+    options = {"mean": parse_stats(mean, "mean"), "std": parse_stats(std, "std"),
+               "classes": None if classes is None else [list(g) for g in parse_classes(classes)],
+               "input_size": input_size, "grayscale": bool(grayscale), "data": data,
+               "weights": None if weights is None else Path(weights).name, "num_classes": num_classes}
+    if (options["mean"] is None) != (options["std"] is None):
+        raise ValueError("give both --mean and --std (per-channel input statistics), or neither")
+    src: ModelSource | None = None
+    if isinstance(model, nn.Module):
+        label, form, desc = name or type(model).__name__, "module", f"nn.Module {type(model).__name__}"
+    else:
+        src = resolve_model(model, weights=weights, num_classes=num_classes, tier=tier, model_dir=model_dir,
+                            data_root=data_root, train_missing=train_missing)
+        label, form, desc = name or src.name, src.form, src.description
+    label = _clean_label(label)
+
+    # data: the registry model's own (as the book probes it) unless asked otherwise
+    target = resolve(src.registry_name, tier) if src is not None and src.registry_name else None
+    own_data = target is not None and data is None and images is None and input_size is None and not grayscale
+    if images is not None:
+        x, y = check_probe_images(images, labels)
+        pd = ProbeData(x, y, tuple(class_names) if class_names else None,
+                       f"{len(y)} images given to lowfreq.experiments.userprobe.probe", "custom", "custom")
+        if input_size is not None:
+            pd = ProbeData(_resize(pd.images, input_size), pd.labels, pd.classes, pd.source + f", resized to {input_size}",
+                           pd.name, pd.family)
+        if grayscale and pd.images.shape[1] == 3:
+            pd = ProbeData(to_grayscale(pd.images), pd.labels, pd.classes, pd.source + ", grayscale", pd.name, pd.family)
+    elif own_data:
+        assert target is not None
+        es = eval_set(tier, None if tier == "smoke" else max(target.config.n_clean, FOURIER_IMAGES.get(tier, 200)),
+                      data_root=data_root, grayscale=target.grayscale, dataset=target.dataset)
+        fam = "synthetic" if tier == "smoke" else ("imagenette" if (target.dataset or "").startswith("imagenette")
+                                                  else target.dataset or "cifar10")
+        pd = ProbeData(es.images, es.labels, tuple(CIFAR10_CLASSES) if fam == "cifar10" else None, es.source,
+                       target.dataset or ("synthetic" if tier == "smoke" else "cifar10"), fam)
+    else:
+        pd = load_probe_data(data, tier=tier, input_size=input_size, grayscale=grayscale, data_root=data_root)
+    if own_data and target is not None:
+        settings = ProbeSettings.from_tier(target.config, size_px=pd.size_px, n_images=n_images,
+                                           corruption_params=target.config.corruption_params)
+    else:
+        settings = settings_for(tier, family="cifar10" if pd.family in ("synthetic", "custom") and pd.size_px == 32
+                                else pd.family, size_px=pd.size_px, n_images=n_images)
+    settings = _cap_to_data(settings, len(pd.labels))
+
+    # the model: loaded now unless it is a registry model whose results may all be cached
+    net: nn.Module | None = model if isinstance(model, nn.Module) else None
+    wrapped: UserModel | None = None
+
+    def wrap(n: nn.Module) -> UserModel:
+        w = UserModel(n, mean=options["mean"], std=options["std"], classes=options["classes"])
+        for part in (w.normalize, w.class_map):  # the options' buffers go where the network runs
+            if part is not None:
+                part.to(dev)
+        return w
+
+    if src is not None and src.registry_name is None:
+        net = src.load()
+    if net is not None:
+        wrapped = wrap(net)
+        if not isinstance(model, nn.Module):
+            wrapped = wrapped.to(dev)
+        check_model(wrapped, pd.images, num_classes=pd.num_classes, device=dev, data_name=pd.name)  # before any long run
+    identity = _identity_of(src, wrapped, tier=tier, options=options, data_root=data_root, model_dir=model_dir)
+    reuse_book = own_data and src is not None and src.registry_name is not None and not any(
+        options[k] is not None for k in ("mean", "std", "classes"))
+
+    c = _cache.ResultCache(tier, root=results_root)
+    dirs = {"results_root": results_root, "model_dir": model_dir, "data_root": data_root}
+    res = ProbeResult(label, form, desc, identity, tier, str(dev), pd.info(), settings,
+                      registry_name=src.registry_name if src else None,
+                      group=registry.get_spec(src.registry_name).group if src and src.registry_name else None,
+                      options={k: v for k, v in options.items() if v not in (None, False)})
+    plan: dict[str, tuple[str, dict[str, Any]]] = {}
+    found: dict[str, _cache.Record] = {}
+    book: list[str] = []
+    for kind in [p for p in PROBES if p in probes_to_run]:
+        if kind == "corruption" and settings.corruption_params is None:
+            res.missing[kind] = f"no corruption parameters for {pd.size_px} px images (the recipes need >= 32 px)"
+            continue
+        if reuse_book and kind in _BOOK_KINDS and target is not None and settings.matches_book(kind, target.config):
+            rec = None if recompute else _book_record(kind, target.name, tier, compute=False, progress=progress, dev=dev,
+                                                      dirs=dirs)
+            book.append(kind)
+            if rec is not None:
+                found[kind] = rec
+            continue
+        record_kind = kind if kind == "fourier" else f"userprobe/{kind}"
+        x, y, fp = pd.first(settings.n_for(kind))
+        inputs = {"model": identity, "config": settings.config(kind), "data": fp, "code": _CODE[kind]()}
+        plan[kind] = (record_kind, inputs)
+        rec = None if recompute else c.load(record_kind, label, inputs)
+        if rec is not None:
+            found[kind] = rec
+    todo = [k for k in PROBES if k in probes_to_run and k not in found and k not in res.missing]
+    if todo and not compute:
+        for k in todo:
+            res.missing[k] = "not computed yet (no cached result for this model, data and configuration)"
+        todo = []
+    if todo and wrapped is None:  # a registry model: loaded and checked only when something is computed
+        assert src is not None
+        wrapped = wrap(src.load()).to(dev)
+        check_model(wrapped, pd.images, num_classes=pd.num_classes, device=dev, data_name=pd.name)
+    computed = []
+    for i, kind in enumerate(todo, 1):
+        say(f"[{i}/{len(todo)}] {kind}: {_WHAT[kind]} on {settings.n_for(kind)} images ({pd.name}, {dev})")
+        t0 = time.perf_counter()
+        if kind in book:
+            assert target is not None
+            rec = _book_record(kind, target.name, tier, compute=True, progress=progress, dev=dev, dirs=dirs)
+            if rec is None:
+                res.missing[kind] = "the book's probe gave no record"
+                continue
+        else:
+            record_kind, inputs = plan[kind]
+            assert wrapped is not None
+            rec = _compute(kind, c, record_kind, label, inputs, wrapped, pd, settings, dev, progress)
+        found[kind] = rec
+        res.wall_s[kind] = time.perf_counter() - t0
+        computed.append(kind)
+    for kind, rec in found.items():
+        setattr(res, {"clean": "clean_accuracy"}.get(kind, kind), _payload_of(kind, rec))
+    res.records = {k: found[k] for k in PROBES if k in found}
+    res.book_records = tuple(k for k in book if k in found)
+    res.computed = tuple(computed)
+    return res
+
+
+_WHAT = {
+    "clean": "clean accuracy",
+    "hybrid": "hybrid images and f_rev",
+    "attack": "minimal targeted L-inf perturbations, spectra and f_0.5",
+    "corruption": "15 corruptions x 5 severities",
+    "fourier": "Fourier heat map",
+}
+
+
+def _clean_label(label: str) -> str:
+    out = "".join(ch if ch.isalnum() or ch in "_.+=-" else "_" for ch in str(label)).strip("_.")
+    return out[:64] or "model"
+
+
+def _cap_to_data(s: ProbeSettings, n: int) -> ProbeSettings:
+    kw = asdict(s)
+    for k in ("n_clean", "n_hybrid", "n_attack", "n_corruption", "n_fourier"):
+        kw[k] = min(kw[k], n)
+    kw["hybrid_seeds"] = tuple(kw["hybrid_seeds"])
+    kw["f_mix_nyq"] = tuple(kw["f_mix_nyq"])
+    kw["attacks"] = tuple(kw["attacks"])
+    kw["severities"] = tuple(kw["severities"])
+    return ProbeSettings(**kw)
+
+
+def fourier_result(name: str, tier: str, *, compute: bool = True, progress: bool = False, **kw: Any) -> FourierHeatMap | None:
+    """The Fourier heat map of registry model `name` at `tier` on its own evaluation images (cached as
+    kind ``fourier``; the same record ``lowfreq probe NAME --tier TIER`` makes). compute=False only reads
+    the cache (None when missing). Other keyword arguments go to :func:`probe`."""
+    return probe(name, tier=tier, probes_to_run=("fourier",), compute=compute, progress=progress, **kw).fourier
