@@ -28,6 +28,7 @@ __all__ = ["GROUPS", "register_group", "build_parser", "main"]
 GROUPS: dict[str, str] = {
     "data": "lowfreq.cli.data",
     "models": "lowfreq.cli.models",
+    "probe": "lowfreq.cli.probe",
     "zoo": "lowfreq.cli.zoo",
 }
 

@@ -1,0 +1,118 @@
+"""`python -m lowfreq probe MODEL [options]`: measure any model the paper's way and place it on the paper's maps.
+
+The command is :func:`lowfreq.report.probe_report.probe_and_report`: it checks the model on two images
+(one-line errors that say what to do), runs the probes with the book's protocol and results cache
+(resumable: run it again after an interruption), and writes ``report.html`` (one offline page) and
+``report.json`` (every number with its provenance) to --out.
+"""
+from __future__ import annotations
+
+import argparse
+import time
+from typing import Any
+
+import torch
+
+from lowfreq.core.utils import resolve_device
+from lowfreq.experiments.userprobe import PROBES
+from lowfreq.report import probe_report
+
+__all__ = ["add_parser", "run"]
+
+_EPILOG = """MODEL is one of:
+  NAME                     a registry model (python -m lowfreq models list): zoo models at --tier, published ones
+  torchvision:NAME         torchvision's constructor (weights=None); --weights FILE loads a state_dict
+  timm:NAME                timm's constructor (pretrained=False); --weights FILE
+  path/to/file.py:FUNC     FUNC() returns an nn.Module (a `tier` parameter gets --tier); --weights FILE
+  FILE.pt / FILE.pt2       a TorchScript (torch.jit.save) or torch.export (torch.export.save) file
+Nothing is downloaded. Images are fed in [0, 1]; give the model's normalization with --mean/--std.
+
+examples:
+  python -m lowfreq probe base --tier cpu --out probe-base
+  python -m lowfreq probe book/examples/my_model.py:blurred_base --tier cpu
+  python -m lowfreq probe torchvision:resnet18 --weights r18.pt --data imagenette --input-size 224 \\
+      --mean 0.485,0.456,0.406 --std 0.229,0.224,0.225 --classes imagenette --tier full --device cuda
+"""
+
+
+def add_parser(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "probe", help="probe any model the paper's way (hybrid images, minimal perturbations, corruptions, Fourier "
+        "heat map) and place it on the paper's maps: an offline HTML report and a JSON file",
+        description="Probe a model the paper's way and place it beside the zoo of a tier and the paper's groups.",
+        epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("model", metavar="MODEL", help="the model (see below)")
+    p.add_argument("--tier", default="cpu", choices=("smoke", "cpu", "full"),
+                   help="probe sizes, results folder (results/<tier>/) and the zoo to compare with (default cpu)")
+    p.add_argument("--data", default=None, metavar="cifar10|imagenette|synthetic|PATH",
+                   help="the evaluation images: cifar10, imagenette (imported at --input-size, default 64), synthetic, or "
+                        "an image folder PATH/<class>/<image> (default: the model's own data for registry models, else "
+                        "synthetic at smoke and cifar10 otherwise)")
+    p.add_argument("--input-size", type=int, default=None, metavar="N", help="resize the images to N x N pixels")
+    p.add_argument("--grayscale", action="store_true", help="probe on grayscale (1-channel) images")
+    p.add_argument("--mean", default=None, metavar="M1,M2,M3", help="the model's input mean per channel (normalization "
+                   "is wrapped around the model; the probes keep images in [0, 1])")
+    p.add_argument("--std", default=None, metavar="S1,S2,S3", help="the model's input std per channel")
+    p.add_argument("--classes", default=None, metavar="MAP",
+                   help="which model outputs stand for the data's classes, in the data's class order: 'imagenette' "
+                        "(ImageNet-1k outputs), indices '0,217,482,...' ('3+4' joins outputs), or a JSON file")
+    p.add_argument("--weights", default=None, metavar="FILE", help="a state_dict for torchvision:, timm: or FILE.py: models")
+    p.add_argument("--num-classes", type=int, default=None, metavar="K",
+                   help="build torchvision:/timm: models with K outputs (e.g. to load CIFAR-10 weights)")
+    p.add_argument("--name", default=None, help="the model's name in file names and figures")
+    p.add_argument("--device", default="cpu", help="cpu (default), cuda, cuda:N or auto (cuda when a GPU is present)")
+    p.add_argument("--images", type=int, default=None, metavar="N", help="at most N images per probe (default: the "
+                   "tier's sizes: the book's at cpu, e.g. 1000 hybrid, 500 attack, 1000 corruption, 200 heat-map images)")
+    p.add_argument("--probes", default=",".join(PROBES), metavar="LIST",
+                   help=f"comma-separated subset of {','.join(PROBES)} (default: all)")
+    p.add_argument("--out", default=None, metavar="DIR", help="where report.html and report.json go (default: "
+                   "./lowfreq-probe-<name>)")
+    p.add_argument("--results", default=None, metavar="DIR", help="the results cache (default: results/ of the "
+                   "checkout, or $LOWFREQ_RESULTS_DIR)")
+    p.add_argument("--cached-only", action="store_true", help="compute nothing: report what the cache holds")
+    p.add_argument("--recompute", action="store_true", help="recompute even when cached")
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Execute a parsed `probe` command; returns the exit status."""
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device = resolve_device(args.device)  # a missing GPU is an error before anything runs
+    if args.device == "auto":
+        print(f"device: {device} (auto: {'a GPU was found' if device.type == 'cuda' else 'no GPU, so the CPU'})")
+    if args.images is not None and args.images < 1:
+        raise ValueError(f"--images must be >= 1, got {args.images}")
+    chosen = [p.strip() for p in args.probes.split(",") if p.strip()]
+    t0 = time.perf_counter()
+    rep = probe_report.probe_and_report(
+        args.model, name=args.name, tier=args.tier, data=args.data, input_size=args.input_size, grayscale=args.grayscale,
+        mean=args.mean, std=args.std, classes=args.classes, weights=args.weights, num_classes=args.num_classes,
+        device=device, n_images=args.images, probes_to_run=chosen, compute=not args.cached_only,
+        recompute=args.recompute, progress=not args.quiet, log=print, results_root=args.results)
+    out = args.out or f"lowfreq-probe-{rep.result.name}"
+    html_path, json_path = probe_report.write_report(rep, out)
+    r = rep.result
+    print(f"{r.name} ({r.description}) on {r.data.get('name')}, tier {r.tier}:")
+    row = r.row()
+    if row["clean_acc"] is not None:
+        print(f"  clean accuracy       {100 * row['clean_acc']:.1f}%")
+    if row["f_rev_nyq"] is not None:
+        print(f"  f_rev                {row['f_rev_nyq']:.3f} (fraction of Nyquist)")
+    if row["f05_cpp"] is not None:
+        print(f"  f_0.5                {row['f05_cpp']:.3f} cycles/pixel; mean minimal eps {255 * row['mean_eps']:.2f}/255")
+    if row["corruption_acc"] is not None:
+        groups = ", ".join(f"{g} {100 * v:.1f}%" for g, v in (r.corruption or {}).get("by_group", {}).items())
+        print(f"  corruption accuracy  {100 * row['corruption_acc']:.1f}% ({groups})")
+    if r.fourier is not None:
+        b = probe_report.heat_map_bands(r.fourier)
+        print("  heat-map error       " + ", ".join(f"{k} |f| {100 * v:.0f}%" for k, v in b.items()))
+    for k, why in r.missing.items():
+        print(f"  {k}: not measured ({why})")
+    print(rep.paragraph)
+    took = {k: round(v, 1) for k, v in r.wall_s.items()}
+    print(f"computed {', '.join(r.computed) or 'nothing (all cached)'} in {time.perf_counter() - t0:.0f} s"
+          + (f" (seconds per probe: {took})" if took else ""))
+    print(f"report: {html_path}\nnumbers: {json_path}")
+    return 0

@@ -1,0 +1,163 @@
+"""The report of `lowfreq probe` (lowfreq.report.probe_report): the JSON file's schema (every number with
+its provenance), the self-contained HTML page, the paragraph that places a model among the zoo, the
+heat-map figures, and (slow, browser) the page opened offline in headless Chromium with its figures."""
+from __future__ import annotations
+
+import html as html_lib
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from lowfreq import experiments
+from lowfreq.methods.fourier import FourierHeatMap
+from lowfreq.models.nets import cifar_cnn
+from lowfreq.report import probe_report
+from lowfreq.report.probe_report import ZooComparison
+
+REPO = Path(__file__).resolve().parents[1]
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+def _tiny() -> torch.nn.Module:
+    torch.manual_seed(0)
+    m = cifar_cnn(num_classes=10, widths=(8, 8, 16, 16)).eval()
+    with torch.no_grad():
+        m.fc.weight.mul_(30.0)
+    return m
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    """A tiny model probed with every probe at the smoke tier (24 images each), beside the committed
+    smoke zoo (copied to a scratch results folder), written to a scratch folder."""
+    root = tmp_path_factory.mktemp("probe_report")
+    if (REPO / "results" / "smoke").is_dir():
+        shutil.copytree(REPO / "results" / "smoke", root / "results" / "smoke")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("LOWFREQ_RESULTS_DIR", str(root / "results"))
+        mp.setenv("LOWFREQ_MODEL_DIR", str(root / "models"))
+        experiments.clear_caches()
+        rep = probe_report.probe_and_report(_tiny(), name="tiny", tier="smoke", n_images=24, progress=False,
+                                            out=root / "out")
+        experiments.clear_caches()
+    return rep
+
+
+def test_json_holds_every_number_with_its_provenance(report):
+    data = json.loads(report.json_path.read_text())
+    json.dumps(data, allow_nan=False)  # strict JSON: NaN / inf written as null
+    assert data["schema"] == probe_report.REPORT_SCHEMA
+    assert {"model", "tier", "device", "data", "settings", "results", "missing", "summary", "placement", "zoo", "paper",
+            "created", "units"} <= set(data)
+    assert data["model"]["name"] == "tiny" and data["model"]["form"] == "module" and len(data["model"]["identity"]) == 16
+    assert set(data["results"]) == {"clean", "hybrid", "attack", "corruption", "fourier"} and data["missing"] == {}
+    for kind, res in data["results"].items():
+        src = res["source"]
+        assert src["record"].startswith("smoke/") and len(src["key"]) == 64, kind
+        prov = src["provenance"]
+        assert {"git_commit", "date_utc", "device", "versions", "wall_time_s"} <= set(prov), kind
+        assert src["computed_now"] is True and src["book_record"] is False
+    h = data["results"]["hybrid"]
+    assert h["unit"].startswith("fraction of Nyquist") and len(h["f_mix_nyq"]) == len(h["p_low_minus_p_high"]) == 13
+    a = data["results"]["attack"]
+    assert a["frequency_unit"] == "cycles/pixel" and len(a["epsilon"]) == a["n"] == 24
+    assert np.asarray(a["mean_power"]).shape == (32, 32)
+    c = data["results"]["corruption"]
+    assert set(c["by_group"]) == {"low", "medium", "high"} and len(c["accuracy"]) == 75 and c["params"] == "cifar10"
+    f = data["results"]["fourier"]
+    assert np.asarray(f["error"]).shape == (32, 32) and f["fy_cpp"][16] == 0 and f["norm_l2"] == 4
+    assert set(f["band_error"]) == {"low", "middle", "high"}
+    assert data["summary"]["model"] == "tiny" and data["summary"]["group"] == "yours"
+    assert data["paper"]["fig4c"]["base"]["f05_cpp"] == [0.40, 0.43]
+    assert data["zoo"]["family"] == "cifar10" and data["zoo"]["tier"] == "smoke"
+    assert isinstance(data["placement"]["paragraph"], str) and "tiny" in data["placement"]["paragraph"]
+
+
+def test_html_is_one_self_contained_page(report):
+    text = report.html_path.read_text()
+    assert "<script" not in text.lower() and "@import" not in text and "<link" not in text.lower()
+    assert not re.search(r"""(src|href)\s*=\s*['"]?(https?:)?//""", text) and "url(" not in text
+    imgs = re.findall(r"<img [^>]*src='([^']+)'", text)
+    assert len(imgs) == len(report.available()) == len(probe_report.FIGURES)
+    assert all(s.startswith("data:image/png;base64,") for s in imgs)
+    assert html_lib.escape(report.paragraph, quote=True)[:60] in text
+    for k in ("hybrid", "spectrum", "fourier", "corruption", "fig4c", "fig5b"):
+        assert f"id='fig-{k}'" in text
+
+
+def _zoo(rows):
+    return ZooComparison("cpu", "cifar10", rows, {}, {}, dict(probe_report.PAPER_FIG4C), dict(probe_report.PAPER_FIG5B))
+
+
+def test_the_paragraph_says_where_the_model_sits():
+    rows = [{"model": "b1", "group": "base", "f_rev_nyq": 0.40, "f05_cpp": 0.35, "mean_eps": 1 / 255, "corruption_acc": 0.55},
+            {"model": "b2", "group": "base", "f_rev_nyq": 0.44, "f05_cpp": 0.37, "mean_eps": 1.2 / 255, "corruption_acc": 0.57},
+            {"model": "bl", "group": "blur", "f_rev_nyq": 0.25, "f05_cpp": 0.20, "mean_eps": 2 / 255, "corruption_acc": 0.62},
+            {"model": "bl2", "group": "blur", "f_rev_nyq": 0.30, "f05_cpp": 0.24, "mean_eps": 2.2 / 255, "corruption_acc": 0.64}]
+    low = {"model": "mine", "f_rev_nyq": 0.27, "f05_cpp": 0.22, "mean_eps": 2.1 / 255, "corruption_acc": 0.63}
+    p = probe_report.placement(low, _zoo(rows))
+    assert p["metrics"]["f_rev_nyq"]["side_of_baselines"] == "below" and p["metrics"]["f_rev_nyq"]["zoo_groups_holding"] == ["blur"]
+    assert "lower than every baseline of this zoo (0.400–0.440)" in p["paragraph"]
+    assert "inside the range of its blur models" in p["paragraph"]
+    assert "By both of the paper's measures it relies on lower frequencies than every baseline" in p["paragraph"]
+    assert p["metrics"]["f_rev_nyq"]["nearest_paper_group"] in ("blur", "crp")
+    high = {"model": "mine", "f_rev_nyq": 0.42, "f05_cpp": 0.50}
+    q = probe_report.placement(high, _zoo(rows), member=True)
+    assert q["metrics"]["f05_cpp"]["side_of_baselines"] == "above" and "every other baseline" in q["paragraph"]
+    assert "does not rely on lower frequencies" in q["paragraph"]
+    assert probe_report.placement({"model": "x"}, _zoo(rows))["paragraph"] == "x: no results to place yet."
+    alone = probe_report.placement(low, ZooComparison("cpu", None, [], {}, {}, {}, {}, note="no zoo"))
+    assert alone["paragraph"].startswith("mine has no zoo to compare with")
+
+
+def test_heat_maps_side_by_side_degrade_when_one_is_missing():
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    fy = np.fft.fftshift(np.fft.fftfreq(8))
+    hm = FourierHeatMap(np.full((8, 8), 0.3), np.zeros((8, 8)), fy, fy, 0.1, 0.5, 4.0, 10, 0)
+    fig = probe_report.plot_fourier_heat_maps({"base": hm, "adv_linf8": None}, {"base": "base", "adv_linf8": "adv"})
+    texts = [t.get_text() for ax in fig.axes for t in ax.texts]
+    assert "missing" in texts and any("30% error" in ax.get_title() for ax in fig.axes)
+    plt.close(fig)
+    with pytest.raises(ValueError):
+        probe_report.plot_fourier_heat_maps({})
+
+
+_REPORT_JS = """<script>
+window.addEventListener('load', function () {
+  var imgs = Array.prototype.map.call(document.images, function (i) { return [i.id || i.alt, i.naturalWidth, i.naturalHeight]; });
+  var pre = document.createElement('pre'); pre.id = 'lowfreq-test-report';
+  pre.textContent = JSON.stringify({images: imgs, title: document.title,
+                                    placement: (document.getElementById('placement') || {}).textContent});
+  document.body.appendChild(pre);
+});
+</script>"""
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_report_opens_offline_in_chromium_with_its_figures(report, tmp_path):
+    if not CHROMIUM.exists():
+        pytest.skip("headless Chromium not installed at /usr/bin/chromium (Debian: apt-get install -y chromium)")
+    page = tmp_path / "report.html"
+    page.write_text(report.html_path.read_text().replace("</body>", _REPORT_JS + "</body>"))
+    cmd = [str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync",
+           "--disable-background-networking", "--disable-component-update", f"--user-data-dir={tmp_path / 'profile'}",
+           "--virtual-time-budget=5000", "--host-resolver-rules=MAP * ~NOTFOUND", "--dump-dom", page.as_uri()]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    m = re.search(r'<pre id="lowfreq-test-report"[^>]*>(.*?)</pre>', proc.stdout, re.S)
+    assert m, "the page did not finish loading"
+    got = json.loads(html_lib.unescape(m.group(1)))
+    assert got["title"] == "lowfreq probe: tiny" and "tiny" in got["placement"]
+    assert len(got["images"]) == len(probe_report.FIGURES)
+    assert all(w > 100 and h > 100 for _, w, h in got["images"]), got["images"]
