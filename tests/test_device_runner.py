@@ -1,6 +1,7 @@
 """The GPU lease's runner (tools/device_full.sh) rehearsed on the CPU exactly as it will run there: the
 same script on a temporary copy of the tree, the carried CIFAR-10 archives in .data/, an $OUT folder,
-and the dry-run switch (DRY_RUN=1: the full tier's recipes and code paths, sizes cut to seconds)."""
+and the dry-run switch (DRY_RUN=1: the full tier's recipes and code paths, sizes cut to seconds). It is
+also the dry run of the WHOLE full tier in CI: every recipe of `zoo list --tier full`, every stage."""
 from __future__ import annotations
 
 import os
@@ -11,6 +12,8 @@ import tarfile
 from pathlib import Path
 
 import pytest
+
+from lowfreq.models import zoo
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = os.environ.get("LOWFREQ_SHARED_DATA")
@@ -32,10 +35,10 @@ def test_the_lease_runner_rehearsed_on_cpu(tmp_path):
     for name in ("cifar10-jpeg.tgz", "cifar10-exact.tgz"):
         os.symlink(Path(SHARED) / "cifar10" / name, tree / ".data" / name)
     out = tmp_path / "out"
-    env = {**os.environ, "OUT": str(out), "DRY_RUN": "1", "NAMES": "base adv_linf8", "DEVICE": "cpu",
-           "CHUNK_S": "540", "PYTHON": sys.executable}
+    env = {**os.environ, "OUT": str(out), "DRY_RUN": "1", "DEVICE": "cpu", "CHUNK_S": "1500", "PYTHON": sys.executable}
+    env.pop("NAMES", None)
     env.pop("LOWFREQ_RESULTS_DIR", None)
-    res = subprocess.run(["bash", "tools/device_full.sh"], cwd=tree, env=env, capture_output=True, text=True, timeout=900)
+    res = subprocess.run(["bash", "tools/device_full.sh"], cwd=tree, env=env, capture_output=True, text=True, timeout=1800)
     log = (out / "device_full.log").read_text() if (out / "device_full.log").exists() else res.stdout + res.stderr
     assert res.returncode == 0, log[-4000:]
     assert "device_full: complete" in log, log[-3000:]
@@ -44,8 +47,12 @@ def test_the_lease_runner_rehearsed_on_cpu(tmp_path):
     assert packed.is_file() and packed.stat().st_size < 16 * 2**20
     with tarfile.open(packed) as tf:
         names = tf.getnames()
+    recipes = [r.name for r in zoo.recipes("full")]
+    assert len(recipes) >= 20
     for kind in ("trained", "clean", "hybrid", "attack", "corruption"):
-        for model in ("base", "adv_linf8"):
+        for model in recipes:
             assert any(f"full-dry/{kind}/{model}-" in n for n in names), (kind, model, names[:20])
+    for model in ("base_gray", "neural_mouse", "neural_monkey"):
+        assert any(f"full-dry/neural_match/{model}-" in n for n in names), model
     assert not any(n.endswith((".pt", ".ckpt")) for n in names), "weights must not come back"
     assert len(list(out.iterdir())) <= 8
