@@ -417,6 +417,26 @@ def test_staleness_rules(tmp_path):
         book.select_chapters([a, b], ["c"])
 
 
+def test_a_fresh_clone_vendors_from_the_machines_shared_cache_without_npm(tmp_path, monkeypatch):
+    have = REPO / "_vendor" / "npm"
+    if not all((have / a.tarball).is_file() for a in book.VENDOR_ASSETS):
+        pytest.skip("the npm tarballs are not cached in this checkout")
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    for a in book.VENDOR_ASSETS:
+        shutil.copy(have / a.tarball, shared / a.tarball)
+    monkeypatch.setenv("LOWFREQ_NPM_CACHE", str(shared))
+    assert book.shared_npm_cache() == shared
+    monkeypatch.setattr(book.shutil, "which", lambda name: None)  # no npm (and so no network) on this machine
+    site = book.vendor(tmp_path / "fresh_clone_vendor", log=lambda s: None)
+    assert (site / "_vendor" / "mathjax" / "tex-mml-chtml.js").is_file()
+    assert (site / "_vendor" / "html-manager" / "embed-amd.js").is_file()
+    # nothing cached anywhere: a one-line error that says what to do
+    monkeypatch.setenv("LOWFREQ_NPM_CACHE", str(tmp_path / "empty"))
+    with pytest.raises(book.BookError, match="npm is not installed"):
+        book.vendor(tmp_path / "another_clone_vendor", log=lambda s: None)
+
+
 def test_vendor_extraction_keeps_only_what_is_asked(tmp_path):
     import tarfile
 

@@ -21,7 +21,13 @@ execution is off); the HTML is ``_build/<tier>/_build/html/`` and ``_build/html`
 tier built. MathJax 3, require.js and @jupyter-widgets/html-manager are copied from npm tarballs
 (cached in ``_vendor/npm/``, checked against pinned sha512 integrities) into the site's ``_vendor/``
 folder, so the pages typeset math and render widgets with no network. A build fails if a page
-still loads a script or stylesheet from the network.
+still loads a script or stylesheet from the network. The tarballs are also kept in a cache shared by
+the machine's checkouts (``~/.cache/lowfreq/npm``, see :func:`shared_npm_cache`), so a fresh clone
+builds with no network once any checkout has fetched them.
+
+Before anything runs, each selected chapter's source is checked (:func:`check_source`): YAML front
+matter that is missing, unclosed, unparsable or not MyST, or a chapter without a ``parameters`` cell,
+is a one-line error naming the chapter; so is a ``--chapter`` selection that names none.
 """
 from __future__ import annotations
 
@@ -450,9 +456,38 @@ def _integrity(path: Path) -> str:
     return "sha512-" + base64.b64encode(hashlib.sha512(path.read_bytes()).digest()).decode()
 
 
+def shared_npm_cache() -> Path:
+    """The machine's cache of the vendored npm tarballs, shared by every checkout (so a fresh clone builds
+    the book with no network once one has): $LOWFREQ_NPM_CACHE, else $XDG_CACHE_HOME/lowfreq/npm, else
+    ~/.cache/lowfreq/npm."""
+    env = os.environ.get("LOWFREQ_NPM_CACHE")
+    if env:
+        return Path(env).expanduser()
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache").expanduser() / "lowfreq" / "npm"
+
+
+def _share(path: Path) -> None:
+    """Copy a checked tarball into the shared cache (best effort: a read-only home is no error)."""
+    try:
+        dst = shared_npm_cache() / path.name
+        if not (dst.is_file() and dst.stat().st_size == path.stat().st_size):
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            tmp = dst.with_name(f".{dst.name}.{os.getpid()}.tmp")
+            shutil.copyfile(path, tmp)
+            os.replace(tmp, dst)
+    except OSError:
+        pass
+
+
 def _fetch_tarball(asset: NpmAsset, npm_dir: Path, log: Log) -> Path:
     path = npm_dir / asset.tarball
     if path.is_file() and _integrity(path) == asset.integrity:
+        _share(path)
+        return path
+    cached = shared_npm_cache() / asset.tarball
+    if cached.is_file() and _integrity(cached) == asset.integrity:  # another checkout fetched it: no network
+        npm_dir.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(cached, path)
         return path
     npm = shutil.which("npm")
     if npm is None:
@@ -470,6 +505,7 @@ def _fetch_tarball(asset: NpmAsset, npm_dir: Path, log: Log) -> Path:
         if _integrity(got) != asset.integrity:
             raise BookError(f"{asset.spec}: the tarball's sha512 does not match the pinned integrity; not using it")
         os.replace(got, path)
+    _share(path)
     return path
 
 
@@ -508,6 +544,9 @@ def vendor(vendor_dir: Path, *, log: Log = print) -> Path:
     spec = json.dumps([[(a.spec, a.integrity, a.copy, a.exclude) for a in VENDOR_ASSETS], _ASSETS_PATH_JS])
     stamp = vendor_dir / "site.stamp"
     if stamp.is_file() and stamp.read_text() == spec:
+        for a in VENDOR_ASSETS:  # keep the machine's shared cache filled for the next fresh clone
+            if (vendor_dir / "npm" / a.tarball).is_file():
+                _share(vendor_dir / "npm" / a.tarball)
         return site
     tmp = vendor_dir / "site.tmp"
     shutil.rmtree(tmp, ignore_errors=True)
