@@ -214,7 +214,9 @@ def placement(row: Mapping[str, Any], comparison: ZooComparison, *, member: bool
     if not sentences:
         out["paragraph"] = f"{name}: no results to place yet."
         return out
-    where = (f"Beside the {comparison.tier}-tier zoo" + (f" ({comparison.family}, {len(rows)} {other}models)" if rows else "")
+    data = "synthetic images" if comparison.tier == "smoke" else {"cifar10": "CIFAR-10", "imagenette": "Imagenette"}.get(
+        str(comparison.family), str(comparison.family))
+    where = (f"Beside the {comparison.tier}-tier zoo" + (f" ({data}, {len(rows)} {other}models)" if rows else "")
              if rows else f"{name} has no zoo to compare with ({comparison.note or 'none'}):")
     text = f"{where}, {name}: " if rows else f"{where} "
     text += ". ".join(s[0].upper() + s[1:] if i else s for i, s in enumerate(sentences)) + "."
