@@ -3,7 +3,7 @@ book's figures that need computing (explorers, corruption spectra, the Imagenett
 
 The public names of the submodules are re-exported here: ``experiments.hybrid_result(name, tier)``.
 """
-from lowfreq.experiments import corruption_power, evalsets, explorers, probes, runs, standin, tiers
+from lowfreq.experiments import corruption_power, evalsets, explorers, figure_inputs, probes, runs, standin, tiers
 from lowfreq.experiments.corruption_power import *  # noqa: F401,F403
 from lowfreq.experiments.evalsets import *  # noqa: F401,F403
 from lowfreq.experiments.explorers import *  # noqa: F401,F403

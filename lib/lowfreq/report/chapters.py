@@ -8,14 +8,21 @@ the chapter's results (from the cache; computing what is missing where the chapt
 shown under its outputs. A chapter then only glues those numbers and passes the held results to
 :mod:`lowfreq.report.figures`, :mod:`lowfreq.report.tables` and :mod:`lowfreq.report.widgets`, with
 the provenance helpers of :mod:`lowfreq.report.provenance`. Also the chapters' two Markdown helpers
-(:func:`show_note`, :func:`tier_caveat`), the front explorers of Fig 5 and the measured side of the
-deviations chapter (:func:`deviation_numbers`).
+(:func:`show_note`, :func:`tier_caveat`), the front explorers of Fig 5 (:func:`front_frames`), the live
+explorers (which say what they need when the models or the data are not here) and the measured side
+of the deviations chapter (:func:`deviation_numbers`).
+
+The images a chapter shows (hybrid strips, the explorers' pairs, predictions and frames, the S1 Fig D
+decomposition, the stand-in's corruption check) are figure inputs
+(:mod:`lowfreq.experiments.figure_inputs`): records stored with the results and read back without any
+data set, so the book builds from a fresh clone with none; with the data they are computed when missing.
 
 Units as everywhere in the book: f_0.5 in cycles/pixel, f_mix and f_rev in fractions of Nyquist,
 epsilon in [0, 1] pixel units (quoted x255), accuracies as fractions (quoted in %).
 """
 from __future__ import annotations
 
+import base64
 import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
@@ -24,8 +31,9 @@ import numpy as np
 import torch
 
 from lowfreq import experiments
-from lowfreq.data import imagenette, load_cifar10
-from lowfreq.methods import spectra, v1
+from lowfreq.data import DataNotFoundError, imagenette
+from lowfreq.experiments import figure_inputs
+from lowfreq.methods import hybrid, spectra, v1
 from lowfreq.methods.corruptions import CORRUPTIONS
 from lowfreq.methods.hybrid import PAPER_F_MIX_NYQ, HybridCurve
 from lowfreq.models import registry, zoo
@@ -55,8 +63,11 @@ __all__ = [
     "fig4_spectra",
     "Fig5HybridGroups",
     "fig5_hybrid_groups",
+    "FrontFrames",
+    "front_frames",
     "static_front_explorers",
     "live_front_explorers",
+    "live_hybrid_explorer",
     "TableB",
     "table_b",
     "Fig6Imagenet",
@@ -103,9 +114,23 @@ def tier_caveat(tier: str, *, what: str = "the paper's numbers") -> str:
             "ResNets) are shown for the layout only and cannot be compared with these values.\n:::")
 
 
-def _first_pair(images: torch.Tensor, labels: torch.Tensor, *, seed: int) -> ImagePair:
-    low, high, y_low, y_high = widgets.explorer_pairs(images, labels, n_pairs=1, seed=seed)
-    return ImagePair(low[0], high[0], int(y_low[0]), int(y_high[0]))
+def _first_pair(pairs: figure_inputs.ImagePairs) -> ImagePair:
+    return ImagePair(pairs.low[0], pairs.high[0], int(pairs.low_labels[0]), int(pairs.high_labels[0]))
+
+
+def _source(tier: str, n: int | None, *, grayscale: bool = False, dataset: str | None = None) -> str:
+    """The description of the tier's first `n` evaluation images (``EvalSet.source``) for a provenance
+    record; a short note when the data is not here and its description is not stored either."""
+    try:
+        return experiments.eval_set(tier, n, grayscale=grayscale, dataset=dataset).source
+    except DataNotFoundError:
+        return "the data set is not present here"
+
+
+def _detail(fi: Any) -> str:
+    """The data detail of an output drawn from a figure input: its data, then where it is stored."""
+    fi = getattr(fi, "input", fi)
+    return f"{fi.source}; {fi.stored_line}"
 
 
 def _mean(values: Sequence[float]) -> float:
@@ -136,14 +161,16 @@ class Intro:
 
 
 def intro(tier: str, *, strip_f_mix_nyq: Sequence[float] = (0.07, 0.16, 0.25, 0.42, 0.7, 1.0),
-          n_images: int = 64, seed: int = 0) -> Intro:
+          n_images: int = 64, seed: int = 0, compute_missing: bool | None = None) -> Intro:
     """The introduction at `tier`: one cross-class pair from the first `n_images` test images
-    (`seed`) for the hybrid strip, and the number of mixing frequencies of a hybrid-image curve."""
+    (`seed`) for the hybrid strip (a stored figure input, :func:`lowfreq.experiments.figure_inputs.pair_images`;
+    stored when computed per :func:`resolve_compute`), and the number of mixing frequencies of a
+    hybrid-image curve. Needs no data when the pair is stored."""
     sw = Stopwatch()
-    es = experiments.eval_set(tier, n_images)
-    pair = _first_pair(es.images, es.labels, seed=seed)
+    pairs = figure_inputs.pair_images(tier, n=n_images, n_pairs=1, seed=seed, store=resolve_compute(tier, compute_missing))
+    pair = _first_pair(pairs)
     numbers = {"tier_name": tier, "n_f_mix": len(PAPER_F_MIX_NYQ)}
-    prov = make_provenance(tier=tier, data=data_label(tier, n=n_images), data_detail=es.source, wall_time_s=sw.elapsed_s)
+    prov = make_provenance(tier=tier, data=data_label(tier, n=n_images), data_detail=_detail(pairs), wall_time_s=sw.elapsed_s)
     return Intro(numbers, pair, tuple(float(f) for f in strip_f_mix_nyq), rows.tier_class_names(tier), prov)
 
 
@@ -217,7 +244,7 @@ def fig2_neural(
                            what="representational-match results")
     wall = sw.elapsed_s
     have = [n for n in registered if corr.get(n) is not None or atk.get(n) is not None]
-    es = experiments.eval_set(tier, cfg.n_attack, grayscale=True)
+    es_source = _source(tier, cfg.n_attack, grayscale=True)
 
     def eps50(n: str) -> float:
         a = atk.get(n)
@@ -234,8 +261,7 @@ def fig2_neural(
                    match_monkey_monkey=mean_match(monkey, "monkey"), match_base_monkey=mean_match(baselines, "monkey"))
     sw_pc = Stopwatch()
     n_pc = min(1000, cfg.n_clean)
-    es_pc = experiments.eval_set(tier, n_pc, grayscale=True)
-    decomps = [neural_analysis.similarity_pcs(p, es_pc.images, k=n_components) for p in ("mouse", "monkey")]
+    decomps, pcs_input = _similarity_decomps(tier, n_pc, n_components, store=compute)
     for d in decomps:
         lin = d.r2 >= 0.3
         numbers[f"n50_{d.population}"] = d.n_for_share(0.5)
@@ -254,25 +280,58 @@ def fig2_neural(
     not_computed = "" if have else (
         "**Not yet computed at this tier.** The simulated-V1 models have no cached results here, so the "
         f"panels are not drawn. Compute them with `{probe}`.")
-    prov = make_provenance(tier=tier, data=data_label(tier, n=cfg.n_attack, grayscale=True), data_detail=es.source,
+    prov = make_provenance(tier=tier, data=data_label(tier, n=cfg.n_attack, grayscale=True), data_detail=es_source,
                            models=registered, results=("corruption", "attack", "hybrid"), wall_time_s=wall)
-    prov_pcs = make_provenance(tier=tier, data=data_label(tier, n=n_pc, grayscale=True), data_detail=es_pc.source,
+    prov_pcs = make_provenance(tier=tier, data=data_label(tier, n=n_pc, grayscale=True), data_detail=_detail(pcs_input),
                                wall_time_s=sw_pc.elapsed_s)
     return Fig2Neural(numbers, names, registered, [n for n in [*baselines, *mouse] if n in known],
                       [n for n in [*baselines, *monkey] if n in known], corr, atk, hyb, matches, decomps, sweep_md,
                       not_computed, prov, prov_pcs)
 
 
+_PCS_FIELDS = ("population", "sf_center_cpp", "eigenvalues", "explained", "scores", "receptive_fields", "rf_mean_sf_cpp",
+               "images_mean_sf_cpp", "r2", "n_images", "ridge")
+
+
+def _similarity_decomps(tier: str, n: int, k: int, *, store: bool,
+                        populations: Sequence[str] = ("mouse", "monkey")) -> tuple[list[neural_analysis.SimilarityPCs], Any]:
+    """The S1 Fig D decompositions (:func:`lowfreq.report.neural_analysis.similarity_pcs`) of `populations`
+    on the tier's first `n` grayscale test images, as a stored figure input (computed with the data)."""
+
+    def compute() -> dict[str, Any]:
+        es = figure_inputs.eval_images(tier, n, grayscale=True)
+        out: dict[str, Any] = {"source": es.source}
+        for pop in populations:
+            d = neural_analysis.similarity_pcs(pop, es.images, k=k)
+            out[pop] = {f: getattr(d, f) for f in _PCS_FIELDS}
+            for f in ("scores", "receptive_fields"):  # drawn (fields) or not shown (scores): float32 is plenty
+                out[pop][f] = np.asarray(out[pop][f], dtype=np.float32)
+        return out
+
+    fi = figure_inputs.figure_input(
+        tier, f"similarity_pcs_n{n}_k{k}", {"n": n, "k": k, "populations": {p: v1.POPULATIONS[p].to_dict() for p in populations}},
+        compute, identity=lambda: {"data": experiments.eval_set(tier, n, grayscale=True).fingerprint}, store=store,
+        code={"v1": v1.CODE_VERSION, "spectra": spectra.CODE_VERSION})
+    decomps = []
+    for pop in populations:
+        d = fi.payload[pop]
+        decomps.append(neural_analysis.SimilarityPCs(
+            str(d["population"]), float(d["sf_center_cpp"]), *(np.asarray(d[f]) for f in _PCS_FIELDS[2:7]),
+            float(d["images_mean_sf_cpp"]), np.asarray(d["r2"]), int(d["n_images"]), float(d["ridge"])))
+    return decomps, fi
+
+
 # =========================================================================== Fig 3
 @dataclass(frozen=True)
 class Fig3Hybrid:
-    """The Fig 3 chapter: `numbers`; the colour part (the `pair` of the strip at `strip_f_mix_nyq`,
+    """The Fig 3 chapter at `tier`: `numbers`; the colour part (the `pair` of the strip at `strip_f_mix_nyq`,
     the explorer's image `pairs` (low, high, low labels, high labels) and its precomputed `explorer`,
     the loaded `models` (None where missing) and their hybrid `curves`); the neural part on grayscale
     images (`gray_pair`, `gray_curves` of `gray_baselines`, `mouse`, `monkey`); and the provenance of
     the image strips (`prov_images`, `prov_gray_images`) and of the curves (`prov`, `prov_gray`)."""
 
     numbers: dict[str, Any]
+    tier: str
     class_names: tuple[str, ...] | None
     strip_f_mix_nyq: tuple[float, ...]
     pair: ImagePair
@@ -289,6 +348,56 @@ class Fig3Hybrid:
     prov: Provenance
     prov_gray_images: Provenance
     prov_gray: Provenance
+
+
+def _load_models(names: Sequence[str], tier: str, *, train: bool) -> dict[str, "nn.Module | None"]:
+    """{name: the model, or None when it cannot be had}: loaded from its weights, or trained when they are
+    missing and `train` (which needs the data); quietly None without weights and without the data."""
+    def one(name: str) -> "nn.Module | None":
+        try:
+            return experiments.get_model(name, tier, progress=False, train_missing=train)
+        except (zoo.MissingWeightsError, DataNotFoundError):
+            return None  # no weights here and no data to train them: the live explorer says so
+
+    return stats.gather(one, names, what="model")
+
+
+def _hybrid_explorer(tier: str, loaded: Mapping[str, "nn.Module | None"], *, n: int, n_pairs: int, seed: int,
+                     class_names: Sequence[str] | None, store: bool) -> tuple[widgets.ExplorerData, Any]:
+    """The hybrid explorer's data (:func:`lowfreq.report.widgets.hybrid_explorer_data`: `n_pairs` pairs of the
+    tier's first `n` test images, `seed`, and each model's softmax on their hybrids at every f_mix) as a
+    stored figure input: computed with the data and the models (stored when `store` and no model is
+    missing), read back without either."""
+    names = list(loaded)
+
+    def compute() -> dict[str, Any]:
+        es = figure_inputs.eval_images(tier, n)
+        lo, hi, y_lo, y_hi = widgets.explorer_pairs(es.images, es.labels, n_pairs=n_pairs, seed=seed)
+        lo_p, hi_p = figure_inputs.pack_images(lo), figure_inputs.pack_images(hi)
+        d = widgets.hybrid_explorer_data(loaded, figure_inputs.unpack_images(lo_p), figure_inputs.unpack_images(hi_p), y_lo,
+                                         y_hi, class_names=class_names)
+        return {"low": lo_p, "high": hi_p, "low_labels": d.low_labels, "high_labels": d.high_labels,
+                "f_mix_nyq": d.f_mix_nyq, "probs": {k: v.astype(np.float32) for k, v in d.probs.items() if v is not None},
+                "missing": [k for k, v in d.probs.items() if v is None], "source": es.source}
+
+    def identity() -> dict[str, Any]:
+        return {"data": experiments.eval_set(tier, n).fingerprint,
+                "models": {m: experiments.model_id(m, tier) for m in names}}
+
+    fi = figure_inputs.figure_input(
+        tier, f"hybrid_explorer_n{n}_p{n_pairs}_s{seed}",
+        {"models": names, "n": n, "n_pairs": n_pairs, "seed": seed, "f_mix_nyq": list(PAPER_F_MIX_NYQ)},
+        compute, identity=identity, store=store and all(m is not None for m in loaded.values()),
+        code={"hybrid": hybrid.CODE_VERSION})
+    p = fi.payload
+    low, high = figure_inputs.unpack_images(p["low"]), figure_inputs.unpack_images(p["high"])
+    probs = {m: (np.asarray(p["probs"][m]) if m in p["probs"] else None) for m in names}
+    k = next((v.shape[-1] for v in probs.values() if v is not None), len(class_names) if class_names else 10)
+    d = widgets.hybrid_explorer_data({}, low, high, np.asarray(p["low_labels"]), np.asarray(p["high_labels"]),
+                                     f_mix_nyq=[float(f) for f in np.asarray(p["f_mix_nyq"])],
+                                     class_names=class_names or [f"class {i}" for i in range(k)])
+    d.probs = probs
+    return d, fi
 
 
 def fig3_hybrid(
@@ -310,24 +419,24 @@ def fig3_hybrid(
     computed with), their hybrid curves and the explorer's precomputed frames; and the hybrid curves
     of the neural group on grayscale images (computed when missing per :func:`resolve_compute`)."""
     cfg = experiments.tier_config(tier)
+    compute = resolve_compute(tier, compute_missing)
     sw = Stopwatch()
-    es = experiments.eval_set(tier, cfg.n_hybrid)
     class_names = rows.tier_class_names(tier)
-    low, high, y_low, y_high = widgets.explorer_pairs(es.images, es.labels, n_pairs=n_pairs, seed=pair_seed)
     train = (tier != "full") if train_missing is None else bool(train_missing)
-    loaded = stats.gather(lambda name: experiments.get_model(name, tier, progress=False, train_missing=train), models,
-                          what="model")
+    loaded = _load_models(models, tier, train=train)
     curves = stats.gather(lambda name: experiments.hybrid_result(name, tier, progress=False), models)
-    explorer = widgets.hybrid_explorer_data(loaded, low, high, y_low, y_high, class_names=class_names)
+    explorer, explorer_input = _hybrid_explorer(tier, loaded, n=cfg.n_hybrid, n_pairs=n_pairs, seed=pair_seed,
+                                                class_names=class_names, store=compute)
+    low, high, y_low, y_high = explorer.low, explorer.high, explorer.low_labels, explorer.high_labels
     wall = sw.elapsed_s
     numbers: dict[str, Any] = {"n_hybrid": cfg.n_hybrid, "n_seeds": len(cfg.hybrid_seeds)}
     for name, c in curves.items():
         numbers[f"f_rev_{name}"] = NAN if c is None else c.f_rev_nyq
     sw = Stopwatch()
     neural_names = [*gray_baselines, *mouse, *monkey]
-    es_gray = experiments.eval_set(tier, cfg.n_hybrid, grayscale=True)
-    gray_pair = _first_pair(es_gray.images, es_gray.labels, seed=pair_seed)
-    gray_curves = rows.gather_results("hybrid", neural_names, tier, compute=resolve_compute(tier, compute_missing))
+    gray_pairs = figure_inputs.pair_images(tier, n=cfg.n_hybrid, n_pairs=1, seed=pair_seed, grayscale=True, store=compute)
+    gray_pair = _first_pair(gray_pairs)
+    gray_curves = rows.gather_results("hybrid", neural_names, tier, compute=compute)
 
     def mean_f_rev(names: Sequence[str]) -> float:
         return _mean([gray_curves[n].f_rev_nyq for n in names if gray_curves.get(n) is not None])
@@ -337,15 +446,31 @@ def fig3_hybrid(
     data = data_label(tier, n=cfg.n_hybrid)
     gray = data_label(tier, n=cfg.n_hybrid, grayscale=True)
     return Fig3Hybrid(
-        numbers, class_names, tuple(float(f) for f in strip_f_mix_nyq), ImagePair(low[0], high[0], int(y_low[0]), int(y_high[0])),
+        numbers, tier, class_names, tuple(float(f) for f in strip_f_mix_nyq), ImagePair(low[0], high[0], int(y_low[0]), int(y_high[0])),
         (low, high, y_low, y_high), loaded, curves, explorer, gray_pair, gray_curves, tuple(gray_baselines), tuple(mouse),
         tuple(monkey),
-        prov_images=make_provenance(tier=tier, data=data, data_detail=es.source),
-        prov=make_provenance(tier=tier, data=data, data_detail=es.source, models=models, results=("hybrid",), wall_time_s=wall),
-        prov_gray_images=make_provenance(tier=tier, data=gray, data_detail=es_gray.source),
-        prov_gray=make_provenance(tier=tier, data=gray, data_detail=es_gray.source, models=neural_names, results=("hybrid",),
-                                  wall_time_s=sw.elapsed_s),
+        prov_images=make_provenance(tier=tier, data=data, data_detail=_detail(explorer_input)),
+        prov=make_provenance(tier=tier, data=data, data_detail=_detail(explorer_input), models=models, results=("hybrid",),
+                             wall_time_s=wall),
+        prov_gray_images=make_provenance(tier=tier, data=gray, data_detail=_detail(gray_pairs)),
+        prov_gray=make_provenance(tier=tier, data=gray, data_detail=gray_pairs.source, models=neural_names,
+                                  results=("hybrid",), wall_time_s=sw.elapsed_s),
     )
+
+
+def live_hybrid_explorer(ch: Fig3Hybrid) -> Any:
+    """The live hybrid explorer of Fig 3 (ipywidgets: any f_mix, the models' predictions recomputed) on the
+    chapter's image pairs; when a model cannot be loaded here (no weights, and no data to train it), a
+    short Markdown note saying how to get it instead."""
+    missing = [n for n, m in ch.models.items() if m is None]
+    if missing:
+        from IPython.display import Markdown
+
+        return Markdown(f"*The live explorer runs the models {', '.join(f'`{n}`' for n in ch.models)}; the weights of "
+                        f"{', '.join(f'`{n}`' for n in missing)} are not here (train them with `python -m lowfreq zoo train "
+                        f"{' '.join(missing)} --tier {ch.tier}`, which needs the data). The explorer above has every "
+                        "frame precomputed.*")
+    return widgets.hybrid_explorer(ch.models, *ch.pairs, class_names=ch.class_names)
 
 
 # =========================================================================== Fig 4
@@ -369,7 +494,7 @@ def fig4_spectra(tier: str, *, compute_missing: bool | None = None) -> Fig4Spect
     cfg = experiments.tier_config(tier)
     compute = resolve_compute(tier, compute_missing)
     models = rows.book_models(tier)
-    es = experiments.eval_set(tier, cfg.n_attack)
+    es_source = _source(tier, cfg.n_attack)
     sw = Stopwatch()
     attacks = stats.gather(lambda n: experiments.attack_result(n, tier, progress=False, load_only=not compute), models.names,
                            what="attack results")
@@ -389,7 +514,7 @@ def fig4_spectra(tier: str, *, compute_missing: bool | None = None) -> Fig4Spect
         "n_below": n_below, "n_robust": n_robust, "n_neural_below": n_neural_below, "n_neural": n_neural,
         "rho": rho, "n_rho": n_rho,
     }
-    prov = make_provenance(tier=tier, data=data_label(tier, n=cfg.n_attack), data_detail=es.source, models=models.names,
+    prov = make_provenance(tier=tier, data=data_label(tier, n=cfg.n_attack), data_detail=es_source, models=models.names,
                            results=("attack",), wall_time_s=wall)
     return Fig4Spectra(numbers, models, attacks, table, prov)
 
@@ -410,7 +535,7 @@ class Fig5HybridGroups:
     corruption: dict[str, Any]
     rows: list[dict[str, Any]]
     fit: stats.QuadraticFit | None
-    fronts: Any
+    fronts: FrontFrames
     prov_hybrid: Provenance
     prov: Provenance
     prov_fronts: Provenance
@@ -425,7 +550,7 @@ def fig5_hybrid_groups(tier: str, *, compute_missing: bool | None = None) -> Fig
     compute = resolve_compute(tier, compute_missing)
     models = rows.book_models(tier)
     blur_series = [r.name for r in zoo.recipes(tier, group="blur")]
-    es = experiments.eval_set(tier, cfg.n_hybrid)
+    es_source = _source(tier, cfg.n_hybrid)
     sw = Stopwatch()
     curves = stats.gather(lambda n: experiments.hybrid_result(n, tier, progress=False, load_only=not compute), models.names,
                           what="hybrid results")
@@ -453,8 +578,8 @@ def fig5_hybrid_groups(tier: str, *, compute_missing: bool | None = None) -> Fig
         "acc_b15": 100 * float(b15["corruption_acc"]) if b15.get("corruption_acc") is not None else NAN,
     }
     sw = Stopwatch()
-    fronts = experiments.front_explorer_inputs(tier, table)
-    hybrid_detail = f"first {cfg.n_hybrid} test images x {len(cfg.hybrid_seeds)} pairing seeds: {es.source}"
+    fronts = front_frames(tier, table, store=compute)
+    hybrid_detail = f"first {cfg.n_hybrid} test images x {len(cfg.hybrid_seeds)} pairing seeds: {es_source}"
     corr_detail = f"first {cfg.n_corruption} test images, 15 corruptions x {len(cfg.severities)} severities"
     return Fig5HybridGroups(
         numbers, models, blur_series, curves, corr, table, fit, fronts,
@@ -464,35 +589,149 @@ def fig5_hybrid_groups(tier: str, *, compute_missing: bool | None = None) -> Fig
                              data_detail=f"hybrid images: {hybrid_detail}; corruptions: {corr_detail}", models=models.names,
                              results=("hybrid", "corruption"), wall_time_s=wall),
         prov_fronts=make_provenance(tier=tier, data=data_label(tier, n=int(fronts.images.shape[0])),
-                                    data_detail=f"{es.source}; {fronts.pca_source}", models=blur_series + ["pca"],
+                                    data_detail=_detail(fronts.input), models=blur_series + ["pca"],
                                     wall_time_s=sw.elapsed_s),
     )
 
 
-def static_front_explorers(fronts: Any) -> list[Any]:
-    """The two static explorers of Fig 5 (HTML, precomputed frames): the Gaussian blur front over the
-    tier's sigmas (px; starting at 1.5 when present) and the PCA front over K. `fronts`:
-    ``experiments.front_explorer_inputs``."""
-    blur_start = list(fronts.blur).index("1.5") if "1.5" in fronts.blur else 0
+@dataclass(frozen=True)
+class FrontFrames:
+    """The blur-sigma / PCA-K explorers of Fig 5 as stored (a figure input): the tier's first test
+    `images` (N, C, H, W) in [0, 1] with their `captions`; for each front, its slider values (`blur_px`:
+    sigma in px as text, `pca_k`: K as text) and the precomputed frames (:func:`lowfreq.report.widgets.front_frames`,
+    one row per image, one frame per value); the matching zoo models' notes (HTML, from the results);
+    `source` (the images and the PCA's training images), `input` (the figure input) and, when the frames
+    were computed in this run, the fitted PCA fronts (`pca_fronts`, else None)."""
+
+    tier: str
+    images: torch.Tensor
+    captions: tuple[str, ...]
+    blur_px: tuple[str, ...]
+    blur_frames: list[list[widgets.Frame]]
+    pca_k: tuple[str, ...]
+    pca_frames: list[list[widgets.Frame]]
+    blur_notes: dict[str, str]
+    pca_notes: dict[str, str]
+    source: str
+    input: Any
+    pca_fronts: dict[str, Any] | None = None
+
+
+_PNG_URI = "data:image/png;base64,"
+
+
+def _frames_payload(labels: Sequence[str], frames: list[list[widgets.Frame]]) -> dict[str, Any]:
+    """Frames as a record payload: each distinct PNG once (the unfiltered image repeats in every frame of
+    its row), as raw bytes in one array with offsets (no base64 in the record), frames pointing at them."""
+    pngs: list[bytes] = []
+    index: dict[str, int] = {}
+
+    def at(uri: str) -> int:
+        if not uri.startswith(_PNG_URI):
+            raise ValueError(f"front frames: expected PNG data URIs, got {uri[:30]!r}")
+        if uri not in index:
+            index[uri] = len(pngs)
+            pngs.append(base64.b64decode(uri[len(_PNG_URI):]))
+        return index[uri]
+
+    rows_ = [[{"images": [[cap, at(uri)] for cap, uri in f.images], "html": f.html} for f in row] for row in frames]
+    return {"values": list(labels), "frames": rows_, "png_bytes": np.frombuffer(b"".join(pngs), dtype=np.uint8).copy(),
+            "png_offsets": np.cumsum([0, *(len(b) for b in pngs)]).astype(np.int64)}
+
+
+def _frames_from(payload: Mapping[str, Any]) -> tuple[tuple[str, ...], list[list[widgets.Frame]]]:
+    raw, off = np.asarray(payload["png_bytes"], dtype=np.uint8).tobytes(), np.asarray(payload["png_offsets"])
+    uris = [_PNG_URI + base64.b64encode(raw[int(a):int(b)]).decode("ascii") for a, b in zip(off[:-1], off[1:])]
+    frames = [[widgets.Frame(tuple((str(cap), uris[int(i)]) for cap, i in f["images"]), str(f["html"])) for f in row]
+              for row in payload["frames"]]
+    return tuple(str(v) for v in payload["values"]), frames
+
+
+def front_frames(tier: str, rows_: Sequence[Mapping[str, Any]] = (), *, n_images: int = 3, n_pca_fit: int = 5000,
+                 store: bool = False) -> FrontFrames:
+    """The Fig 5 front explorers at `tier` as a stored figure input: the frames of
+    :func:`lowfreq.report.widgets.front_frames` for the Gaussian blur and the PCA fronts of
+    :func:`lowfreq.experiments.front_explorer_inputs` (first `n_images` test images; PCA fitted on
+    `n_pca_fit` training images), computed with the data (stored when `store`) and read back without
+    it. The notes of the matching zoo models come from `rows_` (Table B rows) and the K-sweep record."""
+    made: dict[str, Any] = {}
+
+    def compute() -> dict[str, Any]:
+        es = figure_inputs.eval_images(tier, n_images)
+        fx = experiments.front_explorer_inputs(tier, n_images=n_images, n_pca_fit=n_pca_fit)
+        made["pca"] = fx.pca
+        return {"images": figure_inputs.pack_images(fx.images), "captions": list(fx.captions),
+                "blur": _frames_payload(list(fx.blur), widgets.front_frames(fx.images, fx.blur, captions=fx.captions)),
+                "pca": _frames_payload(list(fx.pca), widgets.front_frames(fx.images, fx.pca, captions=fx.captions)),
+                "source": f"{es.source}; {fx.pca_source}"}
+
+    def identity() -> dict[str, Any]:
+        return {"data": experiments.eval_set(tier, n_images).fingerprint,
+                "pca_train_data": experiments.train_data_fingerprint(zoo.recipe("pca", tier))[0]}
+
+    config = {"n_images": n_images, "n_pca_fit": n_pca_fit, "sigmas_px": experiments.front_sigmas_px(tier),
+              "pca_ks": experiments.front_pca_ks(tier)}
+    fi = figure_inputs.figure_input(tier, f"front_frames_n{n_images}", config, compute, identity=identity, store=store,
+                                    code={"spectra": spectra.CODE_VERSION})
+    p = fi.payload
+    blur_px, blur = _frames_from(p["blur"])
+    pca_k, pca = _frames_from(p["pca"])
+    blur_notes, pca_notes = experiments.front_notes(tier, rows_, sigma_labels=blur_px, k_labels=pca_k)
+    return FrontFrames(tier, figure_inputs.unpack_images(p["images"]), tuple(str(c) for c in p["captions"]), blur_px, blur,
+                       pca_k, pca, blur_notes, pca_notes, fi.source, fi, made.get("pca"))
+
+
+def _with_notes(frames: list[list[widgets.Frame]], labels: Sequence[str], notes: Mapping[str, str]) -> list[list[widgets.Frame]]:
+    # as widgets.front_frames adds them: the note of a value under that value's frame
+    return [[widgets.Frame(f.images, f.html + (f'<div class="lfx-note">{notes[lab]}</div>' if lab in notes else ""))
+             for f, lab in zip(row, labels)] for row in frames]
+
+
+def _static_front(frames: list[list[widgets.Frame]], labels: Sequence[str], notes: Mapping[str, str], *, slider_label: str,
+                  title: str, initial: int = 0) -> Any:
+    from IPython.display import HTML
+
+    caps = [row[0].images[0][0] for row in frames]
+    return HTML(widgets.static_explorer(_with_notes(frames, labels, notes), slider_values=list(labels),
+                                        slider_label=slider_label, select_options=caps, select_label="image", title=title,
+                                        initial=(0, initial)))
+
+
+def static_front_explorers(fronts: FrontFrames) -> list[Any]:
+    """The two static explorers of Fig 5 (HTML, the stored frames): the Gaussian blur front over the
+    tier's sigmas (px; starting at 1.5 when present) and the PCA front over K, each frame with the note
+    of its zoo model. `fronts`: :func:`front_frames`."""
+    blur_start = list(fronts.blur_px).index("1.5") if "1.5" in fronts.blur_px else 0
     return [
-        widgets.static_front_explorer(fronts.images, fronts.blur, slider_label="blur σ (px)", captions=fronts.captions,
-                                      notes=fronts.blur_notes, title="Gaussian blur front", initial=blur_start),
-        widgets.static_front_explorer(fronts.images, fronts.pca, slider_label="PCA components K", captions=fronts.captions,
-                                      notes=fronts.pca_notes, title="PCA projection front"),
+        _static_front(fronts.blur_frames, fronts.blur_px, fronts.blur_notes, slider_label="blur σ (px)",
+                      title="Gaussian blur front", initial=blur_start),
+        _static_front(fronts.pca_frames, fronts.pca_k, fronts.pca_notes, slider_label="PCA components K",
+                      title="PCA projection front"),
     ]
 
 
-def live_front_explorers(fronts: Any) -> list[Any]:
-    """The two live (ipywidgets) explorers of Fig 5: any blur sigma in 0..5 px, and any K up to the
-    largest fitted projector (starting at 128 or that largest K)."""
-    k_max = max(int(k) for k in fronts.pca)
+def live_front_explorers(fronts: FrontFrames) -> list[Any]:
+    """The two live (ipywidgets) explorers of Fig 5: any blur sigma in 0..5 px (on the stored images), and
+    any K up to the largest fitted projector (starting at 128 or that largest K). The PCA projection is
+    fitted on the training images, so without the data that explorer is a short Markdown note instead."""
+    from IPython.display import Markdown
+
     channels = int(fronts.images.shape[1])
-    return [
-        widgets.front_explorer(fronts.images, lambda s: GaussianBlur(float(s), channels=channels), value=1.5, min=0.0,
-                               max=5.0, step=0.1, description="blur σ (px)", captions=fronts.captions),
-        widgets.front_explorer(fronts.images, lambda k: fronts.pca[str(k_max)].truncated(int(k)), value=min(128, k_max),
-                               min=1, max=k_max, step=1, description="PCA components K", captions=fronts.captions),
-    ]
+    out = [widgets.front_explorer(fronts.images, lambda s: GaussianBlur(float(s), channels=channels), value=1.5, min=0.0,
+                                  max=5.0, step=0.1, description="blur σ (px)", captions=list(fronts.captions))]
+    pca = fronts.pca_fronts
+    if pca is None:
+        try:
+            pca = experiments.front_explorer_inputs(fronts.tier, n_images=int(fronts.images.shape[0])).pca
+        except DataNotFoundError:
+            out.append(Markdown(f"*The live PCA explorer fits the projection on the training images, which are not here "
+                                f"(`make data`); the static explorer above shows K = {', '.join(fronts.pca_k)}.*"))
+            return out
+    k_max = max(int(k) for k in pca)
+    out.append(widgets.front_explorer(fronts.images, lambda k: pca[str(k_max)].truncated(int(k)), value=min(128, k_max),
+                                      min=1, max=k_max, step=1, description="PCA components K",
+                                      captions=list(fronts.captions)))
+    return out
 
 
 # =========================================================================== Table B
@@ -513,7 +752,7 @@ def table_b(tier: str, *, compute_missing: bool | None = None) -> TableB:
     cfg = experiments.tier_config(tier)
     compute = resolve_compute(tier, compute_missing)
     models = rows.book_models(tier)
-    es = experiments.eval_set(tier, cfg.n_clean)
+    es_source = _source(tier, cfg.n_clean)
     sw = Stopwatch()
     table = rows.table_b_rows(tier, models.names, groups=models.groups, compute=compute)
     wall = sw.elapsed_s
@@ -522,9 +761,9 @@ def table_b(tier: str, *, compute_missing: bool | None = None) -> TableB:
     numbers = {
         "n_models": len(table), "n_complete": len(table) - n_missing, "n_trained": len(train_times),
         "train_total_min": sum(train_times) / 60, "n_clean": cfg.n_clean, "n_attack": cfg.n_attack,
-        "n_hybrid": cfg.n_hybrid, "n_corruption": cfg.n_corruption, "eval_data": es.source,
+        "n_hybrid": cfg.n_hybrid, "n_corruption": cfg.n_corruption, "eval_data": es_source,
     }
-    prov = make_provenance(tier=tier, data=data_label(tier, n=cfg.n_clean), data_detail=es.source, models=models.names,
+    prov = make_provenance(tier=tier, data=data_label(tier, n=cfg.n_clean), data_detail=es_source, models=models.names,
                            results=("trained", "clean", "hybrid", "attack", "corruption"), wall_time_s=wall)
     return TableB(numbers, models, table, prov)
 
@@ -594,13 +833,15 @@ def fig6_imagenet_standin(tier: str, *, models: Sequence[str] | None = None, n_c
         "corruption_params": cfg.corruption_params,
     }
     sw = Stopwatch()
-    es = experiments.eval_set(tier, n_change, dataset=dataset)
-    change = experiments.corruption_change(es.images, params=cfg.corruption_params, seed=0)
+    change_input = figure_inputs.corruption_change_input(tier, n=n_change, dataset=dataset, params=cfg.corruption_params,
+                                                         seed=0, store=compute_missing)
+    change = {k: [float(v) for v in vs] for k, vs in change_input.payload["change"].items()}
+    n_change_images = int(change_input.payload["n"])
     not_growing = [n for n, m in change.items() if not all(a < b for a, b in zip(m, m[1:]))]
-    numbers["n_change_text"] = len(es.labels)
+    numbers["n_change_text"] = n_change_images
     numbers["not_growing"] = ", ".join(not_growing) if not_growing else "none"
-    prov_change = make_provenance(tier=tier, data=data_label(tier, n=len(es.labels), dataset=dataset),
-                                  data_detail=f"{es.source}; corruption parameters: {cfg.corruption_params}",
+    prov_change = make_provenance(tier=tier, data=data_label(tier, n=n_change_images, dataset=dataset),
+                                  data_detail=f"{_detail(change_input)}; corruption parameters: {cfg.corruption_params}",
                                   wall_time_s=sw.elapsed_s)
     sw = Stopwatch()
     table = rows.table_b_rows(tier, names, compute=compute_missing)  # trains and probes what is not cached yet
@@ -611,8 +852,8 @@ def fig6_imagenet_standin(tier: str, *, models: Sequence[str] | None = None, n_c
         numbers[f"claim_{c.id}"] = c.verdict
     numbers["timing"] = _timing_text(experiments.standin_timing(tier, names),
                                      "not measured at this tier (run lowfreq.experiments.run_standin)", shared_machine_note=True)
-    attack_data = experiments.eval_set(tier, cfg.n_attack, dataset=dataset).source
-    corruption_data = experiments.eval_set(tier, cfg.n_corruption, dataset=dataset).source
+    attack_data = _source(tier, cfg.n_attack, dataset=dataset)
+    corruption_data = _source(tier, cfg.n_corruption, dataset=dataset)
     return Fig6Standin(
         numbers, names, blur_names, change, table, stats.series_fit(table, names=blur_names), in_claims, _pca_sweep_text(tier),
         prov_change=prov_change,
@@ -653,7 +894,7 @@ def s1_corruptions(
     compute = resolve_compute(tier, compute_missing)
     cfg = experiments.tier_config(tier)
     n_img = cfg.n_corruption if n_spectra is None else int(n_spectra)
-    es = experiments.eval_set(tier, n_img)
+    es_source = _source(tier, n_img)
     numbers: dict[str, Any] = {"n_img": n_img, "n_sev": len(cfg.severities), "n_corr": len(CORRUPTIONS)}
     sw = Stopwatch()
     spectra_ = experiments.tier_corruption_spectra(tier, n=n_img, compute=True)
@@ -673,8 +914,8 @@ def s1_corruptions(
     data = data_label(tier, n=n_img)
     return S1Corruptions(
         numbers, spectra_, grouping, list(models), results,
-        prov_spectra=make_provenance(tier=tier, data=data, data_detail=es.source, wall_time_s=wall_spectra),
-        prov=make_provenance(tier=tier, data=data, data_detail=es.source, models=models, results=("corruption",),
+        prov_spectra=make_provenance(tier=tier, data=data, data_detail=es_source, wall_time_s=wall_spectra),
+        prov=make_provenance(tier=tier, data=data, data_detail=es_source, models=models, results=("corruption",),
                              wall_time_s=sw.elapsed_s),
     )
 
@@ -729,13 +970,13 @@ def summary(
         "lead_coef": by_id["inverted_u"].numbers.get("a", math.nan),
     }
     cfg = experiments.tier_config(tier)
-    es = experiments.eval_set(tier, cfg.n_clean)
+    es_source = _source(tier, cfg.n_clean)
     fit = stats.series_fit([r for r in inp.rows if not r.get("gray")], group="blur", min_points=4)
     data = data_label(tier, n=cfg.n_clean)
     return Summary(
         numbers, inp, results, fit, by_id["eps_vs_f05"].numbers.get("rho"), by_id["near_curve"].numbers.get("tolerance_acc"),
-        prov=make_provenance(tier=tier, data=data, data_detail=es.source, wall_time_s=wall),
-        prov_models=make_provenance(tier=tier, data=data, data_detail=es.source, models=[r["model"] for r in inp.rows],
+        prov=make_provenance(tier=tier, data=data, data_detail=es_source, wall_time_s=wall),
+        prov_models=make_provenance(tier=tier, data=data, data_detail=es_source, models=[r["model"] for r in inp.rows],
                                     results=("attack", "hybrid", "corruption"), wall_time_s=wall),
     )
 
@@ -755,9 +996,11 @@ def deviation_numbers(
     names: Sequence[str] | None = None,
     results_root: Any = None,
     data_root: Any = None,
+    compute_missing: bool | None = None,
 ) -> dict[str, Any]:
     """The measured side of the deviations chapter at `tier`, from cached results only (nothing is
-    computed; what is missing is NaN, or "n/a" for text).
+    computed but the exact-originals shares, a figure input computed with the data when it is not
+    stored and stored per :func:`resolve_compute`; what is missing is NaN, or "n/a" for text).
 
     Keys: the base recipe (``arch``, ``epochs``, ``train_images``, ``batch_size``, ``lr``,
     ``dataset``), ``pca_k``, ``attacks``; ``exact_share_<probe>`` (fraction of lossless CIFAR-10
@@ -783,11 +1026,14 @@ def deviation_numbers(
         out[f"n_{probe}"] = n
         out[f"exact_share_{probe}"] = NAN
     if r.dataset.startswith("cifar10"):
-        try:
-            exact = load_cifar10("test", root=data_root).exact.numpy().astype(bool)
-            for probe in ("clean", "hybrid", "attack", "corruption"):
-                out[f"exact_share_{probe}"] = float(exact[: out[f"n_{probe}"]].mean())
-        except Exception:  # noqa: BLE001 - no data here: the shares stay NaN
+        probes_ = ("clean", "hybrid", "attack", "corruption")
+        try:  # a stored figure input (computed with the data; stored per resolve_compute)
+            shares = figure_inputs.exact_share_input(tier, sorted({out[f"n_{p}"] for p in probes_}),
+                                                     store=resolve_compute(tier, compute_missing),
+                                                     results_root=results_root, data_root=data_root).payload["shares"]
+            for probe in probes_:
+                out[f"exact_share_{probe}"] = float(shares[str(out[f"n_{probe}"])])
+        except (LookupError, DataNotFoundError):  # neither stored nor computable here: the shares stay NaN
             pass
     kw: dict[str, Any] = {} if results_root is None else {"results_root": results_root}
     out["test_acc"] = {}
@@ -843,13 +1089,17 @@ def _pct(x: float | None) -> str:
 
 
 def deviations(tier: str, *, names: Sequence[str] | None = None, results_root: Any = None,
-               data_root: Any = None) -> Deviations:
+               data_root: Any = None, compute_missing: bool | None = None) -> Deviations:
     """The numbers of the deviations chapter at `tier`, formatted as the text quotes them (shares and
     accuracies in %, epsilon in /255, f_0.5 in cycles/pixel; "n/a" where a result does not exist at
     this tier), from :func:`deviation_numbers` (cached results only)."""
-    dn = deviation_numbers(tier, names=names, results_root=results_root, data_root=data_root)
+    dn = deviation_numbers(tier, names=names, results_root=results_root, data_root=data_root,
+                           compute_missing=compute_missing)
     cfg = experiments.tier_config(tier)
-    data_source = experiments.eval_set(tier, cfg.n_clean, data_root=data_root).source
+    try:
+        data_source = experiments.eval_set(tier, cfg.n_clean, data_root=data_root).source
+    except DataNotFoundError:
+        data_source = "the data set is not present here"
     synthetic = dn["dataset"] == "synthetic"
     g: dict[str, Any] = {}
     for probe in ("clean", "hybrid", "attack", "corruption"):

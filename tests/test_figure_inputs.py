@@ -1,0 +1,184 @@
+"""Figure inputs (lowfreq.experiments.figure_inputs): the images and small arrays the chapters show are
+records like every other result, computed with the data, read back without it.
+
+Fast tests use scratch results folders; the committed smoke and cpu records are read from the checkout
+(never written) with an empty data folder."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from lowfreq import experiments
+from lowfreq.data import DataNotFoundError
+from lowfreq.experiments import figure_inputs as fi
+from lowfreq.methods.corruptions import CORRUPTIONS
+from lowfreq.report import chapters, provenance
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture()
+def scratch(tmp_path, monkeypatch):
+    monkeypatch.setenv("LOWFREQ_RESULTS_DIR", str(tmp_path / "results"))
+    monkeypatch.setenv("LOWFREQ_MODEL_DIR", str(tmp_path / "models"))
+    experiments.clear_caches()
+    yield tmp_path
+    experiments.clear_caches()
+
+
+@pytest.fixture()
+def no_data(tmp_path, monkeypatch):
+    """An empty data folder; the committed results of the checkout (read only: nothing may change)."""
+    monkeypatch.setenv("LOWFREQ_DATA_DIR", str(tmp_path / "nodata"))
+    monkeypatch.delenv("LOWFREQ_RESULTS_DIR", raising=False)
+    (tmp_path / "nodata").mkdir()
+    experiments.clear_caches()
+    before = _snapshot(REPO / "results")
+    yield tmp_path
+    experiments.clear_caches()
+    assert _snapshot(REPO / "results") == before, "reading figure inputs changed the results folder"
+
+
+def _snapshot(root: Path) -> dict[str, int]:
+    return {str(p.relative_to(root)): p.stat().st_mtime_ns for p in root.rglob("*") if p.is_file()}
+
+
+def _records(root: Path, tier: str) -> list[Path]:
+    return sorted((root / "results" / tier / fi.KIND).glob("*.json"))
+
+
+# ============================================================================ images in records
+def test_pack_images_is_lossless():
+    u8 = torch.randint(0, 256, (2, 3, 4, 4), dtype=torch.uint8)
+    x = u8.float() / 255
+    packed = fi.pack_images(x)
+    assert list(packed) == ["uint8"] and packed["uint8"].dtype == np.uint8
+    assert torch.equal(fi.unpack_images(packed), x)
+    y = torch.rand(2, 1, 4, 4)  # not 8-bit values: kept as float32
+    packed = fi.pack_images(y)
+    assert list(packed) == ["float32"] and torch.equal(fi.unpack_images(packed), y)
+
+
+# ============================================================================ the accessor
+class _Counter:
+    def __init__(self, source: str = "toy data") -> None:
+        self.n = 0
+        self.source = source
+
+    def __call__(self) -> dict:
+        self.n += 1
+        return {"x": np.arange(3.0) + self.n, "source": self.source}
+
+
+def _no_data() -> dict:
+    raise DataNotFoundError("no data here")
+
+
+def test_figure_input_is_computed_once_stored_and_read_without_data(scratch):
+    compute = _Counter()
+    got = fi.figure_input("smoke", "toy", {"k": 1}, compute, identity=lambda: {"data": "aaa"}, store=True)
+    assert compute.n == 1 and got.record is not None and got.source == "toy data"
+    assert "figure input smoke/figure_inputs/toy: commit" in got.stored_line
+    again = fi.figure_input("smoke", "toy", {"k": 1}, compute, identity=lambda: {"data": "aaa"}, store=True)
+    assert compute.n == 1 and np.array_equal(again.payload["x"], got.payload["x"])
+    assert len(_records(scratch, "smoke")) == 1
+    # no data: the stored record with the same label, configuration and code is used
+    blind = fi.figure_input("smoke", "toy", {"k": 1}, _no_data, identity=_no_data, store=True)
+    assert blind.record is not None and np.array_equal(blind.payload["x"], [1.0, 2.0, 3.0])
+    # ... but never one made for another configuration: one line saying what to do
+    with pytest.raises(LookupError) as exc:
+        fi.figure_input("smoke", "toy", {"k": 2}, _no_data, identity=_no_data, store=True)
+    assert "\n" not in str(exc.value) and "no stored figure input 'toy' at tier 'smoke'" in str(exc.value)
+    assert "make data" in str(exc.value)
+
+
+def test_figure_input_follows_its_data_and_code(scratch, monkeypatch):
+    compute = _Counter()
+    fi.figure_input("smoke", "toy", {}, compute, identity=lambda: {"data": "aaa"}, store=True)
+    other = fi.figure_input("smoke", "toy", {}, compute, identity=lambda: {"data": "bbb"}, store=True)  # other data
+    assert compute.n == 2 and other.payload["x"][0] == 2.0 and len(_records(scratch, "smoke")) == 2
+    # without the data, the newest record of the label is read
+    newest = fi.figure_input("smoke", "toy", {}, _no_data, identity=_no_data, store=False)
+    assert newest.payload["x"][0] == 2.0
+    monkeypatch.setattr(fi, "CODE_VERSION", fi.CODE_VERSION + 1)  # changed code: computed again
+    fi.figure_input("smoke", "toy", {}, compute, identity=lambda: {"data": "aaa"}, store=True)
+    assert compute.n == 3 and len(_records(scratch, "smoke")) == 3
+    with pytest.raises(LookupError):  # and a record of the old code is not taken for the new one
+        fi.figure_input("smoke", "other", {}, _no_data, identity=_no_data, store=False)
+
+
+def test_figure_input_not_stored_without_the_switch(scratch):
+    compute = _Counter()
+    got = fi.figure_input("smoke", "toy", {}, compute, identity=lambda: {"data": "aaa"}, store=False)
+    assert compute.n == 1 and got.record is None and "computed in this run" in got.stored_line
+    assert _records(scratch, "smoke") == []
+    # the fingerprint known but the images absent (compute says no data): a stored record is used, or one line
+    with pytest.raises(LookupError):
+        fi.figure_input("smoke", "toy", {}, _no_data, identity=lambda: {"data": "aaa"}, store=True)
+    assert _records(scratch, "smoke") == []
+    with pytest.raises(ValueError, match="no 'source'"):
+        fi.figure_input("smoke", "bad", {}, lambda: {"x": 1}, identity=lambda: {"data": "a"}, store=True)
+
+
+def test_pair_images_are_cross_class_and_read_back_without_data(scratch, monkeypatch):
+    p = fi.pair_images("smoke", n=64, n_pairs=3, seed=0, store=True)
+    assert p.low.shape == p.high.shape == (3, 3, 32, 32) and (p.low_labels != p.high_labels).all()
+    es = experiments.eval_set("smoke", 64)
+    assert torch.equal(p.low[0], es.images[int(np.flatnonzero((es.images == p.low[0]).flatten(1).all(1))[0])])
+    assert p.input.record is not None and "cue-conflict" in p.source
+
+    def gone(*a, **k):
+        raise DataNotFoundError("no data")
+
+    monkeypatch.setattr(fi, "eval_set", gone)
+    q = fi.pair_images("smoke", n=64, n_pairs=3, seed=0, store=True)
+    assert torch.equal(q.low, p.low) and torch.equal(q.high, p.high) and q.source == p.source
+    with pytest.raises(LookupError):
+        fi.pair_images("smoke", n=64, n_pairs=2, seed=0, store=True)
+    with pytest.raises(ValueError, match="n_pairs"):
+        fi.pair_images("smoke", n=4, n_pairs=5, store=False)
+
+
+# ============================================================================ the committed records
+@pytest.mark.parametrize("tier", ["smoke", "cpu"])
+def test_committed_figure_inputs_are_small_and_readable(tier):
+    folder = REPO / "results" / tier / fi.KIND
+    if not folder.is_dir():
+        pytest.skip(f"no committed {tier} figure inputs")
+    records = sorted(folder.glob("*.json"))
+    assert records
+    total = 0
+    for path in records:
+        rec = json.loads(path.read_text())
+        assert rec["kind"] == fi.KIND and rec["inputs"]["code"].startswith("figure_inputs=") or "figure_inputs=" in rec["inputs"]["code"]
+        assert rec["payload"]["source"] and "identity" in rec["inputs"]
+        size = path.stat().st_size + (path.with_suffix(".npz").stat().st_size if rec["sidecar"] else 0)
+        assert size < 400_000, f"{path.name}: {size} bytes; figure inputs must stay small"
+        total += size
+    assert total < 1_200_000, f"{tier} figure inputs: {total} bytes"
+
+
+def test_the_cpu_chapters_images_come_without_data(no_data):
+    if not (REPO / "results" / "cpu" / fi.KIND).is_dir():
+        pytest.skip("no committed cpu figure inputs")
+    intro = chapters.intro("cpu")
+    assert intro.pair.low.shape == (3, 32, 32) and intro.pair.low_label != intro.pair.high_label
+    detail = provenance.provenance_html(intro.prov)
+    assert "CIFAR-10" in detail and "figure input cpu/figure_inputs/pairs_n64_p1_s0" in detail
+    fronts = chapters.front_frames("cpu")
+    assert fronts.images.shape == (3, 3, 32, 32) and "1.5" in fronts.blur_px and fronts.pca_fronts is None
+    assert len(fronts.blur_frames) == 3 and all(len(r) == len(fronts.blur_px) for r in fronts.blur_frames)
+    html = chapters.static_front_explorers(fronts)[0].data
+    assert html.count("data:image/png;base64,") >= 3 and "lowfreq-explorer" in html
+    live = chapters.live_front_explorers(fronts)  # the blur one runs on the stored images; PCA needs the data
+    assert len(live) == 2 and "make data" in live[1].data
+    change = fi.corruption_change_input("cpu", n=100, dataset="imagenette64", params="tinyimagenet", store=False)
+    assert set(change.payload["change"]) == set(CORRUPTIONS) and change.payload["n"] == 100
+    with pytest.raises(DataNotFoundError):  # and nothing is computed: the data is not here
+        experiments.eval_set("cpu", 7)
