@@ -400,3 +400,17 @@ def test_settings_follow_the_tier_and_the_image_size():
     assert userprobe.settings_for("full", family="folder", size_px=224).corruption_params == "imagenet"
     assert userprobe.corruption_params_for(28) is None
     assert userprobe.settings_for("cpu", n_images=50).n_hybrid == 50
+
+
+def test_cached_results_are_read_by_label_when_the_model_is_not_here(model_file, dirs):
+    spec = f"{model_file}:small"
+    first = userprobe.probe(spec, tier="smoke", n_images=N, probes_to_run=("clean", "fourier"), progress=False)
+    model_file.rename(model_file.with_suffix(".moved"))  # a clone without the model (or its weights)
+    with pytest.raises(FileNotFoundError):
+        userprobe.probe(spec, tier="smoke", n_images=N, probes_to_run=("clean", "fourier"), progress=False)
+    again = userprobe.probe(spec, tier="smoke", n_images=N, probes_to_run=("clean", "fourier"), progress=False,
+                            compute=False)
+    assert again.by_label == ("clean", "fourier") and again.identity == first.identity and not again.missing
+    assert again.clean_accuracy == first.clean_accuracy and np.array_equal(again.fourier.error, first.fourier.error)
+    other = userprobe.probe(spec, tier="smoke", n_images=N + 1, probes_to_run=("clean",), progress=False, compute=False)
+    assert "no Python file" in other.missing["clean"]  # another configuration: nothing stored, and it says why

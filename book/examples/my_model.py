@@ -15,10 +15,10 @@ from __future__ import annotations
 
 from torch import nn
 
-from lowfreq.experiments import get_model
-from lowfreq.models import GaussianBlur, Preprocessed
+from lowfreq.models import GaussianBlur, Preprocessed, registry
 
 
 def blurred_base(tier: str = "cpu") -> nn.Module:
-    """The zoo's `base` model of `tier` behind a Gaussian blur of sigma 1 px (circular padding)."""
-    return Preprocessed(GaussianBlur(1.0), get_model("base", tier, progress=False))
+    """The zoo's trained `base` model of `tier` behind a Gaussian blur of sigma 1 px (circular padding).
+    Its weights must be there: `python -m lowfreq zoo train base --tier TIER` makes them."""
+    return Preprocessed(GaussianBlur(1.0), registry.load_model("base", tier=tier))

@@ -25,6 +25,7 @@ Heat maps are kind ``fourier`` for every model.
 """
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import time
 import warnings
@@ -41,7 +42,7 @@ from torch import nn
 from lowfreq.core import cache as _cache
 from lowfreq.core import utils
 from lowfreq.core.utils import predict_labels, resolve_device, to_grayscale
-from lowfreq.data import CIFAR10_CLASSES, dataset_fingerprint
+from lowfreq.data import CIFAR10_CLASSES, DataNotFoundError, dataset_fingerprint
 from lowfreq.data.imagenette import dataset_name as imagenette_name
 from lowfreq.experiments import probes
 from lowfreq.experiments.evalsets import eval_set
@@ -411,7 +412,8 @@ class ProbeResult:
     as ``experiments.attack_result``: epsilon in [0, 1] units, f05_cpp in cycles/pixel), corruption
     (payload: 'mean', 'clean', 'by_group', 'by_severity', 'accuracy'), fourier (FourierHeatMap). records:
     {probe: the cached Record, with its provenance}; book_records: the probes read from the book's own
-    records; computed: the probes computed by this call; wall_s: seconds per probe in this call;
+    records; by_label: the probes read by label and configuration because the data or the model is not
+    here (their records' inputs name the model and data they were computed from); computed: the probes computed by this call; wall_s: seconds per probe in this call;
     missing: {probe: why it has no result}; options: the model options (mean, std, classes, weights, ...)."""
 
     name: str
@@ -431,6 +433,7 @@ class ProbeResult:
     fourier: FourierHeatMap | None = None
     records: dict[str, _cache.Record] = field(default_factory=dict)
     book_records: tuple[str, ...] = ()
+    by_label: tuple[str, ...] = ()
     computed: tuple[str, ...] = ()
     wall_s: dict[str, float] = field(default_factory=dict)
     missing: dict[str, str] = field(default_factory=dict)
@@ -628,10 +631,13 @@ def probe(
     classes: which outputs stand for the data's classes (:func:`parse_classes`). weights / num_classes:
     for constructors. device: 'cpu', 'cuda', 'auto' (default: the CPU; for an nn.Module, where it is).
     n_images: at most this many images per probe. probes_to_run: a subset of :data:`PROBES`.
-    compute=False only reads cached results (missing ones are listed in ``missing``); recompute=True
-    ignores them. train_missing: train a zoo model whose weights are missing (default: at smoke only).
-    log: called with one line per probe (the command line prints them). Before anything long runs the
-    model is checked (:func:`check_model`); problems are one-line ValueErrors that say what to do.
+    compute=False only reads cached results (missing ones are listed in ``missing``); when the data
+    or the model cannot be had here (a clone without the data set or the weights), it reads the stored
+    record of the same label, configuration and code versions (the newest; listed in
+    ``by_label``), whose inputs name what it was computed from. recompute=True ignores cached results.
+    train_missing: train a zoo model whose weights are missing (default: at smoke only). log: called
+    with one line per probe (the command line prints them). Before anything long runs the model is
+    checked (:func:`check_model`); problems are one-line ValueErrors that say what to do.
     """
     unknown = [p for p in probes_to_run if p not in PROBES]
     if unknown:
@@ -655,41 +661,30 @@ def probe(
                             data_root=data_root, train_missing=train_missing)
         label, form, desc = name or src.name, src.form, src.description
     label = _clean_label(label)
-
-    # data: the registry model's own (as the book probes it) unless asked otherwise
     target = resolve(src.registry_name, tier) if src is not None and src.registry_name else None
     own_data = target is not None and data is None and images is None and input_size is None and not grayscale
-    if images is not None:
-        x, y = check_probe_images(images, labels)
-        pd = ProbeData(x, y, tuple(class_names) if class_names else None,
-                       f"{len(y)} images given to lowfreq.experiments.userprobe.probe", "custom", "custom")
-        if input_size is not None:
-            pd = ProbeData(_resize(pd.images, input_size), pd.labels, pd.classes, pd.source + f", resized to {input_size}",
-                           pd.name, pd.family)
-        if grayscale and pd.images.shape[1] == 3:
-            pd = ProbeData(to_grayscale(pd.images), pd.labels, pd.classes, pd.source + ", grayscale", pd.name, pd.family)
-    elif own_data:
-        assert target is not None
-        es = eval_set(tier, None if tier == "smoke" else max(target.config.n_clean, FOURIER_IMAGES.get(tier, 200)),
-                      data_root=data_root, grayscale=target.grayscale, dataset=target.dataset)
-        fam = "synthetic" if tier == "smoke" else ("imagenette" if (target.dataset or "").startswith("imagenette")
-                                                  else target.dataset or "cifar10")
-        pd = ProbeData(es.images, es.labels, tuple(CIFAR10_CLASSES) if fam == "cifar10" else None, es.source,
-                       target.dataset or ("synthetic" if tier == "smoke" else "cifar10"), fam)
-    else:
-        pd = load_probe_data(data, tier=tier, input_size=input_size, grayscale=grayscale, data_root=data_root)
+    wrapped_options = any(options[k] is not None for k in ("mean", "std", "classes"))
+
+    # 1. the images (without the data set, cached results can still be read by label)
+    try:
+        pd = _probe_data(images, labels, class_names, data, tier, target if own_data else None, input_size, grayscale,
+                         data_root)
+    except DataNotFoundError:
+        if compute:
+            raise
+        pd = None
+    size_px = pd.size_px if pd is not None else _expected_size(data, input_size, tier, target if own_data else None)
+    family = pd.family if pd is not None else _expected_family(data, tier)
     if own_data and target is not None:
-        settings = ProbeSettings.from_tier(target.config, size_px=pd.size_px, n_images=n_images,
+        settings = ProbeSettings.from_tier(target.config, size_px=size_px, n_images=n_images,
                                            corruption_params=target.config.corruption_params)
     else:
-        settings = settings_for(tier, family="cifar10" if pd.family in ("synthetic", "custom") and pd.size_px == 32
-                                else pd.family, size_px=pd.size_px, n_images=n_images)
-    settings = _cap_to_data(settings, len(pd.labels))
+        settings = settings_for(tier, family="cifar10" if family in ("synthetic", "custom") and size_px == 32 else family,
+                                size_px=size_px, n_images=n_images)
+    if pd is not None:
+        settings = _cap_to_data(settings, len(pd.labels))
 
-    # the model: loaded now unless it is a registry model whose results may all be cached
-    net: nn.Module | None = model if isinstance(model, nn.Module) else None
-    wrapped: UserModel | None = None
-
+    # 2. the model and its identity (a registry model is loaded only when something is computed)
     def wrap(n: nn.Module) -> UserModel:
         w = UserModel(n, mean=options["mean"], std=options["std"], classes=options["classes"])
         for part in (w.normalize, w.class_map):  # the options' buffers go where the network runs
@@ -697,55 +692,84 @@ def probe(
                 part.to(dev)
         return w
 
-    if src is not None and src.registry_name is None:
-        net = src.load()
-    if net is not None:
-        wrapped = wrap(net)
-        if not isinstance(model, nn.Module):
-            wrapped = wrapped.to(dev)
-        check_model(wrapped, pd.images, num_classes=pd.num_classes, device=dev, data_name=pd.name)  # before any long run
-    identity = _identity_of(src, wrapped, tier=tier, options=options, data_root=data_root, model_dir=model_dir)
-    reuse_book = own_data and src is not None and src.registry_name is not None and not any(
-        options[k] is not None for k in ("mean", "std", "classes"))
+    wrapped: UserModel | None = None
+    identity: str | None = None
+    unavailable = "" if pd is not None else "the data set is not here"
+    if src is None or src.registry_name is None:
+        try:
+            net = model if isinstance(model, nn.Module) else src.load()  # type: ignore[union-attr]
+        except (ValueError, OSError) as exc:
+            if compute:
+                raise
+            net, unavailable = None, " ".join(str(exc).split())[:200]
+        if net is not None:
+            wrapped = wrap(net)
+            if not isinstance(model, nn.Module):
+                wrapped = wrapped.to(dev)
+            if pd is not None:  # before any long run
+                check_model(wrapped, pd.images, num_classes=pd.num_classes, device=dev, data_name=pd.name)
+            identity = _identity_of(src, wrapped, tier=tier, options=options, data_root=data_root, model_dir=model_dir)
+    else:
+        try:
+            identity = _identity_of(src, None, tier=tier, options=options, data_root=data_root, model_dir=model_dir)
+        except DataNotFoundError:
+            if compute:
+                raise
+            unavailable = unavailable or "the training data that identifies this zoo model is not here"
+    reuse_book = own_data and target is not None and not wrapped_options
 
+    # 3. the cached results
     c = _cache.ResultCache(tier, root=results_root)
     dirs = {"results_root": results_root, "model_dir": model_dir, "data_root": data_root}
-    res = ProbeResult(label, form, desc, identity, tier, str(dev), pd.info(), settings,
+    info = pd.info() if pd is not None else {"name": data or (target.dataset if target else None), "family": family,
+                                             "size_px": size_px, "source": None}
+    res = ProbeResult(label, form, desc, identity or "unknown", tier, str(dev), info, settings,
                       registry_name=src.registry_name if src else None,
                       group=registry.get_spec(src.registry_name).group if src and src.registry_name else None,
                       options={k: v for k, v in options.items() if v not in (None, False)})
     plan: dict[str, tuple[str, dict[str, Any]]] = {}
     found: dict[str, _cache.Record] = {}
     book: list[str] = []
+    by_label: list[str] = []
     for kind in [p for p in PROBES if p in probes_to_run]:
         if kind == "corruption" and settings.corruption_params is None:
-            res.missing[kind] = f"no corruption parameters for {pd.size_px} px images (the recipes need >= 32 px)"
+            res.missing[kind] = f"no corruption parameters for {size_px} px images (the recipes need >= 32 px)"
             continue
-        if reuse_book and kind in _BOOK_KINDS and target is not None and settings.matches_book(kind, target.config):
-            rec = None if recompute else _book_record(kind, target.name, tier, compute=False, progress=progress, dev=dev,
-                                                      dirs=dirs)
+        use_book = reuse_book and kind in _BOOK_KINDS and target is not None and settings.matches_book(kind, target.config)
+        record_kind = kind if use_book or kind == "fourier" else f"userprobe/{kind}"
+        record_label = target.name if use_book and target is not None else label
+        if use_book:
             book.append(kind)
+        rec = None
+        if identity is None or pd is None:  # nothing to key by here: the stored record of this label and configuration
+            rec = None if recompute else _stored_by_label(c, record_kind, record_label, settings.config(kind), _CODE[kind]())
             if rec is not None:
-                found[kind] = rec
-            continue
-        record_kind = kind if kind == "fourier" else f"userprobe/{kind}"
-        x, y, fp = pd.first(settings.n_for(kind))
-        inputs = {"model": identity, "config": settings.config(kind), "data": fp, "code": _CODE[kind]()}
-        plan[kind] = (record_kind, inputs)
-        rec = None if recompute else c.load(record_kind, label, inputs)
+                by_label.append(kind)
+        elif use_book:
+            rec = None if recompute else _book_record(kind, record_label, tier, compute=False, progress=progress, dev=dev,
+                                                      dirs=dirs)
+        else:
+            _, _, fp = pd.first(settings.n_for(kind))
+            inputs = {"model": identity, "config": settings.config(kind), "data": fp, "code": _CODE[kind]()}
+            plan[kind] = (record_kind, inputs)
+            rec = None if recompute else c.load(record_kind, label, inputs)
         if rec is not None:
             found[kind] = rec
     todo = [k for k in PROBES if k in probes_to_run and k not in found and k not in res.missing]
     if todo and not compute:
         for k in todo:
-            res.missing[k] = "not computed yet (no cached result for this model, data and configuration)"
+            res.missing[k] = ("not computed yet (no cached result for this model, data and configuration)"
+                              + (f"; {unavailable}" if unavailable else ""))
         todo = []
     if todo and wrapped is None:  # a registry model: loaded and checked only when something is computed
-        assert src is not None
+        assert src is not None and pd is not None
         wrapped = wrap(src.load()).to(dev)
         check_model(wrapped, pd.images, num_classes=pd.num_classes, device=dev, data_name=pd.name)
+
+    # 4. what is missing, computed with progress bars; resumable through the cache's pieces
     computed = []
     for i, kind in enumerate(todo, 1):
+        assert pd is not None and wrapped is not None
         say(f"[{i}/{len(todo)}] {kind}: {_WHAT[kind]} on {settings.n_for(kind)} images ({pd.name}, {dev})")
         t0 = time.perf_counter()
         if kind in book:
@@ -756,17 +780,71 @@ def probe(
                 continue
         else:
             record_kind, inputs = plan[kind]
-            assert wrapped is not None
             rec = _compute(kind, c, record_kind, label, inputs, wrapped, pd, settings, dev, progress)
         found[kind] = rec
         res.wall_s[kind] = time.perf_counter() - t0
         computed.append(kind)
     for kind, rec in found.items():
         setattr(res, {"clean": "clean_accuracy"}.get(kind, kind), _payload_of(kind, rec))
+    if found and (pd is None or identity is None):  # read by label: say what the records were computed from
+        first = next(iter(found.values()))
+        res.data["source"] = first.payload.get("data")
+        res.identity = str(first.inputs.get("model", res.identity)) if identity is None else identity
     res.records = {k: found[k] for k in PROBES if k in found}
     res.book_records = tuple(k for k in book if k in found)
+    res.by_label = tuple(by_label)
     res.computed = tuple(computed)
     return res
+
+
+def _probe_data(images: Any, labels: Any, class_names: Sequence[str] | None, data: str | None, tier: str,
+                own: Any, input_size: int | None, grayscale: bool, data_root: Any) -> ProbeData:
+    """The probe's images: given ones, a registry model's own (as the book probes it), or :func:`load_probe_data`."""
+    if images is not None:
+        x, y = check_probe_images(images, labels)
+        pd = ProbeData(x, y, tuple(class_names) if class_names else None,
+                       f"{len(y)} images given to lowfreq.experiments.userprobe.probe", "custom", "custom")
+        if input_size is not None:
+            pd = dataclasses.replace(pd, images=_resize(pd.images, input_size), source=pd.source + f", resized to {input_size}")
+        if grayscale and pd.images.shape[1] == 3:
+            pd = dataclasses.replace(pd, images=to_grayscale(pd.images), source=pd.source + ", grayscale")
+        return pd
+    if own is not None:
+        es = eval_set(tier, None if tier == "smoke" else max(own.config.n_clean, FOURIER_IMAGES.get(tier, 200)),
+                      data_root=data_root, grayscale=own.grayscale, dataset=own.dataset)
+        fam = _expected_family(own.dataset, tier)
+        return ProbeData(es.images, es.labels, tuple(CIFAR10_CLASSES) if fam == "cifar10" else None, es.source,
+                         own.dataset or ("synthetic" if tier == "smoke" else "cifar10"), fam)
+    return load_probe_data(data, tier=tier, input_size=input_size, grayscale=grayscale, data_root=data_root)
+
+
+def _expected_family(data: str | None, tier: str) -> str:
+    if tier == "smoke" and (data is None or data == "synthetic"):
+        return "synthetic"
+    if data is None or data == "cifar10":
+        return "cifar10"
+    if data.startswith("imagenette"):
+        return "imagenette"
+    return "folder" if data != "imagenet" else "imagenet"
+
+
+def _expected_size(data: str | None, input_size: int | None, tier: str, own: Any) -> int:
+    """The image size of the probe's data, known without loading it (for reading cached results)."""
+    if input_size is not None:
+        return int(input_size)
+    name = (own.dataset if own is not None else data) or "cifar10"
+    if name.startswith("imagenette") and name[len("imagenette"):].isdigit():
+        return int(name[len("imagenette"):])
+    return {"imagenette": 64, "imagenet": 224}.get(name, 32)
+
+
+def _stored_by_label(c: _cache.ResultCache, kind: str, label: str, config: dict[str, Any], code: str) -> _cache.Record | None:
+    """The newest stored record of `kind` with this label, configuration and code (any model identity and data)."""
+    want = _cache.canonical_inputs({"config": config})["config"]
+    recs = [r for r in c.list_records(kind) if r.kind == kind and r.label == label and r.inputs.get("config") == want
+            and r.inputs.get("code") == code]
+    recs.sort(key=lambda r: str(r.provenance.get("date_utc")))
+    return recs[-1] if recs else None
 
 
 _WHAT = {

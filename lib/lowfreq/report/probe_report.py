@@ -468,7 +468,7 @@ def report_json(report: ProbeReport) -> dict[str, Any]:
     for k, rec in r.records.items():
         if k in res:
             res[k]["source"] = _record_info(rec) | {"book_record": k in r.book_records, "computed_now": k in r.computed,
-                                                     "wall_s_now": r.wall_s.get(k)}
+                                                     "read_by_label": k in r.by_label, "wall_s_now": r.wall_s.get(k)}
     z = report.comparison
     out = {
         "schema": REPORT_SCHEMA,
@@ -625,11 +625,12 @@ def example_model_source() -> str:
 @dataclass
 class ProbeChapter:
     """The chapter "Probe your own model": `numbers` its text quotes; `zoo_report` (the zoo's baseline
-    probed as a user would) and `file_report` (the model in :data:`EXAMPLE_MODEL`; None with `file_note`
-    saying why); the zoo groups' heat maps (`heat_maps`, `groups`); and the provenance of each output."""
+    probed as a user would; None with `zoo_note` saying why) and `file_report` (the model in
+    :data:`EXAMPLE_MODEL`; None with `file_note` saying why); the zoo groups' heat maps (`heat_maps`, `groups`); and the provenance of each output."""
 
     numbers: dict[str, Any]
-    zoo_report: ProbeReport
+    zoo_report: ProbeReport | None
+    zoo_note: str
     file_report: ProbeReport | None
     file_note: str
     heat_maps: dict[str, FourierHeatMap | None]
@@ -667,7 +668,11 @@ def probe_chapter(tier: str, *, compute_missing: bool | None = None, train_missi
     compute = resolve_compute(tier, compute_missing)
     train = (tier != "full") if train_missing is None else bool(train_missing)
     sw = Stopwatch()
-    zoo_rep = build_report(userprobe.probe("base", tier=tier, compute=compute, progress=False, train_missing=train))
+    zoo_rep, zoo_note = None, ""
+    try:
+        zoo_rep = build_report(userprobe.probe("base", tier=tier, compute=compute, progress=False, train_missing=train))
+    except (ValueError, OSError, LookupError) as exc:
+        zoo_note = f"the zoo's base model was not probed: {' '.join(str(exc).split())[:240]}"
     wall_zoo = sw.elapsed_s
     sw = Stopwatch()
     file_rep, note = None, ""
@@ -677,7 +682,10 @@ def probe_chapter(tier: str, *, compute_missing: bool | None = None, train_missi
     else:
         try:
             if train:
-                experiments.get_model("base", tier, train_missing=True, progress=False)
+                try:
+                    experiments.get_model("base", tier, train_missing=True, progress=False)
+                except OSError:  # no weights and no data to train them: the cached results are read by label
+                    pass
             file_rep = build_report(userprobe.probe(spec, tier=tier, compute=compute, progress=False, train_missing=train))
         except (ValueError, OSError, LookupError) as exc:
             note = f"the model in the file was not probed: {' '.join(str(exc).split())[:240]}"
@@ -693,13 +701,14 @@ def probe_chapter(tier: str, *, compute_missing: bool | None = None, train_missi
         return float(v) if is_finite(v) else float("nan")
 
     numbers: dict[str, Any] = {
-        "n_zoo": len(zoo_rep.comparison.rows),
+        "n_zoo": len(zoo_rep.comparison.rows) if zoo_rep is not None else 0,
         "base_f_rev": num(zoo_rep, "f_rev_nyq"), "base_f05": num(zoo_rep, "f05_cpp"),
         "file_f_rev": num(file_rep, "f_rev_nyq"), "file_f05": num(file_rep, "f05_cpp"),
         "file_clean": 100 * num(file_rep, "clean_acc"), "base_clean": 100 * num(zoo_rep, "clean_acc"),
         "file_corruption": 100 * num(file_rep, "corruption_acc"), "base_corruption": 100 * num(zoo_rep, "corruption_acc"),
-        "n_fourier": zoo_rep.result.settings.n_fourier,
-        "fourier_norm": zoo_rep.result.fourier.norm_l2 if zoo_rep.result.fourier is not None else float("nan"),
+        "n_fourier": zoo_rep.result.settings.n_fourier if zoo_rep is not None else 0,
+        "fourier_norm": (zoo_rep.result.fourier.norm_l2 if zoo_rep is not None and zoo_rep.result.fourier is not None
+                         else float("nan")),
         "n_maps": sum(m is not None for m in heat.values()), "n_group_models": len(group_models),
     }
     for n, hm in heat.items():
@@ -707,16 +716,17 @@ def probe_chapter(tier: str, *, compute_missing: bool | None = None, train_missi
         b = heat_map_bands(hm) if hm is not None else {}
         numbers[f"high_{key}"] = 100 * b["high"] if hm is not None else float("nan")
         numbers[f"low_{key}"] = 100 * b["low"] if hm is not None else float("nan")
-    maps_recs = [r for r in (_fourier_record(n, tier, compute) for n in group_models) if r is not None]
+    maps_recs = [r for r in (_fourier_record(n, tier) for n in group_models) if r is not None]
+    data_rec = maps_recs[0].payload.get("data") if maps_recs else ""
     prov_maps = dataclasses.replace(
-        make_provenance(tier=tier, data=str(zoo_rep.result.data.get("name")), data_detail=str(zoo_rep.result.data.get("source")),
+        make_provenance(tier=tier, data="synthetic" if tier == "smoke" else "CIFAR-10", data_detail=str(data_rec),
                         models=list(group_models), wall_time_s=wall_maps),
         results=(_records_line("fourier", maps_recs),))
-    return ProbeChapter(numbers, zoo_rep, file_rep, note, heat, groups, _report_prov(tier, zoo_rep, wall_zoo),
+    return ProbeChapter(numbers, zoo_rep, zoo_note, file_rep, note, heat, groups, _report_prov(tier, zoo_rep, wall_zoo),
                         _report_prov(tier, file_rep, wall_file), prov_maps)
 
 
-def _fourier_record(name: str, tier: str, compute: bool) -> Record | None:
+def _fourier_record(name: str, tier: str) -> Record | None:
     try:
         return userprobe.probe(name, tier=tier, probes_to_run=("fourier",), compute=False, progress=False).records.get("fourier")
     except (ValueError, OSError, LookupError):
