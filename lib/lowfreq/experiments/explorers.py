@@ -10,6 +10,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from lowfreq.data import DataNotFoundError
 from lowfreq.data.archive import CIFAR10_CLASSES
 from lowfreq.experiments.evalsets import eval_set
 from lowfreq.experiments.runs import latest_pca_sweep
@@ -95,6 +96,8 @@ def front_explorer_inputs(tier: str, rows: Sequence[Mapping[str, Any]] = (), *, 
     from `rows` (Table B rows: corruption accuracy, f_rev) and from the tier's PCA K-sweep record.
     Needs the data (the images and the PCA's training images)."""
     es = eval_set(tier, n_images, data_root=data_root)
+    if es.images is None:  # only the data's stored identity is here, not its images
+        raise DataNotFoundError(f"the {tier} test images are not here: the front explorer needs them (`make data`)")
     labels = [int(y) for y in es.labels]
     names = None if tier == "smoke" else CIFAR10_CLASSES  # the synthetic smoke classes are only numbered
     captions = [f"test image {i} ({names[y] if names and y < len(names) else f'class {y}'})" for i, y in enumerate(labels)]
