@@ -161,3 +161,32 @@ def test_report_opens_offline_in_chromium_with_its_figures(report, tmp_path):
     assert got["title"] == "lowfreq probe: tiny" and "tiny" in got["placement"]
     assert len(got["images"]) == len(probe_report.FIGURES)
     assert all(w > 100 and h > 100 for _, w, h in got["images"]), got["images"]
+
+
+def test_the_chapter_call_gives_every_quoted_number_from_committed_records(tmp_path, monkeypatch):
+    """The chapter "Probe your own model" at the smoke tier on the committed records, with no model
+    weights and no data set: nothing is computed, trained or written, and every number the text quotes
+    is there (the model in the file is read by label, its weights being absent)."""
+    if not (REPO / "results" / "smoke" / "fourier").is_dir():
+        pytest.skip("no committed smoke heat maps")
+    from lowfreq.report.provenance import Provenance
+
+    shutil.copytree(REPO / "results" / "smoke", tmp_path / "results" / "smoke")
+    before = sorted(p.relative_to(tmp_path) for p in (tmp_path / "results").rglob("*"))
+    for var, sub in (("LOWFREQ_RESULTS_DIR", "results"), ("LOWFREQ_MODEL_DIR", "models"), ("LOWFREQ_DATA_DIR", "data")):
+        monkeypatch.setenv(var, str(tmp_path / sub))
+    experiments.clear_caches()
+    try:
+        ch = probe_report.probe_chapter("smoke", compute_missing=False, train_missing=False)
+    finally:
+        experiments.clear_caches()
+    quoted = set(re.findall(r"\{glue:text\}`([^`:]+)(?::[^`]*)?`", (REPO / "book" / "probe_your_model.md").read_text()))
+    assert quoted and not quoted - set(ch.numbers)
+    assert all(np.isfinite(v) for k, v in ch.numbers.items() if k in quoted), ch.numbers
+    assert ch.zoo_report is not None and ch.file_report is not None and not ch.zoo_note and not ch.file_note
+    assert ch.file_report.result.by_label and ch.zoo_report.result.book_records
+    assert ch.numbers["n_maps"] == len(probe_report.CHAPTER_GROUP_MODELS)
+    for p in (ch.prov_zoo, ch.prov_file, ch.prov_maps):
+        assert isinstance(p, Provenance) and p.tier == "smoke" and p.results
+    assert not (tmp_path / "models").exists() or not any((tmp_path / "models").rglob("*.pt"))
+    assert sorted(p.relative_to(tmp_path) for p in (tmp_path / "results").rglob("*")) == before
