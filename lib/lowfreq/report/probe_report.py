@@ -716,6 +716,17 @@ def probe_chapter(tier: str, *, compute_missing: bool | None = None, train_missi
         b = heat_map_bands(hm) if hm is not None else {}
         numbers[f"high_{key}"] = 100 * b["high"] if hm is not None else float("nan")
         numbers[f"low_{key}"] = 100 * b["low"] if hm is not None else float("nan")
+    base_b = heat_map_bands(heat["base"]) if heat.get("base") is not None else None
+    others = {n: heat_map_bands(m) for n, m in heat.items() if m is not None and n != "base"}
+
+    def which(band: str, lower: bool) -> str:
+        if base_b is None:
+            return "none (no heat map of the baseline)"
+        hits = [n for n, b in others.items() if (b[band] < base_b[band] - 0.02 if lower else b[band] > base_b[band] + 0.02)]
+        return ", ".join(hits) if hits else "none of them"
+
+    numbers.update(heat_lower_high=which("high", True), heat_higher_high=which("high", False),
+                   heat_higher_low=which("low", False), heat_lower_low=which("low", True))
     maps_recs = [r for r in (_fourier_record(n, tier) for n in group_models) if r is not None]
     data_rec = maps_recs[0].payload.get("data") if maps_recs else ""
     prov_maps = dataclasses.replace(
