@@ -12,6 +12,7 @@ from tqdm.auto import tqdm
 
 from lowfreq.core import cache as _cache
 from lowfreq.core.utils import check_images
+from lowfreq.data import DataNotFoundError
 from lowfreq.experiments.evalsets import eval_set
 from lowfreq.experiments.tiers import tier_config
 from lowfreq.methods import corruptions as C
@@ -113,7 +114,7 @@ def tier_corruption_spectra(
     n = cfg.n_corruption if n is None else int(n)
     if n < 1:
         raise ValueError(f"tier_corruption_spectra: n must be >= 1, got {n}")
-    es = eval_set(tier, n, data_root=data_root)
+    es = eval_set(tier, n, data_root=data_root, allow_stored_identity=True)  # without the data: its stored identity
     sev = [int(s) for s in severities]
     inputs = {"data": es.fingerprint, "n": n, "severities": sev, "seed": cfg.corruption_seed, "params": "cifar10",
               "version": _SPECTRA_VERSION, "code": _cache.code_id(corruptions=C.CODE_VERSION, spectra=spectra.CODE_VERSION)}
@@ -129,10 +130,13 @@ def tier_corruption_spectra(
                                 "rms_change": v.rms_change,
                                 "rms_by_severity": {str(s): f for s, f in v.rms_by_severity.items()}} for k, v in sp.items()}}
 
-    if compute:
+    if compute and es.images is not None:
         rec = c.get_or_compute("corruption_spectra", "all", inputs, run, seed=cfg.corruption_seed)
     else:
         rec = c.load("corruption_spectra", "all", inputs)
+        if rec is None and es.images is None:
+            raise DataNotFoundError(f"no cached corruption spectra at tier {tier!r}, and the data to compute them is not "
+                                    "here; get the data (`make data`)")
         if rec is None:
             raise LookupError(f"no cached corruption spectra at tier {tier!r} (compute them with "
                               f"lowfreq.experiments.tier_corruption_spectra({tier!r}))")

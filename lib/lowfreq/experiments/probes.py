@@ -30,6 +30,7 @@ from torch import nn
 from lowfreq.core import cache as _cache
 from lowfreq.core import utils
 from lowfreq.core.utils import predict_labels, resolve_device
+from lowfreq.data import DataNotFoundError
 from lowfreq.experiments.evalsets import EvalSet, eval_set, train_data_fingerprint
 from lowfreq.experiments.tiers import ProbeTarget, resolve
 from lowfreq.models import published, registry
@@ -166,8 +167,10 @@ def _probe(kind: str, t: ProbeTarget, config: dict, es: EvalSet, code: str,
         "code": code,
     }
     c = _cache.ResultCache(t.tier, root=results_root)
-    if load_only:
-        rec = c.load(kind, t.name, inputs)
+    if load_only or es.images is None:
+        rec = None if recompute else c.load(kind, t.name, inputs)
+        if rec is None and es.images is None:
+            raise _no_images(kind, t.name, t.tier, es)
         if rec is None:
             raise LookupError(f"no cached {kind} result for {t.name!r} at tier {t.tier!r} "
                               f"(run `python -m lowfreq zoo probe {t.name} --tier {t.tier}`)")
@@ -175,8 +178,15 @@ def _probe(kind: str, t: ProbeTarget, config: dict, es: EvalSet, code: str,
     return c.get_or_compute(kind, t.name, inputs, compute, seed=seed, recompute=recompute, device=device)
 
 
+def _no_images(kind: str, name: str, tier: str, es: EvalSet) -> Exception:
+    return DataNotFoundError(f"no cached {kind} result for {name!r} at tier {tier!r}, and the data to compute it is not "
+                             f"here (only its identity: {es.source[:80]}...); get the data (`make data`)")
+
+
 def _eval(t: ProbeTarget, n: int, kw: dict) -> EvalSet:
-    return eval_set(t.tier, n, data_root=kw.get("data_root"), grayscale=t.grayscale, dataset=t.dataset)
+    # the stored identity when the data is not here: cached results are found by it; computing says no data
+    return eval_set(t.tier, n, data_root=kw.get("data_root"), grayscale=t.grayscale, dataset=t.dataset,
+                    allow_stored_identity=True)
 
 
 def _clean(name: str, tier: str, *, device: Any = None, **kw: Any) -> _cache.Record:
@@ -313,6 +323,8 @@ def _corruption_records(names: Sequence[str], tier: str, *, progress: bool = Tru
             todo[n] = c.pieces("corruption", n, inputs)
     if todo and load_only:
         raise LookupError(f"no cached corruption results for {sorted(todo)} at tier {tier!r}")
+    if todo and es.images is None:
+        raise _no_images("corruption", ", ".join(sorted(todo)), tier, es)
     if todo:
         c.check_writable("corruption")
         dev = resolve_device(device)
@@ -377,7 +389,7 @@ def match_result(name: str, tier: str, *, populations: Sequence[str] = ("mouse",
     Stored under results/<tier>/neural_match/. Returns {'per_layer': {pop: [r, ...]}, 'mean': {pop: r},
     'n': n, 'data': description}."""
     dev = resolve_device(device)
-    es = eval_set(tier, n, data_root=data_root, grayscale=True)
+    es = eval_set(tier, n, data_root=data_root, grayscale=True, allow_stored_identity=True)
     inputs = {
         "model": model_id(name, tier, data_root=data_root, model_dir=model_dir),
         "config": {"n": n, "populations": {p: v1.POPULATIONS[p].to_dict() for p in populations}},
@@ -385,8 +397,10 @@ def match_result(name: str, tier: str, *, populations: Sequence[str] = ("mouse",
         "code": _cache.code_id(v1=v1.CODE_VERSION, utils=utils.CODE_VERSION),
     }
     c = _cache.ResultCache(tier, root=results_root)
-    if load_only:
-        rec = c.load("neural_match", name, inputs)
+    if load_only or es.images is None:
+        rec = None if recompute else c.load("neural_match", name, inputs)
+        if rec is None and es.images is None:
+            raise _no_images("neural_match", name, tier, es)
         if rec is None:
             raise LookupError(f"no cached neural_match result for {name!r} at tier {tier!r}")
         return rec if record else dict(rec.payload)

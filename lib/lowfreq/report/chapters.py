@@ -122,7 +122,7 @@ def _source(tier: str, n: int | None, *, grayscale: bool = False, dataset: str |
     """The description of the tier's first `n` evaluation images (``EvalSet.source``) for a provenance
     record; a short note when the data is not here and its description is not stored either."""
     try:
-        return experiments.eval_set(tier, n, grayscale=grayscale, dataset=dataset).source
+        return experiments.eval_set(tier, n, grayscale=grayscale, dataset=dataset, allow_stored_identity=True).source
     except DataNotFoundError:
         return "the data set is not present here"
 
@@ -1097,7 +1097,7 @@ def deviations(tier: str, *, names: Sequence[str] | None = None, results_root: A
                            compute_missing=compute_missing)
     cfg = experiments.tier_config(tier)
     try:
-        data_source = experiments.eval_set(tier, cfg.n_clean, data_root=data_root).source
+        data_source = experiments.eval_set(tier, cfg.n_clean, data_root=data_root, allow_stored_identity=True).source
     except DataNotFoundError:
         data_source = "the data set is not present here"
     synthetic = dn["dataset"] == "synthetic"

@@ -1,0 +1,63 @@
+"""The data's identity is stored with the results (results/<tier>/data_identity/), so the committed
+results, keyed by data fingerprints, are found on a machine without any data set."""
+from __future__ import annotations
+
+from functools import lru_cache
+
+import pytest
+import torch
+
+from lowfreq import experiments
+from lowfreq.data import DataNotFoundError
+from lowfreq.experiments import evalsets
+from lowfreq.models import zoo
+
+
+@pytest.fixture()
+def results(tmp_path, monkeypatch):
+    monkeypatch.setenv("LOWFREQ_RESULTS_DIR", str(tmp_path / "results"))
+    experiments.clear_caches()
+    yield tmp_path / "results"
+    experiments.clear_caches()
+
+
+def _fake(fp: str):
+    @lru_cache  # stands in for the memoized loader (clear_caches clears it)
+    def load(tier, n, data_root, grayscale, dataset):
+        return evalsets.EvalSet(torch.zeros(n or 4, 3, 2, 2), torch.zeros(n or 4, dtype=torch.long), f"toy {fp}", fp)
+    return load
+
+
+@lru_cache
+def _gone(*args):
+    raise DataNotFoundError("no CIFAR-10 here")
+
+
+def test_eval_set_identity_is_stored_once_and_used_without_data(results, monkeypatch):
+    monkeypatch.setattr(evalsets, "_eval_set", _fake("aaaa"))
+    es = experiments.eval_set("cpu", 10)
+    assert es.fingerprint == "aaaa" and es.images is not None
+    assert evalsets.stored_identity("cpu", "eval", {"n": 10, "grayscale": False, "dataset": None}) == \
+        {"fingerprint": "aaaa", "source": "toy aaaa"}
+    experiments.clear_caches()
+    monkeypatch.setattr(evalsets, "_eval_set", _fake("bbbb"))  # other data later: the stored identity stays
+    experiments.eval_set("cpu", 10)
+    assert evalsets.stored_identity("cpu", "eval", {"n": 10, "grayscale": False, "dataset": None})["fingerprint"] == "aaaa"
+    monkeypatch.setattr(evalsets, "_eval_set", _gone)
+    with pytest.raises(DataNotFoundError):  # by default no data is no data (callers that need the images)
+        experiments.eval_set("cpu", 10)
+    blind = experiments.eval_set("cpu", 10, allow_stored_identity=True)  # the probes' keys
+    assert blind.images is None and blind.labels is None and blind.fingerprint == "aaaa" and blind.source == "toy aaaa"
+    with pytest.raises(DataNotFoundError):  # never seen: the data's own error
+        experiments.eval_set("cpu", 11, allow_stored_identity=True)
+    assert not (results / "smoke").exists()
+
+
+def test_training_data_identity_is_stored_and_used_without_data(results, monkeypatch):
+    r = zoo.recipe("base", "cpu")
+    monkeypatch.setattr(evalsets, "_train_data_fingerprint", lru_cache(lambda *a: ("cccc", "toy training set")))
+    assert experiments.train_data_fingerprint(r) == ("cccc", "toy training set")
+    monkeypatch.setattr(evalsets, "_train_data_fingerprint", _gone)
+    assert experiments.train_data_fingerprint(r) == ("cccc", "toy training set")
+    with pytest.raises(DataNotFoundError):
+        experiments.train_data_fingerprint(zoo.recipe("base_gray", "cpu"))
