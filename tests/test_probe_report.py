@@ -34,7 +34,7 @@ def _tiny() -> torch.nn.Module:
 
 @pytest.fixture(scope="module")
 def report(tmp_path_factory):
-    """A tiny model probed with every probe at the smoke tier (24 images each), beside the committed
+    """A tiny model probed with every probe at the smoke tier (12 images each), beside the committed
     smoke zoo (copied to a scratch results folder), written to a scratch folder."""
     root = tmp_path_factory.mktemp("probe_report")
     if (REPO / "results" / "smoke").is_dir():
@@ -43,7 +43,7 @@ def report(tmp_path_factory):
         mp.setenv("LOWFREQ_RESULTS_DIR", str(root / "results"))
         mp.setenv("LOWFREQ_MODEL_DIR", str(root / "models"))
         experiments.clear_caches()
-        rep = probe_report.probe_and_report(_tiny(), name="tiny", tier="smoke", n_images=24, progress=False,
+        rep = probe_report.probe_and_report(_tiny(), name="tiny", tier="smoke", n_images=12, progress=False,
                                             out=root / "out")
         experiments.clear_caches()
     return rep
@@ -66,7 +66,7 @@ def test_json_holds_every_number_with_its_provenance(report):
     h = data["results"]["hybrid"]
     assert h["unit"].startswith("fraction of Nyquist") and len(h["f_mix_nyq"]) == len(h["p_low_minus_p_high"]) == 13
     a = data["results"]["attack"]
-    assert a["frequency_unit"] == "cycles/pixel" and len(a["epsilon"]) == a["n"] == 24
+    assert a["frequency_unit"] == "cycles/pixel" and len(a["epsilon"]) == a["n"] == 12
     assert np.asarray(a["mean_power"]).shape == (32, 32)
     c = data["results"]["corruption"]
     assert set(c["by_group"]) == {"low", "medium", "high"} and len(c["accuracy"]) == 75 and c["params"] == "cifar10"
