@@ -126,7 +126,9 @@ def test_heat_maps_side_by_side_degrade_when_one_is_missing():
     hm = FourierHeatMap(np.full((8, 8), 0.3), np.zeros((8, 8)), fy, fy, 0.1, 0.5, 4.0, 10, 0)
     fig = probe_report.plot_fourier_heat_maps({"base": hm, "adv_linf8": None}, {"base": "base", "adv_linf8": "adv"})
     texts = [t.get_text() for ax in fig.axes for t in ax.texts]
-    assert "missing" in texts and any("30% error" in ax.get_title() for ax in fig.axes)
+    assert "missing" in texts and any("+20 points" in ax.get_title() for ax in fig.axes)  # 30% error, 10% clean
+    assert probe_report.heat_map_bands(hm)["high"] == pytest.approx(0.3)
+    assert probe_report.heat_map_bands(hm, value="error_increase")["low"] == pytest.approx(0.2)
     plt.close(fig)
     with pytest.raises(ValueError):
         probe_report.plot_fourier_heat_maps({})

@@ -107,7 +107,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"  corruption accuracy  {100 * row['corruption_acc']:.1f}% ({groups})")
     if r.fourier is not None:
         b = probe_report.heat_map_bands(r.fourier)
-        print("  heat-map error       " + ", ".join(f"{k} |f| {100 * v:.0f}%" for k, v in b.items()))
+        up = probe_report.heat_map_bands(r.fourier, value="error_increase")
+        print("  heat-map error       " + ", ".join(f"{k} |f| {100 * v:.0f}% ({100 * up[k]:+.0f})" for k, v in b.items())
+              + f" (clean {100 * r.fourier.clean_error:.0f}%)")
     for k, why in r.missing.items():
         print(f"  {k}: not measured ({why})")
     print(rep.paragraph)

@@ -234,52 +234,72 @@ def placement(row: Mapping[str, Any], comparison: ZooComparison, *, member: bool
 
 
 # --------------------------------------------------------------------------- heat maps
-def heat_map_bands(hm: FourierHeatMap) -> dict[str, float]:
-    """Mean error rate of a heat map in each band of :data:`HEAT_MAP_BANDS_CPP` (|f| in cycles/pixel)."""
-    return {b: hm.band_mean(lo, hi) for b, (lo, hi) in HEAT_MAP_BANDS_CPP.items()}
+_HEAT_VALUES = {"error": "error rate", "error_increase": "error rate − clean error", "loss_increase": "loss increase (nats)"}
+
+
+def _heat_values(hm: FourierHeatMap, value: str) -> np.ndarray:
+    if value == "error":
+        return np.asarray(hm.error, dtype=np.float64)
+    if value == "error_increase":
+        return np.asarray(hm.error, dtype=np.float64) - hm.clean_error
+    if value == "loss_increase":
+        return np.asarray(hm.loss_increase, dtype=np.float64)
+    raise ValueError(f"value must be one of {', '.join(_HEAT_VALUES)}, got {value!r}")
+
+
+def heat_map_bands(hm: FourierHeatMap, *, value: str = "error") -> dict[str, float]:
+    """Mean of a heat map in each band of :data:`HEAT_MAP_BANDS_CPP` (|f| in cycles/pixel): the error
+    rate ('error'), or its rise above the clean images' error rate ('error_increase')."""
+    rise = 0.0 if value == "error" else hm.clean_error if value == "error_increase" else None
+    if rise is None:
+        raise ValueError(f"value must be 'error' or 'error_increase', got {value!r}")
+    return {b: hm.band_mean(lo, hi) - rise for b, (lo, hi) in HEAT_MAP_BANDS_CPP.items()}
 
 
 def plot_fourier_heat_map(hm: FourierHeatMap, *, ax: "Axes | None" = None, value: str = "error", title: str | None = None,
                           vmax: float | None = None, colorbar: bool = True) -> "Axes":
-    """One Fourier heat map ('error' rate, or 'loss_increase'), axes fy / fx in cycles/pixel, DC in the
-    centre, colour scale 0..vmax (default: the map's maximum, at least the clean error). Returns the Axes."""
+    """One Fourier heat map: the 'error' rate (Yin et al.'s picture), its rise above the clean error
+    ('error_increase'; values below 0 are drawn as 0) or the 'loss_increase'; axes fy / fx in
+    cycles/pixel, DC in the centre, colour scale 0..vmax (default: the map's maximum). Returns the Axes."""
     import matplotlib.pyplot as plt
 
     own = ax is None
     if ax is None:
         _, ax = plt.subplots(figsize=(4.2, 3.6))
-    img = np.asarray(hm.error if value == "error" else hm.loss_increase, dtype=np.float64)
+    img = _heat_values(hm, value)
     dy, dx = 1.0 / len(hm.fy_cpp), 1.0 / len(hm.fx_cpp)
     extent = (hm.fx_cpp[0] - dx / 2, hm.fx_cpp[-1] + dx / 2, hm.fy_cpp[0] - dy / 2, hm.fy_cpp[-1] + dy / 2)
-    top = vmax if vmax is not None else max(float(np.nanmax(img)), hm.clean_error if value == "error" else 0.0, 1e-6)
+    top = vmax if vmax is not None else max(float(np.nanmax(img)), 1e-6)
     im = ax.imshow(img, origin="lower", extent=extent, cmap="magma", vmin=0.0, vmax=top, interpolation="nearest")
     ax.set_xlabel("$f_x$ (cycles/pixel)", fontsize=8)
     ax.set_ylabel("$f_y$ (cycles/pixel)", fontsize=8)
     ax.tick_params(labelsize=7)
     ax.set_title(title if title is not None else
-                 f"error rate (clean {100 * hm.clean_error:.1f}%), L2 norm {hm.norm_l2:g}", fontsize=8)
+                 f"{_HEAT_VALUES[value]} (clean error {100 * hm.clean_error:.1f}%), L2 norm {hm.norm_l2:g}", fontsize=8)
     if colorbar:
         cb = ax.figure.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
         cb.ax.tick_params(labelsize=7)
-        cb.set_label("error rate" if value == "error" else "loss increase (nats)", fontsize=7)
+        cb.set_label(_HEAT_VALUES[value], fontsize=7)
     if own:
         ax.figure.tight_layout()
     return ax
 
 
 def plot_fourier_heat_maps(maps: Mapping[str, FourierHeatMap | None], groups: Mapping[str, str] | None = None, *,
-                           value: str = "error", panel_size: float = 2.2) -> "Figure":
+                           value: str = "error_increase", panel_size: float = 2.2) -> "Figure":
     """Heat maps side by side on one colour scale (0 .. the largest value): {name: FourierHeatMap, or
-    None (missing: the panel says so)}; titles coloured by display group, with each map's mean error
-    at |f| >= 0.3 cycles/pixel. Returns the Figure."""
+    None (missing: the panel says so)}. value: 'error_increase' (default: the error rate minus the
+    model's clean error, so models of different accuracy compare), 'error' or 'loss_increase'. Titles
+    are coloured by display group and give the clean error and the mean rise of the error at
+    |f| >= 0.3 cycles/pixel. Returns the Figure."""
     import matplotlib.pyplot as plt
 
     names = list(maps)
     if not names:
         raise ValueError("plot_fourier_heat_maps: no maps given")
     present = [m for m in maps.values() if m is not None]
-    top = max([float(np.nanmax(m.error if value == "error" else m.loss_increase)) for m in present] + [1e-6])
-    fig, axes = plt.subplots(1, len(names), figsize=(panel_size * len(names) + 0.9, panel_size + 0.6), squeeze=False)
+    top = max([float(np.nanmax(_heat_values(m, value))) for m in present] + [1e-6])
+    fig, axes = plt.subplots(1, len(names), figsize=(panel_size * len(names) + 0.9, panel_size + 0.75), squeeze=False)
     im = None
     for ax, n in zip(axes[0], names):
         g = (groups or {}).get(n)
@@ -291,15 +311,16 @@ def plot_fourier_heat_maps(maps: Mapping[str, FourierHeatMap | None], groups: Ma
             ax.set_yticks([])
             ax.set_title(n, fontsize=8, color=color)
             continue
+        rise = heat_map_bands(hm, value="error_increase")["high"]
         plot_fourier_heat_map(hm, ax=ax, value=value, vmax=top, colorbar=False,
-                              title=f"{n}\nhigh |f|: {100 * hm.band_mean(*HEAT_MAP_BANDS_CPP['high']):.0f}% error")
+                              title=f"{n}: clean error {100 * hm.clean_error:.0f}%\nhigh |f|: {100 * rise:+.0f} points")
         ax.title.set_color(color)
         im = ax.images[-1]
         if ax is not axes[0][0]:
             ax.set_ylabel("")
     if im is not None:
         cb = fig.colorbar(im, ax=list(axes[0]), fraction=0.02, pad=0.02)
-        cb.set_label("error rate" if value == "error" else "loss increase (nats)", fontsize=8)
+        cb.set_label(_HEAT_VALUES[value], fontsize=8)
     return fig
 
 
@@ -462,7 +483,8 @@ def report_json(report: ProbeReport) -> dict[str, Any]:
         res["fourier"] = {"error": hm.error, "loss_increase": hm.loss_increase, "fy_cpp": hm.fy_cpp, "fx_cpp": hm.fx_cpp,
                           "clean_error": hm.clean_error, "clean_loss": hm.clean_loss, "norm_l2": hm.norm_l2,
                           "n_images": hm.n_images, "seed": hm.seed, "clip": hm.clip,
-                          "band_error": heat_map_bands(hm), "bands_cpp": HEAT_MAP_BANDS_CPP,
+                          "band_error": heat_map_bands(hm), "band_error_increase": heat_map_bands(hm, value="error_increase"),
+                          "bands_cpp": HEAT_MAP_BANDS_CPP,
                           "layout": "fftshift-ed: row i is fy_cpp[i], column j is fx_cpp[j] (cycles/pixel); DC at the centre",
                           "unit": "error rate (fraction); loss increase in nats"}
     for k, rec in r.records.items():
@@ -529,9 +551,11 @@ def _num_rows(report: ProbeReport) -> list[tuple[str, str, str]]:
                     "low / medium / high-frequency corruptions"))
     if r.fourier is not None:
         b = heat_map_bands(r.fourier)
-        out.append(("heat map error", ", ".join(f"{k} {100 * v:.0f}%" for k, v in b.items()),
+        up = heat_map_bands(r.fourier, value="error_increase")
+        out.append(("heat map error", ", ".join(f"{k} {100 * v:.0f}% ({100 * up[k]:+.0f})" for k, v in b.items()),
                     "mean error at |f| " + ", ".join(f"{lo:g}–{hi:g}" for lo, hi in HEAT_MAP_BANDS_CPP.values())
-                    + f" cycles/pixel; L2 norm {r.fourier.norm_l2:g}, {r.fourier.n_images} images"))
+                    + f" cycles/pixel (in brackets: points above the clean error {100 * r.fourier.clean_error:.1f}%); "
+                    f"L2 norm {r.fourier.norm_l2:g}, {r.fourier.n_images} images"))
     return out
 
 
@@ -711,13 +735,14 @@ def probe_chapter(tier: str, *, compute_missing: bool | None = None, train_missi
                          else float("nan")),
         "n_maps": sum(m is not None for m in heat.values()), "n_group_models": len(group_models),
     }
-    for n, hm in heat.items():
+    for n, hm in heat.items():  # the rise of the error above the clean error, in percentage points
         key = n.replace(".", "").replace("-", "_")
-        b = heat_map_bands(hm) if hm is not None else {}
+        b = heat_map_bands(hm, value="error_increase") if hm is not None else {}
         numbers[f"high_{key}"] = 100 * b["high"] if hm is not None else float("nan")
         numbers[f"low_{key}"] = 100 * b["low"] if hm is not None else float("nan")
-    base_b = heat_map_bands(heat["base"]) if heat.get("base") is not None else None
-    others = {n: heat_map_bands(m) for n, m in heat.items() if m is not None and n != "base"}
+        numbers[f"clean_err_{key}"] = 100 * hm.clean_error if hm is not None else float("nan")
+    base_b = heat_map_bands(heat["base"], value="error_increase") if heat.get("base") is not None else None
+    others = {n: heat_map_bands(m, value="error_increase") for n, m in heat.items() if m is not None and n != "base"}
 
     def which(band: str, lower: bool) -> str:
         if base_b is None:
