@@ -286,9 +286,9 @@ def plot_fourier_heat_map(hm: FourierHeatMap, *, ax: "Axes | None" = None, value
 
 
 def plot_fourier_heat_maps(maps: Mapping[str, FourierHeatMap | None], groups: Mapping[str, str] | None = None, *,
-                           value: str = "error_increase", panel_size: float = 2.2) -> "Figure":
-    """Heat maps side by side on one colour scale (0 .. the largest value): {name: FourierHeatMap, or
-    None (missing: the panel says so)}. value: 'error_increase' (default: the error rate minus the
+                           value: str = "error_increase", ncols: int = 3, panel_size: float = 2.6) -> "Figure":
+    """Heat maps side by side, `ncols` to a row, on one colour scale (0 .. the largest value): {name:
+    FourierHeatMap, or None (missing: the panel says so)}. value: 'error_increase' (default: the error rate minus the
     model's clean error, so models of different accuracy compare), 'error' or 'loss_increase'. Titles
     are coloured by display group and give the clean error and the mean rise of the error at
     |f| >= 0.3 cycles/pixel. Returns the Figure."""
@@ -299,9 +299,14 @@ def plot_fourier_heat_maps(maps: Mapping[str, FourierHeatMap | None], groups: Ma
         raise ValueError("plot_fourier_heat_maps: no maps given")
     present = [m for m in maps.values() if m is not None]
     top = max([float(np.nanmax(_heat_values(m, value))) for m in present] + [1e-6])
-    fig, axes = plt.subplots(1, len(names), figsize=(panel_size * len(names) + 0.9, panel_size + 0.75), squeeze=False)
+    ncols = max(1, min(int(ncols), len(names)))
+    nrows = -(-len(names) // ncols)
+    fig, grid = plt.subplots(nrows, ncols, figsize=(panel_size * ncols + 1.0, (panel_size + 0.6) * nrows), squeeze=False)
+    axes = list(grid.ravel())
+    for ax in axes[len(names):]:
+        ax.axis("off")
     im = None
-    for ax, n in zip(axes[0], names):
+    for k, (ax, n) in enumerate(zip(axes, names)):
         g = (groups or {}).get(n)
         color = figures.group_color(g) if g else "k"
         hm = maps[n]
@@ -316,10 +321,12 @@ def plot_fourier_heat_maps(maps: Mapping[str, FourierHeatMap | None], groups: Ma
                               title=f"{n}: clean error {100 * hm.clean_error:.0f}%\nhigh |f|: {100 * rise:+.0f} points")
         ax.title.set_color(color)
         im = ax.images[-1]
-        if ax is not axes[0][0]:
+        if k % ncols:
             ax.set_ylabel("")
+        if k + ncols < len(names):
+            ax.set_xlabel("")
     if im is not None:
-        cb = fig.colorbar(im, ax=list(axes[0]), fraction=0.02, pad=0.02)
+        cb = fig.colorbar(im, ax=axes, fraction=0.025, pad=0.03)
         cb.set_label(_HEAT_VALUES[value], fontsize=8)
     return fig
 
