@@ -81,7 +81,7 @@ REPORT_SCHEMA = "lowfreq.probe_report/1"
 #: The figures of a report, in page order: name -> caption.
 FIGURES: dict[str, str] = {
     "hybrid": "Hybrid images: p_low - p_high against the mixing frequency f_mix (fraction of Nyquist); "
-              "the dashed line is the model's reversal frequency f_rev. Thin lines: the zoo's group means.",
+              "the dashed line is the model's reversal frequency f_rev. Coloured: the zoo's models (thin) and group means (thick).",
     "spectrum": "Minimal targeted L-inf perturbations: cumulative share of their power at |f| <= r "
                 "(cycles/pixel), f_0.5 dashed; inset: their mean power spectrum (log, DC in the centre).",
     "fourier": "Fourier heat map (Yin et al. 2019): error rate under a single Fourier-basis perturbation of "
