@@ -270,17 +270,38 @@ def test_motion_blur_is_bit_identical_to_imagemagick(tmp_path):
 
 
 def _glass_reference(x: np.ndarray, offsets: np.ndarray, d: int) -> np.ndarray:
-    """The recipe's sequential loop, one image and one swap at a time."""
-    x = x.copy()
-    n, h, w, _ = x.shape
-    for k in range(n):
+    """The recipe's sequential loop (make_cifar_c.py's glass_blur), one image at a time, with its literal
+    statement on an (H, W, C) image: `x[h, w], x[h_prime, w_prime] = x[h_prime, w_prime], x[h, w]`."""
+    out = []
+    for k in range(x.shape[0]):
+        img = x[k].copy()
+        h, w, _ = img.shape
         for it in range(offsets.shape[1]):
             for a, hh in enumerate(range(h - d, d, -1)):
                 for b, ww in enumerate(range(w - d, d, -1)):
                     dx, dy = offsets[k, it, a, b]
-                    hp, wp = hh + dy, ww + dx
-                    x[k, hh, ww], x[k, hp, wp] = x[k, hp, wp].copy(), x[k, hh, ww].copy()
-    return x
+                    h_prime, w_prime = hh + dy, ww + dx
+                    img[hh, ww], img[h_prime, w_prime] = img[h_prime, w_prime], img[hh, ww]
+        out.append(img)
+    return np.stack(out)
+
+
+def test_the_recipes_glass_statement_copies_and_does_not_swap():
+    """The breakage-style check behind our copy semantics: on numpy views of RGB pixels the recipe's
+    tuple assignment copies (h', w') into (h, w) and leaves (h', w') as it was."""
+    img = np.arange(2 * 2 * 3, dtype=np.uint8).reshape(2, 2, 3)
+    a, b = img[1, 1].copy(), img[0, 0].copy()
+    img[1, 1], img[0, 0] = img[0, 0], img[1, 1]
+    np.testing.assert_array_equal(img[1, 1], b)
+    np.testing.assert_array_equal(img[0, 0], b)  # not a: no swap
+    assert not np.array_equal(a, b)
+    # one shuffling step of ours on the same image does the same
+    x = np.arange(3 * 3 * 3, dtype=np.uint8).reshape(1, 3, 3, 3)  # d = 1 visits only (2, 2)
+    ours = C._glass_shuffle(x.copy(), np.array([[[[[-1, -1]]]]]), 1)  # (dx, dy) = (-1, -1): from (1, 1)
+    np.testing.assert_array_equal(ours[0, 2, 2], x[0, 1, 1])
+    np.testing.assert_array_equal(ours[0, 1, 1], x[0, 1, 1])
+    ours[0, 2, 2] = x[0, 2, 2]
+    np.testing.assert_array_equal(ours, x)  # nothing else changed
 
 
 @pytest.mark.parametrize("d,iterations,size", [(1, 1, 32), (1, 2, 32), (2, 2, 19), (3, 1, 16)])

@@ -11,20 +11,42 @@ def _grid_radius(n):
     return np.sqrt(f[:, None] ** 2 + f[None, :] ** 2)
 
 
-def test_white_noise_half_power_is_0400_on_32px():
+def test_white_noise_half_power_is_the_analytic_value_on_32px():
+    # flat power: half of the unit frequency square lies within radius 1/sqrt(2 pi) = 0.3989 cycles/pixel
     g = torch.Generator().manual_seed(0)
     d = torch.randn(400, 3, 32, 32, generator=g)
-    assert spectra.half_power_frequency(d) == pytest.approx(0.400, abs=0.0015)
+    assert spectra.half_power_frequency(d) == pytest.approx(1 / np.sqrt(2 * np.pi), abs=0.0015)
+    assert spectra.half_power_frequency(None, power=torch.ones(32, 32)) == pytest.approx(1 / np.sqrt(2 * np.pi), abs=2e-4)
 
 
-def test_flat_power_gives_the_median_grid_radius():
-    # with flat power, f_0.5 is the smallest grid radius covering half of the non-DC frequencies
+def test_flat_power_interpolates_between_consecutive_grid_radii():
     for n in (16, 32, 64):
         r = np.sort(_grid_radius(n).ravel())[1:]
         share = np.arange(1, r.size + 1) / r.size
-        expected = r[np.searchsorted(share, 0.5)]
+        i = np.searchsorted(share, 0.5)
+        step = r[i]
         power = torch.ones(n, n, dtype=torch.float64)
-        assert spectra.half_power_frequency(None, power=power) == pytest.approx(expected, abs=1e-12)
+        assert spectra.half_power_frequency(None, power=power, interpolate=False) == pytest.approx(step, abs=1e-12)
+        # the share jumps at each distinct radius; below r[i] it is that of the largest radius < r[i]
+        lo = r[r < step - 1e-12].max()
+        s_lo = share[np.flatnonzero(r < step - 1e-12).max()]
+        s_hi = share[np.flatnonzero(np.abs(r - step) < 1e-12).max()]
+        expected = lo + (0.5 - s_lo) / (s_hi - s_lo) * (step - lo)
+        got = spectra.half_power_frequency(None, power=power)
+        assert got == pytest.approx(expected, abs=1e-12)
+        assert lo < got <= step
+    # finer grids approach the continuous value
+    errs = [abs(spectra.half_power_frequency(None, power=torch.ones(n, n, dtype=torch.float64)) - 1 / np.sqrt(2 * np.pi))
+            for n in (16, 64)]
+    assert errs[1] < errs[0]
+
+
+def test_interpolation_separates_spectra_the_step_version_merges():
+    # two low-pass spectra whose 50% crossings fall between the same two grid radii
+    rr = torch.as_tensor(_grid_radius(32))
+    a, b = torch.exp(-rr / 0.082), torch.exp(-rr / 0.086)
+    assert spectra.half_power_frequency(None, power=a, interpolate=False) == spectra.half_power_frequency(None, power=b, interpolate=False)
+    assert spectra.half_power_frequency(None, power=a) < spectra.half_power_frequency(None, power=b)
 
 
 def test_sinusoid_power_lands_at_its_frequency():
@@ -36,8 +58,12 @@ def test_sinusoid_power_lands_at_its_frequency():
     p = spectra.mean_power_spectrum(d)
     peak = np.unravel_index(int(torch.argmax(p)), p.shape)
     assert set([peak]) <= {(0, k), (0, n - k)}
-    # all the power sits at |f| = k/n, so the half-power frequency is exactly that
-    assert spectra.half_power_frequency(d) == pytest.approx(k / n)
+    # all the power sits at |f| = k/n: the step version gives exactly that; the interpolated one lies
+    # between the grid radius below k/n (share 0) and k/n (share 1), halfway
+    assert spectra.half_power_frequency(d, interpolate=False) == pytest.approx(k / n)
+    below = np.sort(np.unique(np.round(_grid_radius(n).ravel(), 12)))
+    below = below[below < k / n - 1e-9].max()
+    assert spectra.half_power_frequency(d) == pytest.approx((below + k / n) / 2)
     prof = spectra.cumulative_profile(d)
     assert prof.unit == "cycles/pixel"
     assert prof.share[prof.radius_cpp < k / n - 1e-9].max() == pytest.approx(0.0, abs=1e-12)
@@ -121,6 +147,6 @@ def test_zero_perturbation_has_no_half_power_frequency():
     g = torch.Generator().manual_seed(0)
     mixed = torch.cat([torch.randn(1, 3, 8, 8, generator=g), zero])
     hp = spectra.half_power_bootstrap(mixed, n_boot=50, seed=0)
-    assert hp.f05_cpp == spectra.half_power_frequency(mixed[:1]) and np.isfinite(hp.std_cpp)
+    assert hp.f05_cpp == pytest.approx(spectra.half_power_frequency(mixed[:1]), abs=1e-12) and np.isfinite(hp.std_cpp)
     with pytest.raises(ValueError, match=r"looks like \(N, H, W, C\)"):
         spectra.half_power_frequency(torch.randn(2, 8, 8, 3))

@@ -239,3 +239,20 @@ def test_a_cached_record_without_weights_is_not_retrained(dirs, monkeypatch):
     with pytest.warns(RuntimeWarning, match="not the recorded"):
         new = experiments.trained_record("base", "smoke", progress=False, need_weights=True)
     assert new.payload["weights_fingerprint"] == "0000"
+
+
+def test_train_many_side_by_side_gives_the_weights_of_one_training_at_a_time(dirs):
+    rs = [_tiny(), _tiny(seed=1)]
+    out = train.train_many(rs, jobs=2, threads=1, model_dir=dirs / "many", progress=False)
+    assert [o["name"] for o in out] == ["base", "base"] and all(0 <= o["test_acc"] <= 1 for o in out)
+    before = torch.get_num_threads()
+    try:
+        for r, o in zip(rs, out):
+            one = train.train(r, model_dir=dirs / "one", progress=False, threads=1)
+            many = zoo.load_trained(r, model_dir=dirs / "many")
+            assert model_fingerprint(many) == model_fingerprint(one.model)
+            assert o["test_acc"] == one.test_acc and o["weights"].endswith(zoo.weights_path(r).name)
+    finally:
+        torch.set_num_threads(before)
+    with pytest.raises(ValueError, match="jobs and threads must be >= 1"):
+        train.train_many(rs, jobs=0)

@@ -30,12 +30,16 @@ How the recipe is followed (choose `params="cifar10"` for CIFAR-10-C):
     as in OpenCV 5; OpenCV 3/4, which made the published data, rounded them to 1/32 px),
     cv2.cvtColor RGB2GRAY (snow). Checked against OpenCV 5.0: identical, or at most one 8-bit
     level apart in rare pixels.
-  * glass_blur's local pixel shuffling is the recipe's exact sequential semantics: visiting
-    rows h = H-d..d+1 and, in each, columns w = W-d..d+1 (both descending), pixel (h, w) is
-    swapped with (h+dy, w+dx), (dx, dy) uniform in {-d..d-1} (numpy's randint excludes +d, so
-    pixels only move up/left), a value carried by an earlier swap moving on with later ones.
-    It is executed by anti-diagonal wavefronts (swaps with disjoint neighbourhoods at once),
-    which gives bit-identical results to the per-pixel loop for the same draws (tested).
+  * glass_blur's local pixel "shuffling" is the recipe's exact sequential semantics: visiting
+    rows h = H-d..d+1 and, in each, columns w = W-d..d+1 (both descending), with (dx, dy)
+    uniform in {-d..d-1} (numpy's randint excludes +d), the recipe's statement
+    `x[h, w], x[h', w'] = x[h', w'], x[h, w]` runs on numpy *views* of RGB pixels: it copies
+    pixel (h', w') = (h+dy, w+dx) into (h, w) and leaves (h', w') unchanged (the right-hand
+    views see the first assignment). It is not a swap, and CIFAR-10-C / Tiny-ImageNet-C were
+    made that way; lowfreq does the same (CODE_VERSION 1 swapped: a different corruption).
+    Executed by anti-diagonal wavefronts (copies with disjoint neighbourhoods at once), which
+    gives bit-identical results to the per-pixel loop for the same draws (tested against the
+    recipe's literal statement).
   * frost overlays the frost pictures shipped by `imagecorruptions` (frost1..frost5; the
     recipe draws one of the first five), resized by the recipe's factor (0.2 for 32 px).
   * Tiny-ImageNet-C stored its images as JPEG quality 85; `params="tinyimagenet"` repeats that
@@ -80,7 +84,7 @@ from lowfreq.core.utils import GRAY_WEIGHTS, batches, check_images, predict_labe
 #: Version of what this module computes (the 15 corruptions and their parameters). Cached results name it instead of hashing the
 #: source, so moving or documenting code keeps them valid; a change that alters a number must bump it
 #: (tests/test_code_versions.py fails until it is bumped and the reference is recorded).
-CODE_VERSION = 1
+CODE_VERSION = 2  # 2: glass_blur copies as the reference does (1 swapped pixels)
 
 __all__ = [
     "CODE_VERSION",
@@ -466,14 +470,15 @@ def _glass_shuffle(x: np.ndarray, offsets: np.ndarray, max_delta: int) -> np.nda
     """The recipe's local pixel shuffling of glass_blur, in place on x (N, H, W, C); returns x.
 
     The recipe visits h = H-d .. d+1 (descending) and, for each, w = W-d .. d+1 (descending),
-    draws (dx, dy) uniformly from {-d, .., d-1} and swaps pixel (h, w) with (h+dy, w+dx);
-    `iterations` passes. offsets has shape (N, iterations, len(h), len(w), 2) holding (dx, dy)
-    in that visiting order. Each swap only touches cells within [h-d, h+d-1] x [w-d, w+d-1];
-    two swaps whose cell blocks overlap are at most 2d-1 apart in both directions. Executing
-    the swaps by wavefronts t = 2d*ih + iw (ih, iw = visiting ranks) keeps every overlapping
-    pair in the recipe's order and lets the swaps of one wavefront (disjoint blocks) run
-    simultaneously, so the result is exactly that of the sequential loop for the same draws,
-    with about (2d+1)*H vectorized steps per pass instead of H*W scalar swaps per image.
+    draws (dx, dy) uniformly from {-d, .., d-1} and copies pixel (h+dy, w+dx) into (h, w) (its
+    `x[h, w], x[h', w'] = x[h', w'], x[h, w]` on numpy views of pixels: not a swap, see the
+    module docstring); `iterations` passes. offsets has shape (N, iterations, len(h), len(w), 2)
+    holding (dx, dy) in that visiting order. Each copy only touches cells within
+    [h-d, h+d-1] x [w-d, w+d-1]; two copies whose cell blocks overlap are at most 2d-1 apart in
+    both directions. Executing the copies by wavefronts t = 2d*ih + iw (ih, iw = visiting ranks)
+    keeps every overlapping pair in the recipe's order and lets the copies of one wavefront
+    (disjoint blocks) run simultaneously, so the result is exactly that of the sequential loop
+    for the same draws, with about (2d+1)*H vectorized steps per pass instead of H*W per image.
     """
     n, h, w, _ = x.shape
     d = int(max_delta)
@@ -494,10 +499,7 @@ def _glass_shuffle(x: np.ndarray, offsets: np.ndarray, max_delta: int) -> np.nda
             hh, ww = hs[pi], ws[pj]
             h2 = hh[None, :] + off[:, g, 1]
             w2 = ww[None, :] + off[:, g, 0]
-            here = x[b, hh[None, :], ww[None, :]]
-            there = x[b, h2, w2]
-            x[b, hh[None, :], ww[None, :]] = there
-            x[b, h2, w2] = here
+            x[b, hh[None, :], ww[None, :]] = x[b, h2, w2]
     return x
 
 

@@ -6,7 +6,8 @@ fraction-of-Nyquist unit of hybrid images (``lowfreq.methods.hybrid``): 0.5 cycl
 
 Protocol (PROTOCOL.md): delta = x - x_adv; subtract each image's per-channel mean;
 power = |fft2(delta)|^2; drop the DC term; average over images and channels. The radial profile is
-the *cumulative* share of total power at |f| <= r, and f_0.5 is the radius where it reaches 50%.
+the *cumulative* share of total power at |f| <= r, and f_0.5 is the radius where it reaches 50%
+(linearly interpolated between consecutive grid radii).
 """
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ import torch
 #: Version of what this module computes (perturbation spectra, profiles and f_0.5). Cached results name it instead of hashing the
 #: source, so moving or documenting code keeps them valid; a change that alters a number must bump it
 #: (tests/test_code_versions.py fails until it is bumped and the reference is recorded).
-CODE_VERSION = 1
+CODE_VERSION = 2  # 2: f_0.5 interpolated between grid radii (1: the smallest radius reaching 50%)
 
 __all__ = [
     "CODE_VERSION",
@@ -141,20 +142,31 @@ def _check_power(profile: CumulativeProfile) -> CumulativeProfile:
     return profile
 
 
-def _f05_exact(profile: CumulativeProfile) -> float:
-    i = int(np.searchsorted(profile.share, 0.5 - 1e-12, side="left"))
-    return float(profile.radius_cpp[min(i, len(profile.radius_cpp) - 1)])
+def _f05(profile: CumulativeProfile, *, interpolate: bool = True) -> float:
+    r = np.concatenate([[0.0], profile.radius_cpp])  # share 0 at radius 0: the DC term is dropped
+    s = np.concatenate([[0.0], profile.share])
+    i = min(int(np.searchsorted(s, 0.5 - 1e-12, side="left")), len(r) - 1)
+    if not interpolate or i == 0:
+        return float(r[i])
+    frac = (0.5 - s[i - 1]) / (s[i] - s[i - 1]) if s[i] > s[i - 1] else 1.0
+    return float(r[i - 1] + frac * (r[i] - r[i - 1]))
 
 
-def half_power_frequency(delta: torch.Tensor | np.ndarray, *, power: torch.Tensor | None = None) -> float:
-    """Exact half-power frequency f_0.5 in cycles/pixel.
+def half_power_frequency(delta: torch.Tensor | np.ndarray, *, power: torch.Tensor | None = None,
+                         interpolate: bool = True) -> float:
+    """Half-power frequency f_0.5 in cycles/pixel, from every frequency of the grid.
 
-    The smallest radius r of the frequency grid at which the cumulative share of the mean
-    (non-DC) power at |f| <= r reaches 50%; computed from the sorted grid frequencies, no
-    interpolation. For white noise on 32 x 32 images this is 0.400 cycles/pixel. Raises ValueError when
-    there is no power outside the DC term (an all-zero perturbation has no f_0.5).
+    The cumulative share of the mean (non-DC) power at |f| <= r is known at each distinct radius r of
+    the frequency grid; f_0.5 is where it crosses 50%, linearly interpolated between the two
+    consecutive grid radii around the crossing (the share is 0 at radius 0). For white noise on
+    32 x 32 images this gives 0.3988 cycles/pixel, the continuous value 1/sqrt(2 pi) = 0.3989 (half
+    of the unit frequency square lies within that radius). interpolate=False gives the step version
+    (CODE_VERSION 1): the smallest grid radius at which the share reaches 50% (0.4002 for white
+    noise), which puts models with different spectra on the same value when their crossings fall
+    between the same two radii. Raises ValueError when there is no power outside the DC term (an
+    all-zero perturbation has no f_0.5).
     """
-    return _f05_exact(_check_power(cumulative_profile(delta, power=power)))
+    return _f05(_check_power(cumulative_profile(delta, power=power)), interpolate=interpolate)
 
 
 def half_power_frequency_grid(
@@ -163,7 +175,7 @@ def half_power_frequency_grid(
     """The authors' coarse variant of f_0.5 (cycles/pixel): the cumulative share is evaluated on
     `n_radii` evenly spaced radii from 0 to the corner radius (sqrt(2)/2) and the 50% crossing is
     linearly interpolated between them. Their exact grid is not documented; this is our reading.
-    Differs from :func:`half_power_frequency` by up to about one grid step (0.03 cycles/pixel).
+    Differs from :func:`half_power_frequency` by up to about one of its steps (0.03 cycles/pixel).
     """
     prof = _check_power(cumulative_profile(delta, power=power))
     radii = np.linspace(0.0, np.sqrt(2) / 2, n_radii)
@@ -200,7 +212,7 @@ def half_power_bootstrap(
     for b in range(n_boot):
         idx = torch.from_numpy(rng.integers(0, n, n))
         prof = cumulative_profile(None, power=p[idx].mean(0))
-        boots[b] = _f05_exact(prof) if prof.share[-1] > 0 else np.nan
+        boots[b] = _f05(prof) if prof.share[-1] > 0 else np.nan
     if n_boot <= 1:
         std = float("nan")
     elif np.isnan(boots).any():

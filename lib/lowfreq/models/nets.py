@@ -21,6 +21,8 @@ __all__ = [
     "ResNetCIFAR",
     "resnet18_cifar",
     "resnet_cifar",
+    "ResNet9",
+    "resnet9_cifar",
     "CifarCNN",
     "cifar_cnn",
     "conv_pool_stages",
@@ -109,6 +111,54 @@ def resnet_cifar(depth: int = 20, num_classes: int = 10, in_channels: int = 3) -
         raise ValueError(f"resnet_cifar: depth must be 6n+2 >= 8 (8, 14, 20, 32, ...), got {depth}")
     n = (depth - 2) // 6
     return ResNetCIFAR([n, n, n], [16, 32, 64], num_classes=num_classes, in_channels=in_channels)
+
+
+class ResNet9(nn.Module):
+    """The ResNet-9 layout of the DAWNBench CIFAR-10 entries (Page 2018; airbench's ancestor) at small
+    widths: a prep conv, then [conv-BN-ReLU, 2x2 max-pool] x 3 with a residual pair of convs after the first
+    and the third, global max-pool, linear head scaled by 1/8. Widths 16-32-64-128: ~0.2M parameters, the
+    `cpu` tier's second base architecture (`bench/cpu_frontier.py`)."""
+
+    def __init__(self, widths: Sequence[int] = (16, 32, 64, 128), *, num_classes: int = 10, in_channels: int = 3,
+                 mean: Sequence[float] = IMAGENET_MEAN, std: Sequence[float] = IMAGENET_STD) -> None:
+        super().__init__()
+        m, s = stats_for(in_channels, mean, std)
+        self.normalize = Normalize(m, s)
+
+        def cbr(c_in: int, c_out: int) -> list[nn.Module]:
+            return [nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True)]
+
+        w0, w1, w2, w3 = widths
+        self.prep = nn.Sequential(*cbr(in_channels, w0))
+        self.layer1 = nn.Sequential(*cbr(w0, w1), nn.MaxPool2d(2))
+        self.res1 = nn.Sequential(*cbr(w1, w1), *cbr(w1, w1))
+        self.layer2 = nn.Sequential(*cbr(w1, w2), nn.MaxPool2d(2))
+        self.layer3 = nn.Sequential(*cbr(w2, w3), nn.MaxPool2d(2))
+        self.res3 = nn.Sequential(*cbr(w3, w3), *cbr(w3, w3))
+        self.fc = nn.Linear(w3, num_classes)
+
+    def forward_features(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """Outputs of the prep conv and of the three stages."""
+        out = self.prep(self.normalize(x))
+        feats = [out]
+        out = self.layer1(out)
+        out = out + self.res1(out)
+        feats.append(out)
+        out = self.layer2(out)
+        feats.append(out)
+        out = self.layer3(out)
+        out = out + self.res3(out)
+        feats.append(out)
+        return feats
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.forward_features(x)[-1]
+        return self.fc(torch.flatten(F.adaptive_max_pool2d(out, 1), 1)) * 0.125
+
+
+def resnet9_cifar(num_classes: int = 10, in_channels: int = 3, widths: Sequence[int] = (16, 32, 64, 128)) -> ResNet9:
+    """The ResNet-9 layout at `widths` (see :class:`ResNet9`)."""
+    return ResNet9(widths, num_classes=num_classes, in_channels=in_channels)
 
 
 def conv_pool_stages(in_channels: int, widths: Sequence[int]) -> nn.ModuleList:

@@ -104,6 +104,8 @@ def _backbone(arch: str, num_classes: int, in_channels: int) -> nn.Module:
         return nets.cifar_cnn(num_classes=num_classes, in_channels=in_channels)
     if arch == "tiny_cnn":
         return nets.cifar_cnn(num_classes=num_classes, in_channels=in_channels, widths=(8, 16, 32, 32))
+    if arch == "resnet9_cifar":
+        return nets.resnet9_cifar(num_classes=num_classes, in_channels=in_channels)
     if arch == "resnet18_cifar":
         return nets.resnet18_cifar(num_classes=num_classes, in_channels=in_channels)
     if arch in ("imagenette_cnn", "resnet50_imagenette"):

@@ -1,0 +1,90 @@
+#!/usr/bin/env python
+"""The cpu tier's accuracy-time frontier: which recipe buys the most CIFAR-10 accuracy per second on 2 cores.
+
+    python bench/cpu_frontier.py                 # every candidate, two one-thread trainings at a time
+    python bench/cpu_frontier.py --only cnn_e6 resnet9_e3
+    python bench/cpu_frontier.py --jobs 1 --threads 2 --only cnn_e6      # the same training two-threaded
+
+Each candidate is a zoo recipe (lowfreq.models.zoo) with some fields replaced, trained by the zoo's own
+training code (lowfreq.training.train_many: all 50,000 training images, deterministic by its seed) into a
+scratch folder under the model folder (`<model_dir>/frontier/`, so an interrupted run resumes), and tested
+on the 10,000 test images. Prints one row per candidate: test accuracy, training seconds (one thread; run
+side by side with another training, as the zoo trains) and accuracy per minute, and writes the table to
+results/bench/cpu_frontier.json. The deviations chapter shows that table and the recipes chosen from it
+(lowfreq.models.zoo, tier cpu). Absolute seconds depend on the machine and its other load; compare rows
+of one run.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import sys
+import time
+from typing import Any
+
+from lowfreq.core import paths
+from lowfreq.core.utils import atomic_json_dump
+from lowfreq.models import zoo
+from lowfreq.training.train import train_many
+
+#: candidate -> (zoo recipe it starts from, fields replaced). All on the 50,000 training images.
+_HYPER = dict(lr=0.2, label_smoothing=0.1, train_subset=None)
+CANDIDATES: dict[str, tuple[str, dict[str, Any]]] = {
+    "cnn_e3_old": ("base", dict(epochs=3, lr=0.1, label_smoothing=0.0, train_subset=25000)),  # the previous cpu recipe
+    "cnn_e4": ("base", dict(epochs=4, **_HYPER)),
+    "cnn_e6": ("base", dict(epochs=6, **_HYPER)),
+    "cnn_e8": ("base", dict(epochs=8, **_HYPER)),
+    "resnet9_e3": ("base", dict(arch="resnet9_cifar", epochs=3, **_HYPER)),
+    "blur1.5_cnn_e6": ("blur_s1.5", dict(epochs=6, **_HYPER)),
+    "adv8_cnn_e6": ("adv_linf8", dict(epochs=6, **_HYPER)),
+}
+
+
+def candidate_recipe(name: str) -> zoo.Recipe:
+    base, fields = CANDIDATES[name]
+    r = zoo.recipe(base, "cpu")
+    return dataclasses.replace(r, name=f"frontier_{name}", notes=f"bench/cpu_frontier.py candidate {name}", **fields)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--only", nargs="*", default=None, metavar="CANDIDATE", help=f"candidates (default all: {', '.join(CANDIDATES)})")
+    ap.add_argument("--jobs", type=int, default=2, help="trainings side by side (default 2)")
+    ap.add_argument("--threads", type=int, default=1, help="threads per training (default 1)")
+    ap.add_argument("--data-root", default=None)
+    ap.add_argument("--out", default=None, help="JSON table (default results/bench/cpu_frontier.json)")
+    args = ap.parse_args(argv)
+    names = args.only or list(CANDIDATES)
+    unknown = [n for n in names if n not in CANDIDATES]
+    if unknown:
+        ap.error(f"unknown candidate(s) {unknown}; candidates: {', '.join(CANDIDATES)}")
+    recipes = [candidate_recipe(n) for n in names]
+    scratch = paths.model_dir() / "frontier"
+    t0 = time.perf_counter()
+    rows = train_many(recipes, jobs=args.jobs, threads=args.threads, model_dir=scratch, data_root=args.data_root)
+    wall = time.perf_counter() - t0
+    table = []
+    print(f"{'candidate':16s} {'arch':14s} {'ep':>3s} {'train imgs':>10s} {'test acc':>8s} {'train s':>8s} {'acc/min':>8s}")
+    for n, r, row in zip(names, recipes, rows):
+        t = row["train_time_s"]
+        table.append({"candidate": n, "recipe": r.to_dict(), "fingerprint": r.fingerprint(), "test_acc": row["test_acc"],
+                      "train_time_s": round(t, 1)})
+        print(f"{n:16s} {r.arch:14s} {r.epochs:3d} {r.train_subset or 50000:10d} {100 * row['test_acc']:7.2f}% {t:8.0f} "
+              f"{100 * row['test_acc'] / (t / 60):8.1f}")
+    print(f"wall {wall:.0f} s for {len(names)} trainings, {args.jobs} at a time x {args.threads} thread(s), {os.cpu_count()} CPUs")
+    out = args.out or str(paths.results_dir() / "bench" / "cpu_frontier.json")
+    old = json.loads(open(out).read()) if os.path.exists(out) else {"rows": []}
+    keep = [row for row in old.get("rows", []) if row["candidate"] not in names or
+            (row.get("jobs"), row.get("threads")) != (args.jobs, args.threads)]
+    for row in table:
+        row.update(jobs=args.jobs, threads=args.threads)
+    atomic_json_dump({"rows": keep + table, "cpu_count": os.cpu_count(),
+                      "date_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}, out)
+    print(f"table -> {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
