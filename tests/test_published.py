@@ -126,6 +126,64 @@ def test_hub_models_normalize_with_their_training_statistics():
         torch.testing.assert_close(m(x), m.net((x - m.normalize.mean) / m.normalize.std))
 
 
+
+@pytest.mark.parametrize("arch", ["resnet56", "vgg19_bn", "mobilenetv2_x1_4", "shufflenetv2_x2_0", "repvgg_a2"])
+def test_hub_paper_wrapper_changes_only_the_normalize_statistics(arch):
+    """normalization='imagenet' (the authors' jarvis WrappedClassifier defaults) swaps the Normalize
+    statistics and nothing else: one .net state_dict loads strictly into both wrappers, the imagenet
+    wrapper equals the bare net on (x - imagenet_mean) / imagenet_std, and its logits differ from cifar's."""
+    from lowfreq.models.layers import IMAGENET_MEAN, IMAGENET_STD
+
+    torch.manual_seed(31)
+    net = hub_cifar.build_net(arch)  # random init; BN statistics set from one batch so logits depend on the input
+    for m in net.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.momentum = None  # cumulative average: after one batch, exactly that batch's statistics
+    with torch.no_grad():
+        net.train()(torch.randn(16, 3, 32, 32, generator=torch.Generator().manual_seed(30)))
+    sd = net.state_dict()
+    cifar = hub_cifar.build(arch)
+    paper = hub_cifar.build(arch, normalization="imagenet")
+    for m in (cifar, paper):
+        m.net.load_state_dict(sd, strict=True)
+        m.eval()
+    torch.testing.assert_close(cifar.normalize.mean.flatten(), torch.tensor(hub_cifar.CHENYAOFO_MEAN))
+    torch.testing.assert_close(paper.normalize.mean.flatten(), torch.tensor(IMAGENET_MEAN))
+    torch.testing.assert_close(paper.normalize.std.flatten(), torch.tensor(IMAGENET_STD))
+    x = torch.rand(2, 3, 32, 32, generator=torch.Generator().manual_seed(3))
+    mean, std = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
+    with torch.no_grad():
+        y_paper, y_cifar = paper(x), cifar(x)
+        torch.testing.assert_close(y_paper, paper.net((x - mean) / std))
+    assert (y_paper - y_cifar).abs().max() > 1e-3 * y_cifar.abs().max()
+
+
+def test_hub_normalization_option_reaches_the_registry_and_rejects_bad_values(tmp_path):
+    name = "chenyaofo_resnet56"
+    assert registry.create_model(name).normalize.mean.flatten().tolist() == pytest.approx(hub_cifar.CHENYAOFO_MEAN)
+    paper = registry.create_model(name, normalization="imagenet")
+    torch.testing.assert_close(paper.normalize.std.flatten(), torch.tensor(hub_cifar.NORMALIZATIONS["imagenet"][1]))
+    # the same release file loads (strictly, into .net) under either wrapper
+    sd = _random_state(hub_cifar.build_net("resnet56"), 32)
+    path = P.weights_path(name, model_dir=tmp_path)
+    path.parent.mkdir(parents=True)
+    torch.save(sd, path)
+    for norm in ("cifar", "imagenet"):
+        m = registry.load_model(name, model_dir=tmp_path, verify=False, normalization=norm)
+        _assert_weights_equal(m.net, sd)
+        mean = torch.tensor(hub_cifar.NORMALIZATIONS[norm][0])
+        torch.testing.assert_close(m.normalize.mean.flatten(), mean)
+    for bad in ("ImageNet", "cifar10", ""):
+        with pytest.raises(ValueError, match="'cifar', 'imagenet'"):
+            hub_cifar.build("resnet56", normalization=bad)
+        with pytest.raises(ValueError, match="'cifar', 'imagenet'"):
+            registry.create_model(name, normalization=bad)
+        with pytest.raises(ValueError, match="'cifar', 'imagenet'"):
+            registry.load_model(name, model_dir=tmp_path, verify=False, normalization=bad)
+    with pytest.raises(ValueError, match="only to the chenyaofo torch.hub entries"):
+        registry.create_model("Standard", normalization="imagenet")
+
+
 # --------------------------------------------------------------------------- loading offline
 def test_kireev_layout_last_entry_without_norm_buffers(tmp_path):
     name = "Kireev2021Effectiveness_RLATAugMix"

@@ -9,8 +9,13 @@ model files, README and training logs (github.com/chenyaofo/pytorch-cifar-models
 the code here is our own.
 
 The bare networks take *normalized* images, as they were trained; :func:`build` wraps them
-as ``Sequential(normalize=Normalize(CHENYAOFO_MEAN, CHENYAOFO_STD), net=<network>)`` so the
-model takes images in [0, 1] like every lowfreq model. The release state_dict belongs to ``.net``.
+as ``Sequential(normalize=Normalize(mean, std), net=<network>)`` so the model takes images in
+[0, 1] like every lowfreq model. The release state_dict belongs to ``.net``. The statistics are
+chosen by name (:data:`NORMALIZATIONS`): ``"cifar"`` (default) is the training statistics
+CHENYAOFO_MEAN / CHENYAOFO_STD; ``"imagenet"`` is ImageNet's mean/std, what the paper's authors'
+wrapper applied (blur-net ``load-baseline-models.ipynb`` wraps each hub model in jarvis'
+``WrappedClassifier`` without statistics, and jarvis' ``ImageClassifier`` then defaults to
+ImageNet's; see the book's deviations chapter).
 """
 from __future__ import annotations
 
@@ -21,11 +26,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from lowfreq.models.layers import Normalize
+from lowfreq.models.layers import IMAGENET_MEAN, IMAGENET_STD, Normalize
 
 __all__ = [
     "CHENYAOFO_MEAN",
     "CHENYAOFO_STD",
+    "NORMALIZATIONS",
     "HUB_ARCHS",
     "CifarResNet",
     "CifarVGG",
@@ -40,6 +46,15 @@ __all__ = [
 # the training config printed at the top of logs/cifar10/<model>/default.log (April 2021).
 CHENYAOFO_MEAN = (0.4914, 0.4822, 0.4465)
 CHENYAOFO_STD = (0.2023, 0.1994, 0.2010)
+
+# Input statistics :func:`build` can put in front of a network, by name: (mean, std) per channel.
+#   "cifar"     the training statistics above (correct for these weights; the default);
+#   "imagenet"  ImageNet's mean/std, the default of jarvis' ImageClassifier (jarvis/models/base.py,
+#               v0.4.0-v0.6.0), which the authors' WrappedClassifier applied to the hub models.
+NORMALIZATIONS: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
+    "cifar": (CHENYAOFO_MEAN, CHENYAOFO_STD),
+    "imagenet": (IMAGENET_MEAN, IMAGENET_STD),
+}
 
 
 def _conv_bn(cin: int, cout: int, k: int, stride: int = 1, groups: int = 1) -> list[nn.Module]:
@@ -335,9 +350,18 @@ def build_net(arch: str, *, num_classes: int = 10) -> nn.Module:
     return HUB_ARCHS[arch](num_classes)
 
 
-def build(arch: str, *, num_classes: int = 10) -> nn.Sequential:
+def build(arch: str, *, num_classes: int = 10, normalization: str = "cifar") -> nn.Sequential:
     """`arch` wrapped to take images in [0, 1] of shape (N, 3, 32, 32): Sequential(normalize, net),
-    random weights. Load a release state_dict into ``model.net``."""
-    return nn.Sequential(
-        OrderedDict(normalize=Normalize(CHENYAOFO_MEAN, CHENYAOFO_STD), net=build_net(arch, num_classes=num_classes))
-    )
+    random weights. Load a release state_dict into ``model.net`` (the same for every option).
+
+    normalization: the statistics of ``model.normalize``, a key of :data:`NORMALIZATIONS`:
+    ``"cifar"`` (default: the statistics the weights were trained with) or ``"imagenet"`` (the
+    paper's wrapper: ImageNet mean/std, as the authors' code applied them). Raises ValueError for
+    any other value."""
+    if normalization not in NORMALIZATIONS:
+        raise ValueError(
+            f"unknown normalization {normalization!r} for a chenyaofo hub model; choose one of "
+            f"{', '.join(repr(k) for k in NORMALIZATIONS)}"
+        )
+    mean, std = NORMALIZATIONS[normalization]
+    return nn.Sequential(OrderedDict(normalize=Normalize(mean, std), net=build_net(arch, num_classes=num_classes)))

@@ -16,7 +16,9 @@ Importing this module registers (see PROTOCOL.md, "Model groups"):
   not in RobustBench 1.1.1 and are not registered.
 RobustBench entries keep RobustBench's model names. Every model takes images in [0, 1]
 (N, 3, 32, 32) and normalizes inside forward (RobustBench models do it themselves where they
-were trained on normalized input; the hub models are wrapped with their training statistics).
+were trained on normalized input; the hub models are wrapped with their training statistics, and
+``create_model`` / ``load_model(name, normalization="imagenet")`` gives the paper's wrapper, ImageNet
+mean/std, instead: see hub_cifar.build).
 
 Weights are never downloaded as a side effect of loading. They live under ``paths.model_dir()``:
   robustbench/cifar10/<threat>/<Name>.pt        (RobustBench's own layout: robustbench.load_model
@@ -268,12 +270,14 @@ def _add_hub(arch: str, sha8: str, *, slow: bool = False, description: str = "")
             "hub": f"torch.hub.load('chenyaofo/pytorch-cifar-models', 'cifar10_{arch}', pretrained=True)",
             "architecture": f"{arch} (lowfreq.models.hub_cifar, same module names as the release; the state_dict loads into model.net)",
             "normalization": f"inside forward: Normalize(mean={hub_cifar.CHENYAOFO_MEAN}, std={hub_cifar.CHENYAOFO_STD}), "
-            "the training statistics in the repository's logs/cifar10/<arch>/default.log",
+            "the training statistics in the repository's logs/cifar10/<arch>/default.log; normalization='imagenet' "
+            "(create_model / load_model keyword) gives the paper's wrapper, ImageNet mean/std",
             "file": f"torchhub/chenyaofo/{fname}",
             "checkpoint_layout": "plain state_dict of the bare network",
             "hash": f"sha256 must start with {sha8} (torch.hub file-name convention); full sha256 recorded at fetch",
             "variant_choice": "named in PROTOCOL.md (the paper's five torch.hub baselines); the authors loaded them with "
-            "torch.hub and wrapped them with their own normalizing classifier, whose statistics are not public",
+            "torch.hub and wrapped them in jarvis' WrappedClassifier (blur-net load-baseline-models.ipynb), which "
+            "normalizes with ImageNet mean/std by default; see the deviations chapter",
         },
     )
 
@@ -622,12 +626,32 @@ def _record_first_load(e: Published, path: Path, sha: str, model_dir: str | os.P
 
 
 # --------------------------------------------------------------------------- build / load
-def build(name: str) -> nn.Module:
+def _check_normalization(e: Published, normalization: str | None) -> None:
+    """ValueError unless `normalization` is None or a hub_cifar.NORMALIZATIONS key of a torch.hub entry."""
+    if normalization is None:
+        return
+    if e.source != "torchhub":
+        raise ValueError(
+            f"normalization= applies only to the chenyaofo torch.hub entries; {e.name!r} is a {e.source} model "
+            "and normalizes as its authors published it"
+        )
+    if normalization not in hub_cifar.NORMALIZATIONS:
+        raise ValueError(
+            f"unknown normalization {normalization!r} for {e.name!r}; choose one of "
+            f"{', '.join(repr(k) for k in hub_cifar.NORMALIZATIONS)}"
+        )
+
+
+def build(name: str, *, normalization: str | None = None) -> nn.Module:
     """Published model `name` with random weights (no file, no network): its architecture, taking
     images in [0, 1] of shape (N, 3, 32, 32) and returning 10 logits (CIFAR-10 entries), or
     (N, 3, 224, 224) and 1000 logits (ImageNet entries). RobustBench entries need robustbench 1.1.1
-    (imported through lowfreq.core.compat)."""
-    return entry(name).make()
+    (imported through lowfreq.core.compat). normalization (chenyaofo torch.hub entries only): the
+    input statistics, 'cifar' (their training statistics, the default) or 'imagenet' (the paper's
+    wrapper, see hub_cifar.build); any other value, or any value for another entry, raises ValueError."""
+    e = entry(name)
+    _check_normalization(e, normalization)
+    return e.make() if normalization is None else e.make(normalization=normalization)
 
 
 def _state_dict(obj: Any, e: Published, path: Path) -> dict[str, torch.Tensor]:
@@ -684,7 +708,7 @@ def _missing_message(e: Published, path: Path) -> str:
     )
 
 
-def _read_checked(e: Published, path: Path, *, weights_only: bool) -> nn.Module:
+def _read_checked(e: Published, path: Path, *, weights_only: bool, normalization: str | None = None) -> nn.Module:
     """Read weights file `path` of entry `e` into its architecture with every check: the file format,
     torch.load (damage and pickled Python objects told apart), the checkpoint layout, and tensors that
     fit the architecture exactly. Raises BadWeightsError (one line: the file, what is wrong, the fix)."""
@@ -701,7 +725,7 @@ def _read_checked(e: Published, path: Path, *, weights_only: bool) -> nn.Module:
             ) from exc
         raise BadWeightsError(f"{path} is damaged or truncated ({what}); {_refetch_hint(e.name, path)}") from exc
     sd = _state_dict(obj, e, path)
-    model = build(e.name)
+    model = build(e.name, normalization=normalization)
     target = model.net if e.source == "torchhub" else (getattr(model, e.load_into) if e.load_into else model)
     _load_into(target, sd, e, path)
     return model.eval()
@@ -713,6 +737,7 @@ def load(
     model_dir: str | os.PathLike | None = None,
     verify: bool = True,
     weights_only: bool = True,
+    normalization: str | None = None,
 ) -> nn.Module:
     """Published model `name` with its weights, on the CPU in eval mode; never downloads.
 
@@ -721,17 +746,20 @@ def load(
     recorded only after it loaded and passed every check (with an UnverifiedWeightsWarning for
     RobustBench files), so a bad file is never trusted and the right file placed after it loads
     without editing anything. weights_only: passed to torch.load (keep True for files of unknown origin).
+    normalization: chenyaofo torch.hub entries only, see :func:`build` ('imagenet' = the paper's wrapper;
+    the same weights file loads into ``model.net`` either way).
     Raises WeightsNotFoundError (file missing: names the path, the fetch command and the origin),
     BadWeightsError (HTML page, truncated, not a PyTorch file, tensors that do not fit) or
     HashMismatchError (the message says how to accept a file replaced on purpose).
     """
     e = entry(name)
+    _check_normalization(e, normalization)
     path = paths.model_dir(model_dir) / e.relpath
     if not path.is_file():
         raise WeightsNotFoundError(_missing_message(e, path))
     check_weights_file(path, name=name)
     sha = _verify_hash(e, path, model_dir) if verify else None
-    model = _read_checked(e, path, weights_only=weights_only)
+    model = _read_checked(e, path, weights_only=weights_only, normalization=normalization)
     if sha is not None:
         how = "first-load" if e.sha256_prefix is None else "first-load (published prefix checked)"
         _record_first_load(e, path, sha, model_dir, how)
@@ -875,10 +903,10 @@ def verify(name: str, *, model_dir: str | os.PathLike | None = None) -> VerifyRe
 
 
 # --------------------------------------------------------------------------- registration
-def _spec_build(name: str, *, tier: str | None = None) -> nn.Module:
+def _spec_build(name: str, *, tier: str | None = None, normalization: str | None = None) -> nn.Module:
     # tier= is accepted so generic code can call registry.create_model(name, tier=...) for every
     # entry; published models have no tiers (the same weights at every tier).
-    return build(name)
+    return build(name, normalization=normalization)
 
 
 def _spec_load(name: str, *, tier: str | None = None, **kwargs: Any) -> nn.Module:
