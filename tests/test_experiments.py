@@ -96,3 +96,28 @@ def test_the_corruption_probe_gives_the_numbers_of_its_loop_before_the_merge(dir
     old = _corruption_payload_before_10(names, "smoke")
     for n in names:
         assert json.dumps(new[n], sort_keys=True) == json.dumps(old[n], sort_keys=True), n
+
+
+def test_run_with_two_jobs_gives_the_results_of_one_thread_at_a_time(tmp_path, monkeypatch):
+    import torch
+
+    names = ["base", "blur_s1.5"]
+    out = {}
+    before = torch.get_num_threads()
+    try:
+        for jobs in (2, 1):
+            monkeypatch.setenv("LOWFREQ_MODEL_DIR", str(tmp_path / f"m{jobs}"))
+            monkeypatch.setenv("LOWFREQ_RESULTS_DIR", str(tmp_path / f"r{jobs}"))
+            experiments.clear_caches()
+            torch.set_num_threads(1)  # what each worker process uses
+            times = experiments.run("smoke", names, probes=["train", "clean", "hybrid"], jobs=jobs, progress=False)
+            assert set(times) == {"train", "clean", "hybrid"}
+            out[jobs] = {n: (experiments.trained_record(n, "smoke", train=False).payload["weights_fingerprint"],
+                             experiments.clean_accuracy(n, "smoke"), experiments.hybrid_result(n, "smoke").f_rev_nyq)
+                         for n in names}
+    finally:
+        torch.set_num_threads(before)
+        experiments.clear_caches()
+    assert out[2] == out[1]
+    with pytest.raises(ValueError, match="jobs must be >= 1"):
+        experiments.run("smoke", names, jobs=0)

@@ -52,7 +52,7 @@ def submit_zoo(tier: str, names: Sequence[str] | None = None, *, config: Cluster
     when waited for, naming the model and the job's log folder."""
     import submitit  # optional: only the cluster path needs it (pip install submitit)
 
-    names = list(names) if names is not None else [r.name for r in zoo.recipes(tier)]
+    names = list(names) if names is not None else [r.name for r in zoo.recipes(tier, replicas=True)]
     dirs = [str(Path(d).resolve()) for d in (paths.results_dir(results_root), paths.model_dir(model_dir),
                                               paths.data_dir(data_root))]
     if config.executor == "debug":

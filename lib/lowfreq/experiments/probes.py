@@ -34,7 +34,7 @@ from lowfreq.data import DataNotFoundError
 from lowfreq.experiments.evalsets import EvalSet, eval_set, train_data_fingerprint
 from lowfreq.experiments.tiers import ProbeTarget, resolve
 from lowfreq.models import published, registry
-from lowfreq.models.zoo import MissingWeightsError, weights_path
+from lowfreq.models.zoo import MissingWeightsError, load_trained, weights_path
 from lowfreq.methods import attacks, corruptions, hybrid, spectra, v1
 from lowfreq.methods.hybrid import HybridCurve, hybrid_curve
 from lowfreq.training.train import TRAIN_CODE_VERSION
@@ -44,6 +44,7 @@ __all__ = [
     "PROBE_KINDS",
     "train_code",
     "model_id",
+    "zoo_weights_fingerprint",
     "get_model",
     "trained_record",
     "trained_inputs",
@@ -66,12 +67,24 @@ def train_code() -> str:
     return f"train-v{TRAIN_CODE_VERSION}"
 
 
-def model_id(name: str, tier: str, *, data_root: Any = None, model_dir: Any = None) -> str:
-    """A stable identity of a model: for zoo models a hash of recipe + training data + training
-    code (computable without the weights); for published models the sha256 of the weights."""
+def model_id(name: str, tier: str, *, data_root: Any = None, model_dir: Any = None, results_root: Any = None) -> str:
+    """A stable identity of a model *instance*, which every probe result's key names.
+
+    Zoo models: a hash of recipe + training data + training code + the fingerprint of the weights
+    (lowfreq.core.cache.model_fingerprint): the weights file's when it is here, else the one its
+    'trained' record names (so a fresh clone, which has the committed records but no weights, finds the
+    committed results). Weights trained on another machine (other CPU kernels give other floating-point
+    rounding) are another instance: their results are computed for them and stored beside the committed
+    ones, never mixed. Published models: the sha256 of the weights."""
     spec = registry.get_spec(name)
     if spec.source == "zoo":
-        return _cache.key(**trained_inputs(resolve(name, tier).recipe, data_root))[:16]
+        r = resolve(name, tier).recipe
+        inputs = trained_inputs(r, data_root)
+        fp = zoo_weights_fingerprint(r, model_dir=model_dir)
+        if fp is None:
+            rec = _cache.ResultCache(tier, root=results_root).load("trained", name, inputs)
+            fp = rec.payload.get("weights_fingerprint") if rec is not None else None
+        return _cache.key(**inputs, weights=fp)[:16]
     weights = spec.info.get("weights_sha256") if spec.info else None
     if weights:
         return str(weights)[:16]
@@ -84,6 +97,23 @@ def model_id(name: str, tier: str, *, data_root: Any = None, model_dir: Any = No
         return _cache.model_fingerprint(get_model(name, tier, model_dir=model_dir))
     return _published_fingerprint(name, tier, str(path), st.st_size, st.st_mtime_ns,
                                   None if model_dir is None else str(model_dir))
+
+
+def zoo_weights_fingerprint(r: Any, *, model_dir: Any = None) -> str | None:
+    """The fingerprint (lowfreq.core.cache.model_fingerprint) of the trained weights of zoo recipe `r` in
+    `model_dir`, or None when they are not there; remembered per file (path, size, modification time)."""
+    path = weights_path(r, model_dir=model_dir)
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    memo = (r.fingerprint(), str(path), st.st_size, st.st_mtime_ns)
+    if memo not in _ZOO_FINGERPRINTS:
+        _ZOO_FINGERPRINTS[memo] = _cache.model_fingerprint(load_trained(r, model_dir=model_dir))
+    return _ZOO_FINGERPRINTS[memo]
+
+
+_ZOO_FINGERPRINTS: dict[tuple, str] = {}
 
 
 @lru_cache(maxsize=64)
@@ -120,13 +150,17 @@ def trained_inputs(r: Any, data_root: Any = None) -> dict[str, Any]:
 def trained_record(name: str, tier: str, *, model_dir: Any = None, data_root: Any = None, device: Any = None,
                    progress: bool = True, results_root: Any = None, train: bool = True,
                    need_weights: bool = False) -> _cache.Record | None:
-    """The 'trained' record of a zoo model (test accuracy, train time, recipe, provenance).
+    """The 'trained' record of a zoo model instance (test accuracy, train time, recipe, weights fingerprint,
+    provenance).
 
-    A cached record is returned as it is, even without the weights (a fresh clone has the committed
-    records but no weights), unless need_weights=True, which trains the model again when its weights
-    are missing (train=True; the :func:`lowfreq.experiments.runs.run` 'train' stage does, since probes
-    need the model). When there is no record, the model is trained (train=True) or its existing
-    weights are evaluated; with train=False and no weights the result is None."""
+    With the weights here, the record of exactly those weights: the recipe's record when it names them,
+    else this instance's own record (stored beside it, keyed by the weights fingerprint; made by
+    evaluating the weights). Without weights, the recipe's record as it is (a fresh clone has the
+    committed records but no weights), unless need_weights=True, which trains the model (train=True; the
+    :func:`lowfreq.experiments.runs.run` 'train' stage does, since probes need the model). Training is
+    deterministic on one machine; on another (other CPU kernels) it may give other weights: those are
+    another instance with a record of their own, and the committed record is never replaced. With
+    train=False and no weights and no record the result is None."""
     r = resolve(name, tier).recipe
     if r is None:
         raise ValueError(f"{name!r} is not a zoo model; only zoo models have a 'trained' record")
@@ -134,11 +168,18 @@ def trained_record(name: str, tier: str, *, model_dir: Any = None, data_root: An
     _, src = train_data_fingerprint(r, data_root)
     inputs = trained_inputs(r, data_root)
     rec = c.load("trained", name, inputs)
-    have_weights = weights_path(r, model_dir=model_dir).exists()
-    if rec is not None and (have_weights or not need_weights or not train):
+    local = zoo_weights_fingerprint(r, model_dir=model_dir)
+    if local is None:
+        if rec is not None and (not need_weights or not train):
+            return rec
+        if not train:
+            return None
+    elif rec is not None and rec.payload.get("weights_fingerprint") == local:
         return rec
-    if not train and not have_weights:
-        return None
+    elif rec is not None:
+        inst = c.load("trained", name, inputs | {"weights_fingerprint": local})
+        if inst is not None:
+            return inst
     c.check_writable("trained")  # before training: its record must be storable
     res = training.train(r, device=device, model_dir=model_dir, data_root=data_root, progress=progress)
     payload = {
@@ -146,13 +187,16 @@ def trained_record(name: str, tier: str, *, model_dir: Any = None, data_root: An
         "history": res.history, "data": src, "weights_file": res.weights.name,
         "weights_fingerprint": _cache.model_fingerprint(res.model),
     }
-    if rec is not None:  # trained again for the weights only: training is deterministic, check it
-        if rec.payload.get("weights_fingerprint") == payload["weights_fingerprint"]:
-            return rec  # the same model: keep the recorded provenance and training time
-        warnings.warn(f"{name} ({tier}): retraining gave weights {payload['weights_fingerprint']}, not the recorded "
-                      f"{rec.payload.get('weights_fingerprint')} (another torch version or device?); the record is replaced "
-                      "and results computed from the old weights may not match this model", RuntimeWarning, stacklevel=2)
-    return c.save("trained", name, inputs, payload, seed=r.seed, wall_time_s=res.train_time_s, device=res.device)
+    if rec is None:
+        return c.save("trained", name, inputs, payload, seed=r.seed, wall_time_s=res.train_time_s, device=res.device)
+    if rec.payload.get("weights_fingerprint") == payload["weights_fingerprint"]:
+        return rec  # trained again for the weights only, and the same model: keep the recorded provenance
+    if progress:
+        print(f"{name} [{tier}]: these weights ({payload['weights_fingerprint']}) are another instance of the recipe than "
+              f"the recorded one ({rec.payload.get('weights_fingerprint')}; another machine or torch build); its results are "
+              "computed for it and stored beside the recorded ones")
+    return c.save("trained", name, inputs | {"weights_fingerprint": payload["weights_fingerprint"]}, payload, seed=r.seed,
+                  wall_time_s=res.train_time_s, device=res.device)
 
 
 # --------------------------------------------------------------------------- probes
@@ -161,7 +205,7 @@ def _probe(kind: str, t: ProbeTarget, config: dict, es: EvalSet, code: str,
            data_root: Any = None, model_dir: Any = None, seed: int | None = None,
            load_only: bool = False, device: torch.device | None = None) -> _cache.Record:
     inputs = {
-        "model": model_id(t.name, t.tier, data_root=data_root, model_dir=model_dir),
+        "model": model_id(t.name, t.tier, data_root=data_root, model_dir=model_dir, results_root=results_root),
         "config": config,
         "data": es.fingerprint,
         "code": code,
@@ -287,7 +331,8 @@ def attack_result(name: str, tier: str, *, progress: bool = True, **kw: Any) -> 
 def _corruption_inputs(t: ProbeTarget, es: EvalSet, **kw: Any) -> dict:
     cfg = t.config
     return {
-        "model": model_id(t.name, t.tier, data_root=kw.get("data_root"), model_dir=kw.get("model_dir")),
+        "model": model_id(t.name, t.tier, data_root=kw.get("data_root"), model_dir=kw.get("model_dir"),
+                          results_root=kw.get("results_root")),
         "config": {"n": cfg.n_corruption, "severities": list(cfg.severities), "seed": cfg.corruption_seed,
                    "params": cfg.corruption_params},
         "data": es.fingerprint,
@@ -391,7 +436,7 @@ def match_result(name: str, tier: str, *, populations: Sequence[str] = ("mouse",
     dev = resolve_device(device)
     es = eval_set(tier, n, data_root=data_root, grayscale=True, allow_stored_identity=True)
     inputs = {
-        "model": model_id(name, tier, data_root=data_root, model_dir=model_dir),
+        "model": model_id(name, tier, data_root=data_root, model_dir=model_dir, results_root=results_root),
         "config": {"n": n, "populations": {p: v1.POPULATIONS[p].to_dict() for p in populations}},
         "data": es.fingerprint,
         "code": _cache.code_id(v1=v1.CODE_VERSION, utils=utils.CODE_VERSION),

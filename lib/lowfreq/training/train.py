@@ -11,10 +11,7 @@ On CUDA it keeps the data on the GPU, uses bf16 autocast and channels_last.
 """
 from __future__ import annotations
 
-import multiprocessing
 import time
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures import as_completed as _as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -26,7 +23,7 @@ from tqdm.auto import tqdm
 
 from lowfreq import data
 from lowfreq.data.archive import dataset_fingerprint
-from lowfreq.core.utils import atomic_torch_save, batches, resolve_device
+from lowfreq.core.utils import atomic_torch_save, batches, in_processes, resolve_device
 from lowfreq.data.imagenette import load_imagenette
 from lowfreq.models.layers import PCAProjection, Preprocessed
 from lowfreq.models.zoo import DRY_RUN_TIER, Recipe, build_model, load_trained, recipe, weights_path
@@ -41,7 +38,7 @@ TRAIN_CODE_VERSION = 1
 #: Test images a dry-run recipe (lowfreq.models.zoo.DRY_RUN_TIER) is evaluated on after training.
 DRY_RUN_TEST_IMAGES = 256
 
-__all__ = ["TRAIN_CODE_VERSION", "DRY_RUN_TEST_IMAGES", "TrainData", "load_data", "train", "train_many", "train_one_epoch", "evaluate", "TrainResult",
+__all__ = ["TRAIN_CODE_VERSION", "DRY_RUN_TEST_IMAGES", "TrainData", "load_data", "train", "train_many", "init_parent", "train_one_epoch", "evaluate", "TrainResult",
            "crop_flip", "gaussian_noise_aug", "augmix_aug", "adversarial_examples"]
 
 
@@ -379,42 +376,38 @@ def train(
 
 
 
-def _train_in_worker(r: Recipe, model_dir: Any, data_root: Any, threads: int) -> dict[str, Any]:
-    res = train(r, device="cpu", model_dir=model_dir, data_root=data_root, progress=False, threads=threads)
-    return {"name": r.name, "tier": r.tier, "fingerprint": r.fingerprint(), "test_acc": res.test_acc, "train_time_s": res.train_time_s,
-            "weights": str(res.weights)}
+def _train_in_worker(r: Recipe, model_dir: Any, data_root: Any) -> dict[str, Any]:
+    res = train(r, device="cpu", model_dir=model_dir, data_root=data_root, progress=False)
+    return {"name": r.name, "tier": r.tier, "fingerprint": r.fingerprint(), "test_acc": res.test_acc,
+            "train_time_s": res.train_time_s, "weights": str(res.weights)}
+
+
+def init_parent(r: Recipe) -> str | None:
+    """The name of the recipe `r` is fine-tuned from (extra["init_from"]), or None."""
+    return r.extra.get("init_from", {}).get("name")
 
 
 def train_many(recipes: list[Recipe], *, jobs: int = 2, threads: int = 1, model_dir: Any = None, data_root: Any = None,
                progress: bool = True) -> list[dict[str, Any]]:
     """Train several recipes on the CPU, `jobs` at a time in separate processes of `threads` threads each
-    (on 2 cores, two one-thread trainings side by side train ~1.1-1.35x faster in total than one after the
-    other with two threads, TOOLCHAIN.md). Each training is exactly :func:`train` (deterministic by its
+    (lowfreq.core.utils.in_processes). Each training is exactly :func:`train` (deterministic by its
     seed, checkpointed, resumable; weights already trained are reused). A fine-tuned recipe waits for its
-    parent when both are in the list. Returns {'name', 'tier', 'test_acc', 'train_time_s', 'weights'} per
-    recipe, in the order given. jobs=1 trains in this process."""
+    parent when both are in the list. Returns {'name', 'tier', 'fingerprint', 'test_acc', 'train_time_s',
+    'weights'} per recipe, in the order given."""
     if jobs < 1 or threads < 1:
         raise ValueError(f"train_many: jobs and threads must be >= 1, got jobs={jobs}, threads={threads}")
     names = {(r.name, r.tier) for r in recipes}
     waves: list[list[Recipe]] = [[], []]
     for r in recipes:  # parents first: a recipe fine-tuned from another in the list goes in the second wave
-        parent = r.extra.get("init_from", {}).get("name")
-        waves[1 if (parent, r.tier) in names else 0].append(r)
+        waves[1 if (init_parent(r), r.tier) in names else 0].append(r)
     done: dict[str, dict[str, Any]] = {}
-    for wave in waves:
-        if not wave:
-            continue
-        if jobs == 1:
-            for r in wave:
-                done[r.fingerprint()] = _train_in_worker(r, model_dir, data_root, threads)
-            continue
-        ctx = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=min(jobs, len(wave)), mp_context=ctx) as pool:
-            futures = {pool.submit(_train_in_worker, r, model_dir, data_root, threads): r for r in wave}
-            with tqdm(total=len(wave), desc=f"train x{jobs}", unit="model", disable=not progress) as bar:
-                for fut in _as_completed(futures):
-                    out = fut.result()
-                    done[out["fingerprint"]] = out
-                    bar.set_postfix_str(f"{out['name']} {out['test_acc']:.3f}")
-                    bar.update(1)
+    with tqdm(total=len(recipes), desc=f"train x{jobs}", unit="model", disable=not progress) as bar:
+        def finished(_i: int, out: dict[str, Any]) -> None:
+            done[out["fingerprint"]] = out
+            bar.set_postfix_str(f"{out['name']} {out['test_acc']:.3f}")
+            bar.update(1)
+
+        for wave in waves:
+            in_processes(_train_in_worker, [((r, model_dir, data_root), {}) for r in wave], jobs=jobs, threads=threads,
+                         on_done=finished)
     return [done[r.fingerprint()] for r in recipes]
