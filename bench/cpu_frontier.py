@@ -8,7 +8,7 @@
 Each candidate is a zoo recipe (lowfreq.models.zoo) with some fields replaced, trained by the zoo's own
 training code (lowfreq.training.train_many: all 50,000 training images, deterministic by its seed) into a
 scratch folder under the model folder (`<model_dir>/frontier/`, so an interrupted run resumes), and tested
-on the 10,000 test images. Prints one row per candidate: test accuracy, training seconds (one thread; run
+on the 10,000 test images (Imagenette candidates: the 3,925 val images). Prints one row per candidate: test accuracy, training seconds (one thread; run
 side by side with another training, as the zoo trains) and accuracy per minute, and writes the table to
 results/bench/cpu_frontier.json. The deviations chapter shows that table and the recipes chosen from it
 (lowfreq.models.zoo, tier cpu). Absolute seconds depend on the machine and its other load; compare rows
@@ -37,8 +37,17 @@ CANDIDATES: dict[str, tuple[str, dict[str, Any]]] = {
     "cnn_e6": ("base", dict(epochs=6, **_HYPER)),
     "cnn_e8": ("base", dict(epochs=8, **_HYPER)),
     "resnet9_e3": ("base", dict(arch="resnet9_cifar", epochs=3, **_HYPER)),
+    "resnet8_e6": ("base", dict(arch="resnet_cifar8", epochs=6, **_HYPER)),
     "blur1.5_cnn_e6": ("blur_s1.5", dict(epochs=6, **_HYPER)),
     "adv8_cnn_e6": ("adv_linf8", dict(epochs=6, **_HYPER)),
+    # the grayscale neural group (Fig 2): its own point (budget: the group's 6 models + probes <= 10 min)
+    "gray_e4": ("base_gray", dict(epochs=4, **_HYPER)),
+    "gray_e6": ("base_gray", dict(epochs=6, **_HYPER)),
+    "mouse_e4": ("neural_mouse", dict(epochs=4, **_HYPER)),
+    # the Imagenette stand-in at 64 px (Fig 6; all 9,469 training images already; tested on the 3,925 val images)
+    "in_e6_old": ("in_base", dict()),
+    "in_e6": ("in_base", dict(lr=0.2, label_smoothing=0.1)),
+    "in_e10": ("in_base", dict(epochs=10, lr=0.2, label_smoothing=0.1)),
 }
 
 
@@ -71,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
         t = row["train_time_s"]
         table.append({"candidate": n, "recipe": r.to_dict(), "fingerprint": r.fingerprint(), "test_acc": row["test_acc"],
                       "train_time_s": round(t, 1)})
-        print(f"{n:16s} {r.arch:14s} {r.epochs:3d} {r.train_subset or 50000:10d} {100 * row['test_acc']:7.2f}% {t:8.0f} "
+        print(f"{n:16s} {r.arch:14s} {r.epochs:3d} {r.train_subset or ('all'):>10} {100 * row['test_acc']:7.2f}% {t:8.0f} "
               f"{100 * row['test_acc'] / (t / 60):8.1f}")
     print(f"wall {wall:.0f} s for {len(names)} trainings, {args.jobs} at a time x {args.threads} thread(s), {os.cpu_count()} CPUs")
     out = args.out or str(paths.results_dir() / "bench" / "cpu_frontier.json")

@@ -679,3 +679,28 @@ def test_mean_abs_change_grows_with_severity(cifar_test_200, name):
         assert m[0] < m[1] < m[2] > max(m[3], m[4])
     elif name == "elastic_transform":
         assert m[0] > m[4]
+
+
+@pytest.mark.parametrize("severity", [1, 4, 5])
+def test_glass_blur_is_the_reference_generator_fed_the_same_draws(severity):
+    """make_cifar_c.py's glass_blur, line by line (skimage's gaussian, np.uint8, the sequential loop with its
+    literal tuple assignment), fed our random offsets, equals ours bit for bit."""
+    from skimage.filters import gaussian
+
+    sigma, d, iterations = ((0.05, 1, 1), (0.25, 1, 1), (0.4, 1, 1), (0.25, 1, 2), (0.4, 1, 2))[severity - 1]  # the recipe's
+    assert C._CIFAR10["glass_blur"][severity - 1] == (sigma, d, iterations)
+    rng = np.random.default_rng(severity)
+    x8 = rng.integers(0, 256, size=(2, 32, 32, 3)).astype(np.uint8)
+    seeds = [np.random.default_rng(100 + k) for k in range(2)]
+    draws = [np.random.default_rng(100 + k).integers(-d, d, size=(iterations, 32 - 2 * d, 32 - 2 * d, 2)) for k in range(2)]
+    ours = C._glass_blur(x8, (sigma, d, iterations), seeds, None)
+    for k in range(2):
+        x = np.uint8(gaussian(np.array(x8[k]) / 255.0, sigma=sigma, channel_axis=-1) * 255)
+        for i in range(iterations):
+            for a, h in enumerate(range(32 - d, d, -1)):
+                for b, w in enumerate(range(32 - d, d, -1)):
+                    dx, dy = draws[k][i, a, b]
+                    h_prime, w_prime = h + dy, w + dx
+                    x[h, w], x[h_prime, w_prime] = x[h_prime, w_prime], x[h, w]
+        ref = np.clip(gaussian(x / 255.0, sigma=sigma, channel_axis=-1), 0, 1) * 255
+        np.testing.assert_array_equal(ours[k], ref)

@@ -28,7 +28,9 @@ def test_every_tier_has_every_group():
         groups = {r.group for r in zoo.recipes(tier)}
         assert {"base", "adv", "crp", "blur", "pca"} <= groups
         blur = sorted(zoo.paper_sigma_px(r.name) for r in zoo.recipes(tier, group="blur"))
-        assert blur == sorted(zoo.BLUR_SERIES)
+        assert blur == sorted(zoo.blur_series(tier)) and set(blur) <= set(zoo.BLUR_SERIES)
+        assert min(blur) == 1.0 and max(blur) == 3.0 and 1.5 in blur
+    assert zoo.blur_series("full") == zoo.BLUR_SERIES
     assert zoo.recipe("pca", "full").preprocess == ("pca", 512)
     assert zoo.recipe("base", "full").arch == "resnet18_cifar"
 

@@ -37,7 +37,7 @@ def add_parser(subparsers: Any) -> None:
         q.add_argument("--family", default="cifar10", choices=("cifar10", "imagenette"),
                        help="which zoo when no names are given: cifar10 (Figs 2-5, default) or imagenette (the Fig 6 stand-in, in_*)")
         q.add_argument("--threads", type=int, default=None, help="torch CPU threads")
-        if cmd in ("train", "probe"):
+        if cmd in ("train", "probe", "pca-sweep"):
             q.add_argument("--jobs", type=int, default=None,
                            help="models trained / probed at a time on the CPU, one thread each (default: 2 on a CPU with "
                                 ">= 2 cores, measured faster there; 1 on a GPU)")
@@ -83,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
         jobs = 2 if device.type == "cpu" and (os.cpu_count() or 1) >= 2 else 1
     if args.zoo_command == "pca-sweep":
         ref = args.reference or ("in_blur_s3.0" if args.recipe == "in_pca" else "blur_s1.5")
-        out = experiments.pca_k_sweep(args.tier, args.k, reference=ref, recipe_name=args.recipe, device=args.device)
+        out = experiments.pca_k_sweep(args.tier, args.k, reference=ref, recipe_name=args.recipe, device=args.device, jobs=jobs)
         print(f"reference {out['reference']}: test accuracy {out['reference_acc']:.4f}")
         for k, a in out["acc_by_k"].items():
             print(f"  K = {k:>4s}: test accuracy {a:.4f}")

@@ -56,7 +56,8 @@ def summary(name: str, tier: str, *, compute: bool = True, **kw: Any) -> dict[st
         tr = _try(lambda: trained_record(name, tier, train=compute, progress=False,
                                          **{k: v for k, v in kw.items() if k in ("model_dir", "data_root", "results_root")}))
         if tr is not None:
-            row.update(test_acc=tr.payload["test_acc"], train_time_s=tr.payload["train_time_s"], train_data=tr.payload.get("data"))
+            row.update(test_acc=tr.payload["test_acc"], train_time_s=tr.payload["train_time_s"], train_data=tr.payload.get("data"),
+                       weights_fingerprint=tr.payload.get("weights_fingerprint"))
     row["clean_acc"] = _try(lambda: clean_accuracy(name, tier, **kw))
     h = _try(lambda: hybrid_result(name, tier, **kw))
     row["f_rev_nyq"] = None if h is None else h.f_rev_nyq
@@ -171,13 +172,14 @@ def run(tier: str, names: Sequence[str] | None = None, *,
 
 
 def pca_k_sweep(tier: str, ks: Sequence[int], *, reference: str = "blur_s1.5", recipe_name: str = "pca",
-                progress: bool = True, device: Any = None, results_root: Any = None, **kw: Any) -> dict[str, Any]:
+                progress: bool = True, device: Any = None, results_root: Any = None, jobs: int = 1, **kw: Any) -> dict[str, Any]:
     """Choose the PCA dimension K the way the paper did: train the tier's `recipe_name` PCA recipe
     ('pca'; 'in_pca' for the Imagenette stand-in) with each K in `ks` and pick the K whose clean test
     accuracy is closest to the `reference` blur model's.
 
     Each variant is an ordinary zoo training run (recipe name ``<recipe_name>_k<K>``, cached weights
-    and 'trained' record); the sweep's table is stored as a 'pca_sweep' record (see
+    and 'trained' record; jobs > 1 on the CPU trains the missing ones that many at a time,
+    lowfreq.training.train.train_many); the sweep's table is stored as a 'pca_sweep' record (see
     :func:`latest_pca_sweep`). Returns {"recipe": ..., "reference": ..., "reference_acc": ...,
     "acc_by_k": {K: acc}, "chosen_k": K, ...}.
     """
@@ -187,12 +189,18 @@ def pca_k_sweep(tier: str, ks: Sequence[int], *, reference: str = "blur_s1.5", r
     c = _cache.ResultCache(tier, root=results_root)
     acc: dict[str, float] = {}
     times: dict[str, float] = {}
+    variants = {k: dataclasses.replace(base, name=f"{recipe_name}_k{int(k)}", preprocess=("pca", int(k)), notes=f"PCA K sweep, K = {k}")
+                for k in ks}
+    dirs = {k2: v for k2, v in kw.items() if k2 in ("model_dir", "data_root")}
+    todo = [r for r in variants.values() if c.load("trained", r.name, trained_inputs(r, kw.get("data_root"))) is None]
+    if jobs > 1 and resolve_device(device).type == "cpu" and len(todo) > 1:
+        training.train_many(todo, jobs=jobs, progress=progress, **dirs)  # the weights; recorded below
     for k in ks:
-        r = dataclasses.replace(base, name=f"{recipe_name}_k{int(k)}", preprocess=("pca", int(k)), notes=f"PCA K sweep, K = {k}")
+        r = variants[k]
         inputs = trained_inputs(r, kw.get("data_root"))
         rec = c.load("trained", r.name, inputs)
         if rec is None:
-            res = training.train(r, device=device, progress=progress, **{k2: v for k2, v in kw.items() if k2 in ("model_dir", "data_root")})
+            res = training.train(r, device=device, progress=progress, **dirs)
             rec = c.save("trained", r.name, inputs, {"name": r.name, "group": "pca", "tier": tier, "test_acc": res.test_acc,
                                                       "train_time_s": res.train_time_s, "history": res.history, "k": int(k)},
                          seed=r.seed, wall_time_s=res.train_time_s, device=res.device)
