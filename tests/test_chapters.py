@@ -363,7 +363,7 @@ def test_chapter_numbers_follow_the_results(committed_smoke):
     assert ch.numbers["eps_base_mean"] == pytest.approx(255 * np.mean([r["mean_eps"] for r in base]))
     assert ch.numbers["rho"] == stats.rank_correlation(ch.rows, "f05_cpp", "mean_eps")[0]
     s = chapters.summary("smoke", compute_missing=False)
-    assert s.numbers["n_claims"] == len(s.claims) == sum(s.numbers[k] for k in ("n_holds", "n_fails", "n_untested"))
+    assert s.numbers["n_claims"] == len(s.claims) == sum(s.numbers[k] for k in ("n_holds", "n_fails", "n_unresolved", "n_untested"))
     # the corruption spectra are read (the grouping claim is tested on the committed smoke spectra)
     assert s.inputs.corruption_f05_cpp is not None and "corruption spectra" not in s.inputs.missing
     assert {c.id: c.verdict for c in s.claims}["grouping_spectra"] != claims.NOT_TESTED

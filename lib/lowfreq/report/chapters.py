@@ -745,10 +745,28 @@ class TableB:
     prov: Provenance
 
 
+def _seed_note(seeds: Mapping[str, Sequence[str]]) -> str:
+    """Which models have more than one seed, as a clause: 'base, blur_s1.5 and adv_linf8 with 3 seeds
+    each, pca with 2'; 'every model has one seed at this tier' when none has."""
+    by_n: dict[int, list[str]] = {}
+    for name, members in seeds.items():
+        if len(members) > 1:
+            by_n.setdefault(len(members), []).append(name)
+    if not by_n:
+        return "every model has one seed at this tier"
+
+    def listing(names: list[str]) -> str:
+        return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+    parts = [f"{listing(ns)} with {n} seeds{' each' if len(ns) > 1 else ''}" for n, ns in sorted(by_n.items(), reverse=True)]
+    return "; ".join(parts) + "; every other model has one"
+
+
 def table_b(tier: str, *, compute_missing: bool | None = None) -> TableB:
     """Table B at `tier`: :func:`lowfreq.report.rows.table_b_rows` of every model of
-    :func:`lowfreq.report.rows.book_models` (computed when missing per :func:`resolve_compute`), with
-    the probe sizes and the total training time (minutes) the chapter quotes."""
+    :func:`lowfreq.report.rows.book_models` (computed when missing per :func:`resolve_compute`; seed
+    replicas folded into their model's row), with the probe sizes, the seeds per model (`seed_note`)
+    and the number and total time (minutes) of the trainings, every seed counted, the chapter quotes."""
     cfg = experiments.tier_config(tier)
     compute = resolve_compute(tier, compute_missing)
     models = rows.book_models(tier)
@@ -757,11 +775,12 @@ def table_b(tier: str, *, compute_missing: bool | None = None) -> TableB:
     table = rows.table_b_rows(tier, models.names, groups=models.groups, compute=compute)
     wall = sw.elapsed_s
     n_missing = sum(1 for r in table if r.get("missing"))
-    train_times = [float(r["train_time_s"]) for r in table if r.get("train_time_s") is not None]
+    train_times = [t for r in table for t in stats.seed_values(r, "train_time_s")]
     numbers = {
         "n_models": len(table), "n_complete": len(table) - n_missing, "n_trained": len(train_times),
         "train_total_min": sum(train_times) / 60, "n_clean": cfg.n_clean, "n_attack": cfg.n_attack,
         "n_hybrid": cfg.n_hybrid, "n_corruption": cfg.n_corruption, "eval_data": es_source,
+        "seed_note": _seed_note(models.seeds or {}),
     }
     prov = make_provenance(tier=tier, data=data_label(tier, n=cfg.n_clean), data_detail=es_source, models=models.names,
                            results=("trained", "clean", "hybrid", "attack", "corruption"), wall_time_s=wall)
@@ -963,7 +982,7 @@ def summary(
     counts = claims.verdict_counts(results)
     numbers = {
         "n_claims": len(results), "n_holds": counts[claims.HOLDS], "n_fails": counts[claims.FAILS],
-        "n_untested": counts[claims.NOT_TESTED], "n_models": len(inp.rows),
+        "n_unresolved": counts[claims.NOT_RESOLVED], "n_untested": counts[claims.NOT_TESTED], "n_models": len(inp.rows),
         "n_with_results": sum(r.get("f05_cpp") is not None or r.get("f_rev_nyq") is not None for r in inp.rows),
         "rho": by_id["eps_vs_f05"].numbers.get("rho", math.nan),
         "vertex": by_id["inverted_u"].numbers.get("vertex_nyq", math.nan),

@@ -1,7 +1,7 @@
 """The paper's claims, checked on our results: one verdict per claim of Li et al. (2023).
 
 This module owns the claims and nothing else: their texts (:data:`CLAIM_TEXTS`), the verdicts
-(:data:`HOLDS`, :data:`FAILS`, :data:`NOT_TESTED`), the result of one check (:class:`ClaimResult`),
+(:data:`HOLDS`, :data:`FAILS`, :data:`NOT_RESOLVED`, :data:`NOT_TESTED`), the result of one check (:class:`ClaimResult`),
 the rules that decide them (:func:`evaluate_claims`, and :func:`check_grouping` for the corruption
 grouping of S1 Table A) and :func:`verdict_counts`. It computes nothing and loads nothing: its inputs
 are gathered by :func:`lowfreq.report.rows.collect_inputs`, its table is
@@ -11,9 +11,18 @@ are gathered by :func:`lowfreq.report.rows.collect_inputs`, its table is
 :func:`evaluate_claims` takes Table B rows (one dict per model with ``model``, ``group``,
 ``clean_acc``, ``corruption_acc``, ``mean_eps``, ``median_eps``, ``f05_cpp``, ``f_rev_nyq``; a value
 that is missing is None) and returns one :class:`ClaimResult` per claim: its verdict (``holds``,
-``does not hold`` or ``not tested``), a one-line evidence text and the numbers behind it. Claims
-whose inputs are missing are "not tested" and say why; nothing here fails because a model or a
-value is absent.
+``does not hold``, ``not resolved at this tier`` or ``not tested``), a one-line evidence text and the
+numbers behind it. Claims whose inputs are missing are "not tested" and say why; nothing here fails
+because a model or a value is absent.
+
+Seeds: a row folded over a model's training seeds (:func:`lowfreq.report.stats.fold_seeds`) carries
+each value's spread (``<key>_seed_sd``, the sample standard deviation over seeds). Where a claim
+compares two models (robust vs baseline) or a neural population with its grayscale baseline, and
+both sides have a spread (two seeds or more), a difference with ``|mean_a - mean_b| <= sd_a + sd_b``
+(:func:`lowfreq.report.stats.inside_spread`) is not resolved: it decides nothing either way. A claim
+that no resolved comparison contradicts but that has an unresolved one is "not resolved at this
+tier", and its evidence gives the numbers with their spreads. Comparisons where a side has one seed
+are decided by the values as they are.
 
 Units: f_0.5 in cycles/pixel (``_cpp``), f_rev in fractions of Nyquist (``_nyq``), minimal epsilon
 in L-inf pixel units of [0, 1] images (shown as x/255), accuracies as fractions in [0, 1].
@@ -40,11 +49,21 @@ from scipy import stats as scipy_stats
 
 from lowfreq.methods.corruptions import FREQUENCY_GROUPS
 from lowfreq.report.paper import PAPER_BLUR_MODEL, ROBUST_GROUPS
-from lowfreq.report.stats import QuadraticFit, is_gray_row, row_value, series_fit
+from lowfreq.report.stats import (
+    QuadraticFit,
+    SeedSpread,
+    inside_spread,
+    is_gray_row,
+    row_seed_spread,
+    row_value,
+    seed_spread,
+    series_fit,
+)
 
 __all__ = [
     "HOLDS",
     "FAILS",
+    "NOT_RESOLVED",
     "NOT_TESTED",
     "VERDICTS",
     "CLAIM_TEXTS",
@@ -57,7 +76,10 @@ __all__ = [
 HOLDS = "holds"
 FAILS = "does not hold"
 NOT_TESTED = "not tested"
-VERDICTS: tuple[str, ...] = (HOLDS, FAILS, NOT_TESTED)
+#: The difference a claim rests on lies inside the spread over training seeds (|mean_a - mean_b| <=
+#: sd_a + sd_b on both sides' sample standard deviations): this tier's seeds cannot tell.
+NOT_RESOLVED = "not resolved at this tier"
+VERDICTS: tuple[str, ...] = (HOLDS, FAILS, NOT_RESOLVED, NOT_TESTED)
 
 
 @dataclass(frozen=True)
@@ -95,6 +117,22 @@ def _fmt(key: str, v: float | None) -> str:
     return f"{v:.3f}"
 
 
+def _fmt_spread(key: str, sp: SeedSpread | None, v: float | None = None) -> str:
+    """A value with its seed spread, in the value's unit: '0.310 ± 0.004 (n=3 seeds)', '78.1 ± 0.4% (n=3
+    seeds)', '1.20 ± 0.05/255 (n=2 seeds)'; just :func:`_fmt` of `v` (or of the mean) without a spread."""
+    if sp is None or sp.sd is None:
+        return _fmt(key, sp.mean if v is None and sp is not None else v)
+    if key.endswith("eps"):
+        return f"{sp.mean * 255:.2f} ± {sp.sd * 255:.2f}/255 (n={sp.n} seeds)"
+    if key.endswith("acc"):
+        return f"{100 * sp.mean:.1f} ± {100 * sp.sd:.1f}% (n={sp.n} seeds)"
+    return f"{sp.mean:.3f} ± {sp.sd:.3f} (n={sp.n} seeds)"
+
+
+def _spread_numbers(sp: SeedSpread | None) -> dict[str, Any] | None:
+    return None if sp is None or sp.sd is None else {"mean": sp.mean, "sd": sp.sd, "min": sp.min, "max": sp.max, "n": sp.n}
+
+
 def _names(rows: Iterable[Mapping[str, Any]]) -> list[str]:
     return [str(r.get("model")) for r in rows]
 
@@ -124,7 +162,10 @@ def _compare_groups(
     blur_model: str,
 ) -> ClaimResult:
     """Every robust model's `key` below (robust_lower) or above every baseline's, within the colour
-    and the grayscale families separately."""
+    and the grayscale families separately. A pair whose two models both have a seed spread and differ
+    by no more than it (:func:`lowfreq.report.stats.inside_spread`) is unresolved: it neither holds nor
+    breaks the ordering. Any resolved pair out of order: does not hold; else any unresolved pair: not
+    resolved at this tier; else holds."""
     table = _table_b(rows, blur_model)
     missing = [str(r.get("model")) for r in table if row_value(r, key) is None
                and (r.get("group") == "base" or r.get("group") in ROBUST_GROUPS)]
@@ -144,41 +185,59 @@ def _compare_groups(
         if missing:
             why += f"; missing {label}: {_short_list(missing)}"
         return _not_tested(cid, text, why + ".", metric=key, missing=missing)
-    violations = []
+    violations, unresolved = [], []
     parts = []
     numbers: dict[str, Any] = {"metric": key, "missing": missing, "not_compared": uncompared, "families": {}}
+    spreads: dict[str, SeedSpread | None] = {}
     for fam, base, robust in families:
         bvals = {str(r["model"]): row_value(r, key) for r in base}
         rvals = {str(r["model"]): row_value(r, key) for r in robust}
+        spreads.update({str(r["model"]): row_seed_spread(r, key) for r in [*base, *robust]})
         if robust_lower:
             b_name = min(bvals, key=bvals.get)  # the strictest baseline: the lowest one
             r_name = max(rvals, key=rvals.get)
-            bad = [(rn, bn) for rn, rv in rvals.items() for bn, bv in bvals.items() if not rv < bv]
             rel = "<"
         else:
             b_name = max(bvals, key=bvals.get)
             r_name = min(rvals, key=rvals.get)
-            bad = [(rn, bn) for rn, rv in rvals.items() for bn, bv in bvals.items() if not rv > bv]
             rel = ">"
+        bad, open_ = [], []
+        for rn, rv in rvals.items():
+            for bn, bv in bvals.items():
+                if inside_spread(spreads[rn], spreads[bn]):
+                    open_.append((rn, bn))
+                elif not (rv < bv if robust_lower else rv > bv):
+                    bad.append((rn, bn))
         violations += [(fam, rn, bn) for rn, bn in bad]
+        unresolved += [(fam, rn, bn) for rn, bn in open_]
         worst = "largest" if robust_lower else "smallest"
         best = "smallest" if robust_lower else "largest"
-        ok = not bad
-        parts.append(f"{fam}: {worst} robust {label} {_fmt(key, rvals[r_name])} ({r_name}) "
-                     f"{rel if ok else ('≥' if robust_lower else '≤')} {best} baseline {_fmt(key, bvals[b_name])} ({b_name})"
+        ordered = rvals[r_name] < bvals[b_name] if robust_lower else rvals[r_name] > bvals[b_name]
+        parts.append(f"{fam}: {worst} robust {label} {_fmt_spread(key, spreads[r_name], rvals[r_name])} ({r_name}) "
+                     f"{rel if ordered else ('≥' if robust_lower else '≤')} {best} baseline "
+                     f"{_fmt_spread(key, spreads[b_name], bvals[b_name])} ({b_name})"
                      f" [{len(rvals)} robust vs {len(bvals)} baselines]")
         numbers["families"][fam] = {"baselines": bvals, "robust": rvals, "robust_extreme": [r_name, rvals[r_name]],
-                                    "baseline_extreme": [b_name, bvals[b_name]], "margin": abs(bvals[b_name] - rvals[r_name]) * (1 if ok else -1)}
+                                    "baseline_extreme": [b_name, bvals[b_name]],
+                                    "margin": abs(bvals[b_name] - rvals[r_name]) * (1 if ordered else -1),
+                                    "seed_spread": {n: _spread_numbers(spreads[n]) for n in [*rvals, *bvals]
+                                                    if _spread_numbers(spreads[n]) is not None}}
     numbers["violations"] = [list(v) for v in violations]
+    numbers["unresolved"] = [list(v) for v in unresolved]
     evidence = "; ".join(parts) + "."
     if violations:
         offenders = sorted({rn for _, rn, _ in violations})
         evidence += f" Not {'below' if robust_lower else 'above'} every baseline: {_short_list(offenders)}."
+    if unresolved:
+        pairs = [f"{rn} {_fmt_spread(key, spreads[rn])} vs {bn} {_fmt_spread(key, spreads[bn])}" for _, rn, bn in unresolved]
+        evidence += (f" Inside the seed spread (|difference| ≤ the sum of the two standard deviations over seeds), "
+                     f"so not resolved at this tier: {_short_list(pairs, 3)}.")
     if uncompared:
         evidence += f" No baseline to compare with: {_short_list(uncompared)}."
     if missing:
         evidence += f" Missing {label}: {_short_list(missing)}."
-    return ClaimResult(cid, text, FAILS if violations else HOLDS, evidence, numbers)
+    verdict = FAILS if violations else (NOT_RESOLVED if unresolved else HOLDS)
+    return ClaimResult(cid, text, verdict, evidence, numbers)
 
 
 # =========================================================================== correlations and fits
@@ -313,27 +372,40 @@ def _neural_direction(cid: str, text: str, rows: Sequence[Mapping[str, Any]], ke
     b_mean, b_used = _mean_of(base, key)
     if b_mean is None:
         return _not_tested(cid, text, f"no grayscale baseline has {label}.")
-    numbers: dict[str, Any] = {"metric": key, "baseline": {"mean": b_mean, "models": b_used}, "populations": {}}
-    parts, bad, untested = [], [], []
+    b_sp = seed_spread([row_value(r, key) for r in base])  # the baseline's seeds are its rows (base_gray, base_gray_s1)
+    numbers: dict[str, Any] = {"metric": key, "baseline": {"mean": b_mean, "models": b_used, "seed_spread": _spread_numbers(b_sp)},
+                               "populations": {}}
+    parts, bad, untested, unresolved = [], [], [], []
     for pop, members in pops.items():
         m, used = _mean_of(members, key)
         if m is None:
             untested.append(pop)
             continue
+        m_sp = seed_spread([row_value(r, key) for r in members])
         ok = m < b_mean if lower else m > b_mean
-        numbers["populations"][pop] = {"mean": m, "models": used, "change": m - b_mean}
-        parts.append(f"{pop} {_fmt(key, m)} vs baseline {_fmt(key, b_mean)} "
-                     f"({'mean of ' + str(len(used)) + ' seeds' if len(used) > 1 else used[0]})")
-        if not ok:
+        inside = inside_spread(m_sp, b_sp)
+        numbers["populations"][pop] = {"mean": m, "models": used, "change": m - b_mean, "seed_spread": _spread_numbers(m_sp),
+                                       "inside_spread": bool(inside)}
+        if inside is None:
+            parts.append(f"{pop} {_fmt(key, m)} vs baseline {_fmt(key, b_mean)} "
+                         f"({'mean of ' + str(len(used)) + ' seeds' if len(used) > 1 else used[0]})")
+        else:
+            parts.append(f"{pop} {_fmt_spread(key, m_sp)} vs baseline {_fmt_spread(key, b_sp)}")
+        if inside:
+            unresolved.append(pop)
+        elif not ok:
             bad.append(pop)
     if not numbers["populations"]:
         return _not_tested(cid, text, f"no neural model has {label}.", **numbers)
     ev = f"{label}: " + "; ".join(parts) + "."
     if bad:
         ev += f" Not {'lower' if lower else 'higher'} for: {', '.join(bad)}."
+    if unresolved:
+        ev += (f" Inside the seed spread (|difference| ≤ the sum of the two standard deviations over seeds), so not "
+               f"resolved at this tier: {', '.join(unresolved)}.")
     if untested:
         ev += f" Not tested for: {', '.join(untested)} (no {label})."
-    return ClaimResult(cid, text, FAILS if bad else HOLDS, ev, numbers)
+    return ClaimResult(cid, text, FAILS if bad else (NOT_RESOLVED if unresolved else HOLDS), ev, numbers)
 
 
 def _mouse_stronger(cid: str, text: str, rows: Sequence[Mapping[str, Any]], *, populations: Sequence[tuple[str, str]],

@@ -9,6 +9,12 @@ class names of a tier's images. A row is a dict with the keys of ``experiments.s
 ``group``, ``f05_cpp`` cycles/pixel, ``f_rev_nyq`` fraction of Nyquist, ``mean_eps`` in [0, 1] pixel
 units, accuracies as fractions; None where missing).
 
+Seeds: a zoo model trained with several seeds (``zoo.SEEDS``; replicas named ``<model>_seed<k>``) is
+one row of Table B and of the claims' inputs, its replicas folded into it by
+:func:`lowfreq.report.stats.fold_seeds`: each value is the mean over the seeds that have it, with
+``<key>_seed_sd`` (sample standard deviation over seeds), ``<key>_seed_n``, ``<key>_seed_range`` and
+the per-seed values in ``row["seeds"]``. Rows of models with one seed are as they were.
+
 Functions that take ``compute`` read the cache only when it is False (what is missing stays None and
 says why); with True they first compute what is missing (the smoke tier's chapters do).
 """
@@ -24,7 +30,7 @@ from lowfreq.core.cache import ResultCache, canonical_inputs
 from lowfreq.data import CIFAR10_CLASSES
 from lowfreq.methods.hybrid import HybridCurve
 from lowfreq.models import authors, published, registry, zoo
-from lowfreq.report.stats import gather, row_value
+from lowfreq.report.stats import fold_seeds, gather, row_value
 
 __all__ = [
     "display_group",
@@ -32,6 +38,7 @@ __all__ = [
     "book_models",
     "result_rows",
     "table_b_rows",
+    "seed_members",
     "corruption_for",
     "gather_results",
     "ClaimInputs",
@@ -53,11 +60,14 @@ def display_group(name: str) -> str:
 
 class BookModels(NamedTuple):
     """The models a chapter shows at a tier: `names` in order, their display `groups` and
-    registry `sources` ({name: ...}), and the models `skipped` with the reason ({name: reason})."""
+    registry `sources` ({name: ...}), the models `skipped` with the reason ({name: reason}), and the
+    `seeds` of each model ({name: [name, its seed replicas...]}, ``zoo.seed_replicas``; None: one seed
+    each). Seed replicas are never among `names`: Table B folds them into their model's row."""
     names: list[str]
     groups: dict[str, str]
     sources: dict[str, str]
     skipped: dict[str, str]
+    seeds: dict[str, list[str]] | None = None
 
 
 def _weights_present(name: str, source: str, model_dir: Any) -> bool:
@@ -95,7 +105,29 @@ def book_models(tier: str, *, include_published: bool = True, model_dir: Any = N
                 names.append(name)
     groups = {n: display_group(n) for n in names}
     sources = {n: registry.get_spec(n).source for n in names}
-    return BookModels(names, groups, sources, skipped)
+    return BookModels(names, groups, sources, skipped, seed_members(names, tier))
+
+
+def seed_members(names: Sequence[str], tier: str) -> dict[str, list[str]]:
+    """{model: [model, its seed replicas at `tier`...]} for the models among `names`, in order
+    (``zoo.seed_replicas``; [name] for a model with one seed or a published model). A replica named
+    in `names` together with its model is folded into the model's list; named without it, it is a
+    model of its own ([replica])."""
+    wanted = set(names)
+    out: dict[str, list[str]] = {}
+    for n in names:
+        model = zoo.seed_of(n)
+        if model != n:
+            if model not in wanted:
+                out.setdefault(n, [n])
+            continue
+        out.setdefault(n, zoo.seed_replicas(n, tier))
+    return out
+
+
+def _seed_map(members: Mapping[str, Sequence[str]]) -> dict[str, str]:
+    """{replica: model} of :func:`seed_members`' lists."""
+    return {rep: model for model, ms in members.items() for rep in ms if rep != model}
 
 
 def result_rows(
@@ -149,14 +181,21 @@ def _trained_payload(name: str, tier: str, *, compute: bool) -> tuple[dict | Non
 
 
 def table_b_rows(tier: str, names: Sequence[str], *, groups: Mapping[str, str] | None = None,
-                 compute: bool = False) -> list[dict[str, Any]]:
+                 compute: bool = False, seeds: bool = True) -> list[dict[str, Any]]:
     """Table B rows: ``experiments.summary`` of each model (group, source, tier, clean accuracy,
     corruption accuracy, mean/median minimal epsilon in [0, 1] units, f_0.5 in cycles/pixel, f_rev
     in fractions of Nyquist), plus train_time_s and train_data from the zoo model's 'trained'
     record (published models: '—', their data and origin from the registry). compute=False reads
     cached results only (missing ones are None, with the reason in row['missing']); compute=True
-    computes what is missing (the corruptions once for all models, sharing the corrupted sets)."""
-    names = list(names)
+    computes what is missing (the corruptions once for all models, sharing the corrupted sets).
+
+    seeds=True (default): one row per model with its seed replicas at `tier` (:func:`seed_members`)
+    folded in (:func:`lowfreq.report.stats.fold_seeds`: means over seeds, ``<key>_seed_sd`` the
+    sample standard deviation, ``<key>_seed_n``, ``<key>_seed_range``, ``seeds`` the per-seed values,
+    ``n_seeds``); a replica's missing values are listed under its name. seeds=False: the named models
+    alone, one seed each."""
+    members = seed_members(list(names), tier) if seeds else {n: [n] for n in names}
+    names = [m for ms in members.values() for m in ms]
     if compute and names:
         # compute what is missing without progress bars, the corruptions once for all models (shared
         # corrupted sets); summary() below then reads everything from the cache
@@ -182,7 +221,7 @@ def table_b_rows(tier: str, names: Sequence[str], *, groups: Mapping[str, str] |
             row["train_time_s"] = None
             row["train_data"] = f"{spec.dataset} (published weights: {spec.info.get('origin', spec.source)})"
         rows.append(row)
-    return rows
+    return fold_seeds(rows, _seed_map(members))
 
 
 def corruption_for(names: Sequence[str], tier: str, *, compute: bool) -> dict[str, "dict | None"]:
@@ -263,6 +302,9 @@ def collect_inputs(
 ) -> ClaimInputs:
     """Gather the claims' inputs at `tier` for `names` (default: every zoo model of the tier).
 
+    A model's seed replicas at the tier (:func:`seed_members`) are gathered with it and folded into its
+    row (:func:`lowfreq.report.stats.fold_seeds`: values are means over seeds, with ``<key>_seed_sd``,
+    the spread the claims compare differences with); its corruption payload is the model's own (seed 0).
     compute=False only loads cached results (what is missing stays None and is listed in
     ``missing``); compute=True first trains and probes what is missing (``experiments.run``,
     quiet), which is what the smoke tier does. The corruption spectra use the first `spectra_n`
@@ -270,6 +312,8 @@ def collect_inputs(
     results of the Imagenette stand-in zoo (never computes them) for the Fig 6 claims.
     """
     names = list(names) if names is not None else [r.name for r in zoo.recipes(tier)]
+    members = seed_members(names, tier)
+    names = [m for ms in members.values() for m in ms]
     missing: dict[str, str] = {}
     kw = {} if results_root is None else {"results_root": results_root}
     if compute:
@@ -282,11 +326,13 @@ def collect_inputs(
                 except Exception as exc:  # noqa: BLE001
                     missing[n] = f"{type(exc).__name__}: {exc}"[:200]
     rows = experiments.summary_table(tier, names, compute=False, **kw)
+    for r in rows:
+        for k in _TABLE_B_KEYS:  # summary() leaves out what it could not load: make the gaps explicit
+            r.setdefault(k, None)
+    rows = fold_seeds(rows, _seed_map(members))
     corruption: dict[str, dict[str, Any]] = {}
     for r in rows:
         n = r["model"]
-        for k in _TABLE_B_KEYS:  # summary() leaves out what it could not load: make the gaps explicit
-            r.setdefault(k, None)
         try:
             r["gray"] = experiments.resolve(n, tier).grayscale
         except Exception:  # noqa: BLE001

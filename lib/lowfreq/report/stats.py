@@ -7,8 +7,15 @@ and of the claims), the attack success curve of Fig 2b (:func:`success_curve`,
 :func:`epsilon_at_success`), per-group summaries of a row quantity (:func:`group_stats`,
 :func:`count_below`, :func:`count_above`, :func:`group_means`), the rank correlation of Fig 4c
 (:func:`rank_correlation`), the small row accessors every other module uses (:func:`is_finite`,
-:func:`row_value`, :func:`is_gray_row`) and :func:`gather`, which fetches per-model results so a
-figure degrades instead of crashing.
+:func:`row_value`, :func:`is_gray_row`), :func:`gather`, which fetches per-model results so a
+figure degrades instead of crashing, and the spread over a model's training seeds: the rows of a
+model's seed replicas folded into one (:func:`fold_seeds`, :func:`seed_spread`, :func:`row_seed_spread`,
+:func:`seed_values`) and the one rule that says whether a difference lies inside that spread
+(:func:`inside_spread`).
+
+The seed spread is the sample standard deviation (``ddof=1``) over the seeds that have a value, with
+its min and max; two values are "inside the spread" when ``|mean_a - mean_b| <= sd_a + sd_b``, and
+only when both have a spread (at least two seeds each).
 
 Rows are ``experiments.summary``-style dicts (``model``, ``group``, ``f05_cpp`` cycles/pixel,
 ``f_rev_nyq`` fraction of Nyquist, ``mean_eps`` in [0, 1] pixel units, accuracies as fractions);
@@ -42,6 +49,13 @@ __all__ = [
     "rank_correlation",
     "GroupMean",
     "group_means",
+    "SEED_KEYS",
+    "SeedSpread",
+    "seed_spread",
+    "inside_spread",
+    "fold_seeds",
+    "row_seed_spread",
+    "seed_values",
 ]
 
 
@@ -319,3 +333,113 @@ def group_means(
         ys = np.stack([np.interp(xs, x, y) for x, y in members[g]])
         out[g] = GroupMean(xs, ys.mean(0), tuple(names[g]))
     return out
+
+
+# =========================================================================== seeds of a model
+#: The Table B quantities :func:`fold_seeds` averages over a model's seeds, in their row units
+#: (accuracies and attack success as fractions, epsilon in [0, 1] pixel units, f_0.5 and its bootstrap
+#: std in cycles/pixel, f_rev and its pairing-seed std in fractions of Nyquist, training time in seconds).
+SEED_KEYS: tuple[str, ...] = ("clean_acc", "test_acc", "corruption_acc", "mean_eps", "median_eps", "attack_success",
+                              "f05_cpp", "f05_std_cpp", "f_rev_nyq", "f_rev_std_nyq", "train_time_s")
+
+
+class SeedSpread(NamedTuple):
+    """One quantity over a model's training seeds, in the quantity's unit: the `mean`, the sample
+    standard deviation `sd` (ddof=1; None with fewer than two seeds), the `min` and `max`, and `n`, the
+    number of seeds that have the value."""
+
+    mean: float
+    sd: float | None
+    min: float
+    max: float
+    n: int
+
+
+def seed_spread(values: Sequence[Any]) -> SeedSpread | None:
+    """:class:`SeedSpread` of the finite values among `values` (one per seed; None, NaN and text are
+    left out), None when no value is finite. Units are those of the values."""
+    vals = [f for f in (row_value({"v": v}, "v") for v in values) if f is not None]
+    if not vals:
+        return None
+    sd = float(np.std(vals, ddof=1)) if len(vals) > 1 else None
+    return SeedSpread(float(np.mean(vals)), sd, min(vals), max(vals), len(vals))
+
+
+def inside_spread(a: SeedSpread | None, b: SeedSpread | None) -> bool | None:
+    """Whether two quantities differ by no more than their seed spreads: |a.mean - b.mean| <= a.sd + b.sd
+    (sample standard deviations over seeds). None when either has no spread (fewer than two seeds, or
+    missing): the difference is then taken as it is."""
+    if a is None or b is None or a.sd is None or b.sd is None:
+        return None
+    return abs(a.mean - b.mean) <= a.sd + b.sd
+
+
+def fold_seeds(
+    rows: Sequence[Mapping[str, Any]],
+    seed_of: Mapping[str, str],
+    *,
+    keys: Sequence[str] = SEED_KEYS,
+) -> list[dict[str, Any]]:
+    """Table B rows with each model's seed replicas folded into the model's own row.
+
+    rows: dicts with ``model`` (replicas among them); seed_of: {replica: the model it repeats} (names not
+    in it are models). Returns one row per model, in the order of the models' rows; a replica whose model
+    has no row stays a row of its own, and a model without replica rows is returned unchanged (a copy).
+    A folded row keeps the model's own fields (group, source, ...) and, for each of `keys` present in any
+    of its seed rows: ``row[key]`` the mean over the seeds that have a finite value (None when none has),
+    ``row[key + "_seed_sd"]`` their sample standard deviation (ddof=1; None with fewer than two),
+    ``row[key + "_seed_n"]`` how many seeds have it and ``row[key + "_seed_range"]`` [min, max] (None
+    when none has). ``row["seeds"]`` is {seed model: {key: its value}} (the model first),
+    ``row["n_seeds"]`` the number of seed rows folded, and ``row["missing"]`` gains the replicas'
+    reasons, each prefixed with the replica's name. Units are those of the keys."""
+    names = {str(r.get("model")) for r in rows}
+    members: dict[str, list[Mapping[str, Any]]] = {}
+    for r in rows:
+        n = str(r.get("model"))
+        model = seed_of.get(n, n)
+        members.setdefault(model if model in names else n, []).append(r)
+    out = []
+    for r in rows:
+        n = str(r.get("model"))
+        if n not in members:  # a replica, folded into its model's row
+            continue
+        group = sorted(members[n], key=lambda m: str(m.get("model")) != n)  # the model's own row first (stable)
+        row = dict(group[0])
+        if len(group) == 1:
+            out.append(row)
+            continue
+        present = [k for k in keys if any(k in m for m in group)]
+        row["seeds"] = {str(m.get("model")): {k: m.get(k) for k in present} for m in group}
+        row["n_seeds"] = len(group)
+        for k in present:
+            sp = seed_spread([m.get(k) for m in group])
+            row[k] = None if sp is None else sp.mean
+            row[f"{k}_seed_sd"] = None if sp is None else sp.sd
+            row[f"{k}_seed_n"] = 0 if sp is None else sp.n
+            row[f"{k}_seed_range"] = None if sp is None else [sp.min, sp.max]
+        why = list(row.get("missing") or []) + [f"{m.get('model')}: {w}" for m in group[1:] for w in m.get("missing") or []]
+        if why:
+            row["missing"] = why
+        out.append(row)
+    return out
+
+
+def row_seed_spread(row: Mapping[str, Any], key: str) -> SeedSpread | None:
+    """The seed spread of `key` in a row folded by :func:`fold_seeds` (its mean, sample std over seeds,
+    min-max and number of seeds), or None when the row has no spread for it (one seed with the value,
+    the value missing, or a row without seed replicas)."""
+    mean, sd = row_value(row, key), row_value(row, f"{key}_seed_sd")
+    if mean is None or sd is None:
+        return None
+    lo, hi = row.get(f"{key}_seed_range") or (mean, mean)
+    return SeedSpread(mean, sd, float(lo), float(hi), int(row.get(f"{key}_seed_n") or 0))
+
+
+def seed_values(row: Mapping[str, Any], key: str) -> list[float]:
+    """The finite per-seed values of `key` in a row: one per seed of a row folded by :func:`fold_seeds`,
+    else the row's own value (an empty list when missing). Units are those of the key."""
+    if row.get("seeds"):
+        vals = [row_value(s, key) for s in row["seeds"].values()]
+    else:
+        vals = [row_value(row, key)]
+    return [v for v in vals if v is not None]

@@ -10,6 +10,12 @@ computes results; a table says what it was given.
 
 Units in the headers: f_0.5 in cycles/pixel, f_rev in fractions of Nyquist, epsilon in /255,
 accuracies in %.
+
+Seeds: a Table B row folded over a model's training seeds (:func:`lowfreq.report.stats.fold_seeds`)
+shows each value as "mean ± sd (n=k)", sd the sample standard deviation over the k seeds that have the
+value (the HTML table's tooltip gives each seed's value and the min-max); a row of one seed shows its
+value alone (after f_0.5 and f_rev, "±" is then the bootstrap over images and the std over pairing
+seeds, with no "(n=...)").
 """
 from __future__ import annotations
 
@@ -23,9 +29,9 @@ import numpy as np
 from lowfreq import experiments
 from lowfreq.methods.corruptions import FREQUENCY_GROUPS
 from lowfreq.models import authors, published, registry, zoo
-from lowfreq.report.claims import FAILS, HOLDS, NOT_TESTED, ClaimResult
+from lowfreq.report.claims import FAILS, HOLDS, NOT_RESOLVED, NOT_TESTED, ClaimResult
 from lowfreq.report.paper import GROUP_ORDER, group_label, paper_group
-from lowfreq.report.stats import epsilon_at_success, is_finite, is_gray_row, row_value
+from lowfreq.report.stats import epsilon_at_success, is_finite, is_gray_row, row_seed_spread, row_value
 
 if TYPE_CHECKING:  # pragma: no cover
     from lowfreq.experiments import CorruptionSpectrum
@@ -85,17 +91,29 @@ def corruption_table_markdown(spectra: Mapping[str, "CorruptionSpectrum"], *, gr
     return "\n".join(lines)
 
 
+def _with_seed_spread(row: Mapping[str, Any], key: str, spec: str, scale: float, std_key: str | None = None) -> str:
+    """row[key] x scale formatted by `spec`; for a row folded over seeds, '± sd (n=k)' after it (the sample
+    standard deviation over the k seeds that have the value; '(n=1)' alone when one has), else '± row[std_key]'
+    when given (the within-model std: f_0.5's bootstrap, f_rev's pairing seeds). '—' when missing."""
+    v = row_value(row, key)
+    if v is None:
+        return "—"
+    text = table_cell(v, spec, scale)
+    if f"{key}_seed_n" in row:
+        sp = row_seed_spread(row, key)
+        return text + (f" ± {table_cell(sp.sd, spec, scale)}" if sp is not None else "") + f" (n={int(row[f'{key}_seed_n'])})"
+    sd = row_value(row, std_key) if std_key else None
+    return text + (f" ± {sd:.3f}" if sd is not None else "")
+
+
 def table_b_markdown(rows: Sequence[Mapping[str, Any]]) -> str:
     """The numbers behind the claims as Markdown, one line per model: group, clean and corruption
     accuracy (%), mean and median minimal epsilon (x1/255), f_0.5 (cycles/pixel, +- bootstrap std),
-    f_rev (fraction of Nyquist, +- std over pairing seeds). Missing values show as '—'."""
+    f_rev (fraction of Nyquist, +- std over pairing seeds). A model folded over several seeds shows each
+    value as 'mean ± sd (n=k)', sd the sample standard deviation over its k seeds. Missing values show as '—'."""
     def cell(r: Mapping[str, Any], key: str, std_key: str | None = None) -> str:
-        v = row_value(r, key)
-        if v is None:
-            return "—"
         spec, scale = {"eps": (".2f", 255.0), "acc": (".1f", 100.0)}.get(key.rsplit("_", 1)[-1], (".3f", 1.0))
-        sd = row_value(r, std_key) if std_key else None
-        return table_cell(v, spec, scale) + (f" ± {sd:.3f}" if sd is not None else "")
+        return _with_seed_spread(r, key, spec, scale, std_key)
 
     lines = ["| model | group | input | clean acc. (%) | corruption acc. (%) | mean min. ε (×1/255) | median min. ε (×1/255) "
              "| $f_{0.5}$ (cycles/pixel) | $f_{rev}$ (× Nyquist) |", "|---" * 9 + "|"]
@@ -137,18 +155,19 @@ def probe_table_markdown(
     return "\n".join(lines)
 
 
-#: Each verdict's badge colour (background; the text is white): green, red, grey.
-_VERDICT_COLORS: dict[str, str] = {HOLDS: "#1a7f37", FAILS: "#b42318", NOT_TESTED: "#5b6472"}
+#: Each verdict's badge colour (background; the text is white): green, red, amber, grey.
+_VERDICT_COLORS: dict[str, str] = {HOLDS: "#1a7f37", FAILS: "#b42318", NOT_RESOLVED: "#9a6700", NOT_TESTED: "#5b6472"}
 _BADGE_STYLE = ("display:inline-block;padding:0.05em 0.55em;border-radius:0.75em;font-size:0.85em;font-weight:600;"
                 "line-height:1.5;white-space:nowrap;color:#ffffff;background-color:{color}")
 
 #: Each verdict as an inline HTML badge: the verdict's words on a coloured background, styled in the
 #: element itself (no emoji, so no emoji font is needed; no stylesheet, so it looks the same in the HTML
-#: book and in Jupyter). Classes ``verdict`` and ``holds`` / ``does-not-hold`` / ``not-tested``.
+#: book and in Jupyter). Classes ``verdict`` and ``holds`` / ``does-not-hold`` /
+#: ``not-resolved-at-this-tier`` / ``not-tested``.
 VERDICT_BADGES: dict[str, str] = {
     v: (f'<span class="verdict {v.replace(" ", "-")}" '
         f'style="{_BADGE_STYLE.format(color=_VERDICT_COLORS[v])}">{v}</span>')
-    for v in (HOLDS, FAILS, NOT_TESTED)
+    for v in (HOLDS, FAILS, NOT_RESOLVED, NOT_TESTED)
 }
 
 
@@ -270,6 +289,7 @@ TABLE_B_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("group", "group", "text"),
     ("source", "source", "text"),
     ("tier", "tier", "text"),
+    ("n_seeds", "seeds", "num"),
     ("clean_acc", "clean acc. (%)", "num"),
     ("corruption_acc", "corruption acc. (%)", "num"),
     ("mean_eps", "mean minimal ε (/255)", "num"),
@@ -281,22 +301,42 @@ TABLE_B_COLUMNS: tuple[tuple[str, str, str], ...] = (
 )
 
 
+#: The numeric Table B columns: (format spec, scale) of their display; the others are text.
+_NUM_FORMAT: dict[str, tuple[str, float]] = {
+    "clean_acc": (".1f", 100.0), "corruption_acc": (".1f", 100.0), "attack_success": (".1f", 100.0),
+    "mean_eps": (".2f", 255.0), "median_eps": (".2f", 255.0), "f05_cpp": (".3f", 1.0), "f_rev_nyq": (".3f", 1.0),
+    "train_time_s": (".0f", 1.0),
+}
+_WITHIN_STD = {"f05_cpp": "f05_std_cpp", "f_rev_nyq": "f_rev_std_nyq"}
+
+
 def _cell(key: str, v: Any, row: Mapping[str, Any]) -> tuple[str, str]:
-    """(display text, sort value) of one Table B cell; missing values are '—' with an empty sort value."""
+    """(display text, sort value) of one Table B cell; missing values are '—' with an empty sort value.
+    A value folded over seeds reads 'mean ± sd (n=k)' (sample std over seeds) and sorts by its mean."""
+    if key == "n_seeds":  # rows of one seed have no n_seeds
+        v = 1 if v is None else v
     if v is None or (isinstance(v, float) and not np.isfinite(v)):
         return "—", ""
-    if key in ("clean_acc", "corruption_acc", "attack_success"):
-        return f"{100 * float(v):.1f}", f"{100 * float(v):.6g}"
-    if key == "mean_eps":
-        return f"{255 * float(v):.2f}", f"{255 * float(v):.6g}"
-    if key in ("f05_cpp", "f_rev_nyq"):
-        std = row.get("f05_std_cpp" if key == "f05_cpp" else "f_rev_std_nyq")
-        return f"{float(v):.3f}" + (f" ± {float(std):.3f}" if is_finite(std) else ""), f"{float(v):.6g}"
-    if key == "train_time_s":
-        return f"{float(v):.0f}", f"{float(v):.6g}"
+    if key in _NUM_FORMAT:
+        spec, scale = _NUM_FORMAT[key]
+        return _with_seed_spread(row, key, spec, scale, _WITHIN_STD.get(key)), f"{scale * float(v):.6g}"
+    if key == "n_seeds":
+        return str(int(v)), str(int(v))
     if key == "group":
         return group_label(str(v)), str(v)
     return str(v), str(v)
+
+
+def _cell_title(key: str, row: Mapping[str, Any]) -> str:
+    """The tooltip of a Table B cell folded over seeds: each seed's value and the min–max, in the
+    column's display units ('' for any other cell)."""
+    if key not in _NUM_FORMAT or f"{key}_seed_n" not in row or not row.get("seeds"):
+        return ""
+    spec, scale = _NUM_FORMAT[key]
+    per = ", ".join(f"{n} {table_cell(row_value(s, key), spec, scale)}" for n, s in row["seeds"].items())
+    sp = row_seed_spread(row, key)
+    span = f"; min–max {table_cell(sp.min, spec, scale)}–{table_cell(sp.max, spec, scale)}" if sp is not None else ""
+    return f"seeds: {per}{span}; ± is the sample standard deviation over seeds"
 
 
 _TABLE_JS = """
@@ -379,8 +419,10 @@ def sortable_table_html(
         tds = []
         for key, _, kind in columns:
             text, sort = _cell(key, r.get(key), r)
+            title = _cell_title(key, r)
             cls = "missing" if text == "—" else ("num" if kind == "num" else ("data" if key == "train_data" else ""))
-            tds.append(f'<td{f" class={chr(34)}{cls}{chr(34)}" if cls else ""} data-sort="{html.escape(sort)}">'
+            tds.append(f'<td{f" class={chr(34)}{cls}{chr(34)}" if cls else ""} data-sort="{html.escape(sort)}"'
+                       f'{f" title={chr(34)}{html.escape(title)}{chr(34)}" if title else ""}>'
                        f"{html.escape(text)}</td>")
         body.append("<tr>" + "".join(tds) + "</tr>")
     heads = "".join(f'<th data-type="{kind}" aria-sort="none" tabindex="0" title="click to sort">{html.escape(h)}</th>'
@@ -514,4 +556,7 @@ def table_b_html(rows: Sequence[Mapping[str, Any]], tier: str) -> str:
     return sortable_table_html(
         rows, caption=f"Table B at tier {tier}",
         note="— : not available at this tier (see the list below). ε in /255; f_0.5 in cycles/pixel; "
-             "f_rev in fractions of Nyquist; accuracies in %; training time in seconds.")
+             "f_rev in fractions of Nyquist; accuracies in %; training time in seconds (per seed). "
+             "mean ± sd (n=k): the mean and sample standard deviation over the k seeds of a model that have the "
+             "value (hover for each seed and the min–max); ± without n: bootstrap over images (f_0.5), "
+             "std over pairing seeds (f_rev).")
