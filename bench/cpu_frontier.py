@@ -27,7 +27,7 @@ from typing import Any
 from lowfreq.core import paths
 from lowfreq.core.utils import atomic_json_dump
 from lowfreq.models import zoo
-from lowfreq.training.train import train_many
+from lowfreq.training.train import TRAIN_CODE_VERSION, train_many
 
 #: candidate -> (zoo recipe it starts from, fields replaced). All on the 50,000 training images.
 _HYPER = dict(lr=0.2, label_smoothing=0.1, train_subset=None)
@@ -38,6 +38,8 @@ CANDIDATES: dict[str, tuple[str, dict[str, Any]]] = {
     "cnn_e8": ("base", dict(epochs=8, **_HYPER)),
     "resnet9_e3": ("base", dict(arch="resnet9_cifar", epochs=3, **_HYPER)),
     "resnet8_e6": ("base", dict(arch="resnet_cifar8", epochs=6, **_HYPER)),
+    "allconv_e6": ("base", dict(arch="cifar_allconv", epochs=6, **_HYPER)),
+    "cnn_w24_e6": ("base", dict(arch="cifar_cnn_w24", epochs=6, **_HYPER)),
     "blur1.5_cnn_e6": ("blur_s1.5", dict(epochs=6, **_HYPER)),
     "adv8_cnn_e6": ("adv_linf8", dict(epochs=6, **_HYPER)),
     # the grayscale neural group (Fig 2): its own point (budget: the group's 6 models + probes <= 10 min)
@@ -88,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     keep = [row for row in old.get("rows", []) if row["candidate"] not in names or
             (row.get("jobs"), row.get("threads")) != (args.jobs, args.threads)]
     for row in table:
-        row.update(jobs=args.jobs, threads=args.threads)
+        row.update(jobs=args.jobs, threads=args.threads, train_code_version=TRAIN_CODE_VERSION)
     atomic_json_dump({"rows": keep + table, "cpu_count": os.cpu_count(),
                       "date_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}, out)
     print(f"table -> {out}")

@@ -25,6 +25,8 @@ __all__ = [
     "resnet9_cifar",
     "CifarCNN",
     "cifar_cnn",
+    "AllConvNet",
+    "cifar_allconv",
     "conv_pool_stages",
     "ImagenetteCNN",
     "imagenette_cnn",
@@ -211,6 +213,43 @@ class CifarCNN(nn.Module):
 def cifar_cnn(num_classes: int = 10, in_channels: int = 3, widths: Sequence[int] = (16, 32, 64, 128)) -> CifarCNN:
     """The small `cpu`-tier network (see :class:`CifarCNN`)."""
     return CifarCNN(widths, num_classes=num_classes, in_channels=in_channels)
+
+
+class AllConvNet(nn.Module):
+    """A second small architecture for the `cpu` tier, in the spirit of the all-convolutional net
+    (Springenberg et al. 2015): no max-pooling; [3x3 conv-BN-ReLU] x 2 per stage, the first conv of
+    stages 2-4 with stride 2, global *average* pooling and a linear head. Widths 16-32-64-128."""
+
+    def __init__(self, widths: Sequence[int] = (16, 32, 64, 128), *, num_classes: int = 10, in_channels: int = 3,
+                 mean: Sequence[float] = IMAGENET_MEAN, std: Sequence[float] = IMAGENET_STD) -> None:
+        super().__init__()
+        m, s = stats_for(in_channels, mean, std)
+        self.normalize = Normalize(m, s)
+        stages, c = [], in_channels
+        for i, w in enumerate(widths):
+            stages.append(nn.Sequential(
+                nn.Conv2d(c, w, 3, 1 if i == 0 else 2, 1, bias=False), nn.BatchNorm2d(w), nn.ReLU(inplace=True),
+                nn.Conv2d(w, w, 3, 1, 1, bias=False), nn.BatchNorm2d(w), nn.ReLU(inplace=True)))
+            c = w
+        self.stages = nn.ModuleList(stages)
+        self.fc = nn.Linear(c, num_classes)
+
+    def forward_features(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """Outputs of the four stages."""
+        out = self.normalize(x)
+        feats = []
+        for stage in self.stages:
+            out = stage(out)
+            feats.append(out)
+        return feats
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(torch.flatten(F.adaptive_avg_pool2d(self.forward_features(x)[-1], 1), 1))
+
+
+def cifar_allconv(num_classes: int = 10, in_channels: int = 3, widths: Sequence[int] = (16, 32, 64, 128)) -> AllConvNet:
+    """The `cpu` tier's all-convolutional net (see :class:`AllConvNet`)."""
+    return AllConvNet(widths, num_classes=num_classes, in_channels=in_channels)
 
 
 # --------------------------------------------------------------------------- Imagenette (Fig 6 stand-in)

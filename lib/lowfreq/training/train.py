@@ -7,7 +7,8 @@
 Deterministic by the recipe's seed (model init, shuffling, augmentation and attack noise all come
 from seeded generators). Shows progress (tqdm). Checkpoints atomically after every epoch under
 ``model_dir()/zoo/<tier>/`` and resumes from the last finished epoch after an interruption.
-On CUDA it keeps the data on the GPU, uses bf16 autocast and channels_last.
+Models and batches are channels_last on every device (~1.5x faster on CPUs); on CUDA it also keeps the
+data on the GPU and uses bf16 autocast.
 """
 from __future__ import annotations
 
@@ -34,7 +35,7 @@ from lowfreq.methods.v1 import logits_and_features, neural_config, similarity_lo
 #: Bump it when a change to this module, zoo.build_model or lowfreq.models alters the weights that
 #: training produces for an existing recipe. (A plain source hash would also change on unrelated
 #: edits, such as a new recipe, and silently orphan every trained model and its results.)
-TRAIN_CODE_VERSION = 1
+TRAIN_CODE_VERSION = 2  # 2: channels_last on every device (1: on CUDA only)
 #: Test images a dry-run recipe (lowfreq.models.zoo.DRY_RUN_TIER) is evaluated on after training.
 DRY_RUN_TEST_IMAGES = 256
 
@@ -181,8 +182,7 @@ def train_one_epoch(
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
                 x = adversarial_examples(model, x, y, r, gen)
             model.train()
-        if amp:
-            x = x.contiguous(memory_format=torch.channels_last)
+        x = x.contiguous(memory_format=torch.channels_last)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
             if reg is None:
                 out = model(x)
@@ -308,9 +308,8 @@ def train(
         model = build_model(r, image_shape=image_shape)
     _fit_front(model, r, d)
     _init_from_parent(model, r, d, device=device, model_dir=model_dir, data_root=data_root, progress=progress)
-    model = model.to(dev)
+    model = model.to(dev).to(memory_format=torch.channels_last)  # faster on CPUs too (~1.5x, issue 11's frontier)
     if dev.type == "cuda":
-        model = model.to(memory_format=torch.channels_last)
         d = TrainData(*(t.to(dev) if isinstance(t, torch.Tensor) else t for t in d))
     gen = torch.Generator(device=dev.type if dev.type == "cuda" else "cpu").manual_seed(r.seed)
     params = [p for p in model.parameters() if p.requires_grad]
