@@ -24,10 +24,12 @@ import sys
 import time
 from typing import Any
 
+import torch
+
 from lowfreq.core import paths
 from lowfreq.core.utils import atomic_json_dump
 from lowfreq.models import zoo
-from lowfreq.training.train import TRAIN_CODE_VERSION, train_many
+from lowfreq.training.train import train_many
 
 #: candidate -> (zoo recipe it starts from, fields replaced). All on the 50,000 training images.
 _HYPER = dict(lr=0.2, label_smoothing=0.1, train_subset=None)
@@ -80,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'candidate':16s} {'arch':14s} {'ep':>3s} {'train imgs':>10s} {'test acc':>8s} {'train s':>8s} {'acc/min':>8s}")
     for n, r, row in zip(names, recipes, rows):
         t = row["train_time_s"]
-        table.append({"candidate": n, "recipe": r.to_dict(), "fingerprint": r.fingerprint(), "test_acc": row["test_acc"],
+        table.append({"candidate": n, "base": CANDIDATES[n][0], "recipe": r.to_dict(), "fingerprint": r.fingerprint(), "test_acc": row["test_acc"],
                       "train_time_s": round(t, 1)})
         print(f"{n:16s} {r.arch:14s} {r.epochs:3d} {r.train_subset or ('all'):>10} {100 * row['test_acc']:7.2f}% {t:8.0f} "
               f"{100 * row['test_acc'] / (t / 60):8.1f}")
@@ -90,7 +92,9 @@ def main(argv: list[str] | None = None) -> int:
     keep = [row for row in old.get("rows", []) if row["candidate"] not in names or
             (row.get("jobs"), row.get("threads")) != (args.jobs, args.threads)]
     for row in table:
-        row.update(jobs=args.jobs, threads=args.threads, train_code_version=TRAIN_CODE_VERSION)
+        # the training code version the weights (and their time) come from: stored in the weights file since v2
+        blob = torch.load(zoo.weights_path(r, model_dir=scratch), map_location="cpu", weights_only=True)
+        row.update(jobs=args.jobs, threads=args.threads, train_code_version=int(blob.get("train_code_version", 1)))
     atomic_json_dump({"rows": keep + table, "cpu_count": os.cpu_count(),
                       "date_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}, out)
     print(f"table -> {out}")

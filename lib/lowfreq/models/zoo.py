@@ -294,7 +294,9 @@ _add_in("in_crp_augmix", "crp", augment="augmix", notes="AugMix augmentation (to
 #: (extra["seed_of"] names the model; the neural group's replicas keep their ``_s1`` names).
 SEEDS: dict[str, dict[str, int]] = {
     "smoke": {"base": 2, "blur_s1.5": 2, "adv_linf8": 2},  # the same code path, in seconds (tests)
-    "cpu": {"base": 3, "blur_s1.5": 3, "adv_linf8": 3, "base_resnet": 2, "pca": 2, "crp_gauss": 2, "crp_augmix": 2},
+    "cpu": {"base": 3, "blur_s1.5": 3, "adv_linf8": 3, "base_resnet": 2, "pca": 2, "crp_gauss": 2, "crp_augmix": 2,
+            # the Imagenette stand-in (Fig 6): its base, its 'Blur' point and its adversarial model, within its budget
+            "in_base": 2, "in_blur_s3.0": 2, "in_adv_linf4": 2},
 }
 
 

@@ -81,6 +81,7 @@ __all__ = [
     "deviation_numbers",
     "Deviations",
     "deviations",
+    "frontier_table",
 ]
 
 NAN = float("nan")
@@ -1096,11 +1097,29 @@ def deviation_numbers(
 @dataclass(frozen=True)
 class Deviations:
     """The deviations chapter: its quoted `numbers` (all text, formatted with their units), the raw
-    measurements behind them (`measured`, :func:`deviation_numbers`) and `prov`."""
+    measurements behind them (`measured`, :func:`deviation_numbers`), `prov`, and the cpu tier's
+    accuracy-time frontier as Markdown (`frontier`: :func:`frontier_table`)."""
 
     numbers: dict[str, Any]
     measured: dict[str, Any]
     prov: Provenance
+    frontier: str = ""
+
+
+def frontier_table(*, results_root: Any = None) -> str:
+    """The stored accuracy-time frontier of bench/cpu_frontier.py as Markdown, each candidate that is
+    exactly a cpu zoo recipe (all fields but name and notes) marked with that recipe; a sentence saying
+    how to make it when it is not stored."""
+    fr = rows.load_frontier(results_root=results_root)
+    if not fr:
+        return "No accuracy-time frontier is stored (run `python bench/cpu_frontier.py`)."
+
+    def same(d: Mapping[str, Any]) -> str:
+        return repr(sorted((k, v) for k, v in d.items() if k not in ("name", "notes")))
+
+    zoo_cpu = {same(r.to_dict()): r.name for r in zoo.recipes("cpu", family=None)}
+    chosen = {row["candidate"]: zoo_cpu[same(row["recipe"])] for row in fr if same(row["recipe"]) in zoo_cpu}
+    return tables.frontier_markdown(fr, chosen)
 
 
 def _pct(x: float | None) -> str:
@@ -1155,4 +1174,4 @@ def deviations(tier: str, *, names: Sequence[str] | None = None, results_root: A
                         else (", ".join(sev) if sev else "none"))
     g["v1_pops"] = ", ".join(f"{k} {v.sf_center_cpi:g} cycles/image" for k, v in v1.POPULATIONS.items())
     prov = make_provenance(tier=tier, data=data_label(tier, n=cfg.n_clean), data_detail=data_source)
-    return Deviations(g, dn, prov)
+    return Deviations(g, dn, prov, frontier_table(results_root=results_root))

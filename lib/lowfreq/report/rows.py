@@ -33,6 +33,8 @@ from lowfreq.models import authors, published, registry, zoo
 from lowfreq.report.stats import fold_seeds, gather, row_value
 
 __all__ = [
+    "frontier_path",
+    "load_frontier",
     "display_group",
     "BookModels",
     "book_models",
@@ -382,3 +384,23 @@ def load_lambda_sweep(tier: str, *, results_root: Any = None) -> dict[str, Any] 
     return d
 
 
+
+
+def frontier_path(*, results_root: Any = None) -> "Path":
+    """Where `bench/cpu_frontier.py` stores the cpu tier's accuracy-time frontier: results/bench/cpu_frontier.json."""
+    return paths.results_dir(results_root) / "bench" / "cpu_frontier.json"
+
+
+def load_frontier(*, results_root: Any = None) -> list[dict[str, Any]] | None:
+    """The rows of the stored accuracy-time frontier (see :func:`frontier_path`), or None when there is none.
+    A file that is not a frontier table is an error that names it and the command that remakes it."""
+    p = frontier_path(results_root=results_root)
+    if not p.exists():
+        return None
+    try:
+        rows = json.loads(p.read_text())["rows"]
+        if not all({"candidate", "recipe", "test_acc", "train_time_s"} <= set(r) for r in rows):
+            raise KeyError("a row lacks candidate / recipe / test_acc / train_time_s")
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ValueError(f"{p} is not a frontier table ({exc}); delete it and rerun bench/cpu_frontier.py") from exc
+    return rows

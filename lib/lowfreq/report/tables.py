@@ -37,6 +37,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from lowfreq.experiments import CorruptionSpectrum
 
 __all__ = [
+    "frontier_markdown",
     "table_cell",
     "VERDICT_BADGES",
     "claims_table_markdown",
@@ -486,6 +487,24 @@ def neural_table_markdown(
         else:
             acc = "—"
         lines.append(f"| `{n}` | {pop} | {lam} | {clean} | {match} | {rev} | {f05} | {eps} | {acc} |")
+    return "\n".join(lines)
+
+
+def frontier_markdown(rows: Sequence[Mapping[str, Any]], chosen: Mapping[str, str] | None = None) -> str:
+    """The cpu tier's accuracy-time frontier (bench/cpu_frontier.py) as Markdown: one row per candidate
+    (starting recipe, architecture, epochs, training images, peak lr, label smoothing, test accuracy %,
+    training seconds, accuracy points per minute, the training code version the time belongs to), the
+    candidates a zoo recipe was taken from marked with that recipe's name (`chosen`: candidate -> name)."""
+    chosen = dict(chosen or {})
+    lines = ["| candidate | from | arch | epochs | train images | peak lr | label smoothing | test acc. (%) | train (s) | "
+             "acc. points / min | code |", "|---" * 11 + "|"]
+    for r in rows:
+        rc = r["recipe"]
+        name = f"**{r['candidate']}** → `{chosen[r['candidate']]}`" if r["candidate"] in chosen else r["candidate"]
+        t = float(r["train_time_s"])
+        lines.append(f"| {name} | {r.get('base', '?')} | {rc['arch']} | {rc['epochs']} | {rc['train_subset'] or 'all'} | {table_cell(rc.get('lr'), 'g')} "
+                     f"| {table_cell(rc.get('label_smoothing'), 'g')} | {table_cell(r['test_acc'], '.1f', 100)} | {t:.0f} "
+                     f"| {100 * float(r['test_acc']) / (t / 60):.1f} | v{r.get('train_code_version', 1)} |")
     return "\n".join(lines)
 
 

@@ -364,6 +364,7 @@ def train(
             "train_time_s": elapsed,
             "image_shape": list(image_shape),
             "train_data": data_fp,
+            "train_code_version": TRAIN_CODE_VERSION,
         },
         out,
     )
