@@ -262,3 +262,17 @@ def test_train_many_side_by_side_gives_the_weights_of_one_training_at_a_time(dir
         torch.set_num_threads(before)
     with pytest.raises(ValueError, match="jobs and threads must be >= 1"):
         train.train_many(rs, jobs=0)
+
+
+def test_weights_of_older_training_code_are_not_reused(dirs, monkeypatch):
+    r = _tiny()
+    train.train(r, progress=False)
+    calls = {"n": 0}
+    real = train.train_one_epoch
+    monkeypatch.setattr(train, "train_one_epoch", lambda *a, **k: calls.__setitem__("n", calls["n"] + 1) or real(*a, **k))
+    train.train(r, progress=False)
+    assert calls["n"] == 0  # same recipe, data and code: reused
+    monkeypatch.setattr(train, "TRAIN_CODE_VERSION", train.TRAIN_CODE_VERSION + 1)
+    out = train.train(r, progress=False)
+    assert calls["n"] == r.epochs
+    assert torch.load(out.weights, weights_only=True)["train_code_version"] == train.TRAIN_CODE_VERSION

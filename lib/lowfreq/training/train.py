@@ -296,11 +296,13 @@ def train(
     if resume and out.exists():
         model = load_trained(r, model_dir=model_dir)  # a damaged file is a one-line error naming the fix
         blob = torch.load(out, map_location="cpu", weights_only=True)
-        if blob.get("train_data") == data_fp:  # the same recipe trained on the same data: reuse
+        same_code = int(blob.get("train_code_version", 1)) == TRAIN_CODE_VERSION
+        if blob.get("train_data") == data_fp and same_code:  # the same recipe trained on the same data by this code: reuse
             model = model.to(dev)
             return TrainResult(model, r, float(blob["test_acc"]), list(blob["history"]), float(blob["train_time_s"]), out, str(dev), d.source)
         if progress:
-            print(f"{r.name} [{r.tier}]: stored weights were trained on other data; retraining")
+            why = "on other data" if same_code else f"by training code v{blob.get('train_code_version', 1)}, not v{TRAIN_CODE_VERSION}"
+            print(f"{r.name} [{r.tier}]: stored weights were trained {why}; retraining")
 
     image_shape = tuple(d.train_x.shape[1:])
     with torch.random.fork_rng(devices=[]):
@@ -322,7 +324,8 @@ def train(
     ckpt = _checkpoint_path(r, model_dir)
     if resume and ckpt.exists():
         state = torch.load(ckpt, map_location="cpu", weights_only=True)
-        if state.get("fingerprint") == r.fingerprint() and state.get("train_data") == data_fp:
+        if (state.get("fingerprint") == r.fingerprint() and state.get("train_data") == data_fp
+                and int(state.get("train_code_version", 1)) == TRAIN_CODE_VERSION):
             model.load_state_dict(state["model"])
             optimizer.load_state_dict(state["optimizer"])
             scheduler.load_state_dict(state["scheduler"])
@@ -348,6 +351,7 @@ def train(
                 "history": history,
                 "epoch": epoch + 1,
                 "elapsed": elapsed,
+                "train_code_version": TRAIN_CODE_VERSION,
             },
             ckpt,
         )
