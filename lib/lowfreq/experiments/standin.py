@@ -29,9 +29,10 @@ def corruption_change(
     return out
 
 
-def standin_names(tier: str) -> list[str]:
-    """The Imagenette stand-in zoo of a tier (recipe names 'in_*', registration order)."""
-    return [r.name for r in zoo.recipes(tier, family="imagenette")]
+def standin_names(tier: str, *, replicas: bool = False) -> list[str]:
+    """The Imagenette stand-in zoo of a tier (recipe names 'in_*', registration order); replicas=True adds the
+    seed replicas (what `zoo probe --family imagenette` trains and probes, and times)."""
+    return [r.name for r in zoo.recipes(tier, family="imagenette", replicas=replicas)]
 
 
 def run_standin(
@@ -41,12 +42,12 @@ def run_standin(
     """Train and probe the stand-in zoo at `tier` and measure it (:func:`lowfreq.experiments.runs.timed_run`
     with the label 'fig6_standin'; see :func:`standin_timing`). Returns {'stages_wall_s', 'wall_s',
     'cpu_s', 'threads', 'names', 'cpu_count'}."""
-    names = list(names) if names is not None else standin_names(tier)
+    names = list(names) if names is not None else standin_names(tier, replicas=True)
     return timed_run(tier, names, "fig6_standin", progress=progress, device=device, results_root=results_root, **kw)
 
 
 def standin_timing(tier: str, names: Sequence[str] | None = None, *, results_root: Any = None) -> dict[str, Any] | None:
     """The stored time of the last :func:`run_standin` that computed the stand-in zoo at `tier` (with
     its provenance under 'provenance'), or None if there is none."""
-    names = list(names) if names is not None else standin_names(tier)
+    names = list(names) if names is not None else standin_names(tier, replicas=True)
     return run_timing(tier, "fig6_standin", names, results_root=results_root)

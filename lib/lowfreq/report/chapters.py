@@ -143,8 +143,10 @@ def _timing_text(t: Mapping[str, Any] | None, missing: str, *, shared_machine_no
         return missing
     note = ("; on a shared machine the wall time depends on the other jobs, the CPU time does not"
             if shared_machine_note else "")
-    return (f"{t['wall_s'] / 60:.1f} min wall and {t['cpu_s'] / 60:.1f} min CPU time (all threads) with {t['threads']} torch "
-            f"threads on a {t['cpu_count']}-core machine ({t['provenance'].get('date_utc')}{note}); wall seconds per stage: "
+    workers = (f"{t['jobs']} worker processes of one thread each (training and per-model probes) and {t['threads']} torch "
+               f"threads otherwise" if t.get("jobs", 1) > 1 else f"{t['threads']} torch threads")
+    return (f"{t['wall_s'] / 60:.1f} min wall and {t['cpu_s'] / 60:.1f} min CPU time (all threads) with {workers} "
+            f"on a {t['cpu_count']}-core machine ({t['provenance'].get('date_utc')}{note}); wall seconds per stage: "
             + ", ".join(f"{k} {v:.0f}" for k, v in t["stages_wall_s"].items()))
 
 
@@ -783,6 +785,11 @@ def table_b(tier: str, *, compute_missing: bool | None = None) -> TableB:
         "n_hybrid": cfg.n_hybrid, "n_corruption": cfg.n_corruption, "eval_data": es_source,
         "seed_note": _seed_note(models.seeds or {}),
     }
+    colour = [r.name for r in zoo.recipes(tier, replicas=True) if r.in_channels == 3]
+    probe = f"python -m lowfreq zoo probe {' '.join(colour)} --tier {tier} --time-as cifar10_zoo"
+    numbers["timing"] = _timing_text(experiments.run_timing(tier, "cifar10_zoo", colour),
+                                     f"not measured at this tier (with empty model and results folders: `{probe}`)",
+                                     shared_machine_note=True)
     prov = make_provenance(tier=tier, data=data_label(tier, n=cfg.n_clean), data_detail=es_source, models=models.names,
                            results=("trained", "clean", "hybrid", "attack", "corruption"), wall_time_s=wall)
     return TableB(numbers, models, table, prov)
@@ -870,7 +877,7 @@ def fig6_imagenet_standin(tier: str, *, models: Sequence[str] | None = None, n_c
     in_claims = [c for c in claims.evaluate_claims([], imagenet_rows=table) if c.id.startswith("in_")]
     for c in in_claims:
         numbers[f"claim_{c.id}"] = c.verdict
-    numbers["timing"] = _timing_text(experiments.standin_timing(tier, names),
+    numbers["timing"] = _timing_text(experiments.standin_timing(tier, None if models is None else names),
                                      "not measured at this tier (run lowfreq.experiments.run_standin)", shared_machine_note=True)
     attack_data = _source(tier, cfg.n_attack, dataset=dataset)
     corruption_data = _source(tier, cfg.n_corruption, dataset=dataset)
