@@ -92,22 +92,25 @@ def takes_match_probe(name: str, tier: str) -> bool:
 PARALLEL_STAGES: tuple[str, ...] = ("train", "clean", "hybrid", "attack")
 
 
-def _stage_task(stage: str, name: str, tier: str, kw: dict[str, Any]) -> None:
-    """One model's stage in a worker process; the result lands in the cache (the main process reads it)."""
+def _stage_task(stage: str, name: str, tier: str, kw: dict[str, Any], device: str = "cpu") -> None:
+    """One model's stage in a worker process on `device`; the result lands in the cache (the main process
+    reads it)."""
     dirs = {k: v for k, v in kw.items() if k in ("model_dir", "data_root", "results_root")}
     if stage == "train":
-        trained_record(name, tier, progress=False, need_weights=True, **dirs)
+        trained_record(name, tier, progress=False, need_weights=True, device=device, **dirs)
     elif stage == "clean":
-        clean_accuracy(name, tier, **kw)
+        clean_accuracy(name, tier, device=device, **kw)
     elif stage == "hybrid":
-        hybrid_result(name, tier, progress=False, **kw)
+        hybrid_result(name, tier, progress=False, device=device, **kw)
     elif stage == "attack":
-        attack_result(name, tier, progress=False, **kw)
+        attack_result(name, tier, progress=False, device=device, **kw)
 
 
-def _parallel_stage(stage: str, names: Sequence[str], tier: str, jobs: int, kw: dict[str, Any], progress: bool) -> None:
-    """`stage` for `names` in `jobs` one-thread worker processes; a fine-tuned zoo model waits for its parent
-    (two waves). Failures surface in the sequential pass that follows (it raises the same error here)."""
+def _parallel_stage(stage: str, names: Sequence[str], tier: str, jobs: int, kw: dict[str, Any], progress: bool,
+                    device: str = "cpu") -> None:
+    """`stage` for `names` in `jobs` one-thread worker processes on `device` (on a GPU: processes sharing it,
+    to fill it with small models); a fine-tuned zoo model waits for its parent (two waves). Failures
+    surface in the sequential pass that follows (it raises the same error here)."""
     todo = [n for n in names if stage != "train" or registry.get_spec(n).source == "zoo"]
     in_list = set(todo)
     waves: list[list[str]] = [[], []]
@@ -116,7 +119,7 @@ def _parallel_stage(stage: str, names: Sequence[str], tier: str, jobs: int, kw: 
         waves[1 if r is not None and training.init_parent(r) in in_list else 0].append(n)
     with tqdm(total=len(todo), desc=f"{stage} [{tier}] x{jobs}", unit="model", disable=not progress) as bar:
         for wave in waves:
-            in_processes(_stage_task, [((stage, n, tier, kw), {}) for n in wave], jobs=jobs, threads=1,
+            in_processes(_stage_task, [((stage, n, tier, kw, device), {}) for n in wave], jobs=jobs, threads=1,
                          on_done=lambda _i, _r: bar.update(1))
 
 
@@ -126,9 +129,10 @@ def run(tier: str, names: Sequence[str] | None = None, *,
     """Train (zoo) and probe every model on `device` (default the CPU; 'cuda'; 'auto': CUDA when
     there is a GPU) — every stage runs there; returns wall seconds per stage. Resumable: finished
     results are reused from the cache. The 'match' stage runs only for the models it applies to
-    (:func:`takes_match_probe`). jobs > 1 on the CPU: the PARALLEL_STAGES run `jobs` models at a time in
-    one-thread worker processes (on 2 cores, jobs=2 trains ~1.1-1.35x faster than one two-thread
-    process; the results are the same as one at a time with one thread). names default: every zoo recipe
+    (:func:`takes_match_probe`). jobs > 1: the PARALLEL_STAGES run `jobs` models at a time in one-thread
+    worker processes on `device` (on 2 CPU cores, jobs=2 is faster than one two-thread process, and the
+    results are those of one at a time with one thread; on a GPU, processes sharing it fill it with
+    small models, issue 13). names default: every zoo recipe
     of the tier with its seed replicas. An unknown stage or an unavailable device is a ValueError before
     anything runs."""
     dev = resolve_device(device)
@@ -148,8 +152,8 @@ def run(tier: str, names: Sequence[str] | None = None, *,
     times: dict[str, float] = {}
     for stage in probes:
         t0 = time.perf_counter()
-        if jobs > 1 and dev.type == "cpu" and stage in PARALLEL_STAGES and len(names) > 1:
-            _parallel_stage(stage, names, tier, jobs, kw, progress)
+        if jobs > 1 and stage in PARALLEL_STAGES and len(names) > 1:
+            _parallel_stage(stage, names, tier, jobs, kw, progress, str(dev))
         if stage == "corruption":
             corruption_results(names, tier, progress=progress, device=dev, **kw)
         else:
