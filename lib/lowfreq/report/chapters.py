@@ -785,6 +785,9 @@ def table_b(tier: str, *, compute_missing: bool | None = None) -> TableB:
         "n_hybrid": cfg.n_hybrid, "n_corruption": cfg.n_corruption, "eval_data": es_source,
         "seed_note": _seed_note(models.seeds or {}),
     }
+    spread = rows.load_instance_spread(tier, "base")
+    numbers["instance_spread"] = (tables.instance_spread_markdown(spread) if spread else
+                                  f"No second instance of `base` is stored for this tier (`python bench/instance_spread.py --tier {tier}`).")
     colour = [r.name for r in zoo.recipes(tier, replicas=True) if r.in_channels == 3]
     probe = f"python -m lowfreq zoo probe {' '.join(colour)} --tier {tier} --time-as cifar10_zoo"
     numbers["timing"] = _timing_text(experiments.run_timing(tier, "cifar10_zoo", colour),

@@ -33,6 +33,7 @@ from lowfreq.models import authors, published, registry, zoo
 from lowfreq.report.stats import fold_seeds, gather, row_value
 
 __all__ = [
+    "load_instance_spread",
     "frontier_path",
     "load_frontier",
     "display_group",
@@ -404,3 +405,17 @@ def load_frontier(*, results_root: Any = None) -> list[dict[str, Any]] | None:
     except (ValueError, KeyError, TypeError) as exc:
         raise ValueError(f"{p} is not a frontier table ({exc}); delete it and rerun bench/cpu_frontier.py") from exc
     return rows
+
+
+def load_instance_spread(tier: str, model: str = "base", *, results_root: Any = None) -> dict[str, Any] | None:
+    """The stored comparison of two instances of one recipe (bench/instance_spread.py: the recorded
+    training vs one with another thread count), or None when there is none."""
+    p = paths.results_dir(results_root) / "bench" / f"instance_spread_{tier}_{model}.json"
+    if not p.exists():
+        return None
+    try:
+        d = json.loads(p.read_text())
+        d["metrics"]["test_acc"]["recorded"]  # noqa: B018  the shape bench/instance_spread.py writes
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ValueError(f"{p} is not an instance-spread table ({exc}); delete it and rerun bench/instance_spread.py") from exc
+    return d

@@ -37,6 +37,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from lowfreq.experiments import CorruptionSpectrum
 
 __all__ = [
+    "instance_spread_markdown",
     "frontier_markdown",
     "table_cell",
     "VERDICT_BADGES",
@@ -505,6 +506,25 @@ def frontier_markdown(rows: Sequence[Mapping[str, Any]], chosen: Mapping[str, st
         lines.append(f"| {name} | {r.get('base', '?')} | {rc['arch']} | {rc['epochs']} | {rc['train_subset'] or 'all'} | {table_cell(rc.get('lr'), 'g')} "
                      f"| {table_cell(rc.get('label_smoothing'), 'g')} | {table_cell(r['test_acc'], '.1f', 100)} | {t:.0f} "
                      f"| {100 * float(r['test_acc']) / (t / 60):.1f} | v{r.get('train_code_version', 1)} |")
+    return "\n".join(lines)
+
+
+_SPREAD_LABELS = {"test_acc": ("test accuracy (%)", 100.0, ".2f"), "clean_acc": ("clean accuracy (%)", 100.0, ".2f"),
+                  "f_rev_nyq": ("$f_{rev}$ (× Nyquist)", 1.0, ".4f"), "f05_cpp": ("$f_{0.5}$ (cycles/pixel)", 1.0, ".4f"),
+                  "median_eps": ("median minimal ε (/255)", 255.0, ".3f"),
+                  "corruption_acc": ("corruption accuracy (%)", 100.0, ".2f")}
+
+
+def instance_spread_markdown(d: Mapping[str, Any]) -> str:
+    """Two instances of one recipe (bench/instance_spread.py) beside its seed spread, as Markdown: per
+    metric the recorded instance, the other one, their absolute difference and the sample std over seeds."""
+    lines = [f"| {d['model']} | recorded ({d.get('threads_recorded', 1)} thread) | other ({d.get('threads_other')} threads) "
+             "| difference | seed std (n) |", "|---" * 5 + "|"]
+    for k, m in d["metrics"].items():
+        label, scale, spec = _SPREAD_LABELS.get(k, (k, 1.0, ".4f"))
+        sd = "—" if m.get("seed_sd") is None else f"{table_cell(m['seed_sd'], spec, scale)} ({m.get('n_seeds')})"
+        lines.append(f"| {label} | {table_cell(m['recorded'], spec, scale)} | {table_cell(m['other'], spec, scale)} "
+                     f"| {table_cell(m['abs_diff'], spec, scale)} | {sd} |")
     return "\n".join(lines)
 
 
