@@ -4,6 +4,7 @@
     python bench/cpu_frontier.py                 # every candidate, two one-thread trainings at a time
     python bench/cpu_frontier.py --only cnn_e6 resnet9_e3
     python bench/cpu_frontier.py --jobs 1 --threads 2 --only cnn_e6      # the same training two-threaded
+    python bench/cpu_frontier.py --table-only    # the table of what is trained, nothing trained
 
 Each candidate is a zoo recipe (lowfreq.models.zoo) with some fields replaced, trained by the zoo's own
 training code (lowfreq.training.train_many: all 50,000 training images, deterministic by its seed) into a
@@ -68,6 +69,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threads", type=int, default=1, help="threads per training (default 1)")
     ap.add_argument("--data-root", default=None)
     ap.add_argument("--out", default=None, help="JSON table (default results/bench/cpu_frontier.json)")
+    ap.add_argument("--table-only", action="store_true",
+                    help="train nothing: tabulate the candidates whose weights exist (their recorded accuracy and time)")
     args = ap.parse_args(argv)
     names = args.only or list(CANDIDATES)
     unknown = [n for n in names if n not in CANDIDATES]
@@ -76,7 +79,17 @@ def main(argv: list[str] | None = None) -> int:
     recipes = [candidate_recipe(n) for n in names]
     scratch = paths.model_dir() / "frontier"
     t0 = time.perf_counter()
-    rows = train_many(recipes, jobs=args.jobs, threads=args.threads, model_dir=scratch, data_root=args.data_root)
+    if args.table_only:  # the candidates already trained, by whichever training code version: no training
+        have = [(n, r) for n, r in zip(names, recipes) if zoo.weights_path(r, model_dir=scratch).exists()]
+        for n in sorted(set(names) - {n for n, _ in have}):
+            print(f"{n}: not trained yet (no weights in {scratch}); left out")
+        names, recipes = [n for n, _ in have], [r for _, r in have]
+        rows = []
+        for r in recipes:
+            blob = torch.load(zoo.weights_path(r, model_dir=scratch), map_location="cpu", weights_only=True)
+            rows.append({"test_acc": float(blob["test_acc"]), "train_time_s": float(blob["train_time_s"])})
+    else:
+        rows = train_many(recipes, jobs=args.jobs, threads=args.threads, model_dir=scratch, data_root=args.data_root)
     wall = time.perf_counter() - t0
     table = []
     print(f"{'candidate':16s} {'arch':14s} {'ep':>3s} {'train imgs':>10s} {'test acc':>8s} {'train s':>8s} {'acc/min':>8s}")
@@ -86,7 +99,8 @@ def main(argv: list[str] | None = None) -> int:
                       "train_time_s": round(t, 1)})
         print(f"{n:16s} {r.arch:14s} {r.epochs:3d} {r.train_subset or ('all'):>10} {100 * row['test_acc']:7.2f}% {t:8.0f} "
               f"{100 * row['test_acc'] / (t / 60):8.1f}")
-    print(f"wall {wall:.0f} s for {len(names)} trainings, {args.jobs} at a time x {args.threads} thread(s), {os.cpu_count()} CPUs")
+    if not args.table_only:
+        print(f"wall {wall:.0f} s for {len(names)} trainings, {args.jobs} at a time x {args.threads} thread(s), {os.cpu_count()} CPUs")
     out = args.out or str(paths.results_dir() / "bench" / "cpu_frontier.json")
     old = json.loads(open(out).read()) if os.path.exists(out) else {"rows": []}
     keep = [row for row in old.get("rows", []) if row["candidate"] not in names or
