@@ -225,7 +225,7 @@ def fig2_neural(
     *,
     baselines: Sequence[str] = ("base_gray", "base_gray_s1"),
     mouse: Sequence[str] = ("neural_mouse", "neural_mouse_s1"),
-    monkey: Sequence[str] = ("neural_monkey",),
+    monkey: Sequence[str] = ("neural_monkey", "neural_monkey_s1"),
     compute_missing: bool | None = None,
     n_components: int = 6,
 ) -> Fig2Neural:
@@ -413,7 +413,7 @@ def fig3_hybrid(
     train_missing: bool | None = None,
     gray_baselines: Sequence[str] = ("base_gray", "base_gray_s1"),
     mouse: Sequence[str] = ("neural_mouse", "neural_mouse_s1"),
-    monkey: Sequence[str] = ("neural_monkey",),
+    monkey: Sequence[str] = ("neural_monkey", "neural_monkey_s1"),
     compute_missing: bool | None = None,
 ) -> Fig3Hybrid:
     """Everything of the Fig 3 chapter at `tier`: `n_pairs` cross-class image pairs (`pair_seed`),
