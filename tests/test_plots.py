@@ -390,8 +390,9 @@ window.addEventListener("load", function () {
     return Array.prototype.map.call(root.querySelectorAll("tbody tr"), function (r) { return r.children[i].textContent; });
   }
   var out = {ready: root.getAttribute("data-sortable-ready")};
-  heads[4].click(); out.asc = col(0); out.aria = heads[4].getAttribute("aria-sort");
-  heads[4].click(); out.desc = col(0); out.aria2 = heads[4].getAttribute("aria-sort");
+  var k = CLEAN_COL;
+  heads[k].click(); out.asc = col(0); out.aria = heads[k].getAttribute("aria-sort");
+  heads[k].click(); out.desc = col(0); out.aria2 = heads[k].getAttribute("aria-sort");
   heads[0].click(); out.by_name = col(0);
   var pre = document.createElement("pre"); pre.id = "report"; pre.textContent = JSON.stringify(out);
   document.body.appendChild(pre);
@@ -408,7 +409,9 @@ def test_sortable_table_sorts_on_click_in_chromium(tmp_path):
     rows = [{"model": m, "clean_acc": a} for m, a in (("b", 0.5), ("a", None), ("c", 0.9), ("d", 0.1))]
     cols = list(tables.TABLE_B_COLUMNS)
     page = tmp_path / "t.html"
-    page.write_text("<!doctype html><html><body>" + tables.sortable_table_html(rows, cols) + _CLICK_JS + "</body></html>")
+    clean_col = [c[0] for c in cols].index("clean_acc")  # the column clicked
+    page.write_text("<!doctype html><html><body>" + tables.sortable_table_html(rows, cols)
+                    + _CLICK_JS.replace("CLEAN_COL", str(clean_col)) + "</body></html>")
     cmd = [str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", f"--user-data-dir={tmp_path / 'p'}",
            "--virtual-time-budget=3000", "--dump-dom", page.as_uri()]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
