@@ -92,18 +92,21 @@ def takes_match_probe(name: str, tier: str) -> bool:
 PARALLEL_STAGES: tuple[str, ...] = ("train", "clean", "hybrid", "attack")
 
 
-def _stage_task(stage: str, name: str, tier: str, kw: dict[str, Any], device: str = "cpu") -> None:
-    """One model's stage in a worker process on `device`; the result lands in the cache (the main process
-    reads it)."""
+def _stage_task(stage: str, name: str, tier: str, kw: dict[str, Any], device: Any = "cpu", progress: bool = False) -> None:
+    """One model's `stage` on `device` (in this process, or in a worker process); the result lands in the
+    cache. Zoo models only are trained; the 'match' stage runs only where it applies."""
     dirs = {k: v for k, v in kw.items() if k in ("model_dir", "data_root", "results_root")}
     if stage == "train":
-        trained_record(name, tier, progress=False, need_weights=True, device=device, **dirs)
+        if registry.get_spec(name).source == "zoo":
+            trained_record(name, tier, progress=progress, need_weights=True, device=device, **dirs)
     elif stage == "clean":
         clean_accuracy(name, tier, device=device, **kw)
     elif stage == "hybrid":
-        hybrid_result(name, tier, progress=False, device=device, **kw)
+        hybrid_result(name, tier, progress=progress, device=device, **kw)
     elif stage == "attack":
-        attack_result(name, tier, progress=False, device=device, **kw)
+        attack_result(name, tier, progress=progress, device=device, **kw)
+    elif stage == "match" and takes_match_probe(name, tier):
+        match_result(name, tier, device=device, **dirs)
 
 
 def _parallel_stage(stage: str, names: Sequence[str], tier: str, jobs: int, kw: dict[str, Any], progress: bool,
@@ -147,7 +150,6 @@ def run(tier: str, names: Sequence[str] | None = None, *,
     if jobs < 1:
         raise ValueError(f"jobs must be >= 1, got {jobs}")
     names = list(names) if names is not None else [r.name for r in zoo.recipes(tier, replicas=True)]
-    dirs = {k: v for k, v in kw.items() if k in ("model_dir", "data_root", "results_root")}
     _cache.ResultCache(tier, root=kw.get("results_root")).check_writable()
     times: dict[str, float] = {}
     for stage in probes:
@@ -158,17 +160,7 @@ def run(tier: str, names: Sequence[str] | None = None, *,
             corruption_results(names, tier, progress=progress, device=dev, **kw)
         else:
             for n in tqdm(names, desc=f"{stage} [{tier}]", disable=not progress):
-                if stage == "train":
-                    if registry.get_spec(n).source == "zoo":
-                        trained_record(n, tier, progress=progress, device=dev, need_weights=True, **dirs)
-                elif stage == "clean":
-                    clean_accuracy(n, tier, device=dev, **kw)
-                elif stage == "hybrid":
-                    hybrid_result(n, tier, progress=progress, device=dev, **kw)
-                elif stage == "attack":
-                    attack_result(n, tier, progress=progress, device=dev, **kw)
-                elif stage == "match" and takes_match_probe(n, tier):
-                    match_result(n, tier, device=dev, **dirs)
+                _stage_task(stage, n, tier, kw, dev, progress)
         times[stage] = time.perf_counter() - t0
         if progress:
             print(f"[{tier}] {stage}: {times[stage]:.0f} s for {len(names)} models on {dev}")
