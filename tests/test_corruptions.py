@@ -19,6 +19,7 @@ import torch
 from scipy import ndimage
 
 from lowfreq.core import compat
+from lowfreq.core.utils import to_grayscale
 from lowfreq.methods import corruptions as C
 from lowfreq.methods.corruptions import CORRUPTIONS, FREQUENCY_GROUPS
 
@@ -515,6 +516,50 @@ def test_several_models_share_each_corrupted_batch_and_match_one_by_one(tmp_path
         m.calls = 0
     again = C.corruption_accuracy(models, x, y, **kw, checkpoint=tmp_path / "ck")
     assert again == alone and models["a"].calls == 0 and models["b"].calls > 0
+
+
+
+def test_sets_made_ahead_give_the_numbers_of_corrupting_on_the_fly(tmp_path, monkeypatch):
+    x, y = _two_class_data()
+    kw = dict(names=("fog", "glass_blur", "snow"), severities=(1, 5), progress=False, batch_size=5, seed=3)
+    fly = C.corruption_accuracy(_MeanThreshold(), x, y, **kw)
+    sets = C.make_corrupted_sets(x, tmp_path / "sets", names=kw["names"], severities=kw["severities"], seed=3, progress=False)
+    assert sets.missing(kw["names"], kw["severities"]) == []
+    stored = sets.load("fog", 5)
+    assert stored.dtype == np.uint8 and stored.shape == (len(x), 32, 32, 3)
+    assert torch.equal(C._from_u8_nhwc(np.asarray(stored), 3), C.corrupt(x, "fog", 5, seed=3))
+    made = []  # no image goes through the corruption again
+    real_u8 = C._corrupt_u8
+    monkeypatch.setattr(C, "_corrupt_u8", lambda x8, *a, **k: made.append(len(x8)) or real_u8(x8, *a, **k))
+    assert C.corruption_accuracy(_MeanThreshold(), x, y, **kw, sets=tmp_path / "sets") == fly
+    assert made == []
+    # a set that is missing or damaged is corrupted on the fly: the same numbers
+    sets.path("snow", 1).unlink()
+    sets.path("fog", 1).write_bytes(b"not an array")
+    assert C.corruption_accuracy(_MeanThreshold(), x, y, **kw, sets=sets) == fly
+    assert sum(made) == 2 * len(x)
+    # the sets belong to their images, seed and params: other images or another seed never read them
+    assert C.CorruptedSets(tmp_path / "sets", x.flip(0), seed=3).missing(kw["names"], kw["severities"]) == [
+        (n, s) for n in kw["names"] for s in kw["severities"]]
+    assert C.CorruptedSets(tmp_path / "sets", x, seed=4).folder != sets.folder
+    made.clear()
+    other = C.corruption_accuracy(_MeanThreshold(), x, y, **(kw | {"seed": 4}), sets=sets)
+    assert sum(made) == 6 * len(x) and other == C.corruption_accuracy(_MeanThreshold(), x, y, **(kw | {"seed": 4}))
+
+
+def test_grayscale_sets_and_resuming_makes_only_the_missing_sets(tmp_path, monkeypatch):
+    x, y = _two_class_data()
+    gray = to_grayscale(x)
+    kw = dict(names=("contrast", "zoom_blur"), severities=(2, 4), progress=False)
+    sets = C.make_corrupted_sets(gray, tmp_path, **kw)
+    sets.path("zoom_blur", 4).unlink()  # an interrupted run: the others are kept
+    calls = []
+    real = C._make_set
+    monkeypatch.setattr(C, "_make_set", lambda *a: calls.append(a[1:3]) or real(*a))
+    C.make_corrupted_sets(gray, tmp_path, **kw)
+    assert calls == [("zoom_blur", 4)]
+    assert C.corruption_accuracy(_MeanThreshold(), gray, y, **kw, sets=tmp_path) == C.corruption_accuracy(
+        _MeanThreshold(), gray, y, **kw)
 
 
 # ----------------------------------------------------------------------------- official files

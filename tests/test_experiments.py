@@ -121,3 +121,42 @@ def test_run_with_two_jobs_gives_the_results_of_one_thread_at_a_time(tmp_path, m
     assert out[2] == out[1]
     with pytest.raises(ValueError, match="jobs must be >= 1"):
         experiments.run("smoke", names, jobs=0)
+
+
+@pytest.mark.slow
+def test_corrupted_sets_made_in_the_background_while_training_give_the_same_results(dirs):
+    from lowfreq.methods import corruptions
+
+    names = ["base", "base_gray"]  # a colour and a grayscale image group
+    experiments.run("smoke", names, probes=["train", "corruption"], progress=False, corruption_workers=2)
+    folder = experiments.corrupted_sets_dir()
+    groups = [d for d in folder.iterdir() if d.is_dir()]
+    n_sets = len(corruptions.CORRUPTIONS) * len(experiments.tier_config("smoke").severities)
+    assert len(groups) == 2  # colour and grayscale images are corrupted apart
+    assert all(len(list(g.glob("*-[1-5].npy"))) == n_sets for g in groups)
+    with_sets = {n: experiments.corruption_results([n], "smoke")[n]["accuracy"] for n in names}
+    # the same probe from scratch, corrupting on the fly
+    import shutil
+    shutil.rmtree(folder)
+    shutil.rmtree(dirs / "results" / "smoke" / "corruption")
+    experiments.clear_caches()
+    experiments.run("smoke", names, probes=["corruption"], progress=False)
+    assert not folder.exists()
+    assert {n: experiments.corruption_results([n], "smoke")[n]["accuracy"] for n in names} == with_sets
+    with pytest.raises(ValueError, match="corruption_workers must be >= 0"):
+        experiments.run("smoke", names, corruption_workers=-1)
+
+
+def test_in_background_runs_a_call_in_another_process_and_says_whether_it_worked(tmp_path):
+    import time as _time
+
+    from lowfreq.core.utils import atomic_json_dump, in_background
+
+    job = in_background(atomic_json_dump, ({"a": 1}, tmp_path / "out.json"))
+    assert job.wait() and json.loads((tmp_path / "out.json").read_text()) == {"a": 1}
+    bad = in_background(atomic_json_dump, ({"a": {1, 2}}, tmp_path / "bad.json"))  # a set is not JSON
+    assert not bad.wait() and not (tmp_path / "bad.json").exists()
+    slow = in_background(_time.sleep, (60,))
+    t0 = _time.perf_counter()
+    slow.stop()
+    assert not slow.running() and _time.perf_counter() - t0 < 10

@@ -58,6 +58,10 @@ def add_parser(subparsers: Any) -> None:
             q.add_argument("--cluster-folder", default="submitit-jobs", help="with --cluster: the jobs' logs (shared)")
             q.add_argument("--slurm-partition", default=None, help="with --cluster slurm: the partition")
             q.add_argument("--gpus-per-job", type=int, default=1, help="with --cluster slurm: GPUs per job")
+            q.add_argument("--corruption-workers", type=int, default=None, metavar="N",
+                           help="CPU worker processes that make the corruption stage's corrupted image sets in the "
+                                "background while the models train (default: 0 on a CPU, where they would compete with "
+                                "training; on a GPU all cores but one per --jobs and one more)")
             q.add_argument("--dry-run", action="store_true",
                            help="with --tier full: the whole full tier on a CPU in minutes (same recipes and code paths, "
                                 "sizes cut to a few images and steps), written to a scratch folder")
@@ -81,6 +85,9 @@ def run(args: argparse.Namespace) -> int:
     jobs = getattr(args, "jobs", None)
     if jobs is None:
         jobs = 2 if device.type == "cpu" and (os.cpu_count() or 1) >= 2 else 1
+    workers = getattr(args, "corruption_workers", None)
+    if workers is None:
+        workers = 0 if device.type == "cpu" else max(1, (os.cpu_count() or 1) - jobs - 1)
     if args.zoo_command == "pca-sweep":
         ref = args.reference or ("in_blur_s3.0" if args.recipe == "in_pca" else "blur_s1.5")
         out = experiments.pca_k_sweep(args.tier, args.k, reference=ref, recipe_name=args.recipe, device=args.device, jobs=jobs)
@@ -112,7 +119,8 @@ def run(args: argparse.Namespace) -> int:
             print(f"dry run of the full tier ({len(names)} recipes) in {scratch}")
             t0 = time.perf_counter()
             times = experiments.run(zoo.DRY_RUN_TIER, names, probes=args.probes.split(","), device=args.device,
-                                    results_root=scratch / "results", model_dir=scratch / "models")
+                                    results_root=scratch / "results", model_dir=scratch / "models",
+                                    corruption_workers=workers)
             print(f"dry run: {time.perf_counter() - t0:.0f} s wall;", {k: round(v) for k, v in times.items()})
             return 0
         if args.cluster:
@@ -124,11 +132,12 @@ def run(args: argparse.Namespace) -> int:
             return 0
         if args.time_as:
             t = experiments.timed_run(args.tier, names, args.time_as, probes=args.probes.split(","), device=args.device,
-                                      jobs=jobs)
+                                      jobs=jobs, corruption_workers=workers)
             times = t["stages_wall_s"]
             print(f"total {t['wall_s']:.0f} s wall, {t['cpu_s']:.0f} s CPU ({t['jobs']} jobs, {t['threads']} threads)")
         else:
-            times = experiments.run(args.tier, names, probes=args.probes.split(","), device=args.device, jobs=jobs)
+            times = experiments.run(args.tier, names, probes=args.probes.split(","), device=args.device, jobs=jobs,
+                                    corruption_workers=workers)
         print("wall seconds per stage:", {k: round(v) for k, v in times.items()})
         return 0
     rows = experiments.summary_table(args.tier, names, compute=False)

@@ -35,6 +35,8 @@ __all__ = [
     "predict_labels",
     "batches",
     "in_processes",
+    "in_background",
+    "Background",
 ]
 
 
@@ -256,3 +258,39 @@ def in_processes(fn: Callable[..., Any], calls: Sequence[tuple[tuple, dict]], *,
             if on_done is not None:
                 on_done(i, out[i])
     return out
+
+
+class Background:
+    """A call running in a separate ('spawn') process, started by :func:`in_background`."""
+
+    def __init__(self, process: Any, what: str) -> None:
+        self._process = process
+        self.what = what
+
+    def running(self) -> bool:
+        return self._process.is_alive()
+
+    def wait(self) -> bool:
+        """Block until the call has ended; True when it finished without an error."""
+        self._process.join()
+        return self._process.exitcode == 0
+
+    def stop(self) -> None:
+        """End the call now if it still runs (its own worker processes end with it)."""
+        if self._process.is_alive():
+            self._process.terminate()
+        self._process.join()
+
+
+def in_background(fn: Callable[..., Any], args: tuple = (), kwargs: dict | None = None, *, threads: int = 1,
+                  what: str = "") -> Background:
+    """Start fn(*args, **kwargs) in a fresh ('spawn') process of `threads` torch threads and return at once
+    (e.g. corrupted image sets made on CPU cores while a GPU trains, issue 13). The process may start its own
+    workers (:func:`in_processes`). Its return value is dropped: `fn` leaves its results on disk;
+    :meth:`Background.wait` says whether it succeeded. `fn` must be a module-level function."""
+    if threads < 1:
+        raise ValueError(f"threads must be >= 1, got {threads}")
+    proc = multiprocessing.get_context("spawn").Process(target=_call_with_threads, args=(fn, threads, tuple(args), dict(kwargs or {})),
+                                                        name=what or getattr(fn, "__name__", "background"))
+    proc.start()
+    return Background(proc, what or getattr(fn, "__name__", "background"))

@@ -28,7 +28,7 @@ import torch
 from torch import nn
 
 from lowfreq.core import cache as _cache
-from lowfreq.core import utils
+from lowfreq.core import paths, utils
 from lowfreq.core.utils import predict_labels, resolve_device
 from lowfreq.data import DataNotFoundError
 from lowfreq.experiments.evalsets import EvalSet, eval_set, train_data_fingerprint
@@ -42,6 +42,8 @@ from lowfreq.training import train as training
 
 __all__ = [
     "PROBE_KINDS",
+    "corrupted_sets_dir",
+    "prepare_corruption_sets",
     "train_code",
     "model_id",
     "zoo_weights_fingerprint",
@@ -383,7 +385,8 @@ def _corruption_records(names: Sequence[str], tier: str, *, progress: bool = Tru
         loaded = {n: get_model(n, tier, model_dir=kw.get("model_dir"), data_root=kw.get("data_root"), device=dev)
                   for n in todo}
         corruptions.corruption_accuracy(loaded, es.images, es.labels, severities=cfg.severities, seed=cfg.corruption_seed,
-                                        params=cfg.corruption_params, progress=progress, checkpoint=todo, device=dev)
+                                        params=cfg.corruption_params, progress=progress, checkpoint=todo, device=dev,
+                                        sets=corrupted_sets_dir(kw.get("model_dir")))
         combos = [(cn, s) for cn in corruptions.CORRUPTIONS for s in cfg.severities]
 
         def merge(pieces: dict) -> dict:
@@ -400,6 +403,35 @@ def _corruption_records(names: Sequence[str], tier: str, *, progress: bool = Tru
 
 def _float32(fraction: float) -> float:
     return float(np.float32(fraction))
+
+
+def corrupted_sets_dir(model_dir: Any = None) -> Any:
+    """Where :func:`prepare_corruption_sets` keeps corrupted image sets: ``<model dir>/corrupted`` (beside the
+    weights: large derived files, never committed; lowfreq.methods.corruptions.CorruptedSets)."""
+    return paths.model_dir(model_dir) / "corrupted"
+
+
+def prepare_corruption_sets(names: Sequence[str], tier: str, *, jobs: int = 1, progress: bool = True,
+                            **kw: Any) -> dict[str, int]:
+    """Make the corrupted image sets that the corruption probe of `names` at `tier` reads (each image set of
+    their groups: colour/grayscale, data set), `jobs` sets at a time in CPU worker processes, into
+    :func:`corrupted_sets_dir`. Nothing about the models is needed, so this can run while they train
+    (``run(..., corruption_workers=N)``, issue 13); the probe then only classifies. Resumable. Returns the
+    number of sets made per image group."""
+    targets = {n: resolve(n, tier) for n in names}
+    made: dict[str, int] = {}
+    for key in dict.fromkeys((t.grayscale, t.dataset) for t in targets.values()):
+        t = next(t for t in targets.values() if (t.grayscale, t.dataset) == key)
+        cfg = t.config
+        es = _eval(t, cfg.n_corruption, kw)
+        if es.images is None:
+            raise _no_images("corruption", t.name, tier, es)
+        before = corruptions.CorruptedSets(corrupted_sets_dir(kw.get("model_dir")), es.images, seed=cfg.corruption_seed,
+                                           params=cfg.corruption_params).missing(severities=cfg.severities)
+        corruptions.make_corrupted_sets(es.images, corrupted_sets_dir(kw.get("model_dir")), severities=cfg.severities,
+                                        seed=cfg.corruption_seed, params=cfg.corruption_params, jobs=jobs, progress=progress)
+        made[f"{t.dataset}{' (grayscale)' if t.grayscale else ''}"] = len(before)
+    return made
 
 
 def corruption_results(names: Sequence[str], tier: str, *, progress: bool = True, results_root: Any = None,

@@ -15,13 +15,14 @@ from tqdm.auto import tqdm
 
 from lowfreq.core import cache as _cache
 from lowfreq.core import paths
-from lowfreq.core.utils import in_processes, resolve_device
+from lowfreq.core.utils import in_background, in_processes, resolve_device
 from lowfreq.experiments.probes import (
     attack_result,
     clean_accuracy,
     corruption_results,
     hybrid_result,
     match_result,
+    prepare_corruption_sets,
     train_code,
     trained_inputs,
     trained_record,
@@ -128,16 +129,20 @@ def _parallel_stage(stage: str, names: Sequence[str], tier: str, jobs: int, kw: 
 
 def run(tier: str, names: Sequence[str] | None = None, *,
         probes: Sequence[str] = STAGES,
-        progress: bool = True, device: Any = None, jobs: int = 1, **kw: Any) -> dict[str, float]:
+        progress: bool = True, device: Any = None, jobs: int = 1, corruption_workers: int = 0,
+        **kw: Any) -> dict[str, float]:
     """Train (zoo) and probe every model on `device` (default the CPU; 'cuda'; 'auto': CUDA when
     there is a GPU) — every stage runs there; returns wall seconds per stage. Resumable: finished
     results are reused from the cache. The 'match' stage runs only for the models it applies to
     (:func:`takes_match_probe`). jobs > 1: the PARALLEL_STAGES run `jobs` models at a time in one-thread
     worker processes on `device` (on 2 CPU cores, jobs=2 is faster than one two-thread process, and the
     results are those of one at a time with one thread; on a GPU, processes sharing it fill it with
-    small models, issue 13). names default: every zoo recipe
-    of the tier with its seed replicas. An unknown stage or an unavailable device is a ValueError before
-    anything runs."""
+    small models, issue 13). corruption_workers > 0: when the 'corruption' stage is asked for, a background
+    process makes its corrupted image sets (:func:`lowfreq.experiments.prepare_corruption_sets`) with that many
+    CPU worker processes while the earlier stages run, so the stage only classifies (on a GPU machine its
+    CPU cores do the numpy/scipy work while the GPU trains; the numbers are the same either way). names
+    default: every zoo recipe of the tier with its seed replicas. An unknown stage or an unavailable device
+    is a ValueError before anything runs."""
     dev = resolve_device(device)
     if tier == zoo.DRY_RUN_TIER:
         for k, default in (("results_root", paths.results_dir()), ("model_dir", paths.model_dir())):
@@ -149,21 +154,40 @@ def run(tier: str, names: Sequence[str] | None = None, *,
         raise ValueError(f"unknown stage(s) {unknown}; stages are {', '.join(STAGES)}")
     if jobs < 1:
         raise ValueError(f"jobs must be >= 1, got {jobs}")
+    if corruption_workers < 0:
+        raise ValueError(f"corruption_workers must be >= 0, got {corruption_workers}")
     names = list(names) if names is not None else [r.name for r in zoo.recipes(tier, replicas=True)]
     _cache.ResultCache(tier, root=kw.get("results_root")).check_writable()
     times: dict[str, float] = {}
-    for stage in probes:
-        t0 = time.perf_counter()
-        if jobs > 1 and stage in PARALLEL_STAGES and len(names) > 1:
-            _parallel_stage(stage, names, tier, jobs, kw, progress, str(dev))
-        if stage == "corruption":
-            corruption_results(names, tier, progress=progress, device=dev, **kw)
-        else:
-            for n in tqdm(names, desc=f"{stage} [{tier}]", disable=not progress):
-                _stage_task(stage, n, tier, kw, dev, progress)
-        times[stage] = time.perf_counter() - t0
+    producer = None
+    if corruption_workers > 0 and "corruption" in probes:
+        dirs = {k: v for k, v in kw.items() if k in ("model_dir", "data_root")}
+        producer = in_background(prepare_corruption_sets, (names, tier), dict(jobs=corruption_workers, progress=False, **dirs),
+                                 what="corrupted sets")
+        t_producer = time.perf_counter()
         if progress:
-            print(f"[{tier}] {stage}: {times[stage]:.0f} s for {len(names)} models on {dev}")
+            print(f"[{tier}] making the corrupted image sets in the background ({corruption_workers} CPU workers)")
+    try:
+        for stage in probes:
+            t0 = time.perf_counter()
+            if stage == "corruption" and producer is not None:
+                ok = producer.wait()
+                if progress:
+                    print(f"[{tier}] corrupted sets: {'ready' if ok else 'the background run failed; the stage makes the rest'} "
+                          f"after {time.perf_counter() - t_producer:.0f} s (waited {time.perf_counter() - t0:.0f} s)")
+            if jobs > 1 and stage in PARALLEL_STAGES and len(names) > 1:
+                _parallel_stage(stage, names, tier, jobs, kw, progress, str(dev))
+            if stage == "corruption":
+                corruption_results(names, tier, progress=progress, device=dev, **kw)
+            else:
+                for n in tqdm(names, desc=f"{stage} [{tier}]", disable=not progress):
+                    _stage_task(stage, n, tier, kw, dev, progress)
+            times[stage] = time.perf_counter() - t0
+            if progress:
+                print(f"[{tier}] {stage}: {times[stage]:.0f} s for {len(names)} models on {dev}")
+    finally:
+        if producer is not None:
+            producer.stop()
     return times
 
 
@@ -239,6 +263,7 @@ def timed_run(tier: str, names: Sequence[str], label: str, *, progress: bool = T
     stages = run(tier, names, progress=progress, device=device, **kw_run)
     out = {"stages_wall_s": {k: round(v, 1) for k, v in stages.items()}, "wall_s": round(time.perf_counter() - t0, 1),
            "cpu_s": round(_cpu_seconds() - c0, 1), "threads": torch.get_num_threads(), "jobs": int(kw.get("jobs", 1)),
+           "corruption_workers": int(kw.get("corruption_workers", 0)),
            "names": names, "cpu_count": os.cpu_count()}
     if out["wall_s"] > 1.0:
         _cache.ResultCache(tier, root=results_root).save("timing", label, {"names": names}, out, wall_time_s=out["wall_s"],

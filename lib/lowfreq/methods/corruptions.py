@@ -61,7 +61,9 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import hashlib
 import io
+import json
 import math
 import os
 import re
@@ -79,7 +81,7 @@ from tqdm.auto import tqdm
 from lowfreq.core import compat
 from lowfreq.core.cache import PieceStore, array_fingerprint, model_fingerprint
 from lowfreq.core.paths import data_dir
-from lowfreq.core.utils import GRAY_WEIGHTS, batches, check_images, predict_labels
+from lowfreq.core.utils import GRAY_WEIGHTS, atomic_write, batches, check_images, in_processes, predict_labels
 
 #: Version of what this module computes (the 15 corruptions and their parameters). Cached results name it instead of hashing the
 #: source, so moving or documenting code keeps them valid; a change that alters a number must bump it
@@ -88,6 +90,8 @@ CODE_VERSION = 2  # 2: glass_blur copies as the reference does (1 swapped pixels
 
 __all__ = [
     "CODE_VERSION",
+    "CorruptedSets",
+    "make_corrupted_sets",
     "CORRUPTIONS",
     "FREQUENCY_GROUPS",
     "SEVERITIES",
@@ -928,6 +932,7 @@ def corruption_accuracy(
     device: str | torch.device | None = None,
     progress: bool = True,
     checkpoint: str | os.PathLike | Mapping[str, PieceStore] | None = None,
+    sets: CorruptedSets | str | os.PathLike | None = None,
 ) -> CorruptionResult | dict[str, CorruptionResult]:
     """Top-1 accuracy on every (corruption, severity) of images in [0, 1] (N, C, H, W), for one model or several.
 
@@ -939,7 +944,9 @@ def corruption_accuracy(
     model's fingerprint, the images, labels, seed and params; with several models one per model in
     ``<folder>/<name>/``; a folder of other settings raises ValueError) or {name: PieceStore} of the
     caller's (lowfreq.experiments.probes passes its results-cache pieces). Each piece is
-    {"accuracy": fraction}. Returns a CorruptionResult (fractions in [0, 1]), or {name: CorruptionResult}.
+    {"accuracy": fraction}. `sets`: corrupted sets made ahead of time (:func:`make_corrupted_sets`, or its
+    folder); a set found there is read instead of corrupting (same numbers), the others are corrupted here.
+    Returns a CorruptionResult (fractions in [0, 1]), or {name: CorruptionResult}.
     """
     x = check_images(images, channels=(1, 3))
     y = torch.as_tensor(np.asarray(labels.cpu() if isinstance(labels, torch.Tensor) else labels)).long().ravel()
@@ -961,6 +968,8 @@ def corruption_accuracy(
         "images": array_fingerprint(x), "labels": array_fingerprint(y), "seed": seed, "params": params,
         "code": f"corruptions={CODE_VERSION}"})
 
+    if sets is not None:  # always the sets of *these* images, seed and params (the key of the folder)
+        sets = CorruptedSets(sets.folder.parent if isinstance(sets, CorruptedSets) else sets, x, seed=seed, params=params)
     entries: list[Any] = ["clean", *((n, s) for n in names for s in severities)]
     acc: dict[str, dict[Any, float]] = {n: {} for n in models}
     desc = "corruptions" if single else f"corruptions ({len(models)} models)"
@@ -975,8 +984,14 @@ def corruption_accuracy(
         if not need:
             continue
         correct = dict.fromkeys(need, 0)
+        stored = sets.load(*entry) if sets is not None and entry != "clean" else None
         for sl in batches(len(x), batch_size):
-            xb = x[sl] if entry == "clean" else _corrupt_checked(x[sl], *entry, seed, recipe, first_index=sl.start)
+            if entry == "clean":
+                xb = x[sl]
+            elif stored is not None:
+                xb = _from_u8_nhwc(np.asarray(stored[sl]), x.shape[1])
+            else:
+                xb = _corrupt_checked(x[sl], *entry, seed, recipe, first_index=sl.start)
             for n in need:
                 correct[n] += int((predict_labels(models[n], xb, batch_size=batch_size, device=device) == y[sl]).sum())
         for n in need:
@@ -989,6 +1004,101 @@ def corruption_accuracy(
         for n, a in acc.items()
     }
     return results["model"] if single else results
+
+
+# --------------------------------------------------------------------------- corrupted sets made ahead of time
+class CorruptedSets:
+    """Corrupted copies of one image set, made ahead of time and read back by ``corruption_accuracy(sets=...)``.
+
+    On a GPU the corruption probe waits for numpy/scipy on the CPU (75 corrupted sets of the images); made
+    by CPU workers while the GPU trains (:func:`make_corrupted_sets`, issue 13) they cost no GPU time. The
+    folder ``<folder>/<key>/`` holds the 8-bit source images (``source.npy``) and one uint8 (N, H, W, 3)
+    ``<corruption>-<severity>.npy`` per set: the recipe's own 8-bit output, so classifying a stored set
+    gives exactly the numbers of corrupting on the fly (tests/test_corruptions.py). `key` is a fingerprint
+    of the 8-bit images, the seed, the parameter set and CODE_VERSION: sets of other images or settings
+    never mix. A missing or damaged file is simply absent (the caller corrupts on the fly).
+    """
+
+    def __init__(self, folder: str | os.PathLike, images: Any, *, seed: int = 0, params: str = "cifar10") -> None:
+        x = check_images(images, channels=(1, 3))
+        self.seed = _check_seed(seed)
+        self.params = str(params)
+        self.recipe = _check_recipe(params, x.shape)
+        self._x = x
+        self.shape = (int(x.shape[0]), int(x.shape[2]), int(x.shape[3]), 3)
+        key = {"images": array_fingerprint(_to_u8_nhwc(x)), "seed": self.seed, "params": self.params,
+               "code": f"corruptions={CODE_VERSION}"}
+        self.folder = Path(folder) / hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
+
+    def path(self, name: str, severity: int) -> Path:
+        return self.folder / f"{_check_name(name)}-{_check_severity(severity)}.npy"
+
+    def load(self, name: str, severity: int) -> np.ndarray | None:
+        """The stored set (uint8, memory-mapped) or None when it is missing or not a set of these images."""
+        p = self.path(name, severity)
+        if not p.is_file():
+            return None
+        try:
+            a = np.load(p, mmap_mode="r")
+        except (OSError, ValueError):
+            return None
+        return a if a.dtype == np.uint8 and tuple(a.shape) == self.shape else None
+
+    def missing(self, names: Iterable[str] = (), severities: Iterable[int] = SEVERITIES) -> list[tuple[str, int]]:
+        names = tuple(names) or CORRUPTIONS
+        return [(n, int(s)) for n in names for s in severities if self.load(n, s) is None]
+
+    def write_source(self) -> Path:
+        """The 8-bit source images the workers corrupt (written once, atomically)."""
+        p = self.folder / "source.npy"
+        if not p.is_file():
+            _save_npy(p, _to_u8_nhwc(self._x))
+        return p
+
+
+def _save_npy(path: Path, a: np.ndarray) -> None:
+    def write(tmp: Path) -> None:
+        with open(tmp, "wb") as f:
+            np.save(f, a)
+    atomic_write(path, write)
+
+
+def _make_set(folder: str, name: str, severity: int, seed: int, params: str) -> str:
+    """Worker: corrupt <folder>/source.npy with (name, severity) into <folder>/<name>-<severity>.npy."""
+    x8 = np.load(Path(folder) / "source.npy")
+    recipe = _check_recipe(params, (x8.shape[0], 3, x8.shape[1], x8.shape[2]))
+    out = Path(folder) / f"{name}-{severity}.npy"
+    _save_npy(out, _corrupt_u8(x8, name, severity, seed, recipe, 0))
+    return str(out)
+
+
+def make_corrupted_sets(
+    images: torch.Tensor | np.ndarray,
+    folder: str | os.PathLike,
+    *,
+    names: Iterable[str] = CORRUPTIONS,
+    severities: Iterable[int] = SEVERITIES,
+    seed: int = 0,
+    params: str = "cifar10",
+    jobs: int = 1,
+    progress: bool = True,
+) -> CorruptedSets:
+    """Make the missing corrupted sets of `images` (see :class:`CorruptedSets`) under `folder`, `jobs` sets at
+    a time in worker processes (one set per task; each set is written atomically, so an interrupted run
+    keeps the finished ones and a rerun makes only the rest). Returns the CorruptedSets to pass to
+    ``corruption_accuracy(sets=...)``. Disk: N x H x W x 3 bytes per set (CIFAR-10 test set: 30 MB, 75 sets
+    2.3 GB)."""
+    names = tuple(_check_name(n) for n in names)
+    severities = tuple(_check_severity(s) for s in severities)
+    sets = CorruptedSets(folder, images, seed=seed, params=params)
+    todo = sets.missing(names, severities)
+    if todo:
+        sets.write_source()
+        bar = tqdm(total=len(todo), desc=f"corrupted sets x{jobs}", unit="set", disable=not progress)
+        in_processes(_make_set, [((str(sets.folder), n, s, sets.seed, sets.params), {}) for n, s in todo], jobs=jobs,
+                     on_done=lambda _i, _r: bar.update(1))
+        bar.close()
+    return sets
 
 
 def load_cifar10c(
