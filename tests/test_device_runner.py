@@ -51,6 +51,9 @@ def test_the_lease_runner_rehearsed_on_cpu(tmp_path):
             break
     assert "device_full: complete" in log, log[-3000:]
     assert f"lowfreq from {tree}" in log  # the copy's code ran, not the checkout's
+    # the corrupted sets were made by a CPU worker while the models trained (unless a resumed call found them)
+    assert "making the corrupted image sets in the background (1 CPU worker)" in log
+    assert "corrupted sets: the background run failed" not in log
     packed = out / "results-full.tgz"
     assert packed.is_file() and packed.stat().st_size < 16 * 2**20
     with tarfile.open(packed) as tf:

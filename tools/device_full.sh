@@ -16,7 +16,9 @@
 #      larger) with the log, and says "complete" or "incomplete: call again".
 # Environment: OUT (required), DRY_RUN=1 (the rehearsal: the dry-run tier, a few images and steps,
 # on whatever device), NAMES="base pca ..." (default: every recipe), DEVICE (default auto),
-# CHUNK_S (default 540), WORK (default .device-work, git-ignored).
+# CHUNK_S (default 540), WORK (default .device-work, git-ignored), JOBS (models trained / probed at a
+# time, processes sharing the GPU; default 2), CORRUPTION_WORKERS (CPU processes making the corrupted
+# image sets while the GPU trains; default: lowfreq's, all cores but JOBS + 1 on a GPU; 1 in the dry run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 : "${OUT:?set OUT to the folder whose files come back}"
@@ -51,8 +53,9 @@ if ! "$PY" -m lowfreq data verify cifar10 >/dev/null 2>&1; then
 fi
 
 # 3. the zoo, in one chunk that stops in time
-args=(zoo probe --tier full --device "$DEVICE")
-if [ "${DRY_RUN:-0}" = 1 ]; then args+=(--dry-run --scratch "$WORK/dry"); fi
+args=(zoo probe --tier full --device "$DEVICE" --jobs "${JOBS:-2}")
+if [ "${DRY_RUN:-0}" = 1 ]; then args+=(--dry-run --scratch "$WORK/dry" --corruption-workers "${CORRUPTION_WORKERS:-1}"); fi
+[ "${DRY_RUN:-0}" != 1 ] && [ -n "${CORRUPTION_WORKERS:-}" ] && args+=(--corruption-workers "$CORRUPTION_WORKERS")
 # shellcheck disable=SC2206
 [ -n "${NAMES:-}" ] && args+=(${NAMES})
 left=$(( CHUNK_S - ($(date +%s) - t_start) ))

@@ -120,7 +120,7 @@ def run(args: argparse.Namespace) -> int:
             t0 = time.perf_counter()
             times = experiments.run(zoo.DRY_RUN_TIER, names, probes=args.probes.split(","), device=args.device,
                                     results_root=scratch / "results", model_dir=scratch / "models",
-                                    corruption_workers=workers)
+                                    jobs=jobs, corruption_workers=workers)
             print(f"dry run: {time.perf_counter() - t0:.0f} s wall;", {k: round(v) for k, v in times.items()})
             return 0
         if args.cluster:

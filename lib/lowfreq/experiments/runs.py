@@ -166,7 +166,8 @@ def run(tier: str, names: Sequence[str] | None = None, *,
                                  what="corrupted sets")
         t_producer = time.perf_counter()
         if progress:
-            print(f"[{tier}] making the corrupted image sets in the background ({corruption_workers} CPU workers)")
+            print(f"[{tier}] making the corrupted image sets in the background ({corruption_workers} CPU worker"
+                  f"{'s' if corruption_workers > 1 else ''})")
     try:
         for stage in probes:
             t0 = time.perf_counter()

@@ -153,8 +153,14 @@ _TIER_BASE: dict[str, dict[str, Any]] = {
     # 2 CPU cores: all 50,000 JPEG CIFAR-10 images x 6 epochs, one-cycle peak lr 0.2, label smoothing 0.1: the
     # point of the accuracy-time frontier (bench/cpu_frontier.py) that reaches 78% (2-3 min per model, one thread)
     "cpu": dict(arch="cifar_cnn", dataset="cifar10", epochs=6, batch_size=256, lr=0.2, label_smoothing=0.1, train_subset=None),
-    # GPU: ResNet18 on all 50,000 images
-    "full": dict(arch="resnet18_cifar", dataset="cifar10", epochs=30, batch_size=256, lr=0.1, train_subset=None),
+    # GPU: ResNet18 on all 50,000 images, a short schedule (issue 13: the whole zoo in one ~12 min H200 lease):
+    # 15 epochs at batch 512, one-cycle peak lr 0.2 (nesterov 0.9, wd 5e-4), label smoothing 0.1 -- the cpu
+    # tier's recipe, which short published schedules share (Page 2018, "How to train your ResNet": a ResNet-9
+    # at batch 512 reaches 94% in 24 epochs; airbench, Jordan 2024: 94% in ~10 epochs with a tuned net).
+    # Whether ResNet-18 reaches the 93% target in 15 epochs is unmeasured until a GPU run (bench/FULL_TIER_PLAN.md);
+    # the Table B chapter reports what it reached. The authors' published recipe was 48 epochs (PROTOCOL.md).
+    "full": dict(arch="resnet18_cifar", dataset="cifar10", epochs=15, batch_size=512, lr=0.2, label_smoothing=0.1,
+                 train_subset=None),
 }
 
 _RECIPES: dict[tuple[str, str], Recipe] = {}
