@@ -5,7 +5,7 @@ learns it to ~100%. The properties checked are the contract of the module: targe
 derangement, candidates stay in [0, 1] and really reach the target with the required probability
 (by an independent forward pass), epsilon is max|x_adv - x|, the best-of never loses to a single
 attack, the PGD bisection is nearly tight, checkpoints resume without recomputing, bad input fails
-clearly. Only one default test touches Brendel-Bethge (its numba solver compiles for ~20-40 s).
+clearly. Two default tests touch Brendel-Bethge (its numba solver compiles for ~20-40 s, once per process).
 """
 from __future__ import annotations
 
@@ -410,3 +410,127 @@ def test_brendel_bethge_with_restarts_matches_best_of(toy) -> None:
     assert both.mean() >= 0.9
     ratio = best.epsilon[both] / bb.epsilon[both]
     assert np.median(ratio) <= 1.02
+
+
+# ---------------------------------------------------------------------------------------------
+# Brendel-Bethge on a subset of the images (bb_images; the full tier's refinement, issue #13)
+
+#: The config keys of a run without a BB subset, as before bb_images existed: cached results and
+#: checkpoints are keyed by this dict, so it must not change.
+LEGACY_CONFIG_KEYS = {"format", "n", "attacks", "min_target_prob", "batch_size", "seed", "fmn_steps", "pgd_steps",
+                      "pgd_bisect_steps", "max_epsilon", "bb_steps", "bb_restarts", "data", "starting_pool",
+                      "starting_points", "model"}
+
+
+def check_bb_subset(sub: A.MinimalPerturbations, cheap: A.MinimalPerturbations, k: int) -> None:
+    """BB ran only on the first k images of `sub`; `cheap` is the same run without BB."""
+    assert sub.config["bb_images"] == k
+    assert np.all(np.isinf(sub.attack_epsilon["bb"][k:]))
+    assert "bb" not in set(sub.winner[k:])
+    for name in ("fmn", "pgd"):  # the first pass is the cheap run
+        np.testing.assert_array_equal(sub.attack_epsilon[name], cheap.attack_epsilon[name])
+    assert np.all(sub.epsilon <= cheap.epsilon)
+    np.testing.assert_array_equal(sub.epsilon[k:], cheap.epsilon[k:])
+    assert torch.equal(sub.x_adv[k:], cheap.x_adv[k:])
+    assert list(sub.winner[k:]) == list(cheap.winner[k:])
+    np.testing.assert_array_equal(sub.target_prob[k:], cheap.target_prob[k:])
+    g = A.bb_gain(sub)
+    assert g["n"] == k and g["n_improved"] == int(np.sum(sub.epsilon[:k] < cheap.epsilon[:k]))
+    assert g["n_ratio"] <= k and g["median_ratio"] <= 1 and g["mean_ratio"] <= 1
+
+
+def test_bb_on_a_subset_refines_the_first_images_only(toy) -> None:
+    """bb_images=k: BB on images 0..k-1 only; with k a multiple of batch_size those images are bit for bit
+    the images of the run with BB everywhere, the others those of the run without BB."""
+    net, x, y = toy
+    xs, ys, k = x[:16], y[:16], 8
+    kw = dict(batch_size=8, bb_steps=10, bb_restarts=2, progress=False)
+    full = A.minimal_linf(net, xs, ys, **kw)
+    cheap = A.minimal_linf(net, xs, ys, attacks=("fmn", "pgd"), **kw)
+    sub = A.minimal_linf(net, xs, ys, bb_images=k, **kw)
+    check_result(net, sub, 0.5)
+    check_bb_subset(sub, cheap, k)
+    # bb_images=None is the run it always was: no new config key, hence the same cache and checkpoint keys
+    assert set(full.config) == LEGACY_CONFIG_KEYS
+    assert {key: v for key, v in sub.config.items() if key != "bb_images"} == full.config
+    np.testing.assert_array_equal(sub.epsilon[:k], full.epsilon[:k])
+    assert torch.equal(sub.x_adv[:k], full.x_adv[:k])
+    assert list(sub.winner[:k]) == list(full.winner[:k])
+    np.testing.assert_array_equal(sub.attack_epsilon["bb"][:k], full.attack_epsilon["bb"][:k])
+    assert A.bb_gain(sub) == A.bb_gain(full, k)
+    assert A.bb_gain(sub)["n_improved"] >= 1  # BB does tighten some of FMN/PGD's results on the toy task
+    assert set(sub.attack_seconds) == {"fmn", "pgd", "bb"}
+    # k >= N is BB on every image: the same run (and config) as None
+    every = A.minimal_linf(net, xs[:4], ys[:4], bb_images=4, **{**kw, "bb_steps": 2})
+    assert every.config == A.minimal_linf(net, xs[:4], ys[:4], **{**kw, "bb_steps": 2}).config
+    assert "bb_images" not in every.config
+
+
+def test_bb_images_is_validated_and_ignored_without_bb(toy) -> None:
+    net, x, y = toy
+    for bad in (0, -1, 2.5, "3", True):
+        with pytest.raises(ValueError, match="bb_images"):
+            A.minimal_linf(net, x[:4], y[:4], bb_images=bad, progress=False)
+    a = A.minimal_linf(net, x[:6], y[:6], attacks=("fmn",), fmn_steps=10, bb_images=2, progress=False)
+    b = A.minimal_linf(net, x[:6], y[:6], attacks=("fmn",), fmn_steps=10, progress=False)
+    assert a.config == b.config and "bb_images" not in a.config
+    np.testing.assert_array_equal(a.epsilon, b.epsilon)
+    with pytest.raises(ValueError, match="no Brendel-Bethge"):
+        A.bb_gain(a)
+
+
+def test_bb_gain_by_hand() -> None:
+    imgs = torch.zeros(6, 1, 2, 2)
+    inf = np.inf
+    r = A.MinimalPerturbations(
+        images=imgs, x_adv=imgs.clone(), labels=torch.zeros(6, dtype=torch.long), targets=torch.ones(6, dtype=torch.long),
+        epsilon=np.array([0.0, 0.1, 0.2, 0.3, inf, 0.5]), success=np.array([True, True, True, True, False, True]),
+        winner=np.array(["clean", "bb", "pgd", "bb", "", "fmn"], dtype=object), target_prob=np.full(6, 0.6),
+        attack_epsilon={"fmn": np.array([0.0, 0.2, 0.3, inf, inf, 0.5]), "pgd": np.array([0.0, 0.4, 0.2, inf, inf, 0.6]),
+                        "bb": np.array([inf, 0.1, 0.2, 0.3, inf, inf])},
+        config={"bb_images": 5},
+    )
+    g = A.bb_gain(r)  # images 0..4: one tightened (0.2 -> 0.1), one new success, two unchanged
+    assert g["n"] == 5 and g["n_improved"] == 2 and g["n_new_success"] == 1 and g["n_ratio"] == 2
+    assert g["median_ratio"] == pytest.approx(0.75) and g["mean_ratio"] == pytest.approx(0.75)
+    assert g["mean_epsilon_before"] == pytest.approx(0.2) and g["mean_epsilon_after"] == pytest.approx(0.15)
+    assert A.bb_gain(r, 1)["n_ratio"] == 0 and np.isnan(A.bb_gain(r, 1)["median_ratio"])
+    for bad in (0, 6, 2.0):
+        with pytest.raises(ValueError, match="k must be"):
+            A.bb_gain(r, bad)
+
+
+@pytest.mark.slow
+def test_bb_subset_checkpoint_resume(toy, tmp_path) -> None:
+    net, x, y = toy
+    counted = Counting(net)
+    xs, ys, k = x[:12], y[:12], 6  # BB batches 0..3 and 4..5: not the first pass's batches
+    kw = dict(batch_size=4, bb_steps=5, bb_restarts=2, progress=False, checkpoint_dir=tmp_path / "ck")
+    first = A.minimal_linf(counted, xs, ys, bb_images=k, **kw)
+    check_result(net, first, 0.5)
+    cheap = A.minimal_linf(net, xs, ys, attacks=("fmn", "pgd"), **{**kw, "checkpoint_dir": None})
+    check_bb_subset(first, cheap, k)
+    assert sorted(p.name for p in (tmp_path / "ck").iterdir()) == [
+        ".inputs.json", "0.json", "0.npz", "1.json", "1.npz", "2.json", "2.npz", "bb,0.json", "bb,0.npz",
+        "bb,1.json", "bb,1.npz"]
+
+    def same(r: A.MinimalPerturbations) -> None:
+        np.testing.assert_array_equal(r.epsilon, first.epsilon)
+        assert torch.equal(r.x_adv, first.x_adv) and list(r.winner) == list(first.winner)
+        for name in first.attack_epsilon:
+            np.testing.assert_array_equal(r.attack_epsilon[name], first.attack_epsilon[name])
+
+    counted.calls = 0
+    same(A.minimal_linf(counted, xs, ys, bb_images=k, **kw))
+    assert counted.calls == 0
+    # lose a BB piece, or a first-pass piece under the subset (the BB piece after it still matches its start)
+    for lost in ("bb,1.json", "1.json"):
+        (tmp_path / "ck" / lost).unlink()
+        counted.calls = 0
+        same(A.minimal_linf(counted, xs, ys, bb_images=k, **kw))
+        assert counted.calls > 0
+    # a checkpoint folder of the subset run is not one of the run with BB everywhere, nor of another subset
+    with pytest.raises(ValueError, match="different run"):
+        A.minimal_linf(counted, xs, ys, **kw)
+    with pytest.raises(ValueError, match="different run"):
+        A.minimal_linf(counted, xs, ys, bb_images=k - 1, **kw)

@@ -28,6 +28,11 @@ Candidates are never trusted from foolbox: each is clipped to [0, 1] and re-veri
 forward pass. Work is batched and can be resumed batch by batch (``checkpoint_dir``, a
 `lowfreq.core.cache.PieceStore` folder with one piece per finished batch).
 
+BB on a subset (``bb_images=k``): BB's per-image CPU solver does not scale with the batch or the
+device, so for many images BB can run as a refinement of the first k images only (a second pass
+after all batches of FMN + PGD; `bb_gain` reports how much it lowered their epsilons). The full tier
+does this (bench/FULL_TIER_PLAN.md, "What does not follow FLOPs").
+
 foolbox quirks (3.3.4): BB needs numba and compiles its solver once per process (20-80 s); its
 solver runs per image on the CPU, also when the model is on a GPU. BB's trust region is
 ``lr * (number of values in the whole batch)``, so its steps, and slightly its results, depend on
@@ -67,6 +72,7 @@ __all__ = [
     "MinimalPerturbations",
     "attack_targets",
     "minimal_linf",
+    "bb_gain",
     "fmn_linf",
     "pgd_bisection_linf",
     "brendel_bethge_linf",
@@ -203,7 +209,8 @@ class MinimalPerturbations:
     forward pass. winner: (N,) name of the attack that gave the minimum ('' when none; 'clean' when
     the clean image already counts as the target; 'start' for given starting points).
     target_prob: (N,) softmax probability of the target at x_adv. attack_epsilon: per-attack
-    verified epsilons (inf where that attack failed). attack_seconds: wall time per attack.
+    verified epsilons (inf where that attack failed, and for 'bb' also where it did not run: images
+    from ``config['bb_images']`` on, see `minimal_linf`). attack_seconds: wall time per attack.
     """
 
     images: torch.Tensor
@@ -620,6 +627,7 @@ def _run(
     max_epsilon: float,
     starting_pool: Any,
     starting_points: Any = None,
+    bb_images: int | None = None,
     desc: str = "minimal_linf",
 ) -> MinimalPerturbations:
     if not isinstance(model, torch.nn.Module):
@@ -652,6 +660,14 @@ def _run(
         raise ValueError(f"max_epsilon must lie in (0, 1], got {max_epsilon!r}")
     if int(batch_size) < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    if bb_images is not None and (isinstance(bb_images, bool) or not isinstance(bb_images, (int, np.integer))
+                                  or int(bb_images) < 1):
+        raise ValueError(f"bb_images must be None (BB on every image) or an int >= 1 (BB on the first bb_images "
+                         f"images only), got {bb_images!r}")
+    # BB on a subset: only with BB among the attacks and fewer BB images than images; otherwise the run is
+    # the same as bb_images=None, with the same config (and checkpoint key)
+    subset = "bb" in order and bb_images is not None and int(bb_images) < n
+    k_bb = int(bb_images) if subset else n
     if starting_pool is not None:
         pool_all = check_images(starting_pool, name="starting_pool").detach().cpu()
         if pool_all.shape[1:] != x_all.shape[1:]:
@@ -683,15 +699,116 @@ def _run(
         "starting_points": None if sp_all is None else array_fingerprint(sp_all),
         "model": model_fingerprint(model),
     }
+    if subset:  # only then: configs (cache and checkpoint keys) of runs without a BB subset stay as they were
+        config["bb_images"] = k_bb
     store = PieceStore(checkpoint_dir, inputs=config) if checkpoint_dir is not None else None
 
     slices = list(batches(n, int(batch_size)))
     names = (["start"] if sp_all is not None else []) + list(order)
+    # with a BB subset, BB is a second pass over the first k_bb images, after every batch of the cheap attacks
+    first_pass = tuple(a for a in order if a != "bb") if subset else order
+    bb_slices = list(batches(k_bb, int(batch_size))) if subset else []
     results: list[dict[str, Any]] = []
     pool_class: torch.Tensor | None = None
     net = _SuccessNet(model, q)
     fmodel = None
-    bar = tqdm(total=n, desc=desc, disable=not progress, unit="img")
+    bar = tqdm(total=n + (k_bb if subset else 0), desc=desc, disable=not progress, unit="img")
+
+    def attack_batch(s: slice, run: tuple[str, ...], start: dict[str, np.ndarray] | None = None) -> dict[str, Any]:
+        """Run the attacks `run` on the images of slice s, from scratch, or (`start`: the merged arrays
+        of the first pass) from the first pass's best candidates; returns the batch's piece."""
+        nonlocal fmodel, pool_class
+        if fmodel is None:
+            import foolbox as fb
+
+            model.to(dev)
+            net.eval()
+            fmodel = fb.PyTorchModel(net, bounds=(0, 1), device=dev)
+        x = x_all[s].to(dev)
+        t = torch.from_numpy(tgt[s]).to(dev)
+        nb = len(x)
+        if start is None:
+            ok0, _ = _verify(model, x, t, q)
+            best = x.clone()
+            best_eps = torch.where(ok0, 0.0, float("inf")).to(dev)
+            winner = np.where(ok0.cpu().numpy(), "clean", "").astype("<U8")
+        else:
+            best = torch.from_numpy(start["x_adv"][s]).to(dev).clone()
+            best_eps = torch.from_numpy(start["epsilon"][s]).float().to(dev)
+            winner = start["winner"][s].astype("<U8")
+        att_eps: dict[str, np.ndarray] = {}
+        seconds: dict[str, float] = {}
+
+        def consider(name: str, cand: torch.Tensor) -> None:
+            cand = cand.detach().clamp(0.0, 1.0).float()
+            ok, _ = _verify(model, cand, t, q)
+            eps = torch.where(ok, _linf(cand, x), torch.full_like(best_eps, float("inf")))
+            att_eps[name] = np.minimum(att_eps.get(name, np.inf), eps.double().cpu().numpy())
+            better = eps < best_eps
+            best[better] = cand[better]
+            best_eps[better] = eps[better]
+            winner[better.cpu().numpy()] = name
+
+        if sp_all is not None and start is None:
+            consider("start", sp_all[s].to(dev))
+        for name in run:
+            t0 = time.perf_counter()
+            if name == "fmn":
+                consider("fmn", _fmn(net, fmodel, x, t, steps=int(fmn_steps)))
+            elif name == "pgd":
+                found = torch.isfinite(best_eps)
+                cand = _pgd_bisection(
+                    net, x, t, upper=best_eps.clone(), warm=best if bool(found.any()) else None,
+                    steps=int(pgd_steps), bisect_steps=int(pgd_bisect_steps), max_epsilon=float(max_epsilon),
+                )
+                consider("pgd", cand)
+            elif name == "bb":
+                k = int(bb_restarts)
+                clean = best_eps == 0
+                found = torch.isfinite(best_eps) & ~clean
+                # pool starts: restarts after the first for every row, the first too where nothing succeeded yet
+                need_pool = ~clean & (~found | (k > 1))
+                pstarts = x.unsqueeze(0).repeat(k, 1, 1, 1, 1)
+                pvalid = torch.zeros(k, nb, dtype=torch.bool, device=dev)
+                if bool(need_pool.any()):
+                    if pool_class is None:
+                        z = predict_logits(model, pool_all, batch_size=int(batch_size), device=dev)
+                        pc = z.argmax(1)
+                        pool_class = torch.where(success_margin(z, pc, q) > 0, pc, -1)
+                    rows = need_pool.nonzero()[:, 0]
+                    ps, pv = _pool_starts(net, x[rows], t[rows], pool_all, pool_class, k=k, n_candidates=max(4, k))
+                    pstarts[:, rows] = ps
+                    pvalid[:, rows] = pv
+                ar = torch.arange(nb, device=dev)
+                for r in range(k):
+                    # rows with a candidate: run 0 from it, runs 1.. from pool slots 0..; others: pool slots 0..
+                    slot = torch.where(found, r - 1, r)
+                    from_best = found & (slot < 0)
+                    slot_c = slot.clamp(0, k - 1)
+                    start_r = torch.where(from_best.view(-1, 1, 1, 1), best, pstarts[slot_c, ar])
+                    use = ~clean & (from_best | ((slot >= 0) & pvalid[slot_c, ar]))
+                    rows = use.nonzero()[:, 0]
+                    if not len(rows):
+                        continue
+                    cand = x.clone()
+                    cand[rows] = _bb(net, fmodel, x[rows], t[rows], start_r[rows], steps=int(bb_steps))
+                    consider("bb", cand)
+                att_eps.setdefault("bb", np.full(nb, np.inf))
+            seconds[name] = time.perf_counter() - t0
+        ok, p = _verify(model, best, t, q)
+        # the best is a verified candidate; re-verification guards against a changed model
+        final_ok = ok & torch.isfinite(best_eps)
+        x_adv = torch.where(final_ok.view(-1, 1, 1, 1), best, x)
+        return {
+            "x_adv": x_adv.cpu().numpy(),
+            "epsilon": torch.where(final_ok, _linf(x_adv, x), float("inf")).double().cpu().numpy(),
+            "success": final_ok.cpu().numpy(),
+            "winner": np.where(final_ok.cpu().numpy(), winner, ""),
+            "target_prob": p.double().cpu().numpy(),
+            "attack_seconds": seconds,
+            **{f"attack_epsilon__{k}": att_eps.get(k, np.full(nb, np.inf)) for k in (names if start is None else run)},
+        }
+
     with _attack_mode(model):
         for b, s in enumerate(slices):
             stored = store.load(b) if store is not None else None
@@ -699,113 +816,53 @@ def _run(
                 results.append(stored)
                 bar.update(s.stop - s.start)
                 continue
-            if fmodel is None:
-                import foolbox as fb
-
-                model.to(dev)
-                net.eval()
-                fmodel = fb.PyTorchModel(net, bounds=(0, 1), device=dev)
-            x = x_all[s].to(dev)
-            t = torch.from_numpy(tgt[s]).to(dev)
-            nb = len(x)
-            ok0, _ = _verify(model, x, t, q)
-            best = x.clone()
-            best_eps = torch.where(ok0, 0.0, float("inf")).to(dev)
-            winner = np.where(ok0.cpu().numpy(), "clean", "").astype("<U8")
-            att_eps: dict[str, np.ndarray] = {}
-            seconds: dict[str, float] = {}
-
-            def consider(name: str, cand: torch.Tensor) -> None:
-                cand = cand.detach().clamp(0.0, 1.0).float()
-                ok, _ = _verify(model, cand, t, q)
-                eps = torch.where(ok, _linf(cand, x), torch.full_like(best_eps, float("inf")))
-                att_eps[name] = np.minimum(att_eps.get(name, np.inf), eps.double().cpu().numpy())
-                better = eps < best_eps
-                best[better] = cand[better]
-                best_eps[better] = eps[better]
-                winner[better.cpu().numpy()] = name
-
-            if sp_all is not None:
-                consider("start", sp_all[s].to(dev))
-            for name in order:
-                t0 = time.perf_counter()
-                if name == "fmn":
-                    consider("fmn", _fmn(net, fmodel, x, t, steps=int(fmn_steps)))
-                elif name == "pgd":
-                    found = torch.isfinite(best_eps)
-                    cand = _pgd_bisection(
-                        net, x, t, upper=best_eps.clone(), warm=best if bool(found.any()) else None,
-                        steps=int(pgd_steps), bisect_steps=int(pgd_bisect_steps), max_epsilon=float(max_epsilon),
-                    )
-                    consider("pgd", cand)
-                elif name == "bb":
-                    k = int(bb_restarts)
-                    clean = best_eps == 0
-                    found = torch.isfinite(best_eps) & ~clean
-                    # pool starts: restarts after the first for every row, the first too where nothing succeeded yet
-                    need_pool = ~clean & (~found | (k > 1))
-                    pstarts = x.unsqueeze(0).repeat(k, 1, 1, 1, 1)
-                    pvalid = torch.zeros(k, nb, dtype=torch.bool, device=dev)
-                    if bool(need_pool.any()):
-                        if pool_class is None:
-                            z = predict_logits(model, pool_all, batch_size=int(batch_size), device=dev)
-                            pc = z.argmax(1)
-                            pool_class = torch.where(success_margin(z, pc, q) > 0, pc, -1)
-                        rows = need_pool.nonzero()[:, 0]
-                        ps, pv = _pool_starts(net, x[rows], t[rows], pool_all, pool_class, k=k, n_candidates=max(4, k))
-                        pstarts[:, rows] = ps
-                        pvalid[:, rows] = pv
-                    ar = torch.arange(nb, device=dev)
-                    for r in range(k):
-                        # rows with a candidate: run 0 from it, runs 1.. from pool slots 0..; others: pool slots 0..
-                        slot = torch.where(found, r - 1, r)
-                        from_best = found & (slot < 0)
-                        slot_c = slot.clamp(0, k - 1)
-                        start = torch.where(from_best.view(-1, 1, 1, 1), best, pstarts[slot_c, ar])
-                        use = ~clean & (from_best | ((slot >= 0) & pvalid[slot_c, ar]))
-                        rows = use.nonzero()[:, 0]
-                        if not len(rows):
-                            continue
-                        cand = x.clone()
-                        cand[rows] = _bb(net, fmodel, x[rows], t[rows], start[rows], steps=int(bb_steps))
-                        consider("bb", cand)
-                    att_eps.setdefault("bb", np.full(nb, np.inf))
-                seconds[name] = time.perf_counter() - t0
-            ok, p = _verify(model, best, t, q)
-            # the best is a verified candidate; re-verification guards against a changed model
-            final_ok = ok & torch.isfinite(best_eps)
-            x_adv = torch.where(final_ok.view(-1, 1, 1, 1), best, x)
-            res = {
-                "x_adv": x_adv.cpu().numpy(),
-                "epsilon": torch.where(final_ok, _linf(x_adv, x), float("inf")).double().cpu().numpy(),
-                "success": final_ok.cpu().numpy(),
-                "winner": np.where(final_ok.cpu().numpy(), winner, ""),
-                "target_prob": p.double().cpu().numpy(),
-                "attack_seconds": seconds,
-                **{f"attack_epsilon__{k}": att_eps.get(k, np.full(nb, np.inf)) for k in names},
-            }
+            res = attack_batch(s, first_pass)
             if store is not None:
-                store.save(b, res, wall_time_s=sum(seconds.values()))
+                store.save(b, res, wall_time_s=sum(res["attack_seconds"].values()))
             results.append(res)
-            bar.update(nb)
+            bar.update(s.stop - s.start)
             done = np.concatenate([r["epsilon"] for r in results])
             bar.set_postfix(median_eps_x255=f"{np.median(done) * 255:.3g}")
+
+        merged: dict[str, Any] = {
+            "x_adv": np.concatenate([r["x_adv"] for r in results]) if results else x_all.numpy().copy(),
+            "epsilon": np.concatenate([r["epsilon"] for r in results]) if results else np.zeros(0),
+            "success": np.concatenate([r["success"] for r in results]) if results else np.zeros(0, bool),
+            "winner": np.concatenate([r["winner"] for r in results]).astype(object) if results else np.zeros(0, object),
+            "target_prob": np.concatenate([r["target_prob"] for r in results]) if results else np.zeros(0),
+        }
+        att = {k: np.concatenate([r[f"attack_epsilon__{k}"] for r in results]) if results else np.zeros(0) for k in names}
+        pieces = list(results)
+        for j, s in enumerate(bb_slices):
+            # the second pass starts from the first pass's candidates; its piece names them, so a piece
+            # computed from other candidates (a first-pass batch recomputed differently) is not reused
+            origin = array_fingerprint(merged["x_adv"][s], merged["epsilon"][s])
+            stored = store.load(("bb", j)) if store is not None else None
+            if stored is None or stored.get("start") != origin:
+                stored = {**attack_batch(s, ("bb",), start=merged), "start": origin}
+                if store is not None:
+                    store.save(("bb", j), stored, wall_time_s=sum(stored["attack_seconds"].values()))
+            for key_ in ("x_adv", "epsilon", "success", "winner", "target_prob"):
+                merged[key_][s] = stored[key_]
+            att["bb"][s] = stored["attack_epsilon__bb"]
+            pieces.append(stored)
+            bar.update(s.stop - s.start)
     bar.close()
 
     seconds_total: dict[str, float] = {}
-    for r in results:
+    for r in pieces:
         for k, v in r["attack_seconds"].items():
             seconds_total[k] = seconds_total.get(k, 0.0) + float(v)
     return MinimalPerturbations(
         images=x_all.clone(),
-        x_adv=torch.from_numpy(np.concatenate([r["x_adv"] for r in results])) if results else x_all.clone(),
+        x_adv=torch.from_numpy(merged["x_adv"]),
         labels=torch.from_numpy(y),
         targets=torch.from_numpy(tgt),
-        epsilon=np.concatenate([r["epsilon"] for r in results]) if results else np.zeros(0),
-        success=np.concatenate([r["success"] for r in results]) if results else np.zeros(0, bool),
-        winner=np.concatenate([r["winner"] for r in results]).astype(object) if results else np.zeros(0, object),
-        target_prob=np.concatenate([r["target_prob"] for r in results]) if results else np.zeros(0),
-        attack_epsilon={k: np.concatenate([r[f"attack_epsilon__{k}"] for r in results]) if results else np.zeros(0) for k in names},
+        epsilon=merged["epsilon"],
+        success=merged["success"],
+        winner=merged["winner"],
+        target_prob=merged["target_prob"],
+        attack_epsilon=att,
         attack_seconds=seconds_total,
         config=config,
     )
@@ -835,6 +892,7 @@ def minimal_linf(
     pgd_bisect_steps: int = 8,
     max_epsilon: float = 0.5,
     starting_pool: torch.Tensor | np.ndarray | None = None,
+    bb_images: int | None = None,
 ) -> MinimalPerturbations:
     """Per-image minimal targeted L-inf perturbation, best of several attacks (epsilon in [0, 1] pixel units).
 
@@ -850,13 +908,61 @@ def minimal_linf(
     == target and p_target >= min_target_prob, verified by our own forward pass. `device` defaults
     to the CPU; `checkpoint_dir` (a `lowfreq.core.cache.PieceStore` folder) stores one piece per
     finished batch and a rerun skips them; a folder of a run with other inputs raises ValueError.
+
+    bb_images: None (default) runs BB on every image, in each batch right after the cheap attacks. An
+    int k >= 1 smaller than N runs BB only on the first k images, as a second pass after every batch
+    of the cheap attacks: over images 0..k-1 in batches of at most `batch_size` (the same batches as
+    the first pass where k is a multiple of `batch_size`), each image started from the first pass's
+    best candidate exactly as in the default run. Images k..N-1 get only the other attacks, and
+    their ``attack_epsilon['bb']`` is inf (as for an image BB ran on and failed); epsilon, winner,
+    x_adv, success and target_prob are the best of all attacks per image either way. With a subset,
+    ``config['bb_images'] == k`` (the key is absent otherwise, so results and checkpoints of runs
+    without a subset keep their keys; k >= N is the same run as None); each second-pass batch is a
+    checkpoint piece of its own. `bb_gain` reports what BB added on the subset.
     """
     return _run(
         model, images, labels, targets=targets, seed=seed, attacks=tuple(attacks), min_target_prob=min_target_prob,
         batch_size=batch_size, device=device, progress=progress, checkpoint_dir=checkpoint_dir, bb_steps=bb_steps,
         bb_restarts=bb_restarts, fmn_steps=fmn_steps, pgd_steps=pgd_steps, pgd_bisect_steps=pgd_bisect_steps,
-        max_epsilon=max_epsilon, starting_pool=starting_pool,
+        max_epsilon=max_epsilon, starting_pool=starting_pool, bb_images=bb_images,
     )
+
+
+def bb_gain(result: MinimalPerturbations, k: int | None = None) -> dict[str, float]:
+    """What Brendel-Bethge added over the cheaper attacks on the first `k` images of a `minimal_linf` result.
+
+    k defaults to ``result.config['bb_images']`` (the BB subset) or else all images; it must not exceed
+    the images BB ran on. Before BB is, per image, the smallest epsilon of the other attacks (0 for an
+    image the model already assigns to the target); after BB is the final ``result.epsilon``. Returns
+    a dict: ``n`` (= k); ``n_improved``, images where BB lowered the epsilon (new successes included);
+    ``n_new_success``, images only BB solved; ``n_ratio``, images solved before BB with epsilon > 0,
+    over which ``median_ratio`` and ``mean_ratio`` of eps_after / eps_before are taken (<= 1; NaN when
+    n_ratio is 0), and ``mean_epsilon_before`` / ``mean_epsilon_after``, the mean epsilons there.
+    """
+    if "bb" not in result.attack_epsilon:
+        raise ValueError("bb_gain: the result has no Brendel-Bethge run (attacks without 'bb')")
+    n = len(result)
+    covered = int(result.config.get("bb_images", n))
+    k = covered if k is None else k
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= int(k) <= covered:
+        raise ValueError(f"bb_gain: k must be an int in [1, {covered}] (the images BB ran on), got {k!r}")
+    k = int(k)
+    others = [v[:k] for name, v in result.attack_epsilon.items() if name != "bb"]
+    before = np.minimum.reduce(others) if others else np.full(k, np.inf)
+    before = np.where(result.winner[:k] == "clean", 0.0, before)
+    after = np.asarray(result.epsilon[:k], dtype=np.float64)
+    solved = np.isfinite(before) & (before > 0) & np.isfinite(after)
+    ratio = after[solved] / before[solved]
+    return {
+        "n": k,
+        "n_improved": int(np.sum(after < before)),
+        "n_new_success": int(np.sum(np.isinf(before) & np.isfinite(after))),
+        "n_ratio": int(solved.sum()),
+        "median_ratio": float(np.median(ratio)) if ratio.size else float("nan"),
+        "mean_ratio": float(ratio.mean()) if ratio.size else float("nan"),
+        "mean_epsilon_before": float(before[solved].mean()) if ratio.size else float("nan"),
+        "mean_epsilon_after": float(after[solved].mean()) if ratio.size else float("nan"),
+    }
 
 
 def fmn_linf(
