@@ -5,6 +5,7 @@ runs one recipe of every code path of the full tier (a ResNet-56, the blur and P
 adversarial training, the neural regularizer) through every stage; LOWFREQ_DRY_RUN_ALL=1 runs all 24."""
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -63,5 +64,8 @@ def test_the_lease_runner_rehearsed_on_cpu(tmp_path):
         for model in recipes:
             assert any(f"full-dry/{kind}/{model}-" in n for n in names), (kind, model, names[:20])
     assert any("full-dry/neural_match/neural_mouse-" in n for n in names)
+    with tarfile.open(packed) as tf:  # Brendel-Bethge ran on the BB subset only, and its gain is recorded
+        rec = json.load(tf.extractfile(next(n for n in names if "full-dry/attack/base_resnet-" in n and n.endswith(".json"))))
+    assert rec["payload"]["bb_gain"]["n"] == rec["inputs"]["config"]["kw"]["bb_images"] < rec["payload"]["n"]
     assert not any(n.endswith((".pt", ".ckpt")) for n in names), "weights must not come back"
     assert len(list(out.iterdir())) <= 8

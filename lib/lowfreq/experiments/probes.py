@@ -319,7 +319,7 @@ def _attack(name: str, tier: str, *, progress: bool = True, device: Any = None, 
             "profile_radius_cpp": radius, "profile_share": share,
             "mean_power": power,
             "data": es.source, "epsilon_unit": "L-inf in [0, 1] pixel units", "frequency_unit": "cycles/pixel",
-        }
+        } | ({"bb_gain": attacks.bb_gain(res)} if "bb" in res.attack_epsilon else {})
 
     return _probe("attack", t, config, es,
                   _cache.code_id(attacks=attacks.CODE_VERSION, spectra=spectra.CODE_VERSION, utils=utils.CODE_VERSION),
