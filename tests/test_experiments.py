@@ -121,6 +121,8 @@ def test_run_with_two_jobs_gives_the_results_of_one_thread_at_a_time(tmp_path, m
     assert out[2] == out[1]
     with pytest.raises(ValueError, match="jobs must be >= 1"):
         experiments.run("smoke", names, jobs=0)
+    with pytest.raises(ValueError, match="attack_jobs=0"):
+        experiments.run("smoke", names, attack_jobs=0)
 
 
 @pytest.mark.slow

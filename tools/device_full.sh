@@ -17,7 +17,8 @@
 # Environment: OUT (required), DRY_RUN=1 (the rehearsal: the dry-run tier, a few images and steps,
 # on whatever device), NAMES="base pca ..." (default: every recipe), DEVICE (default auto),
 # CHUNK_S (default 540), WORK (default .device-work, git-ignored), JOBS (models trained / probed at a
-# time, processes sharing the GPU; default 2), CORRUPTION_WORKERS (CPU processes making the corrupted
+# time, processes sharing the GPU; default 2), ATTACK_JOBS (models attacked at a time: Brendel-Bethge's
+# solver runs on the CPU; default 12 on a GPU, JOBS in the dry run), CORRUPTION_WORKERS (CPU processes making the corrupted
 # image sets while the GPU trains; default: lowfreq's, all cores but JOBS + 1 on a GPU; 1 in the dry run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -55,7 +56,10 @@ fi
 # 3. the zoo, in one chunk that stops in time
 args=(zoo probe --tier full --device "$DEVICE" --jobs "${JOBS:-2}")
 if [ "${DRY_RUN:-0}" = 1 ]; then args+=(--dry-run --scratch "$WORK/dry" --corruption-workers "${CORRUPTION_WORKERS:-1}"); fi
-[ "${DRY_RUN:-0}" != 1 ] && [ -n "${CORRUPTION_WORKERS:-}" ] && args+=(--corruption-workers "$CORRUPTION_WORKERS")
+if [ "${DRY_RUN:-0}" != 1 ]; then
+  args+=(--attack-jobs "${ATTACK_JOBS:-12}")
+  if [ -n "${CORRUPTION_WORKERS:-}" ]; then args+=(--corruption-workers "$CORRUPTION_WORKERS"); fi
+fi
 # shellcheck disable=SC2206
 [ -n "${NAMES:-}" ] && args+=(${NAMES})
 left=$(( CHUNK_S - ($(date +%s) - t_start) ))

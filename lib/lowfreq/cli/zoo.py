@@ -58,6 +58,9 @@ def add_parser(subparsers: Any) -> None:
             q.add_argument("--cluster-folder", default="submitit-jobs", help="with --cluster: the jobs' logs (shared)")
             q.add_argument("--slurm-partition", default=None, help="with --cluster slurm: the partition")
             q.add_argument("--gpus-per-job", type=int, default=1, help="with --cluster slurm: GPUs per job")
+            q.add_argument("--attack-jobs", type=int, default=None, metavar="N",
+                           help="models attacked at a time (default: --jobs); Brendel-Bethge's solver runs on the CPU "
+                                "even when the model is on a GPU, so a GPU machine gains from more")
             q.add_argument("--corruption-workers", type=int, default=None, metavar="N",
                            help="CPU worker processes that make the corruption stage's corrupted image sets in the "
                                 "background while the models train (default: 0 on a CPU, where they would compete with "
@@ -120,7 +123,7 @@ def run(args: argparse.Namespace) -> int:
             t0 = time.perf_counter()
             times = experiments.run(zoo.DRY_RUN_TIER, names, probes=args.probes.split(","), device=args.device,
                                     results_root=scratch / "results", model_dir=scratch / "models",
-                                    jobs=jobs, corruption_workers=workers)
+                                    jobs=jobs, attack_jobs=args.attack_jobs, corruption_workers=workers)
             print(f"dry run: {time.perf_counter() - t0:.0f} s wall;", {k: round(v) for k, v in times.items()})
             return 0
         if args.cluster:
@@ -132,12 +135,12 @@ def run(args: argparse.Namespace) -> int:
             return 0
         if args.time_as:
             t = experiments.timed_run(args.tier, names, args.time_as, probes=args.probes.split(","), device=args.device,
-                                      jobs=jobs, corruption_workers=workers)
+                                      jobs=jobs, attack_jobs=args.attack_jobs, corruption_workers=workers)
             times = t["stages_wall_s"]
             print(f"total {t['wall_s']:.0f} s wall, {t['cpu_s']:.0f} s CPU ({t['jobs']} jobs, {t['threads']} threads)")
         else:
             times = experiments.run(args.tier, names, probes=args.probes.split(","), device=args.device, jobs=jobs,
-                                    corruption_workers=workers)
+                                    attack_jobs=args.attack_jobs, corruption_workers=workers)
         print("wall seconds per stage:", {k: round(v) for k, v in times.items()})
         return 0
     rows = experiments.summary_table(args.tier, names, compute=False)

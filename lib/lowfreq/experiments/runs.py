@@ -129,15 +129,17 @@ def _parallel_stage(stage: str, names: Sequence[str], tier: str, jobs: int, kw: 
 
 def run(tier: str, names: Sequence[str] | None = None, *,
         probes: Sequence[str] = STAGES,
-        progress: bool = True, device: Any = None, jobs: int = 1, corruption_workers: int = 0,
-        **kw: Any) -> dict[str, float]:
+        progress: bool = True, device: Any = None, jobs: int = 1, attack_jobs: int | None = None,
+        corruption_workers: int = 0, **kw: Any) -> dict[str, float]:
     """Train (zoo) and probe every model on `device` (default the CPU; 'cuda'; 'auto': CUDA when
     there is a GPU) — every stage runs there; returns wall seconds per stage. Resumable: finished
     results are reused from the cache. The 'match' stage runs only for the models it applies to
     (:func:`takes_match_probe`). jobs > 1: the PARALLEL_STAGES run `jobs` models at a time in one-thread
     worker processes on `device` (on 2 CPU cores, jobs=2 is faster than one two-thread process, and the
     results are those of one at a time with one thread; on a GPU, processes sharing it fill it with
-    small models, issue 13). corruption_workers > 0: when the 'corruption' stage is asked for, a background
+    small models, issue 13). attack_jobs: the attack stage's number instead of `jobs` (Brendel-Bethge's
+    solver runs per image on the CPU also when the model is on a GPU, so a GPU machine's CPU cores do more
+    of it in more processes). corruption_workers > 0: when the 'corruption' stage is asked for, a background
     process makes its corrupted image sets (:func:`lowfreq.experiments.prepare_corruption_sets`) with that many
     CPU worker processes while the earlier stages run, so the stage only classifies (on a GPU machine its
     CPU cores do the numpy/scipy work while the GPU trains; the numbers are the same either way). names
@@ -152,8 +154,8 @@ def run(tier: str, names: Sequence[str] | None = None, *,
     unknown = [s for s in probes if s not in STAGES]
     if unknown:
         raise ValueError(f"unknown stage(s) {unknown}; stages are {', '.join(STAGES)}")
-    if jobs < 1:
-        raise ValueError(f"jobs must be >= 1, got {jobs}")
+    if jobs < 1 or (attack_jobs is not None and attack_jobs < 1):
+        raise ValueError(f"jobs must be >= 1, got jobs={jobs}, attack_jobs={attack_jobs}")
     if corruption_workers < 0:
         raise ValueError(f"corruption_workers must be >= 0, got {corruption_workers}")
     names = list(names) if names is not None else [r.name for r in zoo.recipes(tier, replicas=True)]
@@ -176,8 +178,9 @@ def run(tier: str, names: Sequence[str] | None = None, *,
                 if progress:
                     print(f"[{tier}] corrupted sets: {'ready' if ok else 'the background run failed; the stage makes the rest'} "
                           f"after {time.perf_counter() - t_producer:.0f} s (waited {time.perf_counter() - t0:.0f} s)")
-            if jobs > 1 and stage in PARALLEL_STAGES and len(names) > 1:
-                _parallel_stage(stage, names, tier, jobs, kw, progress, str(dev))
+            n_jobs = attack_jobs if stage == "attack" and attack_jobs is not None else jobs
+            if n_jobs > 1 and stage in PARALLEL_STAGES and len(names) > 1:
+                _parallel_stage(stage, names, tier, n_jobs, kw, progress, str(dev))
             if stage == "corruption":
                 corruption_results(names, tier, progress=progress, device=dev, **kw)
             else:
