@@ -8,10 +8,12 @@ Deterministic by the recipe's seed (model init, shuffling, augmentation and atta
 from seeded generators). Shows progress (tqdm). Checkpoints atomically after every epoch under
 ``model_dir()/zoo/<tier>/`` and resumes from the last finished epoch after an interruption.
 Models and batches are channels_last on every device (~1.5x faster on CPUs); on CUDA it also keeps the
-data on the GPU and uses bf16 autocast.
+data on the GPU and uses bf16 autocast, and compiles the training forward/backward with torch.compile
+(``compile=`` / ``LOWFREQ_COMPILE``; off on CPUs by default, where it gains little for its compile time).
 """
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,8 +41,12 @@ TRAIN_CODE_VERSION = 2  # 2: channels_last on every device (1: on CUDA only)
 #: Test images a dry-run recipe (lowfreq.models.zoo.DRY_RUN_TIER) is evaluated on after training.
 DRY_RUN_TEST_IMAGES = 256
 
-__all__ = ["TRAIN_CODE_VERSION", "DRY_RUN_TEST_IMAGES", "TrainData", "load_data", "train", "train_many", "init_parent", "train_one_epoch", "evaluate", "TrainResult",
-           "crop_flip", "gaussian_noise_aug", "augmix_aug", "adversarial_examples"]
+#: Environment variable that turns torch.compile of training on ("1") or off ("0") where train's
+#: ``compile`` argument is left at None (its default: on CUDA, off on CPU).
+COMPILE_ENV = "LOWFREQ_COMPILE"
+
+__all__ = ["TRAIN_CODE_VERSION", "DRY_RUN_TEST_IMAGES", "COMPILE_ENV", "TrainData", "load_data", "train", "train_many", "init_parent", "train_one_epoch", "evaluate", "TrainResult",
+           "compile_wanted", "crop_flip", "gaussian_noise_aug", "augmix_aug", "adversarial_examples"]
 
 
 class TrainData(NamedTuple):
@@ -152,8 +158,13 @@ def train_one_epoch(
     *,
     epoch: int,
     progress: bool = True,
+    net: nn.Module | None = None,
 ) -> dict[str, float]:
     """One pass over the (shuffled) training images; returns mean loss and train accuracy.
+
+    `net` is the module that runs the training forward/backward and the adversarial examples, when it is
+    not `model` itself: ``torch.compile(model)``, which shares model's parameters (train mode is set on
+    `model`). The neural similarity loss reads block outputs through forward hooks and always uses `model`.
 
     A recipe with neural regularization (``recipe.extra["neural"]``, see lowfreq.methods.v1.neural_config)
     adds lambda x the neural similarity loss between the chosen blocks of ``model.forward_features``
@@ -163,6 +174,7 @@ def train_one_epoch(
     reg = neural_config(r.extra)
     if reg is not None:
         reg["population"].to(device)
+    net = model if net is None else net
     model.train()
     n = d.train_x.shape[0]
     order = torch.randperm(n, generator=gen, device=gen.device).to(d.train_x.device)
@@ -180,12 +192,12 @@ def train_one_epoch(
         if r.adversarial:
             model.eval()  # attack with fixed BN statistics
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
-                x = adversarial_examples(model, x, y, r, gen)
+                x = adversarial_examples(net, x, y, r, gen)
             model.train()
         x = x.contiguous(memory_format=torch.channels_last)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
             if reg is None:
-                out = model(x)
+                out = net(x)
                 loss = F.cross_entropy(out, y, label_smoothing=r.label_smoothing)
             else:
                 out, feats = logits_and_features(model, x)
@@ -236,6 +248,39 @@ class TrainResult:
     weights: Path
     device: str
     data_source: str
+    #: whether torch.compile ran the training (for some epoch of it; as recorded with reused weights)
+    compiled: bool = False
+
+
+def compile_wanted(compile: bool | None, device: str | torch.device | None) -> bool:
+    """Whether training compiles its model: `compile` when given, else the environment variable
+    LOWFREQ_COMPILE ('1' on, '0' off) when set, else on CUDA only."""
+    if compile is not None:
+        return bool(compile)
+    env = os.environ.get(COMPILE_ENV, "").strip()
+    if env in ("0", "1"):
+        return env == "1"
+    if env:
+        raise ValueError(f"{COMPILE_ENV}={env!r}: use 1 (compile training with torch.compile) or 0 (do not)")
+    return resolve_device(device).type == "cuda"
+
+
+def _compile_failure(exc: BaseException) -> bool:
+    """Whether `exc` (or an exception it was raised from) comes out of torch.compile's machinery."""
+    seen: set[int] = set()
+    e: BaseException | None = exc
+    while e is not None and id(e) not in seen:
+        seen.add(id(e))
+        if type(e).__module__.startswith(("torch._dynamo", "torch._inductor", "torch._functorch")):
+            return True
+        e = e.__cause__ or e.__context__
+    return False
+
+
+def _compile_error(r: Recipe, exc: BaseException) -> RuntimeError:
+    first = (str(exc).strip().splitlines() or [""])[0]
+    return RuntimeError(f"{r.name} [{r.tier}]: torch.compile failed ({type(exc).__name__}: {first}); train without compiling: "
+                        f"compile=False, or {COMPILE_ENV}=0 in the environment")
 
 
 def _fit_front(model: nn.Module, r: Recipe, d: TrainData) -> None:
@@ -278,15 +323,28 @@ def train(
     resume: bool = True,
     progress: bool = True,
     threads: int | None = None,
+    compile: bool | None = None,
 ) -> TrainResult:
     """Train one zoo recipe (or return it at once if its weights already exist).
 
     Deterministic by the recipe's seed. After every epoch a checkpoint (model, optimizer,
     scheduler, generator state, history) is written atomically; an interrupted run resumes from
     it. The final weights go to :func:`weights_path` and the checkpoint is removed.
+
+    ``compile``: run the training forward/backward (adversarial examples included) through
+    ``torch.compile(model)``. None (the default) compiles on CUDA and not on CPU (where it gains only
+    ~1.05-1.35x after 16-55 s of compiling), unless the environment variable ``LOWFREQ_COMPILE`` is set:
+    ``1`` compiles, ``0`` does not; an explicit True/False wins over it. Compiling changes neither the
+    recipe's fingerprint nor TRAIN_CODE_VERSION (the weights differ only by floating-point rounding):
+    the weights file and checkpoints hold the plain module's state_dict (the same keys either way, so a
+    checkpoint resumes in either mode), evaluation uses the plain module, and whether compile ran is
+    recorded as ``compiled`` in the weights file and the result. When torch.compile fails (no C++
+    compiler, unsupported platform) training stops with a RuntimeError that names compile=False /
+    LOWFREQ_COMPILE=0. A fine-tuned recipe's parent is trained with the same setting.
     """
     r = name_or_recipe if isinstance(name_or_recipe, Recipe) else recipe(name_or_recipe, tier)
     dev = resolve_device(device)
+    use_compile = compile_wanted(compile, dev)
     if threads:
         torch.set_num_threads(threads)
     out = weights_path(r, model_dir=model_dir)
@@ -299,7 +357,8 @@ def train(
         same_code = int(blob.get("train_code_version", 1)) == TRAIN_CODE_VERSION
         if blob.get("train_data") == data_fp and same_code:  # the same recipe trained on the same data by this code: reuse
             model = model.to(dev)
-            return TrainResult(model, r, float(blob["test_acc"]), list(blob["history"]), float(blob["train_time_s"]), out, str(dev), d.source)
+            return TrainResult(model, r, float(blob["test_acc"]), list(blob["history"]), float(blob["train_time_s"]), out, str(dev), d.source,
+                               bool(blob.get("compiled", False)))
         if progress:
             why = "on other data" if same_code else f"by training code v{blob.get('train_code_version', 1)}, not v{TRAIN_CODE_VERSION}"
             print(f"{r.name} [{r.tier}]: stored weights were trained {why}; retraining")
@@ -309,7 +368,7 @@ def train(
         torch.manual_seed(r.seed)
         model = build_model(r, image_shape=image_shape)
     _fit_front(model, r, d)
-    _init_from_parent(model, r, d, device=device, model_dir=model_dir, data_root=data_root, progress=progress)
+    _init_from_parent(model, r, d, device=device, model_dir=model_dir, data_root=data_root, progress=progress, compile=compile)
     model = model.to(dev).to(memory_format=torch.channels_last)  # faster on CPUs too (~1.5x, issue 11's frontier)
     if dev.type == "cuda":
         d = TrainData(*(t.to(dev) if isinstance(t, torch.Tensor) else t for t in d))
@@ -320,6 +379,7 @@ def train(
     scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=r.lr, total_steps=steps, pct_start=0.25)
     history: list[dict[str, float]] = []
     start_epoch, elapsed = 0, 0.0
+    compiled = False  # whether any epoch ran compiled (one resumed from a checkpoint included)
 
     ckpt = _checkpoint_path(r, model_dir)
     if resume and ckpt.exists():
@@ -331,12 +391,25 @@ def train(
             scheduler.load_state_dict(state["scheduler"])
             gen.set_state(state["generator"].to(gen.device) if gen.device.type == "cuda" else state["generator"])
             history, start_epoch, elapsed = list(state["history"]), int(state["epoch"]), float(state["elapsed"])
+            compiled = bool(state.get("compiled", False))
             if progress:
                 print(f"{r.name} [{r.tier}]: resuming after epoch {start_epoch}")
 
+    net, use_compile = model, use_compile and start_epoch < r.epochs
+    if use_compile:
+        try:
+            net = torch.compile(model)  # shares model's parameters; compiles lazily, on its first call
+        except Exception as exc:  # noqa: BLE001  e.g. "Dynamo is not supported on Python 3.x"
+            raise _compile_error(r, exc) from exc
     for epoch in range(start_epoch, r.epochs):
         t0 = time.perf_counter()
-        stats = train_one_epoch(model, optimizer, scheduler, d, r, gen, dev, epoch=epoch, progress=progress)
+        try:
+            stats = train_one_epoch(model, optimizer, scheduler, d, r, gen, dev, epoch=epoch, progress=progress, net=net)
+        except Exception as exc:
+            if use_compile and _compile_failure(exc):
+                raise _compile_error(r, exc) from exc
+            raise
+        compiled = compiled or use_compile
         elapsed += time.perf_counter() - t0
         stats["epoch"] = epoch + 1
         history.append(stats)
@@ -352,6 +425,7 @@ def train(
                 "epoch": epoch + 1,
                 "elapsed": elapsed,
                 "train_code_version": TRAIN_CODE_VERSION,
+                "compiled": compiled,
             },
             ckpt,
         )
@@ -369,21 +443,22 @@ def train(
             "image_shape": list(image_shape),
             "train_data": data_fp,
             "train_code_version": TRAIN_CODE_VERSION,
+            "compiled": compiled,
         },
         out,
     )
     ckpt.unlink(missing_ok=True)
     if progress:
-        print(f"{r.name} [{r.tier}]: test accuracy {test_acc:.4f}, {elapsed:.0f} s on {dev}")
-    return TrainResult(model.eval(), r, test_acc, history, elapsed, out, str(dev), d.source)
+        print(f"{r.name} [{r.tier}]: test accuracy {test_acc:.4f}, {elapsed:.0f} s on {dev}{' (compiled)' if compiled else ''}")
+    return TrainResult(model.eval(), r, test_acc, history, elapsed, out, str(dev), d.source, compiled)
 
 
 
 
-def _train_in_worker(r: Recipe, model_dir: Any, data_root: Any) -> dict[str, Any]:
-    res = train(r, device="cpu", model_dir=model_dir, data_root=data_root, progress=False)
+def _train_in_worker(r: Recipe, model_dir: Any, data_root: Any, compile: bool | None = None) -> dict[str, Any]:
+    res = train(r, device="cpu", model_dir=model_dir, data_root=data_root, progress=False, compile=compile)
     return {"name": r.name, "tier": r.tier, "fingerprint": r.fingerprint(), "test_acc": res.test_acc,
-            "train_time_s": res.train_time_s, "weights": str(res.weights)}
+            "train_time_s": res.train_time_s, "weights": str(res.weights), "compiled": res.compiled}
 
 
 def init_parent(r: Recipe) -> str | None:
@@ -392,12 +467,13 @@ def init_parent(r: Recipe) -> str | None:
 
 
 def train_many(recipes: list[Recipe], *, jobs: int = 2, threads: int = 1, model_dir: Any = None, data_root: Any = None,
-               progress: bool = True) -> list[dict[str, Any]]:
+               progress: bool = True, compile: bool | None = None) -> list[dict[str, Any]]:
     """Train several recipes on the CPU, `jobs` at a time in separate processes of `threads` threads each
     (lowfreq.core.utils.in_processes). Each training is exactly :func:`train` (deterministic by its
-    seed, checkpointed, resumable; weights already trained are reused). A fine-tuned recipe waits for its
-    parent when both are in the list. Returns {'name', 'tier', 'fingerprint', 'test_acc', 'train_time_s',
-    'weights'} per recipe, in the order given."""
+    seed, checkpointed, resumable; weights already trained are reused; `compile` as there: on the CPU
+    None compiles only when LOWFREQ_COMPILE=1). A fine-tuned recipe waits for its parent when both are in
+    the list. Returns {'name', 'tier', 'fingerprint', 'test_acc', 'train_time_s', 'weights', 'compiled'}
+    per recipe, in the order given."""
     if jobs < 1 or threads < 1:
         raise ValueError(f"train_many: jobs and threads must be >= 1, got jobs={jobs}, threads={threads}")
     names = {(r.name, r.tier) for r in recipes}
@@ -412,6 +488,6 @@ def train_many(recipes: list[Recipe], *, jobs: int = 2, threads: int = 1, model_
             bar.update(1)
 
         for wave in waves:
-            in_processes(_train_in_worker, [((r, model_dir, data_root), {}) for r in wave], jobs=jobs, threads=threads,
+            in_processes(_train_in_worker, [((r, model_dir, data_root, compile), {}) for r in wave], jobs=jobs, threads=threads,
                          on_done=finished)
     return [done[r.fingerprint()] for r in recipes]
