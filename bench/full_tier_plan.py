@@ -1,6 +1,6 @@
 """How long would the `full` tier take on one H200? An estimate from FLOPs and a CPU calibration.
 
-    python bench/full_tier_plan.py [--efficiency 0.25] [--epochs-proposed 10]
+    python bench/full_tier_plan.py [--efficiency 0.25] [--epochs-proposed 10] [--attack-jobs 12]
 
 For every recipe of `zoo list --tier full` this counts the forward FLOPs of its network on one image
 (torch.utils.flop_counter, so the number is the network's, not a guess), then the FLOPs of each stage
@@ -9,14 +9,15 @@ at the tier's sizes (lowfreq.experiments.tier_config("full")):
               x (1 + PGD steps) more, the neural regularizer's V1 responses ignored (small)
   clean       n_clean forward passes
   hybrid      n_hybrid x seeds x |f_mix| forward passes
-  attack      n_attack x (FMN steps + PGD steps x (bisection halvings + 2) + BB restarts x BB steps)
-              x 3 forward passes (each step is a forward and a backward pass)
+  attack      (n_attack x (FMN steps + PGD steps x (bisection halvings + 2)) + bb_images x BB restarts x
+              BB steps) x 3 forward passes (each step is a forward and a backward pass)
   corruption  15 x 5 x n_corruption forward passes (the corrupted images are made on the CPU)
 and converts FLOPs to seconds at `efficiency` x the H200's dense bf16 peak (989 TFLOP/s). It also
 measures, on this machine's CPU, the achieved FLOP/s of a ResNet18 training step, so the FLOP counts
 can be checked against a real run (seconds per image here = FLOPs / achieved FLOP/s). Brendel-Bethge
-in foolbox is a per-image solver on the CPU: its time does not follow FLOPs and is given separately
-from the CPU measurement of bench/attack_bench.py. Prints the table; nothing is written.
+in foolbox is a per-image solver on the CPU: its time does not follow FLOPs and is given separately,
+from the CPU measurement of bench/attack_bench.py (BB_CPU_S_PER_IMAGE_RUN) spread over --attack-jobs
+processes. Prints the table; nothing is written.
 """
 from __future__ import annotations
 
@@ -32,6 +33,11 @@ from lowfreq.models import zoo
 
 H200_BF16_DENSE_FLOPS = 989e12
 N_TRAIN = 50_000
+#: CPU seconds of one Brendel-Bethge run of 100 steps per image (bench/attack_bench.py: BB alone with 3 pool
+#: starts x 100 steps took 1.26 s/image on one thread of this machine), its per-image solver included.
+BB_CPU_S_PER_IMAGE_RUN = 1.26 / 3
+#: foolbox compiles BB's solver once per process (attacks.py docstring: 20-80 s).
+BB_COMPILE_S = 80.0
 
 
 def forward_flops(model: torch.nn.Module, shape: tuple[int, ...]) -> float:
@@ -66,10 +72,14 @@ def main() -> None:
                     help="fraction of the H200's dense bf16 peak reached (small 32 px convolutions: 0.2-0.4)")
     ap.add_argument("--epochs-proposed", type=int, default=10, help="epochs of a short (airbench-style) schedule")
     ap.add_argument("--cpu-seconds", type=float, default=8.0, help="length of the CPU calibration run")
+    ap.add_argument("--attack-jobs", type=int, default=12, help="processes of the attack stage (tools/device_full.sh: 12)")
     args = ap.parse_args()
     cfg = experiments.tier_config("full")
     kw = {"fmn_steps": 100, "pgd_steps": 20, "pgd_bisect_steps": 8, "bb_steps": 100, "bb_restarts": 1} | dict(cfg.attack_kw)
-    attack_passes = kw["fmn_steps"] + kw["pgd_steps"] * (kw["pgd_bisect_steps"] + 2) + kw["bb_restarts"] * kw["bb_steps"]
+    bb_images = min(int(kw.get("bb_images") or cfg.n_attack), cfg.n_attack) if "bb" in cfg.attacks else 0
+    cheap_passes = kw["fmn_steps"] + kw["pgd_steps"] * (kw["pgd_bisect_steps"] + 2)
+    bb_passes = kw["bb_restarts"] * kw["bb_steps"]
+    attack_passes = cheap_passes + bb_passes * bb_images / cfg.n_attack  # per image, on average
     rate = args.efficiency * H200_BF16_DENSE_FLOPS
     rows, tot = [], {"train": 0.0, "train_proposed": 0.0, "clean": 0.0, "hybrid": 0.0, "attack": 0.0, "corruption": 0.0}
     cache: dict[tuple, float] = {}
@@ -103,12 +113,20 @@ def main() -> None:
           f"{args.epochs_proposed} epochs; probes {probes / 60:.1f} min (clean {secs['clean']:.0f} s, hybrid "
           f"{secs['hybrid']:.0f} s, attack {secs['attack']:.0f} s without Brendel-Bethge's CPU solver, corruption "
           f"{secs['corruption']:.0f} s)")
-    print(f"  vs the 12-minute target: {(secs['train'] + probes) / 60:.1f} min now, "
-          f"{(secs['train_proposed'] + probes) / 60:.1f} min with the short schedule")
+    bb_cpu = len(rows) * bb_images * kw["bb_restarts"] * BB_CPU_S_PER_IMAGE_RUN * kw["bb_steps"] / 100
+    bb_wall = bb_cpu / args.attack_jobs + BB_COMPILE_S
+    print(f"Brendel-Bethge on the CPU: {bb_images} images x {kw['bb_restarts']} runs x {len(rows)} models = {bb_cpu / 60:.0f} "
+          f"CPU-min; over {args.attack_jobs} attack processes {bb_wall / 60:.1f} min wall (with one {BB_COMPILE_S:.0f} s compile)")
+    # the attack stage's GPU passes and BB's CPU solver run at once (the attack processes share the GPU)
+    overlapped = probes - secs["attack"] + max(secs["attack"], bb_wall)
+    print(f"  vs the 12-minute target: {(secs['train'] + overlapped) / 60:.1f} min at the recipes' epochs "
+          f"({(secs['train'] + probes + bb_wall) / 60:.1f} min if the attack's GPU and CPU parts did not overlap), "
+          f"{(secs['train_proposed'] + overlapped) / 60:.1f} min with {args.epochs_proposed} epochs; the corrupted sets are "
+          f"made on the CPU while the GPU trains (not counted)")
     cpu_flops, cpu_img = cpu_training_flops_per_s(args.cpu_seconds)
     print(f"CPU calibration (this machine, {torch.get_num_threads()} threads): ResNet18 training {cpu_img:.0f} img/s = "
           f"{cpu_flops / 1e9:.1f} GFLOP/s achieved; one full-tier base training here would take "
-          f"{3 * cache[('resnet18_cifar', 3, ())] * N_TRAIN * 30 / cpu_flops / 3600:.1f} h")
+          f"{3 * cache[('resnet18_cifar', 3, ())] * N_TRAIN * zoo.recipe('base', 'full').epochs / cpu_flops / 3600:.1f} h")
 
 
 if __name__ == "__main__":

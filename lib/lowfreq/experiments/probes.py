@@ -195,6 +195,7 @@ def trained_record(name: str, tier: str, *, model_dir: Any = None, data_root: An
         "name": name, "group": r.group, "tier": tier, "test_acc": res.test_acc, "train_time_s": res.train_time_s,
         "history": res.history, "data": src, "weights_file": res.weights.name,
         "weights_fingerprint": _cache.model_fingerprint(res.model),
+        "compiled": res.compiled,
     }
     if rec is None:
         return c.save("trained", name, inputs, payload, seed=r.seed, wall_time_s=res.train_time_s, device=res.device)
