@@ -176,6 +176,15 @@ def conv_pool_stages(in_channels: int, widths: Sequence[int]) -> nn.ModuleList:
     return nn.ModuleList(blocks)
 
 
+def _stage_outputs(stages: Sequence[nn.Module], x: torch.Tensor) -> list[torch.Tensor]:
+    """The output of each of `stages`, applied one after the other to x."""
+    feats = []
+    for stage in stages:
+        x = stage(x)
+        feats.append(x)
+    return feats
+
+
 class CifarCNN(nn.Module):
     """A plain 4-block conv net for the `cpu` tier: [3x3 conv-BN-ReLU, max-pool] x 4 (the last
     block without pool), global max-pool, linear head. ~0.1M parameters at widths 16-32-64-128;
@@ -198,12 +207,7 @@ class CifarCNN(nn.Module):
 
     def forward_features(self, x: torch.Tensor) -> list[torch.Tensor]:
         """Outputs of the four conv blocks."""
-        out = self.normalize(x)
-        feats = []
-        for stage in self.stages:
-            out = stage(out)
-            feats.append(out)
-        return feats
+        return _stage_outputs(self.stages, self.normalize(x))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.forward_features(x)[-1]
@@ -236,12 +240,7 @@ class AllConvNet(nn.Module):
 
     def forward_features(self, x: torch.Tensor) -> list[torch.Tensor]:
         """Outputs of the four stages."""
-        out = self.normalize(x)
-        feats = []
-        for stage in self.stages:
-            out = stage(out)
-            feats.append(out)
-        return feats
+        return _stage_outputs(self.stages, self.normalize(x))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.fc(torch.flatten(F.adaptive_avg_pool2d(self.forward_features(x)[-1], 1), 1))
