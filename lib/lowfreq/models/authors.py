@@ -24,8 +24,8 @@ from lowfreq.models.published import (
     VerifyResult,
     WeightsNotFoundError,
     check_weights_file,
+    read_weights_object,
     sha256_file,
-    torch_load_problem,
 )
 from lowfreq.models.registry import ModelSpec, register
 
@@ -209,17 +209,8 @@ def _resnet_keys(sd: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
 def _read_authors(name: str, path: Path, *, weights_only: bool) -> nn.Module:
     """Read checkpoint `path` of the authors' model `name` into its architecture, with every check."""
     e = _authors_entry(name)
-    check_weights_file(path, name=name)
-    try:
-        obj = torch.load(path, map_location="cpu", weights_only=weights_only)
-    except Exception as exc:  # noqa: BLE001  torch raises many types for damaged files
-        kind, what = torch_load_problem(exc)
-        if kind == "objects":
-            raise BadWeightsError(
-                f"{path} holds Python objects besides tensors ({what}), which a safe torch.load refuses; if the file is "
-                f"the authors', allow that class with torch.serialization.add_safe_globals([{what}]) and load it again"
-            ) from exc
-        raise BadWeightsError(f"{path} is damaged or truncated ({what}); ask the authors of {e.paper} for it again") from exc
+    obj = read_weights_object(path, name=name, weights_only=weights_only, trust="if the file is the authors'",
+                              refetch=f"ask the authors of {e.paper} for it again")
     sd = _unwrap_state_dict(obj, path)
     if name.startswith("li2019"):
         sd = _resnet_keys(sd)

@@ -80,6 +80,7 @@ __all__ = [
     "weights_file_problem",
     "check_weights_file",
     "torch_load_problem",
+    "read_weights_object",
     "build",
     "load",
     "accept",
@@ -708,22 +709,29 @@ def _missing_message(e: Published, path: Path) -> str:
     )
 
 
-def _read_checked(e: Published, path: Path, *, weights_only: bool, normalization: str | None = None) -> nn.Module:
-    """Read weights file `path` of entry `e` into its architecture with every check: the file format,
-    torch.load (damage and pickled Python objects told apart), the checkpoint layout, and tensors that
-    fit the architecture exactly. Raises BadWeightsError (one line: the file, what is wrong, the fix)."""
-    check_weights_file(path, name=e.name)
+
+def read_weights_object(path: Path, *, name: str, weights_only: bool, trust: str, refetch: str) -> Any:
+    """torch.load of weights file `path` of model `name` after :func:`check_weights_file`, its failures told
+    apart as one-line BadWeightsErrors: pickled Python objects a safe load refuses ("<trust>, allow that
+    class ..."), or a damaged file ("...; <refetch>")."""
+    check_weights_file(path, name=name)
     try:
-        obj = torch.load(path, map_location="cpu", weights_only=weights_only)
+        return torch.load(path, map_location="cpu", weights_only=weights_only)
     except Exception as exc:  # noqa: BLE001  torch raises many types for damaged files
         kind, what = torch_load_problem(exc)
         if kind == "objects":
             raise BadWeightsError(
-                f"{path} holds Python objects besides tensors ({what}), which a safe torch.load refuses; if you trust the "
-                f"file's origin ({e.origin}), allow that class with torch.serialization.add_safe_globals([{what}]) and load "
-                "it again"
+                f"{path} holds Python objects besides tensors ({what}), which a safe torch.load refuses; {trust}, allow that "
+                f"class with torch.serialization.add_safe_globals([{what}]) and load it again"
             ) from exc
-        raise BadWeightsError(f"{path} is damaged or truncated ({what}); {_refetch_hint(e.name, path)}") from exc
+        raise BadWeightsError(f"{path} is damaged or truncated ({what}); {refetch}") from exc
+
+def _read_checked(e: Published, path: Path, *, weights_only: bool, normalization: str | None = None) -> nn.Module:
+    """Read weights file `path` of entry `e` into its architecture with every check: the file format,
+    torch.load (damage and pickled Python objects told apart), the checkpoint layout, and tensors that
+    fit the architecture exactly. Raises BadWeightsError (one line: the file, what is wrong, the fix)."""
+    obj = read_weights_object(path, name=e.name, weights_only=weights_only, trust=f"if you trust the file's origin ({e.origin})",
+                              refetch=_refetch_hint(e.name, path))
     sd = _state_dict(obj, e, path)
     model = build(e.name, normalization=normalization)
     target = model.net if e.source == "torchhub" else (getattr(model, e.load_into) if e.load_into else model)
