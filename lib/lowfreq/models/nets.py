@@ -176,15 +176,6 @@ def conv_pool_stages(in_channels: int, widths: Sequence[int]) -> nn.ModuleList:
     return nn.ModuleList(blocks)
 
 
-def _stage_outputs(stages: Sequence[nn.Module], x: torch.Tensor) -> list[torch.Tensor]:
-    """The output of each of `stages`, applied one after the other to x."""
-    feats = []
-    for stage in stages:
-        x = stage(x)
-        feats.append(x)
-    return feats
-
-
 class CifarCNN(nn.Module):
     """A plain 4-block conv net for the `cpu` tier: [3x3 conv-BN-ReLU, max-pool] x 4 (the last
     block without pool), global max-pool, linear head. ~0.1M parameters at widths 16-32-64-128;
@@ -207,7 +198,12 @@ class CifarCNN(nn.Module):
 
     def forward_features(self, x: torch.Tensor) -> list[torch.Tensor]:
         """Outputs of the four conv blocks."""
-        return _stage_outputs(self.stages, self.normalize(x))
+        out = self.normalize(x)
+        feats = []
+        for stage in self.stages:
+            out = stage(out)
+            feats.append(out)
+        return feats
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.forward_features(x)[-1]
@@ -239,8 +235,14 @@ class AllConvNet(nn.Module):
         self.fc = nn.Linear(c, num_classes)
 
     def forward_features(self, x: torch.Tensor) -> list[torch.Tensor]:
-        """Outputs of the four stages."""
-        return _stage_outputs(self.stages, self.normalize(x))
+        """Outputs of the four stages. (CifarCNN's loop, written out again: a shared helper taking the
+        stages would make the models impossible to save with torch.jit.script, tests/test_probe.py.)"""
+        out = self.normalize(x)
+        feats = []
+        for stage in self.stages:
+            out = stage(out)
+            feats.append(out)
+        return feats
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.fc(torch.flatten(F.adaptive_avg_pool2d(self.forward_features(x)[-1], 1), 1))
