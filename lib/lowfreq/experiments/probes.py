@@ -43,6 +43,7 @@ from lowfreq.training import train as training
 __all__ = [
     "PROBE_KINDS",
     "corrupted_sets_dir",
+    "attack_payload",
     "prepare_corruption_sets",
     "train_code",
     "model_id",
@@ -287,6 +288,35 @@ def hybrid_result(name: str, tier: str, *, progress: bool = True, **kw: Any) -> 
     return HybridCurve.from_dict(_hybrid(name, tier, progress=progress, **kw).payload)
 
 
+def attack_payload(res: attacks.MinimalPerturbations, images: torch.Tensor, n_boot: int, source: str) -> dict[str, Any]:
+    """An attack record's payload (the book's attack probe and lowfreq.experiments.userprobe): per-image
+    epsilon, success, winner and targets; the summary numbers over successful images; f_0.5 with its
+    bootstrap spread over images (`n_boot`), the cumulative profile and the mean power spectrum of the
+    successful perturbations (NaN / empty when there are none, the book says so); and, when Brendel-Bethge
+    ran, what it added on its subset (attacks.bb_gain)."""
+    ok = res.success.numpy() if isinstance(res.success, torch.Tensor) else np.asarray(res.success)
+    deltas = res.deltas[torch.as_tensor(ok)]
+    eps = np.asarray(res.epsilon, dtype=np.float64)
+    h, w = images.shape[-2:]
+    prof = spectra.cumulative_profile(deltas) if ok.any() else None
+    if prof is not None and prof.share.size and prof.share[-1] > 0:
+        hp = spectra.half_power_bootstrap(deltas, n_boot=n_boot, seed=0)
+        f05, f05_std, radius, share = hp.f05_cpp, hp.std_cpp, prof.radius_cpp, prof.share
+        power = spectra.mean_power_spectrum(deltas).numpy()
+        mean_eps, median_eps, std_eps = float(eps[ok].mean()), float(np.median(eps[ok])), float(eps[ok].std())
+    else:  # no successful attack, or only zero perturbations: no spectrum
+        f05 = f05_std = mean_eps = median_eps = std_eps = float("nan")
+        radius, share, power = np.zeros(0), np.zeros(0), np.zeros((h, w))
+    return {
+        "epsilon": eps, "success": ok.astype(bool), "winner": [str(x) for x in res.winner],
+        "targets": np.asarray(res.targets), "n": int(len(eps)), "success_rate": float(ok.mean()),
+        "mean_eps": mean_eps, "median_eps": median_eps, "std_eps": std_eps,
+        "f05_cpp": f05, "f05_std_cpp": f05_std,
+        "profile_radius_cpp": radius, "profile_share": share,
+        "mean_power": power,
+        "data": source, "epsilon_unit": "L-inf in [0, 1] pixel units", "frequency_unit": "cycles/pixel",
+    } | ({"bb_gain": attacks.bb_gain(res)} if "bb" in res.attack_epsilon else {})
+
 def _attack(name: str, tier: str, *, progress: bool = True, device: Any = None, **kw: Any) -> _cache.Record:
     t = resolve(name, tier)
     dev = resolve_device(device)
@@ -299,28 +329,7 @@ def _attack(name: str, tier: str, *, progress: bool = True, device: Any = None, 
         m = get_model(name, tier, model_dir=kw.get("model_dir"), data_root=kw.get("data_root"), progress=progress, device=dev)
         res = attacks.minimal_linf(m, es.images, es.labels, seed=cfg.target_seed, attacks=cfg.attacks, device=dev,
                                    progress=progress, **cfg.attack_kw)
-        ok = res.success.numpy() if isinstance(res.success, torch.Tensor) else np.asarray(res.success)
-        deltas = res.deltas[torch.as_tensor(ok)]
-        eps = np.asarray(res.epsilon, dtype=np.float64)
-        h, w = es.images.shape[-2:]
-        prof = spectra.cumulative_profile(deltas) if ok.any() else None
-        if prof is not None and prof.share.size and prof.share[-1] > 0:
-            hp = spectra.half_power_bootstrap(deltas, n_boot=cfg.n_boot, seed=0)
-            f05, f05_std, radius, share = hp.f05_cpp, hp.std_cpp, prof.radius_cpp, prof.share
-            power = spectra.mean_power_spectrum(deltas).numpy()
-            mean_eps, median_eps, std_eps = float(eps[ok].mean()), float(np.median(eps[ok])), float(eps[ok].std())
-        else:  # no successful attack, or only zero perturbations: no spectrum (degrade to NaN, the book says so)
-            f05 = f05_std = mean_eps = median_eps = std_eps = float("nan")
-            radius, share, power = np.zeros(0), np.zeros(0), np.zeros((h, w))
-        return {
-            "epsilon": eps, "success": ok.astype(bool), "winner": [str(w) for w in res.winner],
-            "targets": np.asarray(res.targets), "n": int(len(eps)), "success_rate": float(ok.mean()),
-            "mean_eps": mean_eps, "median_eps": median_eps, "std_eps": std_eps,
-            "f05_cpp": f05, "f05_std_cpp": f05_std,
-            "profile_radius_cpp": radius, "profile_share": share,
-            "mean_power": power,
-            "data": es.source, "epsilon_unit": "L-inf in [0, 1] pixel units", "frequency_unit": "cycles/pixel",
-        } | ({"bb_gain": attacks.bb_gain(res)} if "bb" in res.attack_epsilon else {})
+        return attack_payload(res, es.images, cfg.n_boot, es.source)
 
     return _probe("attack", t, config, es,
                   _cache.code_id(attacks=attacks.CODE_VERSION, spectra=spectra.CODE_VERSION, utils=utils.CODE_VERSION),

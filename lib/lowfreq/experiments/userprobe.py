@@ -473,30 +473,6 @@ def _payload_of(kind: str, rec: _cache.Record) -> Any:
     return dict(p)
 
 
-def _attack_payload(res: attacks.MinimalPerturbations, images: torch.Tensor, n_boot: int, source: str) -> dict[str, Any]:
-    """The attack record's payload, as the book's attack probe stores it."""
-    ok = res.success.numpy() if isinstance(res.success, torch.Tensor) else np.asarray(res.success)
-    deltas = res.deltas[torch.as_tensor(ok)]
-    eps = np.asarray(res.epsilon, dtype=np.float64)
-    h, w = images.shape[-2:]
-    prof = spectra.cumulative_profile(deltas) if ok.any() else None
-    if prof is not None and prof.share.size and prof.share[-1] > 0:
-        hp = spectra.half_power_bootstrap(deltas, n_boot=n_boot, seed=0)
-        f05, f05_std, radius, share = hp.f05_cpp, hp.std_cpp, prof.radius_cpp, prof.share
-        power = spectra.mean_power_spectrum(deltas).numpy()
-        mean_eps, median_eps, std_eps = float(eps[ok].mean()), float(np.median(eps[ok])), float(eps[ok].std())
-    else:  # no successful attack, or only zero perturbations: no spectrum
-        f05 = f05_std = mean_eps = median_eps = std_eps = float("nan")
-        radius, share, power = np.zeros(0), np.zeros(0), np.zeros((h, w))
-    return {
-        "epsilon": eps, "success": ok.astype(bool), "winner": [str(x) for x in res.winner],
-        "targets": np.asarray(res.targets), "n": int(len(eps)), "success_rate": float(ok.mean()),
-        "mean_eps": mean_eps, "median_eps": median_eps, "std_eps": std_eps, "f05_cpp": f05, "f05_std_cpp": f05_std,
-        "profile_radius_cpp": radius, "profile_share": share, "mean_power": power, "data": source,
-        "epsilon_unit": "L-inf in [0, 1] pixel units", "frequency_unit": "cycles/pixel",
-    }
-
-
 def _corruption_payload(accs: Mapping[str, float], clean: float, severities: Sequence[int], source: str) -> dict[str, Any]:
     """The corruption record's payload, with the keys of the book's corruption probe."""
     by_name: dict[str, list[float]] = {}
@@ -550,7 +526,7 @@ def _compute(kind: str, c: _cache.ResultCache, record_kind: str, label: str, inp
         t0 = time.perf_counter()
         res = attacks.minimal_linf(model, x, y, seed=s.target_seed, attacks=s.attacks, min_target_prob=s.min_target_prob,
                                    device=dev, progress=progress, checkpoint_dir=ckpt, **s.attack_kw)
-        payload = _attack_payload(res, x, s.n_boot, d.source)
+        payload = probes.attack_payload(res, x, s.n_boot, d.source)
         rec = c.save(record_kind, label, inputs, payload, seed=s.target_seed, wall_time_s=time.perf_counter() - t0, device=dev)
         shutil.rmtree(ckpt, ignore_errors=True)
         return rec
