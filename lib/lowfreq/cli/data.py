@@ -63,31 +63,35 @@ def add_parser(subparsers: Any) -> None:
     pi.add_argument("--crop-fraction", type=float, default=None,
                     help="with --fit center_crop: 0.875 = ImageNet's resize 256, crop 224 (default 1.0; imagenet: 0.875)")
     pi.add_argument("--replace", action="store_true", help="replace a data set already stored under this name (even a larger one)")
-    pi.add_argument("--root", default=None, help=_ROOT_HELP)
-    pi.add_argument("--no-progress", action="store_true", help="no progress bars")
+    _where_and_progress(pi)
 
     pg = sub.add_parser("get", help="make CIFAR-10 available: import the PATHs if given, else download it (`make data`)")
     pg.add_argument("name", choices=["cifar10"])
     pg.add_argument("paths", nargs="*", metavar="PATH", help="offline image-folder archives to import instead of downloading")
     pg.add_argument("--replace", action="store_true", help="replace a CIFAR-10 already imported from other archives")
-    pg.add_argument("--root", default=None, help=_ROOT_HELP)
-    pg.add_argument("--no-progress", action="store_true", help="no progress bars")
+    _where_and_progress(pg)
 
     pd = sub.add_parser("download", help="download a dataset with checksums and progress bars (needs a network)")
     pd.add_argument("name", choices=["cifar10", "imagenette"])
     pd.add_argument("--size", type=int, default=None,
                     help="imagenette only: the image size to store (64 = cpu tier, 224 = full; required)")
     pd.add_argument("--replace", action="store_true", help="imagenette only: replace the data set stored at that size")
-    pd.add_argument("--root", default=None, help=_ROOT_HELP)
-    pd.add_argument("--no-progress", action="store_true", help="no progress bars")
+    _where_and_progress(pd)
 
     pv = sub.add_parser("verify", help="re-check imported datasets against the sha256 in their manifests")
     pv.add_argument("name", nargs="?", default=None, help="one dataset (default: every dataset in the data directory)")
-    pv.add_argument("--root", default=None, help=_ROOT_HELP)
+    _where_and_progress(pv, progress=False)
 
     pn = sub.add_parser("info", help="what is stored: datasets, sizes, exactness, provenance")
-    pn.add_argument("--root", default=None, help=_ROOT_HELP)
+    _where_and_progress(pn, progress=False)
     pn.add_argument("--json", action="store_true", help="print the full manifests as JSON")
+
+
+def _where_and_progress(p: argparse.ArgumentParser, *, progress: bool = True) -> None:
+    """The options every `data` command shares: --root, and --no-progress where it shows progress."""
+    p.add_argument("--root", default=None, help=_ROOT_HELP)
+    if progress:
+        p.add_argument("--no-progress", action="store_true", help="no progress bars")
 
 
 def _fmt_bytes(n: int) -> str:
