@@ -2,7 +2,7 @@
 same script on a temporary copy of the tree, the carried CIFAR-10 archives in .data/, an $OUT folder,
 and the dry-run switch (DRY_RUN=1: the full tier's recipes and code paths, sizes cut to seconds). In CI it
 runs one recipe of every code path of the full tier (a ResNet-56, the blur and PCA fronts, AugMix, PGD-7
-adversarial training, the neural regularizer) through every stage; LOWFREQ_DRY_RUN_ALL=1 runs all 24."""
+adversarial training, the neural regularizer) through every stage; LOWFREQ_DRY_RUN_ALL=1 runs all 25."""
 from __future__ import annotations
 
 import json

@@ -25,7 +25,7 @@ class TierConfig:
     n_attack images in one batch (``batch_size``: FMN and PGD bisection batch on the GPU) and runs
     Brendel-Bethge only on the first ``bb_images`` of them, as a refinement whose gain
     (`attacks.bb_gain`) is reported: foolbox's BB solver runs per image on the CPU (~1.3 s per image
-    and restart on one thread), so BB on every image of 24 models cannot fit one GPU lease, while
+    and restart on one thread), so BB on every image of 25 models cannot fit one GPU lease, while
     FMN + PGD come within 0.6% of BB (bench/attack_bench.py; bench/FULL_TIER_PLAN.md, "What does not
     follow FLOPs"). This is a deviation from the paper (BB on every image) for the book to state.
     """
