@@ -162,3 +162,18 @@ def test_in_background_runs_a_call_in_another_process_and_says_whether_it_worked
     t0 = _time.perf_counter()
     slow.stop()
     assert not slow.running() and _time.perf_counter() - t0 < 10
+    # stopping also ends the worker processes the call started
+    import psutil
+
+    from lowfreq.core.utils import in_processes
+
+    pool = in_background(in_processes, (_time.sleep, [((60,), {}), ((60,), {})]), {"jobs": 2})
+    leader = psutil.Process(pool._process.pid)
+    deadline = _time.monotonic() + 60
+    while len(leader.children(recursive=True)) < 2 and _time.monotonic() < deadline:
+        _time.sleep(0.2)
+    workers = leader.children(recursive=True)
+    assert len(workers) >= 2
+    pool.stop()
+    _gone, alive = psutil.wait_procs(workers, timeout=10)
+    assert not alive

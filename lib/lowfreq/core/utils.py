@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import signal
 import tempfile
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
@@ -276,10 +277,19 @@ class Background:
         return self._process.exitcode == 0
 
     def stop(self) -> None:
-        """End the call now if it still runs (its own worker processes end with it)."""
+        """End the call now if it still runs, with the worker processes it started (its process group)."""
         if self._process.is_alive():
-            self._process.terminate()
+            try:
+                os.killpg(self._process.pid, signal.SIGTERM)
+            except (ProcessLookupError, PermissionError, AttributeError):  # no group of its own (or no killpg)
+                self._process.terminate()
         self._process.join()
+
+
+def _own_group_then_call(fn: Callable[..., Any], threads: int, args: tuple, kwargs: dict) -> Any:
+    if hasattr(os, "setpgrp"):
+        os.setpgrp()  # a process group of its own: Background.stop ends its workers too
+    return _call_with_threads(fn, threads, args, kwargs)
 
 
 def in_background(fn: Callable[..., Any], args: tuple = (), kwargs: dict | None = None, *, threads: int = 1,
@@ -290,7 +300,7 @@ def in_background(fn: Callable[..., Any], args: tuple = (), kwargs: dict | None 
     :meth:`Background.wait` says whether it succeeded. `fn` must be a module-level function."""
     if threads < 1:
         raise ValueError(f"threads must be >= 1, got {threads}")
-    proc = multiprocessing.get_context("spawn").Process(target=_call_with_threads, args=(fn, threads, tuple(args), dict(kwargs or {})),
+    proc = multiprocessing.get_context("spawn").Process(target=_own_group_then_call, args=(fn, threads, tuple(args), dict(kwargs or {})),
                                                         name=what or getattr(fn, "__name__", "background"))
     proc.start()
     return Background(proc, what or getattr(fn, "__name__", "background"))
