@@ -46,6 +46,21 @@ fi
 "$PY" -c "import foolbox, eagerpy, lowfreq" || { echo "device_full: missing packages; run make wheels and carry .whl"; exit 3; }
 "$PY" -c "import lowfreq, torch; print('lowfreq from', lowfreq.__file__); print('torch', torch.__version__, 'cuda', torch.cuda.is_available(), torch.cuda.get_device_name(0) if torch.cuda.is_available() else '')"
 
+# torch.compile (on by default on CUDA) is checked once on a tiny network: if it cannot compile here, the
+# zoo trains eagerly (LOWFREQ_COMPILE=0) instead of failing the lease's first model
+if [ -z "${LOWFREQ_COMPILE:-}" ] && "$PY" -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)" 2>/dev/null; then
+  if ! "$PY" -c "
+import torch
+net = torch.compile(torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3), torch.nn.ReLU(), torch.nn.Flatten(), torch.nn.Linear(8 * 30 * 30, 10)).cuda())
+x = torch.rand(4, 3, 32, 32, device='cuda')
+with torch.autocast('cuda', dtype=torch.bfloat16):
+    net(x).float().sum().backward()
+print('device_full: torch.compile works here')"; then
+    echo "device_full: torch.compile fails on this machine; training runs eagerly (LOWFREQ_COMPILE=0)"
+    export LOWFREQ_COMPILE=0
+  fi
+fi
+
 # 2. data
 if ! "$PY" -m lowfreq data verify cifar10 >/dev/null 2>&1; then
   archives=$(ls .data/cifar10-*.tgz 2>/dev/null || true)
