@@ -52,6 +52,7 @@ def test_the_lease_runner_rehearsed_on_cpu(tmp_path):
             break
     assert "device_full: complete" in log, log[-3000:]
     assert f"lowfreq from {tree}" in log  # the copy's code ran, not the checkout's
+    assert not (tree / ".device-work" / "results" / "full-dry").exists()  # the dry run writes only to its scratch
     # the corrupted sets were made by a CPU worker while the models trained (unless a resumed call found them)
     assert "making the corrupted image sets in the background (1 CPU worker)" in log
     assert "corrupted sets: the background run failed" not in log

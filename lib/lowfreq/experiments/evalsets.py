@@ -6,7 +6,7 @@ ImageNet entries, that data set's val images in its documented order.
 
 The data's identity (fingerprint and description of each evaluation and training set) is stored with
 the results, under results/<tier>/data_identity/, the first time a set is loaded at a tier other than
-smoke (never replaced). Without the data, train_data_fingerprint, and eval_set when asked
+smoke or the full tier's dry run (never replaced). Without the data, train_data_fingerprint, and eval_set when asked
 (allow_stored_identity=True: the probes, for their keys), return that stored identity (an EvalSet
 without images), so the committed results, which are keyed by it, are found on a machine that has no
 data set at all; only computing needs the images.
@@ -26,7 +26,7 @@ from lowfreq.core import cache as _cache
 from lowfreq.core import paths
 from lowfreq.data.imagenette import load_eval_images
 from lowfreq.experiments.tiers import tier_config
-from lowfreq.models.zoo import Recipe
+from lowfreq.models.zoo import DRY_RUN_TIER, Recipe
 from lowfreq.training.train import load_data
 
 __all__ = ["EvalSet", "eval_set", "train_data_fingerprint", "clear_caches", "IDENTITY_KIND", "stored_identity"]
@@ -81,7 +81,9 @@ def _remember(tier: str, what: str, args_json: str, fingerprint: str, source: st
 
 
 def _remember_identity(tier: str, what: str, args: dict[str, Any], fingerprint: str, source: str) -> None:
-    if tier == "smoke":  # synthetic data: always here
+    # smoke: synthetic data, always here; the full tier's dry run: a rehearsal whose results live in a
+    # scratch folder, so nothing of it is stored beside the real results
+    if tier in ("smoke", DRY_RUN_TIER):
         return
     _remember(tier, what, json.dumps(args, sort_keys=True), fingerprint, source, str(paths.results_dir()))
 
