@@ -57,6 +57,21 @@ def _no_compile(monkeypatch):
     monkeypatch.setattr(torch, "compile", boom)
 
 
+def _interrupted_after_first_epoch(monkeypatch, r, **kw):
+    """train(r, **kw) interrupted (KeyboardInterrupt) when its second epoch starts: its checkpoint holds one epoch."""
+    real = train.train_one_epoch
+
+    def stop_at_second(*a, **k):
+        if k["epoch"] == 1:
+            raise KeyboardInterrupt
+        return real(*a, **k)
+
+    with monkeypatch.context() as m:
+        m.setattr(train, "train_one_epoch", stop_at_second)
+        with pytest.raises(KeyboardInterrupt):
+            train.train(r, progress=False, **kw)
+
+
 def _plain_keys(r):
     return list(zoo.build_model(r, image_shape=(3, 32, 32)).state_dict())
 
@@ -108,18 +123,8 @@ def test_checkpoint_resumes_across_modes(dirs, monkeypatch, fake_compile):
     monkeypatch.delenv(train.COMPILE_ENV, raising=False)
     r = _tiny()
     full = train.train(r, model_dir=dirs / "ref", progress=False, compile=False)
-    real = train.train_one_epoch
-
-    def stop_after_first(*a, **k):
-        if k["epoch"] == 1:
-            raise KeyboardInterrupt
-        return real(*a, **k)
-
     for first, then, d in ((True, False, "a"), (False, True, "b")):
-        with monkeypatch.context() as m:
-            m.setattr(train, "train_one_epoch", stop_after_first)
-            with pytest.raises(KeyboardInterrupt):
-                train.train(r, model_dir=dirs / d, progress=False, compile=first)
+        _interrupted_after_first_epoch(monkeypatch, r, model_dir=dirs / d, compile=first)
         state = torch.load(train._checkpoint_path(r, dirs / d), weights_only=True)
         assert list(state["model"]) == _plain_keys(r) and state["compiled"] is first
         res = train.train(r, model_dir=dirs / d, progress=False, compile=then)
@@ -187,18 +192,8 @@ def test_real_compile_on_cpu_matches_the_uncompiled_run(dirs, monkeypatch, _fres
         pytest.skip(f"torch.compile (inductor) cannot compile on this machine: {why}")
     r = _tiny("adv_linf8")
     ref = train.train(r, model_dir=dirs / "ref", progress=False, compile=False)
-    real = train.train_one_epoch
-
-    def stop_at_second(*a, **k):
-        if k["epoch"] == 1:
-            raise KeyboardInterrupt
-        return real(*a, **k)
-
     t0 = time.perf_counter()
-    with monkeypatch.context() as m:
-        m.setattr(train, "train_one_epoch", stop_at_second)
-        with pytest.raises(KeyboardInterrupt):
-            train.train(r, model_dir=dirs / "c", progress=False, compile=True)
+    _interrupted_after_first_epoch(monkeypatch, r, model_dir=dirs / "c", compile=True)
     print(f"compiled epoch (compile included): {time.perf_counter() - t0:.1f} s")
     state = torch.load(train._checkpoint_path(r, dirs / "c"), weights_only=True)
     assert state["compiled"] is True and list(state["model"]) == list(ref.model.state_dict())
