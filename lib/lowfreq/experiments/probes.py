@@ -422,27 +422,25 @@ def corrupted_sets_dir(model_dir: Any = None) -> Any:
 
 
 def prepare_corruption_sets(names: Sequence[str], tier: str, *, jobs: int = 1, progress: bool = True,
-                            **kw: Any) -> dict[str, int]:
+                            **kw: Any) -> dict[str, Any]:
     """Make the corrupted image sets that the corruption probe of `names` at `tier` reads (each image set of
     their groups: colour/grayscale, data set), `jobs` sets at a time in CPU worker processes, into
     :func:`corrupted_sets_dir`. Nothing about the models is needed, so this can run while they train
     (``run(..., corruption_workers=N)``, issue 13); the probe then only classifies. Resumable. Returns the
-    number of sets made per image group."""
+    folder of each image group's sets."""
     targets = {n: resolve(n, tier) for n in names}
-    made: dict[str, int] = {}
+    folders: dict[str, Any] = {}
     for key in dict.fromkeys((t.grayscale, t.dataset) for t in targets.values()):
         t = next(t for t in targets.values() if (t.grayscale, t.dataset) == key)
         cfg = t.config
         es = _eval(t, cfg.n_corruption, kw)
         if es.images is None:
             raise _no_images("corruption", t.name, tier, es)
-        before = corruptions.CorruptedSets(corrupted_sets_dir(kw.get("model_dir")), es.images, seed=cfg.corruption_seed,
-                                           params=cfg.corruption_params).missing(severities=cfg.severities)
-        corruptions.make_corrupted_sets(es.images, corrupted_sets_dir(kw.get("model_dir")), severities=cfg.severities,
-                                        seed=cfg.corruption_seed, params=cfg.corruption_params, jobs=jobs, progress=progress)
-        made[f"{t.dataset}{' (grayscale)' if t.grayscale else ''}"] = len(before)
-    return made
-
+        sets = corruptions.make_corrupted_sets(es.images, corrupted_sets_dir(kw.get("model_dir")), severities=cfg.severities,
+                                               seed=cfg.corruption_seed, params=cfg.corruption_params, jobs=jobs,
+                                               progress=progress)
+        folders[f"{t.dataset}{' (grayscale)' if t.grayscale else ''}"] = sets.folder
+    return folders
 
 def corruption_results(names: Sequence[str], tier: str, *, progress: bool = True, results_root: Any = None,
                        load_only: bool = False, **kw: Any) -> dict[str, dict]:

@@ -968,8 +968,9 @@ def corruption_accuracy(
         "images": array_fingerprint(x), "labels": array_fingerprint(y), "seed": seed, "params": params,
         "code": f"corruptions={CODE_VERSION}"})
 
-    if sets is not None:  # always the sets of *these* images, seed and params (the key of the folder)
-        sets = CorruptedSets(sets.folder.parent if isinstance(sets, CorruptedSets) else sets, x, seed=seed, params=params)
+    folder = sets.folder.parent if isinstance(sets, CorruptedSets) else sets
+    # always the sets of *these* images, seed and params (the key of the folder); none made yet: nothing to key
+    sets = CorruptedSets(folder, x, seed=seed, params=params) if folder is not None and Path(folder).is_dir() else None
     entries: list[Any] = ["clean", *((n, s) for n in names for s in severities)]
     acc: dict[str, dict[Any, float]] = {n: {} for n in models}
     desc = "corruptions" if single else f"corruptions ({len(models)} models)"
