@@ -749,3 +749,35 @@ def test_glass_blur_is_the_reference_generator_fed_the_same_draws(severity):
                     x[h, w], x[h_prime, w_prime] = x[h_prime, w_prime], x[h, w]
         ref = np.clip(gaussian(x / 255.0, sigma=sigma, channel_axis=-1), 0, 1) * 255
         np.testing.assert_array_equal(ours[k], ref)
+
+
+def test_summarize_accuracy_analytic_and_partial():
+    # accuracy = 0.01 * (corruption index) + 0.1 * severity: every mean is known in closed form
+    idx = {n: i for i, n in enumerate(CORRUPTIONS)}
+    accs = {f"{n}/{s}": 0.01 * idx[n] + 0.1 * s for n in CORRUPTIONS for s in C.SEVERITIES}
+    out = C.summarize_accuracy(accs, 0.9, C.SEVERITIES)
+    assert out["accuracy"] == accs and out["accuracy"] is not accs and out["clean"] == 0.9
+    assert out["mean"] == pytest.approx(0.01 * np.mean(list(idx.values())) + 0.3)
+    for s in C.SEVERITIES:
+        assert out["by_severity"][str(s)] == pytest.approx(0.01 * 7 + 0.1 * s)
+    for g, names in FREQUENCY_GROUPS.items():
+        assert out["by_group"][g] == pytest.approx(0.01 * np.mean([idx[n] for n in names]) + 0.3)
+    assert out["by_name"]["fog"] == pytest.approx(0.01 * idx["fog"] + 0.3)
+    # a subset (a user's probe of some corruptions) reports only the frequency groups it covers fully
+    part = C.summarize_accuracy({k: v for k, v in accs.items() if k.split("/")[0] in FREQUENCY_GROUPS["high"]}, 0.9, (1, 2))
+    assert list(part["by_group"]) == ["high"] and set(part["by_severity"]) == {"1", "2"}
+    with pytest.raises(ValueError, match="no corruption accuracies"):
+        C.summarize_accuracy({}, 0.9, C.SEVERITIES)
+
+
+def test_committed_corruption_records_hold_summarize_accuracy():
+    """The book's stored corruption payloads are exactly summarize_accuracy of their own accuracies."""
+    folder = Path(__file__).resolve().parents[1] / "results" / "smoke" / "corruption"
+    files = sorted(folder.glob("*.json"))
+    if not files:
+        pytest.skip("no committed smoke corruption records")
+    for f in files[:3]:
+        p = json.loads(f.read_text())["payload"]
+        sev = sorted(int(s) for s in p["by_severity"])
+        want = C.summarize_accuracy(p["accuracy"], p["clean"], sev) | {"data": p["data"]}
+        assert json.dumps(want, sort_keys=True) == json.dumps(p, sort_keys=True), f.name

@@ -403,8 +403,8 @@ def _corruption_records(names: Sequence[str], tier: str, *, progress: bool = Tru
             # the records hold float32 fractions, as these probes always computed them (a float32 mean of
             # hits); float32(correct / n) is that value exactly (tests/test_experiments.py)
             accs = {f"{pid[0]}/{pid[1]}": _float32(pl["accuracy"]) for pid, pl in pieces.items() if pid != "clean"}
-            return (_corruption_summary(accs, _float32(pieces["clean"]["accuracy"]), corruptions.FREQUENCY_GROUPS,
-                                        cfg.severities) | {"data": es.source})
+            return corruptions.summarize_accuracy(accs, _float32(pieces["clean"]["accuracy"]), cfg.severities) | {
+                "data": es.source}
 
         for n, p in todo.items():
             out[n] = p.finalize(merge, expected=["clean", *combos], seed=cfg.corruption_seed, device=dev)
@@ -454,18 +454,6 @@ def corruption_results(names: Sequence[str], tier: str, *, progress: bool = True
     """
     recs = _corruption_records(names, tier, progress=progress, results_root=results_root, load_only=load_only, **kw)
     return {n: dict(r.payload) for n, r in recs.items()}
-
-
-def _corruption_summary(accs: dict[str, float], clean: float, groups: dict, severities: Sequence[int]) -> dict:
-    by_name = {}
-    for key, v in accs.items():
-        by_name.setdefault(key.split("/")[0], []).append(v)
-    by_group = {g: float(np.mean([np.mean(by_name[n]) for n in names])) for g, names in groups.items()}
-    by_sev = {str(s): float(np.mean([v for k, v in accs.items() if k.endswith(f"/{s}")])) for s in severities}
-    return {
-        "accuracy": accs, "mean": float(np.mean(list(accs.values()))), "clean": clean,
-        "by_name": {k: float(np.mean(v)) for k, v in by_name.items()}, "by_group": by_group, "by_severity": by_sev,
-    }
 
 
 # --------------------------------------------------------------------------- representational match

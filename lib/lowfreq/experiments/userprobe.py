@@ -473,19 +473,6 @@ def _payload_of(kind: str, rec: _cache.Record) -> Any:
     return dict(p)
 
 
-def _corruption_payload(accs: Mapping[str, float], clean: float, severities: Sequence[int], source: str) -> dict[str, Any]:
-    """The corruption record's payload, with the keys of the book's corruption probe."""
-    by_name: dict[str, list[float]] = {}
-    for key, v in accs.items():
-        by_name.setdefault(key.split("/")[0], []).append(v)
-    by_group = {g: float(np.mean([np.mean(by_name[n]) for n in names])) for g, names in corruptions.FREQUENCY_GROUPS.items()
-                if all(n in by_name for n in names)}
-    by_sev = {str(s): float(np.mean([v for k, v in accs.items() if k.endswith(f"/{s}")])) for s in severities}
-    return {"accuracy": dict(accs), "mean": float(np.mean(list(accs.values()))), "clean": float(clean),
-            "by_name": {k: float(np.mean(v)) for k, v in by_name.items()}, "by_group": by_group, "by_severity": by_sev,
-            "data": source, "unit": "top-1 accuracy (fraction)"}
-
-
 _CODE = {
     "clean": lambda: _cache.code_id(utils=utils.CODE_VERSION),
     "hybrid": lambda: _cache.code_id(hybrid=hybrid.CODE_VERSION, spectra=spectra.CODE_VERSION, utils=utils.CODE_VERSION),
@@ -539,7 +526,8 @@ def _compute(kind: str, c: _cache.ResultCache, record_kind: str, label: str, inp
 
         def merge_c(pieces: dict) -> dict:
             accs = {f"{pid[0]}/{pid[1]}": float(pl["accuracy"]) for pid, pl in pieces.items() if pid != "clean"}
-            return _corruption_payload(accs, float(pieces["clean"]["accuracy"]), s.severities, d.source)
+            return corruptions.summarize_accuracy(accs, float(pieces["clean"]["accuracy"]), s.severities) | {
+                "data": d.source, "unit": "top-1 accuracy (fraction)"}
         return parts.finalize(merge_c, expected=["clean", *combos], seed=s.corruption_seed, device=dev)
     if kind == "fourier":
         parts = c.pieces(record_kind, label, inputs)

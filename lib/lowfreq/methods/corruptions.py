@@ -102,6 +102,7 @@ __all__ = [
     "corruption_deltas",
     "corruption_accuracy",
     "CorruptionResult",
+    "summarize_accuracy",
     "load_cifar10c",
 ]
 
@@ -821,6 +822,26 @@ def corruption_deltas(
     """
     x = check_images(images, channels=(1, 3))
     return corrupt(x, name, severity, seed=seed, params=params) - x
+
+
+def summarize_accuracy(accuracy: Mapping[str, float], clean: float, severities: Sequence[int]) -> dict[str, Any]:
+    """The summary of one model's corruption accuracies that the result records hold.
+
+    accuracy maps "<corruption>/<severity>" to a top-1 accuracy (fraction). Returns 'accuracy' (a copy),
+    'mean' (the plain mean of all entries: the paper's corruption accuracy), 'clean', 'by_name' (mean over
+    the severities of each corruption), 'by_group' (mean of the per-corruption means of each frequency
+    group that is complete) and 'by_severity' (mean over the corruptions, for each of `severities`).
+    """
+    if not accuracy:
+        raise ValueError("summarize_accuracy: no corruption accuracies to summarize")
+    by_name: dict[str, list[float]] = {}
+    for key, v in accuracy.items():
+        by_name.setdefault(key.split("/")[0], []).append(v)
+    by_group = {g: float(np.mean([np.mean(by_name[n]) for n in names])) for g, names in FREQUENCY_GROUPS.items()
+                if all(n in by_name for n in names)}
+    by_sev = {str(s): float(np.mean([v for k, v in accuracy.items() if k.endswith(f"/{s}")])) for s in severities}
+    return {"accuracy": dict(accuracy), "mean": float(np.mean(list(accuracy.values()))), "clean": float(clean),
+            "by_name": {k: float(np.mean(v)) for k, v in by_name.items()}, "by_group": by_group, "by_severity": by_sev}
 
 
 @dataclasses.dataclass
