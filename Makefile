@@ -36,7 +36,7 @@ $(STAMP): requirements.txt pyproject.toml
 
 test: setup
 	cd $(CURDIR) && $(VENV)/bin/lint-imports
-	$(PY) -m pytest -q $(if $(SLOW),,-m "not slow")
+	$(PY) -m pytest -q --durations=15 $(if $(SLOW),,-m "not slow")
 
 # With a network: CIFAR-10 and Imagenette (at IMAGENETTE_SIZE px) downloaded with checksums. Offline:
 # make data ARCHIVES="cifar10-jpeg.tgz cifar10-exact.tgz" imports CIFAR-10 archives (Imagenette:
