@@ -66,7 +66,9 @@ def test_float32_of_the_fraction_is_the_float32_mean_the_corruption_records_hold
 
 def _corruption_payload_before_10(names, tier):
     """The corruption probe's own loop before #10 gave it to methods.corruptions.corruption_accuracy
-    (verbatim but for the cache): the reference the probe must still reproduce exactly."""
+    (verbatim but for the cache), summary included: the reference the probe must still reproduce exactly."""
+    import numpy as np
+
     from lowfreq.core.utils import predict_labels
     from lowfreq.methods import corruptions
 
@@ -83,8 +85,14 @@ def _corruption_payload_before_10(names, tier):
     out = {}
     for n in names:
         clean = float((predict_labels(loaded[n], es.images) == es.labels).float().mean())
-        out[n] = experiments.probes._corruption_summary(accs[n], clean, corruptions.FREQUENCY_GROUPS,
-                                                        cfg.severities) | {"data": es.source}
+        by_name = {}
+        for key, v in accs[n].items():
+            by_name.setdefault(key.split("/")[0], []).append(v)
+        by_group = {g: float(np.mean([np.mean(by_name[c]) for c in cs])) for g, cs in corruptions.FREQUENCY_GROUPS.items()}
+        by_sev = {str(s): float(np.mean([v for k, v in accs[n].items() if k.endswith(f"/{s}")])) for s in cfg.severities}
+        out[n] = {"accuracy": accs[n], "mean": float(np.mean(list(accs[n].values()))), "clean": clean,
+                  "by_name": {k: float(np.mean(v)) for k, v in by_name.items()}, "by_group": by_group,
+                  "by_severity": by_sev, "data": es.source}
     return out
 
 
