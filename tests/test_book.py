@@ -575,11 +575,16 @@ _PROSE_ONLY = {"fig6_imagenet", "deviations"}
 
 @pytest.mark.slow
 @pytest.mark.browser
-def test_smoke_book_renders_offline_in_chromium(tmp_path):
+def test_smoke_book_renders_offline_in_chromium(tmp_path, monkeypatch):
     if not CHROMIUM.exists():
         pytest.skip("headless Chromium not installed at /usr/bin/chromium (Debian: apt-get install -y chromium)")
-    # a private copy of the book's sources, executed and built from scratch (models and cached
-    # results come from the usual lowfreq directories; vendored assets from <repo>/_vendor)
+    # a private copy of the book's sources, executed and built from scratch as in a fresh clone: the
+    # committed results (a private copy: what the build adds stays out of the checkout), no weights;
+    # vendored assets from <repo>/_vendor
+    results, models = tmp_path / "results", tmp_path / "models"
+    shutil.copytree(REPO / "results", results)
+    monkeypatch.setenv("LOWFREQ_RESULTS_DIR", str(results))
+    monkeypatch.setenv("LOWFREQ_MODEL_DIR", str(models))
     root = tmp_path / "src"
     root.mkdir()
     for name in ("_config.yml", "_toc.yml"):
@@ -591,6 +596,9 @@ def test_smoke_book_renders_offline_in_chromium(tmp_path):
         pytest.skip(f"cannot vendor the browser assets (npm registry unreachable and no cached tarballs): {exc}")
     html_dir = book.build(root, "smoke", lib_dir=REPO / "lib", build_dir=tmp_path / "_build", vendor_dir=REPO / "_vendor")
     assert book.external_resources(html_dir) == []
+    # the zoo's results were all committed: only the models the book runs live (Fig 3's explorer, the probe
+    # chapter's baseline) were trained, not the zoo again
+    assert {p.name.split("-")[0] for p in models.rglob("*.pt")} <= {"base", "blur_s1.5"}
     chapters = book.chapters(root)
 
     # instrumented copies of each page: the same page plus a script that reports and moves the slider

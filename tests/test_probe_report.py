@@ -179,7 +179,7 @@ def test_the_chapter_call_gives_every_quoted_number_from_committed_records(tmp_p
         monkeypatch.setenv(var, str(tmp_path / sub))
     experiments.clear_caches()
     try:
-        ch = probe_report.probe_chapter("smoke", compute_missing=False, train_missing=False)
+        ch = probe_report.probe_chapter("smoke", compute_missing=False)  # and by default nothing is trained then
     finally:
         experiments.clear_caches()
     quoted = set(re.findall(r"\{glue:text\}`([^`:]+)(?::[^`]*)?`", (REPO / "book" / "probe_your_model.md").read_text()))

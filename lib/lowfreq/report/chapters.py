@@ -417,15 +417,17 @@ def fig3_hybrid(
     compute_missing: bool | None = None,
 ) -> Fig3Hybrid:
     """Everything of the Fig 3 chapter at `tier`: `n_pairs` cross-class image pairs (`pair_seed`),
-    the `models` (trained here when their weights are missing and `train_missing`, by default at
-    every tier but full: training is deterministic, so they are the models the cached results were
-    computed with), their hybrid curves and the explorer's precomputed frames; and the hybrid curves
+    the `models` (trained here when their weights are missing and `train_missing`, by default only at
+    the smoke tier, like :func:`resolve_compute`: a retrained model on another machine or torch build can
+    be another instance than the one the committed results belong to, and the book must not train at
+    cpu or full; without weights the explorer's frames are read from the stored figure input), their
+    hybrid curves and the explorer's precomputed frames; and the hybrid curves
     of the neural group on grayscale images (computed when missing per :func:`resolve_compute`)."""
     cfg = experiments.tier_config(tier)
     compute = resolve_compute(tier, compute_missing)
     sw = Stopwatch()
     class_names = rows.tier_class_names(tier)
-    train = (tier != "full") if train_missing is None else bool(train_missing)
+    train = compute if train_missing is None else bool(train_missing)
     loaded = _load_models(models, tier, train=train)
     curves = stats.gather(lambda name: experiments.hybrid_result(name, tier, progress=False), models)
     explorer, explorer_input = _hybrid_explorer(tier, loaded, n=cfg.n_hybrid, n_pairs=n_pairs, seed=pair_seed,

@@ -309,9 +309,9 @@ def collect_inputs(
     row (:func:`lowfreq.report.stats.fold_seeds`: values are means over seeds, with ``<key>_seed_sd``,
     the spread the claims compare differences with); its corruption payload is the model's own (seed 0).
     compute=False only loads cached results (what is missing stays None and is listed in
-    ``missing``); compute=True first trains and probes what is missing (``experiments.run``,
-    quiet), which is what the smoke tier does. The corruption spectra use the first `spectra_n`
-    corruption images (default: the tier's n_corruption). imagenet=True also loads the cached
+    ``missing``); compute=True first trains and probes the models with a missing result
+    (``experiments.run``, quiet; the others are not trained again), which is what the smoke tier does.
+    The corruption spectra use the first `spectra_n` corruption images (default: the tier's n_corruption). imagenet=True also loads the cached
     results of the Imagenette stand-in zoo (never computes them) for the Fig 6 claims.
     """
     names = list(names) if names is not None else [r.name for r in zoo.recipes(tier)]
@@ -319,11 +319,15 @@ def collect_inputs(
     names = [m for ms in members.values() for m in ms]
     missing: dict[str, str] = {}
     kw = {} if results_root is None else {"results_root": results_root}
-    if compute:
+    # only the models with a missing result are trained and probed: a fresh clone has every committed result
+    # but no weights, and its smoke book must not train the zoo again to find what it already holds
+    todo = ([r["model"] for r in experiments.summary_table(tier, names, compute=False, **kw) if r.get("missing")]
+            if compute else [])
+    if todo:
         try:
-            experiments.run(tier, names, progress=False, **kw)
+            experiments.run(tier, todo, progress=False, **kw)
         except Exception:  # noqa: BLE001 - fall back to one model at a time, so one failure costs one model
-            for n in names:
+            for n in todo:
                 try:
                     experiments.run(tier, [n], progress=False, **kw)
                 except Exception as exc:  # noqa: BLE001
