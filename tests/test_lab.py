@@ -84,7 +84,8 @@ def _chapter_copy(dst_dir: Path) -> Path:
 
 
 class LabServer:
-    """`jupyter lab` in a subprocess with everything private to `tmp` (config, data, runtime, settings)."""
+    """`jupyter lab` in a subprocess with everything private to `tmp` (config, data, runtime, settings, the
+    lowfreq results and models)."""
 
     def __init__(self, tmp: Path, root: Path):
         self.tmp, self.root = tmp, root
@@ -96,7 +97,13 @@ class LabServer:
         self.proc: subprocess.Popen | None = None
         env = dict(os.environ)
         lib = str(REPO / "lib")
+        # the chapters' results and models private too: a copy of the committed smoke results (what the
+        # chapter adds, e.g. for models retrained here as another instance, stays out of the checkout)
+        if (REPO / "results" / "smoke").is_dir() and not (tmp / "results" / "smoke").exists():
+            shutil.copytree(REPO / "results" / "smoke", tmp / "results" / "smoke")
         env.update(
+            LOWFREQ_RESULTS_DIR=str(tmp / "results"),
+            LOWFREQ_MODEL_DIR=str(tmp / "models"),
             JUPYTER_CONFIG_DIR=str(tmp / "jupyter-config"),
             JUPYTER_DATA_DIR=str(tmp / "jupyter-data"),
             JUPYTER_RUNTIME_DIR=str(self.runtime),
