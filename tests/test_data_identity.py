@@ -53,7 +53,6 @@ def test_eval_set_identity_is_stored_once_and_used_without_data(results, monkeyp
     assert not (results / "smoke").exists()
 
 
-
 def test_the_dry_run_stores_no_data_identity_beside_the_real_results(results, monkeypatch):
     monkeypatch.setattr(evalsets, "_eval_set", _fake("aaaa"))
     monkeypatch.setattr(evalsets, "_train_data_fingerprint", lru_cache(lambda *a: ("tttt", "toy train")))
@@ -62,6 +61,7 @@ def test_the_dry_run_stores_no_data_identity_beside_the_real_results(results, mo
     assert not (results / zoo.DRY_RUN_TIER).exists()
     experiments.eval_set("full", 4)  # the real tier does store it
     assert (results / "full" / evalsets.IDENTITY_KIND).is_dir()
+
 
 def test_training_data_identity_is_stored_and_used_without_data(results, monkeypatch):
     r = zoo.recipe("base", "cpu")

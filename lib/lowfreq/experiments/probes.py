@@ -442,6 +442,7 @@ def prepare_corruption_sets(names: Sequence[str], tier: str, *, jobs: int = 1, p
         folders[f"{t.dataset}{' (grayscale)' if t.grayscale else ''}"] = sets.folder
     return folders
 
+
 def corruption_results(names: Sequence[str], tier: str, *, progress: bool = True, results_root: Any = None,
                        load_only: bool = False, **kw: Any) -> dict[str, dict]:
     """Accuracy of each model on every (corruption, severity) of the tier's corruption images.

@@ -421,8 +421,8 @@ def fig3_hybrid(
     the smoke tier, like :func:`resolve_compute`: a retrained model on another machine or torch build can
     be another instance than the one the committed results belong to, and the book must not train at
     cpu or full; without weights the explorer's frames are read from the stored figure input), their
-    hybrid curves and the explorer's precomputed frames; and the hybrid curves
-    of the neural group on grayscale images (computed when missing per :func:`resolve_compute`)."""
+    hybrid curves and the explorer's precomputed frames; and the hybrid curves of the neural group on
+    grayscale images (computed when missing per :func:`resolve_compute`)."""
     cfg = experiments.tier_config(tier)
     compute = resolve_compute(tier, compute_missing)
     sw = Stopwatch()

@@ -693,9 +693,9 @@ def probe_chapter(tier: str, *, compute_missing: bool | None = None, train_missi
     """Everything of the chapter at `tier`: the zoo's baseline probed with :func:`probe_and_report`
     (the book's records plus its heat map), the model of :data:`EXAMPLE_MODEL` probed the same way
     (its baseline trained when its weights are missing and `train_missing`, by default only where missing
-    results are computed: the smoke tier; elsewhere the cached results are read by label), and the heat maps of `group_models`. Results missing from the
-    cache are computed per :func:`lowfreq.report.chapters.resolve_compute`; nothing is written when
-    they are all cached."""
+    results are computed: the smoke tier; elsewhere the cached results are read by label), and the heat
+    maps of `group_models`. Results missing from the cache are computed per
+    :func:`lowfreq.report.chapters.resolve_compute`; nothing is written when they are all cached."""
     compute = resolve_compute(tier, compute_missing)
     train = compute if train_missing is None else bool(train_missing)
     sw = Stopwatch()

@@ -311,18 +311,19 @@ def collect_inputs(
     compute=False only loads cached results (what is missing stays None and is listed in
     ``missing``); compute=True first trains and probes the models with a missing result
     (``experiments.run``, quiet; the others are not trained again), which is what the smoke tier does.
-    The corruption spectra use the first `spectra_n` corruption images (default: the tier's n_corruption). imagenet=True also loads the cached
-    results of the Imagenette stand-in zoo (never computes them) for the Fig 6 claims.
+    The corruption spectra use the first `spectra_n` corruption images (default: the tier's n_corruption).
+    imagenet=True also loads the cached results of the Imagenette stand-in zoo (never computes them) for
+    the Fig 6 claims.
     """
     names = list(names) if names is not None else [r.name for r in zoo.recipes(tier)]
     members = seed_members(names, tier)
     names = [m for ms in members.values() for m in ms]
     missing: dict[str, str] = {}
     kw = {} if results_root is None else {"results_root": results_root}
+    rows = experiments.summary_table(tier, names, compute=False, **kw)
     # only the models with a missing result are trained and probed: a fresh clone has every committed result
     # but no weights, and its smoke book must not train the zoo again to find what it already holds
-    todo = ([r["model"] for r in experiments.summary_table(tier, names, compute=False, **kw) if r.get("missing")]
-            if compute else [])
+    todo = [r["model"] for r in rows if r.get("missing")] if compute else []
     if todo:
         try:
             experiments.run(tier, todo, progress=False, **kw)
@@ -332,7 +333,7 @@ def collect_inputs(
                     experiments.run(tier, [n], progress=False, **kw)
                 except Exception as exc:  # noqa: BLE001
                     missing[n] = f"{type(exc).__name__}: {exc}"[:200]
-    rows = experiments.summary_table(tier, names, compute=False, **kw)
+        rows = experiments.summary_table(tier, names, compute=False, **kw)
     for r in rows:
         for k in _TABLE_B_KEYS:  # summary() leaves out what it could not load: make the gaps explicit
             r.setdefault(k, None)
