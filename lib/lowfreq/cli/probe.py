@@ -13,6 +13,7 @@ from typing import Any
 
 import torch
 
+from lowfreq.core.tiers import DEFAULT_TIER, TIERS
 from lowfreq.core.utils import resolve_device
 from lowfreq.experiments.userprobe import PROBES
 from lowfreq.report import probe_report
@@ -42,7 +43,7 @@ def add_parser(subparsers: Any) -> None:
         description="Probe a model the paper's way and place it beside the zoo of a tier and the paper's groups.",
         epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("model", metavar="MODEL", help="the model (see below)")
-    p.add_argument("--tier", default="cpu", choices=("smoke", "cpu", "full"),
+    p.add_argument("--tier", default=DEFAULT_TIER, choices=TIERS,
                    help="probe sizes, results folder (results/<tier>/) and the zoo to compare with (default cpu)")
     p.add_argument("--data", default=None, metavar="cifar10|imagenette|synthetic|PATH",
                    help="the evaluation images: cifar10, imagenette (imported at --input-size, default 64), synthetic, or "

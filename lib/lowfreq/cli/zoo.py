@@ -11,13 +11,12 @@ from typing import Any
 import torch
 
 from lowfreq import experiments
+from lowfreq.core.tiers import DEFAULT_TIER, TIERS, dry_run_tier
 from lowfreq.core.utils import resolve_device
 from lowfreq.experiments.cluster import ClusterConfig, submit_zoo
 from lowfreq.models import zoo
 
 __all__ = ["add_parser", "run"]
-
-_TIERS = ("smoke", "cpu", "full")
 
 
 def add_parser(subparsers: Any) -> None:
@@ -33,7 +32,7 @@ def add_parser(subparsers: Any) -> None:
     for cmd, help_ in helps.items():
         q = sub.add_parser(cmd, help=help_)
         q.add_argument("names", nargs="*", help="model names (default: every zoo recipe of the tier)")
-        q.add_argument("--tier", default="cpu", choices=_TIERS)
+        q.add_argument("--tier", default=DEFAULT_TIER, choices=TIERS)
         q.add_argument("--family", default="cifar10", choices=("cifar10", "imagenette"),
                        help="which zoo when no names are given: cifar10 (Figs 2-5, default) or imagenette (the Fig 6 stand-in, in_*)")
         q.add_argument("--threads", type=int, default=None, help="torch CPU threads")
@@ -115,13 +114,12 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if args.zoo_command == "probe":
         if args.dry_run:
-            if args.tier != "full":
-                raise ValueError("--dry-run is the full tier's rehearsal: use it with --tier full")
+            dry = dry_run_tier(args.tier).name  # ValueError naming the tiers that have one
             scratch = Path(args.scratch) if args.scratch else Path(tempfile.mkdtemp(prefix="lowfreq-dry-run-"))
-            names = args.names or [r.name for r in zoo.recipes(zoo.DRY_RUN_TIER, family=args.family, replicas=True)]
-            print(f"dry run of the full tier ({len(names)} recipes) in {scratch}")
+            names = args.names or [r.name for r in zoo.recipes(dry, family=args.family, replicas=True)]
+            print(f"dry run of the {args.tier} tier ({len(names)} recipes) in {scratch}")
             t0 = time.perf_counter()
-            times = experiments.run(zoo.DRY_RUN_TIER, names, probes=args.probes.split(","), device=args.device,
+            times = experiments.run(dry, names, probes=args.probes.split(","), device=args.device,
                                     results_root=scratch / "results", model_dir=scratch / "models",
                                     jobs=jobs, attack_jobs=args.attack_jobs, corruption_workers=workers)
             print(f"dry run: {time.perf_counter() - t0:.0f} s wall;", {k: round(v) for k, v in times.items()})

@@ -1,1 +1,1 @@
-"""Foundations: paths, checks and atomic I/O, third-party shims, the results cache."""
+"""Foundations: paths, checks and atomic I/O, third-party shims, the results cache, the tiers."""

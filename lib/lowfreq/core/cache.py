@@ -46,6 +46,7 @@ import torch
 
 from lowfreq import __version__ as _lowfreq_version
 from lowfreq.core import paths
+from lowfreq.core.tiers import TIERS
 from lowfreq.core.utils import atomic_write
 
 __all__ = [
@@ -72,8 +73,8 @@ log = logging.getLogger(__name__)
 FORMAT_VERSION = 1
 """Version of the record layout; records of another version are treated as missing (and recomputed)."""
 
-STANDARD_TIERS = ("smoke", "cpu", "full")
-"""The tiers the book uses; other names matching ``[a-z0-9_-]+`` are allowed too."""
+STANDARD_TIERS = TIERS
+"""The tiers the book uses (``lowfreq.core.tiers.TIERS``); other names matching ``[a-z0-9_-]+`` are allowed too."""
 
 Payload = dict[str, Any]
 PieceId = int | str | tuple[int | str, ...]

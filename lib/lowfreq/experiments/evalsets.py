@@ -24,9 +24,11 @@ import torch
 from lowfreq import data
 from lowfreq.core import cache as _cache
 from lowfreq.core import paths
+from lowfreq.core.tiers import synthetic_tier
+from lowfreq.core.tiers import tier as tier_of
 from lowfreq.data.imagenette import load_eval_images
 from lowfreq.experiments.tiers import tier_config
-from lowfreq.models.zoo import DRY_RUN_TIER, Recipe
+from lowfreq.models.zoo import Recipe
 from lowfreq.training.train import load_data
 
 __all__ = ["EvalSet", "eval_set", "train_data_fingerprint", "clear_caches", "IDENTITY_KIND", "stored_identity"]
@@ -81,9 +83,9 @@ def _remember(tier: str, what: str, args_json: str, fingerprint: str, source: st
 
 
 def _remember_identity(tier: str, what: str, args: dict[str, Any], fingerprint: str, source: str) -> None:
-    # smoke: synthetic data, always here; the full tier's dry run: a rehearsal whose results live in a
-    # scratch folder, so nothing of it is stored beside the real results
-    if tier in ("smoke", DRY_RUN_TIER):
+    # not for synthetic data (always here) nor a dry run (a rehearsal whose results live in a scratch
+    # folder, so nothing of it is stored beside the real results)
+    if not tier_of(tier).stores_data_identity:
         return
     _remember(tier, what, json.dumps(args, sort_keys=True), fingerprint, source, str(paths.results_dir()))
 
@@ -98,9 +100,10 @@ def eval_set(tier: str, n: int | None = None, *, data_root: Any = None, grayscal
     Without the data: DataNotFoundError, or with allow_stored_identity=True the stored identity of the
     set (fingerprint and description, images and labels None) when there is one."""
     tier_config(tier, dataset)
+    synthetic = tier_of(tier).synthetic_data
     # keyed by the resolved data directory: a changed $LOWFREQ_DATA_DIR is another data set
-    where = None if tier == "smoke" else str(paths.data_dir(data_root))
-    ds = None if tier == "smoke" else dataset
+    where = None if synthetic else str(paths.data_dir(data_root))
+    ds = None if synthetic else dataset
     args = {"n": n, "grayscale": bool(grayscale), "dataset": ds}
     try:
         es = _eval_set(tier, n, where, grayscale, ds)
@@ -115,10 +118,11 @@ def eval_set(tier: str, n: int | None = None, *, data_root: Any = None, grayscal
 
 @lru_cache(maxsize=32)
 def _eval_set(tier: str, n: int | None, data_root: str | None, grayscale: bool, dataset: str | None) -> EvalSet:
-    if tier != "smoke" and dataset is not None:
+    synthetic = tier_of(tier).synthetic_data
+    if not synthetic and dataset is not None:
         ds = load_eval_images(dataset, n, root=data_root, grayscale=grayscale)
         return EvalSet(ds.images, ds.labels.long(), ds.source, data.dataset_fingerprint(ds.images, ds.labels))
-    if tier == "smoke":
+    if synthetic:
         # the smoke recipes train on cue_conflict(seed=0); this is a disjoint sample seed
         x, y = data.cue_conflict(n or 1000, seed=10_000)
         src = "synthetic cue-conflict test images (lowfreq.data.cue_conflict, seed 10000)"
@@ -141,7 +145,7 @@ def train_data_fingerprint(r: Recipe, data_root: Any = None) -> tuple[str, str]:
     per process and data set)."""
     where = None if r.dataset == "synthetic" else str(paths.data_dir(data_root))
     args = {"dataset": r.dataset, "in_channels": r.in_channels, "train_subset": r.train_subset, "seed": r.seed}
-    tier = "smoke" if r.dataset == "synthetic" else r.tier
+    tier = synthetic_tier().name if r.dataset == "synthetic" else r.tier
     try:
         fp, src = _train_data_fingerprint(r.dataset, r.in_channels, r.train_subset, r.seed, where)
     except data.DataNotFoundError:

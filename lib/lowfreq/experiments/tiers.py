@@ -1,6 +1,7 @@
 """Tiers: how much of each probe a tier runs, and a model at a tier resolved once for every stage.
 
-A tier (``smoke``, ``cpu``, ``full``) fixes the probe sizes (:class:`TierConfig`). A model is probed
+A tier (``lowfreq.core.tiers``: the one list of tiers, and what else differs between them as fields
+of a :class:`~lowfreq.core.tiers.Tier`) fixes the probe sizes (:class:`TierConfig`). A model is probed
 on the tier's CIFAR-10 / synthetic test images, or, for the Imagenette stand-in zoo and ImageNet
 entries, on its own data set's val images with that data set's sizes (DATASET_TIER_CONFIGS).
 :func:`resolve` looks all of this up once and returns a :class:`ProbeTarget` that the stages pass on.
@@ -10,8 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from lowfreq.core.tiers import DRY_RUN_TIER, Tier
+from lowfreq.core.tiers import tier as tier_of
 from lowfreq.models import registry, zoo
-from lowfreq.models.zoo import DRY_RUN_TIER
 from lowfreq.methods.hybrid import PAPER_F_MIX_NYQ
 
 __all__ = ["TierConfig", "TIER_CONFIGS", "DATASET_TIER_CONFIGS", "tier_config", "ProbeTarget", "resolve"]
@@ -44,6 +46,12 @@ class TierConfig:
     target_seed: int = 0
     n_boot: int = 200
     corruption_params: str = "cifar10"
+
+    @property
+    def tier_value(self) -> Tier:
+        """The :class:`~lowfreq.core.tiers.Tier` called ``tier`` (the field stays the name: it is in
+        every cache key and results path)."""
+        return tier_of(self.tier)
 
 
 TIER_CONFIGS: dict[str, TierConfig] = {
@@ -119,9 +127,10 @@ def tier_config(tier: str, dataset: str | None = None) -> TierConfig:
     """The probe sizes of a tier (for `dataset` 'imagenette<size>' / 'imagenet': that data set's sizes,
     DATASET_TIER_CONFIGS); ValueError for an unknown tier."""
     if tier not in TIER_CONFIGS:
+        tier_of(tier)  # ValueError naming the tiers
         raise ValueError(f"unknown tier {tier!r}; tiers are {tuple(TIER_CONFIGS)}")
     fam = _family(dataset)
-    if fam is None or tier == "smoke":
+    if fam is None or tier_of(tier).synthetic_data:  # synthetic data: one data set, the tier's sizes
         return TIER_CONFIGS[tier]
     if (fam, tier) not in DATASET_TIER_CONFIGS:
         raise ValueError(f"no probe sizes for data set {dataset!r} at tier {tier!r}")
@@ -142,6 +151,11 @@ class ProbeTarget:
     dataset: str | None
     grayscale: bool
     config: TierConfig
+
+    @property
+    def tier_value(self) -> Tier:
+        """The :class:`~lowfreq.core.tiers.Tier` called ``tier``."""
+        return tier_of(self.tier)
 
     @property
     def is_zoo(self) -> bool:

@@ -114,7 +114,7 @@ def create_model(name: str, **kwargs: Any) -> nn.Module:
 def load_model(name: str, **kwargs: Any) -> nn.Module:
     """The entry with its weights (trained here or published), in eval mode.
 
-    Zoo entries take tier= ('smoke', 'cpu', 'full'); published entries take model_dir=. Missing
+    Zoo entries take tier= (a name in lowfreq.core.tiers.TIERS); published entries take model_dir=. Missing
     weights give an error that says which file to place where, or how to train it.
     """
     return get_spec(name).load(**kwargs).eval()

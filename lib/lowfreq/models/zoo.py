@@ -26,6 +26,8 @@ import torch
 from torch import nn
 
 from lowfreq.core import paths
+from lowfreq.core.tiers import DEFAULT_TIER, DRY_RUN_TIER, TIERS, dry_run_tier
+from lowfreq.core.tiers import tier as tier_of
 from lowfreq.data import imagenette
 from lowfreq.models import nets
 from lowfreq.models.layers import GaussianBlur, GrayscaleInput, PCAProjection, Preprocessed
@@ -37,7 +39,6 @@ __all__ = ["TIERS", "FAMILIES", "Recipe", "recipe", "recipes", "family_of", "SEE
            "IN_PCA_K", "in_blur_name", "blur_sigma_px", "paper_sigma_px", "build_model", "weights_path", "load_trained", "MissingWeightsError",
            "CorruptWeightsError"]
 
-TIERS = ("smoke", "cpu", "full")
 #: The blur series of Fig 5b (sigma in pixels); sigma = 1.5 is the Table B "blur" model.
 BLUR_SERIES = (1.0, 1.1, 1.2, 1.3, 1.4, 1.5, 1.6, 1.7, 1.8, 1.9, 2.0, 2.5, 3.0)
 #: The sigmas a tier trains where it cannot afford the whole series: at cpu, seven spanning 1.0-3.0 px
@@ -324,37 +325,34 @@ def family_of(name: str) -> str:
     return "imagenette" if name.startswith(IMAGENETTE_PREFIX) else "cifar10"
 
 
-#: The dry run of the full tier (#13): the `full` recipes -- same architectures, fronts, adversarial
-#: training, neural regularization and code paths -- with sizes cut to seconds on a CPU (one epoch on a few
-#: batches). Its results are never mixed with real ones (lowfreq.experiments.runs.run writes them only to
-#: an explicit scratch folder).
-DRY_RUN_TIER = "full-dry"
+# The dry run of the full tier (#13; DRY_RUN_TIER, from lowfreq.core.tiers, re-exported here): the `full`
+# recipes -- same architectures, fronts, adversarial training, neural regularization and code paths -- with
+# sizes cut to seconds on a CPU (one epoch on a few batches). Its results are never mixed with real ones
+# (lowfreq.experiments.runs.run writes them only to an explicit scratch folder).
 #: Training images of a dry-run recipe (a PCA front gets K + 32, so that K components can be fitted).
 DRY_RUN_TRAIN_IMAGES = 64
 
 
 def dry_run_recipe(r: Recipe) -> Recipe:
     """The dry-run twin of a `full` recipe: one epoch on DRY_RUN_TRAIN_IMAGES images, batch 32."""
-    if r.tier != "full":
-        raise ValueError(f"a dry run shrinks full-tier recipes; {r.name!r} is at tier {r.tier!r}")
+    dry = dry_run_tier(r.tier)  # ValueError for a tier without a dry run
     n = DRY_RUN_TRAIN_IMAGES
     if r.preprocess and r.preprocess[0] == "pca":
         n = max(n, int(r.preprocess[1]) + 32)
     extra = dict(r.extra)
     if "init_from" in extra:  # fine-tuned recipes start from their parent's dry-run twin
-        parent = dry_run_recipe(_RECIPES[(extra["init_from"]["name"], "full")])
+        parent = dry_run_recipe(_RECIPES[(extra["init_from"]["name"], r.tier)])
         extra["init_from"] = {"name": parent.name, "fingerprint": parent.fingerprint()}
-    return dataclasses.replace(r, tier=DRY_RUN_TIER, epochs=1, batch_size=32, train_subset=n, extra=extra,
+    return dataclasses.replace(r, tier=dry.name, epochs=1, batch_size=32, train_subset=n, extra=extra,
                                notes=f"dry run of the full recipe: {r.notes}")
 
 
 def recipe(name: str, tier: str) -> Recipe:
     """The recipe called `name` at `tier` (or at DRY_RUN_TIER: the dry-run twin of the full recipe);
     a clear ValueError when there is none."""
-    if tier == DRY_RUN_TIER:
-        return dry_run_recipe(recipe(name, "full"))
-    if tier not in TIERS:
-        raise ValueError(f"unknown tier {tier!r}; tiers are {TIERS} (and {DRY_RUN_TIER!r}, the full tier's dry run)")
+    t = tier_of(tier)  # ValueError for an unknown tier
+    if t.rehearses is not None:
+        return dry_run_recipe(recipe(name, t.rehearses))
     if (name, tier) not in _RECIPES:
         names = sorted({n for n, _ in _RECIPES})
         raise ValueError(f"no zoo recipe {name!r} at tier {tier!r}; recipes: {', '.join(names)}")
@@ -366,10 +364,9 @@ def recipes(tier: str, *, group: str | None = None, family: str | None = "cifar1
     the CIFAR-10 zoo of Figs 2-5), 'imagenette' (the Fig 6 stand-in, names 'in_*') or None (both).
     replicas=True adds the seed replicas (:data:`SEEDS`; each right after its model): what the tier
     trains and probes. Without them: one recipe per model, as the figures list them."""
-    if tier == DRY_RUN_TIER:
-        return [dry_run_recipe(r) for r in recipes("full", group=group, family=family, replicas=replicas)]
-    if tier not in TIERS:
-        raise ValueError(f"unknown tier {tier!r}; tiers are {TIERS} (and {DRY_RUN_TIER!r}, the full tier's dry run)")
+    t = tier_of(tier)  # ValueError for an unknown tier
+    if t.rehearses is not None:
+        return [dry_run_recipe(r) for r in recipes(t.rehearses, group=group, family=family, replicas=replicas)]
     if family is not None and family not in FAMILIES:
         raise ValueError(f"unknown family {family!r}; families are {FAMILIES}")
     out = []
@@ -465,10 +462,10 @@ def _register_all() -> None:
     for n, rs in by_name.items():
         first = rs[0]
 
-        def _build(*, tier: str = "cpu", _n: str = n) -> nn.Module:
+        def _build(*, tier: str = DEFAULT_TIER, _n: str = n) -> nn.Module:
             return build_model(recipe(_n, tier))
 
-        def _load(*, tier: str = "cpu", model_dir: Any = None, _n: str = n) -> nn.Module:
+        def _load(*, tier: str = DEFAULT_TIER, model_dir: Any = None, _n: str = n) -> nn.Module:
             return load_trained(recipe(_n, tier), model_dir=model_dir)
 
         register(
@@ -476,7 +473,7 @@ def _register_all() -> None:
                 name=n,
                 group=first.group,
                 source="zoo",
-                dataset=next((r.dataset for r in rs if r.tier == "cpu"), first.dataset),
+                dataset=next((r.dataset for r in rs if r.tier == DEFAULT_TIER), first.dataset),
                 build=_build,
                 load=_load,
                 tiers=tuple(r.tier for r in rs),

@@ -36,6 +36,7 @@ from lowfreq import experiments
 from lowfreq.core import paths
 from lowfreq.core.cache import Record
 from lowfreq.core.cache import provenance as run_provenance
+from lowfreq.core.tiers import tier as tier_of
 from lowfreq.experiments import userprobe
 from lowfreq.experiments.userprobe import ProbeResult
 from lowfreq.methods.fourier import FourierHeatMap
@@ -214,7 +215,7 @@ def placement(row: Mapping[str, Any], comparison: ZooComparison, *, member: bool
     if not sentences:
         out["paragraph"] = f"{name}: no results to place yet."
         return out
-    data = "synthetic images" if comparison.tier == "smoke" else {"cifar10": "CIFAR-10", "imagenette": "Imagenette"}.get(
+    data = "synthetic images" if tier_of(comparison.tier).synthetic_data else {"cifar10": "CIFAR-10", "imagenette": "Imagenette"}.get(
         str(comparison.family), str(comparison.family))
     where = (f"Beside the {comparison.tier}-tier zoo" + (f" ({data}, {len(rows)} {other}models)" if rows else "")
              if rows else f"{name} has no zoo to compare with ({comparison.note or 'none'}):")
@@ -762,7 +763,7 @@ def probe_chapter(tier: str, *, compute_missing: bool | None = None, train_missi
     maps_recs = [r for r in (_fourier_record(n, tier) for n in group_models) if r is not None]
     data_rec = maps_recs[0].payload.get("data") if maps_recs else ""
     prov_maps = dataclasses.replace(
-        make_provenance(tier=tier, data="synthetic" if tier == "smoke" else "CIFAR-10", data_detail=str(data_rec),
+        make_provenance(tier=tier, data="synthetic" if tier_of(tier).synthetic_data else "CIFAR-10", data_detail=str(data_rec),
                         models=list(group_models), wall_time_s=wall_maps),
         results=(_records_line("fourier", maps_recs),))
     return ProbeChapter(numbers, zoo_rep, zoo_note, file_rep, note, heat, groups, _report_prov(tier, zoo_rep, wall_zoo),

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Mapping, Sequence
 
 from lowfreq import experiments
 from lowfreq.core.cache import provenance as run_provenance
+from lowfreq.core.tiers import tier as tier_of
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
@@ -108,7 +109,7 @@ def data_label(tier: str, *, n: int | None = None, dataset: str | None = None, g
     """A short name for a tier's evaluation images, for the one-line provenance: the synthetic
     cue-conflict images at the smoke tier, else the data set's test (or validation) images; `n`:
     the first n of them; grayscale: shown in grayscale."""
-    if tier == "smoke":
+    if tier_of(tier).synthetic_data:
         what = "synthetic cue-conflict test images"
     elif dataset is None or dataset.startswith("cifar10"):
         what = "CIFAR-10 test images"

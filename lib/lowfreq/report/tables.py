@@ -184,7 +184,7 @@ def claims_table_markdown(results: Sequence[ClaimResult]) -> str:
     return "\n".join(lines)
 
 
-def tier_table_markdown(tiers: Sequence[str] = ("smoke", "cpu", "full")) -> str:
+def tier_table_markdown(tiers: Sequence[str] = zoo.TIERS) -> str:
     """A Markdown table of what each tier runs: data, architecture, training images and epochs (from
     the zoo recipes of ``base``) and the probe sizes (from ``lowfreq.experiments`` when present).
     Generated from the code so the book's description never drifts from what runs."""

@@ -26,10 +26,11 @@ from tqdm.auto import tqdm
 
 from lowfreq import data
 from lowfreq.data.archive import dataset_fingerprint
+from lowfreq.core.tiers import tier as tier_of
 from lowfreq.core.utils import atomic_torch_save, batches, in_processes, resolve_device
 from lowfreq.data.imagenette import load_imagenette
 from lowfreq.models.layers import PCAProjection, Preprocessed
-from lowfreq.models.zoo import DRY_RUN_TIER, Recipe, build_model, load_trained, recipe, weights_path
+from lowfreq.models.zoo import Recipe, build_model, load_trained, recipe, weights_path
 from lowfreq.methods import attacks
 from lowfreq.methods.v1 import logits_and_features, neural_config, similarity_loss
 
@@ -38,7 +39,7 @@ from lowfreq.methods.v1 import logits_and_features, neural_config, similarity_lo
 #: training produces for an existing recipe. (A plain source hash would also change on unrelated
 #: edits, such as a new recipe, and silently orphan every trained model and its results.)
 TRAIN_CODE_VERSION = 2  # 2: channels_last on every device (1: on CUDA only)
-#: Test images a dry-run recipe (lowfreq.models.zoo.DRY_RUN_TIER) is evaluated on after training.
+#: Test images a dry-run recipe (a tier whose ``is_dry_run``, lowfreq.core.tiers) is evaluated on after training.
 DRY_RUN_TEST_IMAGES = 256
 
 #: Environment variable that turns torch.compile of training on ("1") or off ("0") where train's
@@ -429,7 +430,7 @@ def train(
             },
             ckpt,
         )
-    n_test = DRY_RUN_TEST_IMAGES if r.tier == DRY_RUN_TIER else None  # a dry run tests on a few images only
+    n_test = DRY_RUN_TEST_IMAGES if tier_of(r.tier).is_dry_run else None  # a dry run tests on a few images only
     test_acc = evaluate(model, d.test_x[:n_test], d.test_y[:n_test], dev)
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
     atomic_torch_save(
