@@ -36,15 +36,20 @@ def _source_files() -> Iterator[tuple[Path, ast.Module]]:
         yield f, ast.parse(f.read_text(), filename=str(f))
 
 
-def test_the_checkout_is_found_from_the_package():
+def test_the_checkout_is_found_from_the_package(monkeypatch, tmp_path):
     assert paths.repo_root() == ROOT
-    assert paths.results_dir() == ROOT / "results" or "LOWFREQ_RESULTS_DIR" in __import__("os").environ
+    for env, name, where in (("LOWFREQ_RESULTS_DIR", "results", paths.results_dir),
+                             ("LOWFREQ_MODEL_DIR", "models", paths.model_dir), ("LOWFREQ_DATA_DIR", "data", paths.data_dir)):
+        monkeypatch.delenv(env, raising=False)
+        assert where() == ROOT / name  # no variable: the checkout's folder
+        monkeypatch.setenv(env, str(tmp_path / name))
+        assert where() == tmp_path / name  # the variable wins over the checkout
+        assert where(tmp_path / "given") == tmp_path / "given"  # and an explicit argument over both
 
 
 def test_import_linter_contracts_hold():
     lint = Path(sys.executable).parent / "lint-imports"
-    if not lint.exists():
-        pytest.skip("import-linter is not installed in this environment (make setup installs it)")
+    assert lint.exists(), f"{lint} is missing: import-linter is a pinned dependency (requirements.txt); `make setup` installs it"
     res = subprocess.run([str(lint)], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-2000:]
     assert "broken" in res.stdout and " 0 broken" in res.stdout

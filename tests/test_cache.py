@@ -40,7 +40,11 @@ def test_key_ignores_dict_order_and_number_forms():
     a = key(eps=2, grid=(0.1, 0.25), cfg={"b": 1, "a": [1, 2]})
     b = key(cfg={"a": (1.0, 2.0), "b": np.int64(1)}, grid=[np.float64(0.1), 0.25], eps=2.0)
     assert a == b
-    assert len(a) == 64 and int(a, 16) >= 0
+    assert len(a) == 64 and set(a) <= set("0123456789abcdef")  # sha256 in lowercase hex
+    # any change of a value, of a list's order or of the set of inputs is another key
+    assert key(eps=3, grid=(0.1, 0.25), cfg={"b": 1, "a": [1, 2]}) != a
+    assert key(eps=2, grid=(0.1, 0.25), cfg={"b": 1, "a": [2, 1]}) != a
+    assert key(eps=2, grid=(0.1, 0.25)) != a
     # numpy float32 scalar is its exact float64 value, stable across calls
     assert key(x=np.float32(0.1)) == key(x=float(np.float32(0.1))) == key(x=np.float32(0.1))
     assert key(norm=math.inf) == key(norm=np.inf) != key(norm=-math.inf)

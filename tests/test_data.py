@@ -338,7 +338,7 @@ def test_dataset_fingerprint():
     x = torch.rand(4, 3, 8, 8, generator=torch.Generator().manual_seed(0))
     y = torch.tensor([0, 1, 2, 3])
     fp = data.dataset_fingerprint(x, y)
-    assert len(fp) == 16 and int(fp, 16) >= 0
+    assert len(fp) == 16 and set(fp) <= set("0123456789abcdef")  # 16 lowercase hex digits
     assert data.dataset_fingerprint(x.clone(), y.clone()) == fp
     assert data.dataset_fingerprint(x.numpy(), y.numpy()) == fp
     x2 = x.clone()

@@ -156,7 +156,10 @@ def test_committed_figure_inputs_are_small_and_readable(tier):
     total = 0
     for path in records:
         rec = json.loads(path.read_text())
-        assert rec["kind"] == fi.KIND and rec["inputs"]["code"].startswith("figure_inputs=") or "figure_inputs=" in rec["inputs"]["code"]
+        assert rec["kind"] == fi.KIND, path.name
+        # keyed by this module's code version (code_id: "name=version,..."), so the current code finds it
+        versions = dict(part.split("=", 1) for part in rec["inputs"]["code"].split(","))
+        assert versions.get("figure_inputs") == str(fi.CODE_VERSION), f"{path.name}: code {rec['inputs']['code']}"
         assert rec["payload"]["source"] and "identity" in rec["inputs"]
         size = path.stat().st_size + (path.with_suffix(".npz").stat().st_size if rec["sidecar"] else 0)
         assert size < 400_000, f"{path.name}: {size} bytes; figure inputs must stay small"
