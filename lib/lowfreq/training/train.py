@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -26,6 +26,7 @@ from tqdm.auto import tqdm
 
 from lowfreq import data
 from lowfreq.data.archive import dataset_fingerprint
+from lowfreq.core.tiers import DEFAULT_TIER
 from lowfreq.core.tiers import tier as tier_of
 from lowfreq.core.utils import atomic_torch_save, batches, in_processes, resolve_device
 from lowfreq.data.imagenette import load_imagenette
@@ -316,7 +317,7 @@ def _init_from_parent(model: nn.Module, r: Recipe, d: TrainData, **kw: Any) -> N
 def train(
     name_or_recipe: str | Recipe,
     *,
-    tier: str = "cpu",
+    tier: str = DEFAULT_TIER,
     device: str | torch.device | None = None,
     model_dir: Any = None,
     data_root: Any = None,
@@ -350,27 +351,14 @@ def train(
         torch.set_num_threads(threads)
     out = weights_path(r, model_dir=model_dir)
     d = data if data is not None else load_data(r, data_root=data_root)
-
     data_fp = dataset_fingerprint(d.train_x, d.train_y)
     if resume and out.exists():
-        model = load_trained(r, model_dir=model_dir)  # a damaged file is a one-line error naming the fix
-        blob = torch.load(out, map_location="cpu", weights_only=True)
-        same_code = int(blob.get("train_code_version", 1)) == TRAIN_CODE_VERSION
-        if blob.get("train_data") == data_fp and same_code:  # the same recipe trained on the same data by this code: reuse
-            model = model.to(dev)
-            return TrainResult(model, r, float(blob["test_acc"]), list(blob["history"]), float(blob["train_time_s"]), out, str(dev), d.source,
-                               bool(blob.get("compiled", False)))
-        if progress:
-            why = "on other data" if same_code else f"by training code v{blob.get('train_code_version', 1)}, not v{TRAIN_CODE_VERSION}"
-            print(f"{r.name} [{r.tier}]: stored weights were trained {why}; retraining")
+        reused = _reuse_weights(r, d, data_fp, dev, model_dir=model_dir, progress=progress)
+        if reused is not None:
+            return reused
 
-    image_shape = tuple(d.train_x.shape[1:])
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(r.seed)
-        model = build_model(r, image_shape=image_shape)
-    _fit_front(model, r, d)
-    _init_from_parent(model, r, d, device=device, model_dir=model_dir, data_root=data_root, progress=progress, compile=compile)
-    model = model.to(dev).to(memory_format=torch.channels_last)  # faster on CPUs too (~1.5x, issue 11's frontier)
+    model = _initial_model(r, d, dev, device=device, model_dir=model_dir, data_root=data_root, progress=progress,
+                           compile=compile)
     if dev.type == "cuda":
         d = TrainData(*(t.to(dev) if isinstance(t, torch.Tensor) else t for t in d))
     gen = torch.Generator(device=dev.type if dev.type == "cuda" else "cpu").manual_seed(r.seed)
@@ -378,31 +366,91 @@ def train(
     optimizer = torch.optim.SGD(params, lr=r.lr, momentum=0.9, nesterov=True, weight_decay=r.weight_decay)
     steps = r.epochs * -(-d.train_x.shape[0] // r.batch_size)
     scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=r.lr, total_steps=steps, pct_start=0.25)
-    history: list[dict[str, float]] = []
-    start_epoch, elapsed = 0, 0.0
-    compiled = False  # whether any epoch ran compiled (one resumed from a checkpoint included)
-
     ckpt = _checkpoint_path(r, model_dir)
-    if resume and ckpt.exists():
-        state = torch.load(ckpt, map_location="cpu", weights_only=True)
-        if (state.get("fingerprint") == r.fingerprint() and state.get("train_data") == data_fp
-                and int(state.get("train_code_version", 1)) == TRAIN_CODE_VERSION):
-            model.load_state_dict(state["model"])
-            optimizer.load_state_dict(state["optimizer"])
-            scheduler.load_state_dict(state["scheduler"])
-            gen.set_state(state["generator"].to(gen.device) if gen.device.type == "cuda" else state["generator"])
-            history, start_epoch, elapsed = list(state["history"]), int(state["epoch"]), float(state["elapsed"])
-            compiled = bool(state.get("compiled", False))
-            if progress:
-                print(f"{r.name} [{r.tier}]: resuming after epoch {start_epoch}")
+    run = _resume_checkpoint(ckpt, r, data_fp, model, optimizer, scheduler, gen, progress=progress) if resume else _Run()
 
-    net, use_compile = model, use_compile and start_epoch < r.epochs
+    _train_epochs(model, optimizer, scheduler, d, r, gen, dev, run, ckpt=ckpt, data_fp=data_fp,
+                  use_compile=use_compile and run.epoch < r.epochs, progress=progress)
+    n_test = DRY_RUN_TEST_IMAGES if tier_of(r.tier).is_dry_run else None  # a dry run tests on a few images only
+    test_acc = evaluate(model, d.test_x[:n_test], d.test_y[:n_test], dev)
+    _save_weights(out, model, r, run, test_acc=test_acc, image_shape=tuple(d.train_x.shape[1:]), data_fp=data_fp)
+    ckpt.unlink(missing_ok=True)
+    if progress:
+        print(f"{r.name} [{r.tier}]: test accuracy {test_acc:.4f}, {run.elapsed:.0f} s on {dev}{' (compiled)' if run.compiled else ''}")
+    return TrainResult(model.eval(), r, test_acc, run.history, run.elapsed, out, str(dev), d.source, run.compiled)
+
+
+def _reuse_weights(r: Recipe, d: TrainData, data_fp: str, dev: torch.device, *, model_dir: Any,
+                   progress: bool) -> TrainResult | None:
+    """The stored weights of `r` when the same recipe was trained on the same data by this training code,
+    else None (and a line saying why it retrains)."""
+    out = weights_path(r, model_dir=model_dir)
+    model = load_trained(r, model_dir=model_dir)  # a damaged file is a one-line error naming the fix
+    blob = torch.load(out, map_location="cpu", weights_only=True)
+    same_code = int(blob.get("train_code_version", 1)) == TRAIN_CODE_VERSION
+    if blob.get("train_data") == data_fp and same_code:
+        return TrainResult(model.to(dev), r, float(blob["test_acc"]), list(blob["history"]), float(blob["train_time_s"]), out,
+                           str(dev), d.source, bool(blob.get("compiled", False)))
+    if progress:
+        why = "on other data" if same_code else f"by training code v{blob.get('train_code_version', 1)}, not v{TRAIN_CODE_VERSION}"
+        print(f"{r.name} [{r.tier}]: stored weights were trained {why}; retraining")
+    return None
+
+
+def _initial_model(r: Recipe, d: TrainData, dev: torch.device, **parent_kw: Any) -> nn.Module:
+    """The recipe's network before its first epoch, on `dev`: built from the recipe's seed, its PCA front
+    fitted, a fine-tuned recipe's backbone copied from its parent (trained first with parent_kw if missing)."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(r.seed)
+        model = build_model(r, image_shape=tuple(d.train_x.shape[1:]))
+    _fit_front(model, r, d)
+    _init_from_parent(model, r, d, **parent_kw)
+    return model.to(dev).to(memory_format=torch.channels_last)  # faster on CPUs too (~1.5x, issue 11's frontier)
+
+
+@dataclass
+class _Run:
+    """Where a training run stands: the finished epochs' stats, their number, the seconds they took and
+    whether any of them ran compiled (one resumed from a checkpoint included)."""
+
+    history: list[dict[str, float]] = field(default_factory=list)
+    epoch: int = 0
+    elapsed: float = 0.0
+    compiled: bool = False
+
+
+def _resume_checkpoint(ckpt: Path, r: Recipe, data_fp: str, model: nn.Module, optimizer: torch.optim.Optimizer,
+                       scheduler: Any, gen: torch.Generator, *, progress: bool) -> _Run:
+    """Load the checkpoint of an interrupted run of the same recipe, data and training code into model,
+    optimizer, scheduler and generator; a fresh :class:`_Run` when there is none."""
+    if not ckpt.exists():
+        return _Run()
+    state = torch.load(ckpt, map_location="cpu", weights_only=True)
+    if (state.get("fingerprint") != r.fingerprint() or state.get("train_data") != data_fp
+            or int(state.get("train_code_version", 1)) != TRAIN_CODE_VERSION):
+        return _Run()
+    model.load_state_dict(state["model"])
+    optimizer.load_state_dict(state["optimizer"])
+    scheduler.load_state_dict(state["scheduler"])
+    gen.set_state(state["generator"].to(gen.device) if gen.device.type == "cuda" else state["generator"])
+    run = _Run(list(state["history"]), int(state["epoch"]), float(state["elapsed"]), bool(state.get("compiled", False)))
+    if progress:
+        print(f"{r.name} [{r.tier}]: resuming after epoch {run.epoch}")
+    return run
+
+
+def _train_epochs(model: nn.Module, optimizer: torch.optim.Optimizer, scheduler: Any, d: TrainData, r: Recipe,
+                  gen: torch.Generator, dev: torch.device, run: _Run, *, ckpt: Path, data_fp: str, use_compile: bool,
+                  progress: bool) -> None:
+    """The remaining epochs of `run` (updated in place), each followed by an atomic checkpoint; through
+    ``torch.compile(model)`` when use_compile (a failure inside it is a RuntimeError naming compile=False)."""
+    net = model
     if use_compile:
         try:
             net = torch.compile(model)  # shares model's parameters; compiles lazily, on its first call
         except Exception as exc:  # noqa: BLE001  e.g. "Dynamo is not supported on Python 3.x"
             raise _compile_error(r, exc) from exc
-    for epoch in range(start_epoch, r.epochs):
+    for epoch in range(run.epoch, r.epochs):
         t0 = time.perf_counter()
         try:
             stats = train_one_epoch(model, optimizer, scheduler, d, r, gen, dev, epoch=epoch, progress=progress, net=net)
@@ -410,10 +458,11 @@ def train(
             if use_compile and _compile_failure(exc):
                 raise _compile_error(r, exc) from exc
             raise
-        compiled = compiled or use_compile
-        elapsed += time.perf_counter() - t0
+        run.compiled = run.compiled or use_compile
+        run.elapsed += time.perf_counter() - t0
         stats["epoch"] = epoch + 1
-        history.append(stats)
+        run.history.append(stats)
+        run.epoch = epoch + 1
         atomic_torch_save(
             {
                 "fingerprint": r.fingerprint(),
@@ -422,38 +471,34 @@ def train(
                 "optimizer": optimizer.state_dict(),
                 "scheduler": scheduler.state_dict(),
                 "generator": gen.get_state().cpu(),
-                "history": history,
-                "epoch": epoch + 1,
-                "elapsed": elapsed,
+                "history": run.history,
+                "epoch": run.epoch,
+                "elapsed": run.elapsed,
                 "train_code_version": TRAIN_CODE_VERSION,
-                "compiled": compiled,
+                "compiled": run.compiled,
             },
             ckpt,
         )
-    n_test = DRY_RUN_TEST_IMAGES if tier_of(r.tier).is_dry_run else None  # a dry run tests on a few images only
-    test_acc = evaluate(model, d.test_x[:n_test], d.test_y[:n_test], dev)
-    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+
+
+def _save_weights(out: Path, model: nn.Module, r: Recipe, run: _Run, *, test_acc: float, image_shape: tuple[int, ...],
+                  data_fp: str) -> None:
+    """Write the trained weights with the recipe, its history and the identity of the data and code."""
     atomic_torch_save(
         {
-            "model": state,
+            "model": {k: v.detach().cpu() for k, v in model.state_dict().items()},
             "recipe": r.to_dict(),
             "fingerprint": r.fingerprint(),
             "test_acc": test_acc,
-            "history": history,
-            "train_time_s": elapsed,
+            "history": run.history,
+            "train_time_s": run.elapsed,
             "image_shape": list(image_shape),
             "train_data": data_fp,
             "train_code_version": TRAIN_CODE_VERSION,
-            "compiled": compiled,
+            "compiled": run.compiled,
         },
         out,
     )
-    ckpt.unlink(missing_ok=True)
-    if progress:
-        print(f"{r.name} [{r.tier}]: test accuracy {test_acc:.4f}, {elapsed:.0f} s on {dev}{' (compiled)' if compiled else ''}")
-    return TrainResult(model.eval(), r, test_acc, history, elapsed, out, str(dev), d.source, compiled)
-
-
 
 
 def _train_in_worker(r: Recipe, model_dir: Any, data_root: Any, compile: bool | None = None) -> dict[str, Any]:
