@@ -18,7 +18,7 @@ from lowfreq import experiments
 from lowfreq.data import DataNotFoundError
 from lowfreq.experiments import figure_inputs as fi
 from lowfreq.methods.corruptions import CORRUPTIONS
-from lowfreq.report import chapters, provenance
+from lowfreq.report import fig5_hybrid_groups, intro, provenance
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -167,16 +167,16 @@ def test_committed_figure_inputs_are_small_and_readable(tier):
 def test_the_cpu_chapters_images_come_without_data(no_data):
     if not (REPO / "results" / "cpu" / fi.KIND).is_dir():
         pytest.skip("no committed cpu figure inputs")
-    intro = chapters.intro("cpu")
-    assert intro.pair.low.shape == (3, 32, 32) and intro.pair.low_label != intro.pair.high_label
-    detail = provenance.provenance_html(intro.prov)
+    ch = intro.intro("cpu")
+    assert ch.pair.low.shape == (3, 32, 32) and ch.pair.low_label != ch.pair.high_label
+    detail = provenance.provenance_html(ch.prov)
     assert "CIFAR-10" in detail and "figure input cpu/figure_inputs/pairs_n64_p1_s0" in detail
-    fronts = chapters.front_frames("cpu")
+    fronts = fig5_hybrid_groups.front_frames("cpu")
     assert fronts.images.shape == (3, 3, 32, 32) and "1.5" in fronts.blur_px and fronts.pca_fronts is None
     assert len(fronts.blur_frames) == 3 and all(len(r) == len(fronts.blur_px) for r in fronts.blur_frames)
-    html = chapters.static_front_explorers(fronts)[0].data
+    html = fig5_hybrid_groups.static_front_explorers(fronts)[0].data
     assert html.count("data:image/png;base64,") >= 3 and "lowfreq-explorer" in html
-    live = chapters.live_front_explorers(fronts)  # the blur one runs on the stored images; PCA needs the data
+    live = fig5_hybrid_groups.live_front_explorers(fronts)  # the blur one runs on the stored images; PCA needs the data
     assert len(live) == 2 and "make data" in live[1].data
     change = fi.corruption_change_input("cpu", n=100, dataset="imagenette64", params="tinyimagenet", store=False)
     assert set(change.payload["change"]) == set(CORRUPTIONS) and change.payload["n"] == 100

@@ -10,7 +10,7 @@ of u_i on the (mean-subtracted) pixels, w_i = X^T (X X^T + alpha I)^-1 u_i, show
 
 A report on the populations of :mod:`lowfreq.methods.v1`, not a cached probe. This module owns the
 decomposition only; the neural group's tables are in :mod:`lowfreq.report.tables` and its figure is
-:func:`lowfreq.report.figures.plot_similarity_pcs`.
+:func:`lowfreq.report.fig2_neural.plot_similarity_pcs`.
 """
 from __future__ import annotations
 
