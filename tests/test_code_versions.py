@@ -25,6 +25,7 @@ from PIL import Image
 
 from lowfreq.core import cache
 from lowfreq.experiments import explorers, standin
+from lowfreq.report import neural_analysis
 from lowfreq.models.nets import cifar_cnn
 from lowfreq.methods import attacks
 from lowfreq.methods import corruptions
@@ -140,6 +141,11 @@ def _standin() -> list[float]:
     return [v for vs in change.values() for v in vs]
 
 
+def _neural_analysis() -> list[float]:
+    d = neural_analysis.similarity_pcs("mouse", _images(24, c=1), k=3)
+    return [*d.explained[:3].tolist(), *d.r2.tolist(), *d.rf_mean_sf_cpp.tolist(), float(d.ridge), d.images_mean_sf_cpp]
+
+
 PROBES: dict[str, tuple[Callable[[], int], Callable[[], list[float]]]] = {
     "utils": (lambda: utils.CODE_VERSION, _utils),
     "spectra": (lambda: spectra.CODE_VERSION, _spectra),
@@ -150,6 +156,7 @@ PROBES: dict[str, tuple[Callable[[], int], Callable[[], list[float]]]] = {
     "fourier": (lambda: fourier.CODE_VERSION, _fourier),
     "explorers": (lambda: explorers.CODE_VERSION, _explorers),
     "standin": (lambda: standin.CODE_VERSION, _standin),
+    "neural_analysis": (lambda: neural_analysis.CODE_VERSION, _neural_analysis),
 }
 
 

@@ -3,12 +3,13 @@ under the key of the inputs the code now uses.
 
 A figure input is keyed by its label, configuration, identity and code (``core.cache.code_id`` of the
 ``CODE_VERSION`` of every module that computes it). When a module that computes a record gets a
-``CODE_VERSION`` of its own (``experiments.explorers`` for the explorers' frames, ``experiments.standin``
-for the stand-in's corruption check), the committed records are not recomputed: this script reads each
-one, replaces only the ``code`` of its inputs, and writes the record under its new key (file name
-``<label>-<key12>.json`` and its ``.npz`` sidecar, renamed; ``key``, ``inputs`` and ``sidecar`` updated;
-payload, payload sha256 and provenance unchanged). It prints the sha256 of each record's payload part
-and sidecar before and after, and refuses to write when they differ.
+``CODE_VERSION`` of its own (``experiments.explorers`` for the explorers' frames,
+``experiments.standin`` for the stand-in's corruption check, ``report.neural_analysis`` for the S1 Fig D
+decompositions), the committed records are not recomputed: this script reads each one, replaces only the
+``code`` of its inputs, and writes the record under its new key (file name ``<label>-<key12>.json`` and
+its ``.npz`` sidecar, renamed; ``key``, ``inputs`` and ``sidecar`` updated; payload, payload sha256 and
+provenance unchanged). It prints the sha256 of each record's payload part and sidecar before and after,
+and refuses to write when they differ.
 
     python tools/rekey_figure_inputs.py            # dry run: what would be re-keyed
     python tools/rekey_figure_inputs.py --write    # re-key (git mv the renamed files yourself, or git add -A)
@@ -23,13 +24,15 @@ from pathlib import Path
 
 from lowfreq.core import cache, paths
 from lowfreq.experiments import explorers, figure_inputs, standin
-from lowfreq.methods import corruptions, hybrid, spectra
+from lowfreq.methods import corruptions, hybrid, spectra, v1
+from lowfreq.report import neural_analysis
 
 #: label prefix -> the code versions its record is keyed by now
 NEW_CODE = {
     "hybrid_explorer_": {"hybrid": hybrid.CODE_VERSION, "explorers": explorers.CODE_VERSION},
     "front_frames_": {"spectra": spectra.CODE_VERSION, "explorers": explorers.CODE_VERSION},
     "corruption_change_": {"corruptions": corruptions.CODE_VERSION, "standin": standin.CODE_VERSION},
+    "similarity_pcs_": {"v1": v1.CODE_VERSION, "spectra": spectra.CODE_VERSION, "neural_analysis": neural_analysis.CODE_VERSION},
 }
 
 

@@ -166,7 +166,7 @@ def _similarity_decomps(tier: str, n: int, k: int, *, store: bool,
     fi = figure_inputs.figure_input(
         tier, f"similarity_pcs_n{n}_k{k}", {"n": n, "k": k, "populations": {p: v1.POPULATIONS[p].to_dict() for p in populations}},
         compute, identity=lambda: {"data": experiments.eval_set(tier, n, grayscale=True).fingerprint}, store=store,
-        code={"v1": v1.CODE_VERSION, "spectra": spectra.CODE_VERSION})
+        code={"v1": v1.CODE_VERSION, "spectra": spectra.CODE_VERSION, "neural_analysis": neural_analysis.CODE_VERSION})
     decomps = []
     for pop in populations:
         d = fi.payload[pop]

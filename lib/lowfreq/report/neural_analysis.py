@@ -27,6 +27,11 @@ from lowfreq.models.layers import GrayscaleInput
 
 __all__ = ["SimilarityPCs", "similarity_pcs", "mean_radial_frequency", "RIDGE_GRID"]
 
+CODE_VERSION = 1
+"""Version of :func:`similarity_pcs` (part of the key of the stored S1 Fig D decompositions, with the
+versions of :mod:`lowfreq.methods.v1` and :mod:`lowfreq.methods.spectra`); bump it when a decomposition
+changes for the same images."""
+
 
 def mean_radial_frequency(images: np.ndarray | torch.Tensor) -> np.ndarray:
     """Power-weighted mean radial spatial frequency (cycles/pixel, DC excluded) of each (H, W) image
