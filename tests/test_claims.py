@@ -1,7 +1,8 @@
 """lowfreq.report.claims: the paper's claims checked on hand-made Table B rows (every verdict reachable,
-missing models and values degrade to "not tested"), the Fig 2b helpers, the corruption spectra and
-the grouping check; plus the figures (lowfreq.report.figures) and tables (lowfreq.report.tables) of the S1
-and Fig 2 chapters on synthetic payloads, and the claims' inputs (lowfreq.report.rows)."""
+missing models and values degrade to "not tested"), the Fig 2b helpers, the corruption spectra and the
+grouping check; plus the figures (lowfreq.report.plotting, s1_corruptions, fig2_neural, summary) and tables
+(lowfreq.report.tables) of the S1 and Fig 2 chapters on synthetic payloads, and the claims' inputs
+(lowfreq.report.rows)."""
 from __future__ import annotations
 
 import math

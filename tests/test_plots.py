@@ -1,9 +1,8 @@
-"""The figures, tables, rows and statistics of the Fig 4, Fig 5 and Table B chapters (lowfreq.report.figures,
-tables, rows, stats, paper): group means, the one quadratic fit (of the blur series), paper comparisons, the
-sortable Table B HTML, and that every figure degrades (draws what exists, names what is missing) instead of
-crashing.
-
-Fast tests need no trained model. `slow` + `browser`: the sortable table clicked in headless Chromium."""
+"""The figures, tables, rows and statistics of the Fig 4, Fig 5 and Table B chapters (lowfreq.report.plotting,
+fig4_spectra, table_b, tables, rows, stats, paper): group means, the one quadratic fit (of the blur series),
+paper comparisons, the sortable Table B HTML, and that every figure degrades (draws what exists, names what
+is missing) instead of crashing. Fast tests need no trained model. `slow` + `browser`: the sortable table
+clicked in headless Chromium."""
 from __future__ import annotations
 
 import html.parser

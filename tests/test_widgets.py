@@ -1,4 +1,4 @@
-"""report.widgets.png_bytes (Pillow) shows the same pixels as the hand-written encoder it replaced."""
+"""experiments.explorers.png_bytes (Pillow) shows the same pixels as the hand-written encoder it replaced."""
 from __future__ import annotations
 
 import io
