@@ -25,7 +25,8 @@ import torch
 
 from lowfreq import models
 from lowfreq.methods.hybrid import HybridCurve
-from lowfreq.report import claims, figures, provenance, stats, tables, widgets
+from lowfreq.experiments import explorers
+from lowfreq.report import claims, fig1_schematic, fig3_hybrid, plotting, provenance, stats, tables, widgets
 from lowfreq.report import rows as report_rows
 
 REPO = Path(__file__).resolve().parents[1]
@@ -53,24 +54,24 @@ def _png_pixels(data: bytes) -> np.ndarray:
 def test_png_bytes_round_trip_and_determinism():
     g = torch.Generator().manual_seed(0)
     x = torch.rand(3, 5, 7, generator=g)
-    b = widgets.png_bytes(x)
-    assert b == widgets.png_bytes(x.clone())  # same pixels, same bytes
+    b = explorers.png_bytes(x)
+    assert b == explorers.png_bytes(x.clone())  # same pixels, same bytes
     px = _png_pixels(b)
     assert px.shape == (5, 7, 3)
     assert np.abs(px / 255.0 - x.permute(1, 2, 0).numpy()).max() <= 0.5 / 255 + 1e-9
-    grey = _png_pixels(widgets.png_bytes(x[:1], scale=3))
+    grey = _png_pixels(explorers.png_bytes(x[:1], scale=3))
     assert grey.shape == (15, 21)
     assert np.array_equal(grey[::3, ::3], np.round(x[0].numpy() * 255).astype(np.uint8))
-    assert widgets.png_data_uri(x).startswith("data:image/png;base64,")
+    assert explorers.png_data_uri(x).startswith("data:image/png;base64,")
     with pytest.raises(ValueError):
-        widgets.png_bytes(torch.rand(2, 4, 4))
+        explorers.png_bytes(torch.rand(2, 4, 4))
     with pytest.raises(ValueError):
-        widgets.png_bytes(torch.full((3, 2, 2), float("nan")))
+        explorers.png_bytes(torch.full((3, 2, 2), float("nan")))
 
 
-def _frames(n_sel: int, n_val: int) -> list[list[widgets.Frame]]:
-    uri = widgets.png_data_uri(torch.zeros(1, 2, 2))
-    return [[widgets.Frame(((f"img {s}-{v}", uri),), f"<b>frame {s}-{v}</b> </script>") for v in range(n_val)]
+def _frames(n_sel: int, n_val: int) -> list[list[explorers.Frame]]:
+    uri = explorers.png_data_uri(torch.zeros(1, 2, 2))
+    return [[explorers.Frame(((f"img {s}-{v}", uri),), f"<b>frame {s}-{v}</b> </script>") for v in range(n_val)]
             for s in range(n_sel)]
 
 
@@ -148,7 +149,7 @@ def test_hybrid_explorer_data_and_html():
     high = torch.rand(2, 3, 8, 8, generator=g) * 0.2 + 0.7  # bright ones
     protos = torch.stack([low.mean(0), high.mean(0), torch.full((3, 8, 8), 0.5)])
     model = _LowPassClassifier(protos)
-    d = widgets.hybrid_explorer_data({"m": model, "gone": None}, low, high, [0, 0], [1, 1],
+    d = explorers.hybrid_explorer_data({"m": model, "gone": None}, low, high, [0, 0], [1, 1],
                                      f_mix_nyq=[0.0, 0.5, 1.0], class_names=["dark", "bright", "grey"])
     assert d.hybrids.shape == (2, 3, 3, 8, 8)
     assert d.probs["gone"] is None and d.probs["m"].shape == (2, 3, 3)
@@ -177,23 +178,23 @@ def test_live_explorer_recomputes_on_change():
     assert _png_pixels(hyb_img.value).shape == (128, 128, 3) and "missing" in preds.value
     fmix.value = 0.9
     assert hyb_img.value != before[0] and "0.90" in hyb_cap.value
-    expected = widgets.hybrid_explorer_data({"m": None}, low[:1], high[:1], [0], [1], f_mix_nyq=[0.9]).hybrids[0, 0]
+    expected = explorers.hybrid_explorer_data({"m": None}, low[:1], high[:1], [0], [1], f_mix_nyq=[0.9]).hybrids[0, 0]
     shown = _png_pixels(hyb_img.value)[::16, ::16] / 255.0
     assert np.abs(shown - expected.permute(1, 2, 0).numpy()).max() <= 0.5 / 255 + 1e-6
     pair.value = 2
-    assert "dark" in low_cap.value and hyb_img.value != widgets.png_bytes(expected, scale=16)
+    assert "dark" in low_cap.value and hyb_img.value != explorers.png_bytes(expected, scale=16)
 
 
 def test_explorer_pairs_are_cross_class_and_seeded():
     x = torch.rand(40, 3, 4, 4)
     y = torch.arange(40) % 4
-    lo, hi, ylo, yhi = widgets.explorer_pairs(x, y, n_pairs=5, seed=3)
+    lo, hi, ylo, yhi = explorers.explorer_pairs(x, y, n_pairs=5, seed=3)
     assert lo.shape == hi.shape == (5, 3, 4, 4)
     assert (ylo != yhi).all()
-    again = widgets.explorer_pairs(x, y, n_pairs=5, seed=3)
+    again = explorers.explorer_pairs(x, y, n_pairs=5, seed=3)
     assert torch.equal(again[1], hi)
     with pytest.raises(ValueError):
-        widgets.explorer_pairs(x, y[:-1], n_pairs=2)
+        explorers.explorer_pairs(x, y[:-1], n_pairs=2)
 
 
 # ============================================================================ plots
@@ -209,21 +210,21 @@ def agg():
 
 
 def test_similarity_schematic_is_computed_and_deterministic(agg):
-    s = figures.schematic_similarities(n_stimuli=5, seed=2)
+    s = fig1_schematic.schematic_similarities(n_stimuli=5, seed=2)
     for m in (s.model, s.neural):
         assert m.shape == (5, 5) and np.allclose(m, m.T) and np.allclose(np.diag(m), 1)
         assert m.min() >= -1 - 1e-9 and m.max() <= 1 + 1e-9
     assert -1 <= s.agreement <= 1
-    s2 = figures.schematic_similarities(n_stimuli=5, seed=2)
+    s2 = fig1_schematic.schematic_similarities(n_stimuli=5, seed=2)
     assert np.array_equal(s.model, s2.model) and s.agreement == s2.agreement
-    assert not np.array_equal(s.neural, figures.schematic_similarities(n_stimuli=5, seed=3).neural)
-    ax = figures.draw_similarity_schematic(n_stimuli=5, seed=2)
+    assert not np.array_equal(s.neural, fig1_schematic.schematic_similarities(n_stimuli=5, seed=3).neural)
+    ax = fig1_schematic.draw_similarity_schematic(n_stimuli=5, seed=2)
     insets = [c for c in ax.child_axes]
     assert len(insets) == 2
     shown = [i.get_images()[0].get_array() for i in insets]
     assert np.allclose(shown[0], s.model) and np.allclose(shown[1], s.neural)
     with pytest.raises(ValueError):
-        figures.draw_similarity_schematic(n_stimuli=1)
+        fig1_schematic.draw_similarity_schematic(n_stimuli=1)
 
 
 def _curve(shift: float) -> HybridCurve:
@@ -233,15 +234,15 @@ def _curve(shift: float) -> HybridCurve:
 
 
 def test_hybrid_plots_degrade_when_a_model_is_missing(agg):
-    ax = figures.plot_hybrid_curves({"base": _curve(0.5), "blur_s1.5": _curve(0.25), "pca": None})
+    ax = plotting.plot_hybrid_curves({"base": _curve(0.5), "blur_s1.5": _curve(0.25), "pca": None})
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
     assert len(labels) == 2 and "0.500" in labels[0] and "0.250" in labels[1]
     assert any("pca" in t.get_text() and "missing" in t.get_text() for t in ax.texts)
-    empty = figures.plot_hybrid_curves({"base": None})
+    empty = plotting.plot_hybrid_curves({"base": None})
     assert any("no hybrid-image results" in t.get_text() for t in empty.texts)
-    rates = figures.plot_hybrid_rates({"base": _curve(0.5), "x": None})
+    rates = fig3_hybrid.plot_hybrid_rates({"base": _curve(0.5), "x": None})
     assert len(rates.get_lines()) == 2
-    fig = figures.plot_hybrid_strip(torch.rand(3, 8, 8), torch.rand(3, 8, 8), [0.1, 0.5], low_label=1, high_label=2,
+    fig = plotting.plot_hybrid_strip(torch.rand(3, 8, 8), torch.rand(3, 8, 8), [0.1, 0.5], low_label=1, high_label=2,
                                   class_names=["a", "b", "c"])
     assert len(fig.axes) == 4 and "b" in fig.axes[0].get_title() and "c" in fig.axes[-1].get_title()
 
@@ -662,32 +663,32 @@ def test_smoke_book_renders_offline_in_chromium(tmp_path, monkeypatch):
 def test_band_power_kept_analytic_cases():
     g = torch.Generator().manual_seed(0)
     x = torch.rand(4, 3, 32, 32, generator=g)
-    assert widgets.band_power_kept(x, x) == pytest.approx([1.0, 1.0, 1.0])
-    assert widgets.band_power_kept(x, 0.5 * x) == pytest.approx([0.25, 0.25, 0.25])
+    assert explorers.band_power_kept(x, x) == pytest.approx([1.0, 1.0, 1.0])
+    assert explorers.band_power_kept(x, 0.5 * x) == pytest.approx([0.25, 0.25, 0.25])
     # a pure cosine at 0.375 cycles/pixel lives in the high band only; a blur removes most of it
     yy, xx = torch.meshgrid(torch.arange(32.0), torch.arange(32.0), indexing="ij")
     cos = (0.5 + 0.4 * torch.cos(2 * torch.pi * 0.375 * xx)).expand(1, 1, 32, 32)
-    kept = widgets.band_power_kept(cos, models.GaussianBlur(1.5, channels=1)(cos))
+    kept = explorers.band_power_kept(cos, models.GaussianBlur(1.5, channels=1)(cos))
     assert kept[2] < 0.01
     # the windowed spectrum of the cosine lies in the high band (the window's leakage aside)
-    pw = widgets._windowed_power(cos[0, 0])
+    pw = explorers._windowed_power(cos[0, 0])
     r = torch.sqrt(torch.fft.fftfreq(32)[:, None] ** 2 + torch.fft.fftfreq(32)[None, :] ** 2)
     assert float(pw[r >= 0.25].sum()) > 0.99 * float(pw.sum())
     # a smooth, non-periodic ramp has no high-frequency content once windowed (no wrap-around edge)
     ramp = (yy / 31).expand(1, 1, 32, 32)
-    assert float(widgets._windowed_power(ramp[0, 0])[r >= 0.25].sum()) < 1e-3 * float(widgets._windowed_power(ramp[0, 0]).sum())
+    assert float(explorers._windowed_power(ramp[0, 0])[r >= 0.25].sum()) < 1e-3 * float(explorers._windowed_power(ramp[0, 0]).sum())
     # blurring keeps less and less of the high band as sigma grows
-    highs = [widgets.band_power_kept(x, models.GaussianBlur(s)(x))[2] for s in (0.5, 1.0, 2.0)]
+    highs = [explorers.band_power_kept(x, models.GaussianBlur(s)(x))[2] for s in (0.5, 1.0, 2.0)]
     assert highs[0] > highs[1] > highs[2]
     with pytest.raises(ValueError, match="one shape"):
-        widgets.band_power_kept(x, x[:, :1])
+        explorers.band_power_kept(x, x[:, :1])
 
 
 def test_front_explorer_frames_and_html():
     g = torch.Generator().manual_seed(1)
     x = torch.rand(2, 3, 16, 16, generator=g)
     fronts = {"0": models.GaussianBlur(0.0), "1": models.GaussianBlur(1.0), "3": models.GaussianBlur(3.0)}
-    frames = widgets.front_frames(x, fronts, notes={"1": "<i>model blur_s1.0</i>"}, captions=["cat", "dog"])
+    frames = explorers.front_frames(x, fronts, notes={"1": "<i>model blur_s1.0</i>"}, captions=["cat", "dog"])
     assert len(frames) == 2 and all(len(row) == 3 for row in frames)
     f0, f1 = frames[0][0], frames[0][2]
     assert f0.images[0] == f1.images[0]  # the original does not change
@@ -698,7 +699,7 @@ def test_front_explorer_frames_and_html():
     out = widgets.static_front_explorer(x, fronts, slider_label="sigma (px)", captions=["cat", "dog"], initial=1).data
     assert 'class="lowfreq-explorer"' in out and 'data-lfx-value="1"' in out and ">dog</option>" in out
     with pytest.raises(ValueError, match="changed the image shape"):
-        widgets.front_frames(x, {"bad": torch.nn.AvgPool2d(2)})
+        explorers.front_frames(x, {"bad": torch.nn.AvgPool2d(2)})
 
 
 def test_live_front_explorer_recomputes_on_change():

@@ -1,4 +1,4 @@
-"""The chapters' side of the report layer: one call per chapter (lowfreq.report.chapters) that yields every
+"""The chapters' side of the report layer: one call per chapter (lowfreq.report.<chapter>) that yields every
 number its text quotes, the provenance under every output (one short line, the full record collapsed),
 the list of models not shown, and the figures and tables moved out of the chapters.
 
@@ -19,7 +19,11 @@ import torch
 from lowfreq import experiments
 from lowfreq.methods.hybrid import HybridCurve
 from lowfreq.models import registry, zoo
-from lowfreq.report import chapters, claims, figures, paper, provenance, stats, tables
+from lowfreq.report import (
+    claims, common, deviations, fig1_schematic, fig2_neural, fig3_hybrid, fig4_spectra, fig5_hybrid_groups,
+    fig6_imagenet, fig6_imagenet_standin, intro, paper, plotting, provenance, s1_corruptions, stats, summary,
+    table_b, tables,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 GLUE = re.compile(r"\{glue:text\}`([^`:]+)(?::[^`]*)?`")
@@ -197,12 +201,12 @@ def _attack(shift: float, n: int = 20) -> dict:
 
 
 def test_hybrid_panels_and_the_neural_group_curves(agg):
-    fig = figures.plot_hybrid_panels({"base": _curve(0.5), "blur_s1.5": _curve(0.25), "pca": None})
+    fig = fig3_hybrid.plot_hybrid_panels({"base": _curve(0.5), "blur_s1.5": _curve(0.25), "pca": None})
     rates, diff = fig.axes
     assert len(rates.get_lines()) == 4 and "fraction of Nyquist" in diff.get_xlabel()
     assert any("pca" in t.get_text() for t in diff.texts)
     curves = {"base_gray": _curve(0.5), "neural_mouse": _curve(0.3), "neural_monkey": None}
-    fig = figures.plot_neural_hybrid_curves(curves, baselines=["base_gray"], mouse=["neural_mouse"], monkey=["neural_monkey"])
+    fig = fig3_hybrid.plot_neural_hybrid_curves(curves, baselines=["base_gray"], mouse=["neural_mouse"], monkey=["neural_monkey"])
     mouse_ax, monkey_ax = fig.axes
     assert "mouse" in mouse_ax.get_title() and "monkey" in monkey_ax.get_title()
     assert len(mouse_ax.get_legend().get_texts()) == 2 and any("neural_monkey" in t.get_text() for t in monkey_ax.texts)
@@ -213,10 +217,10 @@ def test_fig2_row_draws_four_panels_or_nothing(agg):
     corr = {n: {"clean": 0.9, "mean": 0.6, "by_severity": {str(s): 0.9 - 0.1 * s for s in range(1, 6)},
                 "by_group": {"low": 0.5, "medium": 0.6, "high": 0.7}} for n in ("base_gray", "neural_mouse")}
     atk = {"base_gray": _attack(0.0), "neural_mouse": _attack(1.0)}
-    fig = figures.plot_fig2_row(corr, atk, ["base_gray", "neural_mouse"], letters="efgh", title="monkey")
+    fig = fig2_neural.plot_fig2_row(corr, atk, ["base_gray", "neural_mouse"], letters="efgh", title="monkey")
     assert len(fig.axes) >= 4 and [a.get_title(loc="left") for a in fig.axes[:4]] == ["(e)", "(f)", "(g)", "(h)"]
     assert fig._suptitle.get_text() == "monkey"
-    assert figures.plot_fig2_row({"x": None}, {}, ["x", "y"]) is None
+    assert fig2_neural.plot_fig2_row({"x": None}, {}, ["x", "y"]) is None
 
 
 def test_claim_evidence_and_corruption_change(agg):
@@ -224,27 +228,27 @@ def test_claim_evidence_and_corruption_change(agg):
             for s, f, a in ((1.0, 0.4, 0.7), (1.5, 0.3, 0.8), (2.0, 0.25, 0.78), (3.0, 0.2, 0.7))]
     rows.append({"model": "base", "group": "base", "f_rev_nyq": 0.45, "corruption_acc": 0.6, "f05_cpp": 0.4, "mean_eps": 0.004})
     fit = stats.series_fit(rows, group="blur", min_points=4)
-    fig = figures.plot_claim_evidence(rows, fit=fit, rho=-0.8, tolerance_acc=0.03)
+    fig = summary.plot_claim_evidence(rows, fit=fit, rho=-0.8, tolerance_acc=0.03)
     left, right = fig.axes
     assert "-0.80" in left.get_title() and left.get_yscale() == "log"
     assert right.get_legend() is not None and len(right.collections) >= 3
-    ax = figures.plot_corruption_change({"fog": [0.01, 0.02, 0.03, 0.04, 0.05], "frost": [0.02, 0.01, 0.03, 0.04, 0.05]})
+    ax = fig6_imagenet_standin.plot_corruption_change({"fog": [0.01, 0.02, 0.03, 0.04, 0.05], "frost": [0.02, 0.01, 0.03, 0.04, 0.05]})
     assert ax.get_yscale() == "log" and [t.get_text() for t in ax.get_legend().get_texts()] == ["fog", "frost"]
     assert np.allclose(ax.get_lines()[0].get_ydata(), [2.55, 5.1, 7.65, 10.2, 12.75])  # 8-bit levels
     assert list(ax.get_xticks()) == [1, 2, 3, 4, 5]
 
 
 def test_pair_strip_and_figure_sizes(agg):
-    pair = figures.ImagePair(torch.rand(3, 8, 8), torch.rand(3, 8, 8), 1, 2)
-    fig = figures.plot_pair_strip(pair, [0.1, 0.5], class_names=["a", "b", "c"])
+    pair = plotting.ImagePair(torch.rand(3, 8, 8), torch.rand(3, 8, 8), 1, 2)
+    fig = plotting.plot_pair_strip(pair, [0.1, 0.5], class_names=["a", "b", "c"])
     assert len(fig.axes) == 4 and "b" in fig.axes[0].get_title() and "c" in fig.axes[-1].get_title()
     # a figure made by the function has the chapter's size; one given to it is left alone
-    ax = figures.plot_clean_vs_corruption([{"model": "a", "group": "base", "clean_acc": 0.9, "corruption_acc": 0.6}])
+    ax = table_b.plot_clean_vs_corruption([{"model": "a", "group": "base", "clean_acc": 0.9, "corruption_acc": 0.6}])
     assert tuple(ax.figure.get_size_inches()) == (5.6, 4.2)
-    ax = figures.plot_eps_vs_f05([], figsize=(3.0, 2.0))
+    ax = plotting.plot_eps_vs_f05([], figsize=(3.0, 2.0))
     assert tuple(ax.figure.get_size_inches()) == (3.0, 2.0)
     fig, given = agg.subplots(figsize=(7, 7))
-    assert figures.plot_group_accuracy({"a": None}, ax=given) is given and tuple(fig.get_size_inches()) == (7, 7)
+    assert plotting.plot_group_accuracy({"a": None}, ax=given) is given and tuple(fig.get_size_inches()) == (7, 7)
 
 
 # ============================================================================ tables moved out of the chapters
@@ -289,42 +293,42 @@ def test_claims_table_and_table_b_markdown_formats():
 
 # ============================================================================ chapter helpers
 def test_compute_missing_and_notes(monkeypatch):
-    assert chapters.resolve_compute("smoke", None) and not chapters.resolve_compute("cpu", None)
-    assert chapters.resolve_compute("cpu", True) and not chapters.resolve_compute("smoke", False)
-    assert ":::{note}" in chapters.tier_caveat("smoke") and chapters.tier_caveat("cpu") == ""
-    assert "the paper's claims" in chapters.tier_caveat("smoke", what="the paper's claims")
+    assert common.resolve_compute("smoke", None) and not common.resolve_compute("cpu", None)
+    assert common.resolve_compute("cpu", True) and not common.resolve_compute("smoke", False)
+    assert ":::{note}" in common.tier_caveat("smoke") and common.tier_caveat("cpu") == ""
+    assert "the paper's claims" in common.tier_caveat("smoke", what="the paper's claims")
     import IPython.display
 
     shown = []
     monkeypatch.setattr(IPython.display, "display", lambda *objs, **kw: shown.extend(objs))
-    chapters.show_note("")
-    chapters.show_note("  \n")
+    common.show_note("")
+    common.show_note("  \n")
     assert shown == []
-    chapters.show_note("**x**")
+    common.show_note("**x**")
     assert len(shown) == 1 and shown[0].data == "**x**"
 
 
 # ============================================================================ one call per chapter
 _FAST = {
-    "intro": lambda t: chapters.intro(t),
-    "fig1_schematic": lambda t: chapters.fig1_schematic(t),
-    "fig3_hybrid": lambda t: chapters.fig3_hybrid(t, train_missing=False, compute_missing=False),
-    "fig4_spectra": lambda t: chapters.fig4_spectra(t, compute_missing=False),
-    "table_b": lambda t: chapters.table_b(t, compute_missing=False),
-    "fig6_imagenet": lambda t: chapters.fig6_imagenet(t),
-    "fig6_imagenet_standin": lambda t: chapters.fig6_imagenet_standin(t, compute_missing=False),
-    "s1_corruptions": lambda t: chapters.s1_corruptions(t, compute_missing=False),
-    "summary": lambda t: chapters.summary(t, compute_missing=False),
-    "deviations": lambda t: chapters.deviations(t),
+    "intro": lambda t: intro.intro(t),
+    "fig1_schematic": lambda t: fig1_schematic.fig1_schematic(t),
+    "fig3_hybrid": lambda t: fig3_hybrid.fig3_hybrid(t, train_missing=False, compute_missing=False),
+    "fig4_spectra": lambda t: fig4_spectra.fig4_spectra(t, compute_missing=False),
+    "table_b": lambda t: table_b.table_b(t, compute_missing=False),
+    "fig6_imagenet": lambda t: fig6_imagenet.fig6_imagenet(t),
+    "fig6_imagenet_standin": lambda t: fig6_imagenet_standin.fig6_imagenet_standin(t, compute_missing=False),
+    "s1_corruptions": lambda t: s1_corruptions.s1_corruptions(t, compute_missing=False),
+    "summary": lambda t: summary.summary(t, compute_missing=False),
+    "deviations": lambda t: deviations.deviations(t),
 }
 _SLOW = {
-    "fig2_neural": lambda t: chapters.fig2_neural(t, compute_missing=False),
-    "fig5_hybrid_groups": lambda t: chapters.fig5_hybrid_groups(t, compute_missing=False),
+    "fig2_neural": lambda t: fig2_neural.fig2_neural(t, compute_missing=False),
+    "fig5_hybrid_groups": lambda t: fig5_hybrid_groups.fig5_hybrid_groups(t, compute_missing=False),
 }
 
 
 #: chapters whose one call lives in another report module, tested there
-_CALLED_ELSEWHERE = {"probe_your_model"}  # lowfreq.report.probe_report (tests/test_probe_report.py)
+_CALLED_ELSEWHERE = {"probe_your_model"}  # lowfreq.report.probe_your_model (tests/test_probe_report.py)
 
 
 def test_every_chapter_has_one_call():
@@ -356,18 +360,18 @@ def test_slow_chapter_call_gives_every_quoted_number(name, committed_smoke):
 
 
 def test_chapter_numbers_follow_the_results(committed_smoke):
-    ch = chapters.fig4_spectra("smoke", compute_missing=False)
+    ch = fig4_spectra.fig4_spectra("smoke", compute_missing=False)
     assert ch.numbers["n_models"] == len(ch.models.names) and ch.numbers["n_with_results"] == len(ch.models.names)
     base = [r for r in ch.rows if r["group"] == "base"]
     assert ch.numbers["f05_base_min"] == min(r["f05_cpp"] for r in base)
     assert ch.numbers["eps_base_mean"] == pytest.approx(255 * np.mean([r["mean_eps"] for r in base]))
     assert ch.numbers["rho"] == stats.rank_correlation(ch.rows, "f05_cpp", "mean_eps")[0]
-    s = chapters.summary("smoke", compute_missing=False)
+    s = summary.summary("smoke", compute_missing=False)
     assert s.numbers["n_claims"] == len(s.claims) == sum(s.numbers[k] for k in ("n_holds", "n_fails", "n_unresolved", "n_untested"))
     # the corruption spectra are read (the grouping claim is tested on the committed smoke spectra)
     assert s.inputs.corruption_f05_cpp is not None and "corruption spectra" not in s.inputs.missing
     assert {c.id: c.verdict for c in s.claims}["grouping_spectra"] != claims.NOT_TESTED
-    d = chapters.deviations("smoke")
+    d = deviations.deviations("smoke")
     assert d.numbers["nonmono_sev"] != "not computed at this tier (the S1 chapter computes the corruption spectra)"
     assert d.numbers["exact_clean"] == "n/a (synthetic images)" and d.measured["dataset"] == "synthetic"
 
@@ -377,14 +381,14 @@ def test_chapters_degrade_on_an_empty_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("LOWFREQ_MODEL_DIR", str(tmp_path / "models"))
     experiments.clear_caches()
     try:
-        ch = chapters.fig4_spectra("smoke", compute_missing=False)
+        ch = fig4_spectra.fig4_spectra("smoke", compute_missing=False)
         assert ch.numbers["n_with_results"] == 0 and np.isnan(ch.numbers["f05_base_min"]) and np.isnan(ch.numbers["rho"])
-        tb = chapters.table_b("smoke", compute_missing=False)
+        tb = table_b.table_b("smoke", compute_missing=False)
         assert tb.numbers["n_complete"] == 0 and tb.numbers["n_trained"] == 0
-        s = chapters.summary("smoke", compute_missing=False)
+        s = summary.summary("smoke", compute_missing=False)
         assert s.numbers["n_untested"] == s.numbers["n_claims"] and s.fit is None
         assert "corruption spectra" in s.inputs.missing
-        d = chapters.deviations("smoke")
+        d = deviations.deviations("smoke")
         assert d.numbers["base_winners"] == "n/a (no attack results for base)" and d.numbers["grid_max"] == "n/a"
         assert d.numbers["nonmono_sev"].startswith("not computed")
     finally:
@@ -400,11 +404,11 @@ def test_the_smoke_chapters_find_every_figure_input_committed(committed_smoke):
     folder = committed_smoke / "results" / "smoke" / "figure_inputs"
     before = sorted(p.name for p in folder.iterdir())
     assert before, "no committed smoke figure inputs"
-    intro = chapters.intro("smoke", compute_missing=True)
-    fig3 = chapters.fig3_hybrid("smoke", train_missing=False, compute_missing=True)
-    fronts = chapters.front_frames("smoke", store=True)
-    standin = chapters.fig6_imagenet_standin("smoke", compute_missing=True)
-    for p in (intro.prov, fig3.prov_images, fig3.prov_gray_images, standin.prov_change):
+    intro_ = intro.intro("smoke", compute_missing=True)
+    fig3 = fig3_hybrid.fig3_hybrid("smoke", train_missing=False, compute_missing=True)
+    fronts = fig5_hybrid_groups.front_frames("smoke", store=True)
+    standin = fig6_imagenet_standin.fig6_imagenet_standin("smoke", compute_missing=True)
+    for p in (intro_.prov, fig3.prov_images, fig3.prov_gray_images, standin.prov_change):
         assert "figure input smoke/figure_inputs/" in p.data_detail, p.data_detail
     assert fronts.input.record is not None and fronts.pca_fronts is None  # read, not fitted
     assert sorted(p.name for p in folder.iterdir()) == before
@@ -416,7 +420,7 @@ def test_the_summary_computes_only_what_is_missing(committed_smoke):
     what is missing at smoke, finds them all and trains no model of the zoo again."""
     folder = committed_smoke / "results" / "smoke"
     before = sorted(p.relative_to(folder) for p in folder.rglob("*"))
-    ch = chapters.summary("smoke", compute_missing=True)
+    ch = summary.summary("smoke", compute_missing=True)
     assert ch.numbers["n_with_results"] == ch.numbers["n_models"] > 0
     _no_models_written(committed_smoke)
     assert sorted(p.relative_to(folder) for p in folder.rglob("*")) == before
@@ -425,9 +429,9 @@ def test_the_summary_computes_only_what_is_missing(committed_smoke):
 def test_live_hybrid_explorer_says_what_it_needs_without_the_models(committed_smoke):
     # the default trains the explorer's models only where missing results are computed (smoke's default):
     # the synthetic smoke data is always there, so without that rule this would train them
-    ch = chapters.fig3_hybrid("smoke", compute_missing=False)
+    ch = fig3_hybrid.fig3_hybrid("smoke", compute_missing=False)
     assert ch.models == {"base": None, "blur_s1.5": None}  # no weights in the scratch model folder
     assert ch.explorer.probs["base"] is not None  # the static explorer's frames are stored
-    note = chapters.live_hybrid_explorer(ch)
+    note = fig3_hybrid.live_hybrid_explorer(ch)
     assert "zoo train base blur_s1.5 --tier smoke" in note.data and "precomputed" in note.data
     _no_models_written(committed_smoke)

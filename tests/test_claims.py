@@ -1,7 +1,8 @@
 """lowfreq.report.claims: the paper's claims checked on hand-made Table B rows (every verdict reachable,
-missing models and values degrade to "not tested"), the Fig 2b helpers, the corruption spectra and
-the grouping check; plus the figures (lowfreq.report.figures) and tables (lowfreq.report.tables) of the S1
-and Fig 2 chapters on synthetic payloads, and the claims' inputs (lowfreq.report.rows)."""
+missing models and values degrade to "not tested"), the Fig 2b helpers, the corruption spectra and the
+grouping check; plus the figures (lowfreq.report.plotting, s1_corruptions, fig2_neural, summary) and tables
+(lowfreq.report.tables) of the S1 and Fig 2 chapters on synthetic payloads, and the claims' inputs
+(lowfreq.report.rows)."""
 from __future__ import annotations
 
 import math
@@ -11,7 +12,7 @@ import pytest
 import torch
 
 from lowfreq import experiments
-from lowfreq.report import chapters, claims, figures, stats, tables
+from lowfreq.report import claims, deviations, fig2_neural, plotting, s1_corruptions, stats, summary, tables
 from lowfreq.report import rows as report_rows
 from lowfreq.report.claims import FAILS, HOLDS, NOT_TESTED, ClaimResult
 
@@ -436,29 +437,29 @@ def test_fig2_plots_draw_and_degrade(agg):
     corr = _corruption(rows)
     corr["base_gray"]["clean"] = 0.9
     res = {"base_gray": corr["base_gray"], "neural_mouse": corr["neural_mouse"], "neural_monkey": None}
-    ax = figures.plot_group_accuracy(res)
+    ax = plotting.plot_group_accuracy(res)
     assert len(ax.patches) == 2 * 4  # two models x (clean + three groups)
     assert any("missing" in t.get_text() and "neural_monkey" in t.get_text() for t in ax.texts)
-    ax = figures.plot_accuracy_by_severity(res)
+    ax = fig2_neural.plot_accuracy_by_severity(res)
     assert len(ax.lines) == 2 and list(ax.lines[0].get_xdata()) == [0, 1, 2, 3, 4, 5]
     atk = {"base_gray": _attack_payload(0.0), "base_gray_s1": _attack_payload(0.1), "neural_mouse": _attack_payload(1.0), "x": None}
-    ax = figures.plot_success_rate(atk)
+    ax = fig2_neural.plot_success_rate(atk)
     lines = [ln for ln in ax.lines if ln.get_label() and not ln.get_label().startswith("_")]
     assert len(lines) == 3 and lines[0].get_linestyle() != lines[1].get_linestyle()  # same colour, other style
     assert max(lines[0].get_ydata()) == pytest.approx(19 / 20)  # one failure keeps the curve below 1
-    ax = figures.plot_perturbation_profiles(atk)
+    ax = plotting.plot_perturbation_profiles(atk)
     assert any("0.300 ± 0.010" in t.get_text() for t in ax.get_legend().get_texts())
-    ax = figures.plot_group_accuracy({"a": None})
+    ax = plotting.plot_group_accuracy({"a": None})
     assert any("no corruption results" in t.get_text() for t in ax.texts)
 
 
 def test_corruption_spectra_plots(agg, small_images):
     sp = experiments.corruption_spectra(small_images[:2], names=["gaussian_noise", "fog", "pixelate"], severities=(1,))
-    fig = figures.plot_corruption_spectra(sp)
+    fig = s1_corruptions.plot_corruption_spectra(sp)
     titles = [a.get_title() for a in fig.axes if a.get_title()]
     assert len(titles) == 15  # every corruption gets a panel, missing ones say so
     assert sum("missing" in t.get_text() for a in fig.axes for t in a.texts) == 12
-    ax = figures.plot_corruption_f05(sp)
+    ax = s1_corruptions.plot_corruption_f05(sp)
     assert [t.get_text() for t in ax.get_yticklabels()] == ["fog", "pixelate", "gaussian_noise"]
 
 
@@ -497,7 +498,7 @@ def test_gather_results_loads_only_and_degrades(tmp_path, capsys):
 
 def test_deviation_numbers_from_an_empty_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("LOWFREQ_MODEL_DIR", str(tmp_path / "models"))
-    d = chapters.deviation_numbers("smoke", names=["base"], results_root=tmp_path)
+    d = deviations.deviation_numbers("smoke", names=["base"], results_root=tmp_path)
     from lowfreq.models import zoo
 
     r = zoo.recipe("base", "smoke")
@@ -511,13 +512,13 @@ def test_deviation_numbers_from_an_empty_cache(tmp_path, monkeypatch):
 
 def test_claim_plots_and_registry_table(agg):
     rows = _colour_rows() + _gray_rows()
-    ax = figures.plot_claim_eps_vs_f05(rows, rho=-0.9)
+    ax = summary.plot_claim_eps_vs_f05(rows, rho=-0.9)
     assert len(ax.collections) == 6  # the six colour Table B models, no grayscale, no other blur models
     assert "-0.90" in ax.get_title() and ax.get_yscale() == "log"
     fit = stats.series_fit(rows, group="blur", min_points=4)
-    ax = figures.plot_claim_blur_curve(rows, fit=fit, tolerance_acc=0.03)
+    ax = summary.plot_claim_blur_curve(rows, fit=fit, tolerance_acc=0.03)
     assert len(ax.collections) >= 1 + 4  # blur crosses, four other models, tolerance bands
-    ax = figures.plot_claim_blur_curve([])
+    ax = summary.plot_claim_blur_curve([])
     assert any("no hybrid" in t.get_text() for t in ax.texts)
     md = tables.registry_table_markdown(["base", "no_such_model"])
     assert "| `base` | base | zoo |" in md and "trained here" in md and "not registered" in md

@@ -11,6 +11,8 @@ reference recorded for the module's current CODE_VERSION in tests/data/code_vers
 """
 from __future__ import annotations
 
+import base64
+import io
 import json
 import os
 from pathlib import Path
@@ -19,8 +21,11 @@ from typing import Callable
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 
 from lowfreq.core import cache
+from lowfreq.experiments import explorers, standin
+from lowfreq.report import neural_analysis
 from lowfreq.models.nets import cifar_cnn
 from lowfreq.methods import attacks
 from lowfreq.methods import corruptions
@@ -117,6 +122,30 @@ def _fourier() -> list[float]:
             *hm.loss_increase[::3, ::3].ravel().tolist(), *fourier.fourier_basis(16, 16, 0.125, -0.25)[0, :6].tolist()]
 
 
+def _png_pixels(uri_or_bytes: str | bytes) -> float:
+    b = base64.b64decode(uri_or_bytes.split(",", 1)[1]) if isinstance(uri_or_bytes, str) else uri_or_bytes
+    return float(np.asarray(Image.open(io.BytesIO(b))).astype(np.float64).sum())
+
+
+def _explorers() -> list[float]:
+    x = _images(4)
+    d = explorers.hybrid_explorer_data({"m": _model()}, x[:2], x[2:], [0, 1], [2, 3], f_mix_nyq=(0.1, 0.5))
+    blurred = torch.nn.functional.avg_pool2d(x, 3, stride=1, padding=1)
+    ((frame,),) = explorers.front_frames(x[:1], {"blur": torch.nn.AvgPool2d(3, stride=1, padding=1)})
+    return [*d.probs["m"].ravel()[:12].tolist(), *explorers.band_power_kept(x, blurred), _png_pixels(explorers.png_bytes(x[0])),
+            *(_png_pixels(uri) for _, uri in frame.images)]
+
+
+def _standin() -> list[float]:
+    change = standin.corruption_change(_images(2), params="cifar10", names=("gaussian_noise", "contrast", "pixelate"))
+    return [v for vs in change.values() for v in vs]
+
+
+def _neural_analysis() -> list[float]:
+    d = neural_analysis.similarity_pcs("mouse", _images(24, c=1), k=3)
+    return [*d.explained[:3].tolist(), *d.r2.tolist(), *d.rf_mean_sf_cpp.tolist(), float(d.ridge), d.images_mean_sf_cpp]
+
+
 PROBES: dict[str, tuple[Callable[[], int], Callable[[], list[float]]]] = {
     "utils": (lambda: utils.CODE_VERSION, _utils),
     "spectra": (lambda: spectra.CODE_VERSION, _spectra),
@@ -125,6 +154,9 @@ PROBES: dict[str, tuple[Callable[[], int], Callable[[], list[float]]]] = {
     "corruptions": (lambda: corruptions.CODE_VERSION, _corruptions),
     "v1": (lambda: v1.CODE_VERSION, _v1),
     "fourier": (lambda: fourier.CODE_VERSION, _fourier),
+    "explorers": (lambda: explorers.CODE_VERSION, _explorers),
+    "standin": (lambda: standin.CODE_VERSION, _standin),
+    "neural_analysis": (lambda: neural_analysis.CODE_VERSION, _neural_analysis),
 }
 
 

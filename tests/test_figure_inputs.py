@@ -16,9 +16,10 @@ import torch
 
 from lowfreq import experiments
 from lowfreq.data import DataNotFoundError
+from lowfreq.experiments import explorers, standin
 from lowfreq.experiments import figure_inputs as fi
 from lowfreq.methods.corruptions import CORRUPTIONS
-from lowfreq.report import chapters, provenance
+from lowfreq.report import fig5_hybrid_groups, intro, provenance
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -170,18 +171,76 @@ def test_committed_figure_inputs_are_small_and_readable(tier):
 def test_the_cpu_chapters_images_come_without_data(no_data):
     if not (REPO / "results" / "cpu" / fi.KIND).is_dir():
         pytest.skip("no committed cpu figure inputs")
-    intro = chapters.intro("cpu")
-    assert intro.pair.low.shape == (3, 32, 32) and intro.pair.low_label != intro.pair.high_label
-    detail = provenance.provenance_html(intro.prov)
+    ch = intro.intro("cpu")
+    assert ch.pair.low.shape == (3, 32, 32) and ch.pair.low_label != ch.pair.high_label
+    detail = provenance.provenance_html(ch.prov)
     assert "CIFAR-10" in detail and "figure input cpu/figure_inputs/pairs_n64_p1_s0" in detail
-    fronts = chapters.front_frames("cpu")
+    fronts = fig5_hybrid_groups.front_frames("cpu")
     assert fronts.images.shape == (3, 3, 32, 32) and "1.5" in fronts.blur_px and fronts.pca_fronts is None
     assert len(fronts.blur_frames) == 3 and all(len(r) == len(fronts.blur_px) for r in fronts.blur_frames)
-    html = chapters.static_front_explorers(fronts)[0].data
+    html = fig5_hybrid_groups.static_front_explorers(fronts)[0].data
     assert html.count("data:image/png;base64,") >= 3 and "lowfreq-explorer" in html
-    live = chapters.live_front_explorers(fronts)  # the blur one runs on the stored images; PCA needs the data
+    live = fig5_hybrid_groups.live_front_explorers(fronts)  # the blur one runs on the stored images; PCA needs the data
     assert len(live) == 2 and "make data" in live[1].data
     change = fi.corruption_change_input("cpu", n=100, dataset="imagenette64", params="tinyimagenet", store=False)
     assert set(change.payload["change"]) == set(CORRUPTIONS) and change.payload["n"] == 100
     with pytest.raises(DataNotFoundError):  # and nothing is computed: the data is not here
         experiments.eval_set("cpu", 7)
+
+
+# ============================================================================ keyed by the code that computes them
+def _cpu_explorer(**kw):
+    return explorers.hybrid_explorer_input("cpu", {"base": None, "blur_s1.5": None}, n=1000, n_pairs=4, seed=0,
+                                           class_names=None, store=False, **kw)
+
+
+def _cpu_change():
+    return fi.corruption_change_input("cpu", n=100, dataset="imagenette64", params="tinyimagenet", store=False)
+
+
+def test_committed_explorer_and_standin_records_follow_the_code_that_computes_them(no_data, monkeypatch):
+    """The hybrid explorer's frames are computed by experiments.explorers (the models' softmax) and the
+    stand-in's corruption check by experiments.standin: their records are keyed by those modules' versions,
+    so a bump of either misses the committed record (no data here to recompute it: LookupError), and the
+    same versions find it."""
+    if not (REPO / "results" / "cpu" / fi.KIND).is_dir():
+        pytest.skip("no committed cpu figure inputs")
+    d, rec = _cpu_explorer()
+    assert rec.record is not None and "explorers=1" in rec.record.inputs["code"] and d.probs["base"].shape == (4, 13, 10)
+    change = _cpu_change()
+    assert change.record is not None and "standin=1" in change.record.inputs["code"]
+    fronts, _ = explorers.front_frames_input("cpu")
+    assert fronts.record is not None and "explorers=1" in fronts.record.inputs["code"]
+
+    monkeypatch.setattr(explorers, "CODE_VERSION", explorers.CODE_VERSION + 1)
+    with pytest.raises(LookupError, match="hybrid_explorer_n1000_p4_s0"):
+        _cpu_explorer()
+    with pytest.raises(LookupError, match="front_frames_n3"):
+        explorers.front_frames_input("cpu")
+    assert _cpu_change().record is not None  # not computed by explorers: still found
+    monkeypatch.undo()
+
+    monkeypatch.setattr(standin, "CODE_VERSION", standin.CODE_VERSION + 1)
+    with pytest.raises(LookupError, match="corruption_change_n100"):
+        _cpu_change()
+    assert _cpu_explorer()[1].record is not None
+
+
+def test_a_bumped_explorer_version_recomputes_the_frames(tmp_path, monkeypatch):
+    """With the data (the synthetic smoke images), a bump of explorers.CODE_VERSION is a cache miss: the
+    explorer's frames are computed again (here without models: every model is missing, nothing stored),
+    where the same version reads the committed record with both models' predictions."""
+    shutil.copytree(REPO / "results" / "smoke", tmp_path / "results" / "smoke")
+    monkeypatch.setenv("LOWFREQ_RESULTS_DIR", str(tmp_path / "results"))
+    monkeypatch.setenv("LOWFREQ_MODEL_DIR", str(tmp_path / "models"))
+    experiments.clear_caches()
+    try:
+        models = {"base": None, "blur_s1.5": None}
+        d, hit = explorers.hybrid_explorer_input("smoke", models, n=500, n_pairs=4, seed=0, class_names=None, store=True)
+        assert hit.record is not None and all(d.probs[m] is not None for m in models)
+        monkeypatch.setattr(explorers, "CODE_VERSION", explorers.CODE_VERSION + 1)
+        d2, miss = explorers.hybrid_explorer_input("smoke", models, n=500, n_pairs=4, seed=0, class_names=None, store=True)
+        assert miss.record is None and sorted(miss.payload["missing"]) == sorted(models)
+        assert all(v is None for v in d2.probs.values()) and torch.equal(d2.low, d.low)
+    finally:
+        experiments.clear_caches()

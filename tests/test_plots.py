@@ -1,9 +1,8 @@
-"""The figures, tables, rows and statistics of the Fig 4, Fig 5 and Table B chapters (lowfreq.report.figures,
-tables, rows, stats, paper): group means, the one quadratic fit (of the blur series), paper comparisons, the
-sortable Table B HTML, and that every figure degrades (draws what exists, names what is missing) instead of
-crashing.
-
-Fast tests need no trained model. `slow` + `browser`: the sortable table clicked in headless Chromium."""
+"""The figures, tables, rows and statistics of the Fig 4, Fig 5 and Table B chapters (lowfreq.report.plotting,
+fig4_spectra, table_b, tables, rows, stats, paper): group means, the one quadratic fit (of the blur series),
+paper comparisons, the sortable Table B HTML, and that every figure degrades (draws what exists, names what
+is missing) instead of crashing. Fast tests need no trained model. `slow` + `browser`: the sortable table
+clicked in headless Chromium."""
 from __future__ import annotations
 
 import html.parser
@@ -17,7 +16,7 @@ import pytest
 
 from lowfreq.methods.hybrid import HybridCurve
 from lowfreq.models import published, registry, zoo
-from lowfreq.report import chapters, figures, paper, provenance, stats, tables
+from lowfreq.report import common, fig4_spectra, paper, plotting, provenance, stats, table_b, tables
 from lowfreq.report import rows as report_rows
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -207,7 +206,7 @@ def _attack(f05: float, n: int = 8, seed: int = 0) -> dict:
 
 def test_spectra_grid_one_scale_per_panel_axes_in_cycles_per_pixel(agg):
     attacks = {"base": _attack(0.4), "blur_s1.5": _attack(0.2, seed=1), "pca": None}
-    fig = figures.plot_spectra_grid(attacks, {"base": "base", "blur_s1.5": "blur", "pca": "pca"}, ncols=2)
+    fig = fig4_spectra.plot_spectra_grid(attacks, {"base": "base", "blur_s1.5": "blur", "pca": "pca"}, ncols=2)
     axes = fig.axes
     assert len(axes) == 4  # 2 x 2 grid, the last one unused
     im0 = axes[0].get_images()[0]
@@ -221,20 +220,20 @@ def test_spectra_grid_one_scale_per_panel_axes_in_cycles_per_pixel(agg):
     assert (im1.norm.vmin, im1.norm.vmax) != (im0.norm.vmin, im0.norm.vmax)
     assert "0.400" in axes[0].get_title() and "missing" in [t.get_text() for t in axes[2].texts]
     with pytest.raises(ValueError):
-        figures.plot_spectra_grid({})
+        fig4_spectra.plot_spectra_grid({})
 
 
 def test_cumulative_profiles_and_eps_scatter_degrade(agg):
     groups = {"base": "base", "base_resnet": "base", "blur_s1.5": "blur", "pca": "pca"}
     attacks = {"base": _attack(0.4), "base_resnet": _attack(0.44), "blur_s1.5": _attack(0.2), "pca": None}
-    ax = figures.plot_cumulative_profiles(attacks, groups)
+    ax = fig4_spectra.plot_cumulative_profiles(attacks, groups)
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
     assert labels[0].startswith("base (n=2)") and "0.400–0.440" in labels[0] and labels[1].startswith("blur (n=1)")
     thick = [ln for ln in ax.get_lines() if ln.get_linewidth() > 2]
     assert len(thick) == 2
     assert any("pca" in t.get_text() for t in ax.texts)
     rows = report_rows.result_rows(list(attacks), groups, attacks=attacks)
-    ax = figures.plot_eps_vs_f05(rows, paper=paper.PAPER_FIG4C)
+    ax = plotting.plot_eps_vs_f05(rows, paper=paper.PAPER_FIG4C)
     assert ax.get_yscale() == "log"
     assert len(ax.patches) == len(paper.PAPER_FIG4C)  # one dotted box per paper group
     ys = sorted(float(np.asarray(c.get_offsets() if hasattr(c, "get_offsets") else [])[0][1])
@@ -242,9 +241,9 @@ def test_cumulative_profiles_and_eps_scatter_degrade(agg):
     lines_y = [ln.get_ydata()[0] for ln in ax.get_lines() if len(ln.get_ydata())]
     assert pytest.approx(2.0) in lines_y or pytest.approx(2.0) in ys  # x255
     assert any("pca" in t.get_text() for t in ax.texts)
-    empty = figures.plot_eps_vs_f05([{"model": "x", "group": "base"}])
+    empty = plotting.plot_eps_vs_f05([{"model": "x", "group": "base"}])
     assert any("no attack results" in t.get_text() for t in empty.texts)
-    empty = figures.plot_cumulative_profiles({"x": None}, {"x": "base"})
+    empty = fig4_spectra.plot_cumulative_profiles({"x": None}, {"x": "base"})
     assert any("no attack results" in t.get_text() for t in empty.texts)
 
 
@@ -259,7 +258,7 @@ def test_hybrid_group_curves_and_corruption_scatter(agg):
               "crp_gauss": "crp", "pca": "pca"}
     shifts = {"base": 0.5, "blur_s1.0": 0.4, "blur_s1.5": 0.3, "blur_s2.0": 0.25, "blur_s3.0": 0.2, "crp_gauss": 0.3}
     curves = {n: _curve(s) for n, s in shifts.items()} | {"pca": None}
-    ax = figures.plot_hybrid_group_curves(curves, groups)
+    ax = plotting.plot_hybrid_group_curves(curves, groups)
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
     assert labels[0] == "base (n=1): $f_{rev}$ 0.50" and labels[2].startswith("blur (n=4): $f_{rev}$ 0.20–0.40")
     assert any("pca" in t.get_text() for t in ax.texts)
@@ -269,7 +268,7 @@ def test_hybrid_group_curves_and_corruption_scatter(agg):
     blur = [n for n in groups if n.startswith("blur_s")]
     fit = stats.series_fit(rows, names=blur)
     assert fit is not None and fit.n_points == 4 and fit.coefficients[0] < 0  # an inverted U
-    ax = figures.plot_corruption_vs_frev(rows, blur_series=blur, fit=fit, paper=paper.PAPER_FIG5B)
+    ax = plotting.plot_corruption_vs_frev(rows, blur_series=blur, fit=fit, paper=paper.PAPER_FIG5B)
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
     assert "quadratic fit, blur series" in labels and any("blur_s1.5" in t for t in labels)
     assert {"base", "blur", "crp"} <= set(labels)
@@ -277,9 +276,9 @@ def test_hybrid_group_curves_and_corruption_scatter(agg):
     assert len(dashed) == 1 and np.allclose(dashed[0].get_ydata(), fit.curve()[1] * 100)
     assert {t.get_text() for t in ax.texts} >= {"σ1", "σ1.5", "σ2", "σ3"}
     assert any("pca" in t.get_text() for t in ax.texts)
-    none = figures.plot_corruption_vs_frev([{"model": "a", "group": "base"}])
+    none = plotting.plot_corruption_vs_frev([{"model": "a", "group": "base"}])
     assert any("no results" in t.get_text() for t in none.texts)
-    none = figures.plot_hybrid_group_curves({"a": None}, {"a": "base"})
+    none = plotting.plot_hybrid_group_curves({"a": None}, {"a": "base"})
     assert any("no hybrid-image results" in t.get_text() for t in none.texts)
 
 
@@ -434,7 +433,7 @@ def test_group_stats_count_below_and_caveat():
     assert st["base"] == stats.GroupStats(0.4, 0.44, pytest.approx(0.42), 2)
     assert stats.count_below(rows, "f05_cpp", groups=["adv", "blur", "pca"], reference="base") == (1, 2)
     assert stats.count_below(rows, "f05_cpp", groups=["blur"], reference="neural") == (0, 1)
-    assert ":::{note}" in chapters.tier_caveat("smoke") and chapters.tier_caveat("cpu") == ""
+    assert ":::{note}" in common.tier_caveat("smoke") and common.tier_caveat("cpu") == ""
 
 
 def test_count_above_mirrors_count_below():
@@ -454,11 +453,11 @@ def test_corruption_for_read_only_gives_none_when_missing(tmp_path, monkeypatch,
 
 def test_clean_vs_corruption_plot(agg):
     rows = _table_rows() + [{"model": "c", "group": "crp", "clean_acc": 0.85, "corruption_acc": 0.8}]
-    ax = figures.plot_clean_vs_corruption(rows)
+    ax = table_b.plot_clean_vs_corruption(rows)
     pts = [(ln.get_xdata()[0], ln.get_ydata()[0]) for ln in ax.get_lines() if ln.get_marker() == "o" and len(ln.get_xdata())]
     assert sorted(pts) == [(85.0, 80.0), (90.0, 60.0)]
     assert any("base_gray" in t.get_text() for t in ax.texts)
-    assert any("no results" in t.get_text() for t in figures.plot_clean_vs_corruption([{"model": "x"}]).texts)
+    assert any("no results" in t.get_text() for t in table_b.plot_clean_vs_corruption([{"model": "x"}]).texts)
 
 
 def test_attack_without_success_counts_as_missing(agg):
@@ -469,11 +468,11 @@ def test_attack_without_success_counts_as_missing(agg):
               "success_rate": 0.0}
     attacks = {"base": _attack(0.4), "adv_linf8": failed}
     groups = {"base": "base", "adv_linf8": "adv"}
-    ax = figures.plot_cumulative_profiles(attacks, groups)
+    ax = fig4_spectra.plot_cumulative_profiles(attacks, groups)
     assert [t.get_text().split(" ")[0] for t in ax.get_legend().get_texts()] == ["base"]
     assert any("adv_linf8" in t.get_text() for t in ax.texts)
-    fig = figures.plot_spectra_grid(attacks, groups)
+    fig = fig4_spectra.plot_spectra_grid(attacks, groups)
     assert not fig.axes[1].get_images() and "no successful" in fig.axes[1].texts[0].get_text()
     rows = report_rows.result_rows(list(attacks), groups, attacks=attacks)
-    ax = figures.plot_eps_vs_f05(rows)
+    ax = plotting.plot_eps_vs_f05(rows)
     assert any("adv_linf8" in t.get_text() for t in ax.texts)

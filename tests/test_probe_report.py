@@ -17,7 +17,7 @@ import torch
 from lowfreq import experiments
 from lowfreq.methods.fourier import FourierHeatMap
 from lowfreq.models.nets import cifar_cnn
-from lowfreq.report import probe_report
+from lowfreq.report import probe_report, probe_your_model
 from lowfreq.report.probe_report import ZooComparison
 
 REPO = Path(__file__).resolve().parents[1]
@@ -179,7 +179,7 @@ def test_the_chapter_call_gives_every_quoted_number_from_committed_records(tmp_p
         monkeypatch.setenv(var, str(tmp_path / sub))
     experiments.clear_caches()
     try:
-        ch = probe_report.probe_chapter("smoke", compute_missing=False)  # and by default nothing is trained then
+        ch = probe_your_model.probe_your_model("smoke", compute_missing=False)  # and by default nothing is trained then
     finally:
         experiments.clear_caches()
     quoted = set(re.findall(r"\{glue:text\}`([^`:]+)(?::[^`]*)?`", (REPO / "book" / "probe_your_model.md").read_text()))
@@ -188,7 +188,7 @@ def test_the_chapter_call_gives_every_quoted_number_from_committed_records(tmp_p
     assert "blur_s1.5" in ch.numbers["heat_lower_high"]  # the blur front removes the high frequencies
     assert ch.zoo_report is not None and ch.file_report is not None and not ch.zoo_note and not ch.file_note
     assert ch.file_report.result.by_label and ch.zoo_report.result.book_records
-    assert ch.numbers["n_maps"] == len(probe_report.CHAPTER_GROUP_MODELS)
+    assert ch.numbers["n_maps"] == len(probe_your_model.CHAPTER_GROUP_MODELS)
     for p in (ch.prov_zoo, ch.prov_file, ch.prov_maps):
         assert isinstance(p, Provenance) and p.tier == "smoke" and p.results
     assert not (tmp_path / "models").exists() or not any((tmp_path / "models").rglob("*.pt"))

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from lowfreq.models import zoo
-from lowfreq.report import chapters, claims, stats, tables
+from lowfreq.report import claims, stats, table_b, tables
 from lowfreq.report import rows as report_rows
 from lowfreq.report.claims import FAILS, HOLDS, NOT_RESOLVED, NOT_TESTED
 
@@ -86,7 +86,7 @@ def test_book_models_and_table_b_rows_fold_the_tiers_replicas(dirs):
     bm = report_rows.book_models("smoke")
     assert not any(zoo.seed_of(n) != n for n in bm.names)  # no replica is a model of its own
     assert bm.seeds["base"] == zoo.seed_replicas("base", "smoke") and len(bm.seeds["base"]) == zoo.SEEDS["smoke"]["base"]
-    assert "seeds each" in chapters._seed_note(bm.seeds) and chapters._seed_note({"a": ["a"]}).startswith("every model")
+    assert "seeds each" in table_b._seed_note(bm.seeds) and table_b._seed_note({"a": ["a"]}).startswith("every model")
     assert report_rows.seed_members(["base", "base_seed1", "pca_seed1"], "cpu") == {
         "base": zoo.seed_replicas("base", "cpu"), "pca_seed1": ["pca_seed1"]}
     (row,) = report_rows.table_b_rows("smoke", ["base"], compute=False)  # read-only: nothing cached, nothing trained

@@ -1,4 +1,4 @@
-"""report.widgets.png_bytes (Pillow) shows the same pixels as the hand-written encoder it replaced."""
+"""experiments.explorers.png_bytes (Pillow) shows the same pixels as the hand-written encoder it replaced."""
 from __future__ import annotations
 
 import io
@@ -10,6 +10,7 @@ import pytest
 import torch
 from PIL import Image
 
+from lowfreq.experiments import explorers
 from lowfreq.report import widgets
 
 
@@ -66,7 +67,7 @@ def _images() -> list[tuple[str, torch.Tensor | np.ndarray]]:
 @pytest.mark.parametrize("scale", [1, 3])
 @pytest.mark.parametrize("name, image", _images(), ids=[n for n, _ in _images()])
 def test_pillow_png_decodes_to_the_same_pixels_as_the_old_encoder(name, image, scale):
-    new_mode, new_px = _decode(widgets.png_bytes(image, scale=scale))
+    new_mode, new_px = _decode(explorers.png_bytes(image, scale=scale))
     old_mode, old_px = _decode(_old_png_bytes(image, scale=scale))
     assert new_mode == old_mode and new_mode in ("L", "RGB")
     assert new_px.dtype == old_px.dtype == np.uint8
@@ -75,7 +76,7 @@ def test_pillow_png_decodes_to_the_same_pixels_as_the_old_encoder(name, image, s
 
 def test_png_is_deterministic_and_has_no_metadata():
     x = torch.rand(3, 8, 8, generator=torch.Generator().manual_seed(2))
-    data = widgets.png_bytes(x, scale=2)
-    assert data == widgets.png_bytes(x.clone(), scale=2)
+    data = explorers.png_bytes(x, scale=2)
+    assert data == explorers.png_bytes(x.clone(), scale=2)
     tags = _chunk_tags(data)
     assert tags[0] == b"IHDR" and tags[-1] == b"IEND" and set(tags[1:-1]) == {b"IDAT"}

@@ -22,7 +22,9 @@ at the smoke tier, at the others with their ``compute_missing`` switch) and else
 only. Without the data and without a record: a one-line LookupError saying how to make it.
 
 Bump :data:`CODE_VERSION` when what a record holds changes for the same inputs (the images chosen, the
-frames' rendering in :mod:`lowfreq.report.widgets`, the layout of a payload).
+layout of a payload); a module that computes a record's payload keys it with its own ``CODE_VERSION``
+(:mod:`lowfreq.experiments.explorers` for the explorers' frames, :mod:`lowfreq.experiments.standin` for
+the corruption check).
 """
 from __future__ import annotations
 
@@ -38,6 +40,7 @@ import torch
 from lowfreq.core import cache as _cache
 from lowfreq.core import utils
 from lowfreq.data import DataNotFoundError, load_cifar10
+from lowfreq.experiments import standin
 from lowfreq.experiments.evalsets import EvalSet, eval_set
 from lowfreq.experiments.standin import corruption_change
 from lowfreq.methods import corruptions, hybrid
@@ -249,7 +252,8 @@ def corruption_change_input(tier: str, *, n: int, dataset: str | None, params: s
     config = {"n": n, "dataset": dataset, "params": params, "seed": seed}
     return figure_input(tier, f"corruption_change_n{n}", config, compute,
                         identity=_eval_identity(tier, n, False, dataset, data_root), store=store,
-                        code={"corruptions": corruptions.CODE_VERSION}, results_root=results_root)
+                        code={"corruptions": corruptions.CODE_VERSION, "standin": standin.CODE_VERSION},
+                        results_root=results_root)
 
 
 # --------------------------------------------------------------------------- exact originals (deviations)

@@ -12,6 +12,10 @@ from lowfreq.methods import corruptions
 
 __all__ = ["corruption_change", "standin_names", "run_standin", "standin_timing"]
 
+CODE_VERSION = 1
+"""Version of :func:`corruption_change` (part of the key of the figure input that stores it,
+:func:`lowfreq.experiments.figure_inputs.corruption_change_input`)."""
+
 
 # --------------------------------------------------------------------------- corruption check
 def corruption_change(

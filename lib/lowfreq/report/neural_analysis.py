@@ -10,7 +10,7 @@ of u_i on the (mean-subtracted) pixels, w_i = X^T (X X^T + alpha I)^-1 u_i, show
 
 A report on the populations of :mod:`lowfreq.methods.v1`, not a cached probe. This module owns the
 decomposition only; the neural group's tables are in :mod:`lowfreq.report.tables` and its figure is
-:func:`lowfreq.report.figures.plot_similarity_pcs`.
+:func:`lowfreq.report.fig2_neural.plot_similarity_pcs`.
 """
 from __future__ import annotations
 
@@ -26,6 +26,11 @@ from lowfreq.methods.v1 import V1Config, V1Population, population, similarity_ma
 from lowfreq.models.layers import GrayscaleInput
 
 __all__ = ["SimilarityPCs", "similarity_pcs", "mean_radial_frequency", "RIDGE_GRID"]
+
+CODE_VERSION = 1
+"""Version of :func:`similarity_pcs` (part of the key of the stored S1 Fig D decompositions, with the
+versions of :mod:`lowfreq.methods.v1` and :mod:`lowfreq.methods.spectra`); bump it when a decomposition
+changes for the same images."""
 
 
 def mean_radial_frequency(images: np.ndarray | torch.Tensor) -> np.ndarray:

@@ -7,7 +7,7 @@ same tier (its committed results, read through :mod:`lowfreq.experiments` and
 (:mod:`lowfreq.report.paper`), and says in one paragraph where the model sits (:func:`placement`).
 :meth:`ProbeReport.figure` draws the model's hybrid curve, perturbation spectrum, Fourier heat map,
 corruption accuracy by frequency group, and the model on the paper's Fig 4c (epsilon vs f_0.5) and
-Fig 5b (corruption accuracy vs f_rev) maps, with the figure helpers of :mod:`lowfreq.report.figures`.
+Fig 5b (corruption accuracy vs f_rev) maps, with the figure helpers of :mod:`lowfreq.report.plotting`.
 :func:`write_report` writes ``report.html`` (self-contained: figures as PNG data URIs, inline style,
 no script, no external resource) and ``report.json`` (schema :data:`REPORT_SCHEMA`: every number with
 the provenance of the cached record it came from). :func:`probe_and_report` is the Python form of
@@ -42,12 +42,10 @@ from lowfreq.experiments.userprobe import ProbeResult
 from lowfreq.methods.fourier import FourierHeatMap
 from lowfreq.methods.hybrid import HybridCurve
 from lowfreq.models import zoo
-from lowfreq.report import figures
-from lowfreq.report.chapters import resolve_compute
+from lowfreq.report import plotting
 from lowfreq.report.paper import PAPER_FIG4C, PAPER_FIG5B, group_label, ordered_groups
-from lowfreq.report.provenance import Provenance, Stopwatch, make_provenance
 from lowfreq.report.rows import display_group, gather_results
-from lowfreq.report.stats import gather, is_finite
+from lowfreq.report.stats import is_finite
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
@@ -69,12 +67,6 @@ __all__ = [
     "plot_fourier_heat_map",
     "plot_fourier_heat_maps",
     "heat_map_bands",
-    "EXAMPLE_MODEL",
-    "example_model_spec",
-    "example_model_source",
-    "CHAPTER_GROUP_MODELS",
-    "ProbeChapter",
-    "probe_chapter",
 ]
 
 #: Version tag of report.json's layout.
@@ -309,7 +301,7 @@ def plot_fourier_heat_maps(maps: Mapping[str, FourierHeatMap | None], groups: Ma
     im = None
     for k, (ax, n) in enumerate(zip(axes, names)):
         g = (groups or {}).get(n)
-        color = figures.group_color(g) if g else "k"
+        color = plotting.group_color(g) if g else "k"
         hm = maps[n]
         if hm is None:
             ax.text(0.5, 0.5, "missing", transform=ax.transAxes, ha="center", va="center", color="#b2182b", style="italic")
@@ -363,11 +355,11 @@ class ProbeReport:
         r, z, name = self.result, self.comparison, self.result.name
         if kind == "hybrid":
             if z.curves and any(c is not None for c in z.curves.values()):
-                ax = figures.plot_hybrid_group_curves(z.curves, z.groups)
+                ax = plotting.plot_hybrid_group_curves(z.curves, z.groups)
                 for line in ax.lines:
                     line.set_alpha(min(line.get_alpha() or 1.0, 0.5))
             else:
-                ax = figures.plot_hybrid_curves({})
+                ax = plotting.plot_hybrid_curves({})
             c = r.hybrid
             if c is not None:
                 lab = f"{name}" + (f": $f_{{rev}}$ = {c.f_rev_nyq:.3f}" if np.isfinite(c.f_rev_nyq) else " (no reversal)")
@@ -377,7 +369,7 @@ class ProbeReport:
                 ax.legend(fontsize=7, frameon=False, loc="lower right")
             return ax.figure
         if kind == "spectrum":
-            return figures.plot_perturbation_profiles({name: r.attack}, colors={name: "k"}).figure
+            return plotting.plot_perturbation_profiles({name: r.attack}, colors={name: "k"}).figure
         if kind == "fourier":
             if r.fourier is None:
                 raise ValueError("no Fourier heat map in this result")
@@ -391,16 +383,16 @@ class ProbeReport:
                     bars[f"zoo {group_label(g)} (mean of {len(members)})"] = {
                         "clean": float(np.mean([p["clean"] for p in members])),
                         "by_group": {k: float(np.mean([p["by_group"][k] for p in members])) for k in ("low", "medium", "high")}}
-            colors = {name: "k", **{k: figures.group_color(k.split(" ")[1]) for k in bars if k.startswith("zoo ")}}
-            return figures.plot_group_accuracy(bars, colors=colors).figure
+            colors = {name: "k", **{k: plotting.group_color(k.split(" ")[1]) for k in bars if k.startswith("zoo ")}}
+            return plotting.plot_group_accuracy(bars, colors=colors).figure
         if kind in ("fig4c", "fig5b"):
             row = r.row()
             if kind == "fig4c":
-                ax = figures.plot_eps_vs_f05(z.rows, paper=z.paper_fig4c or None)
+                ax = plotting.plot_eps_vs_f05(z.rows, paper=z.paper_fig4c or None)
                 x, y = row.get("f05_cpp"), row.get("mean_eps")
                 y = None if not is_finite(y) else float(y) * 255
             else:
-                ax = figures.plot_corruption_vs_frev(z.rows, paper=z.paper_fig5b or None)
+                ax = plotting.plot_corruption_vs_frev(z.rows, paper=z.paper_fig5b or None)
                 x, y = row.get("f_rev_nyq"), row.get("corruption_acc")
                 y = None if not is_finite(y) else float(y) * 100
             if is_finite(x) and y is not None and (kind == "fig5b" or y > 0):
@@ -630,148 +622,3 @@ def probe_and_report(model: Any, *, out: str | Path | None = None, zoo_tier: str
     if out is not None:
         write_report(rep, out)
     return rep
-
-
-# --------------------------------------------------------------------------- the book chapter
-#: The chapter's model in a file, relative to the checkout: the zoo's baseline with a blur in front.
-EXAMPLE_MODEL = "book/examples/my_model.py:blurred_base"
-#: The zoo models whose heat maps the chapter shows, one per group of the paper's Figs 4 and 5.
-CHAPTER_GROUP_MODELS: tuple[str, ...] = ("base", "blur_s1.5", "adv_linf8", "crp_gauss", "crp_augmix", "pca")
-
-
-def example_model_spec() -> str | None:
-    """:data:`EXAMPLE_MODEL` with the checkout's absolute path (None outside a checkout)."""
-    root = paths.repo_root()
-    if root is None:
-        return None
-    file, _, fn = EXAMPLE_MODEL.rpartition(":")
-    return f"{root / file}:{fn}" if (root / file).is_file() else None
-
-
-def example_model_source() -> str:
-    """The text of the chapter's model file ('' outside a checkout)."""
-    spec = example_model_spec()
-    return Path(spec.rpartition(":")[0]).read_text(encoding="utf-8") if spec else ""
-
-
-@dataclass
-class ProbeChapter:
-    """The chapter "Probe your own model": `numbers` its text quotes; `zoo_report` (the zoo's baseline
-    probed as a user would; None with `zoo_note` saying why) and `file_report` (the model in
-    :data:`EXAMPLE_MODEL`; None with `file_note` saying why); the zoo groups' heat maps (`heat_maps`, `groups`); and the provenance of each output."""
-
-    numbers: dict[str, Any]
-    zoo_report: ProbeReport | None
-    zoo_note: str
-    file_report: ProbeReport | None
-    file_note: str
-    heat_maps: dict[str, FourierHeatMap | None]
-    groups: dict[str, str]
-    prov_zoo: Provenance
-    prov_file: Provenance
-    prov_maps: Provenance
-
-
-def _records_line(kind: str, recs: Sequence[Record]) -> str:
-    if not recs:
-        return f"{kind} results: none"
-    commits = sorted({str(r.provenance.get("git_commit"))[:10] for r in recs})
-    dates = sorted(str(r.provenance.get("date_utc")) for r in recs)
-    return (f"{kind} results: {len(recs)} record(s), computed at commit {', '.join(commits[:3])} · "
-            + (dates[0] if dates[0] == dates[-1] else f"{dates[0]} .. {dates[-1]}"))
-
-
-def _report_prov(tier: str, rep: ProbeReport | None, wall: float) -> Provenance:
-    p = make_provenance(tier=tier, data=str(rep.result.data.get("name")) if rep else "—",
-                        data_detail=str(rep.result.data.get("source")) if rep else "", models=[rep.result.name] if rep else [],
-                        wall_time_s=wall)
-    lines = tuple(_records_line(k, [rec]) for k, rec in rep.result.records.items()) if rep else ()
-    return dataclasses.replace(p, results=lines)
-
-
-def probe_chapter(tier: str, *, compute_missing: bool | None = None, train_missing: bool | None = None,
-                  group_models: Sequence[str] = CHAPTER_GROUP_MODELS) -> ProbeChapter:
-    """Everything of the chapter at `tier`: the zoo's baseline probed with :func:`probe_and_report`
-    (the book's records plus its heat map), the model of :data:`EXAMPLE_MODEL` probed the same way
-    (its baseline trained when its weights are missing and `train_missing`, by default only where missing
-    results are computed: the smoke tier; elsewhere the cached results are read by label), and the heat
-    maps of `group_models`. Results missing from the cache are computed per
-    :func:`lowfreq.report.chapters.resolve_compute`; nothing is written when they are all cached."""
-    compute = resolve_compute(tier, compute_missing)
-    train = compute if train_missing is None else bool(train_missing)
-    sw = Stopwatch()
-    zoo_rep, zoo_note = None, ""
-    try:
-        zoo_rep = build_report(userprobe.probe("base", tier=tier, compute=compute, progress=False, train_missing=train))
-    except (ValueError, OSError, LookupError) as exc:
-        zoo_note = f"the zoo's base model was not probed: {' '.join(str(exc).split())[:240]}"
-    wall_zoo = sw.elapsed_s
-    sw = Stopwatch()
-    file_rep, note = None, ""
-    spec = example_model_spec()
-    if spec is None:
-        note = f"{EXAMPLE_MODEL} is not found (the chapter runs from a checkout of the project)"
-    else:
-        try:
-            if train:
-                try:
-                    experiments.get_model("base", tier, train_missing=True, progress=False)
-                except OSError:  # no weights and no data to train them: the cached results are read by label
-                    pass
-            file_rep = build_report(userprobe.probe(spec, tier=tier, compute=compute, progress=False, train_missing=train))
-        except (ValueError, OSError, LookupError) as exc:
-            note = f"the model in the file was not probed: {' '.join(str(exc).split())[:240]}"
-    wall_file = sw.elapsed_s
-    sw = Stopwatch()
-    heat = gather(lambda n: userprobe.fourier_result(n, tier, compute=compute, train_missing=train), list(group_models),
-                  what="Fourier heat map")
-    groups = {n: display_group(n) for n in group_models}
-    wall_maps = sw.elapsed_s
-
-    def num(rep: ProbeReport | None, key: str) -> float:
-        v = None if rep is None else rep.result.row().get(key)
-        return float(v) if is_finite(v) else float("nan")
-
-    numbers: dict[str, Any] = {
-        "n_zoo": len(zoo_rep.comparison.rows) if zoo_rep is not None else 0,
-        "base_f_rev": num(zoo_rep, "f_rev_nyq"), "base_f05": num(zoo_rep, "f05_cpp"),
-        "file_f_rev": num(file_rep, "f_rev_nyq"), "file_f05": num(file_rep, "f05_cpp"),
-        "file_clean": 100 * num(file_rep, "clean_acc"), "base_clean": 100 * num(zoo_rep, "clean_acc"),
-        "file_corruption": 100 * num(file_rep, "corruption_acc"), "base_corruption": 100 * num(zoo_rep, "corruption_acc"),
-        "n_fourier": zoo_rep.result.settings.n_fourier if zoo_rep is not None else 0,
-        "fourier_norm": (zoo_rep.result.fourier.norm_l2 if zoo_rep is not None and zoo_rep.result.fourier is not None
-                         else float("nan")),
-        "n_maps": sum(m is not None for m in heat.values()), "n_group_models": len(group_models),
-    }
-    for n, hm in heat.items():  # the rise of the error above the clean error, in percentage points
-        key = n.replace(".", "").replace("-", "_")
-        b = heat_map_bands(hm, value="error_increase") if hm is not None else {}
-        numbers[f"high_{key}"] = 100 * b["high"] if hm is not None else float("nan")
-        numbers[f"low_{key}"] = 100 * b["low"] if hm is not None else float("nan")
-        numbers[f"clean_err_{key}"] = 100 * hm.clean_error if hm is not None else float("nan")
-    base_b = heat_map_bands(heat["base"], value="error_increase") if heat.get("base") is not None else None
-    others = {n: heat_map_bands(m, value="error_increase") for n, m in heat.items() if m is not None and n != "base"}
-
-    def which(band: str, lower: bool) -> str:
-        if base_b is None:
-            return "none (no heat map of the baseline)"
-        hits = [n for n, b in others.items() if (b[band] < base_b[band] - 0.02 if lower else b[band] > base_b[band] + 0.02)]
-        return ", ".join(hits) if hits else "none of them"
-
-    numbers.update(heat_lower_high=which("high", True), heat_higher_high=which("high", False),
-                   heat_higher_low=which("low", False), heat_lower_low=which("low", True))
-    maps_recs = [r for r in (_fourier_record(n, tier) for n in group_models) if r is not None]
-    data_rec = maps_recs[0].payload.get("data") if maps_recs else ""
-    prov_maps = dataclasses.replace(
-        make_provenance(tier=tier, data="synthetic" if tier_of(tier).synthetic_data else "CIFAR-10", data_detail=str(data_rec),
-                        models=list(group_models), wall_time_s=wall_maps),
-        results=(_records_line("fourier", maps_recs),))
-    return ProbeChapter(numbers, zoo_rep, zoo_note, file_rep, note, heat, groups, _report_prov(tier, zoo_rep, wall_zoo),
-                        _report_prov(tier, file_rep, wall_file), prov_maps)
-
-
-def _fourier_record(name: str, tier: str) -> Record | None:
-    try:
-        return userprobe.probe(name, tier=tier, probes_to_run=("fourier",), compute=False, progress=False).records.get("fourier")
-    except (ValueError, OSError, LookupError):
-        return None

@@ -1,14 +1,17 @@
 """Interactive explorers: live (ipywidgets, needs a kernel) and static (self-contained HTML + JS).
 
-The static explorer is what the HTML book shows: every frame is computed in Python beforehand
-(images as base64 PNG, the model predictions as ready-made HTML) and a few lines of inline
-JavaScript swap frames when the reader moves the slider or picks another item. It loads nothing
-from anywhere (no external scripts, styles or fonts), so it works offline and without a kernel.
-The live explorer computes the same view on demand in Jupyter.
+The static explorer is what the HTML book shows: every frame is computed beforehand, in
+:mod:`lowfreq.experiments.explorers` (images as base64 PNG, the models' softmax; stored as figure
+inputs), and drawn here (the predictions as ready-made HTML); a few lines of inline JavaScript swap
+frames when the reader moves the slider or picks another item. It loads nothing from anywhere (no
+external scripts, styles or fonts), so it works offline and without a kernel. The live explorer
+computes the same view on demand in Jupyter, through the same functions of
+:mod:`lowfreq.experiments.explorers` (no model runs in this module).
 
-    >>> d = hybrid_explorer_data(models, *explorer_pairs(images, labels, n_pairs=4, seed=0))
+    >>> from lowfreq.experiments import explorers
+    >>> d = explorers.hybrid_explorer_data(models, *explorers.explorer_pairs(images, labels, n_pairs=4, seed=0))
     >>> static_hybrid_explorer(d)          # IPython HTML: slider over f_mix, pair selector
-    >>> hybrid_explorer(models, *explorer_pairs(images, labels, n_pairs=4, seed=0))  # ipywidgets
+    >>> hybrid_explorer(models, *explorers.explorer_pairs(images, labels, n_pairs=4, seed=0))  # ipywidgets
 
 :func:`static_explorer` is the generic builder (a selector x a slider of precomputed frames); the
 blur-sigma and PCA-K explorers use it the same way.
@@ -18,81 +21,30 @@ from __future__ import annotations
 import base64
 import hashlib
 import html
-import io
 import json
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import numpy as np
 import torch
-from PIL import Image
 
-from lowfreq.methods.hybrid import PAPER_F_MIX_NYQ, hybrid_images, hybrid_pairs
-from lowfreq.methods.spectra import frequency_radius_cpp
-from lowfreq.core.utils import check_images, resolve_device
+from lowfreq.core.utils import check_images
+from lowfreq.experiments.explorers import ExplorerData, Frame, front_frames, hybrid_explorer_data, png_bytes, png_data_uri
 
 if TYPE_CHECKING:  # pragma: no cover
     from IPython.display import HTML
     from torch import nn
 
 __all__ = [
-    "png_bytes",
-    "png_data_uri",
-    "Frame",
     "static_explorer",
-    "ExplorerData",
-    "explorer_pairs",
-    "hybrid_explorer_data",
     "prediction_html",
     "static_hybrid_explorer",
     "hybrid_explorer",
-    "FRONT_BANDS",
-    "band_power_kept",
-    "front_frames",
     "static_front_explorer",
     "front_explorer",
 ]
 
 
-# --------------------------------------------------------------------------------------- PNG
-def png_bytes(image: torch.Tensor | np.ndarray, *, scale: int = 1) -> bytes:
-    """A deterministic PNG of one image: (C, H, W) with C in (1, 3) or (H, W), float in [0, 1].
-
-    scale: integer nearest-neighbour magnification (crisp pixels where CSS scaling would blur).
-    Values are rounded to 8 bits and written by Pillow as 8-bit grey ("L") or RGB without metadata,
-    so the same pixels always give the same bytes (reproducible HTML)."""
-    a = image.detach().cpu().numpy() if isinstance(image, torch.Tensor) else np.asarray(image)
-    a = np.asarray(a, dtype=np.float64)
-    if a.ndim == 3 and a.shape[0] in (1, 3):
-        a = a[0] if a.shape[0] == 1 else np.moveaxis(a, 0, -1)
-    if not (a.ndim == 2 or (a.ndim == 3 and a.shape[-1] == 3)):
-        raise ValueError(f"png_bytes: expected one image (C, H, W) with C in (1, 3) or (H, W), got shape {a.shape}")
-    if not np.all(np.isfinite(a)):
-        raise ValueError("png_bytes: image contains NaN or inf")
-    if int(scale) < 1:
-        raise ValueError(f"png_bytes: scale must be a positive integer, got {scale!r}")
-    u8 = np.round(np.clip(a, 0.0, 1.0) * 255).astype(np.uint8)
-    if scale > 1:
-        u8 = np.repeat(np.repeat(u8, int(scale), axis=0), int(scale), axis=1)
-    buf = io.BytesIO()
-    Image.fromarray(np.ascontiguousarray(u8)).save(buf, format="PNG", compress_level=9)
-    return buf.getvalue()
-
-
-def png_data_uri(image: torch.Tensor | np.ndarray) -> str:
-    """``data:image/png;base64,...`` of :func:`png_bytes`."""
-    return "data:image/png;base64," + base64.b64encode(png_bytes(image)).decode("ascii")
-
-
 # --------------------------------------------------------------------------------------- generic static explorer
-@dataclass(frozen=True)
-class Frame:
-    """One precomputed view: images [(caption, PNG data URI)] shown side by side, then an HTML block."""
-
-    images: tuple[tuple[str, str], ...]
-    html: str = ""
-
-
 _CSS = """
 #{id} {{ font-family: system-ui, sans-serif; font-size: 13px; border: 1px solid #ddd; border-radius: 6px;
         padding: 10px 12px; margin: 8px 0; max-width: 760px; }}
@@ -210,89 +162,6 @@ def static_explorer(
 
 
 # --------------------------------------------------------------------------------------- hybrid explorer
-@dataclass
-class ExplorerData:
-    """Everything the hybrid explorer shows, precomputed.
-
-    f_mix_nyq: (F,) mixing frequencies, fractions of Nyquist. low, high: (P, C, H, W) image pairs in
-    [0, 1]; low_labels, high_labels: (P,) their classes. hybrids: (P, F, C, H, W). probs: {model
-    name: (P, F, K) softmax probabilities of each hybrid, or None when the model is missing}.
-    class_names: K names.
-    """
-    f_mix_nyq: np.ndarray
-    low: torch.Tensor
-    high: torch.Tensor
-    low_labels: np.ndarray
-    high_labels: np.ndarray
-    hybrids: torch.Tensor
-    probs: dict[str, np.ndarray | None]
-    class_names: tuple[str, ...]
-    unit: str = "fraction of Nyquist"
-
-
-def explorer_pairs(
-    images: torch.Tensor,
-    labels: torch.Tensor | np.ndarray | Sequence[int],
-    *,
-    n_pairs: int = 4,
-    seed: int = 0,
-) -> tuple[torch.Tensor, torch.Tensor, np.ndarray, np.ndarray]:
-    """The first `n_pairs` hybrid pairs of :func:`lowfreq.methods.hybrid.hybrid_pairs` (seeded; the two
-    images of a pair always belong to different classes). images: (N, C, H, W) in [0, 1].
-    Returns (low (P, C, H, W), high (P, C, H, W), low_labels (P,), high_labels (P,))."""
-    images = check_images(images)
-    y = np.asarray(labels.cpu() if isinstance(labels, torch.Tensor) else labels, dtype=np.int64).ravel()
-    if y.size != images.shape[0]:
-        raise ValueError(f"explorer_pairs: {images.shape[0]} images but {y.size} labels")
-    if not 1 <= n_pairs <= y.size:
-        raise ValueError(f"explorer_pairs: n_pairs must be in 1..{y.size}, got {n_pairs}")
-    lo, hi = hybrid_pairs(y, seed)
-    lo, hi = lo[:n_pairs], hi[:n_pairs]
-    return images[torch.as_tensor(lo)], images[torch.as_tensor(hi)], y[lo], y[hi]
-
-
-@torch.inference_mode()
-def _softmax(model: "nn.Module", x: torch.Tensor, device: torch.device) -> np.ndarray:
-    model.eval().to(device)
-    return torch.softmax(model(x.to(device)).float(), dim=1).cpu().numpy()
-
-
-def hybrid_explorer_data(
-    models: Mapping[str, "nn.Module | None"],
-    low: torch.Tensor,
-    high: torch.Tensor,
-    low_labels: np.ndarray | Sequence[int],
-    high_labels: np.ndarray | Sequence[int],
-    *,
-    f_mix_nyq: Sequence[float] = PAPER_F_MIX_NYQ,
-    class_names: Sequence[str] | None = None,
-    device: str | torch.device | None = None,
-) -> ExplorerData:
-    """Hybrids of every pair at every f_mix (fraction of Nyquist) and each model's softmax on them.
-
-    models: {name: model, or None when missing (shown as missing)}; low, high: (P, C, H, W) in [0, 1].
-    The number of classes K comes from the first model's output (or class_names, or 10).
-    """
-    low = check_images(low, name="low")
-    high = check_images(high, name="high")
-    if low.shape != high.shape:
-        raise ValueError(f"low and high must have the same shape, got {tuple(low.shape)} and {tuple(high.shape)}")
-    fm = np.asarray([float(f) for f in f_mix_nyq])
-    if fm.size < 1:
-        raise ValueError("hybrid_explorer_data: give at least one f_mix value")
-    p = low.shape[0]
-    hyb = torch.stack([hybrid_images(low, high, float(f)) for f in fm], dim=1)  # (P, F, C, H, W)
-    dev = resolve_device(device)
-    flat = hyb.reshape(-1, *hyb.shape[2:])
-    probs: dict[str, np.ndarray | None] = {}
-    for name, m in models.items():
-        probs[name] = None if m is None else _softmax(m, flat, dev).reshape(p, fm.size, -1)
-    k = next((v.shape[-1] for v in probs.values() if v is not None), len(class_names) if class_names else 10)
-    names = tuple(class_names) if class_names is not None else tuple(f"class {i}" for i in range(k))
-    return ExplorerData(fm, low, high, np.asarray(low_labels, dtype=np.int64), np.asarray(high_labels, dtype=np.int64),
-                        hyb, probs, names)
-
-
 def prediction_html(
     name: str,
     probs: np.ndarray | None,
@@ -414,104 +283,6 @@ def hybrid_explorer(
 
 
 # --------------------------------------------------------------------------------------- blur-sigma / PCA-K explorer
-#: the frequency bands (cycles/pixel) whose kept power the front explorer reports
-FRONT_BANDS: tuple[tuple[float, float], ...] = ((0.0, 0.125), (0.125, 0.25), (0.25, 0.5 * 2**0.5))
-
-
-def _windowed_power(x: torch.Tensor) -> torch.Tensor:
-    """|FFT|^2 of (..., H, W) images after removing each image's mean and applying a 2-D Hann window,
-    so that the wrap-around edge of a non-periodic image (a PCA projection is not periodic) does not
-    show up as spurious high-frequency power along the axes."""
-    h, w = x.shape[-2:]
-    win = torch.hann_window(h, periodic=False, dtype=torch.float64)[:, None] * torch.hann_window(w, periodic=False, dtype=torch.float64)[None, :]
-    x = x.double()
-    return torch.fft.fft2((x - x.mean(dim=(-2, -1), keepdim=True)) * win).abs().pow(2)
-
-
-def band_power_kept(original: torch.Tensor, filtered: torch.Tensor,
-                    bands: Sequence[tuple[float, float]] = FRONT_BANDS) -> list[float]:
-    """Share of the original images' power that `filtered` keeps in each radial frequency band
-    [lo, hi) cycles/pixel (each image mean-subtracted and Hann-windowed, DC excluded; channels and
-    images pooled). original, filtered: (N, C, H, W). A share can exceed 1 when the front adds power
-    in a band (a PCA projection can); a band without power of its own gives NaN."""
-    if original.shape != filtered.shape or original.dim() != 4:
-        raise ValueError(f"band_power_kept: need two (N, C, H, W) tensors of one shape, got "
-                         f"{tuple(original.shape)} and {tuple(filtered.shape)}")
-    r = frequency_radius_cpp(*original.shape[-2:])
-    p0 = _windowed_power(original).sum(dim=(0, 1))
-    p1 = _windowed_power(filtered).sum(dim=(0, 1))
-    total = float(p0[r > 0].sum())
-    out = []
-    for lo, hi in bands:  # a band without power of its own (below round-off) has no share: NaN
-        m = (r >= lo) & (r < hi) & (r > 0)
-        den = float(p0[m].sum())
-        out.append(float(p1[m].sum()) / den if den > 1e-12 * total else float("nan"))
-    return out
-
-
-def _spectrum_rgb(image: torch.Tensor, vmin: float, vmax: float) -> np.ndarray:
-    """The log10 power spectrum of one (C, H, W) image (channel mean, mean removed, Hann-windowed), fftshift-ed and
-    mapped through viridis with the fixed range [vmin, vmax]: an (H, W, 3) array in [0, 1]."""
-    from matplotlib import colormaps
-
-    p = _windowed_power(image.double().mean(0))
-    p[0, 0] = float("nan")
-    with np.errstate(divide="ignore", invalid="ignore"):
-        lp = np.fft.fftshift(np.log10(np.maximum(p.numpy(), 1e-30)))
-    t = np.clip((np.nan_to_num(lp, nan=vmin) - vmin) / max(vmax - vmin, 1e-12), 0, 1)
-    return colormaps["viridis"](t)[..., :3]
-
-
-def front_frames(
-    images: torch.Tensor,
-    fronts: Mapping[str, "nn.Module"],
-    *,
-    notes: Mapping[str, str] | None = None,
-    captions: Sequence[str] | None = None,
-) -> list[list[Frame]]:
-    """Precomputed frames of the preprocessing explorer: for each image (rows) and each front
-    (columns, in the order of `fronts`, e.g. {"0": identity, "1.5": GaussianBlur(1.5), ...}) the
-    image after the front (clipped to [0, 1] for display), the log power spectrum of the result (one
-    fixed colour scale per image, set by the unfiltered image) and, as HTML, the share of power the
-    front keeps in low / medium / high frequency bands (:data:`FRONT_BANDS`, over all `images`)
-    followed by `notes[label]` (e.g. the matching zoo model's numbers; HTML)."""
-    images = check_images(images)
-    if not fronts:
-        raise ValueError("front_frames: give at least one front")
-    captions = list(captions) if captions is not None else [f"image {i + 1}" for i in range(images.shape[0])]
-    if len(captions) != images.shape[0]:
-        raise ValueError(f"front_frames: {images.shape[0]} images but {len(captions)} captions")
-    notes = dict(notes or {})
-    outs = {}
-    with torch.inference_mode():
-        for label, front in fronts.items():
-            front.eval()
-            y = front(images.float())
-            if y.shape != images.shape:
-                raise ValueError(f"front_frames: front {label!r} changed the image shape {tuple(images.shape)} -> {tuple(y.shape)}")
-            outs[label] = y
-    kept = {label: band_power_kept(images, y) for label, y in outs.items()}
-    rows: list[list[Frame]] = []
-    for i in range(images.shape[0]):
-        p = _windowed_power(images[i].double().mean(0)).flatten()[1:]  # without the DC term
-        lp = np.log10(np.maximum(p.numpy(), 1e-30))
-        vmax = float(np.percentile(lp, 99.5))
-        vmin = vmax - 6.0
-        row = []
-        for label, y in outs.items():
-            lo, mid, hi = kept[label]
-            block = (f'<div class="lfx-front" data-front="{html.escape(label)}">Power kept (all shown images): '
-                     f'low (&lt; 0.125 c/px) <b>{100 * lo:.0f}%</b>, medium <b>{100 * mid:.0f}%</b>, '
-                     f'high (&ge; 0.25 c/px) <b>{100 * hi:.1f}%</b></div>')
-            if label in notes:
-                block += f'<div class="lfx-note">{notes[label]}</div>'
-            row.append(Frame(((captions[i], png_data_uri(images[i])),
-                              (f"after the front ({label})", png_data_uri(y[i].clamp(0, 1))),
-                              ("log power spectrum (Hann window, DC centred)", png_data_uri(_spectrum_rgb(y[i], vmin, vmax)))), block))
-        rows.append(row)
-    return rows
-
-
 def static_front_explorer(
     images: torch.Tensor,
     fronts: Mapping[str, "nn.Module"],

@@ -1,0 +1,206 @@
+"""The deviations chapter: its measured side from cached results (:func:`deviation_numbers`), the
+numbers as the text quotes them (:func:`deviations`) and the cpu tier's accuracy-time frontier
+(:func:`frontier_table`).
+
+Units as everywhere in the book: f_0.5 in cycles/pixel, f_mix and f_rev in fractions of Nyquist,
+epsilon in [0, 1] pixel units (quoted x255), accuracies as fractions (quoted in %).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import torch
+
+from lowfreq import experiments
+from lowfreq.data import DataNotFoundError
+from lowfreq.experiments import figure_inputs
+from lowfreq.methods import spectra, v1
+from lowfreq.models import zoo
+from lowfreq.report import rows, tables
+from lowfreq.report.common import NAN, resolve_compute
+from lowfreq.report.provenance import Provenance, data_label, make_provenance
+
+__all__ = [
+    "deviation_numbers",
+    "Deviations",
+    "frontier_table",
+    "deviations",
+]
+
+
+def _strictly_increasing(values: Sequence[float]) -> bool:
+    return all(b > a for a, b in zip(values, values[1:]))
+
+
+def _nan_if_none(v: Any) -> float:
+    return NAN if v is None else float(v)
+
+
+def deviation_numbers(
+    tier: str,
+    *,
+    names: Sequence[str] | None = None,
+    results_root: Any = None,
+    data_root: Any = None,
+    compute_missing: bool | None = None,
+) -> dict[str, Any]:
+    """The measured side of the deviations chapter at `tier`, from cached results only (nothing is
+    computed but the exact-originals shares, a figure input computed with the data when it is not
+    stored and stored per :func:`resolve_compute`; what is missing is NaN, or "n/a" for text).
+
+    Keys: the base recipe (``arch``, ``epochs``, ``train_images``, ``batch_size``, ``lr``,
+    ``dataset``), ``pca_k``, ``attacks``; ``exact_share_<probe>`` (fraction of lossless CIFAR-10
+    images among the images of the clean / hybrid / attack / corruption probes; NaN for synthetic
+    data); ``test_acc`` {model: accuracy after training}; ``pca_sweep`` (the K sweep record or None);
+    ``attack_winner_share`` {model: {attack: share of images it won}}; ``attack_success``
+    {model: success rate}; ``f05_grid_minus_exact_cpp`` {model: 25-radius-grid f_0.5 minus the exact
+    one, cycles/pixel}; ``f05_std_cpp`` {model: bootstrap std}; ``nonmonotone_hybrid`` {model: whether
+    the seed-mean p_low - p_high curve needed the isotonic fit}; ``n_boot``; ``nonmonotone_severity``
+    (corruptions whose RMS change does not grow strictly with severity on the tier's images, from the
+    cached corruption spectra; None when they were not computed).
+    """
+    cfg = experiments.tier_config(tier)
+    names = list(names) if names is not None else [r.name for r in zoo.recipes(tier)]
+    r = zoo.recipe("base", tier)
+    out: dict[str, Any] = {
+        "tier": tier, "arch": r.arch, "epochs": r.epochs, "train_images": "all" if r.train_subset is None else r.train_subset,
+        "batch_size": r.batch_size, "lr": r.lr, "weight_decay": r.weight_decay, "dataset": r.dataset,
+        "pca_k": zoo.PCA_K.get(tier), "attacks": " + ".join(cfg.attacks), "n_boot": cfg.n_boot, "n_attack": cfg.n_attack,
+        "adv_eps": zoo.recipe("adv_linf8", tier).adv_eps, "adv_method": zoo.recipe("adv_linf8", tier).adversarial,
+    }
+    for probe, n in (("clean", cfg.n_clean), ("hybrid", cfg.n_hybrid), ("attack", cfg.n_attack), ("corruption", cfg.n_corruption)):
+        out[f"n_{probe}"] = n
+        out[f"exact_share_{probe}"] = NAN
+    if r.dataset.startswith("cifar10"):
+        probes_ = ("clean", "hybrid", "attack", "corruption")
+        try:  # a stored figure input (computed with the data; stored per resolve_compute)
+            shares = figure_inputs.exact_share_input(tier, sorted({out[f"n_{p}"] for p in probes_}),
+                                                     store=resolve_compute(tier, compute_missing),
+                                                     results_root=results_root, data_root=data_root).payload["shares"]
+            for probe in probes_:
+                out[f"exact_share_{probe}"] = float(shares[str(out[f"n_{probe}"])])
+        except (LookupError, DataNotFoundError):  # neither stored nor computable here: the shares stay NaN
+            pass
+    kw: dict[str, Any] = {} if results_root is None else {"results_root": results_root}
+    out["test_acc"] = {}
+    for n in names:
+        try:
+            rec = experiments.trained_record(n, tier, train=False, data_root=data_root, **kw)
+            out["test_acc"][n] = None if rec is None else float(rec.payload["test_acc"])
+        except Exception:  # noqa: BLE001
+            out["test_acc"][n] = None
+    out["pca_sweep"] = experiments.latest_pca_sweep(tier, results_root=results_root)
+    out["attack_winner_share"], out["attack_success"], out["f05_grid_minus_exact_cpp"], out["f05_std_cpp"] = {}, {}, {}, {}
+    out["nonmonotone_hybrid"] = {}
+    for n in names:
+        try:
+            a = experiments.attack_result(n, tier, progress=False, load_only=True, data_root=data_root, **kw)
+        except Exception:  # noqa: BLE001
+            a = None
+        if a is not None:
+            ok = np.asarray(a["success"], dtype=bool)
+            winners = [w for w, s in zip(a["winner"], ok) if s]
+            out["attack_winner_share"][n] = {w: winners.count(w) / max(1, len(winners)) for w in sorted(set(winners))}
+            out["attack_success"][n] = float(a["success_rate"])
+            p = torch.as_tensor(np.asarray(a["mean_power"], dtype=np.float64))
+            out["f05_grid_minus_exact_cpp"][n] = (spectra.half_power_frequency_grid(None, power=p)
+                                                  - spectra.half_power_frequency(None, power=p))
+            out["f05_std_cpp"][n] = _nan_if_none(a.get("f05_std_cpp"))
+        try:
+            h = experiments.hybrid_result(n, tier, progress=False, load_only=True, data_root=data_root, **kw)
+            out["nonmonotone_hybrid"][n] = bool(np.any(np.diff(np.asarray(h.mean_diff)) < 0))
+        except Exception:  # noqa: BLE001
+            pass
+    try:  # corruptions whose RMS change does not grow strictly with severity on this tier's images
+        sp = experiments.tier_corruption_spectra(tier, compute=False, results_root=results_root, data_root=data_root)
+        out["nonmonotone_severity"] = [k for k, v in sp.items()
+                                       if not _strictly_increasing([v.rms_by_severity[s] for s in sorted(v.rms_by_severity)])]
+    except Exception:  # noqa: BLE001
+        out["nonmonotone_severity"] = None
+    return out
+
+
+@dataclass(frozen=True)
+class Deviations:
+    """The deviations chapter: its quoted `numbers` (all text, formatted with their units), the raw
+    measurements behind them (`measured`, :func:`deviation_numbers`), `prov`, and the cpu tier's
+    accuracy-time frontier as Markdown (`frontier`: :func:`frontier_table`)."""
+
+    numbers: dict[str, Any]
+    measured: dict[str, Any]
+    prov: Provenance
+    frontier: str = ""
+
+
+def frontier_table(*, results_root: Any = None) -> str:
+    """The stored accuracy-time frontier of bench/cpu_frontier.py as Markdown, each candidate that is
+    exactly a cpu zoo recipe (all fields but name and notes) marked with that recipe; a sentence saying
+    how to make it when it is not stored."""
+    fr = rows.load_frontier(results_root=results_root)
+    if not fr:
+        return "No accuracy-time frontier is stored (run `python bench/cpu_frontier.py`)."
+
+    def same(d: Mapping[str, Any]) -> str:
+        return repr(sorted((k, v) for k, v in d.items() if k not in ("name", "notes")))
+
+    zoo_cpu = {same(r.to_dict()): r.name for r in zoo.recipes("cpu", family=None)}
+    chosen = {row["candidate"]: zoo_cpu[same(row["recipe"])] for row in fr if same(row["recipe"]) in zoo_cpu}
+    return tables.frontier_markdown(fr, chosen)
+
+
+def _pct(x: float | None) -> str:
+    return "n/a" if x is None or not math.isfinite(x) else f"{100 * x:.1f}%"
+
+
+def deviations(tier: str, *, names: Sequence[str] | None = None, results_root: Any = None,
+               data_root: Any = None, compute_missing: bool | None = None) -> Deviations:
+    """The numbers of the deviations chapter at `tier`, formatted as the text quotes them (shares and
+    accuracies in %, epsilon in /255, f_0.5 in cycles/pixel; "n/a" where a result does not exist at
+    this tier), from :func:`deviation_numbers` (cached results only)."""
+    dn = deviation_numbers(tier, names=names, results_root=results_root, data_root=data_root,
+                           compute_missing=compute_missing)
+    cfg = experiments.tier_config(tier)
+    try:
+        data_source = experiments.eval_set(tier, cfg.n_clean, data_root=data_root, allow_stored_identity=True).source
+    except DataNotFoundError:
+        data_source = "the data set is not present here"
+    synthetic = dn["dataset"] == "synthetic"
+    g: dict[str, Any] = {}
+    for probe in ("clean", "hybrid", "attack", "corruption"):
+        g[f"exact_{probe}"] = "n/a (synthetic images)" if synthetic else _pct(dn[f"exact_share_{probe}"])
+        g[f"n_{probe}"] = f"{dn[f'n_{probe}']:,}"
+    g["data_source"] = data_source
+    g["tier"] = tier
+    for k in ("arch", "epochs", "batch_size", "lr", "weight_decay", "dataset", "pca_k", "attacks", "n_boot", "adv_method"):
+        g[k] = str(dn[k])
+    g["train_images"] = f"{dn['train_images']:,}" if isinstance(dn["train_images"], int) else str(dn["train_images"])
+    g["adv_eps"] = f"{dn['adv_eps'] * 255:.0f}/255"
+    accs = {k: v for k, v in dn["test_acc"].items() if v is not None}
+    g["acc_base"] = _pct(accs.get("base"))
+    g["acc_range"] = f"{_pct(min(accs.values()))} to {_pct(max(accs.values()))}" if accs else "n/a"
+    g["n_trained"] = len(accs)
+    sweep = dn["pca_sweep"]
+    g["pca_sweep"] = ("no sweep result is cached at this tier" if not sweep else
+                      f"at this tier K = {sweep['chosen_k']} came closest to the clean accuracy of {sweep['reference']} "
+                      f"({_pct(sweep['reference_acc'])}): "
+                      + ", ".join(f"K = {k}: {_pct(v)}" for k, v in sorted(sweep["acc_by_k"].items(), key=lambda kv: int(kv[0]))))
+    win = dn["attack_winner_share"].get("base")
+    g["base_winners"] = "n/a (no attack results for base)" if not win else ", ".join(f"{w} {_pct(s)}" for w, s in win.items())
+    g["base_success"] = _pct(dn["attack_success"].get("base"))
+    gd = dn["f05_grid_minus_exact_cpp"]
+    g["grid_max"] = f"{max(abs(v) for v in gd.values()):.3f}" if gd else "n/a"
+    g["grid_n"] = len(gd)
+    stds = [v for v in dn["f05_std_cpp"].values() if math.isfinite(v)]
+    g["boot_std_median"] = f"{np.median(stds):.3f}" if stds else "n/a"
+    nm = dn["nonmonotone_hybrid"]
+    g["nonmono_n"] = sum(nm.values())
+    g["nonmono_total"] = len(nm)
+    sev = dn["nonmonotone_severity"]
+    g["nonmono_sev"] = ("not computed at this tier (the S1 chapter computes the corruption spectra)" if sev is None
+                        else (", ".join(sev) if sev else "none"))
+    g["v1_pops"] = ", ".join(f"{k} {v.sf_center_cpi:g} cycles/image" for k, v in v1.POPULATIONS.items())
+    prov = make_provenance(tier=tier, data=data_label(tier, n=cfg.n_clean), data_detail=data_source)
+    return Deviations(g, dn, prov, frontier_table(results_root=results_root))

@@ -1,0 +1,212 @@
+"""Fig 3 (hybrid images): the chapter's pairs, models, hybrid curves and the explorer's stored frames
+(:func:`fig3_hybrid`; the frames are computed in :func:`lowfreq.experiments.explorers.hybrid_explorer_input`),
+the live explorer (:func:`live_hybrid_explorer`) and the chapter's figures (the prediction rates, the
+two-panel Fig 3b, the neural group's curves on grayscale images).
+
+Units as everywhere in the book: f_0.5 in cycles/pixel, f_mix and f_rev in fractions of Nyquist,
+epsilon in [0, 1] pixel units (quoted x255), accuracies as fractions (quoted in %).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
+
+import numpy as np
+
+from lowfreq import experiments
+from lowfreq.experiments import explorers, figure_inputs
+from lowfreq.methods.hybrid import HybridCurve
+from lowfreq.report import rows, stats, widgets
+from lowfreq.report.common import NAN, first_pair, input_detail, mean_or_nan, resolve_compute
+from lowfreq.report.paper import PAPER_BLUR_MODEL
+from lowfreq.report.plotting import ImagePair, finish_axes, missing_note, model_color, new_axes, plot_hybrid_curves
+from lowfreq.report.provenance import Provenance, Stopwatch, data_label, make_provenance
+
+if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+    from torch import nn
+
+__all__ = [
+    "Fig3Hybrid",
+    "fig3_hybrid",
+    "live_hybrid_explorer",
+    "plot_hybrid_rates",
+    "plot_hybrid_panels",
+    "plot_neural_hybrid_curves",
+]
+
+
+@dataclass(frozen=True)
+class Fig3Hybrid:
+    """The Fig 3 chapter at `tier`: `numbers`; the colour part (the `pair` of the strip at `strip_f_mix_nyq`,
+    the explorer's image `pairs` (low, high, low labels, high labels) and its precomputed `explorer`,
+    the loaded `models` (None where missing) and their hybrid `curves`); the neural part on grayscale
+    images (`gray_pair`, `gray_curves` of `gray_baselines`, `mouse`, `monkey`); and the provenance of
+    the image strips (`prov_images`, `prov_gray_images`) and of the curves (`prov`, `prov_gray`)."""
+
+    numbers: dict[str, Any]
+    tier: str
+    class_names: tuple[str, ...] | None
+    strip_f_mix_nyq: tuple[float, ...]
+    pair: ImagePair
+    pairs: tuple[Any, Any, Any, Any]
+    models: dict[str, "nn.Module | None"]
+    curves: dict[str, HybridCurve | None]
+    explorer: explorers.ExplorerData
+    gray_pair: ImagePair
+    gray_curves: dict[str, HybridCurve | None]
+    gray_baselines: tuple[str, ...]
+    mouse: tuple[str, ...]
+    monkey: tuple[str, ...]
+    prov_images: Provenance
+    prov: Provenance
+    prov_gray_images: Provenance
+    prov_gray: Provenance
+
+
+def fig3_hybrid(
+    tier: str,
+    *,
+    models: Sequence[str] = ("base", PAPER_BLUR_MODEL),
+    strip_f_mix_nyq: Sequence[float] = (0.07, 0.12, 0.19, 0.25, 0.42, 0.7, 1.0),
+    n_pairs: int = 4,
+    pair_seed: int = 0,
+    train_missing: bool | None = None,
+    gray_baselines: Sequence[str] = ("base_gray", "base_gray_s1"),
+    mouse: Sequence[str] = ("neural_mouse", "neural_mouse_s1"),
+    monkey: Sequence[str] = ("neural_monkey", "neural_monkey_s1"),
+    compute_missing: bool | None = None,
+) -> Fig3Hybrid:
+    """Everything of the Fig 3 chapter at `tier`: `n_pairs` cross-class image pairs (`pair_seed`),
+    the `models` (trained here when their weights are missing and `train_missing`, by default only at
+    the smoke tier, like :func:`resolve_compute`: a retrained model on another machine or torch build can
+    be another instance than the one the committed results belong to, and the book must not train at
+    cpu or full; without weights the explorer's frames are read from the stored figure input), their
+    hybrid curves and the explorer's precomputed frames; and the hybrid curves of the neural group on
+    grayscale images (computed when missing per :func:`resolve_compute`)."""
+    cfg = experiments.tier_config(tier)
+    compute = resolve_compute(tier, compute_missing)
+    sw = Stopwatch()
+    class_names = rows.tier_class_names(tier)
+    train = compute if train_missing is None else bool(train_missing)
+    loaded = explorers.explorer_models(models, tier, train=train)
+    curves = stats.gather(lambda name: experiments.hybrid_result(name, tier, progress=False), models)
+    explorer, explorer_input = explorers.hybrid_explorer_input(tier, loaded, n=cfg.n_hybrid, n_pairs=n_pairs, seed=pair_seed,
+                                                               class_names=class_names, store=compute)
+    low, high, y_low, y_high = explorer.low, explorer.high, explorer.low_labels, explorer.high_labels
+    wall = sw.elapsed_s
+    numbers: dict[str, Any] = {"n_hybrid": cfg.n_hybrid, "n_seeds": len(cfg.hybrid_seeds)}
+    for name, c in curves.items():
+        numbers[f"f_rev_{name}"] = NAN if c is None else c.f_rev_nyq
+    sw = Stopwatch()
+    neural_names = [*gray_baselines, *mouse, *monkey]
+    gray_pairs = figure_inputs.pair_images(tier, n=cfg.n_hybrid, n_pairs=1, seed=pair_seed, grayscale=True, store=compute)
+    gray_pair = first_pair(gray_pairs)
+    gray_curves = rows.gather_results("hybrid", neural_names, tier, compute=compute)
+
+    def mean_f_rev(names: Sequence[str]) -> float:
+        return mean_or_nan([gray_curves[n].f_rev_nyq for n in names if gray_curves.get(n) is not None])
+
+    numbers.update(f_rev_gray_base=mean_f_rev(gray_baselines), f_rev_gray_mouse=mean_f_rev(mouse),
+                   f_rev_gray_monkey=mean_f_rev(monkey))
+    data = data_label(tier, n=cfg.n_hybrid)
+    gray = data_label(tier, n=cfg.n_hybrid, grayscale=True)
+    return Fig3Hybrid(
+        numbers, tier, class_names, tuple(float(f) for f in strip_f_mix_nyq), ImagePair(low[0], high[0], int(y_low[0]), int(y_high[0])),
+        (low, high, y_low, y_high), loaded, curves, explorer, gray_pair, gray_curves, tuple(gray_baselines), tuple(mouse),
+        tuple(monkey),
+        prov_images=make_provenance(tier=tier, data=data, data_detail=input_detail(explorer_input)),
+        prov=make_provenance(tier=tier, data=data, data_detail=input_detail(explorer_input), models=models, results=("hybrid",),
+                             wall_time_s=wall),
+        prov_gray_images=make_provenance(tier=tier, data=gray, data_detail=input_detail(gray_pairs)),
+        prov_gray=make_provenance(tier=tier, data=gray, data_detail=gray_pairs.source, models=neural_names,
+                                  results=("hybrid",), wall_time_s=sw.elapsed_s),
+    )
+
+
+def live_hybrid_explorer(ch: Fig3Hybrid) -> Any:
+    """The live hybrid explorer of Fig 3 (ipywidgets: any f_mix, the models' predictions recomputed) on the
+    chapter's image pairs; when a model cannot be loaded here (no weights, and no data to train it), a
+    short Markdown note saying how to get it instead."""
+    missing = [n for n, m in ch.models.items() if m is None]
+    if missing:
+        from IPython.display import Markdown
+
+        return Markdown(f"*The live explorer runs the models {', '.join(f'`{n}`' for n in ch.models)}; the weights of "
+                        f"{', '.join(f'`{n}`' for n in missing)} are not here (train them with `python -m lowfreq zoo train "
+                        f"{' '.join(missing)} --tier {ch.tier}`, which needs the data). The explorer above has every "
+                        "frame precomputed.*")
+    return widgets.hybrid_explorer(ch.models, *ch.pairs, class_names=ch.class_names)
+
+
+def plot_hybrid_rates(
+    curves: Mapping[str, "HybridCurve | None"],
+    *,
+    ax: "Axes | None" = None,
+    figsize: tuple[float, float] = (5.0, 3.6),
+    colors: Mapping[str, str] | None = None,
+) -> "Axes":
+    """p_low (solid) and p_high (dashed), seed means, vs f_mix (fraction of Nyquist), per model.
+
+    p_low / p_high are top-1 prediction rates: the fraction of hybrids classified as the low
+    (high) seed's class. Missing models (None) are noted on the plot. Returns the Axes.
+    """
+    ax, own = new_axes(ax, figsize)
+    missing = []
+    for k, (name, c) in enumerate(curves.items()):
+        if c is None:
+            missing.append(name)
+            continue
+        color = (colors or {}).get(name) or model_color(name, k)
+        f = np.asarray(c.f_mix_nyq)
+        ax.plot(f, np.asarray(c.p_low).mean(0), "-", color=color, lw=1.6, label=f"{name}: $p_{{low}}$")
+        ax.plot(f, np.asarray(c.p_high).mean(0), "--", color=color, lw=1.6, label=f"{name}: $p_{{high}}$")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_xlabel(r"$f_{mix}$ (fraction of Nyquist)")
+    ax.set_ylabel("top-1 prediction rate")
+    if len(missing) < len(curves):
+        ax.legend(fontsize=7, frameon=False, loc="center right")
+    missing_note(ax, missing)
+    return finish_axes(ax, own)
+
+
+def plot_hybrid_panels(
+    curves: Mapping[str, "HybridCurve | None"],
+    *,
+    figsize: tuple[float, float] = (10.0, 3.8),
+) -> "Figure":
+    """Fig 3b as two panels: the prediction rates p_low and p_high (:func:`plot_hybrid_rates`) and
+    their difference with f_rev (:func:`plot_hybrid_curves`), both against f_mix (fraction of
+    Nyquist). curves: {model: HybridCurve or None (missing)}. Returns the Figure."""
+    import matplotlib.pyplot as plt
+
+    fig, (ax_rates, ax_diff) = plt.subplots(1, 2, figsize=figsize)
+    plot_hybrid_rates(curves, ax=ax_rates)
+    plot_hybrid_curves(curves, ax=ax_diff)
+    fig.tight_layout()
+    return fig
+
+
+def plot_neural_hybrid_curves(
+    curves: Mapping[str, "HybridCurve | None"],
+    *,
+    baselines: Sequence[str],
+    mouse: Sequence[str],
+    monkey: Sequence[str],
+    figsize: tuple[float, float] = (10.0, 3.8),
+) -> "Figure":
+    """Fig 3b and S1 Fig B in silico: p_low - p_high vs f_mix (fraction of Nyquist) of the grayscale
+    `baselines` with the `mouse`-like models (left) and with the `monkey`-like ones (right), on a
+    shared y axis. curves: {model: HybridCurve or None}; a model without an entry counts as missing.
+    Returns the Figure."""
+    import matplotlib.pyplot as plt
+
+    fig, (ax_m, ax_k) = plt.subplots(1, 2, figsize=figsize, sharey=True)
+    plot_hybrid_curves({n: curves.get(n) for n in [*baselines, *mouse]}, ax=ax_m)
+    ax_m.set_title("mouse-like simulated V1 (Fig 3b)", fontsize=10)
+    plot_hybrid_curves({n: curves.get(n) for n in [*baselines, *monkey]}, ax=ax_k)
+    ax_k.set_title("monkey-like simulated V1 (S1 Fig B)", fontsize=10)
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,198 @@
+"""Fig 4 (perturbation spectra): the minimal perturbations' numbers (:func:`fig4_spectra`) and the
+chapter's figures: the spectra grid and the cumulative radial profiles (f_0.5 in cycles/pixel).
+
+Units as everywhere in the book: f_0.5 in cycles/pixel, f_mix and f_rev in fractions of Nyquist,
+epsilon in [0, 1] pixel units (quoted x255), accuracies as fractions (quoted in %).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Mapping
+
+import numpy as np
+
+from lowfreq import experiments
+from lowfreq.methods.spectra import log_power_image
+from lowfreq.report import rows, stats
+from lowfreq.report.common import CIFAR_ROBUST, NAN, eval_source, resolve_compute
+from lowfreq.report.paper import PAPER_BLUR_MODEL, group_label
+from lowfreq.report.plotting import finish_axes, group_color, model_color, new_axes, short_missing_note
+from lowfreq.report.provenance import Provenance, Stopwatch, data_label, make_provenance
+from lowfreq.report.rows import BookModels
+from lowfreq.report.stats import group_means, is_finite
+
+if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+__all__ = [
+    "Fig4Spectra",
+    "fig4_spectra",
+    "plot_spectra_grid",
+    "plot_cumulative_profiles",
+]
+
+
+@dataclass(frozen=True)
+class Fig4Spectra:
+    """The Fig 4 chapter: `numbers`, the `models` shown (with the skipped ones), their `attacks`
+    payloads (None where missing), the summary `rows` built from them and `prov`."""
+
+    numbers: dict[str, Any]
+    models: BookModels
+    attacks: dict[str, Any]
+    rows: list[dict[str, Any]]
+    prov: Provenance
+
+
+def fig4_spectra(tier: str, *, compute_missing: bool | None = None) -> Fig4Spectra:
+    """Everything of the Fig 4 chapter at `tier`: the minimal perturbations of every model of
+    :func:`lowfreq.report.rows.book_models` (computed when missing per :func:`resolve_compute`), the
+    group ranges of f_0.5 (cycles/pixel) and mean minimal epsilon (quoted x255), how many robust
+    models lie below every baseline and the rank correlation of Fig 4c."""
+    cfg = experiments.tier_config(tier)
+    compute = resolve_compute(tier, compute_missing)
+    models = rows.book_models(tier)
+    es_source = eval_source(tier, cfg.n_attack)
+    sw = Stopwatch()
+    attacks = stats.gather(lambda n: experiments.attack_result(n, tier, progress=False, load_only=not compute), models.names,
+                           what="attack results")
+    table = rows.result_rows(models.names, models.groups, attacks=attacks)
+    wall = sw.elapsed_s
+    f05 = stats.group_stats(table, "f05_cpp")
+    eps = stats.group_stats(table, "mean_eps")
+    n_below, n_robust = stats.count_below(table, "f05_cpp", groups=CIFAR_ROBUST, reference="base")
+    n_neural_below, n_neural = stats.count_below(table, "f05_cpp", groups=["neural"], reference="base_gray")
+    rho, n_rho = stats.rank_correlation(table, "f05_cpp", "mean_eps")
+    numbers = {
+        "n_models": len(models.names), "n_with_results": sum(a is not None for a in attacks.values()),
+        "n_attack": cfg.n_attack, "attacks": ", ".join(cfg.attacks),
+        "f05_base_min": f05["base"].min if "base" in f05 else NAN, "f05_base_max": f05["base"].max if "base" in f05 else NAN,
+        "eps_base_mean": 255 * eps["base"].mean if "base" in eps else NAN,
+        "f05_blur15": float(attacks[PAPER_BLUR_MODEL]["f05_cpp"]) if attacks.get(PAPER_BLUR_MODEL) else NAN,
+        "n_below": n_below, "n_robust": n_robust, "n_neural_below": n_neural_below, "n_neural": n_neural,
+        "rho": rho, "n_rho": n_rho,
+    }
+    prov = make_provenance(tier=tier, data=data_label(tier, n=cfg.n_attack), data_detail=es_source, models=models.names,
+                           results=("attack",), wall_time_s=wall)
+    return Fig4Spectra(numbers, models, attacks, table, prov)
+
+
+def _freq_ticks(n: int) -> tuple[np.ndarray, float]:
+    f = np.fft.fftshift(np.fft.fftfreq(n))
+    return f, (1.0 / n)
+
+
+def plot_spectra_grid(
+    attacks: Mapping[str, "dict | None"],
+    groups: Mapping[str, str] | None = None,
+    *,
+    ncols: int = 6,
+    panel_size: float = 1.55,
+    fig: "Figure | None" = None,
+) -> "Figure":
+    """Fig 4a: the mean power spectrum of each model's minimal perturbations, one panel per model.
+
+    attacks: {model: attack_result payload (needs 'mean_power', an (H, W) unshifted power
+    spectrum, and 'f05_cpp') or None (missing: an empty panel says so)}. Each panel shows log10
+    power fftshift-ed (DC in the centre, blank), axes in cycles/pixel, with its own colour scale
+    (min..max of that panel, as in the paper). Titles are coloured by display group. Returns the Figure.
+    """
+    import matplotlib.pyplot as plt
+
+    names = list(attacks)
+    if not names:
+        raise ValueError("plot_spectra_grid: no models given")
+    ncols = max(1, min(int(ncols), len(names)))
+    nrows = int(np.ceil(len(names) / ncols))
+    if fig is None:
+        fig = plt.figure(figsize=(panel_size * ncols, panel_size * 1.12 * nrows + 0.5))
+    axes = np.atleast_1d(fig.subplots(nrows, ncols, squeeze=False)).ravel()
+    for k, ax in enumerate(axes):
+        if k >= len(names):
+            ax.axis("off")
+            continue
+        name = names[k]
+        a = attacks[name]
+        g = (groups or {}).get(name)
+        color = group_color(g) if g else model_color(name, k)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        if a is None or a.get("mean_power") is None:
+            ax.text(0.5, 0.5, "missing", transform=ax.transAxes, ha="center", va="center", color="#b2182b",
+                    fontsize=8, style="italic")
+            ax.set_title(name, fontsize=7, color=color)
+            continue
+        img = log_power_image(np.asarray(a["mean_power"], dtype=np.float64))
+        if not np.isfinite(img).any():  # an all-zero spectrum: no attack succeeded
+            ax.text(0.5, 0.5, "no successful\nattack", transform=ax.transAxes, ha="center", va="center",
+                    color="#b2182b", fontsize=7, style="italic")
+            ax.set_title(name, fontsize=7, color=color)
+            continue
+        h, w = img.shape
+        fy, dy = _freq_ticks(h)
+        fx, dx = _freq_ticks(w)
+        extent = (fx[0] - dx / 2, fx[-1] + dx / 2, fy[0] - dy / 2, fy[-1] + dy / 2)
+        finite = img[np.isfinite(img)]
+        vmin, vmax = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+        ax.imshow(img, origin="lower", extent=extent, cmap="viridis", vmin=vmin, vmax=vmax, interpolation="nearest")
+        f05 = a.get("f05_cpp")
+        ax.set_title(name + (f"\n$f_{{0.5}}$ = {float(f05):.3f}" if is_finite(f05) else ""), fontsize=7, color=color)
+        row, col = divmod(k, ncols)
+        if col == 0:
+            ax.set_yticks([-0.4, 0, 0.4], ["-.4", "0", ".4"], fontsize=6)  # inside the grid (-0.5..0.47)
+        if row == nrows - 1 or k + ncols >= len(names):
+            ax.set_xticks([-0.4, 0, 0.4], ["-.4", "0", ".4"], fontsize=6)  # inside the grid (-0.5..0.47)
+    fig.supxlabel("$f_x$ (cycles/pixel)", fontsize=8)
+    fig.supylabel("$f_y$ (cycles/pixel)", fontsize=8)
+    fig.suptitle("log10 power of the minimal perturbations (colour scale per panel; DC removed)", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def plot_cumulative_profiles(
+    attacks: Mapping[str, "dict | None"],
+    groups: Mapping[str, str],
+    *,
+    ax: "Axes | None" = None,
+    figsize: tuple[float, float] = (6.2, 4.3),
+) -> "Axes":
+    """Fig 4b: cumulative share of perturbation power at |f| <= r vs r (cycles/pixel).
+
+    attacks: {model: attack_result payload ('profile_radius_cpp', 'profile_share', 'f05_cpp') or
+    None}; groups: {model: display group}. Thin lines: each model, with a dot at its f_0.5 (where it
+    crosses 50%); thick lines: group means (:func:`group_means`), labelled with the range of the
+    members' f_0.5. Missing models are noted on the plot. Returns the Axes.
+    """
+    ax, own = new_axes(ax, figsize)
+    # the share at radius 0 is 0 (the DC term is removed): start every profile at the origin. A
+    # payload without a profile (no successful attack) counts as missing.
+    curves = {n: None if a is None or len(np.asarray(a.get("profile_radius_cpp", ()))) == 0 else
+              (np.r_[0.0, np.asarray(a["profile_radius_cpp"], dtype=np.float64)],
+               np.r_[0.0, np.asarray(a["profile_share"], dtype=np.float64)])
+              for n, a in attacks.items()}
+    missing = [n for n, c in curves.items() if c is None]
+    for n, c in curves.items():
+        if c is None:
+            continue
+        color = group_color(groups.get(n, "?"))
+        ax.plot(c[0], c[1], color=color, lw=0.7, alpha=0.45)
+        f05 = attacks[n].get("f05_cpp")  # type: ignore[union-attr]
+        if is_finite(f05):
+            ax.plot([float(f05)], [0.5], "o", color=color, ms=2.5, alpha=0.8)
+    for g, m in group_means(curves, groups).items():
+        f05s = [float(attacks[n]["f05_cpp"]) for n in m.members if is_finite(attacks[n].get("f05_cpp"))]  # type: ignore[index,union-attr]
+        rng = "" if not f05s else (f"{f05s[0]:.3f}" if len(f05s) == 1 else f"{min(f05s):.3f}–{max(f05s):.3f}")
+        ax.plot(m.x, m.mean, color=group_color(g), lw=2.6,
+                label=f"{group_label(g)} (n={len(m.members)})" + (f": $f_{{0.5}}$ {rng}" if rng else ""))
+    ax.axhline(0.5, color="0.5", lw=0.8, ls="--")
+    ax.set_xlim(0, np.sqrt(2) / 2)
+    ax.set_ylim(0, 1.01)
+    ax.set_xlabel("radius $|f|$ (cycles/pixel)")
+    ax.set_ylabel("cumulative share of power")
+    if len(missing) < len(curves):
+        ax.legend(fontsize=7, frameon=False, loc="lower right")
+    else:
+        ax.text(0.5, 0.5, "no attack results at this tier", transform=ax.transAxes, ha="center", color="#b2182b")
+    short_missing_note(ax, missing, upper=True)
+    return finish_axes(ax, own)

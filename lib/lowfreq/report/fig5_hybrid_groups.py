@@ -1,0 +1,201 @@
+"""Fig 5 (hybrid curves by group, corruption accuracy vs f_rev): the chapter's numbers and rows
+(:func:`fig5_hybrid_groups`) and the blur-sigma / PCA-K front explorers (:func:`front_frames`, read from
+the stored figure input of :func:`lowfreq.experiments.explorers.front_frames_input`; their static and
+live views).
+
+Units as everywhere in the book: f_0.5 in cycles/pixel, f_mix and f_rev in fractions of Nyquist,
+epsilon in [0, 1] pixel units (quoted x255), accuracies as fractions (quoted in %).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
+
+import torch
+
+from lowfreq import experiments
+from lowfreq.data import DataNotFoundError
+from lowfreq.experiments import explorers, figure_inputs
+from lowfreq.methods.hybrid import HybridCurve
+from lowfreq.models import zoo
+from lowfreq.models.layers import GaussianBlur
+from lowfreq.report import rows, stats, widgets
+from lowfreq.report.common import CIFAR_ROBUST, NAN, eval_source, input_detail, resolve_compute
+from lowfreq.report.paper import PAPER_BLUR_MODEL
+from lowfreq.report.provenance import Provenance, Stopwatch, data_label, make_provenance
+from lowfreq.report.rows import BookModels
+
+__all__ = [
+    "Fig5HybridGroups",
+    "fig5_hybrid_groups",
+    "FrontFrames",
+    "front_frames",
+    "static_front_explorers",
+    "live_front_explorers",
+]
+
+
+@dataclass(frozen=True)
+class Fig5HybridGroups:
+    """The Fig 5 chapter: `numbers`, the `models` shown, the tier's `blur_series`, their hybrid
+    `curves` and `corruption` payloads (None where missing), the summary `rows`, the quadratic `fit`
+    through the blur series (None with fewer than 3 points), the inputs of the front explorers
+    (`fronts`) and the provenance of (a) (`prov_hybrid`), of (b) and the table (`prov`) and of the
+    explorers (`prov_fronts`)."""
+
+    numbers: dict[str, Any]
+    models: BookModels
+    blur_series: list[str]
+    curves: dict[str, HybridCurve | None]
+    corruption: dict[str, Any]
+    rows: list[dict[str, Any]]
+    fit: stats.QuadraticFit | None
+    fronts: FrontFrames
+    prov_hybrid: Provenance
+    prov: Provenance
+    prov_fronts: Provenance
+
+
+def fig5_hybrid_groups(tier: str, *, compute_missing: bool | None = None) -> Fig5HybridGroups:
+    """Everything of the Fig 5 chapter at `tier`: hybrid curves and corruption accuracies of every
+    model of :func:`lowfreq.report.rows.book_models` (computed when missing per
+    :func:`resolve_compute`), the blur series' quadratic (f_rev in fractions of Nyquist, accuracy
+    quoted in %), the group comparisons and the inputs of the blur / PCA front explorers."""
+    cfg = experiments.tier_config(tier)
+    compute = resolve_compute(tier, compute_missing)
+    models = rows.book_models(tier)
+    blur_series = [r.name for r in zoo.recipes(tier, group="blur")]
+    es_source = eval_source(tier, cfg.n_hybrid)
+    sw = Stopwatch()
+    curves = stats.gather(lambda n: experiments.hybrid_result(n, tier, progress=False, load_only=not compute), models.names,
+                          what="hybrid results")
+    corr = rows.corruption_for(models.names, tier, compute=compute)
+    table = rows.result_rows(models.names, models.groups, curves=curves, corruption=corr)
+    wall = sw.elapsed_s
+    fit = stats.series_fit(table, names=blur_series)
+    frev = stats.group_stats(table, "f_rev_nyq")
+    acc = stats.group_stats(table, "corruption_acc")
+    n_below, n_robust = stats.count_below(table, "f_rev_nyq", groups=CIFAR_ROBUST, reference="base")
+    n_acc_above, n_acc_robust = stats.count_above(table, "corruption_acc", groups=CIFAR_ROBUST, reference="base")
+    b15 = next((r for r in table if r["model"] == PAPER_BLUR_MODEL), {})
+    numbers = {
+        "n_models": len(models.names), "n_hybrid": cfg.n_hybrid, "n_seeds": len(cfg.hybrid_seeds),
+        "n_corruption": cfg.n_corruption, "n_curves": sum(c is not None for c in curves.values()),
+        "n_corr": sum(c is not None for c in corr.values()),
+        "frev_base_min": frev["base"].min if "base" in frev else NAN, "frev_base_max": frev["base"].max if "base" in frev else NAN,
+        "acc_base_max": 100 * acc["base"].max if "base" in acc else NAN,
+        "n_below": n_below, "n_robust": n_robust, "n_acc_above": n_acc_above, "n_acc_robust": n_acc_robust,
+        "n_blur_fit": 0 if fit is None else fit.n_points,
+        "fit_vertex": NAN if fit is None else fit.vertex,
+        "fit_peak": NAN if fit is None else 100 * float(fit(fit.vertex)),
+        "fit_a": NAN if fit is None else fit.a,
+        "frev_b15": float(b15["f_rev_nyq"]) if b15.get("f_rev_nyq") is not None else NAN,
+        "acc_b15": 100 * float(b15["corruption_acc"]) if b15.get("corruption_acc") is not None else NAN,
+    }
+    sw = Stopwatch()
+    fronts = front_frames(tier, table, store=compute)
+    hybrid_detail = f"first {cfg.n_hybrid} test images x {len(cfg.hybrid_seeds)} pairing seeds: {es_source}"
+    corr_detail = f"first {cfg.n_corruption} test images, 15 corruptions x {len(cfg.severities)} severities"
+    return Fig5HybridGroups(
+        numbers, models, blur_series, curves, corr, table, fit, fronts,
+        prov_hybrid=make_provenance(tier=tier, data=data_label(tier, n=cfg.n_hybrid), data_detail=hybrid_detail,
+                                    models=models.names, results=("hybrid",), wall_time_s=wall),
+        prov=make_provenance(tier=tier, data=data_label(tier, n=max(cfg.n_hybrid, cfg.n_corruption)),
+                             data_detail=f"hybrid images: {hybrid_detail}; corruptions: {corr_detail}", models=models.names,
+                             results=("hybrid", "corruption"), wall_time_s=wall),
+        prov_fronts=make_provenance(tier=tier, data=data_label(tier, n=int(fronts.images.shape[0])),
+                                    data_detail=input_detail(fronts.input), models=blur_series + ["pca"],
+                                    wall_time_s=sw.elapsed_s),
+    )
+
+
+@dataclass(frozen=True)
+class FrontFrames:
+    """The blur-sigma / PCA-K explorers of Fig 5 as stored (a figure input): the tier's first test
+    `images` (N, C, H, W) in [0, 1] with their `captions`; for each front, its slider values (`blur_px`:
+    sigma in px as text, `pca_k`: K as text) and the precomputed frames (:func:`lowfreq.experiments.explorers.front_frames`,
+    one row per image, one frame per value); the matching zoo models' notes (HTML, from the results);
+    `source` (the images and the PCA's training images), `input` (the figure input) and, when the frames
+    were computed in this run, the fitted PCA fronts (`pca_fronts`, else None)."""
+
+    tier: str
+    images: torch.Tensor
+    captions: tuple[str, ...]
+    blur_px: tuple[str, ...]
+    blur_frames: list[list[explorers.Frame]]
+    pca_k: tuple[str, ...]
+    pca_frames: list[list[explorers.Frame]]
+    blur_notes: dict[str, str]
+    pca_notes: dict[str, str]
+    source: str
+    input: Any
+    pca_fronts: dict[str, Any] | None = None
+
+
+def front_frames(tier: str, rows_: Sequence[Mapping[str, Any]] = (), *, n_images: int = 3, n_pca_fit: int = 5000,
+                 store: bool = False) -> FrontFrames:
+    """The Fig 5 front explorers at `tier` as stored: the frames of the figure input
+    :func:`lowfreq.experiments.explorers.front_frames_input` (the Gaussian blur and the PCA fronts of
+    :func:`lowfreq.experiments.front_explorer_inputs` on the first `n_images` test images; PCA fitted on
+    `n_pca_fit` training images), computed with the data (stored when `store`) and read back without
+    it. The notes of the matching zoo models come from `rows_` (Table B rows) and the K-sweep record."""
+    fi, made_pca = explorers.front_frames_input(tier, n_images=n_images, n_pca_fit=n_pca_fit, store=store)
+    p = fi.payload
+    blur_px, blur = explorers.frames_from_payload(p["blur"])
+    pca_k, pca = explorers.frames_from_payload(p["pca"])
+    blur_notes, pca_notes = experiments.front_notes(tier, rows_, sigma_labels=blur_px, k_labels=pca_k)
+    return FrontFrames(tier, figure_inputs.unpack_images(p["images"]), tuple(str(c) for c in p["captions"]), blur_px, blur,
+                       pca_k, pca, blur_notes, pca_notes, fi.source, fi, made_pca)
+
+
+def _with_notes(frames: list[list[explorers.Frame]], labels: Sequence[str], notes: Mapping[str, str]) -> list[list[explorers.Frame]]:
+    # as explorers.front_frames adds them: the note of a value under that value's frame
+    return [[explorers.Frame(f.images, f.html + (f'<div class="lfx-note">{notes[lab]}</div>' if lab in notes else ""))
+             for f, lab in zip(row, labels)] for row in frames]
+
+
+def _static_front(frames: list[list[explorers.Frame]], labels: Sequence[str], notes: Mapping[str, str], *, slider_label: str,
+                  title: str, initial: int = 0) -> Any:
+    from IPython.display import HTML
+
+    caps = [row[0].images[0][0] for row in frames]
+    return HTML(widgets.static_explorer(_with_notes(frames, labels, notes), slider_values=list(labels),
+                                        slider_label=slider_label, select_options=caps, select_label="image", title=title,
+                                        initial=(0, initial)))
+
+
+def static_front_explorers(fronts: FrontFrames) -> list[Any]:
+    """The two static explorers of Fig 5 (HTML, the stored frames): the Gaussian blur front over the
+    tier's sigmas (px; starting at 1.5 when present) and the PCA front over K, each frame with the note
+    of its zoo model. `fronts`: :func:`front_frames`."""
+    blur_start = list(fronts.blur_px).index("1.5") if "1.5" in fronts.blur_px else 0
+    return [
+        _static_front(fronts.blur_frames, fronts.blur_px, fronts.blur_notes, slider_label="blur σ (px)",
+                      title="Gaussian blur front", initial=blur_start),
+        _static_front(fronts.pca_frames, fronts.pca_k, fronts.pca_notes, slider_label="PCA components K",
+                      title="PCA projection front"),
+    ]
+
+
+def live_front_explorers(fronts: FrontFrames) -> list[Any]:
+    """The two live (ipywidgets) explorers of Fig 5: any blur sigma in 0..5 px (on the stored images), and
+    any K up to the largest fitted projector (starting at 128 or that largest K). The PCA projection is
+    fitted on the training images, so without the data that explorer is a short Markdown note instead."""
+    from IPython.display import Markdown
+
+    channels = int(fronts.images.shape[1])
+    out = [widgets.front_explorer(fronts.images, lambda s: GaussianBlur(float(s), channels=channels), value=1.5, min=0.0,
+                                  max=5.0, step=0.1, description="blur σ (px)", captions=list(fronts.captions))]
+    pca = fronts.pca_fronts
+    if pca is None:
+        try:
+            pca = experiments.front_explorer_inputs(fronts.tier, n_images=int(fronts.images.shape[0])).pca
+        except DataNotFoundError:
+            out.append(Markdown(f"*The live PCA explorer fits the projection on the training images, which are not here "
+                                f"(`make data`); the static explorer above shows K = {', '.join(fronts.pca_k)}.*"))
+            return out
+    k_max = max(int(k) for k in pca)
+    out.append(widgets.front_explorer(fronts.images, lambda k: pca[str(k_max)].truncated(int(k)), value=min(128, k_max),
+                                      min=1, max=k_max, step=1, description="PCA components K",
+                                      captions=list(fronts.captions)))
+    return out

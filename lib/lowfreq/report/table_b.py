@@ -1,0 +1,119 @@
+"""Table B: its rows and the numbers the chapter quotes (:func:`table_b`), and Table B at a glance (:func:`plot_clean_vs_corruption`).
+
+Units as everywhere in the book: f_0.5 in cycles/pixel, f_mix and f_rev in fractions of Nyquist,
+epsilon in [0, 1] pixel units (quoted x255), accuracies as fractions (quoted in %).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
+
+from lowfreq import experiments
+from lowfreq.models import zoo
+from lowfreq.report import rows, stats, tables
+from lowfreq.report.common import eval_source, resolve_compute, timing_text
+from lowfreq.report.plotting import finish_axes, group_color, group_legend_proxies, new_axes, short_missing_note
+from lowfreq.report.provenance import Provenance, Stopwatch, data_label, make_provenance
+from lowfreq.report.rows import BookModels
+from lowfreq.report.stats import is_finite
+
+if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.axes import Axes
+
+__all__ = [
+    "TableB",
+    "table_b",
+    "plot_clean_vs_corruption",
+]
+
+
+@dataclass(frozen=True)
+class TableB:
+    """The Table B chapter: `numbers`, the `models` shown, their Table B `rows` and `prov`."""
+
+    numbers: dict[str, Any]
+    models: BookModels
+    rows: list[dict[str, Any]]
+    prov: Provenance
+
+
+def _seed_note(seeds: Mapping[str, Sequence[str]]) -> str:
+    """Which models have more than one seed, as a clause: 'base, blur_s1.5 and adv_linf8 with 3 seeds
+    each, pca with 2'; 'every model has one seed at this tier' when none has."""
+    by_n: dict[int, list[str]] = {}
+    for name, members in seeds.items():
+        if len(members) > 1:
+            by_n.setdefault(len(members), []).append(name)
+    if not by_n:
+        return "every model has one seed at this tier"
+
+    def listing(names: list[str]) -> str:
+        return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+    parts = [f"{listing(ns)} with {n} seeds{' each' if len(ns) > 1 else ''}" for n, ns in sorted(by_n.items(), reverse=True)]
+    return "; ".join(parts) + "; every other model has one"
+
+
+def table_b(tier: str, *, compute_missing: bool | None = None) -> TableB:
+    """Table B at `tier`: :func:`lowfreq.report.rows.table_b_rows` of every model of
+    :func:`lowfreq.report.rows.book_models` (computed when missing per :func:`resolve_compute`; seed
+    replicas folded into their model's row), with the probe sizes, the seeds per model (`seed_note`)
+    and the number and total time (minutes) of the trainings, every seed counted, the chapter quotes."""
+    cfg = experiments.tier_config(tier)
+    compute = resolve_compute(tier, compute_missing)
+    models = rows.book_models(tier)
+    es_source = eval_source(tier, cfg.n_clean)
+    sw = Stopwatch()
+    table = rows.table_b_rows(tier, models.names, groups=models.groups, compute=compute)
+    wall = sw.elapsed_s
+    n_missing = sum(1 for r in table if r.get("missing"))
+    train_times = [t for r in table for t in stats.seed_values(r, "train_time_s")]
+    numbers = {
+        "n_models": len(table), "n_complete": len(table) - n_missing, "n_trained": len(train_times),
+        "train_total_min": sum(train_times) / 60, "n_clean": cfg.n_clean, "n_attack": cfg.n_attack,
+        "n_hybrid": cfg.n_hybrid, "n_corruption": cfg.n_corruption, "eval_data": es_source,
+        "seed_note": _seed_note(models.seeds or {}),
+    }
+    spread = rows.load_instance_spread(tier, "base")
+    numbers["instance_spread"] = (tables.instance_spread_markdown(spread) if spread else
+                                  f"No second instance of `base` is stored for this tier (`python bench/instance_spread.py --tier {tier}`).")
+    colour = [r.name for r in zoo.recipes(tier, replicas=True) if r.in_channels == 3]
+    probe = f"python -m lowfreq zoo probe {' '.join(colour)} --tier {tier} --time-as cifar10_zoo"
+    numbers["timing"] = timing_text(experiments.run_timing(tier, "cifar10_zoo", colour),
+                                     f"not measured at this tier (with empty model and results folders: `{probe}`)",
+                                     shared_machine_note=True)
+    prov = make_provenance(tier=tier, data=data_label(tier, n=cfg.n_clean), data_detail=es_source, models=models.names,
+                           results=("trained", "clean", "hybrid", "attack", "corruption"), wall_time_s=wall)
+    return TableB(numbers, models, table, prov)
+
+
+def plot_clean_vs_corruption(rows: Sequence[Mapping[str, Any]], *, ax: "Axes | None" = None,
+                             figsize: tuple[float, float] = (5.6, 4.2)) -> "Axes":
+    """Table B at a glance: corruption accuracy vs clean accuracy (both in %), one point per model
+    coloured by display group, with the diagonal (no loss to corruptions). Rows missing either
+    value are listed as missing on the plot. Returns the Axes."""
+    ax, own = new_axes(ax, figsize)
+    missing, seen = [], []
+    pts = []
+    for r in rows:
+        x, y = r.get("clean_acc"), r.get("corruption_acc")
+        if not (is_finite(x) and is_finite(y)):
+            missing.append(str(r.get("model")))
+            continue
+        g = str(r.get("group"))
+        ax.plot(100 * float(x), 100 * float(y), "o", ms=5, color=group_color(g), alpha=0.9)
+        pts.append((100 * float(x), 100 * float(y)))
+        if g not in seen:
+            seen.append(g)
+    if pts:
+        lo = min(min(p) for p in pts) - 3
+        hi = max(max(p) for p in pts) + 3
+        ax.plot([lo, hi], [lo, hi], color="0.6", lw=0.8, ls="--", label="corruption acc. = clean acc.")
+        group_legend_proxies(ax, seen, {})
+        ax.legend(fontsize=7, frameon=False, loc="upper left")
+    else:
+        ax.text(0.5, 0.5, "no results at this tier", transform=ax.transAxes, ha="center", color="#b2182b")
+    ax.set_xlabel("clean accuracy (%)")
+    ax.set_ylabel("corruption accuracy (%)")
+    short_missing_note(ax, missing)
+    return finish_axes(ax, own)
