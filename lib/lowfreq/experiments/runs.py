@@ -261,7 +261,8 @@ def _cpu_seconds() -> float:
 
 
 def timed_run(tier: str, names: Sequence[str], label: str, *, progress: bool = True, device: Any = None,
-              jobs: int = 1, corruption_workers: int = 0, folders: Folders | None = None, results_root: PathArg = None,
+              probes: Sequence[str] | None = None, jobs: int = 1, attack_jobs: int | None = None,
+              corruption_workers: int = 0, folders: Folders | None = None, results_root: PathArg = None,
               model_dir: PathArg = None, data_root: PathArg = None) -> dict[str, Any]:
     """:func:`run` (train and every probe; cached and resumable) of `names` at `tier`, measured: wall
     seconds per stage, total wall seconds and the CPU seconds of the process and its workers (all threads; on a shared machine
@@ -272,8 +273,8 @@ def timed_run(tier: str, names: Sequence[str], label: str, *, progress: bool = T
     names = list(names)
     t0, c0 = time.perf_counter(), _cpu_seconds()
     f = folders_of(folders, results_root=results_root, model_dir=model_dir, data_root=data_root)
-    stage_s = run(tier, names, progress=progress, device=device, jobs=jobs, corruption_workers=corruption_workers,
-                  folders=f)
+    stage_s = run(tier, names, probes=probes, progress=progress, device=device, jobs=jobs, attack_jobs=attack_jobs,
+                  corruption_workers=corruption_workers, folders=f)
     out = {"stages_wall_s": {k: round(v, 1) for k, v in stage_s.items()}, "wall_s": round(time.perf_counter() - t0, 1),
            "cpu_s": round(_cpu_seconds() - c0, 1), "threads": torch.get_num_threads(), "jobs": int(jobs),
            "corruption_workers": int(corruption_workers),
