@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from lowfreq.core import cache as _cache
+from lowfreq.core import paths
 from lowfreq.core.paths import Folders
 from lowfreq.core.utils import resolve_device
 from lowfreq.experiments.evalsets import train_data_fingerprint
@@ -110,9 +111,10 @@ def _probe_layout(model: nn.Module, dev: torch.device) -> nn.Module:
     return model.to(dev).to(memory_format=torch.channels_last)
 
 
-def trained_inputs(r: Recipe, folders: Folders) -> dict[str, Any]:
-    """The cache inputs that identify a trained zoo model: recipe, training data, training code."""
-    fp, _ = train_data_fingerprint(r, folders.data)
+def trained_inputs(r: Recipe, folders: Folders | None = None) -> dict[str, Any]:
+    """The cache inputs that identify a trained zoo model: recipe, training data (in `folders`, default
+    :func:`lowfreq.core.paths.folders`), training code."""
+    fp, _ = train_data_fingerprint(r, (folders or paths.folders()).data)
     return {"recipe": r.to_dict(), "train_data": fp, "code": train_code()}
 
 
