@@ -75,7 +75,7 @@ def test_every_stage_runs_on_the_requested_device(dirs, monkeypatch):
 def test_an_unavailable_device_is_a_clear_error_before_anything_runs(dirs, monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     ran = []
-    monkeypatch.setattr(R, "trained_record", lambda *a, **k: ran.append(a))
+    monkeypatch.setattr(R.instances, "trained_record", lambda *a, **k: ran.append(a))
     with pytest.raises(ValueError, match="no GPU"):
         experiments.run("smoke", ["base"], device="cuda")
     with pytest.raises(ValueError, match="unknown stage"):

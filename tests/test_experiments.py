@@ -6,6 +6,8 @@ import json
 import pytest
 
 from lowfreq import experiments
+from lowfreq.core import paths
+from lowfreq.experiments import instances
 
 
 def test_front_explorer_inputs_at_the_smoke_tier():
@@ -36,13 +38,13 @@ def test_published_model_id_hashes_the_weights_once_per_file(tmp_path, monkeypat
     p.write_bytes(b"x")
     loads = []
 
-    def fake_get_model(n, tier, **kw):
-        loads.append(n)
+    def fake_get_model(t, folders, **kw):
+        loads.append(t.name)
         torch.manual_seed(len(p.read_bytes()))
         return torch.nn.Linear(3, 2)
 
-    monkeypatch.setattr(experiments.probes, "get_model", fake_get_model)
-    experiments.probes._published_fingerprint.cache_clear()
+    monkeypatch.setattr(instances, "get_model", fake_get_model)
+    monkeypatch.setattr(instances, "_PUBLISHED_FINGERPRINTS", {})
     a = experiments.model_id(name, "cpu", model_dir=tmp_path)
     assert experiments.model_id(name, "cpu", model_dir=tmp_path) == a and loads == [name]
     p.write_bytes(b"xyz")  # another file (size and time change): hashed again, a different identity
@@ -139,7 +141,7 @@ def test_corrupted_sets_made_in_the_background_while_training_give_the_same_resu
 
     names = ["base", "base_gray"]  # a colour and a grayscale image group
     experiments.run("smoke", names, probes=["train", "corruption"], progress=False, corruption_workers=2)
-    folder = experiments.corrupted_sets_dir()
+    folder = experiments.corrupted_sets_dir(paths.folders())
     groups = [d for d in folder.iterdir() if d.is_dir()]
     n_sets = len(corruptions.CORRUPTIONS) * len(experiments.tier_config("smoke").severities)
     assert len(groups) == 2  # colour and grayscale images are corrupted apart

@@ -22,10 +22,7 @@ TIER_MODULES = {"core/tiers.py", "experiments/tiers.py"}
 #: whose comparisons the coordinator replaces with Tier fields after the merge (then empties this list).
 #: The counts are exact, so a module that gains a comparison, or loses one without this list following, fails.
 PENDING_COMPARISONS: dict[str, int] = {
-    "experiments/probes.py": 1,  # train_missing = tier == "smoke": tier_of(tier).computes_missing
-    "experiments/runs.py": 1,  # tier == zoo.DRY_RUN_TIER: tier_of(tier).is_dry_run
     "experiments/userprobe.py": 5,  # synthetic_data (x4), real_data_tier (real_tier = ...)
-    "report/rows.py": 2,  # published models skipped, tier_class_names: synthetic_data
 }
 
 

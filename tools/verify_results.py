@@ -19,9 +19,10 @@ from typing import Any
 import numpy as np
 
 from lowfreq import experiments
+from lowfreq.experiments import probe
 from lowfreq.core.cache import Record
 
-KINDS = ("clean", "hybrid", "attack", "corruption", "neural_match")
+KINDS = probe.names(zoo=True)
 
 
 def _same(a: Any, b: Any, where: str, out: list[str]) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 import torch
 
 from lowfreq import experiments
+from lowfreq.core import paths
 from lowfreq.core.tiers import DEFAULT_TIER, TIERS, dry_run_tier
 from lowfreq.core.utils import resolve_device
 from lowfreq.experiments.cluster import ClusterConfig, submit_zoo
@@ -50,7 +51,7 @@ def add_parser(subparsers: Any) -> None:
             q.add_argument("--reference", default=None,
                            help="blur model whose clean accuracy K should match (default: blur_s1.5; in_blur_s3.0 for in_pca)")
         if cmd == "probe":
-            q.add_argument("--probes", default="train,clean,hybrid,attack,corruption,match", help="comma-separated stages")
+            q.add_argument("--probes", default=",".join(experiments.runs.stages()), help="comma-separated stages")
             q.add_argument("--cluster", choices=("slurm", "local"), default=None,
                            help="one job per model through submitit: slurm (a cluster; results on a shared filesystem) "
                                 "or local (processes on this machine)")
@@ -120,7 +121,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"dry run of the {args.tier} tier ({len(names)} recipes) in {scratch}")
             t0 = time.perf_counter()
             times = experiments.run(dry, names, probes=args.probes.split(","), device=args.device,
-                                    results_root=scratch / "results", model_dir=scratch / "models",
+                                    folders=paths.folders(results=scratch / "results", models=scratch / "models"),
                                     jobs=jobs, attack_jobs=args.attack_jobs, corruption_workers=workers)
             print(f"dry run: {time.perf_counter() - t0:.0f} s wall;", {k: round(v) for k, v in times.items()})
             return 0

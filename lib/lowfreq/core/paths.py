@@ -11,9 +11,10 @@ Error messages always name the directory that was used, so a missing file is eas
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["repo_root", "data_dir", "model_dir", "results_dir"]
+__all__ = ["repo_root", "data_dir", "model_dir", "results_dir", "Folders", "folders"]
 
 
 def repo_root() -> Path | None:
@@ -49,3 +50,20 @@ def model_dir(root: str | os.PathLike | None = None) -> Path:
 def results_dir(root: str | os.PathLike | None = None) -> Path:
     """Directory of cached results (``results/<tier>/...``)."""
     return _resolve(root, "LOWFREQ_RESULTS_DIR", "results")
+
+
+@dataclass(frozen=True)
+class Folders:
+    """The three folders a run reads and writes, resolved once: `data` (data sets), `models` (weights)
+    and `results` (the results cache, ``<results>/<tier>/...``). Build it with :func:`folders`."""
+
+    data: Path
+    models: Path
+    results: Path
+
+
+def folders(*, data: str | os.PathLike | None = None, models: str | os.PathLike | None = None,
+            results: str | os.PathLike | None = None) -> Folders:
+    """The :class:`Folders` of these arguments, each resolved by the module's rule (argument >
+    environment variable > checkout > ``~/.cache/lowfreq``)."""
+    return Folders(data_dir(data), model_dir(models), results_dir(results))

@@ -1,8 +1,12 @@
-"""Experiments: tiers, evaluation sets, the cached probes, runs of the zoo, and the inputs of the
-book's figures that need computing (explorers, corruption spectra, the Imagenette stand-in).
+"""Experiments: tiers, evaluation sets, the probes and their registry, the cached probes of the zoo, runs
+of the zoo, and the inputs of the book's figures that need computing (explorers, corruption spectra, the
+Imagenette stand-in).
 
-The public names of the submodules are re-exported here: ``experiments.hybrid_result(name, tier)``.
+Each probe module registers its probe in lowfreq.experiments.probe when imported: they are imported here,
+before the pipelines that iterate over the registry. The public names of the pipeline modules are
+re-exported here: ``experiments.hybrid_result(name, tier)``.
 """
+from lowfreq.experiments import probe, probe_attack, probe_clean, probe_corruption, probe_fourier, probe_hybrid, probe_match
 from lowfreq.experiments import corruption_power, evalsets, explorers, figure_inputs, probes, runs, standin, tiers
 from lowfreq.experiments.corruption_power import *  # noqa: F401,F403
 from lowfreq.experiments.evalsets import *  # noqa: F401,F403

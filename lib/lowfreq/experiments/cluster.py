@@ -41,7 +41,7 @@ def run_one(tier: str, name: str, stages: Sequence[str], device: str, results_ro
             data_root: str) -> dict[str, float]:
     """The body of one job: every stage of one model (resumable through the results cache)."""
     return run(tier, [name], probes=list(stages), device=device, progress=False,
-               results_root=results_root, model_dir=model_dir, data_root=data_root)
+               folders=paths.folders(results=results_root, models=model_dir, data=data_root))
 
 
 def submit_zoo(tier: str, names: Sequence[str] | None = None, *, config: ClusterConfig = ClusterConfig(),

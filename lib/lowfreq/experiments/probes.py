@@ -1,47 +1,47 @@
-"""The book's probes: per-model results at a tier, cached with provenance.
+"""The book's probes of its zoo: per-model results at a tier, cached with provenance.
 
-For each model (a registry name) and tier this computes, and stores under ``results/<tier>/``:
-  trained     test accuracy, train time and recipe of a zoo model (weights live in model_dir())
-  clean       clean test accuracy on the tier's evaluation images
-  hybrid      p_low / p_high vs f_mix and f_rev (lowfreq.methods.hybrid.hybrid_curve)
-  attack      per-image minimal targeted L-inf epsilon, the perturbation spectrum and f_0.5
-  corruption  accuracy on the 15 corruptions x 5 severities (CIFAR-10-C parameters; for Imagenette
-              models at 64 px the Tiny-ImageNet-C ones, at 224 px and for ImageNet ImageNet-C's)
-  neural_match  representational match with the simulated V1 populations (grayscale models)
+For each model (a registry name) and tier this computes, and stores under ``results/<tier>/``, a
+'trained' record (test accuracy, train time and recipe of a zoo model; :mod:`lowfreq.experiments.instances`)
+and one record per registered zoo probe (:mod:`lowfreq.experiments.probe`; today clean, hybrid, attack,
+corruption and neural_match), keyed by the model identity, the probe's configuration, the data fingerprint
+and the versions of the code it runs, so changed code or data invalidates exactly what it affects.
 Models of other data sets (the Imagenette stand-in zoo of Fig 6, ImageNet entries of
 lowfreq.models.published) are probed on their own data set's val images with that data set's probe
 sizes (see lowfreq.experiments.tiers.resolve).
-Every record's key hashes the model identity, the probe configuration, the data fingerprint and
-the versions of the library modules the probe runs (lowfreq.core.cache.code_id), so changed code
-or data invalidates exactly what it affects. A zoo model's identity is its recipe + training data +
-training code version (so the committed records are found on a fresh clone without the weights);
-a published model's identity is the sha256 of its weights file.
+
+The pipeline functions take the resolved :class:`lowfreq.experiments.tiers.ProbeTarget` and the run's
+:class:`lowfreq.core.paths.Folders`: :func:`zoo_record`, :func:`zoo_records` (several models at once;
+probes with ``run_many``, the corruptions, share each corrupted set). The name-based functions below them
+(:func:`probe_record`, :func:`probe_value`, :func:`clean_accuracy`, ...) resolve once and are what the
+chapters call.
 """
 from __future__ import annotations
 
-import warnings
-from functools import lru_cache
-from typing import Any, Callable, Sequence
+import os
+import shutil
+from typing import Any, Sequence
 
-import numpy as np
 import torch
 from torch import nn
 
 from lowfreq.core import cache as _cache
-from lowfreq.core import paths, utils
-from lowfreq.core.utils import predict_labels, resolve_device
+from lowfreq.core import paths
+from lowfreq.core.paths import Folders
+from lowfreq.core.utils import resolve_device
 from lowfreq.data import DataNotFoundError
-from lowfreq.experiments.evalsets import EvalSet, eval_set, train_data_fingerprint
+from lowfreq.experiments import instances
+from lowfreq.experiments.evalsets import EvalSet, eval_set
+from lowfreq.experiments.instances import train_code, trained_inputs, zoo_weights_fingerprint
+from lowfreq.experiments.probe import Probe, compute_record, get, names, record_inputs
+from lowfreq.experiments.probe_attack import attack_payload
 from lowfreq.experiments.tiers import ProbeTarget, resolve
-from lowfreq.models import published, registry
-from lowfreq.models.zoo import MissingWeightsError, load_trained, weights_path
-from lowfreq.methods import attacks, corruptions, hybrid, spectra, v1
-from lowfreq.methods.hybrid import HybridCurve, hybrid_curve
-from lowfreq.training.train import TRAIN_CODE_VERSION
-from lowfreq.training import train as training
+from lowfreq.methods import corruptions
+from lowfreq.methods.hybrid import HybridCurve
 
 __all__ = [
     "PROBE_KINDS",
+    "PathArg",
+    "folders_of",
     "corrupted_sets_dir",
     "attack_payload",
     "prepare_corruption_sets",
@@ -51,7 +51,11 @@ __all__ = [
     "get_model",
     "trained_record",
     "trained_inputs",
+    "zoo_probe",
+    "zoo_record",
+    "zoo_records",
     "probe_record",
+    "probe_value",
     "clean_accuracy",
     "hybrid_result",
     "attack_result",
@@ -59,178 +63,56 @@ __all__ = [
     "match_result",
 ]
 
-#: The cached probe kinds (record folders under results/<tier>/).
-PROBE_KINDS: tuple[str, ...] = ("clean", "hybrid", "attack", "corruption", "neural_match")
+#: The zoo's cached probe kinds at import (record folders under results/<tier>/): lowfreq.experiments.probe.names(zoo=True).
+PROBE_KINDS: tuple[str, ...] = names(zoo=True)
+
+PathArg = str | os.PathLike | None
 
 
-# --------------------------------------------------------------------------- models
-def train_code() -> str:
-    """The training code's identity: lowfreq.training.train.TRAIN_CODE_VERSION (see there why not a
-    source hash)."""
-    return f"train-v{TRAIN_CODE_VERSION}"
+def folders_of(folders: Folders | None = None, *, results_root: PathArg = None, model_dir: PathArg = None,
+               data_root: PathArg = None) -> Folders:
+    """`folders`, or the :class:`lowfreq.core.paths.Folders` of the three folder arguments (the shorthand
+    the name-based functions accept)."""
+    if folders is not None:
+        if results_root is not None or model_dir is not None or data_root is not None:
+            raise ValueError("pass folders= or the folder arguments (results_root=, model_dir=, data_root=), not both")
+        return folders
+    return paths.folders(data=data_root, models=model_dir, results=results_root)
 
 
-def model_id(name: str, tier: str, *, data_root: Any = None, model_dir: Any = None, results_root: Any = None) -> str:
-    """A stable identity of a model *instance*, which every probe result's key names.
-
-    Zoo models: a hash of recipe + training data + training code + the fingerprint of the weights
-    (lowfreq.core.cache.model_fingerprint): the weights file's when it is here, else the one its
-    'trained' record names (so a fresh clone, which has the committed records but no weights, finds the
-    committed results). Weights trained on another machine (other CPU kernels give other floating-point
-    rounding) are another instance: their results are computed for them and stored beside the committed
-    ones, never mixed. Published models: the sha256 of the weights."""
-    spec = registry.get_spec(name)
-    if spec.source == "zoo":
-        r = resolve(name, tier).recipe
-        inputs = trained_inputs(r, data_root)
-        fp = zoo_weights_fingerprint(r, model_dir=model_dir)
-        if fp is None:
-            rec = _cache.ResultCache(tier, root=results_root).load("trained", name, inputs)
-            fp = rec.payload.get("weights_fingerprint") if rec is not None else None
-        return _cache.key(**inputs, weights=fp)[:16]
-    weights = spec.info.get("weights_sha256") if spec.info else None
-    if weights:
-        return str(weights)[:16]
-    # hashing the weights means loading the model: remembered per weights file (path, size,
-    # modification time), so a chapter asking for several probes of a published model loads it once
-    try:
-        path = published.weights_path(name, model_dir=model_dir)
-        st = path.stat()
-    except (KeyError, ValueError, OSError):
-        return _cache.model_fingerprint(get_model(name, tier, model_dir=model_dir))
-    return _published_fingerprint(name, tier, str(path), st.st_size, st.st_mtime_ns,
-                                  None if model_dir is None else str(model_dir))
+# --------------------------------------------------------------------------- models (by name)
+def model_id(name: str, tier: str, *, folders: Folders | None = None, data_root: PathArg = None,
+             model_dir: PathArg = None, results_root: PathArg = None) -> str:
+    """:func:`lowfreq.experiments.instances.model_id` of registry model `name` at `tier`."""
+    return instances.model_id(resolve(name, tier), folders_of(folders, results_root=results_root, model_dir=model_dir,
+                                                              data_root=data_root))
 
 
-def zoo_weights_fingerprint(r: Any, *, model_dir: Any = None) -> str | None:
-    """The fingerprint (lowfreq.core.cache.model_fingerprint) of the trained weights of zoo recipe `r` in
-    `model_dir`, or None when they are not there; remembered per file (path, size, modification time)."""
-    path = weights_path(r, model_dir=model_dir)
-    try:
-        st = path.stat()
-    except OSError:
-        return None
-    memo = (r.fingerprint(), str(path), st.st_size, st.st_mtime_ns)
-    if memo not in _ZOO_FINGERPRINTS:
-        _ZOO_FINGERPRINTS[memo] = _cache.model_fingerprint(load_trained(r, model_dir=model_dir))
-    return _ZOO_FINGERPRINTS[memo]
+def get_model(name: str, tier: str, *, train_missing: bool | None = None, folders: Folders | None = None,
+              model_dir: PathArg = None, data_root: PathArg = None, device: Any = None, progress: bool = True) -> nn.Module:
+    """:func:`lowfreq.experiments.instances.get_model` of registry model `name` at `tier`."""
+    return instances.get_model(resolve(name, tier), folders_of(folders, model_dir=model_dir, data_root=data_root),
+                               train_missing=train_missing, device=device, progress=progress)
 
 
-_ZOO_FINGERPRINTS: dict[tuple, str] = {}
+def trained_record(name: str, tier: str, *, folders: Folders | None = None, model_dir: PathArg = None,
+                   data_root: PathArg = None, results_root: PathArg = None, device: Any = None, progress: bool = True,
+                   train: bool = True, need_weights: bool = False) -> _cache.Record | None:
+    """:func:`lowfreq.experiments.instances.trained_record` of zoo model `name` at `tier`."""
+    f = folders_of(folders, results_root=results_root, model_dir=model_dir, data_root=data_root)
+    return instances.trained_record(resolve(name, tier), f, device=device, progress=progress, train=train,
+                                    need_weights=need_weights)
 
 
-@lru_cache(maxsize=64)
-def _published_fingerprint(name: str, tier: str, path: str, size: int, mtime_ns: int, model_dir: str | None) -> str:
-    return _cache.model_fingerprint(get_model(name, tier, model_dir=model_dir))
+# --------------------------------------------------------------------------- the zoo pipeline
+def zoo_probe(kind: str, t: ProbeTarget) -> Probe:
+    """The registered probe `kind` at the sizes of `t`'s tier and data set (its book configuration)."""
+    return get(kind).from_tier(t.config)
 
 
-def get_model(name: str, tier: str, *, train_missing: bool | None = None, model_dir: Any = None, data_root: Any = None,
-              device: Any = None, progress: bool = True) -> nn.Module:
-    """The model `name` at `tier`, in eval mode on `device` (default the CPU; 'cuda', 'auto'). Zoo
-    models whose weights are missing are trained (on `device`) when train_missing is True (default:
-    only at the smoke tier, which takes seconds)."""
-    dev = resolve_device(device)
-    spec = registry.get_spec(name)
-    if spec.source != "zoo":
-        return _probe_layout(registry.load_model(name, model_dir=model_dir), dev)
-    try:
-        return _probe_layout(registry.load_model(name, tier=tier, model_dir=model_dir), dev)
-    except MissingWeightsError:
-        if train_missing is None:
-            train_missing = tier == "smoke"
-        if not train_missing:
-            raise
-    trained_record(name, tier, model_dir=model_dir, data_root=data_root, device=dev, progress=progress, need_weights=True)
-    return _probe_layout(registry.load_model(name, tier=tier, model_dir=model_dir), dev)
-
-
-def _probe_layout(model: nn.Module, dev: torch.device) -> nn.Module:
-    """The model on `dev` with channels_last weights: the convolutions then run in that layout (the minimal
-    attacks ~2x faster on a CPU). Only floating-point rounding differs from the default layout; the results
-    cache keys name the weights (model_id), which changed with this layout's introduction (issue 11)."""
-    return model.to(dev).to(memory_format=torch.channels_last)
-
-
-def trained_inputs(r: Any, data_root: Any = None) -> dict[str, Any]:
-    """The cache inputs that identify a trained zoo model: recipe, training data, training code."""
-    fp, _ = train_data_fingerprint(r, data_root)
-    return {"recipe": r.to_dict(), "train_data": fp, "code": train_code()}
-
-
-def trained_record(name: str, tier: str, *, model_dir: Any = None, data_root: Any = None, device: Any = None,
-                   progress: bool = True, results_root: Any = None, train: bool = True,
-                   need_weights: bool = False) -> _cache.Record | None:
-    """The 'trained' record of a zoo model instance (test accuracy, train time, recipe, weights fingerprint,
-    provenance).
-
-    With the weights here, the record of exactly those weights: the recipe's record when it names them,
-    else this instance's own record (stored beside it, keyed by the weights fingerprint; made by
-    evaluating the weights). Without weights, the recipe's record as it is (a fresh clone has the
-    committed records but no weights), unless need_weights=True, which trains the model (train=True; the
-    :func:`lowfreq.experiments.runs.run` 'train' stage does, since probes need the model). Training is
-    deterministic on one machine; on another (other CPU kernels) it may give other weights: those are
-    another instance with a record of their own, and the committed record is never replaced. With
-    train=False and no weights and no record the result is None."""
-    r = resolve(name, tier).recipe
-    if r is None:
-        raise ValueError(f"{name!r} is not a zoo model; only zoo models have a 'trained' record")
-    c = _cache.ResultCache(tier, root=results_root)
-    _, src = train_data_fingerprint(r, data_root)
-    inputs = trained_inputs(r, data_root)
-    rec = c.load("trained", name, inputs)
-    local = zoo_weights_fingerprint(r, model_dir=model_dir)
-    if local is None:
-        if rec is not None and (not need_weights or not train):
-            return rec
-        if not train:
-            return None
-    elif rec is not None and rec.payload.get("weights_fingerprint") == local:
-        return rec
-    elif rec is not None:
-        inst = c.load("trained", name, inputs | {"weights_fingerprint": local})
-        if inst is not None:
-            return inst
-    c.check_writable("trained")  # before training: its record must be storable
-    res = training.train(r, device=device, model_dir=model_dir, data_root=data_root, progress=progress)
-    payload = {
-        "name": name, "group": r.group, "tier": tier, "test_acc": res.test_acc, "train_time_s": res.train_time_s,
-        "history": res.history, "data": src, "weights_file": res.weights.name,
-        "weights_fingerprint": _cache.model_fingerprint(res.model),
-        "compiled": res.compiled,
-    }
-    if rec is None:
-        return c.save("trained", name, inputs, payload, seed=r.seed, wall_time_s=res.train_time_s, device=res.device)
-    if rec.payload.get("weights_fingerprint") == payload["weights_fingerprint"]:
-        return rec  # trained again for the weights only, and the same model: keep the recorded provenance
-    if progress:
-        print(f"{name} [{tier}]: these weights ({payload['weights_fingerprint']}) are another instance of the recipe than "
-              f"the recorded one ({rec.payload.get('weights_fingerprint')}; another machine or torch build); its results are "
-              "computed for it and stored beside the recorded ones")
-    return c.save("trained", name, inputs | {"weights_fingerprint": payload["weights_fingerprint"]}, payload, seed=r.seed,
-                  wall_time_s=res.train_time_s, device=res.device)
-
-
-# --------------------------------------------------------------------------- probes
-def _probe(kind: str, t: ProbeTarget, config: dict, es: EvalSet, code: str,
-           compute: Callable[[], dict], *, results_root: Any = None, recompute: bool = False,
-           data_root: Any = None, model_dir: Any = None, seed: int | None = None,
-           load_only: bool = False, device: torch.device | None = None) -> _cache.Record:
-    inputs = {
-        "model": model_id(t.name, t.tier, data_root=data_root, model_dir=model_dir, results_root=results_root),
-        "config": config,
-        "data": es.fingerprint,
-        "code": code,
-    }
-    c = _cache.ResultCache(t.tier, root=results_root)
-    if load_only or es.images is None:
-        rec = None if recompute else c.load(kind, t.name, inputs)
-        if rec is None and es.images is None:
-            raise _no_images(kind, t.name, t.tier, es)
-        if rec is None:
-            raise LookupError(f"no cached {kind} result for {t.name!r} at tier {t.tier!r} "
-                              f"(run `python -m lowfreq zoo probe {t.name} --tier {t.tier}`)")
-        return rec
-    return c.get_or_compute(kind, t.name, inputs, compute, seed=seed, recompute=recompute, device=device)
+def _evalset(p: Probe, t: ProbeTarget, folders: Folders) -> EvalSet:
+    # the stored identity when the data is not here: cached results are found by it; computing says no data
+    return eval_set(t.tier, p.n_images, data_root=folders.data, allow_stored_identity=True, **p.eval_spec(t))
 
 
 def _no_images(kind: str, name: str, tier: str, es: EvalSet) -> Exception:
@@ -238,284 +120,171 @@ def _no_images(kind: str, name: str, tier: str, es: EvalSet) -> Exception:
                              f"here (only its identity: {es.source[:80]}...); get the data (`make data`)")
 
 
-def _eval(t: ProbeTarget, n: int, kw: dict) -> EvalSet:
-    # the stored identity when the data is not here: cached results are found by it; computing says no data
-    return eval_set(t.tier, n, data_root=kw.get("data_root"), grayscale=t.grayscale, dataset=t.dataset,
-                    allow_stored_identity=True)
+def _missing(kind: str, name: str, tier: str) -> LookupError:
+    return LookupError(f"no cached {kind} result for {name!r} at tier {tier!r} "
+                       f"(run `python -m lowfreq zoo probe {name} --tier {tier}`)")
 
 
-def _clean(name: str, tier: str, *, device: Any = None, **kw: Any) -> _cache.Record:
-    t = resolve(name, tier)
-    dev = resolve_device(device)
-    es = _eval(t, t.config.n_clean, kw)
-
-    def compute() -> dict:
-        m = get_model(name, tier, model_dir=kw.get("model_dir"), data_root=kw.get("data_root"), device=dev)
-        pred = predict_labels(m, es.images, device=dev)
-        return {"accuracy": float((pred == es.labels).float().mean()), "n": len(es.labels), "data": es.source}
-
-    return _probe("clean", t, {"n": t.config.n_clean}, es, _cache.code_id(utils=utils.CODE_VERSION), compute,
-                  device=dev, **kw)
+def zoo_record(kind: str, t: ProbeTarget, folders: Folders, *, compute: bool = True, recompute: bool = False,
+               device: Any = None, progress: bool = False, probe: Probe | None = None) -> _cache.Record:
+    """The book's record of probe `kind` of model `t` (computed and stored when missing and `compute`;
+    LookupError when missing otherwise, DataNotFoundError when missing and the data is not here). `probe`:
+    this probe object instead of the tier's (:func:`zoo_probe`)."""
+    return zoo_records(kind, [t], folders, compute=compute, recompute=recompute, device=device, progress=progress,
+                       probe=probe)[t.name]
 
 
-def clean_accuracy(name: str, tier: str, **kw: Any) -> float:
-    """Top-1 accuracy on the tier's first n_clean test images (cached)."""
-    return float(_clean(name, tier, **kw).payload["accuracy"])
-
-
-def _hybrid(name: str, tier: str, *, progress: bool = True, device: Any = None, **kw: Any) -> _cache.Record:
-    t = resolve(name, tier)
-    dev = resolve_device(device)
-    cfg = t.config
-    es = _eval(t, cfg.n_hybrid, kw)
-    config = {"n": cfg.n_hybrid, "seeds": list(cfg.hybrid_seeds), "f_mix_nyq": list(cfg.f_mix_nyq)}
-
-    def compute() -> dict:
-        m = get_model(name, tier, model_dir=kw.get("model_dir"), data_root=kw.get("data_root"), progress=progress, device=dev)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            c = hybrid_curve(m, es.images, es.labels, f_mix_nyq=cfg.f_mix_nyq, seeds=cfg.hybrid_seeds, progress=progress,
-                             device=dev)
-        return c.to_dict() | {"data": es.source}
-
-    return _probe("hybrid", t, config, es,
-                  _cache.code_id(hybrid=hybrid.CODE_VERSION, spectra=spectra.CODE_VERSION, utils=utils.CODE_VERSION),
-                  compute, device=dev, **kw)
-
-
-def hybrid_result(name: str, tier: str, *, progress: bool = True, **kw: Any) -> HybridCurve:
-    """The hybrid-image curve of a model on the tier's first n_hybrid test images (cached)."""
-    return HybridCurve.from_dict(_hybrid(name, tier, progress=progress, **kw).payload)
-
-
-def attack_payload(res: attacks.MinimalPerturbations, images: torch.Tensor, n_boot: int, source: str) -> dict[str, Any]:
-    """An attack record's payload (the book's attack probe and lowfreq.experiments.userprobe): per-image
-    epsilon, success, winner and targets; the summary numbers over successful images; f_0.5 with its
-    bootstrap spread over images (`n_boot`), the cumulative profile and the mean power spectrum of the
-    successful perturbations (NaN / empty when there are none, the book says so); and, when Brendel-Bethge
-    ran, what it added on its subset (attacks.bb_gain)."""
-    ok = res.success.numpy() if isinstance(res.success, torch.Tensor) else np.asarray(res.success)
-    deltas = res.deltas[torch.as_tensor(ok)]
-    eps = np.asarray(res.epsilon, dtype=np.float64)
-    h, w = images.shape[-2:]
-    prof = spectra.cumulative_profile(deltas) if ok.any() else None
-    if prof is not None and prof.share.size and prof.share[-1] > 0:
-        hp = spectra.half_power_bootstrap(deltas, n_boot=n_boot, seed=0)
-        f05, f05_std, radius, share = hp.f05_cpp, hp.std_cpp, prof.radius_cpp, prof.share
-        power = spectra.mean_power_spectrum(deltas).numpy()
-        mean_eps, median_eps, std_eps = float(eps[ok].mean()), float(np.median(eps[ok])), float(eps[ok].std())
-    else:  # no successful attack, or only zero perturbations: no spectrum
-        f05 = f05_std = mean_eps = median_eps = std_eps = float("nan")
-        radius, share, power = np.zeros(0), np.zeros(0), np.zeros((h, w))
-    return {
-        "epsilon": eps, "success": ok.astype(bool), "winner": [str(x) for x in res.winner],
-        "targets": np.asarray(res.targets), "n": int(len(eps)), "success_rate": float(ok.mean()),
-        "mean_eps": mean_eps, "median_eps": median_eps, "std_eps": std_eps,
-        "f05_cpp": f05, "f05_std_cpp": f05_std,
-        "profile_radius_cpp": radius, "profile_share": share,
-        "mean_power": power,
-        "data": source, "epsilon_unit": "L-inf in [0, 1] pixel units", "frequency_unit": "cycles/pixel",
-    } | ({"bb_gain": attacks.bb_gain(res)} if "bb" in res.attack_epsilon else {})
-
-def _attack(name: str, tier: str, *, progress: bool = True, device: Any = None, **kw: Any) -> _cache.Record:
-    t = resolve(name, tier)
-    dev = resolve_device(device)
-    cfg = t.config
-    es = _eval(t, cfg.n_attack, kw)
-    config = {"n": cfg.n_attack, "attacks": list(cfg.attacks), "kw": cfg.attack_kw, "target_seed": cfg.target_seed,
-              "n_boot": cfg.n_boot, "min_target_prob": 0.5}
-
-    def compute() -> dict:
-        m = get_model(name, tier, model_dir=kw.get("model_dir"), data_root=kw.get("data_root"), progress=progress, device=dev)
-        res = attacks.minimal_linf(m, es.images, es.labels, seed=cfg.target_seed, attacks=cfg.attacks, device=dev,
-                                   progress=progress, **cfg.attack_kw)
-        return attack_payload(res, es.images, cfg.n_boot, es.source)
-
-    return _probe("attack", t, config, es,
-                  _cache.code_id(attacks=attacks.CODE_VERSION, spectra=spectra.CODE_VERSION, utils=utils.CODE_VERSION),
-                  compute, device=dev, **kw)
-
-
-def attack_result(name: str, tier: str, *, progress: bool = True, **kw: Any) -> dict:
-    """Minimal targeted L-inf perturbations of a model on the tier's attack images (cached).
-
-    Returns a dict: epsilon (N,) (inf where unsuccessful), success (N,), winner (N,), targets,
-    summary numbers (mean/median/std epsilon over successful images, success rate), f05_cpp and
-    f05_std_cpp (bootstrap over images), the cumulative profile (radius_cpp, share) and the mean
-    power spectrum (H, W) of the successful perturbations.
-    """
-    return dict(_attack(name, tier, progress=progress, **kw).payload)
-
-
-def _corruption_inputs(t: ProbeTarget, es: EvalSet, **kw: Any) -> dict:
-    cfg = t.config
-    return {
-        "model": model_id(t.name, t.tier, data_root=kw.get("data_root"), model_dir=kw.get("model_dir"),
-                          results_root=kw.get("results_root")),
-        "config": {"n": cfg.n_corruption, "severities": list(cfg.severities), "seed": cfg.corruption_seed,
-                   "params": cfg.corruption_params},
-        "data": es.fingerprint,
-        "code": _cache.code_id(corruptions=corruptions.CODE_VERSION, utils=utils.CODE_VERSION),
-    }
-
-
-def _corruption_records(names: Sequence[str], tier: str, *, progress: bool = True, results_root: Any = None,
-                        load_only: bool = False, device: Any = None, **kw: Any) -> dict[str, _cache.Record]:
-    names = list(names)
-    targets = {n: resolve(n, tier) for n in names}
-    groups = list(dict.fromkeys((t.grayscale, t.dataset) for t in targets.values()))
-    if len(groups) > 1:  # grayscale and colour models, or different data sets, see different corrupted sets
-        out_all: dict[str, _cache.Record] = {}
-        for g in groups:
-            out_all |= _corruption_records([n for n in names if (targets[n].grayscale, targets[n].dataset) == g], tier,
-                                           progress=progress, results_root=results_root, load_only=load_only,
-                                           device=device, **kw)
-        return {n: out_all[n] for n in names}
-    if not names:
-        return {}
-    cfg = targets[names[0]].config
-    es = _eval(targets[names[0]], cfg.n_corruption, kw)
-    c = _cache.ResultCache(tier, root=results_root)
-    todo: dict[str, _cache.Pieces] = {}
+def zoo_records(kind: str, targets: Sequence[ProbeTarget], folders: Folders, *, compute: bool = True,
+                recompute: bool = False, device: Any = None, progress: bool = False,
+                probe: Probe | None = None) -> dict[str, _cache.Record]:
+    """:func:`zoo_record` of several models at one tier. A probe with ``run_many`` (the corruptions) runs the
+    missing models together on each evaluation set (grayscale and colour models, and other data sets, see
+    other images), so each corrupted set is made once; the others run one model at a time."""
+    targets = list(targets)
     out: dict[str, _cache.Record] = {}
-    for n in names:
-        inputs = _corruption_inputs(targets[n], es, **kw)
-        rec = c.load("corruption", n, inputs)
+    todo: dict[str, tuple[ProbeTarget, Probe, EvalSet, dict[str, Any]]] = {}
+    for t in targets:
+        p = probe if probe is not None else zoo_probe(kind, t)
+        es = _evalset(p, t, folders)
+        inputs = record_inputs(p, model=instances.model_id(t, folders), data=es.fingerprint)
+        rec = None if recompute else _cache.ResultCache(t.tier, root=folders.results).load(p.name, t.name, inputs)
         if rec is not None:
-            out[n] = rec
-        else:
-            todo[n] = c.pieces("corruption", n, inputs)
-    if todo and load_only:
-        raise LookupError(f"no cached corruption results for {sorted(todo)} at tier {tier!r}")
-    if todo and es.images is None:
-        raise _no_images("corruption", ", ".join(sorted(todo)), tier, es)
+            out[t.name] = rec
+            continue
+        if es.images is None:
+            raise _no_images(kind, t.name, t.tier, es)
+        if not compute:
+            raise _missing(kind, t.name, t.tier)
+        todo[t.name] = (t, p, es, inputs)
     if todo:
-        c.check_writable("corruption")
         dev = resolve_device(device)
-        loaded = {n: get_model(n, tier, model_dir=kw.get("model_dir"), data_root=kw.get("data_root"), device=dev)
-                  for n in todo}
-        corruptions.corruption_accuracy(loaded, es.images, es.labels, severities=cfg.severities, seed=cfg.corruption_seed,
-                                        params=cfg.corruption_params, progress=progress, checkpoint=todo, device=dev,
-                                        sets=corrupted_sets_dir(kw.get("model_dir")))
-        combos = [(cn, s) for cn in corruptions.CORRUPTIONS for s in cfg.severities]
+        if hasattr(get(kind), "run_many"):
+            out |= _run_together(kind, list(todo.values()), folders, dev, progress)
+        else:
+            for t, p, es, inputs in todo.values():
+                cache = _cache.ResultCache(t.tier, root=folders.results)
+                model = instances.get_model(t, folders, device=dev, progress=progress)
+                out[t.name] = compute_record(p, cache, t.name, inputs, model, es, book=True, device=dev, progress=progress)
+    return {t.name: out[t.name] for t in targets}
 
-        def merge(pieces: dict) -> dict:
-            # the records hold float32 fractions, as these probes always computed them (a float32 mean of
-            # hits); float32(correct / n) is that value exactly (tests/test_experiments.py)
-            accs = {f"{pid[0]}/{pid[1]}": _float32(pl["accuracy"]) for pid, pl in pieces.items() if pid != "clean"}
-            return corruptions.summarize_accuracy(accs, _float32(pieces["clean"]["accuracy"]), cfg.severities) | {
-                "data": es.source}
 
-        for n, p in todo.items():
-            out[n] = p.finalize(merge, expected=["clean", *combos], seed=cfg.corruption_seed, device=dev)
+def _run_together(kind: str, todo: list[tuple[ProbeTarget, Probe, EvalSet, dict[str, Any]]], folders: Folders,
+                  dev: torch.device, progress: bool) -> dict[str, _cache.Record]:
+    """The missing records of a probe with ``run_many``: the models of one evaluation set together."""
+    out: dict[str, _cache.Record] = {}
+    groups: dict[tuple, list] = {}
+    for item in todo:
+        groups.setdefault((item[0].tier, item[2].fingerprint, repr(item[1].config())), []).append(item)
+    for items in groups.values():
+        t0, p, es, _ = items[0]
+        cache = _cache.ResultCache(t0.tier, root=folders.results)
+        cache.check_writable(p.name)
+        pieces = {t.name: cache.pieces(p.name, t.name, inputs) for t, _, _, inputs in items}
+        models = {t.name: instances.get_model(t, folders, device=dev, progress=progress) for t, _, _, _ in items}
+        results = p.run_many(models, es, device=dev, progress=progress, pieces=pieces,  # type: ignore[attr-defined]
+                             sets=corrupted_sets_dir(folders))
+        for t, _, _, inputs in items:
+            out[t.name] = cache.save(p.name, t.name, inputs, p.payload(results[t.name], es.source, book=True), seed=p.seed,
+                                     wall_time_s=pieces[t.name].total_wall_time_s(), device=dev,
+                                     extra_provenance={"pieces": len(pieces[t.name].ids())})
+            shutil.rmtree(pieces[t.name].path, ignore_errors=True)  # once the record is stored
     return out
 
 
-def _float32(fraction: float) -> float:
-    return float(np.float32(fraction))
-
-
-def corrupted_sets_dir(model_dir: Any = None) -> Any:
-    """Where :func:`prepare_corruption_sets` keeps corrupted image sets: ``<model dir>/corrupted`` (beside the
+def corrupted_sets_dir(folders: Folders) -> Any:
+    """Where :func:`prepare_corruption_sets` keeps corrupted image sets: ``<models>/corrupted`` (beside the
     weights: large derived files, never committed; lowfreq.methods.corruptions.CorruptedSets)."""
-    return paths.model_dir(model_dir) / "corrupted"
+    return folders.models / "corrupted"
 
 
-def prepare_corruption_sets(names: Sequence[str], tier: str, *, jobs: int = 1, progress: bool = True,
-                            **kw: Any) -> dict[str, Any]:
-    """Make the corrupted image sets that the corruption probe of `names` at `tier` reads (each image set of
+def prepare_corruption_sets(targets: Sequence[ProbeTarget], folders: Folders, *, jobs: int = 1,
+                            progress: bool = True) -> dict[str, Any]:
+    """Make the corrupted image sets that the corruption probe of `targets` reads (each image set of
     their groups: colour/grayscale, data set), `jobs` sets at a time in CPU worker processes, into
     :func:`corrupted_sets_dir`. Nothing about the models is needed, so this can run while they train
     (``run(..., corruption_workers=N)``, issue 13); the probe then only classifies. Resumable. Returns the
     folder of each image group's sets."""
-    targets = {n: resolve(n, tier) for n in names}
-    folders: dict[str, Any] = {}
-    for key in dict.fromkeys((t.grayscale, t.dataset) for t in targets.values()):
-        t = next(t for t in targets.values() if (t.grayscale, t.dataset) == key)
-        cfg = t.config
-        es = _eval(t, cfg.n_corruption, kw)
+    out: dict[str, Any] = {}
+    for key in dict.fromkeys((t.grayscale, t.dataset) for t in targets):
+        t = next(t for t in targets if (t.grayscale, t.dataset) == key)
+        p = zoo_probe("corruption", t)
+        es = _evalset(p, t, folders)
         if es.images is None:
-            raise _no_images("corruption", t.name, tier, es)
-        sets = corruptions.make_corrupted_sets(es.images, corrupted_sets_dir(kw.get("model_dir")), severities=cfg.severities,
+            raise _no_images(p.name, t.name, t.tier, es)
+        cfg = t.config
+        sets = corruptions.make_corrupted_sets(es.images, corrupted_sets_dir(folders), severities=cfg.severities,
                                                seed=cfg.corruption_seed, params=cfg.corruption_params, jobs=jobs,
                                                progress=progress)
-        folders[f"{t.dataset}{' (grayscale)' if t.grayscale else ''}"] = sets.folder
-    return folders
+        out[f"{t.dataset}{' (grayscale)' if t.grayscale else ''}"] = sets.folder
+    return out
 
 
-def corruption_results(names: Sequence[str], tier: str, *, progress: bool = True, results_root: Any = None,
-                       load_only: bool = False, **kw: Any) -> dict[str, dict]:
-    """Accuracy of each model on every (corruption, severity) of the tier's corruption images.
-
-    One loop, lowfreq.methods.corruptions.corruption_accuracy, makes each corrupted set once for all
-    models that still miss it; finished entries (clean, each (corruption, severity)) are stored as
-    results-cache pieces, so an interrupted run resumes. Accuracies are stored as float32 fractions. Returns
-    {name: payload} with 'accuracy' {"<corruption>/<severity>": acc}, 'mean' (plain mean of all
-    75), 'by_group', 'by_severity', 'clean'.
-    """
-    recs = _corruption_records(names, tier, progress=progress, results_root=results_root, load_only=load_only, **kw)
-    return {n: dict(r.payload) for n, r in recs.items()}
-
-
-# --------------------------------------------------------------------------- representational match
-def _match(name: str, tier: str, **kw: Any) -> _cache.Record:
-    return match_result(name, tier, record=True, **kw)
-
-
-def match_result(name: str, tier: str, *, populations: Sequence[str] = ("mouse", "monkey"), n: int = 1000,
-                 results_root: Any = None, recompute: bool = False, load_only: bool = False,
-                 data_root: Any = None, model_dir: Any = None, record: bool = False, device: Any = None) -> Any:
-    """Cached probe: representational match (per layer and mean) of registry model `name` at `tier`
-    with each population, on the tier's first `n` grayscale test images (held out from training).
-    Stored under results/<tier>/neural_match/. Returns {'per_layer': {pop: [r, ...]}, 'mean': {pop: r},
-    'n': n, 'data': description}."""
-    dev = resolve_device(device)
-    es = eval_set(tier, n, data_root=data_root, grayscale=True, allow_stored_identity=True)
-    inputs = {
-        "model": model_id(name, tier, data_root=data_root, model_dir=model_dir, results_root=results_root),
-        "config": {"n": n, "populations": {p: v1.POPULATIONS[p].to_dict() for p in populations}},
-        "data": es.fingerprint,
-        "code": _cache.code_id(v1=v1.CODE_VERSION, utils=utils.CODE_VERSION),
-    }
-    c = _cache.ResultCache(tier, root=results_root)
-    if load_only or es.images is None:
-        rec = None if recompute else c.load("neural_match", name, inputs)
-        if rec is None and es.images is None:
-            raise _no_images("neural_match", name, tier, es)
-        if rec is None:
-            raise LookupError(f"no cached neural_match result for {name!r} at tier {tier!r}")
-        return rec if record else dict(rec.payload)
-
-    def compute() -> dict:
-        m = get_model(name, tier, model_dir=model_dir, data_root=data_root, device=dev)
-        per = {p: list(v1.representational_match_per_layer(m, p, es.images)) for p in populations}
-        return {"per_layer": per, "mean": {p: float(np.mean(v)) for p, v in per.items()}, "n": n,
-                "data": es.source, "unit": "Pearson r of off-diagonal cosine-similarity matrices"}
-
-    rec = c.get_or_compute("neural_match", name, inputs, compute, recompute=recompute, device=dev)
-    return rec if record else dict(rec.payload)
-
-
-# --------------------------------------------------------------------------- stored records
-_RECORDS: dict[str, Callable[..., _cache.Record]] = {
-    "clean": _clean, "hybrid": _hybrid, "attack": _attack, "neural_match": _match,
-}
-
-
-def probe_record(kind: str, name: str, tier: str, *, compute: bool = False, **kw: Any) -> _cache.Record:
-    """The cached record behind a probe result ('trained', 'clean', 'hybrid', 'attack', 'corruption',
-    'neural_match') of model `name` at `tier`, with its provenance. compute=False (default) only
-    loads: LookupError when the result was never computed."""
+# --------------------------------------------------------------------------- stored records (by name)
+def probe_record(kind: str, name: str, tier: str, *, compute: bool = False, folders: Folders | None = None,
+                 results_root: PathArg = None, model_dir: PathArg = None, data_root: PathArg = None,
+                 recompute: bool = False, device: Any = None, progress: bool = False) -> _cache.Record:
+    """The cached record behind a probe result ('trained' or a registered zoo probe: clean, hybrid, attack,
+    corruption, neural_match) of model `name` at `tier`, with its provenance. compute=False (default)
+    only loads: LookupError when the result was never computed."""
+    f = folders_of(folders, results_root=results_root, model_dir=model_dir, data_root=data_root)
+    t = resolve(name, tier)
     if kind == "trained":
-        rec = trained_record(name, tier, train=compute, progress=False,
-                             **{k: v for k, v in kw.items() if k in ("model_dir", "data_root", "results_root")})
+        rec = instances.trained_record(t, f, train=compute, progress=False, device=device)
         if rec is None:
             raise LookupError(f"no trained record for {name!r} at tier {tier!r}")
         return rec
-    if kind == "corruption":
-        return _corruption_records([name], tier, load_only=not compute, progress=False, **kw)[name]
-    if kind not in _RECORDS:
-        raise ValueError(f"unknown probe kind {kind!r}; kinds are ('trained', {', '.join(map(repr, _RECORDS))}, 'corruption')")
-    if kind == "neural_match":
-        return _RECORDS[kind](name, tier, load_only=not compute, **kw)
-    return _RECORDS[kind](name, tier, load_only=not compute, **({"progress": False} if kind != "clean" else {}), **kw)
+    if kind not in names(zoo=True):
+        raise ValueError(f"unknown probe kind {kind!r}; kinds are ('trained', {', '.join(map(repr, names(zoo=True)))})")
+    return zoo_record(kind, t, f, compute=compute, recompute=recompute, device=device, progress=progress)
+
+
+def probe_value(kind: str, name: str, tier: str, *, load_only: bool = False, **opts: Any) -> Any:
+    """What the book reads from probe `kind` of model `name` at `tier` (its Probe.value of the record:
+    a float for clean, a HybridCurve for hybrid, the payload dict otherwise); computed when missing unless
+    `load_only`. `opts`: the keyword arguments of :func:`probe_record`."""
+    return get(kind).from_tier(resolve(name, tier).config).value(
+        probe_record(kind, name, tier, compute=not load_only, **opts).payload)
+
+
+def clean_accuracy(name: str, tier: str, **opts: Any) -> float:
+    """Top-1 accuracy on the tier's first n_clean test images (cached; :func:`probe_value`)."""
+    return probe_value("clean", name, tier, **opts)
+
+
+def hybrid_result(name: str, tier: str, **opts: Any) -> HybridCurve:
+    """The hybrid-image curve of a model on the tier's first n_hybrid test images (cached; :func:`probe_value`)."""
+    return probe_value("hybrid", name, tier, **opts)
+
+
+def attack_result(name: str, tier: str, **opts: Any) -> dict:
+    """Minimal targeted L-inf perturbations of a model on the tier's attack images (cached), as the
+    payload dict of :class:`lowfreq.experiments.probe_attack.AttackResult`: epsilon (N,) (inf where
+    unsuccessful), success (N,), winner (N,), targets, the summary numbers, f05_cpp and f05_std_cpp, the
+    cumulative profile and the mean power spectrum (H, W) of the successful perturbations."""
+    return probe_value("attack", name, tier, **opts)
+
+
+def corruption_results(names_: Sequence[str], tier: str, *, load_only: bool = False, folders: Folders | None = None,
+                       results_root: PathArg = None, model_dir: PathArg = None, data_root: PathArg = None,
+                       device: Any = None, progress: bool = True) -> dict[str, dict]:
+    """Accuracy of each model on every (corruption, severity) of the tier's corruption images: {name:
+    payload} with 'accuracy' {"<corruption>/<severity>": acc}, 'mean' (plain mean of all 75), 'by_group',
+    'by_severity', 'clean' (float32 fractions). The models that miss it run together (each corrupted set
+    made once; resumable per piece)."""
+    f = folders_of(folders, results_root=results_root, model_dir=model_dir, data_root=data_root)
+    recs = zoo_records("corruption", [resolve(n, tier) for n in names_], f, compute=not load_only, device=device,
+                       progress=progress)
+    return {n: dict(r.payload) for n, r in recs.items()}
+
+
+def match_result(name: str, tier: str, *, n: int = 1000, populations: Sequence[str] = ("mouse", "monkey"),
+                 load_only: bool = False, recompute: bool = False, folders: Folders | None = None,
+                 results_root: PathArg = None, model_dir: PathArg = None, data_root: PathArg = None,
+                 device: Any = None) -> dict:
+    """Representational match (per layer and mean) of grayscale model `name` at `tier` with each of
+    `populations` on the tier's first `n` grayscale test images (cached, kind neural_match): {'per_layer':
+    {pop: [r, ...]}, 'mean': {pop: r}, 'n', 'data', 'unit'}."""
+    p = get("neural_match")(n=n, populations=populations)  # type: ignore[call-arg]
+    f = folders_of(folders, results_root=results_root, model_dir=model_dir, data_root=data_root)
+    rec = zoo_record(p.name, resolve(name, tier), f, compute=not load_only, recompute=recompute, device=device, probe=p)
+    return p.value(rec.payload)

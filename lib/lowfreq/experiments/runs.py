@@ -15,161 +15,166 @@ from tqdm.auto import tqdm
 
 from lowfreq.core import cache as _cache
 from lowfreq.core import paths
+from lowfreq.core.paths import Folders
+from lowfreq.core.tiers import tier as tier_of
 from lowfreq.core.utils import in_background, in_processes, resolve_device
-from lowfreq.experiments.probes import (
-    attack_result,
-    clean_accuracy,
-    corruption_results,
-    hybrid_result,
-    match_result,
-    prepare_corruption_sets,
-    train_code,
-    trained_inputs,
-    trained_record,
-)
+from lowfreq.experiments import instances
+from lowfreq.experiments.instances import train_code, trained_inputs
+from lowfreq.experiments.probe import get, stage_names
+from lowfreq.experiments import probe as _probe
+from lowfreq.experiments.probes import PathArg, folders_of, prepare_corruption_sets, zoo_probe, zoo_record, zoo_records
+from lowfreq.experiments.tiers import ProbeTarget, resolve
 from lowfreq.models import registry, zoo
 from lowfreq.training import train as training
 
-__all__ = ["STAGES", "PARALLEL_STAGES", "run", "timed_run", "run_timing", "summary", "summary_table", "takes_match_probe",
-           "pca_k_sweep", "latest_pca_sweep"]
-
-#: The stages of :func:`run`, in order.
-STAGES: tuple[str, ...] = ("train", "clean", "hybrid", "attack", "corruption", "match")
+__all__ = ["STAGES", "PARALLEL_STAGES", "stages", "parallel_stages", "run", "timed_run", "run_timing", "summary", "summary_table",
+           "takes_match_probe", "pca_k_sweep", "latest_pca_sweep"]
 
 
-def summary(name: str, tier: str, *, compute: bool = True, **kw: Any) -> dict[str, Any]:
+def stages() -> tuple[str, ...]:
+    """The stages of :func:`run`, in order: 'train', then every registered zoo probe's
+    (lowfreq.experiments.probe.stage_names)."""
+    return ("train", *stage_names())
+
+
+def parallel_stages() -> tuple[str, ...]:
+    """The stages :func:`run` can spread over worker processes (one model per task): 'train' and the
+    probes marked `parallel`; the corruptions make each corrupted set once for all models, in this process."""
+    return ("train", *[s for s in stage_names() if get(s).parallel])
+
+
+#: The stages of :func:`run` at import, in order (:func:`stages`).
+STAGES: tuple[str, ...] = stages()
+#: The stages :func:`run` can spread over worker processes, at import (:func:`parallel_stages`).
+PARALLEL_STAGES: tuple[str, ...] = parallel_stages()
+
+
+def summary(name: str, tier: str, *, compute: bool = True, folders: Folders | None = None,
+            results_root: PathArg = None, model_dir: PathArg = None, data_root: PathArg = None) -> dict[str, Any]:
     """One Table B row: group, source, tier, clean accuracy, corruption accuracy, mean/median
     minimal epsilon, f_0.5 (cycles/pixel), f_rev (fraction of Nyquist). Missing pieces are None
     when compute=False."""
+    f = folders_of(folders, results_root=results_root, model_dir=model_dir, data_root=data_root)
     spec = registry.get_spec(name)
     row: dict[str, Any] = {"model": name, "group": spec.group, "source": spec.source, "tier": tier}
 
-    def _try(f: Callable[[], Any]) -> Any:
+    def _try(fn: Callable[[], Any]) -> Any:
         try:
-            return f()
+            return fn()
         except Exception as exc:  # degrade: the book shows what exists and says what is missing
             row.setdefault("missing", []).append(f"{type(exc).__name__}: {exc}"[:200])
             return None
 
-    if not compute:
-        kw = kw | {"load_only": True}
-    if spec.source == "zoo":
-        tr = _try(lambda: trained_record(name, tier, train=compute, progress=False,
-                                         **{k: v for k, v in kw.items() if k in ("model_dir", "data_root", "results_root")}))
+    t = resolve(name, tier)
+    if t.recipe is not None:
+        tr = _try(lambda: instances.trained_record(t, f, train=compute, progress=False))
         if tr is not None:
             row.update(test_acc=tr.payload["test_acc"], train_time_s=tr.payload["train_time_s"], train_data=tr.payload.get("data"),
                        weights_fingerprint=tr.payload.get("weights_fingerprint"))
-    row["clean_acc"] = _try(lambda: clean_accuracy(name, tier, **kw))
-    h = _try(lambda: hybrid_result(name, tier, **kw))
-    row["f_rev_nyq"] = None if h is None else h.f_rev_nyq
-    row["f_rev_std_nyq"] = None if h is None else h.f_rev_std_nyq
-    a = _try(lambda: attack_result(name, tier, **kw))
-    if a is not None:
-        row.update(mean_eps=a["mean_eps"], median_eps=a["median_eps"], f05_cpp=a["f05_cpp"], f05_std_cpp=a["f05_std_cpp"],
-                   attack_success=a["success_rate"])
-    cr = _try(lambda: corruption_results([name], tier, **kw)[name])
-    row["corruption_acc"] = None if cr is None else cr["mean"]
+    for kind in _probe.names(zoo=True):
+        p = zoo_probe(kind, t)
+        if p.summary_row(None) is None:  # no column in Table B
+            continue
+        got = _try(lambda: p.value(zoo_record(kind, t, f, compute=compute, progress=False).payload))
+        row.update(p.summary_row(got) or {})
     return row
 
 
-def summary_table(tier: str, names: Iterable[str] | None = None, **kw: Any) -> list[dict[str, Any]]:
+def summary_table(tier: str, names: Iterable[str] | None = None, *, compute: bool = True,
+                  folders: Folders | None = None, results_root: PathArg = None) -> list[dict[str, Any]]:
     """Table B rows for `names` (default: every zoo model of the tier)."""
-    names = list(names) if names is not None else [r.name for r in zoo.recipes(tier, replicas=True)]
-    return [summary(n, tier, **kw) for n in names]
+    f = folders_of(folders, results_root=results_root)
+    chosen = list(names) if names is not None else [r.name for r in zoo.recipes(tier, replicas=True)]
+    return [summary(n, tier, compute=compute, folders=f) for n in chosen]
 
 
 def takes_match_probe(name: str, tier: str) -> bool:
     """Whether the 'match' stage (representational match with the simulated V1 populations,
     :func:`lowfreq.experiments.match_result`) applies: grayscale zoo models at the populations' image size
     (the neural group and its baselines)."""
-    if registry.get_spec(name).source != "zoo":
-        return False
-    r = zoo.recipe(name, tier)
-    return r.in_channels == 1 and not r.dataset.startswith("imagenette")
+    t = resolve(name, tier)
+    return zoo_probe("neural_match", t).applies(t)
 
 
-#: The stages :func:`run` can spread over worker processes (one model per task); corruption makes each
-#: corrupted set once for all models, in this process.
-PARALLEL_STAGES: tuple[str, ...] = ("train", "clean", "hybrid", "attack")
-
-
-def _stage_task(stage: str, name: str, tier: str, kw: dict[str, Any], device: Any = "cpu", progress: bool = False) -> None:
+def _stage_task(stage: str, name: str, tier: str, folders: Folders, device: Any = "cpu", progress: bool = False) -> None:
     """One model's `stage` on `device` (in this process, or in a worker process); the result lands in the
-    cache. Zoo models only are trained; the 'match' stage runs only where it applies."""
-    dirs = {k: v for k, v in kw.items() if k in ("model_dir", "data_root", "results_root")}
+    cache. Zoo models only are trained; a probe runs only where it applies."""
+    t = resolve(name, tier)
     if stage == "train":
-        if registry.get_spec(name).source == "zoo":
-            trained_record(name, tier, progress=progress, need_weights=True, device=device, **dirs)
-    elif stage == "clean":
-        clean_accuracy(name, tier, device=device, **kw)
-    elif stage == "hybrid":
-        hybrid_result(name, tier, progress=progress, device=device, **kw)
-    elif stage == "attack":
-        attack_result(name, tier, progress=progress, device=device, **kw)
-    elif stage == "match" and takes_match_probe(name, tier):
-        match_result(name, tier, device=device, **dirs)
+        if t.recipe is not None:
+            instances.trained_record(t, folders, progress=progress, need_weights=True, device=device)
+        return
+    p = zoo_probe(stage, t)
+    if p.applies(t):
+        zoo_record(p.name, t, folders, device=device, progress=progress)
 
 
-def _parallel_stage(stage: str, names: Sequence[str], tier: str, jobs: int, kw: dict[str, Any], progress: bool,
+def _parallel_stage(stage: str, targets: Sequence[ProbeTarget], jobs: int, folders: Folders, progress: bool,
                     device: str = "cpu") -> None:
-    """`stage` for `names` in `jobs` one-thread worker processes on `device` (on a GPU: processes sharing it,
+    """`stage` for `targets` in `jobs` one-thread worker processes on `device` (on a GPU: processes sharing it,
     to fill it with small models); a fine-tuned zoo model waits for its parent (two waves). Failures
     surface in the sequential pass that follows (it raises the same error here)."""
-    todo = [n for n in names if stage != "train" or registry.get_spec(n).source == "zoo"]
-    in_list = set(todo)
-    waves: list[list[str]] = [[], []]
-    for n in todo:
-        r = zoo.recipe(n, tier) if registry.get_spec(n).source == "zoo" else None
-        waves[1 if r is not None and training.init_parent(r) in in_list else 0].append(n)
+    todo = [t for t in targets if stage != "train" or t.recipe is not None]
+    in_list = {t.name for t in todo}
+    waves: list[list[ProbeTarget]] = [[], []]
+    for t in todo:
+        waves[1 if t.recipe is not None and training.init_parent(t.recipe) in in_list else 0].append(t)
+    tier = targets[0].tier if targets else ""
     with tqdm(total=len(todo), desc=f"{stage} [{tier}] x{jobs}", unit="model", disable=not progress) as bar:
         for wave in waves:
-            in_processes(_stage_task, [((stage, n, tier, kw, device), {}) for n in wave], jobs=jobs, threads=1,
+            in_processes(_stage_task, [((stage, t.name, t.tier, folders, device), {}) for t in wave], jobs=jobs, threads=1,
                          on_done=lambda _i, _r: bar.update(1))
 
 
 def run(tier: str, names: Sequence[str] | None = None, *,
-        probes: Sequence[str] = STAGES,
+        probes: Sequence[str] | None = None,
         progress: bool = True, device: Any = None, jobs: int = 1, attack_jobs: int | None = None,
-        corruption_workers: int = 0, **kw: Any) -> dict[str, float]:
+        corruption_workers: int = 0, folders: Folders | None = None, results_root: PathArg = None,
+        model_dir: PathArg = None, data_root: PathArg = None) -> dict[str, float]:
     """Train (zoo) and probe every model on `device` (default the CPU; 'cuda'; 'auto': CUDA when
-    there is a GPU) — every stage runs there; returns wall seconds per stage. Resumable: finished
-    results are reused from the cache. The 'match' stage runs only for the models it applies to
-    (:func:`takes_match_probe`). jobs > 1: the PARALLEL_STAGES run `jobs` models at a time in one-thread
-    worker processes on `device` (on 2 CPU cores, jobs=2 is faster than one two-thread process, and the
-    results are those of one at a time with one thread; on a GPU, processes sharing it fill it with
-    small models, issue 13). attack_jobs: the attack stage's number instead of `jobs` (Brendel-Bethge's
-    solver runs per image on the CPU also when the model is on a GPU, so a GPU machine's CPU cores do more
-    of it in more processes). corruption_workers > 0: when the 'corruption' stage is asked for, a background
-    process makes its corrupted image sets (:func:`lowfreq.experiments.prepare_corruption_sets`) with that many
-    CPU worker processes while the earlier stages run, so the stage only classifies (on a GPU machine its
-    CPU cores do the numpy/scipy work while the GPU trains; the numbers are the same either way). names
-    default: every zoo recipe of the tier with its seed replicas. An unknown stage or an unavailable device
-    is a ValueError before anything runs."""
+    there is a GPU) — every stage runs there; returns wall seconds per stage. probes: the stages (default
+    :func:`stages`: 'train' and every registered zoo probe). Resumable: finished results are reused from
+    the cache. A probe runs only for the models it applies to (the 'match' stage: :func:`takes_match_probe`).
+    jobs > 1: the :func:`parallel_stages` run `jobs` models at a time in one-thread worker processes on
+    `device` (on 2 CPU cores, jobs=2 is faster than one two-thread process, and the results are those of one
+    at a time with one thread; on a GPU, processes sharing it fill it with small models, issue 13);
+    a probe with ``run_many`` (the corruptions) runs all models together. attack_jobs: the attack stage's
+    number instead of `jobs` (Brendel-Bethge's solver runs per image on the CPU also when the model is on a
+    GPU, so a GPU machine's CPU cores do more of it in more processes). corruption_workers > 0: when the
+    'corruption' stage is asked for, a background process makes its corrupted image sets
+    (:func:`lowfreq.experiments.prepare_corruption_sets`) with that many CPU worker processes while the
+    earlier stages run, so the stage only classifies (the numbers are the same either way). names default:
+    every zoo recipe of the tier with its seed replicas. folders (or results_root / model_dir / data_root):
+    where data, weights and results live. An unknown stage or an unavailable device is a ValueError before
+    anything runs."""
     dev = resolve_device(device)
-    if tier == zoo.DRY_RUN_TIER:
-        for k, default in (("results_root", paths.results_dir()), ("model_dir", paths.model_dir())):
-            if kw.get(k) is None or Path(kw[k]).resolve() == default.resolve():
-                raise ValueError(f"a dry run ({tier}) writes to a scratch folder, never beside real results: pass {k}= "
-                                 "(the command line's --dry-run makes one)")
-    unknown = [s for s in probes if s not in STAGES]
+    f = folders_of(folders, results_root=results_root, model_dir=model_dir, data_root=data_root)
+    if tier_of(tier).is_dry_run:
+        for what, mine, default in (("results", f.results, paths.results_dir(None)), ("models", f.models, paths.model_dir(None))):
+            if Path(mine).resolve() == default.resolve():
+                raise ValueError(f"a dry run ({tier}) writes to a scratch folder, never beside real results: pass a "
+                                 f"scratch {what} folder (folders=; the command line's --dry-run makes one)")
+    all_stages = stages()
+    probes = list(all_stages if probes is None else probes)
+    unknown = [s for s in probes if s not in all_stages]
     if unknown:
-        raise ValueError(f"unknown stage(s) {unknown}; stages are {', '.join(STAGES)}")
+        raise ValueError(f"unknown stage(s) {unknown}; stages are {', '.join(all_stages)}")
     if jobs < 1 or (attack_jobs is not None and attack_jobs < 1):
         raise ValueError(f"jobs must be >= 1, got jobs={jobs}, attack_jobs={attack_jobs}")
     if corruption_workers < 0:
         raise ValueError(f"corruption_workers must be >= 0, got {corruption_workers}")
-    names = list(names) if names is not None else [r.name for r in zoo.recipes(tier, replicas=True)]
-    _cache.ResultCache(tier, root=kw.get("results_root")).check_writable()
+    targets = [resolve(n, tier) for n in (names if names is not None else [r.name for r in zoo.recipes(tier, replicas=True)])]
+    _cache.ResultCache(tier, root=f.results).check_writable()
     times: dict[str, float] = {}
     producer = None
     if corruption_workers > 0 and "corruption" in probes:
-        dirs = {k: v for k, v in kw.items() if k in ("model_dir", "data_root")}
-        producer = in_background(prepare_corruption_sets, (names, tier), dict(jobs=corruption_workers, progress=False, **dirs),
+        producer = in_background(prepare_corruption_sets, (targets, f), dict(jobs=corruption_workers, progress=False),
                                  what="corrupted sets")
         t_producer = time.perf_counter()
         if progress:
             print(f"[{tier}] making the corrupted image sets in the background ({corruption_workers} CPU worker"
                   f"{'s' if corruption_workers > 1 else ''})")
+    parallel = parallel_stages()
     try:
         for stage in probes:
             t0 = time.perf_counter()
@@ -179,16 +184,17 @@ def run(tier: str, names: Sequence[str] | None = None, *,
                     print(f"[{tier}] corrupted sets: {'ready' if ok else 'the background run failed; the stage makes the rest'} "
                           f"after {time.perf_counter() - t_producer:.0f} s (waited {time.perf_counter() - t0:.0f} s)")
             n_jobs = attack_jobs if stage == "attack" and attack_jobs is not None else jobs
-            if n_jobs > 1 and stage in PARALLEL_STAGES and len(names) > 1:
-                _parallel_stage(stage, names, tier, n_jobs, kw, progress, str(dev))
-            if stage == "corruption":
-                corruption_results(names, tier, progress=progress, device=dev, **kw)
+            if n_jobs > 1 and stage in parallel and len(targets) > 1:
+                _parallel_stage(stage, targets, n_jobs, f, progress, str(dev))
+            if stage != "train" and hasattr(get(stage), "run_many"):
+                kind = get(stage).name
+                zoo_records(kind, [t for t in targets if zoo_probe(kind, t).applies(t)], f, device=dev, progress=progress)
             else:
-                for n in tqdm(names, desc=f"{stage} [{tier}]", disable=not progress):
-                    _stage_task(stage, n, tier, kw, dev, progress)
+                for t in tqdm(targets, desc=f"{stage} [{tier}]", disable=not progress):
+                    _stage_task(stage, t.name, tier, f, dev, progress)
             times[stage] = time.perf_counter() - t0
             if progress:
-                print(f"[{tier}] {stage}: {times[stage]:.0f} s for {len(names)} models on {dev}")
+                print(f"[{tier}] {stage}: {times[stage]:.0f} s for {len(targets)} models on {dev}")
     finally:
         if producer is not None:
             producer.stop()
@@ -196,7 +202,8 @@ def run(tier: str, names: Sequence[str] | None = None, *,
 
 
 def pca_k_sweep(tier: str, ks: Sequence[int], *, reference: str = "blur_s1.5", recipe_name: str = "pca",
-                progress: bool = True, device: Any = None, results_root: Any = None, jobs: int = 1, **kw: Any) -> dict[str, Any]:
+                progress: bool = True, device: Any = None, jobs: int = 1, folders: Folders | None = None,
+                results_root: PathArg = None, model_dir: PathArg = None, data_root: PathArg = None) -> dict[str, Any]:
     """Choose the PCA dimension K the way the paper did: train the tier's `recipe_name` PCA recipe
     ('pca'; 'in_pca' for the Imagenette stand-in) with each K in `ks` and pick the K whose clean test
     accuracy is closest to the `reference` blur model's.
@@ -208,20 +215,21 @@ def pca_k_sweep(tier: str, ks: Sequence[int], *, reference: str = "blur_s1.5", r
     "acc_by_k": {K: acc}, "chosen_k": K, ...}.
     """
     base = zoo.recipe(recipe_name, tier)
-    ref = trained_record(reference, tier, device=device, progress=progress, results_root=results_root, **kw)
+    f = folders_of(folders, results_root=results_root, model_dir=model_dir, data_root=data_root)
+    ref = instances.trained_record(resolve(reference, tier), f, device=device, progress=progress)
     ref_acc = float(ref.payload["test_acc"])
-    c = _cache.ResultCache(tier, root=results_root)
+    c = _cache.ResultCache(tier, root=f.results)
     acc: dict[str, float] = {}
     times: dict[str, float] = {}
     variants = {k: dataclasses.replace(base, name=f"{recipe_name}_k{int(k)}", preprocess=("pca", int(k)), notes=f"PCA K sweep, K = {k}")
                 for k in ks}
-    dirs = {k2: v for k2, v in kw.items() if k2 in ("model_dir", "data_root")}
-    todo = [r for r in variants.values() if c.load("trained", r.name, trained_inputs(r, kw.get("data_root"))) is None]
+    dirs = {"model_dir": f.models, "data_root": f.data}
+    todo = [r for r in variants.values() if c.load("trained", r.name, trained_inputs(r, f)) is None]
     if jobs > 1 and resolve_device(device).type == "cpu" and len(todo) > 1:
         training.train_many(todo, jobs=jobs, progress=progress, **dirs)  # the weights; recorded below
     for k in ks:
         r = variants[k]
-        inputs = trained_inputs(r, kw.get("data_root"))
+        inputs = trained_inputs(r, f)
         rec = c.load("trained", r.name, inputs)
         if rec is None:
             res = training.train(r, device=device, progress=progress, **dirs)
@@ -254,7 +262,9 @@ def _cpu_seconds() -> float:
 
 
 def timed_run(tier: str, names: Sequence[str], label: str, *, progress: bool = True, device: Any = None,
-              results_root: Any = None, **kw: Any) -> dict[str, Any]:
+              probes: Sequence[str] | None = None, jobs: int = 1, attack_jobs: int | None = None,
+              corruption_workers: int = 0, folders: Folders | None = None, results_root: PathArg = None,
+              model_dir: PathArg = None, data_root: PathArg = None) -> dict[str, Any]:
     """:func:`run` (train and every probe; cached and resumable) of `names` at `tier`, measured: wall
     seconds per stage, total wall seconds and the CPU seconds of the process and its workers (all threads; on a shared machine
     the wall time depends on the other jobs). A run that computed anything (> 1 s) is stored as the
@@ -263,14 +273,15 @@ def timed_run(tier: str, names: Sequence[str], label: str, *, progress: bool = T
     'names', 'cpu_count'}."""
     names = list(names)
     t0, c0 = time.perf_counter(), _cpu_seconds()
-    kw_run = dict(kw) | ({"results_root": results_root} if results_root is not None else {})
-    stages = run(tier, names, progress=progress, device=device, **kw_run)
-    out = {"stages_wall_s": {k: round(v, 1) for k, v in stages.items()}, "wall_s": round(time.perf_counter() - t0, 1),
-           "cpu_s": round(_cpu_seconds() - c0, 1), "threads": torch.get_num_threads(), "jobs": int(kw.get("jobs", 1)),
-           "corruption_workers": int(kw.get("corruption_workers", 0)),
+    f = folders_of(folders, results_root=results_root, model_dir=model_dir, data_root=data_root)
+    stage_s = run(tier, names, probes=probes, progress=progress, device=device, jobs=jobs, attack_jobs=attack_jobs,
+                  corruption_workers=corruption_workers, folders=f)
+    out = {"stages_wall_s": {k: round(v, 1) for k, v in stage_s.items()}, "wall_s": round(time.perf_counter() - t0, 1),
+           "cpu_s": round(_cpu_seconds() - c0, 1), "threads": torch.get_num_threads(), "jobs": int(jobs),
+           "corruption_workers": int(corruption_workers),
            "names": names, "cpu_count": os.cpu_count()}
     if out["wall_s"] > 1.0:
-        _cache.ResultCache(tier, root=results_root).save("timing", label, {"names": names}, out, wall_time_s=out["wall_s"],
+        _cache.ResultCache(tier, root=f.results).save("timing", label, {"names": names}, out, wall_time_s=out["wall_s"],
                                             device=str(device or "cpu"))
     return out
 

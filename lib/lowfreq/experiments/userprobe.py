@@ -26,12 +26,11 @@ Heat maps are kind ``fourier`` for every model.
 from __future__ import annotations
 
 import dataclasses
-import shutil
 import time
 import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import torch
@@ -41,16 +40,18 @@ from torch import nn
 
 from lowfreq.core import cache as _cache
 from lowfreq.core import utils
-from lowfreq.core.utils import predict_labels, resolve_device, to_grayscale
+from lowfreq.core.paths import Folders
+from lowfreq.core.utils import resolve_device, to_grayscale
 from lowfreq.data import CIFAR10_CLASSES, DataNotFoundError, dataset_fingerprint
 from lowfreq.data.imagenette import dataset_name as imagenette_name
-from lowfreq.experiments import probes
-from lowfreq.experiments.evalsets import eval_set
-from lowfreq.experiments.tiers import TierConfig, resolve, tier_config
+from lowfreq.experiments import instances, probes
+from lowfreq.experiments.evalsets import EvalSet, eval_set
+from lowfreq.experiments.probe import (FOURIER_IMAGES, Probe, ProbeSettings, compute_record, corruption_params_for, get,
+                                       names, record_inputs)
+from lowfreq.experiments.tiers import ProbeTarget, resolve, tier_config
 from lowfreq.experiments.usermodels import ModelSource, UserModel, parse_classes, parse_stats, resolve_model
-from lowfreq.methods import attacks, corruptions, fourier, hybrid, spectra
-from lowfreq.methods.fourier import FourierHeatMap, fourier_heat_map
-from lowfreq.methods.hybrid import HybridCurve, hybrid_curve
+from lowfreq.methods.fourier import FourierHeatMap
+from lowfreq.methods.hybrid import HybridCurve
 from lowfreq.models import registry
 
 __all__ = [
@@ -70,98 +71,13 @@ __all__ = [
     "fourier_result",
 ]
 
-#: The probes of :func:`probe`, in the order they run (cheap first).
-PROBES: tuple[str, ...] = ("clean", "hybrid", "fourier", "attack", "corruption")
-#: Images of a Fourier heat map at 32 x 32 per tier; larger images use (32 / size)^2 of it (at least 10).
-FOURIER_IMAGES: dict[str, int] = {"smoke": 100, "cpu": 200, "full": 1000}
+#: The probes of :func:`probe` at import, in the order they run (cheap first): lowfreq.experiments.probe.names(user=True).
+PROBES: tuple[str, ...] = names(user=True)
 #: Files read from an image folder.
 IMAGE_SUFFIXES: tuple[str, ...] = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".ppm", ".tif", ".tiff")
-_BOOK_KINDS = ("clean", "hybrid", "attack", "corruption")
 
 
 # --------------------------------------------------------------------------- settings
-def corruption_params_for(size_px: int) -> str | None:
-    """The corruption parameter set of an image size: 'cifar10' at 32 px, 'tinyimagenet' at 64 px,
-    'imagenet' (ImageNet-C, any size >= 32 px) otherwise; None below 32 px (no published recipe)."""
-    if size_px == 32:
-        return "cifar10"
-    if size_px == 64:
-        return "tinyimagenet"
-    return "imagenet" if size_px >= 32 else None
-
-
-@dataclass(frozen=True)
-class ProbeSettings:
-    """How much of each probe runs and how (numbers of images; the book's protocol otherwise).
-
-    f_mix_nyq: the hybrid grid (fractions of Nyquist). attacks / attack_kw: the minimal-perturbation
-    attacks and their settings (:func:`lowfreq.methods.attacks.minimal_linf`). corruption_params: the
-    recipe of the image size (None: no corruption probe). fourier_norm_l2: the heat map's L2 norm
-    (None: :func:`lowfreq.methods.fourier.default_norm_l2`)."""
-
-    n_clean: int
-    n_hybrid: int
-    hybrid_seeds: tuple[int, ...]
-    f_mix_nyq: tuple[float, ...]
-    n_attack: int
-    attacks: tuple[str, ...]
-    attack_kw: dict[str, Any]
-    target_seed: int
-    n_boot: int
-    n_corruption: int
-    severities: tuple[int, ...]
-    corruption_seed: int
-    corruption_params: str | None
-    n_fourier: int
-    fourier_norm_l2: float | None = None
-    fourier_seed: int = 0
-    min_target_prob: float = 0.5
-
-    def n_for(self, kind: str) -> int:
-        """Images used by probe `kind`."""
-        return {"clean": self.n_clean, "hybrid": self.n_hybrid, "attack": self.n_attack, "corruption": self.n_corruption,
-                "fourier": self.n_fourier}[kind]
-
-    def config(self, kind: str) -> dict[str, Any]:
-        """The configuration of probe `kind` that keys its cached result."""
-        if kind == "clean":
-            return {"n": self.n_clean}
-        if kind == "hybrid":
-            return {"n": self.n_hybrid, "seeds": list(self.hybrid_seeds), "f_mix_nyq": list(self.f_mix_nyq)}
-        if kind == "attack":
-            return {"n": self.n_attack, "attacks": list(self.attacks), "kw": dict(self.attack_kw),
-                    "target_seed": self.target_seed, "n_boot": self.n_boot, "min_target_prob": self.min_target_prob}
-        if kind == "corruption":
-            return {"n": self.n_corruption, "severities": list(self.severities), "seed": self.corruption_seed,
-                    "params": self.corruption_params}
-        if kind == "fourier":
-            return {"n": self.n_fourier, "norm_l2": self.fourier_norm_l2, "seed": self.fourier_seed, "clip": True}
-        raise ValueError(f"unknown probe {kind!r}; probes are {', '.join(PROBES)}")
-
-    def matches_book(self, kind: str, cfg: TierConfig) -> bool:
-        """Whether probe `kind` runs exactly as the book's probe of tier configuration `cfg`."""
-        book = ProbeSettings.from_tier(cfg, size_px=32)
-        if kind == "corruption":
-            return self.config(kind) == {**book.config(kind), "params": cfg.corruption_params}
-        return self.config(kind) == book.config(kind)
-
-    @classmethod
-    def from_tier(cls, cfg: TierConfig, *, size_px: int, n_images: int | None = None,
-                  corruption_params: str | None = None) -> "ProbeSettings":
-        """The sizes of tier configuration `cfg` (capped by `n_images`), the corruption recipe of
-        `size_px` (or `corruption_params`) and the heat map's :data:`FOURIER_IMAGES`."""
-        cap = (lambda n: n) if n_images is None else (lambda n: max(1, min(int(n), int(n_images))))
-        base_f = FOURIER_IMAGES.get(cfg.tier, 200)
-        n_f = max(10, int(round(base_f * (32 / size_px) ** 2))) if size_px > 32 else base_f
-        return cls(
-            n_clean=cap(cfg.n_clean), n_hybrid=cap(cfg.n_hybrid), hybrid_seeds=tuple(cfg.hybrid_seeds),
-            f_mix_nyq=tuple(float(f) for f in cfg.f_mix_nyq), n_attack=cap(cfg.n_attack), attacks=tuple(cfg.attacks),
-            attack_kw=dict(cfg.attack_kw), target_seed=cfg.target_seed, n_boot=cfg.n_boot,
-            n_corruption=cap(cfg.n_corruption), severities=tuple(cfg.severities), corruption_seed=cfg.corruption_seed,
-            corruption_params=corruption_params or corruption_params_for(size_px), n_fourier=cap(n_f),
-        )
-
-
 def settings_for(tier: str, *, family: str = "cifar10", size_px: int = 32, n_images: int | None = None) -> ProbeSettings:
     """Default :class:`ProbeSettings` of a tier for a data family ('cifar10', 'synthetic', 'imagenette',
     'folder') at `size_px`, capped by `n_images`. CIFAR-10 and synthetic data use the tier's sizes,
@@ -414,7 +330,8 @@ class ProbeResult:
     {probe: the cached Record, with its provenance}; book_records: the probes read from the book's own
     records; by_label: the probes read by label and configuration because the data or the model is not
     here (their records' inputs name the model and data they were computed from); computed: the probes computed by this call; wall_s: seconds per probe in this call;
-    missing: {probe: why it has no result}; options: the model options (mean, std, classes, weights, ...)."""
+    missing: {probe: why it has no result}; options: the model options (mean, std, classes, weights, ...);
+    values: {probe: its value} for every probe found (a registered probe without a field of its own too)."""
 
     name: str
     form: str
@@ -438,6 +355,7 @@ class ProbeResult:
     wall_s: dict[str, float] = field(default_factory=dict)
     missing: dict[str, str] = field(default_factory=dict)
     options: dict[str, Any] = field(default_factory=dict)
+    values: dict[str, Any] = field(default_factory=dict)
 
     def row(self) -> dict[str, Any]:
         """A summary row with the keys of ``experiments.summary`` (model, group, clean_acc,
@@ -452,106 +370,134 @@ class ProbeResult:
         }
 
 
-def _identity_of(src: ModelSource | None, model: UserModel | None, *, tier: str, options: dict[str, Any],
-                 data_root: Any, model_dir: Any) -> str:
+def _identity_of(src: ModelSource | None, model: UserModel | None, *, target: ProbeTarget | None,
+                 options: dict[str, Any], folders: Folders) -> str:
     if src is not None and src.registry_name is not None:
-        base = probes.model_id(src.registry_name, tier, data_root=data_root, model_dir=model_dir)
+        assert target is not None
+        base = instances.model_id(target, folders)
         wrap = {k: options[k] for k in ("mean", "std", "classes") if options.get(k) is not None}
         return base if not wrap else _cache.key(model=base, options=wrap)[:16]
     assert model is not None
     return _cache.model_fingerprint(model)
 
 
-def _payload_of(kind: str, rec: _cache.Record) -> Any:
-    p = rec.payload
-    if kind == "clean":
-        return float(p["accuracy"])
-    if kind == "hybrid":
-        return HybridCurve.from_dict(p)
-    if kind == "fourier":
-        return FourierHeatMap.from_dict(p)
-    return dict(p)
-
-
-_CODE = {
-    "clean": lambda: _cache.code_id(utils=utils.CODE_VERSION),
-    "hybrid": lambda: _cache.code_id(hybrid=hybrid.CODE_VERSION, spectra=spectra.CODE_VERSION, utils=utils.CODE_VERSION),
-    "attack": lambda: _cache.code_id(attacks=attacks.CODE_VERSION, spectra=spectra.CODE_VERSION, utils=utils.CODE_VERSION),
-    "corruption": lambda: _cache.code_id(corruptions=corruptions.CODE_VERSION, utils=utils.CODE_VERSION),
-    "fourier": lambda: _cache.code_id(fourier=fourier.CODE_VERSION, utils=utils.CODE_VERSION),
-}
-
-
-def _compute(kind: str, c: _cache.ResultCache, record_kind: str, label: str, inputs: dict, model: nn.Module,
-             d: ProbeData, s: ProbeSettings, dev: torch.device, progress: bool) -> _cache.Record:
-    """Compute probe `kind` of `model` and store it as record (record_kind, label, inputs); resumable."""
-    x, y, _ = d.first(s.n_for(kind))
-    c.check_writable(record_kind)
-    if kind == "clean":
-        def clean() -> dict:
-            pred = predict_labels(model, x, device=dev)
-            return {"accuracy": float((pred == y).float().mean()), "n": len(y), "data": d.source}
-        return c.get_or_compute(record_kind, label, inputs, clean, device=dev, recompute=True)
-    if kind == "hybrid":
-        parts = c.pieces(record_kind, label, inputs)
-        for seed in s.hybrid_seeds:
-            def one(seed: int = seed) -> dict:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore", RuntimeWarning)
-                    curve = hybrid_curve(model, x, y, f_mix_nyq=s.f_mix_nyq, seeds=(seed,), progress=progress, device=dev)
-                return {"p_low": curve.p_low[0], "p_high": curve.p_high[0]}
-            parts.get_or_compute(seed, one)
-
-        def merge_h(pieces: dict) -> dict:
-            p_low = np.stack([pieces[sd]["p_low"] for sd in s.hybrid_seeds])
-            p_high = np.stack([pieces[sd]["p_high"] for sd in s.hybrid_seeds])
-            return HybridCurve(np.array(s.f_mix_nyq), s.hybrid_seeds, p_low, p_high, len(y)).to_dict() | {"data": d.source}
-        return parts.finalize(merge_h, expected=list(s.hybrid_seeds), device=dev)
-    if kind == "attack":
-        where = c.path_for(record_kind, label, inputs)
-        ckpt = where.parent / f"{where.stem}.attack.parts"  # list_records skips *.parts folders
-        t0 = time.perf_counter()
-        res = attacks.minimal_linf(model, x, y, seed=s.target_seed, attacks=s.attacks, min_target_prob=s.min_target_prob,
-                                   device=dev, progress=progress, checkpoint_dir=ckpt, **s.attack_kw)
-        payload = probes.attack_payload(res, x, s.n_boot, d.source)
-        rec = c.save(record_kind, label, inputs, payload, seed=s.target_seed, wall_time_s=time.perf_counter() - t0, device=dev)
-        shutil.rmtree(ckpt, ignore_errors=True)
-        return rec
-    if kind == "corruption":
-        parts = c.pieces(record_kind, label, inputs)
-        corruptions.corruption_accuracy(model, x, y, severities=s.severities, seed=s.corruption_seed,
-                                        params=str(s.corruption_params), progress=progress, checkpoint={"model": parts},
-                                        device=dev)
-        combos = [(n, sv) for n in corruptions.CORRUPTIONS for sv in s.severities]
-
-        def merge_c(pieces: dict) -> dict:
-            accs = {f"{pid[0]}/{pid[1]}": float(pl["accuracy"]) for pid, pl in pieces.items() if pid != "clean"}
-            return corruptions.summarize_accuracy(accs, float(pieces["clean"]["accuracy"]), s.severities) | {
-                "data": d.source, "unit": "top-1 accuracy (fraction)"}
-        return parts.finalize(merge_c, expected=["clean", *combos], seed=s.corruption_seed, device=dev)
-    if kind == "fourier":
-        parts = c.pieces(record_kind, label, inputs)
-        hm = fourier_heat_map(model, x, y, norm_l2=s.fourier_norm_l2, seed=s.fourier_seed, progress=progress, device=dev,
-                              checkpoint=parts)
-        return parts.finalize(lambda _pieces: hm.to_dict() | {"data": d.source}, seed=s.fourier_seed, device=dev)
-    raise ValueError(f"unknown probe {kind!r}; probes are {', '.join(PROBES)}")
-
-
-def _book_record(kind: str, name: str, tier: str, *, compute: bool, progress: bool, dev: torch.device,
-                 dirs: dict[str, Any]) -> _cache.Record | None:
-    """The book's own record of probe `kind` of registry model `name` (computed when missing and `compute`)."""
+def _book_record(p: Probe, target: ProbeTarget, folders: Folders, *, compute: bool, progress: bool,
+                 dev: torch.device) -> _cache.Record | None:
+    """The book's own record of probe `p` of registry model `target` (computed when missing and `compute`)."""
     try:
-        if compute:
-            fetch: dict[str, Callable[[], Any]] = {
-                "clean": lambda: probes.clean_accuracy(name, tier, device=dev, **dirs),
-                "hybrid": lambda: probes.hybrid_result(name, tier, progress=progress, device=dev, **dirs),
-                "attack": lambda: probes.attack_result(name, tier, progress=progress, device=dev, **dirs),
-                "corruption": lambda: probes.corruption_results([name], tier, progress=progress, device=dev, **dirs),
-            }
-            fetch[kind]()
-        return probes.probe_record(kind, name, tier, **dirs)
+        return probes.zoo_record(p.name, target, folders, compute=compute, device=dev, progress=progress)
     except LookupError:
         return None
+
+
+def _chosen(probes_to_run: Sequence[str] | None) -> list[Probe] | list[str]:
+    chosen = list(names(user=True) if probes_to_run is None else probes_to_run)
+    known = names(user=True)
+    unknown = [p for p in chosen if p not in known]
+    if unknown:
+        raise ValueError(f"unknown probe(s) {unknown}; probes are {', '.join(known)}")
+    return [k for k in known if k in chosen]
+
+
+def _options(*, mean: Any, std: Any, classes: Any, input_size: int | None, grayscale: bool, data: str | None,
+             weights: Any, num_classes: int | None) -> dict[str, Any]:
+    """The model options of a probe (the normalization and class mapping wrapped around the network, and
+    what the data and the constructor were given), checked."""
+    options = {"mean": parse_stats(mean, "mean"), "std": parse_stats(std, "std"),
+               "classes": None if classes is None else [list(g) for g in parse_classes(classes)],
+               "input_size": input_size, "grayscale": bool(grayscale), "data": data,
+               "weights": None if weights is None else Path(weights).name, "num_classes": num_classes}
+    if (options["mean"] is None) != (options["std"] is None):
+        raise ValueError("give both --mean and --std (per-channel input statistics), or neither")
+    return options
+
+
+def _settings(pd: "ProbeData | None", *, target: ProbeTarget | None, own_data: bool, data: str | None,
+              input_size: int | None, tier: str, n_images: int | None) -> ProbeSettings:
+    """The probe sizes: a registry model on its own data at its tier's (and data set's) sizes, any other
+    model at the tier's sizes for its data family; capped by `n_images` and the images there are."""
+    size_px = pd.size_px if pd is not None else _expected_size(data, input_size, tier, target if own_data else None)
+    family = pd.family if pd is not None else _expected_family(data, tier)
+    if own_data and target is not None:
+        settings = ProbeSettings.from_tier(target.config, size_px=size_px, n_images=n_images,
+                                           corruption_params=target.config.corruption_params)
+    else:
+        settings = settings_for(tier, family="cifar10" if family in ("synthetic", "custom") and size_px == 32 else family,
+                                size_px=size_px, n_images=n_images)
+    return settings if pd is None else _cap_to_data(settings, len(pd.labels))
+
+
+@dataclass
+class _Plan:
+    """What :func:`probe` found and has to compute, per probe name."""
+
+    probes: dict[str, Probe]
+    inputs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    found: dict[str, _cache.Record] = field(default_factory=dict)
+    book: list[str] = field(default_factory=list)
+    by_label: list[str] = field(default_factory=list)
+
+
+def _lookup(plan: _Plan, res: "ProbeResult", c: _cache.ResultCache, *, pd: "ProbeData | None", identity: str | None,
+            target: ProbeTarget | None, reuse_book: bool, folders: Folders, recompute: bool, progress: bool,
+            dev: torch.device) -> None:
+    """Find the cached record of each planned probe: the book's own (a registry model probed as the book
+    probes it), this model's, or, without the data or the model, the newest of this label and configuration."""
+    for kind, p in plan.probes.items():
+        if kind == "corruption" and res.settings.corruption_params is None:
+            res.missing[kind] = f"no corruption parameters for {res.data.get('size_px')} px images (the recipes need >= 32 px)"
+            continue
+        use_book = (reuse_book and target is not None and get(kind).zoo
+                    and p.config() == probes.zoo_probe(kind, target).config())
+        record_label = target.name if use_book and target is not None else res.name
+        if use_book:
+            plan.book.append(kind)
+        rec = None
+        if identity is None or pd is None:  # nothing to key by here: the stored record of this label and configuration
+            rec = None if recompute else _stored_by_label(c, p.record_kind(book=use_book), record_label, p.config(),
+                                                          p.code_id())
+            if rec is not None:
+                plan.by_label.append(kind)
+        elif use_book:
+            assert target is not None
+            rec = None if recompute else _book_record(p, target, folders, compute=False, progress=progress, dev=dev)
+        else:
+            _, _, fp = pd.first(p.n_images)
+            plan.inputs[kind] = record_inputs(p, model=identity, data=fp)
+            rec = None if recompute else c.load(p.record_kind(book=False), res.name, plan.inputs[kind])
+        if rec is not None:
+            plan.found[kind] = rec
+
+
+def _compute_missing(plan: _Plan, todo: Sequence[str], res: "ProbeResult", c: _cache.ResultCache, *, pd: "ProbeData",
+                     model: UserModel, target: ProbeTarget | None, folders: Folders, dev: torch.device, progress: bool,
+                     say: Callable[[str], None]) -> list[str]:
+    """Compute the `todo` probes (progress bars; resumable through the cache's pieces); returns those computed."""
+    computed = []
+    for i, kind in enumerate(todo, 1):
+        p = plan.probes[kind]
+        say(f"[{i}/{len(todo)}] {kind}: {get(kind).what} on {p.n_images} images ({pd.name}, {dev})")
+        t0 = time.perf_counter()
+        if kind in plan.book:
+            assert target is not None
+            rec = _book_record(p, target, folders, compute=True, progress=progress, dev=dev)
+            if rec is None:
+                res.missing[kind] = "the book's probe gave no record"
+                continue
+        else:
+            x, y, fp = pd.first(p.n_images)
+            rec = compute_record(p, c, res.name, plan.inputs[kind], model, EvalSet(x, y, pd.source, fp), book=False,
+                                 device=dev, progress=progress)
+        plan.found[kind] = rec
+        res.wall_s[kind] = time.perf_counter() - t0
+        computed.append(kind)
+    return computed
+
+
+def _device_of(model: Any, device: Any) -> torch.device:
+    if isinstance(model, nn.Module) and device is None:
+        return next(iter(_devices(model)), torch.device("cpu"))
+    return resolve_device(device)
 
 
 def probe(
@@ -572,15 +518,16 @@ def probe(
     num_classes: int | None = None,
     device: str | torch.device | None = None,
     n_images: int | None = None,
-    probes_to_run: Sequence[str] = PROBES,
+    probes_to_run: Sequence[str] | None = None,
     compute: bool = True,
     recompute: bool = False,
     train_missing: bool | None = None,
     progress: bool = True,
     log: Callable[[str], None] | None = None,
-    results_root: Any = None,
-    model_dir: Any = None,
-    data_root: Any = None,
+    folders: Folders | None = None,
+    results_root: probes.PathArg = None,
+    model_dir: probes.PathArg = None,
+    data_root: probes.PathArg = None,
 ) -> ProbeResult:
     """Probe `model` the paper's way and return a :class:`ProbeResult` (the Python form of ``lowfreq probe``).
 
@@ -594,59 +541,44 @@ def probe(
     the model's input normalization (wrapped around it, so the probes keep images in [0, 1]).
     classes: which outputs stand for the data's classes (:func:`parse_classes`). weights / num_classes:
     for constructors. device: 'cpu', 'cuda', 'auto' (default: the CPU; for an nn.Module, where it is).
-    n_images: at most this many images per probe. probes_to_run: a subset of :data:`PROBES`.
+    n_images: at most this many images per probe. probes_to_run: a subset of the registered probes
+    (lowfreq.experiments.probe.names(user=True); default all).
     compute=False only reads cached results (missing ones are listed in ``missing``); when the data
     or the model cannot be had here (a clone without the data set or the weights), it reads the stored
     record of the same label, configuration and code versions (the newest; listed in
     ``by_label``), whose inputs name what it was computed from. recompute=True ignores cached results.
     train_missing: train a zoo model whose weights are missing (default: at smoke only). log: called
-    with one line per probe (the command line prints them). Before anything long runs the model is
-    checked (:func:`check_model`); problems are one-line ValueErrors that say what to do.
+    with one line per probe (the command line prints them). folders (or results_root / model_dir /
+    data_root): where data, weights and results live. Before anything long runs the model is checked
+    (:func:`check_model`); problems are one-line ValueErrors that say what to do.
     """
-    unknown = [p for p in probes_to_run if p not in PROBES]
-    if unknown:
-        raise ValueError(f"unknown probe(s) {unknown}; probes are {', '.join(PROBES)}")
+    chosen = _chosen(probes_to_run)
     say = log or (lambda _s: None)
-    if isinstance(model, nn.Module):
-        dev = resolve_device(device) if device is not None else (next(iter(_devices(model)), torch.device("cpu")))
-    else:
-        dev = resolve_device(device)
-    options = {"mean": parse_stats(mean, "mean"), "std": parse_stats(std, "std"),
-               "classes": None if classes is None else [list(g) for g in parse_classes(classes)],
-               "input_size": input_size, "grayscale": bool(grayscale), "data": data,
-               "weights": None if weights is None else Path(weights).name, "num_classes": num_classes}
-    if (options["mean"] is None) != (options["std"] is None):
-        raise ValueError("give both --mean and --std (per-channel input statistics), or neither")
+    f = probes.folders_of(folders, results_root=results_root, model_dir=model_dir, data_root=data_root)
+    dev = _device_of(model, device)
+    options = _options(mean=mean, std=std, classes=classes, input_size=input_size, grayscale=grayscale, data=data,
+                       weights=weights, num_classes=num_classes)
     src: ModelSource | None = None
     if isinstance(model, nn.Module):
         label, form, desc = name or type(model).__name__, "module", f"nn.Module {type(model).__name__}"
     else:
-        src = resolve_model(model, weights=weights, num_classes=num_classes, tier=tier, model_dir=model_dir,
-                            data_root=data_root, train_missing=train_missing)
+        src = resolve_model(model, weights=weights, num_classes=num_classes, tier=tier, model_dir=f.models,
+                            data_root=f.data, train_missing=train_missing)
         label, form, desc = name or src.name, src.form, src.description
     label = _clean_label(label)
     target = resolve(src.registry_name, tier) if src is not None and src.registry_name else None
     own_data = target is not None and data is None and images is None and input_size is None and not grayscale
-    wrapped_options = any(options[k] is not None for k in ("mean", "std", "classes"))
 
-    # 1. the images (without the data set, cached results can still be read by label)
+    # 1. the images (without the data set, cached results can still be read by label) and the probe sizes
     try:
         pd = _probe_data(images, labels, class_names, data, tier, target if own_data else None, input_size, grayscale,
-                         data_root)
+                         f.data)
     except DataNotFoundError:
         if compute:
             raise
         pd = None
-    size_px = pd.size_px if pd is not None else _expected_size(data, input_size, tier, target if own_data else None)
-    family = pd.family if pd is not None else _expected_family(data, tier)
-    if own_data and target is not None:
-        settings = ProbeSettings.from_tier(target.config, size_px=size_px, n_images=n_images,
-                                           corruption_params=target.config.corruption_params)
-    else:
-        settings = settings_for(tier, family="cifar10" if family in ("synthetic", "custom") and size_px == 32 else family,
-                                size_px=size_px, n_images=n_images)
-    if pd is not None:
-        settings = _cap_to_data(settings, len(pd.labels))
+    settings = _settings(pd, target=target, own_data=own_data, data=data, input_size=input_size, tier=tier,
+                         n_images=n_images)
 
     # 2. the model and its identity (a registry model is loaded only when something is computed)
     def wrap(n: nn.Module) -> UserModel:
@@ -672,54 +604,30 @@ def probe(
                 wrapped = wrapped.to(dev)
             if pd is not None:  # before any long run
                 check_model(wrapped, pd.images, num_classes=pd.num_classes, device=dev, data_name=pd.name)
-            identity = _identity_of(src, wrapped, tier=tier, options=options, data_root=data_root, model_dir=model_dir)
+            identity = _identity_of(src, wrapped, target=target, options=options, folders=f)
     else:
         try:
-            identity = _identity_of(src, None, tier=tier, options=options, data_root=data_root, model_dir=model_dir)
+            identity = _identity_of(src, None, target=target, options=options, folders=f)
         except DataNotFoundError:
             if compute:
                 raise
             unavailable = unavailable or "the training data that identifies this zoo model is not here"
-    reuse_book = own_data and target is not None and not wrapped_options
+    reuse_book = own_data and target is not None and not any(options[k] is not None for k in ("mean", "std", "classes"))
 
     # 3. the cached results
-    c = _cache.ResultCache(tier, root=results_root)
-    dirs = {"results_root": results_root, "model_dir": model_dir, "data_root": data_root}
-    info = pd.info() if pd is not None else {"name": data or (target.dataset if target else None), "family": family,
-                                             "size_px": size_px, "source": None}
+    c = _cache.ResultCache(tier, root=f.results)
+    info = pd.info() if pd is not None else {"name": data or (target.dataset if target else None),
+                                             "family": _expected_family(data, tier),
+                                             "size_px": _expected_size(data, input_size, tier, target if own_data else None),
+                                             "source": None}
     res = ProbeResult(label, form, desc, identity or "unknown", tier, str(dev), info, settings,
                       registry_name=src.registry_name if src else None,
                       group=registry.get_spec(src.registry_name).group if src and src.registry_name else None,
                       options={k: v for k, v in options.items() if v not in (None, False)})
-    plan: dict[str, tuple[str, dict[str, Any]]] = {}
-    found: dict[str, _cache.Record] = {}
-    book: list[str] = []
-    by_label: list[str] = []
-    for kind in [p for p in PROBES if p in probes_to_run]:
-        if kind == "corruption" and settings.corruption_params is None:
-            res.missing[kind] = f"no corruption parameters for {size_px} px images (the recipes need >= 32 px)"
-            continue
-        use_book = reuse_book and kind in _BOOK_KINDS and target is not None and settings.matches_book(kind, target.config)
-        record_kind = kind if use_book or kind == "fourier" else f"userprobe/{kind}"
-        record_label = target.name if use_book and target is not None else label
-        if use_book:
-            book.append(kind)
-        rec = None
-        if identity is None or pd is None:  # nothing to key by here: the stored record of this label and configuration
-            rec = None if recompute else _stored_by_label(c, record_kind, record_label, settings.config(kind), _CODE[kind]())
-            if rec is not None:
-                by_label.append(kind)
-        elif use_book:
-            rec = None if recompute else _book_record(kind, record_label, tier, compute=False, progress=progress, dev=dev,
-                                                      dirs=dirs)
-        else:
-            _, _, fp = pd.first(settings.n_for(kind))
-            inputs = {"model": identity, "config": settings.config(kind), "data": fp, "code": _CODE[kind]()}
-            plan[kind] = (record_kind, inputs)
-            rec = None if recompute else c.load(record_kind, label, inputs)
-        if rec is not None:
-            found[kind] = rec
-    todo = [k for k in PROBES if k in probes_to_run and k not in found and k not in res.missing]
+    plan = _Plan({k: get(k).from_settings(settings) for k in chosen})
+    _lookup(plan, res, c, pd=pd, identity=identity, target=target, reuse_book=reuse_book, folders=f, recompute=recompute,
+            progress=progress, dev=dev)
+    todo = [k for k in chosen if k not in plan.found and k not in res.missing]
     if todo and not compute:
         for k in todo:
             res.missing[k] = ("not computed yet (no cached result for this model, data and configuration)"
@@ -731,34 +639,28 @@ def probe(
         check_model(wrapped, pd.images, num_classes=pd.num_classes, device=dev, data_name=pd.name)
 
     # 4. what is missing, computed with progress bars; resumable through the cache's pieces
-    computed = []
-    for i, kind in enumerate(todo, 1):
-        assert pd is not None and wrapped is not None
-        say(f"[{i}/{len(todo)}] {kind}: {_WHAT[kind]} on {settings.n_for(kind)} images ({pd.name}, {dev})")
-        t0 = time.perf_counter()
-        if kind in book:
-            assert target is not None
-            rec = _book_record(kind, target.name, tier, compute=True, progress=progress, dev=dev, dirs=dirs)
-            if rec is None:
-                res.missing[kind] = "the book's probe gave no record"
-                continue
-        else:
-            record_kind, inputs = plan[kind]
-            rec = _compute(kind, c, record_kind, label, inputs, wrapped, pd, settings, dev, progress)
-        found[kind] = rec
-        res.wall_s[kind] = time.perf_counter() - t0
-        computed.append(kind)
-    for kind, rec in found.items():
-        setattr(res, {"clean": "clean_accuracy"}.get(kind, kind), _payload_of(kind, rec))
-    if found and (pd is None or identity is None):  # read by label: say what the records were computed from
-        first = next(iter(found.values()))
+    computed = (_compute_missing(plan, todo, res, c, pd=pd, model=wrapped, target=target, folders=f, dev=dev,
+                                 progress=progress, say=say) if todo else [])
+    _fill(res, plan, computed, from_label=pd is None or identity is None, identity=identity)
+    return res
+
+
+def _fill(res: "ProbeResult", plan: _Plan, computed: Sequence[str], *, from_label: bool, identity: str | None) -> None:
+    """Put the found records' values into `res`."""
+    for kind, rec in plan.found.items():
+        value = plan.probes[kind].value(rec.payload)
+        res.values[kind] = value
+        attr = get(kind).field or kind
+        if attr in {f.name for f in dataclasses.fields(res)}:
+            setattr(res, attr, value)
+    if plan.found and from_label:  # read by label: say what the records were computed from
+        first = next(iter(plan.found.values()))
         res.data["source"] = first.payload.get("data")
         res.identity = str(first.inputs.get("model", res.identity)) if identity is None else identity
-    res.records = {k: found[k] for k in PROBES if k in found}
-    res.book_records = tuple(k for k in book if k in found)
-    res.by_label = tuple(by_label)
+    res.records = {k: plan.found[k] for k in plan.probes if k in plan.found}
+    res.book_records = tuple(k for k in plan.book if k in plan.found)
+    res.by_label = tuple(plan.by_label)
     res.computed = tuple(computed)
-    return res
 
 
 def _probe_data(images: Any, labels: Any, class_names: Sequence[str] | None, data: str | None, tier: str,
@@ -811,15 +713,6 @@ def _stored_by_label(c: _cache.ResultCache, kind: str, label: str, config: dict[
     return recs[-1] if recs else None
 
 
-_WHAT = {
-    "clean": "clean accuracy",
-    "hybrid": "hybrid images and f_rev",
-    "attack": "minimal targeted L-inf perturbations, spectra and f_0.5",
-    "corruption": "15 corruptions x 5 severities",
-    "fourier": "Fourier heat map",
-}
-
-
 def _clean_label(label: str) -> str:
     out = "".join(ch if ch.isalnum() or ch in "_.+=-" else "_" for ch in str(label)).strip("_.")
     return out[:64] or "model"
@@ -836,8 +729,10 @@ def _cap_to_data(s: ProbeSettings, n: int) -> ProbeSettings:
     return ProbeSettings(**kw)
 
 
-def fourier_result(name: str, tier: str, *, compute: bool = True, progress: bool = False, **kw: Any) -> FourierHeatMap | None:
+def fourier_result(name: str, tier: str, *, compute: bool = True, progress: bool = False,
+                   train_missing: bool | None = None, folders: Folders | None = None) -> FourierHeatMap | None:
     """The Fourier heat map of registry model `name` at `tier` on its own evaluation images (cached as
     kind ``fourier``; the same record ``lowfreq probe NAME --tier TIER`` makes). compute=False only reads
-    the cache (None when missing). Other keyword arguments go to :func:`probe`."""
-    return probe(name, tier=tier, probes_to_run=("fourier",), compute=compute, progress=progress, **kw).fourier
+    the cache (None when missing)."""
+    return probe(name, tier=tier, probes_to_run=("fourier",), compute=compute, progress=progress,
+                 train_missing=train_missing, folders=folders).fourier

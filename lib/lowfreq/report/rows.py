@@ -25,8 +25,10 @@ from pathlib import Path
 from typing import Any, Mapping, NamedTuple, Sequence
 
 from lowfreq import experiments
+from lowfreq.experiments import probe, probes
 from lowfreq.core import paths
 from lowfreq.core.cache import ResultCache, canonical_inputs
+from lowfreq.core.tiers import tier as tier_of
 from lowfreq.data import CIFAR10_CLASSES
 from lowfreq.methods.hybrid import HybridCurve
 from lowfreq.models import authors, published, registry, zoo
@@ -100,7 +102,7 @@ def book_models(tier: str, *, include_published: bool = True, model_dir: Any = N
                 continue
             if spec.dataset not in ("cifar10", "cifar10-gray"):
                 skipped[name] = f"classifies {spec.dataset}, not CIFAR-10"
-            elif tier == "smoke":
+            elif tier_of(tier).synthetic_data:
                 skipped[name] = "published CIFAR-10 model: not run on the smoke tier's synthetic images"
             elif not _weights_present(name, spec.source, model_dir):
                 skipped[name] = "weights not in the model directory; `python -m lowfreq models fetch NAME` on a connected machine"
@@ -247,35 +249,29 @@ def corruption_for(names: Sequence[str], tier: str, *, compute: bool) -> dict[st
 def tier_class_names(tier: str) -> tuple[str, ...] | None:
     """Class names of a tier's images: None for the synthetic smoke data (classes are just numbered),
     the CIFAR-10 names otherwise."""
-    if tier == "smoke":
+    if tier_of(tier).synthetic_data:
         return None
     return tuple(CIFAR10_CLASSES)
 
 
-_KINDS = ("clean", "hybrid", "attack", "corruption")
-
-
 def gather_results(kind: str, names: Sequence[str], tier: str, *, compute: bool = False, results_root: Any = None) -> dict[str, Any]:
-    """{model: its cached `kind` result ('clean', 'hybrid', 'attack' or 'corruption'), or None when it
+    """{model: its cached `kind` result (a registered zoo probe: lowfreq.experiments.probe.names(zoo=True);
+    its Probe.value: a float for clean, a HybridCurve for hybrid, the payload dict otherwise), or None when it
     is missing}, for a chapter that shows what exists. compute=True first computes what is missing
-    (training smoke models as needed; corruption results of all models at once, sharing the
-    corrupted images); a failure costs only that model, with a one-line note printed."""
-    if kind not in _KINDS:
-        raise ValueError(f"gather_results: kind must be one of {_KINDS}, got {kind!r}")
+    (training smoke models as needed; a probe with ``run_many``, the corruptions, for all models at once,
+    sharing the corrupted images); a failure costs only that model, with a one-line note printed."""
+    kinds = probe.names(zoo=True)
+    if kind not in kinds:
+        raise ValueError(f"gather_results: kind must be one of {kinds}, got {kind!r}")
     names = list(names)
-    kw: dict[str, Any] = {} if results_root is None else {"results_root": results_root}
-    if compute and kind == "corruption" and names:
+    f = paths.folders(results=results_root)
+    if compute and hasattr(probe.get(kind), "run_many") and names:
         try:
-            experiments.corruption_results(names, tier, progress=False, **kw)
+            probes.zoo_records(kind, [experiments.resolve(n, tier) for n in names], f)
         except Exception:  # noqa: BLE001 - one model at a time below; its failure is reported there
             pass
-    fetch = {
-        "clean": lambda n: experiments.clean_accuracy(n, tier, load_only=not compute, **kw),
-        "hybrid": lambda n: experiments.hybrid_result(n, tier, progress=False, load_only=not compute, **kw),
-        "attack": lambda n: experiments.attack_result(n, tier, progress=False, load_only=not compute, **kw),
-        "corruption": lambda n: experiments.corruption_results([n], tier, progress=False, load_only=not compute, **kw)[n],
-    }[kind]
-    return gather(fetch, names, what=f"{kind} result")
+    return gather(lambda n: probes.probe_value(kind, n, tier, load_only=not compute, folders=f), names,
+                  what=f"{kind} result")
 
 
 _TABLE_B_KEYS = ("clean_acc", "corruption_acc", "mean_eps", "median_eps", "f05_cpp", "f05_std_cpp", "f_rev_nyq", "f_rev_std_nyq")
