@@ -322,13 +322,13 @@ def _attack(name: str, tier: str, *, progress: bool = True, device: Any = None, 
     dev = resolve_device(device)
     cfg = t.config
     es = _eval(t, cfg.n_attack, kw)
-    config = {"n": cfg.n_attack, "attacks": list(cfg.attacks), "kw": cfg.attack_kw, "target_seed": cfg.target_seed,
-              "n_boot": cfg.n_boot, "min_target_prob": 0.5}
+    config = {"n": cfg.n_attack, "attacks": list(cfg.attack.attacks), "kw": cfg.attack.key_kw(), "target_seed": cfg.target_seed,
+              "n_boot": cfg.n_boot, "min_target_prob": cfg.attack.min_target_prob}
 
     def compute() -> dict:
         m = get_model(name, tier, model_dir=kw.get("model_dir"), data_root=kw.get("data_root"), progress=progress, device=dev)
-        res = attacks.minimal_linf(m, es.images, es.labels, seed=cfg.target_seed, attacks=cfg.attacks, device=dev,
-                                   progress=progress, **cfg.attack_kw)
+        res = attacks.minimal_linf(m, es.images, es.labels, settings=cfg.attack, seed=cfg.target_seed, device=dev,
+                                   progress=progress)
         return attack_payload(res, es.images, cfg.n_boot, es.source)
 
     return _probe("attack", t, config, es,

@@ -94,8 +94,8 @@ def corruption_params_for(size_px: int) -> str | None:
 class ProbeSettings:
     """How much of each probe runs and how (numbers of images; the book's protocol otherwise).
 
-    f_mix_nyq: the hybrid grid (fractions of Nyquist). attacks / attack_kw: the minimal-perturbation
-    attacks and their settings (:func:`lowfreq.methods.attacks.minimal_linf`). corruption_params: the
+    f_mix_nyq: the hybrid grid (fractions of Nyquist). attack: the minimal-perturbation attacks, their
+    settings and min_target_prob (:class:`lowfreq.methods.attacks.AttackSettings`). corruption_params: the
     recipe of the image size (None: no corruption probe). fourier_norm_l2: the heat map's L2 norm
     (None: :func:`lowfreq.methods.fourier.default_norm_l2`)."""
 
@@ -104,8 +104,7 @@ class ProbeSettings:
     hybrid_seeds: tuple[int, ...]
     f_mix_nyq: tuple[float, ...]
     n_attack: int
-    attacks: tuple[str, ...]
-    attack_kw: dict[str, Any]
+    attack: attacks.AttackSettings
     target_seed: int
     n_boot: int
     n_corruption: int
@@ -115,7 +114,6 @@ class ProbeSettings:
     n_fourier: int
     fourier_norm_l2: float | None = None
     fourier_seed: int = 0
-    min_target_prob: float = 0.5
 
     def n_for(self, kind: str) -> int:
         """Images used by probe `kind`."""
@@ -129,8 +127,8 @@ class ProbeSettings:
         if kind == "hybrid":
             return {"n": self.n_hybrid, "seeds": list(self.hybrid_seeds), "f_mix_nyq": list(self.f_mix_nyq)}
         if kind == "attack":
-            return {"n": self.n_attack, "attacks": list(self.attacks), "kw": dict(self.attack_kw),
-                    "target_seed": self.target_seed, "n_boot": self.n_boot, "min_target_prob": self.min_target_prob}
+            return {"n": self.n_attack, "attacks": list(self.attack.attacks), "kw": self.attack.key_kw(),
+                    "target_seed": self.target_seed, "n_boot": self.n_boot, "min_target_prob": self.attack.min_target_prob}
         if kind == "corruption":
             return {"n": self.n_corruption, "severities": list(self.severities), "seed": self.corruption_seed,
                     "params": self.corruption_params}
@@ -155,8 +153,8 @@ class ProbeSettings:
         n_f = max(10, int(round(base_f * (32 / size_px) ** 2))) if size_px > 32 else base_f
         return cls(
             n_clean=cap(cfg.n_clean), n_hybrid=cap(cfg.n_hybrid), hybrid_seeds=tuple(cfg.hybrid_seeds),
-            f_mix_nyq=tuple(float(f) for f in cfg.f_mix_nyq), n_attack=cap(cfg.n_attack), attacks=tuple(cfg.attacks),
-            attack_kw=dict(cfg.attack_kw), target_seed=cfg.target_seed, n_boot=cfg.n_boot,
+            f_mix_nyq=tuple(float(f) for f in cfg.f_mix_nyq), n_attack=cap(cfg.n_attack), attack=cfg.attack,
+            target_seed=cfg.target_seed, n_boot=cfg.n_boot,
             n_corruption=cap(cfg.n_corruption), severities=tuple(cfg.severities), corruption_seed=cfg.corruption_seed,
             corruption_params=corruption_params or corruption_params_for(size_px), n_fourier=cap(n_f),
         )
@@ -305,9 +303,7 @@ def check_probe_images(images: Any, labels: Any) -> tuple[torch.Tensor, torch.Te
         images = torch.from_numpy(images)
     if not isinstance(images, torch.Tensor):
         raise ValueError(f"images: expected a tensor (N, C, H, W) in [0, 1], got {type(images).__name__}")
-    if images.ndim == 4 and images.shape[1] not in (1, 3) and images.shape[-1] in (1, 3):
-        raise ValueError(f"images: shape {tuple(images.shape)} looks like (N, H, W, C); pass (N, C, H, W): "
-                         "images.permute(0, 3, 1, 2)")
+    utils.check_channels_first(images, name="images")
     if images.ndim == 4 and images.shape[1] not in (1, 3):
         raise ValueError(f"images: {images.shape[1]} channels; expected 1 (grayscale) or 3 (RGB) in (N, C, H, W)")
     if images.ndim == 4 and torch.is_floating_point(images) and images.numel():
@@ -511,8 +507,8 @@ def _compute(kind: str, c: _cache.ResultCache, record_kind: str, label: str, inp
         where = c.path_for(record_kind, label, inputs)
         ckpt = where.parent / f"{where.stem}.attack.parts"  # list_records skips *.parts folders
         t0 = time.perf_counter()
-        res = attacks.minimal_linf(model, x, y, seed=s.target_seed, attacks=s.attacks, min_target_prob=s.min_target_prob,
-                                   device=dev, progress=progress, checkpoint_dir=ckpt, **s.attack_kw)
+        res = attacks.minimal_linf(model, x, y, settings=s.attack, seed=s.target_seed, device=dev, progress=progress,
+                                   checkpoint_dir=ckpt)
         payload = probes.attack_payload(res, x, s.n_boot, d.source)
         rec = c.save(record_kind, label, inputs, payload, seed=s.target_seed, wall_time_s=time.perf_counter() - t0, device=dev)
         shutil.rmtree(ckpt, ignore_errors=True)
@@ -831,7 +827,7 @@ def _cap_to_data(s: ProbeSettings, n: int) -> ProbeSettings:
         kw[k] = min(kw[k], n)
     kw["hybrid_seeds"] = tuple(kw["hybrid_seeds"])
     kw["f_mix_nyq"] = tuple(kw["f_mix_nyq"])
-    kw["attacks"] = tuple(kw["attacks"])
+    kw["attack"] = s.attack  # asdict made it a dict
     kw["severities"] = tuple(kw["severities"])
     return ProbeSettings(**kw)
 
