@@ -322,8 +322,8 @@ def _attack(name: str, tier: str, *, progress: bool = True, device: Any = None, 
     dev = resolve_device(device)
     cfg = t.config
     es = _eval(t, cfg.n_attack, kw)
-    config = {"n": cfg.n_attack, "attacks": list(cfg.attack.attacks), "kw": cfg.attack.key_kw(), "target_seed": cfg.target_seed,
-              "n_boot": cfg.n_boot, "min_target_prob": cfg.attack.min_target_prob}
+    config = {"n": cfg.n_attack, "attacks": list(cfg.attack.attacks), "kw": cfg.attack.key_kw(),
+              "target_seed": cfg.target_seed, "n_boot": cfg.n_boot, "min_target_prob": cfg.attack.min_target_prob}
 
     def compute() -> dict:
         m = get_model(name, tier, model_dir=kw.get("model_dir"), data_root=kw.get("data_root"), progress=progress, device=dev)

@@ -66,7 +66,8 @@ TIER_CONFIGS: dict[str, TierConfig] = {
     "full": TierConfig(
         "full", n_clean=10000, n_hybrid=10000, hybrid_seeds=(0, 1, 2, 3), f_mix_nyq=PAPER_F_MIX_NYQ,
         n_attack=1000,
-        attack=AttackSettings(attacks=("fmn", "pgd", "bb"), bb=BrendelBethge(restarts=2), batch_size=1000, bb_images=100),
+        attack=AttackSettings(attacks=("fmn", "pgd", "bb"), bb=BrendelBethge(restarts=2), batch_size=1000,
+                              bb_images=100),
         n_corruption=10000,
     ),
 }

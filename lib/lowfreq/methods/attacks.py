@@ -232,7 +232,9 @@ class _TwoLogitModel(torch.nn.Module):
         return torch.stack([torch.zeros_like(m), m], 1)
 
 
-def _foolbox_view(model: torch.nn.Module, criterion: TargetedMisclassification, device: torch.device) -> tuple[Any, Any]:
+def _foolbox_view(
+    model: torch.nn.Module, criterion: TargetedMisclassification, device: torch.device
+) -> tuple[Any, Any]:
     """(foolbox model, foolbox criterion) of `model` under `criterion`: the two-logit model, class 1 wanted."""
     import foolbox as fb
 
@@ -262,7 +264,9 @@ def _linf(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 
 
 @torch.no_grad()
-def _verify(model: torch.nn.Module, x_adv: torch.Tensor, criterion: TargetedMisclassification) -> tuple[torch.Tensor, torch.Tensor]:
+def _verify(
+    model: torch.nn.Module, x_adv: torch.Tensor, criterion: TargetedMisclassification
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Our own check of candidates: (success bool (N,), target prob (N,)), on x_adv's device."""
     if not len(x_adv):
         return torch.zeros(0, dtype=torch.bool, device=x_adv.device), torch.zeros(0, device=x_adv.device)
@@ -1009,7 +1013,8 @@ def _check_inputs(
         return x_all, y, tgt, x_all
     pool_all = check_images(starting_pool, name="starting_pool").detach().cpu()
     if pool_all.shape[1:] != x_all.shape[1:]:
-        raise ValueError(f"starting_pool images have shape {tuple(pool_all.shape[1:])}, images {tuple(x_all.shape[1:])}")
+        raise ValueError(f"starting_pool images have shape {tuple(pool_all.shape[1:])}, "
+                         f"images {tuple(x_all.shape[1:])}")
     return x_all, y, tgt, pool_all
 
 
