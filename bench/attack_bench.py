@@ -3,7 +3,7 @@
 Trains the small `cpu`-tier CNN (4 conv-BN-ReLU blocks of widths 16-32-64-128, max-pools, global
 max-pool, linear head; `lowfreq.models.cifar_cnn` when present) on CIFAR-10 for a few epochs, then
 attacks the first N exact test images (official order) with targets from `attack_targets`, twice:
-  (a) `brendel_bethge_linf`: foolbox's L-inf BB alone, `--bb-restarts` starts from test images the
+  (a) `minimal_linf` with only `BrendelBethge`: foolbox's L-inf BB alone, `--bb-restarts` starts from test images the
       model assigns to the target (as the paper ran it);
   (b) `minimal_linf`: FMN -> PGD bisection -> one BB run started from the best candidate.
 Prints median/mean minimal epsilon (x255), success rate and wall time of each, the per-image ratio
@@ -147,6 +147,12 @@ def row(name: str, r: A.MinimalPerturbations, seconds: float) -> dict:
     return s
 
 
+def bb_only(*, steps: int, restarts: int, batch_size: int = 64, min_target_prob: float = 0.5) -> A.AttackSettings:
+    """Settings of foolbox's L-inf Brendel-Bethge alone, started from pool images (as the paper ran it)."""
+    return A.AttackSettings(attacks=("bb",), bb=A.BrendelBethge(steps=steps, restarts=restarts), batch_size=batch_size,
+                            min_target_prob=min_target_prob)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--n", type=int, default=64, help="first N exact test images to attack")
@@ -195,29 +201,33 @@ def main() -> None:
 
     # numba compiles the BB solver once per process: pay it before timing anything
     t0 = time.time()
-    A.brendel_bethge_linf(model, x[:2], y[:2], targets=targets[:2], steps=2, restarts=1, starting_pool=pool, progress=False)
+    A.minimal_linf(model, x[:2], y[:2], targets=targets[:2], settings=bb_only(steps=2, restarts=1), starting_pool=pool,
+                   progress=False)
     report["bb_jit_seconds"] = time.time() - t0
     print(f"BB JIT warm-up: {report['bb_jit_seconds']:.0f} s", flush=True)
 
     rows = {}
     t0 = time.time()
-    bb = A.brendel_bethge_linf(model, x, y, targets=targets, steps=args.bb_steps, restarts=args.bb_restarts,
-                               starting_pool=pool, batch_size=args.batch_size, progress=False)
+    bb = A.minimal_linf(model, x, y, targets=targets, starting_pool=pool, progress=False,
+                        settings=bb_only(steps=args.bb_steps, restarts=args.bb_restarts, batch_size=args.batch_size))
     rows["a"] = row(f"(a) BB alone, {args.bb_restarts} starts x {args.bb_steps} steps", bb, time.time() - t0)
     print(f"(a) done in {rows['a']['seconds']:.0f} s", flush=True)
     t0 = time.time()
-    best = A.minimal_linf(model, x, y, targets=targets, bb_steps=args.bb_steps, bb_restarts=args.pipeline_bb_restarts,
-                          starting_pool=pool, batch_size=args.batch_size, progress=False)
+    best = A.minimal_linf(model, x, y, targets=targets, starting_pool=pool, progress=False, settings=A.AttackSettings(
+        bb=A.BrendelBethge(steps=args.bb_steps, restarts=args.pipeline_bb_restarts), batch_size=args.batch_size))
     rows["b"] = row(f"(b) best-of FMN+PGD+BB({args.pipeline_bb_restarts}x{args.bb_steps})", best, time.time() - t0)
     print(f"(b) done in {rows['b']['seconds']:.0f} s", flush=True)
     t0 = time.time()
-    fmn = A.fmn_linf(model, x, y, targets=targets, batch_size=args.batch_size, progress=False)
+    fmn = A.minimal_linf(model, x, y, targets=targets, progress=False,
+                         settings=A.AttackSettings(attacks=("fmn",), batch_size=args.batch_size))
     rows["fmn"] = row("FMN alone (100 steps)", fmn, time.time() - t0)
     t0 = time.time()
-    pgd = A.pgd_bisection_linf(model, x, y, targets=targets, batch_size=args.batch_size, progress=False)
+    pgd = A.minimal_linf(model, x, y, targets=targets, progress=False,
+                         settings=A.AttackSettings(attacks=("pgd",), batch_size=args.batch_size))
     rows["pgd"] = row("PGD bisection alone (20 steps x grid+8)", pgd, time.time() - t0)
     t0 = time.time()
-    fp = A.minimal_linf(model, x, y, targets=targets, attacks=("fmn", "pgd"), batch_size=args.batch_size, progress=False)
+    fp = A.minimal_linf(model, x, y, targets=targets, progress=False,
+                        settings=A.AttackSettings(attacks=("fmn", "pgd"), batch_size=args.batch_size))
     rows["fmn+pgd"] = row("best-of FMN+PGD (no BB)", fp, time.time() - t0)
 
     print()
@@ -250,8 +260,8 @@ def main() -> None:
     if args.raw_bb_check > 0:
         k = min(args.raw_bb_check, n)
         t0 = time.time()
-        raw = A.brendel_bethge_linf(model, x[:k], y[:k], targets=targets[:k], steps=args.bb_steps, restarts=1,
-                                    min_target_prob=0.0, starting_pool=pool, progress=False)
+        raw = A.minimal_linf(model, x[:k], y[:k], targets=targets[:k], starting_pool=pool, progress=False,
+                             settings=bb_only(steps=args.bb_steps, restarts=1, min_target_prob=0.0))
         passed = raw.success & (raw.target_prob >= 0.5)
         report["raw_argmax_bb"] = {
             "n": k, "success_argmax": raw.success_rate, "pass_prob_0.5": float(passed.mean()),

@@ -75,10 +75,10 @@ def main() -> None:
     ap.add_argument("--attack-jobs", type=int, default=12, help="processes of the attack stage (tools/device_full.sh: 12)")
     args = ap.parse_args()
     cfg = experiments.tier_config("full")
-    kw = {"fmn_steps": 100, "pgd_steps": 20, "pgd_bisect_steps": 8, "bb_steps": 100, "bb_restarts": 1} | dict(cfg.attack_kw)
-    bb_images = min(int(kw.get("bb_images") or cfg.n_attack), cfg.n_attack) if "bb" in cfg.attacks else 0
-    cheap_passes = kw["fmn_steps"] + kw["pgd_steps"] * (kw["pgd_bisect_steps"] + 2)
-    bb_passes = kw["bb_restarts"] * kw["bb_steps"]
+    at = cfg.attack
+    bb_images = min(at.bb_images or cfg.n_attack, cfg.n_attack) if "bb" in at.attacks else 0
+    cheap_passes = at.fmn.steps + at.pgd.steps * (at.pgd.bisect_steps + 2)
+    bb_passes = at.bb.restarts * at.bb.steps
     attack_passes = cheap_passes + bb_passes * bb_images / cfg.n_attack  # per image, on average
     rate = args.efficiency * H200_BF16_DENSE_FLOPS
     rows, tot = [], {"train": 0.0, "train_proposed": 0.0, "clean": 0.0, "hybrid": 0.0, "attack": 0.0, "corruption": 0.0}
@@ -113,9 +113,9 @@ def main() -> None:
           f"{args.epochs_proposed} epochs; probes {probes / 60:.1f} min (clean {secs['clean']:.0f} s, hybrid "
           f"{secs['hybrid']:.0f} s, attack {secs['attack']:.0f} s without Brendel-Bethge's CPU solver, corruption "
           f"{secs['corruption']:.0f} s)")
-    bb_cpu = len(rows) * bb_images * kw["bb_restarts"] * BB_CPU_S_PER_IMAGE_RUN * kw["bb_steps"] / 100
+    bb_cpu = len(rows) * bb_images * at.bb.restarts * BB_CPU_S_PER_IMAGE_RUN * at.bb.steps / 100
     bb_wall = bb_cpu / args.attack_jobs + BB_COMPILE_S
-    print(f"Brendel-Bethge on the CPU: {bb_images} images x {kw['bb_restarts']} runs x {len(rows)} models = {bb_cpu / 60:.0f} "
+    print(f"Brendel-Bethge on the CPU: {bb_images} images x {at.bb.restarts} runs x {len(rows)} models = {bb_cpu / 60:.0f} "
           f"CPU-min; over {args.attack_jobs} attack processes {bb_wall / 60:.1f} min wall (with one {BB_COMPILE_S:.0f} s compile)")
     # the attack stage's GPU passes and BB's CPU solver run at once (the attack processes share the GPU)
     overlapped = probes - secs["attack"] + max(secs["attack"], bb_wall)

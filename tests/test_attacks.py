@@ -135,7 +135,7 @@ def test_success_margin_sign_is_the_success_criterion(q: float) -> None:
 
 def test_fmn_pgd_pipeline_contract(toy) -> None:
     net, x, y = toy
-    r = A.minimal_linf(net, x, y, attacks=("fmn", "pgd"), progress=False, batch_size=20)
+    r = A.minimal_linf(net, x, y, settings=A.AttackSettings(attacks=("fmn", "pgd"), batch_size=20), progress=False)
     check_result(net, r, 0.5)
     assert r.success_rate >= 0.9
     assert torch.equal(r.targets, A.attack_targets(y, seed=0))
@@ -146,9 +146,9 @@ def test_fmn_pgd_pipeline_contract(toy) -> None:
 
 def test_best_of_is_not_worse_than_the_single_attacks(toy) -> None:
     net, x, y = toy
-    best = A.minimal_linf(net, x, y, attacks=("fmn", "pgd"), progress=False, batch_size=24)
-    fmn = A.fmn_linf(net, x, y, progress=False, batch_size=24)
-    pgd = A.pgd_bisection_linf(net, x, y, progress=False, batch_size=24)
+    best = A.minimal_linf(net, x, y, settings=A.AttackSettings(attacks=("fmn", "pgd"), batch_size=24), progress=False)
+    fmn = A.minimal_linf(net, x, y, settings=A.AttackSettings(attacks=("fmn",), batch_size=24), progress=False)
+    pgd = A.minimal_linf(net, x, y, settings=A.AttackSettings(attacks=("pgd",), batch_size=24), progress=False)
     check_result(net, fmn, 0.5)
     check_result(net, pgd, 0.5)
     # the pipeline runs the very same FMN first, so it can only be better
@@ -160,7 +160,8 @@ def test_best_of_is_not_worse_than_the_single_attacks(toy) -> None:
 
 def test_pgd_bisection_is_nearly_minimal(toy) -> None:
     net, x, y = toy
-    r = A.pgd_bisection_linf(net, x, y, steps=20, bisect_steps=8, progress=False)
+    r = A.minimal_linf(net, x, y, settings=A.AttackSettings(attacks=("pgd",), pgd=A.PGDBisection(steps=20, bisect_steps=8)),
+                       progress=False)
     ok = r.success
     assert ok.mean() >= 0.9
     eps = r.epsilon[ok]
@@ -258,8 +259,8 @@ def test_random_start_pgd_is_seeded_stays_in_the_ball_and_raises_the_loss(toy) -
 
 def test_stricter_probability_needs_larger_perturbations(toy) -> None:
     net, x, y = toy
-    loose = A.minimal_linf(net, x, y, attacks=("fmn", "pgd"), min_target_prob=0.0, progress=False)
-    strict = A.minimal_linf(net, x, y, attacks=("fmn", "pgd"), min_target_prob=0.9, progress=False)
+    loose = A.minimal_linf(net, x, y, settings=A.AttackSettings(attacks=("fmn", "pgd"), min_target_prob=0.0), progress=False)
+    strict = A.minimal_linf(net, x, y, settings=A.AttackSettings(attacks=("fmn", "pgd"), min_target_prob=0.9), progress=False)
     check_result(net, loose, 0.0)
     check_result(net, strict, 0.9)
     both = loose.success & strict.success
@@ -272,7 +273,7 @@ def test_stricter_probability_needs_larger_perturbations(toy) -> None:
 def test_image_already_classified_as_target_has_zero_epsilon(toy) -> None:
     net, x, y = toy
     wrong_labels = (y + 1) % N_CLASSES  # pretend labels; the model still predicts y
-    r = A.minimal_linf(net, x[:8], wrong_labels[:8], targets=y[:8], attacks=("fmn",), progress=False)
+    r = A.minimal_linf(net, x[:8], wrong_labels[:8], targets=y[:8], settings=A.AttackSettings(attacks=("fmn",)), progress=False)
     with torch.no_grad():
         confident = net(x[:8]).softmax(1).amax(1).numpy() >= 0.5
     assert np.all(r.epsilon[confident] == 0) and set(r.winner[confident]) == {"clean"}
@@ -282,7 +283,7 @@ def test_image_already_classified_as_target_has_zero_epsilon(toy) -> None:
 def test_checkpoint_resume_skips_finished_batches(toy, tmp_path) -> None:
     net, x, y = toy
     counted = Counting(net)
-    kw = dict(attacks=("fmn", "pgd"), batch_size=16, progress=False, checkpoint_dir=tmp_path / "ck")
+    kw = dict(settings=A.AttackSettings(attacks=("fmn", "pgd"), batch_size=16), progress=False, checkpoint_dir=tmp_path / "ck")
     first = A.minimal_linf(counted, x, y, **kw)
     assert counted.calls > 0
     # a lowfreq.core.cache.PieceStore folder: one piece per batch (JSON + arrays) and the run's inputs
@@ -301,14 +302,15 @@ def test_checkpoint_resume_skips_finished_batches(toy, tmp_path) -> None:
     assert torch.equal(resumed.x_adv, first.x_adv)
     assert list(resumed.winner) == list(first.winner)
     with pytest.raises(ValueError, match="different run"):
-        A.minimal_linf(counted, x, y, **{**kw, "batch_size": 8})
+        A.minimal_linf(counted, x, y, **{**kw, "settings": A.AttackSettings(attacks=("fmn", "pgd"), batch_size=8)})
     with pytest.raises(ValueError, match="different run"):
-        A.minimal_linf(counted, x, y, **kw, fmn_steps=7)
+        A.minimal_linf(counted, x, y, **{**kw, "settings": A.AttackSettings(attacks=("fmn", "pgd"), batch_size=16,
+                                                                            fmn=A.FMN(steps=7))})
 
 
 def test_save_load_roundtrip_and_summaries(toy, tmp_path) -> None:
     net, x, y = toy
-    r = A.minimal_linf(net, x[:12], y[:12], attacks=("fmn",), progress=False)
+    r = A.minimal_linf(net, x[:12], y[:12], settings=A.AttackSettings(attacks=("fmn",)), progress=False)
     path = r.save(tmp_path / "res.npz")
     s = A.MinimalPerturbations.load(path)
     assert torch.equal(s.x_adv, r.x_adv) and torch.equal(s.images, r.images)
@@ -337,7 +339,7 @@ def test_model_state_is_restored(toy) -> None:
     net, x, y = toy
     net.train()
     try:
-        A.minimal_linf(net, x[:4], y[:4], attacks=("pgd",), progress=False)
+        A.minimal_linf(net, x[:4], y[:4], settings=A.AttackSettings(attacks=("pgd",)), progress=False)
         assert net.training
         assert all(p.requires_grad and p.grad is None for p in net.parameters())
     finally:
@@ -361,13 +363,20 @@ def test_bad_inputs_raise_value_error(toy) -> None:
     with pytest.raises(ValueError, match="targets"):
         A.minimal_linf(net, x, y, targets=y[:3])
     with pytest.raises(ValueError, match="attacks"):
-        A.minimal_linf(net, x, y, attacks=("cw",))
+        A.minimal_linf(net, x, y, settings=A.AttackSettings(attacks=("cw",)))
     with pytest.raises(ValueError, match="min_target_prob"):
-        A.minimal_linf(net, x, y, min_target_prob=1.0)
+        A.minimal_linf(net, x, y, settings=A.AttackSettings(min_target_prob=1.0))
+    with pytest.raises(ValueError, match="settings must be an AttackSettings"):
+        A.minimal_linf(net, x, y, settings={"fmn_steps": 5})
+    for bad in (lambda: A.FMN(steps=0), lambda: A.PGDBisection(bisect_steps=-1), lambda: A.PGDBisection(max_epsilon=2.0),
+                lambda: A.BrendelBethge(restarts=0), lambda: A.FMN(steps=2.5), lambda: A.AttackSettings(batch_size=0),
+                lambda: A.AttackSettings(fmn=A.PGDBisection())):
+        with pytest.raises(ValueError, match="must"):
+            bad()
     with pytest.raises(ValueError, match="nn.Module"):
         A.minimal_linf(lambda z: z, x, y)
     with pytest.raises(ValueError, match="outputs"):
-        A.minimal_linf(net, x, y, targets=(y + 5), attacks=("fmn",), progress=False)
+        A.minimal_linf(net, x, y, targets=(y + 5), settings=A.AttackSettings(attacks=("fmn",)), progress=False)
     with pytest.raises(ValueError, match="starting_pool"):
         A.minimal_linf(net, x, y, starting_pool=torch.rand(3, 3, 4, 4))
 
@@ -375,7 +384,7 @@ def test_bad_inputs_raise_value_error(toy) -> None:
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a GPU")
 def test_runs_on_cuda(toy) -> None:
     net, x, y = toy
-    r = A.minimal_linf(net, x[:16], y[:16], attacks=("fmn", "pgd"), device="cuda", progress=False)
+    r = A.minimal_linf(net, x[:16], y[:16], settings=A.AttackSettings(attacks=("fmn", "pgd")), device="cuda", progress=False)
     check_result(net.cpu(), r, 0.5)
     assert r.success_rate >= 0.9
 
@@ -385,25 +394,31 @@ def test_brendel_bethge_only_tightens_and_starts_from_target_images(toy) -> None
     net, x, y = toy
     xs, ys = x[:8], y[:8]
     # standalone, as the paper ran it: starts are test images the model assigns to the target
-    bb = A.brendel_bethge_linf(net, xs, ys, steps=15, restarts=2, starting_pool=x, progress=False)
+    bb = A.minimal_linf(net, xs, ys, settings=A.AttackSettings(attacks=("bb",), bb=A.BrendelBethge(steps=15, restarts=2)),
+                        starting_pool=x, progress=False)
     check_result(net, bb, 0.5)
     assert bb.success_rate == 1.0
     # in the pipeline BB starts from the best FMN/PGD candidate and cannot make it worse
-    r = A.minimal_linf(net, xs, ys, bb_steps=15, bb_restarts=1, progress=False)
+    r = A.minimal_linf(net, xs, ys, settings=A.AttackSettings(bb=A.BrendelBethge(steps=15, restarts=1)), progress=False)
     check_result(net, r, 0.5)
     prev = np.minimum(r.attack_epsilon["fmn"], r.attack_epsilon["pgd"])
     assert np.all(r.attack_epsilon["bb"] <= prev)
-    # an explicit starting point (here the pipeline's result) is kept when BB cannot improve it
-    again = A.brendel_bethge_linf(net, xs, ys, steps=5, restarts=1, starting_points=r.x_adv, progress=False)
-    check_result(net, again, 0.5)
-    assert np.all(again.epsilon <= r.epsilon)
+    # the attack object alone: an explicit starting point (here the pipeline's result) is kept when BB cannot
+    # improve it, and every result is a verified success no larger than its start
+    crit = A.TargetedMisclassification(r.targets, min_target_prob=0.5)
+    again = A.BrendelBethge(steps=5).run(net, xs, crit, starting_points=r.x_adv)
+    size = (again - xs).abs().flatten(1).amax(1).double().numpy()
+    with torch.no_grad():
+        assert torch.equal(crit(net(again)), torch.from_numpy(r.success))
+    assert np.all(size[r.success] <= r.epsilon[r.success])
 
 
 @pytest.mark.slow
 def test_brendel_bethge_with_restarts_matches_best_of(toy) -> None:
     net, x, y = toy
-    bb = A.brendel_bethge_linf(net, x, y, steps=100, restarts=3, progress=False)
-    best = A.minimal_linf(net, x, y, bb_steps=100, progress=False)
+    bb = A.minimal_linf(net, x, y, settings=A.AttackSettings(attacks=("bb",), bb=A.BrendelBethge(steps=100, restarts=3)),
+                        progress=False)
+    best = A.minimal_linf(net, x, y, settings=A.AttackSettings(bb=A.BrendelBethge(steps=100)), progress=False)
     check_result(net, bb, 0.5)
     check_result(net, best, 0.5)
     both = bb.success & best.success
@@ -444,10 +459,14 @@ def test_bb_on_a_subset_refines_the_first_images_only(toy) -> None:
     the images of the run with BB everywhere, the others those of the run without BB."""
     net, x, y = toy
     xs, ys, k = x[:16], y[:16], 8
-    kw = dict(batch_size=8, bb_steps=10, bb_restarts=2, progress=False)
-    full = A.minimal_linf(net, xs, ys, **kw)
-    cheap = A.minimal_linf(net, xs, ys, attacks=("fmn", "pgd"), **kw)
-    sub = A.minimal_linf(net, xs, ys, bb_images=k, **kw)
+
+    def run(xs: torch.Tensor, ys: torch.Tensor, bb_steps: int = 10, **settings) -> A.MinimalPerturbations:
+        s = A.AttackSettings(batch_size=8, bb=A.BrendelBethge(steps=bb_steps, restarts=2), **settings)
+        return A.minimal_linf(net, xs, ys, settings=s, progress=False)
+
+    full = run(xs, ys)
+    cheap = run(xs, ys, attacks=("fmn", "pgd"))
+    sub = run(xs, ys, bb_images=k)
     check_result(net, sub, 0.5)
     check_bb_subset(sub, cheap, k)
     # bb_images=None is the run it always was: no new config key, hence the same cache and checkpoint keys
@@ -461,8 +480,8 @@ def test_bb_on_a_subset_refines_the_first_images_only(toy) -> None:
     assert A.bb_gain(sub)["n_improved"] >= 1  # BB does tighten some of FMN/PGD's results on the toy task
     assert set(sub.attack_seconds) == {"fmn", "pgd", "bb"}
     # k >= N is BB on every image: the same run (and config) as None
-    every = A.minimal_linf(net, xs[:4], ys[:4], bb_images=4, **{**kw, "bb_steps": 2})
-    assert every.config == A.minimal_linf(net, xs[:4], ys[:4], **{**kw, "bb_steps": 2}).config
+    every = run(xs[:4], ys[:4], bb_steps=2, bb_images=4)
+    assert every.config == run(xs[:4], ys[:4], bb_steps=2).config
     assert "bb_images" not in every.config
 
 
@@ -470,9 +489,10 @@ def test_bb_images_is_validated_and_ignored_without_bb(toy) -> None:
     net, x, y = toy
     for bad in (0, -1, 2.5, "3", True):
         with pytest.raises(ValueError, match="bb_images"):
-            A.minimal_linf(net, x[:4], y[:4], bb_images=bad, progress=False)
-    a = A.minimal_linf(net, x[:6], y[:6], attacks=("fmn",), fmn_steps=10, bb_images=2, progress=False)
-    b = A.minimal_linf(net, x[:6], y[:6], attacks=("fmn",), fmn_steps=10, progress=False)
+            A.AttackSettings(bb_images=bad)
+    fmn = A.FMN(steps=10)
+    a = A.minimal_linf(net, x[:6], y[:6], settings=A.AttackSettings(attacks=("fmn",), fmn=fmn, bb_images=2), progress=False)
+    b = A.minimal_linf(net, x[:6], y[:6], settings=A.AttackSettings(attacks=("fmn",), fmn=fmn), progress=False)
     assert a.config == b.config and "bb_images" not in a.config
     np.testing.assert_array_equal(a.epsilon, b.epsilon)
     with pytest.raises(ValueError, match="no Brendel-Bethge"):
@@ -505,10 +525,14 @@ def test_bb_subset_checkpoint_resume(toy, tmp_path) -> None:
     net, x, y = toy
     counted = Counting(net)
     xs, ys, k = x[:12], y[:12], 6  # BB batches 0..3 and 4..5: not the first pass's batches
-    kw = dict(batch_size=4, bb_steps=5, bb_restarts=2, progress=False, checkpoint_dir=tmp_path / "ck")
-    first = A.minimal_linf(counted, xs, ys, bb_images=k, **kw)
+
+    def settings(**kw) -> A.AttackSettings:
+        return A.AttackSettings(batch_size=4, bb=A.BrendelBethge(steps=5, restarts=2), **kw)
+
+    kw = dict(progress=False, checkpoint_dir=tmp_path / "ck")
+    first = A.minimal_linf(counted, xs, ys, settings=settings(bb_images=k), **kw)
     check_result(net, first, 0.5)
-    cheap = A.minimal_linf(net, xs, ys, attacks=("fmn", "pgd"), **{**kw, "checkpoint_dir": None})
+    cheap = A.minimal_linf(net, xs, ys, settings=settings(attacks=("fmn", "pgd")), progress=False)
     check_bb_subset(first, cheap, k)
     assert sorted(p.name for p in (tmp_path / "ck").iterdir()) == [
         ".inputs.json", "0.json", "0.npz", "1.json", "1.npz", "2.json", "2.npz", "bb,0.json", "bb,0.npz",
@@ -521,16 +545,186 @@ def test_bb_subset_checkpoint_resume(toy, tmp_path) -> None:
             np.testing.assert_array_equal(r.attack_epsilon[name], first.attack_epsilon[name])
 
     counted.calls = 0
-    same(A.minimal_linf(counted, xs, ys, bb_images=k, **kw))
+    same(A.minimal_linf(counted, xs, ys, settings=settings(bb_images=k), **kw))
     assert counted.calls == 0
     # lose a BB piece, or a first-pass piece under the subset (the BB piece after it still matches its start)
     for lost in ("bb,1.json", "1.json"):
         (tmp_path / "ck" / lost).unlink()
         counted.calls = 0
-        same(A.minimal_linf(counted, xs, ys, bb_images=k, **kw))
+        same(A.minimal_linf(counted, xs, ys, settings=settings(bb_images=k), **kw))
         assert counted.calls > 0
     # a checkpoint folder of the subset run is not one of the run with BB everywhere, nor of another subset
     with pytest.raises(ValueError, match="different run"):
-        A.minimal_linf(counted, xs, ys, **kw)
+        A.minimal_linf(counted, xs, ys, settings=settings(), **kw)
     with pytest.raises(ValueError, match="different run"):
-        A.minimal_linf(counted, xs, ys, bb_images=k - 1, **kw)
+        A.minimal_linf(counted, xs, ys, settings=settings(bb_images=k - 1), **kw)
+
+
+# ---------------------------------------------------------------------------------------------
+# Attacks as objects, the criterion, typed settings (#19) and channels-last images (#23)
+
+
+def test_attack_objects_are_keyword_only_frozen_and_show_their_settings() -> None:
+    assert repr(A.FMN(steps=50)) == "FMN(steps=50)"
+    assert repr(A.PGDBisection(steps=10, bisect_steps=6)) == "PGDBisection(steps=10, bisect_steps=6, max_epsilon=0.5)"
+    assert repr(A.BrendelBethge(restarts=2)) == "BrendelBethge(steps=100, restarts=2)"
+    assert "fmn=FMN(steps=50)" in repr(A.AttackSettings(fmn=A.FMN(steps=50)))
+    with pytest.raises(TypeError):
+        A.FMN(50)  # type: ignore[misc]
+    with pytest.raises(AttributeError):
+        A.FMN().steps = 3  # type: ignore[misc]
+    assert A.PGDBisection(steps=10).settings() == {"pgd_steps": 10, "pgd_bisect_steps": 8, "max_epsilon": 0.5}
+    # the key holds what was written, defaults only where they were written out
+    assert A.BrendelBethge(restarts=1).key_kw() == {"bb_restarts": 1} and A.BrendelBethge().key_kw() == {}
+    s = A.AttackSettings(attacks=["bb", "fmn"], bb=A.BrendelBethge(steps=2), batch_size=64)
+    assert s.attacks == ("bb", "fmn") and s.order == ("fmn", "bb")
+    assert s.key_kw() == {"bb_steps": 2, "batch_size": 64} and A.AttackSettings().key_kw() == {}
+
+
+#: The attack settings of every tier as tiers.py wrote them before AttackSettings (git HEAD of #19): the
+#: "attacks" and "kw" of every cached attack record's key. They must never change.
+OLD_TIER_ATTACKS = {
+    "smoke": (["fmn", "pgd"], {"fmn_steps": 50, "pgd_steps": 10}),
+    "cpu": (["fmn", "pgd"], {"fmn_steps": 100, "pgd_steps": 20}),
+    "full": (["fmn", "pgd", "bb"], {"bb_restarts": 2, "batch_size": 1000, "bb_images": 100}),
+    "full-dry": (["fmn", "pgd", "bb"], {"fmn_steps": 4, "pgd_steps": 2, "pgd_bisect_steps": 1, "bb_steps": 2,
+                                        "bb_restarts": 1, "batch_size": 4, "bb_images": 2}),
+    ("imagenette", "cpu"): (["fmn", "pgd"], {"fmn_steps": 50, "pgd_steps": 10, "pgd_bisect_steps": 6}),
+    ("imagenette", "full"): (["fmn", "pgd", "bb"], {"bb_restarts": 2}),
+    ("imagenet", "cpu"): (["fmn", "pgd"], {"fmn_steps": 50, "pgd_steps": 10}),
+    ("imagenet", "full"): (["fmn", "pgd", "bb"], {"bb_restarts": 2}),
+}
+
+
+def test_every_tier_keys_its_attacks_exactly_as_before() -> None:
+    from lowfreq.core import cache
+    from lowfreq.experiments import tiers, userprobe
+
+    configs = {**tiers.TIER_CONFIGS, **tiers.DATASET_TIER_CONFIGS}
+    assert set(configs) == set(OLD_TIER_ATTACKS), "a tier was added or removed: add its old key here"
+    for name, cfg in configs.items():
+        attacks, kw = OLD_TIER_ATTACKS[name]
+        assert cfg.attack.key_kw() == kw and list(cfg.attacks) == attacks, name
+        assert cfg.attack.min_target_prob == 0.5
+        old = {"n": cfg.n_attack, "attacks": attacks, "kw": kw, "target_seed": cfg.target_seed, "n_boot": cfg.n_boot,
+               "min_target_prob": 0.5}
+        new = userprobe.ProbeSettings.from_tier(cfg, size_px=32).config("attack")
+        assert cache.key(config=new) == cache.key(config=old), name
+        assert cache.key(config={**old, "kw": cfg.attack.key_kw(), "attacks": list(cfg.attack.attacks)}) == \
+            cache.key(config=old), name
+
+
+class RefNet(torch.nn.Module):
+    """A seeded, untrained 4-class net (template matching plus a small nonlinear branch): machine-independent."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        templates = torch.randn(N_CLASSES, 3, SIZE, SIZE, generator=torch.Generator().manual_seed(1234))
+        torch.manual_seed(0)
+        self.match = torch.nn.Conv2d(3, N_CLASSES, SIZE, bias=False)
+        self.branch = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3, padding=1), torch.nn.ReLU(),
+                                          torch.nn.AdaptiveMaxPool2d(1), torch.nn.Flatten())
+        with torch.no_grad():
+            self.match.weight.copy_(templates * 0.5)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.match(x - 0.5).flatten(1) + self.branch(x)
+
+
+def ref_images(n: int) -> tuple[torch.Tensor, torch.Tensor]:
+    templates = torch.randn(N_CLASSES, 3, SIZE, SIZE, generator=torch.Generator().manual_seed(1234))
+    y = torch.arange(n) % N_CLASSES
+    noise = torch.randn(n, 3, SIZE, SIZE, generator=torch.Generator().manual_seed(5))
+    return (0.5 + 0.15 * templates[y] + 0.1 * noise).clamp(0, 1), y
+
+
+#: The runs recorded in tests/data/attacks_before_objects.json, with the functions before #19 named:
+#: minimal_linf(attacks=("fmn", "pgd"), fmn_steps=20, pgd_steps=5, batch_size=4); minimal_linf(fmn_steps=10,
+#: pgd_steps=3, pgd_bisect_steps=3, bb_steps=5, bb_restarts=2, batch_size=4, bb_images=4);
+#: pgd_bisection_linf(steps=5, bisect_steps=3, batch_size=4); brendel_bethge_linf(steps=5, restarts=2,
+#: batch_size=4); fmn_linf(steps=10, min_target_prob=0.0).
+BEFORE_OBJECTS = {
+    "fmn_pgd": A.AttackSettings(attacks=("fmn", "pgd"), fmn=A.FMN(steps=20), pgd=A.PGDBisection(steps=5), batch_size=4),
+    "all_subset": A.AttackSettings(fmn=A.FMN(steps=10), pgd=A.PGDBisection(steps=3, bisect_steps=3),
+                                   bb=A.BrendelBethge(steps=5, restarts=2), batch_size=4, bb_images=4),
+    "pgd": A.AttackSettings(attacks=("pgd",), pgd=A.PGDBisection(steps=5, bisect_steps=3), batch_size=4),
+    "bb": A.AttackSettings(attacks=("bb",), bb=A.BrendelBethge(steps=5, restarts=2), batch_size=4),
+    "fmn_q0": A.AttackSettings(attacks=("fmn",), fmn=A.FMN(steps=10), min_target_prob=0.0),
+}
+
+
+@pytest.mark.parametrize("run", sorted(BEFORE_OBJECTS))
+def test_attack_objects_reproduce_the_functions_before_them(run: str) -> None:
+    """Same perturbations as the code before the attack objects (CODE_VERSION unchanged): bit for bit on the
+    machine that recorded them; here within float tolerance, winners exactly."""
+    import json
+    from pathlib import Path
+
+    ref = json.loads((Path(__file__).parent / "data" / "attacks_before_objects.json").read_text())[run]
+    x, y = ref_images(8)
+    net = RefNet().eval()
+    r = A.minimal_linf(net, x, y, settings=BEFORE_OBJECTS[run], progress=False)
+    check_result(net, r, BEFORE_OBJECTS[run].min_target_prob)
+    assert [str(w) for w in r.winner] == ref["winner"]
+    np.testing.assert_allclose(r.epsilon, ref["epsilon"], rtol=1e-5)
+    np.testing.assert_allclose(r.x_adv.double().flatten(1).sum(1).numpy(), ref["x_adv_sum"], rtol=1e-6)
+    np.testing.assert_allclose(r.target_prob, ref["target_prob"], rtol=1e-4)
+    assert r.attack_epsilon.keys() == ref["attack_epsilon"].keys()
+    for name, eps in ref["attack_epsilon"].items():
+        np.testing.assert_allclose(r.attack_epsilon[name], eps, rtol=1e-5)
+
+
+def test_criterion_margin_and_call_agree_and_objects_run_alone(toy) -> None:
+    net, x, y = toy
+    xs, t = x[:12], A.attack_targets(y[:12], seed=0)
+    crit = A.TargetedMisclassification(t, min_target_prob=0.5)
+    assert len(crit) == 12 and "min_target_prob=0.5" in repr(crit)
+    with torch.no_grad():
+        z = 3 * torch.randn(400, N_CLASSES, generator=torch.Generator().manual_seed(0))
+        c = A.TargetedMisclassification(torch.randint(0, N_CLASSES, (400,), generator=torch.Generator().manual_seed(1)))
+        m = c.margin(z)
+        keep = m.abs() > 1e-4
+        assert torch.equal((m > 0)[keep], c(z)[keep]) and c(z).any() and (~c(z)).any()
+        assert torch.equal(c.subset(torch.arange(5)).targets, c.targets[:5])
+    for attack in (A.FMN(steps=20), A.PGDBisection(steps=10)):
+        adv = attack.run(net, xs, crit)
+        assert adv.shape == xs.shape and float(adv.min()) >= 0 and float(adv.max()) <= 1
+        with torch.no_grad():
+            ok = crit(net(adv))
+        assert ok.float().mean() >= 0.9, attack
+        assert torch.equal(adv[~ok], xs[~ok])  # the input where the attack found nothing
+    # PGD bisection from a starting point only tightens it
+    loose = (xs + 0.5 * (A.FMN(steps=20).run(net, xs, crit) - xs) * 2).clamp(0, 1)
+    tight = A.PGDBisection(steps=10).run(net, xs, crit, starting_points=loose)
+    with torch.no_grad():
+        start_ok = crit(net(loose))
+    size = lambda a: (a - xs).abs().flatten(1).amax(1)  # noqa: E731
+    assert torch.all(size(tight)[start_ok] <= size(loose)[start_ok])
+    with pytest.raises(ValueError, match="one target per input"):
+        A.FMN().run(net, xs, crit.subset(torch.arange(3)))
+
+
+class Flattening(torch.nn.Module):
+    """A model that flattens whatever it gets: NHWC images of the same size pass through silently."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = torch.nn.Linear(3 * SIZE * SIZE, N_CLASSES)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(x.flatten(1))
+
+
+@pytest.mark.parametrize("model", [ToyNet(), Flattening()], ids=["conv", "flattening"])
+def test_channels_last_images_are_a_one_line_error(model: torch.nn.Module) -> None:
+    x, y = toy_data(6, seed=3)
+    nhwc = x.permute(0, 2, 3, 1)
+    with pytest.raises(ValueError) as err:
+        A.minimal_linf(model.eval(), nhwc, y, settings=A.AttackSettings(attacks=("fmn",)), progress=False)
+    msg = str(err.value)
+    assert msg == ("images: shape (6, 8, 8, 3) looks like (N, H, W, C); pass (N, C, H, W): "
+                   "images.permute(0, 3, 1, 2)")
+    with pytest.raises(ValueError, match=r"looks like \(N, H, W, C\)"):
+        A.pgd_linf(model.eval(), nhwc, y, epsilon=0.1)
+    with pytest.raises(ValueError, match=r"inputs: .* looks like \(N, H, W, C\)"):
+        A.FMN().run(model.eval(), nhwc, A.TargetedMisclassification(A.attack_targets(y)))

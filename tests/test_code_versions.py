@@ -85,8 +85,8 @@ def _hybrid() -> list[float]:
 def _attacks() -> list[float]:
     x = _images(6)
     y = torch.arange(6)
-    res = attacks.minimal_linf(_model(), x, y, seed=0, attacks=("fmn", "pgd"), fmn_steps=20, pgd_steps=5,
-                               progress=False)
+    settings = attacks.AttackSettings(attacks=("fmn", "pgd"), fmn=attacks.FMN(steps=20), pgd=attacks.PGDBisection(steps=5))
+    res = attacks.minimal_linf(_model(), x, y, settings=settings, seed=0, progress=False)
     return [*np.asarray(res.epsilon, dtype=float).tolist(), *np.asarray(res.success, dtype=float).tolist(),
             *np.asarray(res.targets, dtype=float).tolist()]
 

@@ -29,6 +29,7 @@ from lowfreq.training import train
 from lowfreq.models import zoo
 from lowfreq.models import published as P
 from lowfreq.data.imagenette import IMAGENETTE_WNIDS
+from lowfreq.methods.attacks import FMN, AttackSettings, PGDBisection
 
 IMAGENET_RB = registry.list_models(source="robustbench", dataset="imagenet")
 
@@ -257,7 +258,9 @@ def test_cpu_tier_probes_run_on_a_tiny_imagenette(tmp_path, droot, monkeypatch):
     tree = _imagenette_tree(tmp_path / "t", n_train=4, n_val=2, sizes=((64, 64), (80, 72)))
     imagenette.import_imagenette(tree, size_px=64, progress=False)
     small = dataclasses.replace(experiments.DATASET_TIER_CONFIGS[("imagenette", "cpu")], n_clean=20, n_hybrid=20,
-                                hybrid_seeds=(0, 1), n_attack=6, attack_kw={"fmn_steps": 30, "pgd_steps": 10, "pgd_bisect_steps": 4},
+                                hybrid_seeds=(0, 1), n_attack=6,
+                                attack=AttackSettings(attacks=("fmn", "pgd"), fmn=FMN(steps=30),
+                                                      pgd=PGDBisection(steps=10, bisect_steps=4)),
                                 n_corruption=4, n_boot=10)
     monkeypatch.setitem(experiments.DATASET_TIER_CONFIGS, ("imagenette", "cpu"), small)
     for name in ("in_base", "in_blur_s3.0"):

@@ -27,6 +27,7 @@ __all__ = [
     "GRAY_WEIGHTS",
     "to_grayscale",
     "check_images",
+    "check_channels_first",
     "derangement",
     "resolve_device",
     "atomic_write",
@@ -84,6 +85,19 @@ def check_images(
                 "pass unnormalized images (models normalize inside forward)"
             )
     return x.float() if x.dtype != torch.float32 else x
+
+
+def check_channels_first(x: torch.Tensor, *, name: str = "images") -> torch.Tensor:
+    """Refuse channels-last images (N, H, W, C), which `check_images` cannot tell from (N, C, H, W).
+
+    x: a 4-D tensor. Raises the one-line ValueError "`name`: shape (...) looks like (N, H, W, C); pass
+    (N, C, H, W): `name`.permute(0, 3, 1, 2)" when dimension 1 is not a channel count (1 or 3) but the
+    last one is; returns x unchanged otherwise (also for tensors that are not 4-D).
+    """
+    if x.ndim == 4 and x.shape[1] not in (1, 3) and x.shape[-1] in (1, 3):
+        raise ValueError(f"{name}: shape {tuple(x.shape)} looks like (N, H, W, C); pass (N, C, H, W): "
+                         f"{name}.permute(0, 3, 1, 2)")
+    return x
 
 
 def derangement(labels: Sequence[int] | np.ndarray | torch.Tensor, seed: int) -> np.ndarray:

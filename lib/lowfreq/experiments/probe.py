@@ -29,6 +29,7 @@ from torch import nn
 from lowfreq.core import cache as _cache
 from lowfreq.experiments.evalsets import EvalSet
 from lowfreq.experiments.tiers import ProbeTarget, TierConfig
+from lowfreq.methods.attacks import AttackSettings
 
 __all__ = [
     "FOURIER_IMAGES",
@@ -56,8 +57,8 @@ class ProbeSettings:
     settings ``lowfreq probe`` builds from a tier and a user's options, from which each registered
     probe takes its own (:meth:`Probe.from_settings`).
 
-    f_mix_nyq: the hybrid grid (fractions of Nyquist). attacks / attack_kw: the minimal-perturbation
-    attacks and their settings (:func:`lowfreq.methods.attacks.minimal_linf`). corruption_params: the
+    f_mix_nyq: the hybrid grid (fractions of Nyquist). attack: the minimal-perturbation attacks, their
+    settings and min_target_prob (:class:`lowfreq.methods.attacks.AttackSettings`). corruption_params: the
     recipe of the image size (None: no corruption probe). fourier_norm_l2: the heat map's L2 norm
     (None: :func:`lowfreq.methods.fourier.default_norm_l2`)."""
 
@@ -66,8 +67,7 @@ class ProbeSettings:
     hybrid_seeds: tuple[int, ...]
     f_mix_nyq: tuple[float, ...]
     n_attack: int
-    attacks: tuple[str, ...]
-    attack_kw: dict[str, Any]
+    attack: AttackSettings
     target_seed: int
     n_boot: int
     n_corruption: int
@@ -77,7 +77,6 @@ class ProbeSettings:
     n_fourier: int
     fourier_norm_l2: float | None = None
     fourier_seed: int = 0
-    min_target_prob: float = 0.5
 
     def n_for(self, kind: str) -> int:
         """Images used by probe `kind`."""
@@ -101,8 +100,8 @@ class ProbeSettings:
         n_f = max(10, int(round(base_f * (32 / size_px) ** 2))) if size_px > 32 else base_f
         return cls(
             n_clean=cap(cfg.n_clean), n_hybrid=cap(cfg.n_hybrid), hybrid_seeds=tuple(cfg.hybrid_seeds),
-            f_mix_nyq=tuple(float(f) for f in cfg.f_mix_nyq), n_attack=cap(cfg.n_attack), attacks=tuple(cfg.attacks),
-            attack_kw=dict(cfg.attack_kw), target_seed=cfg.target_seed, n_boot=cfg.n_boot,
+            f_mix_nyq=tuple(float(f) for f in cfg.f_mix_nyq), n_attack=cap(cfg.n_attack), attack=cfg.attack,
+            target_seed=cfg.target_seed, n_boot=cfg.n_boot,
             n_corruption=cap(cfg.n_corruption), severities=tuple(cfg.severities), corruption_seed=cfg.corruption_seed,
             corruption_params=corruption_params or corruption_params_for(size_px), n_fourier=cap(n_f),
         )

@@ -86,28 +86,24 @@ def attack_payload(res: attacks.MinimalPerturbations, images: torch.Tensor, n_bo
 
 @register
 class AttackProbe(Probe):
-    """Minimal targeted L-inf perturbations of the first `n` images (`attacks` with `attack_kw`, best of;
-    targets drawn with `target_seed`; success when p_target >= `min_target_prob`), f_0.5 bootstrapped
-    `n_boot` times over images."""
+    """Minimal targeted L-inf perturbations of the first `n` images (the attacks of `settings`, best of;
+    targets drawn with `target_seed`; success when p_target >= `settings.min_target_prob`), f_0.5
+    bootstrapped `n_boot` times over images."""
 
     name = "attack"
     what = "minimal targeted L-inf perturbations, spectra and f_0.5"
     order = 40
     result_type = AttackResult
 
-    def __init__(self, *, n: int, attacks: tuple[str, ...], attack_kw: Mapping[str, Any], target_seed: int, n_boot: int,
-                 min_target_prob: float = 0.5) -> None:
+    def __init__(self, *, n: int, settings: attacks.AttackSettings, target_seed: int, n_boot: int) -> None:
         self.n = int(n)
-        self.attacks = tuple(attacks)
-        self.attack_kw = dict(attack_kw)
+        self.settings = settings
         self.target_seed = int(target_seed)
         self.n_boot = int(n_boot)
-        self.min_target_prob = float(min_target_prob)
 
     @classmethod
     def from_settings(cls, s: ProbeSettings) -> "AttackProbe":
-        return cls(n=s.n_attack, attacks=s.attacks, attack_kw=s.attack_kw, target_seed=s.target_seed, n_boot=s.n_boot,
-                   min_target_prob=s.min_target_prob)
+        return cls(n=s.n_attack, settings=s.attack, target_seed=s.target_seed, n_boot=s.n_boot)
 
     @property
     def n_images(self) -> int:
@@ -121,8 +117,8 @@ class AttackProbe(Probe):
         return _cache.code_id(attacks=attacks.CODE_VERSION, spectra=spectra.CODE_VERSION, utils=utils.CODE_VERSION)
 
     def config(self) -> dict[str, Any]:
-        return {"n": self.n, "attacks": list(self.attacks), "kw": dict(self.attack_kw), "target_seed": self.target_seed,
-                "n_boot": self.n_boot, "min_target_prob": self.min_target_prob}
+        return {"n": self.n, "attacks": list(self.settings.attacks), "kw": self.settings.key_kw(),
+                "target_seed": self.target_seed, "n_boot": self.n_boot, "min_target_prob": self.settings.min_target_prob}
 
     def summary_row(self, value: Mapping[str, Any] | None) -> dict[str, Any]:
         if value is None:
@@ -135,9 +131,8 @@ class AttackProbe(Probe):
         x, y = first(evalset, self.n)
         # the attacks' own checkpoints, beside the record (list_records skips *.parts folders)
         ckpt = None if pieces is None else pieces.path.with_name(pieces.path.stem + ".attack.parts")
-        res = attacks.minimal_linf(model, x, y, seed=self.target_seed, attacks=self.attacks,
-                                   min_target_prob=self.min_target_prob, device=device, progress=progress,
-                                   checkpoint_dir=ckpt, **self.attack_kw)
+        res = attacks.minimal_linf(model, x, y, settings=self.settings, seed=self.target_seed, device=device,
+                                   progress=progress, checkpoint_dir=ckpt)
         out = AttackResult.from_perturbations(res, x, n_boot=self.n_boot)
         if ckpt is not None:
             shutil.rmtree(ckpt, ignore_errors=True)

@@ -8,12 +8,12 @@ entries, on its own data set's val images with that data set's sizes (DATASET_TI
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 from lowfreq.core.tiers import DRY_RUN_TIER, Tier
 from lowfreq.core.tiers import tier as tier_of
 from lowfreq.models import registry, zoo
+from lowfreq.methods.attacks import FMN, AttackSettings, BrendelBethge, PGDBisection
 from lowfreq.methods.hybrid import PAPER_F_MIX_NYQ
 
 __all__ = ["TierConfig", "TIER_CONFIGS", "DATASET_TIER_CONFIGS", "tier_config", "ProbeTarget", "resolve"]
@@ -23,9 +23,11 @@ __all__ = ["TierConfig", "TIER_CONFIGS", "DATASET_TIER_CONFIGS", "tier_config", 
 class TierConfig:
     """How much of each probe a tier runs (sizes are numbers of test images).
 
-    attack_kw goes straight into `lowfreq.methods.attacks.minimal_linf`. The full tier attacks all
-    n_attack images in one batch (``batch_size``: FMN and PGD bisection batch on the GPU) and runs
-    Brendel-Bethge only on the first ``bb_images`` of them, as a refinement whose gain
+    attack: the attacks and their settings, as `lowfreq.methods.attacks.minimal_linf` takes them
+    (``attacks`` is ``attack.attacks``); the attack records are keyed by ``attack.key_kw()``, the settings
+    as written here. The full tier attacks all n_attack images in one batch (``batch_size``: FMN and PGD
+    bisection batch on the GPU) and runs Brendel-Bethge only on the first ``bb_images`` of them, as a
+    refinement whose gain
     (`attacks.bb_gain`) is reported: foolbox's BB solver runs per image on the CPU (~1.3 s per image
     and restart on one thread), so BB on every image of 25 models cannot fit one GPU lease, while
     FMN + PGD come within 0.6% of BB (bench/attack_bench.py; bench/FULL_TIER_PLAN.md, "What does not
@@ -38,8 +40,7 @@ class TierConfig:
     hybrid_seeds: tuple[int, ...]
     f_mix_nyq: tuple[float, ...]
     n_attack: int
-    attacks: tuple[str, ...]
-    attack_kw: dict[str, Any] = field(default_factory=dict)
+    attack: AttackSettings
     n_corruption: int = 1000
     severities: tuple[int, ...] = (1, 2, 3, 4, 5)
     corruption_seed: int = 0
@@ -53,19 +54,28 @@ class TierConfig:
         every cache key and results path)."""
         return tier_of(self.tier)
 
+    @property
+    def attacks(self) -> tuple[str, ...]:
+        """The attacks the tier runs (``attack.attacks``)."""
+        return self.attack.attacks
+
 
 TIER_CONFIGS: dict[str, TierConfig] = {
     "smoke": TierConfig(
         "smoke", n_clean=1000, n_hybrid=500, hybrid_seeds=(0, 1, 2, 3), f_mix_nyq=PAPER_F_MIX_NYQ,
-        n_attack=64, attacks=("fmn", "pgd"), attack_kw={"fmn_steps": 50, "pgd_steps": 10}, n_corruption=200,
+        n_attack=64, attack=AttackSettings(attacks=("fmn", "pgd"), fmn=FMN(steps=50), pgd=PGDBisection(steps=10)),
+        n_corruption=200,
     ),
     "cpu": TierConfig(
         "cpu", n_clean=10000, n_hybrid=1000, hybrid_seeds=(0, 1, 2, 3), f_mix_nyq=PAPER_F_MIX_NYQ,
-        n_attack=500, attacks=("fmn", "pgd"), attack_kw={"fmn_steps": 100, "pgd_steps": 20}, n_corruption=1000,
+        n_attack=500, attack=AttackSettings(attacks=("fmn", "pgd"), fmn=FMN(steps=100), pgd=PGDBisection(steps=20)),
+        n_corruption=1000,
     ),
     "full": TierConfig(
         "full", n_clean=10000, n_hybrid=10000, hybrid_seeds=(0, 1, 2, 3), f_mix_nyq=PAPER_F_MIX_NYQ,
-        n_attack=1000, attacks=("fmn", "pgd", "bb"), attack_kw={"bb_restarts": 2, "batch_size": 1000, "bb_images": 100},
+        n_attack=1000,
+        attack=AttackSettings(attacks=("fmn", "pgd", "bb"), bb=BrendelBethge(restarts=2), batch_size=1000,
+                              bb_images=100),
         n_corruption=10000,
     ),
 }
@@ -75,9 +85,9 @@ TIER_CONFIGS: dict[str, TierConfig] = {
 #: runs on a subset here too (bb_images < n_attack), so the dry run takes the full tier's subset path.
 TIER_CONFIGS[DRY_RUN_TIER] = TierConfig(
     DRY_RUN_TIER, n_clean=32, n_hybrid=8, hybrid_seeds=(0, 1, 2, 3), f_mix_nyq=PAPER_F_MIX_NYQ,
-    n_attack=4, attacks=("fmn", "pgd", "bb"),
-    attack_kw={"fmn_steps": 4, "pgd_steps": 2, "pgd_bisect_steps": 1, "bb_steps": 2, "bb_restarts": 1,
-               "batch_size": 4, "bb_images": 2},
+    n_attack=4,
+    attack=AttackSettings(attacks=("fmn", "pgd", "bb"), fmn=FMN(steps=4), pgd=PGDBisection(steps=2, bisect_steps=1),
+                          bb=BrendelBethge(steps=2, restarts=1), batch_size=4, bb_images=2),
     n_corruption=4, n_boot=10,
 )
 
@@ -90,22 +100,26 @@ TIER_CONFIGS[DRY_RUN_TIER] = TierConfig(
 DATASET_TIER_CONFIGS: dict[tuple[str, str], TierConfig] = {
     ("imagenette", "cpu"): TierConfig(
         "cpu", n_clean=3925, n_hybrid=1000, hybrid_seeds=(0, 1, 2, 3), f_mix_nyq=PAPER_F_MIX_NYQ,
-        n_attack=100, attacks=("fmn", "pgd"), attack_kw={"fmn_steps": 50, "pgd_steps": 10, "pgd_bisect_steps": 6},
+        n_attack=100,
+        attack=AttackSettings(attacks=("fmn", "pgd"), fmn=FMN(steps=50), pgd=PGDBisection(steps=10, bisect_steps=6)),
         n_corruption=1000, corruption_params="tinyimagenet",
     ),
     ("imagenette", "full"): TierConfig(
         "full", n_clean=3925, n_hybrid=3925, hybrid_seeds=(0, 1, 2, 3), f_mix_nyq=PAPER_F_MIX_NYQ,
-        n_attack=1000, attacks=("fmn", "pgd", "bb"), attack_kw={"bb_restarts": 2}, n_corruption=3925,
+        n_attack=1000, attack=AttackSettings(attacks=("fmn", "pgd", "bb"), bb=BrendelBethge(restarts=2)),
+        n_corruption=3925,
         corruption_params="imagenet",
     ),
     ("imagenet", "cpu"): TierConfig(
         "cpu", n_clean=1000, n_hybrid=200, hybrid_seeds=(0, 1, 2, 3), f_mix_nyq=PAPER_F_MIX_NYQ,
-        n_attack=50, attacks=("fmn", "pgd"), attack_kw={"fmn_steps": 50, "pgd_steps": 10}, n_corruption=100,
+        n_attack=50, attack=AttackSettings(attacks=("fmn", "pgd"), fmn=FMN(steps=50), pgd=PGDBisection(steps=10)),
+        n_corruption=100,
         corruption_params="imagenet",
     ),
     ("imagenet", "full"): TierConfig(
         "full", n_clean=50000, n_hybrid=10000, hybrid_seeds=(0, 1, 2, 3), f_mix_nyq=PAPER_F_MIX_NYQ,
-        n_attack=1000, attacks=("fmn", "pgd", "bb"), attack_kw={"bb_restarts": 2}, n_corruption=10000,
+        n_attack=1000, attack=AttackSettings(attacks=("fmn", "pgd", "bb"), bb=BrendelBethge(restarts=2)),
+        n_corruption=10000,
         corruption_params="imagenet",
     ),
 }

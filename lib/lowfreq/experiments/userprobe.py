@@ -221,9 +221,7 @@ def check_probe_images(images: Any, labels: Any) -> tuple[torch.Tensor, torch.Te
         images = torch.from_numpy(images)
     if not isinstance(images, torch.Tensor):
         raise ValueError(f"images: expected a tensor (N, C, H, W) in [0, 1], got {type(images).__name__}")
-    if images.ndim == 4 and images.shape[1] not in (1, 3) and images.shape[-1] in (1, 3):
-        raise ValueError(f"images: shape {tuple(images.shape)} looks like (N, H, W, C); pass (N, C, H, W): "
-                         "images.permute(0, 3, 1, 2)")
+    utils.check_channels_first(images, name="images")
     if images.ndim == 4 and images.shape[1] not in (1, 3):
         raise ValueError(f"images: {images.shape[1]} channels; expected 1 (grayscale) or 3 (RGB) in (N, C, H, W)")
     if images.ndim == 4 and torch.is_floating_point(images) and images.numel():
@@ -724,7 +722,7 @@ def _cap_to_data(s: ProbeSettings, n: int) -> ProbeSettings:
         kw[k] = min(kw[k], n)
     kw["hybrid_seeds"] = tuple(kw["hybrid_seeds"])
     kw["f_mix_nyq"] = tuple(kw["f_mix_nyq"])
-    kw["attacks"] = tuple(kw["attacks"])
+    kw["attack"] = s.attack  # asdict made it a dict
     kw["severities"] = tuple(kw["severities"])
     return ProbeSettings(**kw)
 
