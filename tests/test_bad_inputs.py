@@ -14,8 +14,10 @@ import argparse
 import io
 import os
 import re
+import shutil
 import sys
 import tarfile
+import time
 import warnings
 import zipfile
 from dataclasses import dataclass
@@ -538,3 +540,125 @@ def test_a_read_only_results_folder_is_refused_before_any_work(tmp_path, monkeyp
             experiments.run("smoke", ["base"], results_root=ro, progress=False)
     finally:
         (tmp_path / "results" / "smoke").chmod(0o700)
+
+
+# --------------------------------------------------------------------------- issue 23: concurrency and hostile sizes
+def _bomb(t: Path, kind: str, mb: int = 200) -> Path:
+    """An archive whose one member train/airplane/0000.png inflates to `mb` MB of zeros (~1/1000 of it on disk)."""
+    zeros = bytes(1 << 20)
+    if kind == "zip":
+        out = t / "bomb.zip"
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf, zf.open("bomb/train/airplane/0000.png", "w") as f:
+            for _ in range(mb):
+                f.write(zeros)
+        return out
+    out = t / "bomb.tgz"
+    info = tarfile.TarInfo("bomb/train/airplane/0000.png")
+    info.size = mb << 20
+
+    class Zeros(io.RawIOBase):
+        left = mb << 20
+
+        def readable(self) -> bool:
+            return True
+
+        def readinto(self, b: Any) -> int:
+            n = min(len(b), self.left)
+            b[:n] = bytes(n)
+            self.left -= n
+            return n
+
+    with tarfile.open(out, "w:gz", compresslevel=1) as tf:
+        tf.addfile(info, io.BufferedReader(Zeros()))
+    return out
+
+
+@pytest.mark.parametrize("kind", ["zip", "tgz"])
+@pytest.mark.parametrize("name,cap_mb", [("cifar10", 1), ("bomb", 64)])
+def test_a_decompression_bomb_takes_bounded_memory(kind, name, cap_mb, tmp_path):
+    import tracemalloc
+
+    bomb = _bomb(tmp_path, kind)
+    assert bomb.stat().st_size < 2 << 20  # 200 MB of zeros in under 2 MB
+    tracemalloc.start()
+    try:
+        with pytest.raises(data.ArchiveError) as ei:
+            _import(bomb, tmp_path, name=name)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    msg = str(ei.value)
+    assert "\n" not in msg and "bomb/train/airplane/0000.png" in msg and str(bomb) in msg, msg
+    assert f"declares {200 << 20} bytes" in msg and "bytes were read" in msg and "remove that file" in msg, msg
+    assert peak < 3 * cap_mb * (1 << 20), f"peak {peak / 2**20:.0f} MiB of Python allocations for a {cap_mb} MiB cap"
+    assert not (tmp_path / "data" / name).exists()
+
+
+def test_an_image_of_too_many_pixels_is_refused_before_decoding(tmp_path):
+    top = tmp_path / "px" / "train" / "airplane"
+    top.mkdir(parents=True)
+    Image.new("L", (9000, 8000)).save(top / "0000.png")  # 72 Mpx of zeros: a few KB as PNG
+    with pytest.raises(data.ArchiveError, match=r"8000x9000 = 72000000 pixels, more than the 67108864") as ei:
+        _import(tmp_path / "px", tmp_path, name="huge")
+    assert "\n" not in str(ei.value) and "0000.png" in str(ei.value)
+    assert data.image_limits("cifar10") == (4 * 3 * 32 * 32 + (64 << 10), 16 * 32 * 32, "cifar10 images are 32x32 RGB")
+    assert data.image_limits("cifar10", size=32).max_pixels == 1 << 26  # resized on import: originals of any size
+
+
+def test_two_imports_at_once_lose_no_data_set(tmp_path, monkeypatch):
+    import threading
+
+    from lowfreq.data import archive
+
+    big = _tree(tmp_path / "big", splits={"train": 3, "test": 3})
+    small = _tree(tmp_path / "small", splits={"train": 1, "test": 1})
+    read = archive._read_source
+    started = threading.Barrier(2)
+
+    def slow_read(*a: Any, **kw: Any) -> Any:  # both imports overlap: each decodes for 0.3 s
+        time.sleep(0.3)
+        return read(*a, **kw)
+
+    monkeypatch.setattr(archive, "_read_source", slow_read)
+    outcome: dict[str, Any] = {}
+
+    def one(key: str, src: Path) -> None:
+        started.wait()
+        try:
+            outcome[key] = _import(src, tmp_path)["splits"]["train"]["n"]
+        except data.DatasetExistsError as exc:
+            outcome[key] = exc
+
+    threads = [threading.Thread(target=one, args=(k, s)) for k, s in (("big", big), ("small", small))]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    done = {k: v for k, v in outcome.items() if isinstance(v, int)}
+    refused = {k: v for k, v in outcome.items() if isinstance(v, Exception)}
+    assert len(done) == 1 and len(refused) == 1, outcome
+    msg = str(next(iter(refused.values())))
+    assert "\n" not in msg and "--replace" in msg and ("already exists" in msg or "would shrink" in msg), msg
+    assert data.verify_dataset("cifar10", root=tmp_path / "data").status == "ok"
+    stored = data.load_image_folder("cifar10", "train", root=tmp_path / "data")
+    assert len(stored.labels) == next(iter(done.values()))  # the set that was imported is the one stored
+    assert sorted(p.name for p in (tmp_path / "data").iterdir()) == ["cifar10"]
+
+
+def test_a_data_set_that_appears_during_an_import_is_not_replaced(tmp_path, monkeypatch):
+    from lowfreq.data import archive
+
+    first = _tree(tmp_path / "first", splits={"train": 1, "test": 1})
+    other_root = tmp_path / "other"
+    _import(first, other_root)  # a data set that another (lock-less) writer will put in place meanwhile
+    read = archive._read_source
+
+    def writer_meanwhile(*a: Any, **kw: Any) -> Any:
+        if not (tmp_path / "data" / "cifar10").exists():
+            shutil.copytree(other_root / "data" / "cifar10", tmp_path / "data" / "cifar10")
+        return read(*a, **kw)
+
+    monkeypatch.setattr(archive, "_read_source", writer_meanwhile)
+    with pytest.raises(data.DatasetExistsError, match="appeared in .* while this import ran") as ei:
+        _import(_tree(tmp_path / "second", splits={"train": 2, "test": 2}), tmp_path)
+    assert "\n" not in str(ei.value) and "--replace" in str(ei.value)
+    assert data.load_image_folder("cifar10", "train", root=tmp_path / "data").labels.numel() == 2  # the writer's set
+    assert sorted(p.name for p in (tmp_path / "data").iterdir()) == ["cifar10"]
