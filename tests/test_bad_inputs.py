@@ -662,3 +662,82 @@ def test_a_data_set_that_appears_during_an_import_is_not_replaced(tmp_path, monk
     assert "\n" not in str(ei.value) and "--replace" in str(ei.value)
     assert data.load_image_folder("cifar10", "train", root=tmp_path / "data").labels.numel() == 2  # the writer's set
     assert sorted(p.name for p in (tmp_path / "data").iterdir()) == ["cifar10"]
+
+
+# --------------------------------------------------------------------------- issue 23: lowfreq probe on odd requests
+def _tiny_net() -> torch.nn.Module:
+    from lowfreq.models.nets import cifar_cnn
+
+    torch.manual_seed(0)
+    return cifar_cnn(num_classes=10, widths=(4, 4, 8, 8)).eval()
+
+
+@pytest.mark.parametrize("size", [0, -3, 7, 1025, 20000])
+def test_an_input_size_out_of_range_is_refused_before_anything_loads(size, dirs, monkeypatch):
+    from lowfreq.experiments import userprobe
+
+    monkeypatch.setattr(userprobe, "eval_set", lambda *a, **kw: pytest.fail("data loaded for a refused size"))
+    with pytest.raises(ValueError) as ei:
+        userprobe.probe(_tiny_net(), tier="smoke", input_size=size, n_images=8, probes_to_run=("clean",), progress=False)
+    msg = str(ei.value)
+    assert "\n" not in msg and "--input-size must be" in msg and "from 8 to 1024" in msg and repr(size) in msg, msg
+
+
+def test_a_large_input_size_resizes_only_the_images_asked_for(dirs, monkeypatch):
+    from lowfreq.experiments import userprobe
+
+    seen: list[tuple[int, ...]] = []
+    resize = userprobe._resize
+
+    def spy(x: torch.Tensor, size_px: int | None) -> torch.Tensor:
+        seen.append(tuple(x.shape))
+        return resize(x, size_px)
+
+    monkeypatch.setattr(userprobe, "_resize", spy)
+    net = torch.nn.Sequential(torch.nn.AdaptiveAvgPool2d(4), torch.nn.Flatten(), torch.nn.Linear(48, 10)).eval()
+    res = userprobe.probe(net, name="pooled", tier="smoke", input_size=256, n_images=8, probes_to_run=("clean",),
+                          progress=False)
+    assert seen == [(8, 3, 32, 32)], seen  # 8 of the 1000 smoke images, not the whole set, are resized
+    assert res.clean_accuracy is not None and res.data["size_px"] == 256 and res.data["num_classes"] == 10
+    full = userprobe.load_probe_data(None, tier="smoke")
+    cut = userprobe.load_probe_data(None, tier="smoke", n=8, input_size=256)
+    assert len(full.labels) == 1000 and cut.images.shape == (8, 3, 256, 256) and cut.num_classes == full.num_classes
+    assert torch.equal(cut.labels, full.labels[:8])  # the first n of the same set
+
+
+def test_a_torch_export_file_probes_like_any_other(dirs):
+    from lowfreq.experiments import usermodels, userprobe
+
+    net = _tiny_net()
+    torch.export.save(torch.export.export(net, (torch.rand(2, 3, 32, 32),)), str(dirs / "m.pt2"))
+    ex = usermodels.resolve_model(str(dirs / "m.pt2")).load()
+    assert not ex.training and ex.training_ops == ()
+    res = userprobe.probe(str(dirs / "m.pt2"), tier="smoke", n_images=16, probes_to_run=("clean",), progress=False)
+    assert res.form == "export" and res.computed == ("clean",) and 0.0 <= res.clean_accuracy <= 1.0
+    want = float((net(userprobe.load_probe_data(None, tier="smoke", n=16).images).argmax(1)
+                  == userprobe.load_probe_data(None, tier="smoke", n=16).labels).float().mean())
+    assert res.clean_accuracy == pytest.approx(want)
+    torch.export.save(torch.export.export(_tiny_net().train(), (torch.rand(2, 3, 32, 32),)), str(dirs / "t.pt2"))
+    with pytest.raises(ValueError, match="exported in training mode .* call model.eval.. before torch.export") as ei:
+        userprobe.probe(str(dirs / "t.pt2"), tier="smoke", n_images=16, probes_to_run=("clean",), progress=False)
+    assert "\n" not in str(ei.value)
+
+
+@pytest.mark.parametrize("extra,words", [
+    (["--probes", ","], ("--probes ',' names no probe", "clean,hybrid")),
+    (["--input-size", "0"], ("--input-size must be from 8 to 1024", "got 0")),
+    (["--input-size", "20000"], ("--input-size must be from 8 to 1024", "got 20000")),
+    (["--out", "{t}/a_file"], ("a_file is a file", "--out DIR")),
+    (["--out", "{t}/a_file/sub"], ("a_file is a file",)),
+], ids=["no-probe", "size-0", "size-20000", "out-file", "out-under-file"])
+def test_probe_command_refuses_before_computing(extra, words, tmp_path, capsys, monkeypatch):
+    from lowfreq.report import probe_report
+
+    monkeypatch.setattr(probe_report, "probe_and_report", lambda *a, **kw: pytest.fail("computed before refusing"))
+    (tmp_path / "a_file").write_text("x")
+    before = sorted(p.name for p in tmp_path.iterdir())
+    code, err = _cli(["probe", "base", "--tier", "smoke", *[a.format(t=tmp_path) for a in extra]], capsys)
+    assert code == 2 and err.count("\n") == 1, err
+    for w in words:
+        assert w in err, f"{w!r} not in {err!r}"
+    assert sorted(p.name for p in tmp_path.iterdir()) == before and (tmp_path / "a_file").read_text() == "x"
