@@ -741,3 +741,35 @@ def test_probe_command_refuses_before_computing(extra, words, tmp_path, capsys, 
     for w in words:
         assert w in err, f"{w!r} not in {err!r}"
     assert sorted(p.name for p in tmp_path.iterdir()) == before and (tmp_path / "a_file").read_text() == "x"
+
+
+# --------------------------------------------------------------------------- issue 23: a weights file that no longer matches its record
+def test_altered_zoo_weights_are_named_by_verify_and_the_zoo_table(dirs, capsys):
+    from lowfreq import experiments
+
+    rec = experiments.trained_record("base", "smoke", progress=False)  # trains the smoke base (seconds)
+    path = zoo.weights_path(zoo.recipe("base", "smoke"))
+    assert cli.main(["models", "verify", "base"]) == 0
+    assert "loads into its recipe" in capsys.readouterr().out
+    blob = torch.load(path, map_location="cpu", weights_only=True)
+    sd = next(v for v in blob.values() if isinstance(v, dict) and any(torch.is_tensor(t) for t in v.values()))
+    key = next(k for k, t in sd.items() if torch.is_tensor(t) and t.is_floating_point())
+    sd[key] = sd[key] + 0.01  # one tensor changed, the checkpoint's own test_acc kept
+    blob["test_acc"] = 1.0
+    torch.save(blob, path)
+    recorded = rec.payload["weights_fingerprint"]
+
+    assert cli.main(["models", "verify", "base"]) == 1
+    out = capsys.readouterr().out
+    line = next(ln for ln in out.splitlines() if ln.startswith("base [smoke]"))
+    assert "differs" in line and recorded[:16] in line and "committed trained record" in line, out
+    assert "1 differs" in out
+
+    assert cli.main(["zoo", "table", "base", "--tier", "smoke"]) == 0
+    cap = capsys.readouterr()
+    warn = [ln for ln in cap.err.splitlines() if "base [smoke]" in ln]
+    assert len(warn) == 1 and recorded[:16] in warn[0] and "another instance" in warn[0], cap.err
+    row = cap.out.splitlines()[1].split()
+    assert row[0] == "base" and row[2] == "-" and "1.0000" not in cap.out, cap.out  # no accuracy from the checkpoint
+    records = list((dirs / "results" / "smoke" / "trained").rglob("*.json"))
+    assert any(recorded in p.read_text() for p in records)  # the committed record was kept, not replaced
