@@ -773,3 +773,75 @@ def test_altered_zoo_weights_are_named_by_verify_and_the_zoo_table(dirs, capsys)
     assert row[0] == "base" and row[2] == "-" and "1.0000" not in cap.out, cap.out  # no accuracy from the checkpoint
     records = list((dirs / "results" / "smoke" / "trained").rglob("*.json"))
     assert any(recorded in p.read_text() for p in records)  # the committed record was kept, not replaced
+
+
+# --------------------------------------------------------------------------- issue 23: the smaller ones
+def test_changed_stored_images_warn_when_loaded_and_the_source_says_so(tmp_path):
+    root = _stored_cifar(tmp_path)
+    clean = data.load_image_folder("cifar10", "test", root=root)
+    assert "all exact" in clean.source
+    f = root / "cifar10" / "test_images.npy"
+    raw = bytearray(f.read_bytes())
+    raw[-1] ^= 0xFF  # one bit-flipped pixel
+    f.write_bytes(bytes(raw))
+    with pytest.warns(data.DataChangedWarning) as rec:
+        changed = data.load_image_folder("cifar10", "test", root=root)
+    msg = str(rec[0].message)
+    assert "\n" not in msg and "the test split of data set 'cifar10'" in msg and "test_images.npy" in msg, msg
+    assert "data verify cifar10" in msg and "all exact" not in changed.source and "CHANGED since the import" in changed.source
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        data.load_image_folder("cifar10", "train", root=root)  # the unchanged split loads without a word
+    assert not torch.equal(changed.images, clean.images)  # nothing hidden: the changed pixels are what is loaded
+
+
+def test_a_record_outside_its_schema_warns_and_only_get_or_compute_promises_a_recompute(tmp_path, caplog):
+    from lowfreq.core import cache
+
+    c = cache.ResultCache("smoke", root=tmp_path)
+    c.save("clean", "m", {"a": 1}, {"accuracy": "abc", "n": 4, "data": "x"})  # forged, with a valid checksum
+    with caplog.at_level("WARNING", logger="lowfreq.core.cache"):
+        rec = c.load("clean", "m", {"a": 1})
+    assert rec is not None and rec.payload["accuracy"] == "abc"
+    assert any("does not fit the schema of clean records" in r.message and "accuracy is 'abc', not a number" in r.message
+               for r in caplog.records), caplog.text
+    assert [p.name for p, _ in cache.damaged_records("smoke", root=tmp_path)] == [rec.path.name]
+    good = c.save("clean", "g", {"a": 2}, {"accuracy": 0.5, "n": 4})
+    good.path.write_text(good.path.read_text()[:40])  # truncated
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="lowfreq.core.cache"):
+        assert c.load("clean", "g", {"a": 2}) is None
+    assert "treated as missing" in caplog.text and "will be recomputed" not in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="lowfreq.core.cache"):
+        again = c.get_or_compute("clean", "g", {"a": 2}, lambda: {"accuracy": 0.5, "n": 4})
+    assert "will be recomputed" in caplog.text and again.payload["accuracy"] == 0.5
+    assert len(cache.damaged_records("smoke", root=tmp_path)) == 1  # the recomputed one is whole again
+
+
+def test_the_book_names_a_damaged_committed_record(tmp_path, monkeypatch, capsys):
+    import importlib.util
+
+    from lowfreq.core import cache
+
+    spec = importlib.util.spec_from_file_location("lowfreq_book_tool_23", Path(__file__).parents[1] / "tools" / "book.py")
+    book = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, spec.name, book)
+    spec.loader.exec_module(book)
+    monkeypatch.setenv("LOWFREQ_RESULTS_DIR", str(tmp_path / "results"))
+    rec = cache.ResultCache("smoke").save("clean", "m", {"a": 1}, {"accuracy": 0.5, "n": 4})
+    lib = Path(__file__).parents[1] / "lib"
+    assert book.damaged_results(tmp_path, "smoke", lib) == []
+    rec.path.write_text(rec.path.read_text().replace("0.5", "0.9"))  # edited by hand
+    bad = book.damaged_results(tmp_path, "smoke", lib)
+    assert [p for p, _ in bad] == [rec.path] and "sha256 mismatch" in bad[0][1]
+    (tmp_path / "book").mkdir()
+    (tmp_path / "_toc.yml").write_text("format: jb-book\nroot: book/intro\n")
+    (tmp_path / "book" / "intro.md").write_text("---\njupytext:\n  text_representation: {extension: .md, format_name: "
+                                                "myst}\n---\n# Intro\n")
+    capsys.readouterr()
+    assert book.main(["--root", str(tmp_path), "status", "--tier", "smoke"]) == 0
+    out = capsys.readouterr().out
+    line = next((ln for ln in out.splitlines() if "WARNING" in ln), "")
+    assert "1 result record(s) of tier smoke are damaged" in line and str(rec.path) in line, out
+    assert "git checkout -- results/smoke" in line

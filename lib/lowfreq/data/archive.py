@@ -53,6 +53,7 @@ import re
 import shutil
 import tarfile
 import time
+import warnings
 import zipfile
 import zlib
 from dataclasses import dataclass, field
@@ -85,6 +86,7 @@ __all__ = [
     "DatasetExistsError",
     "DatasetDamagedError",
     "InexactDataWarning",
+    "DataChangedWarning",
     "expected_image_size",
     "image_limits",
     "import_image_folder",
@@ -173,6 +175,11 @@ class DatasetDamagedError(ValueError):
 
 class InexactDataWarning(UserWarning):
     """The data used is not what the paper used (lossy copies, or official order unknown)."""
+
+
+class DataChangedWarning(UserWarning):
+    """A stored split's files no longer match the sha256 its manifest recorded at import: the data changed
+    since (results computed on it are kept apart by its fingerprint, but the user is told)."""
 
 
 # --------------------------------------------------------------------------- import: limits
@@ -1179,6 +1186,9 @@ def load_image_folder(
     """Load a split stored by :func:`import_image_folder` from ``<data_dir(root)>/<name>/``.
 
     split: a stored split name; ``test`` and ``val`` stand in for each other when only one exists.
+    The split's files are checked against the sha256 recorded at import (as ``data verify`` does): a
+    changed one gives a :class:`DataChangedWarning` naming the split and the files, and the source
+    says so (its exactness no longer holds).
     Returns an :class:`ImageDataset` with images (N, 3, H, W) (or (N, 1, H, W) with grayscale=True)
     as float32 in [0, 1], or uint8 with as_float=False. Raises :class:`DataNotFoundError` naming the
     directory searched when the dataset or split is missing.
@@ -1205,10 +1215,14 @@ def load_image_folder(
     arrays = {}
     redo = (f"check it with `python -m lowfreq data verify {name}` and import the dataset again "
             f"(python -m lowfreq data import {name} ARCHIVE... --replace)")
+    changed = []
+    recorded = info.get("sha256") if isinstance(info.get("sha256"), dict) else {}
     for key, fn in info["files"].items():
         p = folder / fn
         if not p.is_file():
             raise DataNotFoundError(f"{p} is missing (the import in {folder} is incomplete); import the dataset again")
+        if key in recorded and _sha256_file(p) != recorded[key]:
+            changed.append(fn)
         try:
             arrays[key] = np.load(p)
         except (ValueError, OSError, EOFError) as exc:
@@ -1220,7 +1234,13 @@ def load_image_folder(
                                   f"{arrays['images'].shape}, not (N, H, W, 3) uint8; {redo}")
     n, n_exact = info["n"], info["n_exact"]
     exactness = "all exact" if n_exact == n else f"{n_exact} of {n} exact, the rest lossy copies"
+    if changed:
+        exactness = f"CHANGED since the import ({', '.join(changed)} differ from the manifest's sha256): not the imported pixels"
     source = f"imported {name} {sp} from {_describe_sources(manifest)}: {n} images, {exactness}; order: {info['order']}"
+    if changed:
+        warnings.warn(f"the {sp} split of data set {name!r} in {folder} changed since its import ({', '.join(changed)} "
+                      f"no longer match the manifest's sha256); results on it are kept apart from those on the imported "
+                      f"data, but are not the imported data's: {redo}", DataChangedWarning, stacklevel=2)
     return make_dataset(
         arrays["images"], arrays["labels"], arrays["exact"], arrays["official_index"],
         source=source, classes=manifest["classes"], grayscale=grayscale, as_float=as_float,

@@ -42,7 +42,7 @@ from torch import nn
 from lowfreq.core import cache as _cache
 from lowfreq.core import utils
 from lowfreq.core.utils import predict_labels, resolve_device, to_grayscale
-from lowfreq.data import CIFAR10_CLASSES, DataNotFoundError, dataset_fingerprint, image_limits
+from lowfreq.data import CIFAR10_CLASSES, DataNotFoundError, InexactDataWarning, dataset_fingerprint, image_limits
 from lowfreq.data.imagenette import dataset_name as imagenette_name
 from lowfreq.experiments import probes
 from lowfreq.experiments.evalsets import eval_set
@@ -310,7 +310,7 @@ def load_probe_data(data: str | None, *, tier: str, n: int | None = None, input_
         x, y, src, classes, name, fam = es.images, es.labels, es.source, None, "synthetic", "synthetic"
     elif data == "cifar10":
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+            warnings.simplefilter("ignore", InexactDataWarning)  # the source says so; a DataChangedWarning is shown
             es = eval_set(real_tier, None, data_root=data_root)
         x, y, src, classes, name, fam = es.images, es.labels, es.source, tuple(CIFAR10_CLASSES), "cifar10", "cifar10"
     elif data == "imagenette":
