@@ -329,22 +329,30 @@ def _archive_problem(path: Path, kind: str, exc: BaseException, *, started: bool
 
 
 def _read_member(src: _Source, rel: str, declared: int, opener: Any) -> bytes:
-    """The bytes of one member, streamed and never more than ``src.limits.max_file_bytes`` of them: a member
-    that declares or holds more is refused (one ArchiveError naming it with its declared and read sizes)
-    before its data is kept; a bad CRC or damaged compressed data is a one-line ArchiveError too."""
+    """The bytes of one member, streamed in 1 MiB chunks and never more than ``src.limits.max_file_bytes``
+    of them: a member that declares more is refused before anything of it is read, one that holds more
+    than it declared as soon as the cap is passed (one ArchiveError naming it with its declared and read
+    sizes); a bad CRC or damaged compressed data is a one-line ArchiveError too."""
     cap = src.limits.max_file_bytes if src.limits is not None else _GENERIC_FILE_BYTES
+    why = src.limits.why if src.limits is not None else "any image"
+    if declared > cap:
+        raise ArchiveError(f"{src.path}:{rel}: the file declares {declared} bytes (0 bytes read: refused before reading), "
+                           f"more than the {cap} bytes one image may take here ({why}); remove that file")
+    chunks, got = [], 0
     try:
         with opener() as f:
-            blob = f.read(cap + 1)
+            while got <= cap:
+                chunk = f.read(min(1 << 20, cap + 1 - got))
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                got += len(chunk)
     except _ARCHIVE_ERRORS as exc:
         raise _archive_problem(src.path, src.kind, exc, started=True) from exc
-    if declared > cap or len(blob) > cap:
-        got = f"more than {cap}" if len(blob) > cap else str(len(blob))
-        raise ArchiveError(
-            f"{src.path}:{rel}: the file declares {declared} bytes and {got} bytes were read, more than the "
-            f"{cap} bytes one image may take here ({src.limits.why if src.limits else 'any image'}); remove that file"
-        )
-    return blob
+    if got > cap:
+        raise ArchiveError(f"{src.path}:{rel}: the file declares {declared} bytes but {got} bytes were read (and more "
+                           f"follow), more than the {cap} bytes one image may take here ({why}); remove that file")
+    return b"".join(chunks)
 
 
 def _hash_member(src: _Source, opener: Any) -> str:
