@@ -14,8 +14,10 @@ import argparse
 import io
 import os
 import re
+import shutil
 import sys
 import tarfile
+import time
 import warnings
 import zipfile
 from dataclasses import dataclass
@@ -538,3 +540,320 @@ def test_a_read_only_results_folder_is_refused_before_any_work(tmp_path, monkeyp
             experiments.run("smoke", ["base"], results_root=ro, progress=False)
     finally:
         (tmp_path / "results" / "smoke").chmod(0o700)
+
+
+# --------------------------------------------------------------------------- issue 23: concurrency and hostile sizes
+def _bomb(t: Path, kind: str, mb: int = 200) -> Path:
+    """An archive whose one member train/airplane/0000.png inflates to `mb` MB of zeros (~1/1000 of it on disk)."""
+    zeros = bytes(1 << 20)
+    if kind == "zip":
+        out = t / "bomb.zip"
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf, zf.open("bomb/train/airplane/0000.png", "w") as f:
+            for _ in range(mb):
+                f.write(zeros)
+        return out
+    out = t / "bomb.tgz"
+    info = tarfile.TarInfo("bomb/train/airplane/0000.png")
+    info.size = mb << 20
+
+    class Zeros(io.RawIOBase):
+        left = mb << 20
+
+        def readable(self) -> bool:
+            return True
+
+        def readinto(self, b: Any) -> int:
+            n = min(len(b), self.left)
+            b[:n] = bytes(n)
+            self.left -= n
+            return n
+
+    with tarfile.open(out, "w:gz", compresslevel=1) as tf:
+        tf.addfile(info, io.BufferedReader(Zeros()))
+    return out
+
+
+@pytest.mark.parametrize("kind", ["zip", "tgz"])
+@pytest.mark.parametrize("name", ["cifar10", "bomb"])
+def test_a_decompression_bomb_takes_bounded_memory(kind, name, tmp_path):
+    import tracemalloc
+
+    bomb = _bomb(tmp_path, kind)
+    assert bomb.stat().st_size < 2 << 20  # 200 MB of zeros in under 2 MB
+    tracemalloc.start()
+    try:
+        with pytest.raises(data.ArchiveError) as ei:
+            _import(bomb, tmp_path, name=name)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    msg = str(ei.value)
+    assert "\n" not in msg and "bomb/train/airplane/0000.png" in msg and str(bomb) in msg, msg
+    assert f"declares {200 << 20} bytes (0 bytes read: refused before reading)" in msg and "remove that file" in msg, msg
+    assert peak < 8 << 20, f"peak {peak / 2**20:.0f} MiB of Python allocations for a 200 MB member"
+    assert not (tmp_path / "data" / name).exists()
+
+
+def test_an_image_of_too_many_pixels_is_refused_before_decoding(tmp_path):
+    top = tmp_path / "px" / "train" / "airplane"
+    top.mkdir(parents=True)
+    Image.new("L", (9000, 8000)).save(top / "0000.png")  # 72 Mpx of zeros: a few KB as PNG
+    with pytest.raises(data.ArchiveError, match=r"8000x9000 = 72000000 pixels, more than the 67108864") as ei:
+        _import(tmp_path / "px", tmp_path, name="huge")
+    assert "\n" not in str(ei.value) and "0000.png" in str(ei.value)
+    assert data.image_limits("cifar10") == (4 * 3 * 32 * 32 + (64 << 10), 16 * 32 * 32, "cifar10 images are 32x32 RGB")
+    assert data.image_limits("cifar10", size=32).max_pixels == 1 << 26  # resized on import: originals of any size
+
+
+def test_two_imports_at_once_lose_no_data_set(tmp_path, monkeypatch):
+    import threading
+
+    from lowfreq.data import archive
+
+    big = _tree(tmp_path / "big", splits={"train": 3, "test": 3})
+    small = _tree(tmp_path / "small", splits={"train": 1, "test": 1})
+    read = archive._read_source
+    started = threading.Barrier(2)
+
+    def slow_read(*a: Any, **kw: Any) -> Any:  # both imports overlap: each decodes for 0.3 s
+        time.sleep(0.3)
+        return read(*a, **kw)
+
+    monkeypatch.setattr(archive, "_read_source", slow_read)
+    outcome: dict[str, Any] = {}
+
+    def one(key: str, src: Path) -> None:
+        started.wait()
+        try:
+            outcome[key] = _import(src, tmp_path)["splits"]["train"]["n"]
+        except data.DatasetExistsError as exc:
+            outcome[key] = exc
+
+    threads = [threading.Thread(target=one, args=(k, s)) for k, s in (("big", big), ("small", small))]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    done = {k: v for k, v in outcome.items() if isinstance(v, int)}
+    refused = {k: v for k, v in outcome.items() if isinstance(v, Exception)}
+    assert len(done) == 1 and len(refused) == 1, outcome
+    msg = str(next(iter(refused.values())))
+    assert "\n" not in msg and "--replace" in msg and ("already exists" in msg or "would shrink" in msg), msg
+    assert data.verify_dataset("cifar10", root=tmp_path / "data").status == "ok"
+    stored = data.load_image_folder("cifar10", "train", root=tmp_path / "data")
+    assert len(stored.labels) == next(iter(done.values()))  # the set that was imported is the one stored
+    assert sorted(p.name for p in (tmp_path / "data").iterdir()) == ["cifar10"]
+
+
+def test_a_data_set_that_appears_during_an_import_is_not_replaced(tmp_path, monkeypatch):
+    from lowfreq.data import archive
+
+    first = _tree(tmp_path / "first", splits={"train": 1, "test": 1})
+    other_root = tmp_path / "other"
+    _import(first, other_root)  # a data set that another (lock-less) writer will put in place meanwhile
+    read = archive._read_source
+
+    def writer_meanwhile(*a: Any, **kw: Any) -> Any:
+        if not (tmp_path / "data" / "cifar10").exists():
+            shutil.copytree(other_root / "data" / "cifar10", tmp_path / "data" / "cifar10")
+        return read(*a, **kw)
+
+    monkeypatch.setattr(archive, "_read_source", writer_meanwhile)
+    with pytest.raises(data.DatasetExistsError, match="appeared in .* while this import ran") as ei:
+        _import(_tree(tmp_path / "second", splits={"train": 2, "test": 2}), tmp_path)
+    assert "\n" not in str(ei.value) and "--replace" in str(ei.value)
+    assert data.load_image_folder("cifar10", "train", root=tmp_path / "data").labels.numel() == 2  # the writer's set
+    assert sorted(p.name for p in (tmp_path / "data").iterdir()) == ["cifar10"]
+
+
+# --------------------------------------------------------------------------- issue 23: lowfreq probe on odd requests
+def _tiny_net() -> torch.nn.Module:
+    from lowfreq.models.nets import cifar_cnn
+
+    torch.manual_seed(0)
+    return cifar_cnn(num_classes=10, widths=(4, 4, 8, 8)).eval()
+
+
+@pytest.mark.parametrize("size", [0, -3, 7, 1025, 20000])
+def test_an_input_size_out_of_range_is_refused_before_anything_loads(size, dirs, monkeypatch):
+    from lowfreq.experiments import userprobe
+
+    monkeypatch.setattr(userprobe, "eval_set", lambda *a, **kw: pytest.fail("data loaded for a refused size"))
+    with pytest.raises(ValueError) as ei:
+        userprobe.probe(_tiny_net(), tier="smoke", input_size=size, n_images=8, probes_to_run=("clean",), progress=False)
+    msg = str(ei.value)
+    assert "\n" not in msg and "--input-size must be" in msg and "from 8 to 1024" in msg and repr(size) in msg, msg
+
+
+def test_a_large_input_size_resizes_only_the_images_asked_for(dirs, monkeypatch):
+    from lowfreq.experiments import userprobe
+
+    seen: list[tuple[int, ...]] = []
+    resize = userprobe._resize
+
+    def spy(x: torch.Tensor, size_px: int | None) -> torch.Tensor:
+        seen.append(tuple(x.shape))
+        return resize(x, size_px)
+
+    monkeypatch.setattr(userprobe, "_resize", spy)
+    net = torch.nn.Sequential(torch.nn.AdaptiveAvgPool2d(4), torch.nn.Flatten(), torch.nn.Linear(48, 10)).eval()
+    res = userprobe.probe(net, name="pooled", tier="smoke", input_size=256, n_images=8, probes_to_run=("clean",),
+                          progress=False)
+    assert seen == [(8, 3, 32, 32)], seen  # 8 of the 1000 smoke images, not the whole set, are resized
+    assert res.clean_accuracy is not None and res.data["size_px"] == 256 and res.data["num_classes"] == 10
+    full = userprobe.load_probe_data(None, tier="smoke")
+    cut = userprobe.load_probe_data(None, tier="smoke", n=8, input_size=256)
+    assert len(full.labels) == 1000 and cut.images.shape == (8, 3, 256, 256) and cut.num_classes == full.num_classes
+    assert torch.equal(cut.labels, full.labels[:8])  # the first n of the same set
+
+
+def test_a_torch_export_file_probes_like_any_other(dirs):
+    from lowfreq.experiments import usermodels, userprobe
+
+    net = _tiny_net()
+    torch.export.save(torch.export.export(net, (torch.rand(2, 3, 32, 32),)), str(dirs / "m.pt2"))
+    ex = usermodels.resolve_model(str(dirs / "m.pt2")).load()
+    assert not ex.training and ex.training_ops == ()
+    res = userprobe.probe(str(dirs / "m.pt2"), tier="smoke", n_images=16, probes_to_run=("clean",), progress=False)
+    assert res.form == "export" and res.computed == ("clean",) and 0.0 <= res.clean_accuracy <= 1.0
+    want = float((net(userprobe.load_probe_data(None, tier="smoke", n=16).images).argmax(1)
+                  == userprobe.load_probe_data(None, tier="smoke", n=16).labels).float().mean())
+    assert res.clean_accuracy == pytest.approx(want)
+    torch.export.save(torch.export.export(_tiny_net().train(), (torch.rand(2, 3, 32, 32),)), str(dirs / "t.pt2"))
+    with pytest.raises(ValueError, match="exported in training mode .* call model.eval.. before torch.export") as ei:
+        userprobe.probe(str(dirs / "t.pt2"), tier="smoke", n_images=16, probes_to_run=("clean",), progress=False)
+    assert "\n" not in str(ei.value)
+
+
+@pytest.mark.parametrize("extra,words", [
+    (["--probes", ","], ("--probes ',' names no probe", "clean,hybrid")),
+    (["--input-size", "0"], ("--input-size must be from 8 to 1024", "got 0")),
+    (["--input-size", "20000"], ("--input-size must be from 8 to 1024", "got 20000")),
+    (["--out", "{t}/a_file"], ("a_file is a file", "--out DIR")),
+    (["--out", "{t}/a_file/sub"], ("a_file is a file",)),
+], ids=["no-probe", "size-0", "size-20000", "out-file", "out-under-file"])
+def test_probe_command_refuses_before_computing(extra, words, tmp_path, capsys, monkeypatch):
+    from lowfreq.report import probe_report
+
+    monkeypatch.setattr(probe_report, "probe_and_report", lambda *a, **kw: pytest.fail("computed before refusing"))
+    (tmp_path / "a_file").write_text("x")
+    before = sorted(p.name for p in tmp_path.iterdir())
+    code, err = _cli(["probe", "base", "--tier", "smoke", *[a.format(t=tmp_path) for a in extra]], capsys)
+    assert code == 2 and err.count("\n") == 1, err
+    for w in words:
+        assert w in err, f"{w!r} not in {err!r}"
+    assert sorted(p.name for p in tmp_path.iterdir()) == before and (tmp_path / "a_file").read_text() == "x"
+
+
+# --------------------------------------------------------------------------- issue 23: a weights file that no longer matches its record
+def test_altered_zoo_weights_are_named_by_verify_and_the_zoo_table(dirs, capsys):
+    from lowfreq import experiments
+
+    rec = experiments.trained_record("base", "smoke", progress=False)  # trains the smoke base (seconds)
+    path = zoo.weights_path(zoo.recipe("base", "smoke"))
+    assert cli.main(["models", "verify", "base"]) == 0
+    assert "loads into its recipe" in capsys.readouterr().out
+    blob = torch.load(path, map_location="cpu", weights_only=True)
+    sd = next(v for v in blob.values() if isinstance(v, dict) and any(torch.is_tensor(t) for t in v.values()))
+    key = next(k for k, t in sd.items() if torch.is_tensor(t) and t.is_floating_point())
+    sd[key] = sd[key] + 0.01  # one tensor changed, the checkpoint's own test_acc kept
+    blob["test_acc"] = 1.0
+    torch.save(blob, path)
+    recorded = rec.payload["weights_fingerprint"]
+
+    assert cli.main(["models", "verify", "base"]) == 1
+    out = capsys.readouterr().out
+    line = next(ln for ln in out.splitlines() if ln.startswith("base [smoke]"))
+    assert "differs" in line and recorded[:16] in line and "committed trained record" in line, out
+    assert "1 differs" in out
+
+    assert cli.main(["zoo", "table", "base", "--tier", "smoke"]) == 0
+    cap = capsys.readouterr()
+    warn = [ln for ln in cap.err.splitlines() if "base [smoke]" in ln]
+    assert len(warn) == 1 and recorded[:16] in warn[0] and "another instance" in warn[0], cap.err
+    row = cap.out.splitlines()[1].split()
+    assert row[0] == "base" and row[2] == "-" and "1.0000" not in cap.out, cap.out  # no accuracy from the checkpoint
+    records = list((dirs / "results" / "smoke" / "trained").rglob("*.json"))
+    assert any(recorded in p.read_text() for p in records)  # the committed record was kept, not replaced
+
+
+# --------------------------------------------------------------------------- issue 23: the smaller ones
+def test_changed_stored_images_warn_when_loaded_and_the_source_says_so(tmp_path):
+    root = _stored_cifar(tmp_path)
+    clean = data.load_image_folder("cifar10", "test", root=root)
+    assert "all exact" in clean.source
+    f = root / "cifar10" / "test_images.npy"
+    raw = bytearray(f.read_bytes())
+    raw[-1] ^= 0xFF  # one bit-flipped pixel
+    f.write_bytes(bytes(raw))
+    with pytest.warns(data.DataChangedWarning) as rec:
+        changed = data.load_image_folder("cifar10", "test", root=root)
+    msg = str(rec[0].message)
+    assert "\n" not in msg and "the test split of data set 'cifar10'" in msg and "test_images.npy" in msg, msg
+    assert "data verify cifar10" in msg and "all exact" not in changed.source and "CHANGED since the import" in changed.source
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        data.load_image_folder("cifar10", "train", root=root)  # the unchanged split loads without a word
+    assert not torch.equal(changed.images, clean.images)  # nothing hidden: the changed pixels are what is loaded
+
+
+def test_a_record_outside_its_schema_warns_and_only_get_or_compute_promises_a_recompute(tmp_path, caplog):
+    from lowfreq.core import cache
+
+    c = cache.ResultCache("smoke", root=tmp_path)
+    c.save("clean", "m", {"a": 1}, {"accuracy": "abc", "n": 4, "data": "x"})  # forged, with a valid checksum
+    with caplog.at_level("WARNING", logger="lowfreq.core.cache"):
+        rec = c.load("clean", "m", {"a": 1})
+    assert rec is not None and rec.payload["accuracy"] == "abc"
+    assert any("does not fit the schema of clean records" in r.message and "accuracy is 'abc', not a number" in r.message
+               for r in caplog.records), caplog.text
+    assert [p.name for p, _ in cache.damaged_records("smoke", root=tmp_path)] == [rec.path.name]
+    good = c.save("clean", "g", {"a": 2}, {"accuracy": 0.5, "n": 4})
+    good.path.write_text(good.path.read_text()[:40])  # truncated
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="lowfreq.core.cache"):
+        assert c.load("clean", "g", {"a": 2}) is None
+    assert "treated as missing" in caplog.text and "will be recomputed" not in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="lowfreq.core.cache"):
+        again = c.get_or_compute("clean", "g", {"a": 2}, lambda: {"accuracy": 0.5, "n": 4})
+    assert "will be recomputed" in caplog.text and again.payload["accuracy"] == 0.5
+    assert len(cache.damaged_records("smoke", root=tmp_path)) == 1  # the recomputed one is whole again
+
+
+def test_the_book_names_a_damaged_committed_record(tmp_path, monkeypatch, capsys):
+    import importlib.util
+
+    from lowfreq.core import cache
+
+    spec = importlib.util.spec_from_file_location("lowfreq_book_tool_23", Path(__file__).parents[1] / "tools" / "book.py")
+    book = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, spec.name, book)
+    spec.loader.exec_module(book)
+    monkeypatch.setenv("LOWFREQ_RESULTS_DIR", str(tmp_path / "results"))
+    rec = cache.ResultCache("smoke").save("clean", "m", {"a": 1}, {"accuracy": 0.5, "n": 4})
+    lib = Path(__file__).parents[1] / "lib"
+    assert book.damaged_results(tmp_path, "smoke", lib) == []
+    rec.path.write_text(rec.path.read_text().replace("0.5", "0.9"))  # edited by hand
+    bad = book.damaged_results(tmp_path, "smoke", lib)
+    assert [p for p, _ in bad] == [rec.path] and "sha256 mismatch" in bad[0][1]
+    (tmp_path / "book").mkdir()
+    (tmp_path / "_toc.yml").write_text("format: jb-book\nroot: book/intro\n")
+    (tmp_path / "book" / "intro.md").write_text("---\njupytext:\n  text_representation: {extension: .md, format_name: "
+                                                "myst}\n---\n# Intro\n")
+    capsys.readouterr()
+    assert book.main(["--root", str(tmp_path), "status", "--tier", "smoke"]) == 0
+    out = capsys.readouterr().out
+    line = next((ln for ln in out.splitlines() if "WARNING" in ln), "")
+    assert "1 result record(s) of tier smoke are damaged" in line and str(rec.path) in line, out
+    assert "git checkout -- results/smoke" in line
+
+
+def test_a_member_longer_than_it_declares_is_cut_at_the_cap(tmp_path):
+    from lowfreq.data import archive
+
+    top = _tree(tmp_path / "tree", splits={"train": 1})
+    src = archive._Source(path=top, kind="directory", limits=data.ImageLimits(1000, 1 << 20, "a test cap"))
+    f = next(top.rglob("*.png"))
+    with pytest.raises(data.ArchiveError) as ei:
+        archive._read_member(src, "train/airplane/0000.png", 10, lambda: open(f, "rb"))  # declares 10, holds more
+    msg = str(ei.value)
+    assert "\n" not in msg and "declares 10 bytes but 1001 bytes were read" in msg and "a test cap" in msg, msg

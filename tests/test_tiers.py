@@ -22,7 +22,6 @@ TIER_MODULES = {"core/tiers.py", "experiments/tiers.py"}
 #: whose comparisons the coordinator replaces with Tier fields after the merge (then empties this list).
 #: The counts are exact, so a module that gains a comparison, or loses one without this list following, fails.
 PENDING_COMPARISONS: dict[str, int] = {
-    "experiments/userprobe.py": 5,  # synthetic_data (x4), real_data_tier (real_tier = ...)
 }
 
 

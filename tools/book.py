@@ -226,6 +226,24 @@ def stale_reason(root: Path, chapter: Chapter, tier: str, lib_hash: str) -> str 
     return None
 
 
+def damaged_results(root: Path, tier: str, lib_dir: Path) -> list[tuple[Path, str]]:
+    """(path, what is wrong) of every result record the chapters of `tier` would read that cannot be
+    trusted (unreadable, checksum mismatch, payload outside its schema), by the library's own check
+    (lowfreq.core.cache.damaged_records, imported from `lib_dir`), in $LOWFREQ_RESULTS_DIR or <root>/results."""
+    if str(lib_dir) not in sys.path:
+        sys.path.insert(0, str(lib_dir))
+    from lowfreq.core.cache import damaged_records  # the library of --lib, not an installed one
+
+    return damaged_records(tier, root=os.environ.get("LOWFREQ_RESULTS_DIR") or root / "results")
+
+
+def _damaged_line(tier: str, bad: list[tuple[Path, str]]) -> str:
+    path, why = bad[0]
+    return (f"[{tier}] WARNING: {len(bad)} result record(s) of tier {tier} are damaged, e.g. {path} ({why}); the chapters "
+            f"that read them show them as missing or recompute them: restore them (git checkout -- results/{tier}) "
+            "and execute again (FORCE=1)")
+
+
 # ============================================================================ execution
 @dataclass
 class ChapterRun:
@@ -373,6 +391,9 @@ def execute(
     selected = select_chapters(chapters(root), chapter_names)
     for ch in selected:  # every source is sound before any chapter runs
         check_source(ch)
+    bad = damaged_results(root, tier, lib_dir)
+    if bad:
+        log(_damaged_line(tier, bad))
     runs = []
     for ch in selected:
         reason = "forced" if force else stale_reason(root, ch, tier, lib_hash)
@@ -392,7 +413,8 @@ def execute(
     failed = [r for r in runs if r.status == "failed"]
     n_exec = sum(r.status == "executed" for r in runs)
     log(f"[{tier}] {n_exec} executed, {len(runs) - n_exec - len(failed)} up to date, {len(failed)} failed"
-        + (": " + ", ".join(r.chapter.name for r in failed) if failed else ""))
+        + (": " + ", ".join(r.chapter.name for r in failed) if failed else "")
+        + (f"; {len(bad)} damaged result record(s) (see the warning above)" if bad else ""))
     return runs
 
 
@@ -722,6 +744,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             for c in chapters(root):
                 r = stale_reason(root, c, args.tier, lib_hash)
                 print(f"[{args.tier}] {c.name}: {'up to date' if r is None else r}")
+            bad = damaged_results(root, args.tier, args.lib)
+            if bad:
+                print(_damaged_line(args.tier, bad))
         elif args.command == "execute":
             runs = execute(root, args.tier, lib_dir=args.lib, chapter_names=args.chapter, force=args.force,
                            timeout=args.timeout)

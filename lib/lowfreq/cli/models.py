@@ -8,8 +8,9 @@
 single files it prints, to the offline one). `verify` re-checks weights files without writing:
 published files against the published hash prefix and the sha256 recorded in models/manifest.json,
 the authors' checkpoints against their published sha256, and trained zoo files by loading them into
-their recipe (a damaged one names the command that retrains it); it exits with status 1 when a file
-is bad. `verify NAME --accept` loads a published file replaced on purpose with every check and
+their recipe (a damaged one names the command that retrains it) and comparing the fingerprint of the
+loaded weights with the one their committed 'trained' record names (status 'differs' when the file
+was changed or trained elsewhere); it exits with status 1 when a file is bad or differs. `verify NAME --accept` loads a published file replaced on purpose with every check and
 records its sha256 in place of the old record.
 """
 from __future__ import annotations
@@ -18,13 +19,16 @@ import argparse
 from typing import Any
 
 from lowfreq.core import paths
+from lowfreq.core.cache import ResultCache
+from lowfreq.data import DataNotFoundError
+from lowfreq.experiments.probes import trained_inputs, zoo_weights_fingerprint
 from lowfreq.models import authors
 from lowfreq.models import registry
 from lowfreq.models import published
 from lowfreq.models import zoo
 from lowfreq.training import train
 
-__all__ = ["add_parser", "run"]
+__all__ = ["add_parser", "run", "zoo_record_mismatch"]
 
 _MD_HELP = "weights directory (default: $LOWFREQ_MODEL_DIR, else <repo>/models)"
 
@@ -73,8 +77,33 @@ def _presence(spec: registry.ModelSpec, model_dir: Any) -> str:
     return "?"
 
 
+def zoo_record_mismatch(name: str, tier: str, *, model_dir: Any = None, data_root: Any = None,
+                        results_root: Any = None) -> str | None:
+    """One line when the weights file of zoo model `name` at `tier` is not the one its committed 'trained'
+    record names (the fingerprint of the loaded weights, :func:`lowfreq.core.cache.model_fingerprint`,
+    differs from the record's ``weights_fingerprint``): the file was changed, or trained on another
+    machine. None when the file is absent, matches, or there is no record (or no training-data identity)
+    to compare with. Its results are another instance's, kept beside the committed ones."""
+    r = zoo.recipe(name, tier)
+    local = zoo_weights_fingerprint(r, model_dir=model_dir)
+    if local is None:
+        return None
+    try:
+        rec = ResultCache(tier, root=results_root).load("trained", name, trained_inputs(r, data_root))
+    except DataNotFoundError:
+        return None
+    recorded = None if rec is None else rec.payload.get("weights_fingerprint")
+    if recorded is None or recorded == local:
+        return None
+    return (f"{name} [{tier}]: the weights file {zoo.weights_path(r, model_dir=model_dir)} has fingerprint {local[:16]}, "
+            f"but the committed trained record names {str(recorded)[:16]} (the file was changed or trained elsewhere); "
+            "its results are another instance's: restore the file, or remove it and `python -m lowfreq zoo train "
+            f"{name} --tier {tier}`")
+
+
 def _zoo_checks(name: str, model_dir: Any) -> list[published.VerifyResult]:
-    """Load every trained weights file of zoo model `name` (all tiers) into its recipe: 'ok' or 'bad'."""
+    """Load every trained weights file of zoo model `name` (all tiers) into its recipe and compare its
+    fingerprint with its committed trained record's: 'ok', 'bad' (does not load) or 'differs'."""
     out = []
     for tier in registry.get_spec(name).tiers:
         r = zoo.recipe(name, tier)
@@ -85,8 +114,13 @@ def _zoo_checks(name: str, model_dir: Any) -> list[published.VerifyResult]:
             zoo.load_trained(r, model_dir=model_dir)
         except (ValueError, OSError) as exc:
             out.append(published.VerifyResult(f"{name} [{tier}]", path, "bad", str(exc), None))
+            continue
+        differs = zoo_record_mismatch(name, tier, model_dir=model_dir)
+        if differs is not None:
+            out.append(published.VerifyResult(f"{name} [{tier}]", path, "differs", differs.split(": ", 1)[1], None))
         else:
-            out.append(published.VerifyResult(f"{name} [{tier}]", path, "ok", "loads into its recipe", None))
+            out.append(published.VerifyResult(f"{name} [{tier}]", path, "ok", "loads into its recipe; its fingerprint is "
+                                              "the trained record's (or no record to compare with)", None))
     return out
 
 
@@ -122,9 +156,10 @@ def _verify(args: argparse.Namespace) -> int:
         print(f"no weights files for {', '.join(names)} in {paths.model_dir(args.model_dir)}")
         return 0
     print(_table(rows, ("name", "status", "detail")))
-    counts = {s: sum(r.status == s for r in results) for s in ("ok", "unrecorded", "missing", "bad")}
-    print(", ".join(f"{v} {k}" for k, v in counts.items()) + f"; weights directory: {paths.model_dir(args.model_dir)}")
-    return 1 if counts["bad"] else 0
+    counts = {s: sum(r.status == s for r in results) for s in ("ok", "unrecorded", "missing", "bad", "differs")}
+    print(", ".join(f"{v} {k}" for k, v in counts.items() if k != "differs" or v)
+          + f"; weights directory: {paths.model_dir(args.model_dir)}")
+    return 1 if counts["bad"] or counts["differs"] else 0
 
 
 def _table(rows: list[tuple[str, ...]], header: tuple[str, ...]) -> str:

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import argparse
 import time
+from pathlib import Path
 from typing import Any
 
 import torch
 
 from lowfreq.core.tiers import DEFAULT_TIER, TIERS
 from lowfreq.core.utils import resolve_device
-from lowfreq.experiments.userprobe import PROBES
+from lowfreq.experiments.userprobe import INPUT_SIZE_RANGE_PX, PROBES
 from lowfreq.report import probe_report
 
 __all__ = ["add_parser", "run"]
@@ -49,7 +50,8 @@ def add_parser(subparsers: Any) -> None:
                    help="the evaluation images: cifar10, imagenette (imported at --input-size, default 64), synthetic, or "
                         "an image folder PATH/<class>/<image> (default: the model's own data for registry models, else "
                         "synthetic at smoke and cifar10 otherwise)")
-    p.add_argument("--input-size", type=int, default=None, metavar="N", help="resize the images to N x N pixels")
+    p.add_argument("--input-size", type=int, default=None, metavar="N",
+                   help=f"resize the images to N x N pixels ({INPUT_SIZE_RANGE_PX[0]} to {INPUT_SIZE_RANGE_PX[1]})")
     p.add_argument("--grayscale", action="store_true", help="probe on grayscale (1-channel) images")
     p.add_argument("--mean", default=None, metavar="M1,M2,M3", help="the model's input mean per channel (normalization "
                    "is wrapped around the model; the probes keep images in [0, 1])")
@@ -76,6 +78,16 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
+def _check_out(out: Path) -> None:
+    """Refuse, before anything is computed, an --out that is a file or lies under one (the report is a folder)."""
+    for p in (out, *out.parents):
+        if p.exists():
+            if not p.is_dir():
+                raise ValueError(f"--out {out}: {p} is a file, but the report is written into a folder; give a folder "
+                                 "(new or existing) with --out DIR")
+            return
+
+
 def run(args: argparse.Namespace) -> int:
     """Execute a parsed `probe` command; returns the exit status."""
     if args.threads:
@@ -85,7 +97,16 @@ def run(args: argparse.Namespace) -> int:
         print(f"device: {device} (auto: {'a GPU was found' if device.type == 'cuda' else 'no GPU, so the CPU'})")
     if args.images is not None and args.images < 1:
         raise ValueError(f"--images must be >= 1, got {args.images}")
+    lo, hi = INPUT_SIZE_RANGE_PX
+    if args.input_size is not None and not lo <= args.input_size <= hi:
+        raise ValueError(f"--input-size must be from {lo} to {hi} pixels, got {args.input_size}; give the side your "
+                         "model takes (e.g. 32, 64 or 224)")
     chosen = [p.strip() for p in args.probes.split(",") if p.strip()]
+    if not chosen:
+        raise ValueError(f"--probes {args.probes!r} names no probe; give a comma-separated subset of {','.join(PROBES)} "
+                         "(or leave it out for all)")
+    if args.out is not None:
+        _check_out(Path(args.out))
     t0 = time.perf_counter()
     rep = probe_report.probe_and_report(
         args.model, name=args.name, tier=args.tier, data=args.data, input_size=args.input_size, grayscale=args.grayscale,

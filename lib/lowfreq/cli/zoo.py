@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -11,6 +12,7 @@ from typing import Any
 import torch
 
 from lowfreq import experiments
+from lowfreq.cli.models import zoo_record_mismatch
 from lowfreq.core import paths
 from lowfreq.core.tiers import DEFAULT_TIER, TIERS, dry_run_tier
 from lowfreq.core.utils import resolve_device
@@ -75,6 +77,21 @@ def add_parser(subparsers: Any) -> None:
                                 "(e.g. fig2_neural; the book's chapters show it)")
 
 
+def _mismatches(names: list[str], tier: str) -> dict[str, str]:
+    """{name: one line} for the zoo models among `names` whose weights file at `tier` is not the one their
+    committed trained record names (:func:`lowfreq.cli.models.zoo_record_mismatch`), each printed to stderr."""
+    out = {}
+    for n in names:
+        try:
+            line = zoo_record_mismatch(n, tier)
+        except (KeyError, ValueError, OSError):  # not a zoo model at this tier, or a damaged file (reported where loaded)
+            continue
+        if line is not None:
+            out[n] = line
+            print(f"lowfreq: warning: {line}", file=sys.stderr)
+    return out
+
+
 def run(args: argparse.Namespace) -> int:
     """Execute a parsed `zoo` command; returns the exit status."""
     if args.threads:
@@ -132,6 +149,7 @@ def run(args: argparse.Namespace) -> int:
             for n, times in out.items():
                 print(f"{n:16s}", {k: round(v) for k, v in times.items()})
             return 0
+        _mismatches(names, args.tier)
         if args.time_as:
             t = experiments.timed_run(args.tier, names, args.time_as, probes=args.probes.split(","), device=args.device,
                                       jobs=jobs, attack_jobs=args.attack_jobs, corruption_workers=workers)
@@ -142,7 +160,11 @@ def run(args: argparse.Namespace) -> int:
                                     attack_jobs=args.attack_jobs, corruption_workers=workers)
         print("wall seconds per stage:", {k: round(v) for k, v in times.items()})
         return 0
+    differs = _mismatches(names, args.tier)
     rows = experiments.summary_table(args.tier, names, compute=False)
+    for r in rows:
+        if r["model"] in differs:  # a changed file's trained record holds its checkpoint's own fields, not a measurement
+            r["test_acc"] = r["train_time_s"] = None
     cols = ["model", "group", "test_acc", "train_time_s", "clean_acc", "corruption_acc", "mean_eps", "median_eps", "f05_cpp", "f_rev_nyq"]
     scale = {"mean_eps": 255.0, "median_eps": 255.0}
 

@@ -66,6 +66,9 @@ __all__ = [
     "code_id",
     "provenance",
     "git_state",
+    "PAYLOAD_SCHEMAS",
+    "payload_problems",
+    "damaged_records",
 ]
 
 log = logging.getLogger(__name__)
@@ -579,16 +582,23 @@ class ResultCache:
         return self.root / _check_kind(kind) / f"{_clean_label(label)}-{k[:12]}.json"
 
     def load(self, kind: str, label: str, inputs: Mapping[str, Any]) -> Record | None:
-        """The stored record, or None when absent; a corrupt one is logged as a warning and gives None."""
+        """The stored record, or None when absent; a corrupt one is logged as a warning and gives None
+        (:meth:`get_or_compute` then recomputes it; nothing else does). A payload that does not fit its
+        kind's schema (:func:`payload_problems`) is logged as a warning and returned as it is."""
+        rec, _ = self._load(kind, label, inputs, then="treated as missing")
+        return rec
+
+    def _load(self, kind: str, label: str, inputs: Mapping[str, Any], *, then: str) -> tuple[Record | None, bool]:
+        """(the record or None, whether a corrupt file was ignored); `then` says in the warning what happens next."""
         path = self.path_for(kind, label, inputs)
         if not path.exists():
-            return None
+            return None, False
         try:
             record, payload = _read_files(path, key(**inputs))
         except (_Corrupt, OSError) as exc:
-            log.warning("ignoring corrupt cache record %s: %s; it will be recomputed", path, exc)
-            return None
-        return _record_from(record, payload, path, self.tier)
+            log.warning("ignoring corrupt cache record %s: %s; %s", path, exc, then)
+            return None, True
+        return _warn_schema(_record_from(record, payload, path, self.tier)), False
 
     def save(
         self,
@@ -633,7 +643,7 @@ class ResultCache:
         return it. A corrupt stored record is recomputed (with a logged warning); ``recompute=True``
         ignores what is stored. An exception in `compute` propagates and writes nothing."""
         if not recompute:
-            rec = self.load(kind, label, inputs)
+            rec, _ = self._load(kind, label, inputs, then="it will be recomputed")
             if rec is not None:
                 return rec
         self.check_writable(kind)  # before the work: a result that cannot be stored is not computed
@@ -683,8 +693,71 @@ class ResultCache:
             if path.name != f"{record.get('label')}-{str(record.get('key'))[:12]}.json":
                 log.warning("skipping %s: its name does not match its label and key", path)
                 continue
-            out.append(_record_from(record, payload, path, self.tier))
+            out.append(_warn_schema(_record_from(record, payload, path, self.tier)))
         return out
+
+
+#: The fields each record kind's payload must hold and their JSON types ("number": int or float, or null
+#: for a value that could not be measured; "str", "list", "dict"). A kind nested under another
+#: (``userprobe/clean``) follows its last part. Kinds not listed are not checked.
+PAYLOAD_SCHEMAS: dict[str, dict[str, str]] = {
+    "clean": {"accuracy": "number", "n": "number"},
+    "hybrid": {"f_rev": "number", "f_rev_std": "number", "p_low": "list", "p_high": "list", "f_mix_nyq": "list"},
+    "attack": {"mean_eps": "number", "median_eps": "number", "f05_cpp": "number", "success_rate": "number"},
+    "corruption": {"mean": "number", "clean": "number", "by_group": "dict", "by_severity": "dict"},
+    "trained": {"test_acc": "number", "train_time_s": "number"},
+}
+_JSON_TYPES: dict[str, tuple[type, ...]] = {"str": (str,), "list": (list, np.ndarray), "dict": (dict,)}
+
+
+def payload_problems(kind: str, payload: Mapping[str, Any]) -> list[str]:
+    """What in `payload` does not fit the schema of record kind `kind` (:data:`PAYLOAD_SCHEMAS`), one
+    phrase per field (e.g. "accuracy is 'abc', not a number"); empty when it fits or the kind has no schema."""
+    schema = PAYLOAD_SCHEMAS.get(str(kind).rsplit("/", 1)[-1], {})
+    out = []
+    for field_name, want in schema.items():
+        if field_name not in payload:
+            out.append(f"{field_name} is missing")
+            continue
+        v = payload[field_name]
+        if want == "number":
+            ok = v is None or (isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool))
+        else:
+            ok = isinstance(v, _JSON_TYPES[want])
+        if not ok:
+            out.append(f"{field_name} is {str(v)[:20]!r}, not a {want}")
+    return out
+
+
+def _warn_schema(record: Record) -> Record:
+    problems = payload_problems(record.kind, record.payload)
+    if problems:
+        log.warning("cache record %s does not fit the schema of %s records (%s); it is shown as it is: restore it "
+                    "(git checkout -- it) or delete it to compute it again", record.path, record.kind, "; ".join(problems))
+    return record
+
+
+def damaged_records(tier: str, *, root: str | os.PathLike | None = None) -> list[tuple[Path, str]]:
+    """(path, what is wrong) for every record under ``<results_dir(root)>/<tier>/`` that cannot be trusted:
+    unreadable, not a record, a payload sha256 that does not match, a file name that does not match its
+    key, or a payload that does not fit its kind's schema (:func:`payload_problems`). Writes nothing."""
+    base = paths.results_dir(root) / _check_tier(tier)
+    out: list[tuple[Path, str]] = []
+    if not base.is_dir():
+        return out
+    for path in sorted(base.rglob("*.json")):
+        rel = path.relative_to(base)
+        if len(rel.parts) < 2 or path.name.startswith(".") or any(p.endswith(".parts") for p in rel.parts[:-1]):
+            continue  # files beside the kind folders are not records
+        try:
+            record, payload = _read_files(path, None)
+        except (_Corrupt, OSError) as exc:
+            out.append((path, str(exc)))
+            continue
+        problems = payload_problems(str(record.get("kind", "")), payload)
+        if problems:
+            out.append((path, "; ".join(problems)))
+    return out
 
 
 def _warn_absolute_paths(payload: Any, where: Path) -> None:

@@ -42,6 +42,8 @@ Grayscale uses the weights 0.2989, 0.587, 0.114 (R, G, B), as the paper's mouse/
 """
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import io
 import json
@@ -51,6 +53,7 @@ import re
 import shutil
 import tarfile
 import time
+import warnings
 import zipfile
 import zlib
 from dataclasses import dataclass, field
@@ -74,6 +77,7 @@ __all__ = [
     "RGB_DATASETS",
     "FIT_MODES",
     "ImageDataset",
+    "ImageLimits",
     "LabeledImages",
     "DatasetCheck",
     "DataNotFoundError",
@@ -82,7 +86,9 @@ __all__ = [
     "DatasetExistsError",
     "DatasetDamagedError",
     "InexactDataWarning",
+    "DataChangedWarning",
     "expected_image_size",
+    "image_limits",
     "import_image_folder",
     "verify_dataset",
     "imported_datasets",
@@ -171,6 +177,45 @@ class InexactDataWarning(UserWarning):
     """The data used is not what the paper used (lossy copies, or official order unknown)."""
 
 
+class DataChangedWarning(UserWarning):
+    """A stored split's files no longer match the sha256 its manifest recorded at import: the data changed
+    since (results computed on it are kept apart by its fingerprint, but the user is told)."""
+
+
+# --------------------------------------------------------------------------- import: limits
+#: The most bytes one archive member may take when the data set's images have no fixed size (or are
+#: resized on import): 64 MiB, more than any camera JPEG or an uncompressed 4000 x 4000 RGB TIFF.
+_GENERIC_FILE_BYTES = 64 << 20
+#: The most pixels one image may decode to when the data set's images have no fixed size: 2**26
+#: (~67 Mpx, ~200 MB as RGB; PIL's own decompression-bomb warning starts at ~89 Mpx).
+_GENERIC_PIXELS = 1 << 26
+
+
+class ImageLimits(NamedTuple):
+    """What one archive member may take on import (:func:`image_limits`): max_file_bytes, the most bytes
+    of its file (read streamed, never more); max_pixels, the most pixels (width x height) it may decode
+    to (checked from its header before decoding); why, those limits in words for messages."""
+
+    max_file_bytes: int
+    max_pixels: int
+    why: str
+
+
+def image_limits(name: str, *, size: int | tuple[int, int] | None = None) -> ImageLimits:
+    """The caps :func:`import_image_folder` puts on every member of an archive of data set `name`, so that
+    a decompression bomb takes bounded memory. A data set of a fixed image size H x W
+    (:func:`expected_image_size`: cifar10 32 x 32, imagenette<N> N x N) imported without resizing
+    (`size` None): a file of at most 4 x 3 x H x W bytes + 64 KiB (four times raw RGB, plus headers:
+    76 KiB for cifar10, 652 KiB for imagenette224) and 16 x H x W pixels (a smaller image of the wrong
+    size is refused after decoding, with the size it has). Any other data set, or
+    one resized on import: 64 MiB per file and 2**26 (~67 M) pixels per image."""
+    expect = expected_image_size(name)
+    if expect is not None and size is None:
+        h, w = expect
+        return ImageLimits(4 * 3 * h * w + (64 << 10), 16 * h * w, f"{name} images are {h}x{w} RGB")
+    return ImageLimits(_GENERIC_FILE_BYTES, _GENERIC_PIXELS, "at most 64 MiB per image file")
+
+
 # --------------------------------------------------------------------------- import: reading sources
 @dataclass
 class _Image:
@@ -193,6 +238,7 @@ class _Source:
     extensions: set[str] = field(default_factory=set)
     ignored: list[str] = field(default_factory=list)  # files that did not match the layout
     first: tuple[str, tuple[int, int], str] | None = None  # (file, (height, width), PIL mode) of the first image
+    limits: ImageLimits | None = None  # the caps on one member's bytes and one image's pixels (image_limits)
 
     @property
     def name(self) -> str:
@@ -220,26 +266,27 @@ def _sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def _iter_files(path: Path, kind: str) -> Iterator[tuple[tuple[str, ...], Any]]:
-    """Yield (path parts inside the source, zero-argument reader returning the bytes)."""
+def _iter_files(path: Path, kind: str) -> Iterator[tuple[tuple[str, ...], int, Any]]:
+    """Yield (path parts inside the source, declared size in bytes, zero-argument opener returning a binary
+    file object of the member). Nothing is read whole here: members are streamed (:func:`_read_member`)."""
     if kind == "tar":
         with tarfile.open(path, "r:*") as tf:
             for m in tf:
                 if m.isfile():
-                    yield PurePosixPath(m.name).parts, (lambda m=m: tf.extractfile(m).read())
+                    yield PurePosixPath(m.name).parts, int(m.size), (lambda m=m: tf.extractfile(m))
             while tf.fileobj.read(1 << 20):  # to the end: gzip/bzip2/xz check their checksum there
                 pass
     elif kind == "zip":
         with zipfile.ZipFile(path) as zf:
             for info in zf.infolist():
                 if not info.is_dir():
-                    yield PurePosixPath(info.filename).parts, (lambda info=info: zf.read(info))
+                    yield PurePosixPath(info.filename).parts, int(info.file_size), (lambda info=info: zf.open(info))
     else:
         for dirpath, dirnames, filenames in os.walk(path):
             dirnames.sort()
             for fn in sorted(filenames):
                 p = Path(dirpath) / fn
-                yield p.relative_to(path).parts, (lambda p=p: p.read_bytes())
+                yield p.relative_to(path).parts, p.stat().st_size, (lambda p=p: open(p, "rb"))
 
 
 #: What goes wrong when reading an archive: truncated or random files, bad zips, damaged compression.
@@ -281,23 +328,52 @@ def _archive_problem(path: Path, kind: str, exc: BaseException, *, started: bool
     return ArchiveError(f"{path}: the archive is damaged ({detail}); {again}")
 
 
-def _mapped_reader(src: _Source, read: Any) -> Any:
-    """The reader of one member, its failures (a bad CRC, damaged compressed data) as one-line ArchiveErrors."""
-    def checked_read() -> bytes:
-        try:
-            return read()
-        except _ARCHIVE_ERRORS as exc:
-            raise _archive_problem(src.path, src.kind, exc, started=True) from exc
+def _read_member(src: _Source, rel: str, declared: int, opener: Any) -> bytes:
+    """The bytes of one member, streamed in 1 MiB chunks and never more than ``src.limits.max_file_bytes``
+    of them: a member that declares more is refused before anything of it is read, one that holds more
+    than it declared as soon as the cap is passed (one ArchiveError naming it with its declared and read
+    sizes); a bad CRC or damaged compressed data is a one-line ArchiveError too."""
+    cap = src.limits.max_file_bytes if src.limits is not None else _GENERIC_FILE_BYTES
+    why = src.limits.why if src.limits is not None else "any image"
+    if declared > cap:
+        raise ArchiveError(f"{src.path}:{rel}: the file declares {declared} bytes (0 bytes read: refused before reading), "
+                           f"more than the {cap} bytes one image may take here ({why}); remove that file")
+    chunks, got = [], 0
+    try:
+        with opener() as f:
+            while got <= cap:
+                chunk = f.read(min(1 << 20, cap + 1 - got))
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                got += len(chunk)
+    except _ARCHIVE_ERRORS as exc:
+        raise _archive_problem(src.path, src.kind, exc, started=True) from exc
+    if got > cap:
+        raise ArchiveError(f"{src.path}:{rel}: the file declares {declared} bytes but {got} bytes were read (and more "
+                           f"follow), more than the {cap} bytes one image may take here ({why}); remove that file")
+    return b"".join(chunks)
 
-    return checked_read
+
+def _hash_member(src: _Source, opener: Any) -> str:
+    """sha256 of one member, streamed in 1 MiB chunks (bounded memory whatever its size)."""
+    h = hashlib.sha256()
+    try:
+        with opener() as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                h.update(chunk)
+    except _ARCHIVE_ERRORS as exc:
+        raise _archive_problem(src.path, src.kind, exc, started=True) from exc
+    return h.hexdigest()
 
 
-def _walk_images(src: _Source) -> Iterator[tuple[tuple[str, ...], str, Any]]:
-    """(parts, extension, reader) of the image files of a source; archive problems become one-line ArchiveErrors.
-    Hidden files and __MACOSX are skipped; image files outside <split>/<class>/ are listed in src.ignored."""
+def _walk_images(src: _Source) -> Iterator[tuple[tuple[str, ...], str, int, Any]]:
+    """(parts, extension, declared size, opener) of the image files of a source; archive problems become
+    one-line ArchiveErrors. Hidden files and __MACOSX are skipped; image files outside <split>/<class>/ are
+    listed in src.ignored."""
     started = False
     try:
-        for parts, read in _iter_files(src.path, src.kind):
+        for parts, declared, opener in _iter_files(src.path, src.kind):
             started = True
             if any(p.startswith(".") or p == "__MACOSX" for p in parts):
                 continue
@@ -307,7 +383,7 @@ def _walk_images(src: _Source) -> Iterator[tuple[tuple[str, ...], str, Any]]:
             if len(parts) < 3 or parts[-3].lower() not in _SPLIT_DIRS:
                 src.ignored.append("/".join(parts))
                 continue
-            yield parts, ext, _mapped_reader(src, read)
+            yield parts, ext, declared, opener
     except ArchiveError:
         raise
     except _ARCHIVE_ERRORS as exc:
@@ -340,17 +416,18 @@ def _check_first_image(src: _Source, name: str, expect: tuple[int, int] | None) 
                            "under another name")
 
 
-def _scan_source(path: Path, *, progress: bool) -> _Source:
+def _scan_source(path: Path, *, progress: bool, limits: ImageLimits | None = None) -> _Source:
     """List a source's images by name (nothing decoded): its layout, numbering and sha256. Every archive
-    problem (truncated, random bytes, bad zip, empty, no split folders) is one ArchiveError naming the file."""
+    problem (truncated, random bytes, bad zip, empty, no split folders) is one ArchiveError naming the file;
+    members are streamed within `limits` (:func:`image_limits`)."""
     kind = _source_kind(path)
-    src = _Source(path=path, kind=kind)
+    src = _Source(path=path, kind=kind, limits=limits)
     if kind != "directory" and path.stat().st_size == 0:
         raise ArchiveError(f"{path}: the file is empty (0 bytes); copy or download it again")
     tree_hash = hashlib.sha256()
     seen: dict[tuple[str, str, str], str] = {}
     with tqdm(desc=f"scanning {path.name}", unit=" files", disable=not progress, leave=False) as bar:
-        for parts, ext, read in _walk_images(src):
+        for parts, ext, declared, opener in _walk_images(src):
             bar.update(1)
             split, cls, stem = parts[-3].lower(), parts[-2], PurePosixPath(parts[-1]).stem
             rel = "/".join(parts)
@@ -360,12 +437,10 @@ def _scan_source(path: Path, *, progress: bool) -> _Source:
                     "an archive must hold one <anything>/<split>/<class>/ tree"
                 )
             seen[split, cls, stem] = rel
-            if kind == "directory" or src.first is None:
-                blob = read()
-                if kind == "directory":
-                    tree_hash.update(f"{rel}\0{hashlib.sha256(blob).hexdigest()}\n".encode())
-                if src.first is None:
-                    src.first = _peek(blob, rel)
+            if kind == "directory":
+                tree_hash.update(f"{rel}\0{_hash_member(src, opener)}\n".encode())
+            if src.first is None:
+                src.first = _peek(_read_member(src, rel, declared, opener), rel)
             src.keys.setdefault(split, {}).setdefault(cls, []).append(stem)
             src.extensions.add(ext)
     if not src.keys:
@@ -396,12 +471,20 @@ _GRAY_MODES = ("1", "L", "LA", "I", "I;16", "F", "La")
 
 def _decode(
     data: bytes, *, size: tuple[int, int] | None, where: str, fit: str = "stretch", crop_fraction: float = 1.0,
-    rgb_of: str | None = None,
+    rgb_of: str | None = None, max_pixels: int = 0,
 ) -> tuple[np.ndarray, bool]:
     """Bytes of an image file -> (H, W, 3) uint8 RGB, and whether it was resized (see FIT_MODES).
-    rgb_of: a dataset name whose images must be colour images (a grayscale file is an error)."""
+    rgb_of: a dataset name whose images must be colour images (a grayscale file is an error).
+    max_pixels: the most pixels (width x height) an image may decode to (0: the generic cap of
+    :func:`image_limits`); a larger one is refused from its header, before anything is decoded."""
+    cap = max_pixels or _GENERIC_PIXELS
     try:
         with Image.open(io.BytesIO(data)) as im:
+            if im.size[0] * im.size[1] > cap:
+                raise ArchiveError(
+                    f"{where}: the image is {im.size[1]}x{im.size[0]} = {im.size[0] * im.size[1]} pixels, more than "
+                    f"the {cap} pixels one image may decode to here; remove that file"
+                )
             im.load()
             if rgb_of is not None and im.mode in _GRAY_MODES:
                 raise ArchiveError(
@@ -444,13 +527,13 @@ def _read_source(
     path = src.path
     rgb_of = dataset if dataset in RGB_DATASETS else None
     with tqdm(desc=f"reading {path.name}", unit=" files", disable=not progress, leave=False) as bar:
-        for parts, ext, read in _walk_images(src):
+        for parts, ext, declared, opener in _walk_images(src):
             bar.update(1)
             split, cls, stem = parts[-3].lower(), parts[-2], PurePosixPath(parts[-1]).stem
             rel = "/".join(parts)
-            data = read()
+            data = _read_member(src, rel, declared, opener)
             pixels, resized = _decode(data, size=size, where=f"{path}:{rel}", fit=fit, crop_fraction=crop_fraction,
-                                      rgb_of=rgb_of)
+                                      rgb_of=rgb_of, max_pixels=src.limits.max_pixels if src.limits else 0)
             if expect is not None and pixels.shape[:2] != expect:
                 h, w = pixels.shape[:2]
                 raise ArchiveError(
@@ -721,6 +804,173 @@ def _refuse_existing(name: str, folder: Path, planned: dict[str, int], *, same: 
     )
 
 
+@contextlib.contextmanager
+def _import_lock(base: Path) -> Iterator[None]:
+    """Hold the import lock of data directory `base` (``fcntl.flock`` on the directory itself, so no lock
+    file is left behind): one import into a data directory at a time, across processes and threads; a
+    second waits for the first and then sees its result."""
+    fd = os.open(base, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
+def _import_settings(
+    name: str, paths: str | os.PathLike | Sequence[str | os.PathLike], *, size: int | tuple[int, int] | None,
+    fit: str, crop_fraction: float,
+) -> tuple[list[Path], tuple[int, int] | None, tuple[int, int] | None]:
+    """Check an import's arguments: (the source paths, the size to resize to or None, the fixed size of `name` or None)."""
+    _check_name(name)
+    if fit not in FIT_MODES:
+        raise ValueError(f"fit must be one of {FIT_MODES}, got {fit!r}")
+    if not 0 < crop_fraction <= 1:
+        raise ValueError(f"crop_fraction must be in (0, 1], got {crop_fraction!r}")
+    if fit == "center_crop" and size is None:
+        raise ValueError("fit='center_crop' needs size= (the crop size in pixels)")
+    path_list = [Path(paths)] if isinstance(paths, (str, os.PathLike)) else [Path(p) for p in paths]
+    if not path_list:
+        raise ValueError("import_image_folder: give at least one archive or directory")
+    hw = _as_size(size)
+    expect = expected_image_size(name)
+    if hw is not None and expect is not None and hw != expect:
+        raise ValueError(
+            f"{name} images are {expect[0]}x{expect[1]}, so --size {hw[0] if hw[0] == hw[1] else hw} (size=) cannot be "
+            f"stored as {name}; import them under another name (python -m lowfreq data import OTHER_NAME ... --size N)"
+        )
+    return [p.expanduser() for p in path_list], hw, expect
+
+
+def _class_list(name: str, sources: list[_Source], classes: Sequence[str] | None) -> tuple[str, ...]:
+    """The class names, label k = position k: the fixed list of a known data set (any other class folder is
+    an ArchiveError), `classes` when given, else the sorted folder names."""
+    if name not in KNOWN_CLASSES and classes is None:
+        return tuple(sorted({cls for s in sources for by_class in s.keys.values() for cls in by_class}))
+    class_list = tuple(classes) if classes is not None else KNOWN_CLASSES[name]
+    for s in sources:
+        unknown = sorted({c for by_class in s.keys.values() for c in by_class if c not in class_list})
+        if unknown:
+            shown = ", ".join(class_list[:10]) + (", ..." if len(class_list) > 10 else "")
+            raise ArchiveError(
+                f"{s.path}: class folders {unknown[:5]}{'...' if len(unknown) > 5 else ''} are not classes of "
+                f"{name!r} (expected {shown}); to import a different dataset, use another name"
+            )
+    return class_list
+
+
+def _stored_or_refuse(
+    name: str, final: Path, sources: list[_Source], class_list: Sequence[str], resize: Any, *,
+    root: str | os.PathLike | None, replace: bool,
+) -> dict[str, Any] | None:
+    """Before decoding: the stored manifest when `final` already holds these archives imported alike and
+    verified (the import is a no-op), else None; DatasetExistsError when `final` exists and not `replace`."""
+    if not (final.exists() or final.is_symlink()):
+        return None
+    manifest_now = _manifest_or_none(final)
+    same = None
+    if manifest_now is not None and _same_import(manifest_now, sources, class_list, resize):
+        same = verify_dataset(name, root=root)
+        if same.status == "ok":
+            return manifest_now
+    if not replace:
+        _refuse_existing(name, final, _planned_counts(sources), same=same)
+    return None
+
+
+def _new_manifest(name: str, sources: list[_Source], class_list: Sequence[str], shape: tuple[int, ...],
+                  resize: Any) -> dict[str, Any]:
+    """The manifest of an import, without its splits (filled in as they are written)."""
+    return {
+        "format": _MANIFEST_FORMAT,
+        "name": name,
+        "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "lowfreq_version": __version__,
+        "classes": list(class_list),
+        "image_shape": list(shape),
+        "resize": resize,
+        "hashes": "sha256 of every stored .npy file, per split (python -m lowfreq data verify)",
+        "sources": [
+            {
+                "name": s.name,
+                "path": str(s.path.resolve()),
+                "kind": s.kind,
+                "sha256": s.sha256,
+                "sha256_of": "file" if s.kind != "directory" else "sorted 'relative path, sha256 of file' lines",
+                "bytes": s.nbytes,
+                "formats": sorted(s.extensions),
+                "numbering": s.numbering,
+                "files": {sp: sum(len(v) for v in bc.values()) for sp, bc in s.images.items()},
+                "ignored_files": len(s.ignored),
+            }
+            for s in sources
+        ],
+        "splits": {},
+    }
+
+
+def _write_split(folder: Path, sp: str, r: _SplitResult, num_classes: int) -> dict[str, Any]:
+    """Write one merged split's four arrays into `folder`; its manifest entry (counts, order, sha256 of each file)."""
+    arrays = {
+        "images": np.stack(r.pixels).astype(np.uint8, copy=False),
+        "labels": np.asarray(r.labels, dtype=np.int64),
+        "exact": np.asarray(r.exact, dtype=bool),
+        "official_index": np.asarray(r.official, dtype=np.int64),
+    }
+    r.pixels.clear()
+    files, hashes = {}, {}
+    for key, arr in arrays.items():
+        fn = f"{sp}_{key}.npy"
+        np.save(folder / fn, arr)
+        files[key], hashes[key] = fn, _sha256_file(folder / fn)
+    return {
+        "n": int(len(arrays["labels"])),
+        "n_exact": int(arrays["exact"].sum()),
+        "exact_prefix": int(np.argmin(arrays["exact"])) if not arrays["exact"].all() else int(len(arrays["exact"])),
+        "class_counts": np.bincount(arrays["labels"], minlength=num_classes).tolist(),
+        **r.info,
+        "files": files,
+        "sha256": hashes,
+    }
+
+
+def _write_and_move_into_place(
+    base: Path, name: str, manifest: dict[str, Any], results: dict[str, _SplitResult], num_classes: int, *,
+    replace: bool, existed: bool,
+) -> None:
+    """Write the data set into a temporary folder, then rename it to ``base/name``. A data set that appeared
+    there since the existence check (`existed` False) is never replaced without `replace`
+    (DatasetExistsError); an interruption between the two renames puts the previous data set back."""
+    final = base / name
+    tmp = base / f".{name}.importing-{os.getpid()}"
+    old = base / f".{name}.old-{os.getpid()}"
+    moved_aside = False
+    try:
+        if tmp.exists():
+            shutil.rmtree(tmp)
+        tmp.mkdir()
+        for sp, r in results.items():
+            manifest["splits"][sp] = _write_split(tmp, sp, r, num_classes)
+        atomic_json_dump(manifest, tmp / _MANIFEST)
+        os.chmod(tmp / _MANIFEST, 0o644)
+        if final.exists() or final.is_symlink():
+            if not replace and not existed:
+                raise DatasetExistsError(
+                    f"dataset {name!r} appeared in {final} while this import ran (another import?); it is kept and "
+                    "this import is dropped: pass --replace (replace=True) to replace it, or import under another name"
+                )
+            os.replace(final, old)
+            moved_aside = True
+        os.replace(tmp, final)
+    finally:
+        if moved_aside and not (final.exists() or final.is_symlink()) and old.exists():
+            os.replace(old, final)  # interrupted between the two renames: put the previous data set back
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    if old.exists():
+        shutil.rmtree(old, ignore_errors=True) if old.is_dir() and not old.is_symlink() else old.unlink()
+
+
 def import_image_folder(
     name: str,
     paths: str | os.PathLike | Sequence[str | os.PathLike],
@@ -750,152 +1000,52 @@ def import_image_folder(
     Nothing is lost by mistake: a data set already stored under `name` is replaced only with
     replace=True (:class:`DatasetExistsError` otherwise, saying which splits would shrink); importing
     the same archives again with the same settings is a no-op that returns the stored manifest (when
-    its files pass :func:`verify_dataset`). Archive problems are one-line :class:`ArchiveError`s naming
-    the file. The set is written to a temporary folder and then moved into place, so an interrupted
-    import (an exception, Ctrl-C) leaves the previous one intact and no temporary folder; leftovers of
-    a killed import are removed by the next import of `name`. The manifest records the sha256 of
-    every stored array (checked by :func:`verify_dataset`). Returns the manifest (dict).
+    its files pass :func:`verify_dataset`). An import holds the lock of the data directory (flock on
+    the directory) from the existence check to the final rename, so two at once run one after the
+    other and the second sees the first's data set. Memory is bounded whatever the archive holds:
+    members are streamed, and a file or image beyond :func:`image_limits` is refused. Archive
+    problems are one-line :class:`ArchiveError`s naming the file. The set is written to a temporary
+    folder and then moved into place, so an interrupted import (an exception, Ctrl-C) leaves the
+    previous one intact and no temporary folder; leftovers of a killed import are removed by the next
+    import of `name`. The manifest records the sha256 of every stored array (checked by
+    :func:`verify_dataset`). Returns the manifest (dict).
     """
-    _check_name(name)
-    if fit not in FIT_MODES:
-        raise ValueError(f"fit must be one of {FIT_MODES}, got {fit!r}")
-    if not 0 < crop_fraction <= 1:
-        raise ValueError(f"crop_fraction must be in (0, 1], got {crop_fraction!r}")
-    if fit == "center_crop" and size is None:
-        raise ValueError("fit='center_crop' needs size= (the crop size in pixels)")
-    path_list = [Path(paths)] if isinstance(paths, (str, os.PathLike)) else [Path(p) for p in paths]
-    if not path_list:
-        raise ValueError("import_image_folder: give at least one archive or directory")
-    hw = _as_size(size)
-    expect = expected_image_size(name)
-    if hw is not None and expect is not None and hw != expect:
-        raise ValueError(
-            f"{name} images are {expect[0]}x{expect[1]}, so --size {hw[0] if hw[0] == hw[1] else hw} (size=) cannot be "
-            f"stored as {name}; import them under another name (python -m lowfreq data import OTHER_NAME ... --size N)"
-        )
+    path_list, hw, expect = _import_settings(name, paths, size=size, fit=fit, crop_fraction=crop_fraction)
     t0 = time.perf_counter()
-    sources = [_scan_source(p.expanduser(), progress=progress) for p in path_list]
-
-    found = sorted({cls for s in sources for by_class in s.keys.values() for cls in by_class})
-    if name in KNOWN_CLASSES or classes is not None:
-        class_list = tuple(classes) if classes is not None else KNOWN_CLASSES[name]
-        for s in sources:
-            unknown = sorted({c for by_class in s.keys.values() for c in by_class if c not in class_list})
-            if unknown:
-                shown = ", ".join(class_list[:10]) + (", ..." if len(class_list) > 10 else "")
-                raise ArchiveError(
-                    f"{s.path}: class folders {unknown[:5]}{'...' if len(unknown) > 5 else ''} are not classes of "
-                    f"{name!r} (expected {shown}); to import a different dataset, use another name"
-                )
-    else:
-        class_list = tuple(found)
+    limits = image_limits(name, size=hw)
+    sources = [_scan_source(p, progress=progress, limits=limits) for p in path_list]
+    class_list = _class_list(name, sources, classes)
     label_of = {c: k for k, c in enumerate(class_list)}
     resize = None if hw is None else {"size": list(hw), "fit": fit, "crop_fraction": crop_fraction, "filter": "PIL bicubic"}
-
-    if hw is None:
-        for s in sources:
+    for s in sources:
+        if hw is None:
             _check_first_image(s, name, expect)
-    elif name in RGB_DATASETS:
-        for s in sources:
+        elif name in RGB_DATASETS:
             _check_first_image(s, name, None)
 
     base = _writable_base(root)
     final = base / name
-    _clean_stale(base, name)
-    if final.exists() or final.is_symlink():
-        manifest_now = _manifest_or_none(final)
-        same = None
-        if manifest_now is not None and _same_import(manifest_now, sources, class_list, resize):
-            same = verify_dataset(name, root=root)
-            if same.status == "ok":
-                return manifest_now
-        if not replace:
-            _refuse_existing(name, final, _planned_counts(sources), same=same)
-
-    for s in sources:
-        _read_source(s, size=hw, progress=progress, fit=fit, crop_fraction=crop_fraction,
-                     expect=None if hw is not None else expect, dataset=name)
-
-    shapes = {im.pixels.shape for s in sources for bc in s.images.values() for imgs in bc.values() for im in imgs}
-    if len(shapes) > 1:
-        raise ValueError(
-            f"images have different sizes ({', '.join(f'{h}x{w}' for h, w, _ in sorted(shapes)[:4])}...); "
-            "pass size= (python -m lowfreq data import ... --size N) to resize them to one size"
-        )
-    shape = shapes.pop()
-
-    splits = sorted({sp for s in sources for sp in s.images}, key=lambda sp: (_SPLIT_DIRS.index(sp), sp))
-    results = {sp: _merge_split(sp, [s for s in sources if sp in s.images], label_of, len(class_list)) for sp in splits}
-
-    manifest: dict[str, Any] = {
-        "format": _MANIFEST_FORMAT,
-        "name": name,
-        "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "lowfreq_version": __version__,
-        "classes": list(class_list),
-        "image_shape": list(shape),
-        "resize": resize,
-        "hashes": "sha256 of every stored .npy file, per split (python -m lowfreq data verify)",
-        "sources": [
-            {
-                "name": s.name,
-                "path": str(s.path.resolve()),
-                "kind": s.kind,
-                "sha256": s.sha256,
-                "sha256_of": "file" if s.kind != "directory" else "sorted 'relative path, sha256 of file' lines",
-                "bytes": s.nbytes,
-                "formats": sorted(s.extensions),
-                "numbering": s.numbering,
-                "files": {sp: sum(len(v) for v in bc.values()) for sp, bc in s.images.items()},
-                "ignored_files": len(s.ignored),
-            }
-            for s in sources
-        ],
-        "splits": {},
-    }
-    tmp = base / f".{name}.importing-{os.getpid()}"
-    old = base / f".{name}.old-{os.getpid()}"
-    moved_aside = False
-    try:
-        if tmp.exists():
-            shutil.rmtree(tmp)
-        tmp.mkdir()
-        for sp, r in results.items():
-            arrays = {
-                "images": np.stack(r.pixels).astype(np.uint8, copy=False),
-                "labels": np.asarray(r.labels, dtype=np.int64),
-                "exact": np.asarray(r.exact, dtype=bool),
-                "official_index": np.asarray(r.official, dtype=np.int64),
-            }
-            r.pixels.clear()
-            files, hashes = {}, {}
-            for key, arr in arrays.items():
-                fn = f"{sp}_{key}.npy"
-                np.save(tmp / fn, arr)
-                files[key], hashes[key] = fn, _sha256_file(tmp / fn)
-            manifest["splits"][sp] = {
-                "n": int(len(arrays["labels"])),
-                "n_exact": int(arrays["exact"].sum()),
-                "exact_prefix": int(np.argmin(arrays["exact"])) if not arrays["exact"].all() else int(len(arrays["exact"])),
-                "class_counts": np.bincount(arrays["labels"], minlength=len(class_list)).tolist(),
-                **r.info,
-                "files": files,
-                "sha256": hashes,
-            }
+    with _import_lock(base):
+        _clean_stale(base, name)
+        stored = _stored_or_refuse(name, final, sources, class_list, resize, root=root, replace=replace)
+        if stored is not None:
+            return stored
+        existed = final.exists() or final.is_symlink()
+        for s in sources:
+            _read_source(s, size=hw, progress=progress, fit=fit, crop_fraction=crop_fraction,
+                         expect=None if hw is not None else expect, dataset=name)
+        shapes = {im.pixels.shape for s in sources for bc in s.images.values() for imgs in bc.values() for im in imgs}
+        if len(shapes) > 1:
+            raise ValueError(
+                f"images have different sizes ({', '.join(f'{h}x{w}' for h, w, _ in sorted(shapes)[:4])}...); "
+                "pass size= (python -m lowfreq data import ... --size N) to resize them to one size"
+            )
+        splits = sorted({sp for s in sources for sp in s.images}, key=lambda sp: (_SPLIT_DIRS.index(sp), sp))
+        results = {sp: _merge_split(sp, [s for s in sources if sp in s.images], label_of, len(class_list))
+                   for sp in splits}
+        manifest = _new_manifest(name, sources, class_list, shapes.pop(), resize)
         manifest["import_seconds"] = round(time.perf_counter() - t0, 1)
-        atomic_json_dump(manifest, tmp / _MANIFEST)
-        os.chmod(tmp / _MANIFEST, 0o644)
-        if final.exists() or final.is_symlink():
-            os.replace(final, old)
-            moved_aside = True
-        os.replace(tmp, final)
-    finally:
-        if moved_aside and not (final.exists() or final.is_symlink()) and old.exists():
-            os.replace(old, final)  # interrupted between the two renames: put the previous data set back
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
-    if old.exists():
-        shutil.rmtree(old, ignore_errors=True) if old.is_dir() and not old.is_symlink() else old.unlink()
+        _write_and_move_into_place(base, name, manifest, results, len(class_list), replace=replace, existed=existed)
     return manifest
 
 
@@ -1044,6 +1194,9 @@ def load_image_folder(
     """Load a split stored by :func:`import_image_folder` from ``<data_dir(root)>/<name>/``.
 
     split: a stored split name; ``test`` and ``val`` stand in for each other when only one exists.
+    The split's files are checked against the sha256 recorded at import (as ``data verify`` does): a
+    changed one gives a :class:`DataChangedWarning` naming the split and the files, and the source
+    says so (its exactness no longer holds).
     Returns an :class:`ImageDataset` with images (N, 3, H, W) (or (N, 1, H, W) with grayscale=True)
     as float32 in [0, 1], or uint8 with as_float=False. Raises :class:`DataNotFoundError` naming the
     directory searched when the dataset or split is missing.
@@ -1070,10 +1223,14 @@ def load_image_folder(
     arrays = {}
     redo = (f"check it with `python -m lowfreq data verify {name}` and import the dataset again "
             f"(python -m lowfreq data import {name} ARCHIVE... --replace)")
+    changed = []
+    recorded = info.get("sha256") if isinstance(info.get("sha256"), dict) else {}
     for key, fn in info["files"].items():
         p = folder / fn
         if not p.is_file():
             raise DataNotFoundError(f"{p} is missing (the import in {folder} is incomplete); import the dataset again")
+        if key in recorded and _sha256_file(p) != recorded[key]:
+            changed.append(fn)
         try:
             arrays[key] = np.load(p)
         except (ValueError, OSError, EOFError) as exc:
@@ -1085,7 +1242,13 @@ def load_image_folder(
                                   f"{arrays['images'].shape}, not (N, H, W, 3) uint8; {redo}")
     n, n_exact = info["n"], info["n_exact"]
     exactness = "all exact" if n_exact == n else f"{n_exact} of {n} exact, the rest lossy copies"
+    if changed:
+        exactness = f"CHANGED since the import ({', '.join(changed)} differ from the manifest's sha256): not the imported pixels"
     source = f"imported {name} {sp} from {_describe_sources(manifest)}: {n} images, {exactness}; order: {info['order']}"
+    if changed:
+        warnings.warn(f"the {sp} split of data set {name!r} in {folder} changed since its import ({', '.join(changed)} "
+                      f"no longer match the manifest's sha256); results on it are kept apart from those on the imported "
+                      f"data, but are not the imported data's: {redo}", DataChangedWarning, stacklevel=2)
     return make_dataset(
         arrays["images"], arrays["labels"], arrays["exact"], arrays["official_index"],
         source=source, classes=manifest["classes"], grayscale=grayscale, as_float=as_float,

@@ -49,6 +49,7 @@ __all__ = [
     "resolve_model",
     "load_weights",
     "ExportedModel",
+    "exported_training_ops",
     "ClassMap",
     "parse_classes",
     "parse_stats",
@@ -152,11 +153,12 @@ def _unwrap_state(obj: Any, path: Path) -> dict[str, torch.Tensor]:
     return out
 
 
-def load_weights(model: nn.Module, weights: str | Path) -> nn.Module:
+def load_weights(model: nn.Module, weights: str | Path, *, num_classes_option: bool = True) -> nn.Module:
     """Load the state_dict in file `weights` into `model` (exactly: every tensor must fit). The file may
     hold a plain state_dict or a checkpoint dict with one under 'state_dict', 'model', ...; a 'module.'
-    (DataParallel) prefix is removed. One-line ValueErrors say what does not fit and what to pass
-    (``--num-classes N`` when only the head's width differs). Returns the model."""
+    (DataParallel) prefix is removed. One-line ValueErrors say what does not fit and what to pass when
+    only the head's width differs: ``--num-classes N`` where that option exists (`num_classes_option`,
+    the torchvision / timm constructors), else that the model must be built with N outputs. Returns the model."""
     path = Path(weights).expanduser()
     if not path.is_file():
         raise FileNotFoundError(f"no weights file {path}")
@@ -179,7 +181,9 @@ def load_weights(model: nn.Module, weights: str | Path) -> nn.Module:
     if wrong:
         k, have, want = wrong[-1]
         head = k in list(own)[-2:] and len(have) == len(want) and have[1:] == want[1:]
-        hint = f"; pass --num-classes {have[0]}" if head else ""
+        hint = "" if not head else (f"; pass --num-classes {have[0]}" if num_classes_option else
+                                    f"; the weights are of a {have[0]}-class head: build the model with {have[0]} "
+                                    "outputs (FILE.py models take no --num-classes)")
         raise ValueError(f"{path}: {len(wrong)} tensor(s) do not fit the model, e.g. {k} is {list(have)} in the file and "
                          f"{list(want)} in the model{hint}")
     if missing or extra:
@@ -190,15 +194,42 @@ def load_weights(model: nn.Module, weights: str | Path) -> nn.Module:
 
 
 # --------------------------------------------------------------------------- exported programs
+#: Operators of an exported graph that take a training flag, and the position of that flag in their arguments.
+_TRAINING_FLAG_ARG = {"aten.batch_norm": 5, "aten.dropout": 2, "aten.feature_dropout": 2, "aten.alpha_dropout": 2,
+                      "aten.instance_norm": 5}
+
+
+def exported_training_ops(program: Any) -> tuple[str, ...]:
+    """The operators of a ``torch.export`` program (an ``ExportedProgram``) that run in training mode
+    (batch norm with batch statistics, active dropout): an exported graph is frozen in the mode it was
+    exported in, so this, not any module's ``training`` flag, is the mode it has. Empty for a program
+    exported in eval mode."""
+    found = []
+    for node in program.graph.nodes:
+        if node.op != "call_function":
+            continue
+        op = str(node.target).rsplit(".", 1)[0] if str(node.target).count(".") >= 2 else str(node.target)
+        at = _TRAINING_FLAG_ARG.get(op)
+        if at is not None and len(node.args) > at and node.args[at] is True:
+            found.append(str(node.target))
+        elif "_native_batch_norm_legit_functional" in str(node.target) or "native_dropout" in str(node.target):
+            found.append(str(node.target))
+    return tuple(found)
+
+
 class ExportedModel(nn.Module):
-    """A ``torch.export`` program as an ordinary module: ``train()``/``eval()`` only set the flag (an
-    exported graph is frozen in the mode it was exported in), and a program exported with a fixed
-    batch size runs any batch in chunks of that size. `input_shape` is the (C, H, W) it was exported
-    for (None where a dimension is dynamic)."""
+    """A ``torch.export`` program as an ordinary module: an exported graph is frozen in the mode it was
+    exported in (torch 2.14's ``ExportedProgram.module()`` refuses ``.eval()``), so ``training`` is that
+    mode (:attr:`training_ops`: the operators that run in training mode, empty for an eval-mode export)
+    and ``train()``/``eval()`` only set the flag; the program's own submodules keep flags that mean
+    nothing and are not checked. A program exported with a fixed batch size runs any batch in chunks of
+    that size. `input_shape` is the (C, H, W) it was exported for (None where a dimension is dynamic)."""
 
     def __init__(self, program: Any) -> None:
         super().__init__()
+        self.training_ops = exported_training_ops(program)
         self.program = program.module()
+        self.training = bool(self.training_ops)
         shape = None
         for node in program.graph.nodes:
             if node.op == "placeholder" and node.name in program.graph_signature.user_inputs:
@@ -284,7 +315,7 @@ def _load_file(path: Path, function: str, weights: str | None, tier: str) -> nn.
         raise ValueError(f"{path}:{function}() failed ({type(exc).__name__}: {' '.join(str(exc).split())[:200]})") from None
     if not isinstance(model, nn.Module):
         raise ValueError(f"{path}:{function}() returned a {type(model).__name__}; it must return a torch.nn.Module")
-    return load_weights(model, weights) if weights else model
+    return load_weights(model, weights, num_classes_option=False) if weights else model
 
 
 def _load_saved(path: Path, kind: str) -> nn.Module:

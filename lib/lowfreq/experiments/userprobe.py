@@ -41,15 +41,17 @@ from torch import nn
 from lowfreq.core import cache as _cache
 from lowfreq.core import utils
 from lowfreq.core.paths import Folders
+from lowfreq.core.tiers import synthetic_tier
+from lowfreq.core.tiers import tier as tier_of
 from lowfreq.core.utils import resolve_device, to_grayscale
-from lowfreq.data import CIFAR10_CLASSES, DataNotFoundError, dataset_fingerprint
+from lowfreq.data import CIFAR10_CLASSES, DataNotFoundError, InexactDataWarning, dataset_fingerprint, image_limits
 from lowfreq.data.imagenette import dataset_name as imagenette_name
 from lowfreq.experiments import instances, probes
 from lowfreq.experiments.evalsets import EvalSet, eval_set
 from lowfreq.experiments.probe import (FOURIER_IMAGES, Probe, ProbeSettings, compute_record, corruption_params_for, get,
                                        names, record_inputs)
 from lowfreq.experiments.tiers import ProbeTarget, resolve, tier_config
-from lowfreq.experiments.usermodels import ModelSource, UserModel, parse_classes, parse_stats, resolve_model
+from lowfreq.experiments.usermodels import ExportedModel, ModelSource, UserModel, parse_classes, parse_stats, resolve_model
 from lowfreq.methods.fourier import FourierHeatMap
 from lowfreq.methods.hybrid import HybridCurve
 from lowfreq.models import registry
@@ -62,6 +64,7 @@ __all__ = [
     "settings_for",
     "corruption_params_for",
     "ProbeData",
+    "INPUT_SIZE_RANGE_PX",
     "load_probe_data",
     "load_image_folder_images",
     "check_probe_images",
@@ -92,7 +95,8 @@ def settings_for(tier: str, *, family: str = "cifar10", size_px: int = 32, n_ima
 class ProbeData:
     """Evaluation images of a probe: images (N, C, H, W) float in [0, 1] in a fixed order, labels (N,),
     class names (None when the classes are only numbered), a description (`source`), the data set's
-    `name` and `family` ('synthetic', 'cifar10', 'imagenette', 'folder', 'custom')."""
+    `name` and `family` ('synthetic', 'cifar10', 'imagenette', 'folder', 'custom'); `n_classes`: the
+    number of numbered classes when the images are a cut of a larger set (its labels may not show them all)."""
 
     images: torch.Tensor
     labels: torch.Tensor
@@ -100,10 +104,13 @@ class ProbeData:
     source: str
     name: str
     family: str
+    n_classes: int | None = None
 
     @property
     def num_classes(self) -> int:
-        return len(self.classes) if self.classes else int(self.labels.max()) + 1
+        if self.classes:
+            return len(self.classes)
+        return self.n_classes if self.n_classes is not None else int(self.labels.max()) + 1
 
     @property
     def size_px(self) -> int:
@@ -144,7 +151,8 @@ def load_image_folder_images(path: str | Path, *, size_px: int | None = None, n:
     """Images of a folder ``PATH/<class>/<image>`` (or ``PATH/val/...``, ``PATH/test/...``): classes in
     sorted order, each class's files sorted by name, classes interleaved proportionally; the first `n`
     images, as RGB in [0, 1], resized to `size_px` x `size_px` (bilinear; the aspect ratio is not kept)
-    when given. Images of different sizes need `size_px`."""
+    when given. Images of different sizes need `size_px`; an image of more pixels than
+    :func:`lowfreq.data.image_limits` allows (~67 M) is refused from its header, before decoding."""
     root = Path(path).expanduser()
     if not root.is_dir():
         raise FileNotFoundError(f"no image folder {root}")
@@ -159,17 +167,24 @@ def load_image_folder_images(path: str | Path, *, size_px: int | None = None, n:
         raise ValueError(f"{root}: expected one sub-folder of images per class (at least 2 classes), found "
                          f"{len(keep)} class folder(s) with images")
     order = _interleave([f for _, f in keep])[: None if n is None else int(n)]
+    max_px = image_limits("folder").max_pixels
     imgs, labels, sizes = [], [], set()
     for c, f in order:
+        too_big = ""
         try:
             with Image.open(f) as im:
-                im = im.convert("RGB")
-                sizes.add(im.size)
-                if size_px is not None and im.size != (size_px, size_px):
-                    im = im.resize((size_px, size_px), Image.BILINEAR)
-                imgs.append(np.asarray(im, dtype=np.uint8))
+                if im.size[0] * im.size[1] > max_px:  # from the header: a decompression bomb is never decoded
+                    too_big = f"{f}: the image is {im.size[1]}x{im.size[0]} pixels, more than the {max_px} one image may have"
+                else:
+                    im = im.convert("RGB")
+                    sizes.add(im.size)
+                    if size_px is not None and im.size != (size_px, size_px):
+                        im = im.resize((size_px, size_px), Image.BILINEAR)
+                    imgs.append(np.asarray(im, dtype=np.uint8))
         except (OSError, ValueError) as exc:
             raise ValueError(f"{f}: not a readable image ({type(exc).__name__}); remove it or replace it") from None
+        if too_big:
+            raise ValueError(f"{too_big}; remove it or shrink it")
         labels.append(c)
     if size_px is None and len(sizes) > 1:
         raise ValueError(f"{root}: the images have different sizes ({', '.join(f'{w}x{h}' for w, h in sorted(sizes)[:3])}"
@@ -181,36 +196,57 @@ def load_image_folder_images(path: str | Path, *, size_px: int | None = None, n:
     return ProbeData(x, torch.tensor(labels, dtype=torch.long), names, src, f"folder:{root.name}", "folder")
 
 
+#: The image sizes (pixels, inclusive) ``--input-size`` may ask for: the probes' filters need at least
+#: 8 x 8, and 1024 x 1024 images already take 12 MB each as float.
+INPUT_SIZE_RANGE_PX: tuple[int, int] = (8, 1024)
+
+
+def _check_input_size(input_size: Any) -> None:
+    """A one-line ValueError, before anything loads, for an `input_size` outside :data:`INPUT_SIZE_RANGE_PX`."""
+    lo, hi = INPUT_SIZE_RANGE_PX
+    if input_size is None:
+        return
+    if isinstance(input_size, bool) or not isinstance(input_size, (int, np.integer)) or not lo <= input_size <= hi:
+        raise ValueError(f"--input-size must be a whole number of pixels from {lo} to {hi}, got {input_size!r}; "
+                         f"give the side your model takes (e.g. 32, 64 or 224)")
+
+
 def load_probe_data(data: str | None, *, tier: str, n: int | None = None, input_size: int | None = None,
                     grayscale: bool = False, data_root: Any = None) -> ProbeData:
     """The evaluation images for `data`: 'synthetic' (the smoke tier's cue-conflict images),
     'cifar10' (the test set in official order as far as known: the first 1000 are the paper's attack
     set), 'imagenette' (the stored ``imagenette<input_size or 64>`` val images) or the path of an
     image folder (:func:`load_image_folder_images`); None: the tier's own data (synthetic at smoke,
-    CIFAR-10 otherwise). The first `n` images, resized to `input_size` when given, in grayscale when asked."""
-    data = data or ("synthetic" if tier == "smoke" else "cifar10")
-    real_tier = "cpu" if tier == "smoke" else tier
+    CIFAR-10 otherwise). The first `n` images (of the same set the probes use without `n`), resized to
+    `input_size` when given (after the cut, so memory grows with `n`, not with the set; sizes outside
+    :data:`INPUT_SIZE_RANGE_PX` are refused first), in grayscale when asked."""
+    _check_input_size(input_size)
+    data = data or ("synthetic" if tier_of(tier).synthetic_data else "cifar10")
+    real_tier = tier_of(tier).real_data_tier
     if data == "synthetic":
-        es = eval_set("smoke", n, data_root=data_root)
+        es = eval_set(synthetic_tier().name, None, data_root=data_root)
         x, y, src, classes, name, fam = es.images, es.labels, es.source, None, "synthetic", "synthetic"
     elif data == "cifar10":
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            es = eval_set(real_tier, n, data_root=data_root)
+            warnings.simplefilter("ignore", InexactDataWarning)  # the source says so; a DataChangedWarning is shown
+            es = eval_set(real_tier, None, data_root=data_root)
         x, y, src, classes, name, fam = es.images, es.labels, es.source, tuple(CIFAR10_CLASSES), "cifar10", "cifar10"
     elif data == "imagenette":
         ds_name = imagenette_name(input_size or 64)
-        es = eval_set(real_tier, n, data_root=data_root, dataset=ds_name)
+        es = eval_set(real_tier, None, data_root=data_root, dataset=ds_name)
         x, y, src, classes, name, fam = es.images, es.labels, es.source, None, ds_name, "imagenette"
     else:
         d = load_image_folder_images(data, size_px=input_size, n=n)
         x, y, src, classes, name, fam = d.images, d.labels, d.source, d.classes, d.name, d.family
+    n_classes = None if classes else int(y.max()) + 1
+    if n is not None:
+        x, y = x[:n], y[:n]
     if input_size is not None and x.shape[-1] != input_size:
         src += f", resized from {x.shape[-2]}x{x.shape[-1]} to {input_size}x{input_size} (bilinear, antialiased)"
         x = _resize(x, input_size)
     if grayscale and x.shape[1] == 3:
         x, src = to_grayscale(x), src + ", grayscale"
-    return ProbeData(x, y.long(), classes, src, name, fam)
+    return ProbeData(x, y.long(), classes, src, name, fam, n_classes=n_classes)
 
 
 # --------------------------------------------------------------------------- checks
@@ -261,7 +297,8 @@ def check_model(model: UserModel, images: torch.Tensor, *, num_classes: int, dev
     --input-size) or channel count (--grayscale); it does not return (N, K) logits; K differs from the
     data's `num_classes` without a class mapping (--classes), or the mapping names outputs the network
     does not have or another number of classes; its outputs are not finite; or two identical calls give
-    different outputs."""
+    different outputs. A ``torch.export`` program (:class:`ExportedModel`) is checked for the mode its
+    graph was exported in, not for its submodules' flags."""
     net = model.net
     devs = _devices(net)
     if len(devs) > 1:
@@ -270,7 +307,13 @@ def check_model(model: UserModel, images: torch.Tensor, *, num_classes: int, dev
     if devs and not _same_device(next(iter(devs)), device):
         raise ValueError(f"the model is on {next(iter(devs))} but device {device} was asked for; move it "
                          f"(model.to('{device}')) or ask for --device {next(iter(devs))}")
-    training = [n or type(net).__name__ for n, m in net.named_modules() if m.training]
+    exported = [n for n, m in net.named_modules() if isinstance(m, ExportedModel)]
+    frozen = [m.training_ops[0] for m in net.modules() if isinstance(m, ExportedModel) and m.training_ops]
+    if frozen:
+        raise ValueError(f"the exported model was exported in training mode (its graph runs {frozen[0]} with batch "
+                         "statistics or active dropout); call model.eval() before torch.export.export and save it again")
+    training = [n or type(net).__name__ for n, m in net.named_modules()  # an exported program's own mode: above
+                if m.training and not any(e == "" or n == e or n.startswith(f"{e}.") for e in exported)]
     if training:
         raise ValueError(f"the model is in training mode ({training[0]}.training is True: batch norm and dropout "
                          "change its answers); call model.eval() before probing it")
@@ -570,7 +613,7 @@ def probe(
     # 1. the images (without the data set, cached results can still be read by label) and the probe sizes
     try:
         pd = _probe_data(images, labels, class_names, data, tier, target if own_data else None, input_size, grayscale,
-                         f.data)
+                         f.data, n=n_images)
     except DataNotFoundError:
         if compute:
             raise
@@ -662,28 +705,35 @@ def _fill(res: "ProbeResult", plan: _Plan, computed: Sequence[str], *, from_labe
 
 
 def _probe_data(images: Any, labels: Any, class_names: Sequence[str] | None, data: str | None, tier: str,
-                own: Any, input_size: int | None, grayscale: bool, data_root: Any) -> ProbeData:
-    """The probe's images: given ones, a registry model's own (as the book probes it), or :func:`load_probe_data`."""
+                own: Any, input_size: int | None, grayscale: bool, data_root: Any, n: int | None = None) -> ProbeData:
+    """The probe's images: given ones, a registry model's own (as the book probes it), or :func:`load_probe_data`.
+    With `input_size` they are cut to the first `n` (the probes' --images) before resizing; an `input_size`
+    outside :data:`INPUT_SIZE_RANGE_PX` is refused before anything loads."""
+    _check_input_size(input_size)
+    cut = n if input_size is not None else None
     if images is not None:
         x, y = check_probe_images(images, labels)
         pd = ProbeData(x, y, tuple(class_names) if class_names else None,
                        f"{len(y)} images given to lowfreq.experiments.userprobe.probe", "custom", "custom")
+        if cut is not None:
+            pd = dataclasses.replace(pd, images=pd.images[:cut], labels=pd.labels[:cut],
+                                     n_classes=None if pd.classes else pd.num_classes)
         if input_size is not None:
             pd = dataclasses.replace(pd, images=_resize(pd.images, input_size), source=pd.source + f", resized to {input_size}")
         if grayscale and pd.images.shape[1] == 3:
             pd = dataclasses.replace(pd, images=to_grayscale(pd.images), source=pd.source + ", grayscale")
         return pd
     if own is not None:
-        es = eval_set(tier, None if tier == "smoke" else max(own.config.n_clean, FOURIER_IMAGES.get(tier, 200)),
+        es = eval_set(tier, None if tier_of(tier).synthetic_data else max(own.config.n_clean, FOURIER_IMAGES.get(tier, 200)),
                       data_root=data_root, grayscale=own.grayscale, dataset=own.dataset)
         fam = _expected_family(own.dataset, tier)
         return ProbeData(es.images, es.labels, tuple(CIFAR10_CLASSES) if fam == "cifar10" else None, es.source,
-                         own.dataset or ("synthetic" if tier == "smoke" else "cifar10"), fam)
-    return load_probe_data(data, tier=tier, input_size=input_size, grayscale=grayscale, data_root=data_root)
+                         own.dataset or ("synthetic" if tier_of(tier).synthetic_data else "cifar10"), fam)
+    return load_probe_data(data, tier=tier, n=cut, input_size=input_size, grayscale=grayscale, data_root=data_root)
 
 
 def _expected_family(data: str | None, tier: str) -> str:
-    if tier == "smoke" and (data is None or data == "synthetic"):
+    if tier_of(tier).synthetic_data and (data is None or data == "synthetic"):
         return "synthetic"
     if data is None or data == "cifar10":
         return "cifar10"
