@@ -301,7 +301,7 @@ def test_mouse_regularized_model_prefers_low_frequencies_end_to_end(dirs):
 
 def test_match_result_is_cached(dirs, monkeypatch):
     r = zoo.recipe("base_gray", "smoke")
-    monkeypatch.setattr(experiments.probes, "get_model", lambda *a, **k: zoo.build_model(r).eval())  # untrained is enough here
+    monkeypatch.setattr(experiments.instances, "get_model", lambda *a, **k: zoo.build_model(r).eval())  # untrained is enough here
     a = experiments.match_result("base_gray", "smoke", n=60)
     assert set(a["mean"]) == {"mouse", "monkey"} and len(a["per_layer"]["mouse"]) == 4
     assert all(-1 <= v <= 1 for v in a["per_layer"]["monkey"])

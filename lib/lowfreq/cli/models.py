@@ -85,11 +85,12 @@ def zoo_record_mismatch(name: str, tier: str, *, model_dir: Any = None, data_roo
     machine. None when the file is absent, matches, or there is no record (or no training-data identity)
     to compare with. Its results are another instance's, kept beside the committed ones."""
     r = zoo.recipe(name, tier)
-    local = zoo_weights_fingerprint(r, model_dir=model_dir)
+    f = paths.folders(data=data_root, models=model_dir, results=results_root)
+    local = zoo_weights_fingerprint(r, folders=f)
     if local is None:
         return None
     try:
-        rec = ResultCache(tier, root=results_root).load("trained", name, trained_inputs(r, data_root))
+        rec = ResultCache(tier, root=f.results).load("trained", name, trained_inputs(r, f))
     except DataNotFoundError:
         return None
     recorded = None if rec is None else rec.payload.get("weights_fingerprint")
