@@ -184,6 +184,20 @@ def test_paper_groups_are_ordered_and_labelled():
     assert zoo.paper_sigma_px(paper.PAPER_IMAGENET_BLUR_MODEL) == 3.0
 
 
+def test_every_model_group_has_one_display_row():
+    """Adding a model group means a registry group, its zoo recipes and one DisplayGroup row: a registry
+    group without a row (no label, colour or drawing order) fails here, not as a fallback colour in a figure."""
+    rows = [g.name for g in paper.DISPLAY_GROUPS]
+    assert len(rows) == len(set(rows))
+    assert set(registry.GROUPS) <= set(rows)
+    assert set(rows) - set(registry.GROUPS) == {"base_gray"}  # the one display-only group
+    assert paper.GROUP_ORDER == tuple(rows)
+    colours = [g.color for g in paper.DISPLAY_GROUPS]
+    assert len(colours) == len(set(colours)), "two groups share a colour"
+    assert all(plotting.group_color(g) == c for g, c in zip(rows, colours))
+    assert plotting.model_color("blur_s1.5") == paper.GROUP_COLORS["blur"]
+
+
 # ============================================================================ figures moved out of the chapters
 def _curve(shift: float) -> HybridCurve:
     f = np.array([0.0, 0.25, 0.5, 0.75, 1.0])
