@@ -260,3 +260,46 @@ def test_trained_smoke_replicas_fold_into_one_row_with_their_spread(dirs):
         assert len(per_seed) == 2 and row[key] == pytest.approx(np.mean(per_seed)), key
         assert row[f"{key}_seed_sd"] == pytest.approx(np.std(per_seed, ddof=1)), key
     assert "(n=2)" in tables.table_b_markdown([row])
+
+
+# ============================================================================ ε with failures counted (issue 20)
+def test_censored_median_is_defined_while_more_than_half_succeed():
+    inf = float("inf")
+    c = stats.censored_eps([0.01, 0.02, 0.03, inf, inf], [True, True, True, False, False], max_eps=0.5)
+    # failures rank above every success: the median of all five is the third smallest, a success
+    assert c.median_eps == pytest.approx(0.03) and c.success_rate == pytest.approx(0.6) and c.n_success == 3
+    assert c.median_eps > float(np.median([0.01, 0.02, 0.03]))  # larger than the median over successes only
+    assert c.mean_eps_success == pytest.approx(0.02) and c.median_text() == "7.65/255"
+    half = stats.censored_eps([0.01, 0.02, inf, inf], [True, True, False, False], max_eps=0.5)
+    assert half.median_eps is None and half.median_bound == 0.5 and half.median_text() == "> 127.50/255"
+    assert stats.censored_eps([inf, inf], [False, False], max_eps=None).median_text() == "not defined"
+    every = stats.censored_eps([0.04, 0.01, 0.03, 0.02], [True] * 4, max_eps=0.5)
+    assert every.median_eps == pytest.approx(0.025) and every.success_rate == 1.0
+    with pytest.raises(ValueError, match="same length"):
+        stats.censored_eps([0.1, 0.2], [True], max_eps=0.5)
+
+
+def test_attack_max_epsilon_is_pgds_largest_epsilon():
+    from lowfreq.experiments.tiers import tier_config
+    from lowfreq.methods.attacks import FMN, AttackSettings, PGDBisection
+
+    assert stats.attack_max_epsilon(tier_config("cpu").attack) == tier_config("cpu").attack.pgd.max_epsilon
+    assert stats.attack_max_epsilon(AttackSettings(attacks=("fmn", "pgd"), pgd=PGDBisection(max_epsilon=0.25))) == 0.25
+    assert stats.attack_max_epsilon(AttackSettings(attacks=("fmn",), fmn=FMN(steps=5))) is None
+
+
+def test_table_b_rows_gain_relative_corruption_and_censored_median_per_seed():
+    inf = float("inf")
+    rows = _fold([_row("adv", "adv", clean_acc=0.5, corruption_acc=0.45), _row("adv_seed1", "adv", clean_acc=0.6, corruption_acc=0.48),
+                  _row("base", "base", clean_acc=0.8, corruption_acc=0.6)])
+    attacks = {"adv": {"epsilon": np.array([0.1, 0.2, inf]), "success": np.array([True, True, False])},
+               "adv_seed1": {"epsilon": np.array([0.1, 0.3, 0.2]), "success": np.array([True, True, True])},
+               "base": {"epsilon": np.array([0.01, inf, inf]), "success": np.array([True, False, False])}}
+    out = {r["model"]: r for r in table_b.add_relative_and_censored(rows, attacks, max_eps=0.5)}
+    assert out["adv"]["corruption_rel"] == pytest.approx((0.9 + 0.8) / 2) and out["adv"]["corruption_rel_seed_n"] == 2
+    assert out["base"]["corruption_rel"] == pytest.approx(0.75)
+    assert out["adv"]["median_eps_censored"] == pytest.approx(0.2)
+    assert out["base"]["median_eps_censored"] is None and out["base"]["median_eps_censored_text"] == "> 127.50/255"
+    html = tables.table_b_html(list(out.values()), "test")
+    assert "&gt; 127.50" in html or "> 127.50" in html
+    assert "corruption / clean acc." in html

@@ -35,7 +35,7 @@ from typing import Any, Callable, Mapping, NamedTuple, Sequence
 import numpy as np
 from scipy import stats as scipy_stats
 
-from lowfreq.methods.attacks import PGDBisection
+from lowfreq.methods.attacks import AttackSettings
 from lowfreq.report.paper import ordered_groups
 
 __all__ = [
@@ -68,6 +68,7 @@ __all__ = [
     "CensoredEps",
     "censored_eps",
     "attack_max_epsilon",
+    "add_seed_quantity",
     "row_seed_spread",
     "seed_values",
 ]
@@ -593,10 +594,25 @@ def censored_eps(epsilon: Sequence[float] | np.ndarray, success: Sequence[bool] 
     return CensoredEps(n, k, k / n, None if max_eps is None else float(max_eps), median, bound, mean_s)
 
 
-def attack_max_epsilon(config: Mapping[str, Any] | None) -> float | None:
-    """The largest ε an attack record's configuration searched ([0, 1] pixel units): PGD's
-    ``max_epsilon`` (:class:`lowfreq.methods.attacks.PGDBisection`; its default when the key leaves it
-    out), None when the record ran no PGD (FMN alone has no largest ε) or has no configuration."""
-    if not config or "pgd" not in (config.get("attacks") or ()):
-        return None
-    return float((config.get("kw") or {}).get("max_epsilon", PGDBisection().max_epsilon))
+def attack_max_epsilon(settings: AttackSettings) -> float | None:
+    """The largest ε an attack with these settings searches ([0, 1] pixel units): PGD's ``max_epsilon``
+    (:class:`lowfreq.methods.attacks.PGDBisection`) when PGD is among its attacks, else None (FMN and
+    BB alone have no largest ε). A tier's settings (``experiments.tier_config(tier).attack``) are those
+    its attack records are keyed by."""
+    return float(settings.pgd.max_epsilon) if "pgd" in settings.attacks else None
+
+
+def add_seed_quantity(row: dict[str, Any], key: str, per_seed: Mapping[str, Any]) -> None:
+    """Set a quantity derived per seed (e.g. corruption / clean accuracy) on a row, as
+    :func:`fold_seeds` sets the folded ones: ``row[key]`` the mean over the seeds with a finite value
+    (None when none has), and for two seeds or more ``<key>_seed_sd``, ``_seed_n``, ``_seed_range`` and
+    each seed's value in ``row["seeds"]``. per_seed: {seed model: value}; units are the quantity's."""
+    sp = seed_spread(list(per_seed.values()))
+    row[key] = None if sp is None else sp.mean
+    if len(per_seed) > 1:
+        row[f"{key}_seed_sd"] = None if sp is None else sp.sd
+        row[f"{key}_seed_n"] = 0 if sp is None else sp.n
+        row[f"{key}_seed_range"] = None if sp is None else [sp.min, sp.max]
+        seeds = row.setdefault("seeds", {})
+        for n, v in per_seed.items():
+            seeds.setdefault(n, {})[key] = v
