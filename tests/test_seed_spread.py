@@ -295,7 +295,8 @@ def test_table_b_rows_gain_relative_corruption_and_censored_median_per_seed():
     attacks = {"adv": {"epsilon": np.array([0.1, 0.2, inf]), "success": np.array([True, True, False])},
                "adv_seed1": {"epsilon": np.array([0.1, 0.3, 0.2]), "success": np.array([True, True, True])},
                "base": {"epsilon": np.array([0.01, inf, inf]), "success": np.array([True, False, False])}}
-    out = {r["model"]: r for r in table_b.add_relative_and_censored(rows, attacks, max_eps=0.5)}
+    corruption = {"adv": {"mean": 0.45, "clean": 0.5}, "adv_seed1": {"mean": 0.48, "clean": 0.6}, "base": {"mean": 0.6, "clean": 0.8}}
+    out = {r["model"]: r for r in table_b.add_relative_and_censored(rows, attacks, corruption, max_eps=0.5)}
     assert out["adv"]["corruption_rel"] == pytest.approx((0.9 + 0.8) / 2) and out["adv"]["corruption_rel_seed_n"] == 2
     assert out["base"]["corruption_rel"] == pytest.approx(0.75)
     assert out["adv"]["median_eps_censored"] == pytest.approx(0.2)

@@ -63,24 +63,26 @@ def _seed_models(row: Mapping[str, Any]) -> list[str]:
 def add_relative_and_censored(
     table: Sequence[Mapping[str, Any]],
     attacks: Mapping[str, "Mapping[str, Any] | None"],
+    corruption: Mapping[str, "Mapping[str, Any] | None"],
     *,
     max_eps: float | None,
 ) -> list[dict[str, Any]]:
     """Table B rows with two columns computed per seed from what is stored, then averaged over seeds
     (:func:`lowfreq.report.stats.add_seed_quantity`): ``corruption_rel`` = corruption accuracy / clean
-    accuracy (a fraction; the verdicts stay on the absolute accuracy) and ``median_eps_censored``, the
+    accuracy on the same images (the corruption payload's ``mean`` / ``clean``, a ratio; the verdicts
+    stay on the absolute accuracy) and ``median_eps_censored``, the
     median minimal ε over every attacked image with a failed attack censored at `max_eps`
     (:func:`lowfreq.report.stats.censored_eps` of the attack payload's per-image ``epsilon`` and
     ``success``; [0, 1] pixel units). Where half or more of a seed's attacks failed the median is not
     defined: the row's ``median_eps_censored`` is None and ``median_eps_censored_text`` says '> x/255' or
-    'not defined'. attacks: {seed model: attack payload or None}."""
+    'not defined'. attacks, corruption: {seed model: its attack / corruption payload or None}."""
     out = []
     for r in table:
         row = dict(r)
-        seeds = row.get("seeds") or {str(row.get("model")): row}
         rel = {}
-        for n, sv in seeds.items():
-            clean, corr = stats.row_value(sv, "clean_acc"), stats.row_value(sv, "corruption_acc")
+        for n in _seed_models(row):
+            c = corruption.get(n) or {}
+            clean, corr = stats.row_value(c, "clean"), stats.row_value(c, "mean")
             rel[n] = corr / clean if clean and corr is not None else None
         stats.add_seed_quantity(row, "corruption_rel", rel)
         cens = {}
@@ -114,6 +116,7 @@ def table_b(tier: str, *, compute_missing: bool | None = None) -> TableB:
     table = stats.fold_s1_replicas(rows.table_b_rows(tier, models.names, groups=models.groups, compute=compute))
     seed_models = [n for r in table for n in _seed_models(r)]
     table = add_relative_and_censored(table, rows.gather_results("attack", seed_models, tier),
+                                      rows.gather_results("corruption", seed_models, tier),
                                       max_eps=stats.attack_max_epsilon(cfg.attack))
     wall = sw.elapsed_s
     n_missing = sum(1 for r in table if r.get("missing"))
