@@ -470,6 +470,6 @@ def test_deviation_design_facts_come_from_the_recipes_and_records():
     assert "reused for monkey" in nd["neural_sweep"] and "one baseline, base_gray, for both" in nd["neural_arch"]
     ft = deviations.imagenette_finetune("cpu")
     assert "in_pca" in ft and "in_blur_s3.0" in ft and "from the one in_base instance (seed 0)" in ft
-    md = deviations.blur_frev_markdown(["cpu"], results_root=committed)
+    md = deviations.blur_series_markdown(["cpu"], results_root=committed)
     frev = experiments.hybrid_result("blur_s1.5", "cpu", progress=False, load_only=True, results_root=committed).f_rev_nyq
     assert f"1.50 → {frev:.3f}" in md and "| `cpu` | Imagenette |" in md

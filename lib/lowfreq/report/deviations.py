@@ -30,7 +30,7 @@ __all__ = [
     "PAPER_SIZES_TIER",
     "evaluation_sizes_markdown",
     "failed_attacks_text",
-    "blur_frev_markdown",
+    "blur_series_markdown",
     "neural_design",
     "imagenette_finetune",
     "deviation_numbers",
@@ -79,7 +79,7 @@ def failed_attacks_text(censored: Mapping[str, stats.CensoredEps]) -> str:
     return head + "; ".join(parts) + "."
 
 
-def blur_frev_markdown(tiers: Sequence[str] = TIERS, *, results_root: Any = None) -> str:
+def blur_series_markdown(tiers: Sequence[str] = TIERS, *, results_root: Any = None) -> str:
     """A Markdown table of the blur series' σ-to-f_rev mapping at each tier that has hybrid records:
     each blur model's σ (pixels of its own input) with its f_rev (fraction of Nyquist), and the base
     model's f_rev beside it; the CIFAR-10 series and the Imagenette stand-in's. Loads committed records
@@ -253,14 +253,14 @@ class Deviations:
     measurements behind them (`measured`, :func:`deviation_numbers`), `prov`, and the cpu tier's
     accuracy-time frontier as Markdown (`frontier`: :func:`frontier_table`), the evaluation sizes beside the
     paper's (`sizes`: :func:`evaluation_sizes_markdown`) and the blur series' σ-to-f_rev mapping at each tier
-    (`blur_frev`: :func:`blur_frev_markdown`)."""
+    (`blur_series_map`: :func:`blur_series_markdown`)."""
 
     numbers: dict[str, Any]
     measured: dict[str, Any]
     prov: Provenance
     frontier: str = ""
     sizes: str = ""
-    blur_frev: str = ""
+    blur_series_map: str = ""
 
 
 def frontier_table(*, results_root: Any = None) -> str:
@@ -337,4 +337,4 @@ def deviations(tier: str, *, names: Sequence[str] | None = None, results_root: A
     g["v1_pops"] = ", ".join(f"{k} {v.sf_center_cpi:g} cycles/image" for k, v in v1.POPULATIONS.items())
     prov = make_provenance(tier=tier, data=data_label(tier, n=cfg.n_clean), data_detail=data_source)
     return Deviations(g, dn, prov, frontier_table(results_root=results_root), evaluation_sizes_markdown(tier),
-                      blur_frev_markdown(results_root=results_root))
+                      blur_series_markdown(results_root=results_root))
