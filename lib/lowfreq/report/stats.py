@@ -383,7 +383,8 @@ def seed_spread(values: Sequence[Any]) -> SeedSpread | None:
 def inside_spread(a: SeedSpread | None, b: SeedSpread | None) -> bool | None:
     """Whether two quantities differ by no more than their seed spreads: |a.mean - b.mean| <= a.sd + b.sd
     (sample standard deviations over seeds). None when either has no spread (fewer than two seeds, or
-    missing): the difference is then taken as it is."""
+    missing). A rough look only: it ignores how many seeds there are, so the claims decide with
+    :func:`seed_test` instead."""
     if a is None or b is None or a.sd is None or b.sd is None:
         return None
     return abs(a.mean - b.mean) <= a.sd + b.sd
