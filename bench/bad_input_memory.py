@@ -39,7 +39,7 @@ try:
                         progress=False, results_root=tmp)
         msg = "ok"
     else:
-        data.import_image_folder(kind, arg, root=tmp, progress=False)
+        data.archive.import_image_folder(kind, arg, root=tmp, progress=False)
         msg = "imported (!)"
 except Exception as exc:
     msg = f"{type(exc).__name__}: {exc}"

@@ -49,9 +49,9 @@ def committed_smoke(tmp_path, monkeypatch):
     shutil.copytree(src, tmp_path / "results" / "smoke")
     monkeypatch.setenv("LOWFREQ_RESULTS_DIR", str(tmp_path / "results"))
     monkeypatch.setenv("LOWFREQ_MODEL_DIR", str(tmp_path / "models"))
-    experiments.clear_caches()
+    experiments.evalsets.clear_caches()
     yield tmp_path
-    experiments.clear_caches()
+    experiments.evalsets.clear_caches()
 
 
 def _glued(chapter: str) -> set[str]:
@@ -379,7 +379,7 @@ def test_chapter_numbers_follow_the_results(committed_smoke):
 def test_chapters_degrade_on_an_empty_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("LOWFREQ_RESULTS_DIR", str(tmp_path / "results"))
     monkeypatch.setenv("LOWFREQ_MODEL_DIR", str(tmp_path / "models"))
-    experiments.clear_caches()
+    experiments.evalsets.clear_caches()
     try:
         ch = fig4_spectra.fig4_spectra("smoke", compute_missing=False)
         assert ch.numbers["n_with_results"] == 0 and np.isnan(ch.numbers["f05_base_min"]) and np.isnan(ch.numbers["rho"])
@@ -392,7 +392,7 @@ def test_chapters_degrade_on_an_empty_cache(tmp_path, monkeypatch):
         assert d.numbers["base_winners"] == "n/a (no attack results for base)" and d.numbers["grid_max"] == "n/a"
         assert d.numbers["nonmono_sev"].startswith("not computed")
     finally:
-        experiments.clear_caches()
+        experiments.evalsets.clear_caches()
     _no_models_written(tmp_path)
     assert not (tmp_path / "results").exists() or not any((tmp_path / "results").rglob("*.json"))
 

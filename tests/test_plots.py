@@ -376,7 +376,7 @@ def test_table_b_rows_read_only_degrade_to_missing(tmp_path, monkeypatch):
     assert any("training record" in m for m in row["missing"]) and len(row["missing"]) >= 4
     assert not (tmp_path / "models").exists() or not any((tmp_path / "models").rglob("*.pt"))  # nothing trained
     assert provenance.results_provenance("attack", ["nobody"], "smoke") == "attack results: none"
-    experiments.clear_caches()
+    experiments.evalsets.clear_caches()
 
 
 # ============================================================================ slow: sorting in a browser
@@ -461,7 +461,7 @@ def test_clean_vs_corruption_plot(agg):
 
 
 def test_attack_without_success_counts_as_missing(agg):
-    # experiments.attack_result degrades to an empty profile, an all-zero spectrum and NaN numbers
+    # experiments.probes.attack_result degrades to an empty profile, an all-zero spectrum and NaN numbers
     # when no attack succeeded: the figures must not average it in or draw it as data
     failed = {"mean_power": np.zeros((8, 8)), "f05_cpp": float("nan"), "f05_std_cpp": float("nan"),
               "profile_radius_cpp": np.zeros(0), "profile_share": np.zeros(0), "mean_eps": float("nan"),

@@ -20,7 +20,7 @@ from typing import Any
 
 from lowfreq.core import paths
 from lowfreq.core.cache import ResultCache
-from lowfreq.data import DataNotFoundError
+from lowfreq.data.archive import DataNotFoundError
 from lowfreq.experiments.probes import trained_inputs, zoo_weights_fingerprint
 from lowfreq.models import authors
 from lowfreq.models import registry

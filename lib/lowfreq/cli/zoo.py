@@ -110,7 +110,7 @@ def run(args: argparse.Namespace) -> int:
         workers = 0 if device.type == "cpu" else max(1, (os.cpu_count() or 1) - jobs - 1)
     if args.zoo_command == "pca-sweep":
         ref = args.reference or ("in_blur_s3.0" if args.recipe == "in_pca" else "blur_s1.5")
-        out = experiments.pca_k_sweep(args.tier, args.k, reference=ref, recipe_name=args.recipe, device=args.device, jobs=jobs)
+        out = experiments.runs.pca_k_sweep(args.tier, args.k, reference=ref, recipe_name=args.recipe, device=args.device, jobs=jobs)
         print(f"reference {out['reference']}: test accuracy {out['reference_acc']:.4f}")
         for k, a in out["acc_by_k"].items():
             print(f"  K = {k:>4s}: test accuracy {a:.4f}")
@@ -124,9 +124,9 @@ def run(args: argparse.Namespace) -> int:
         t0 = time.perf_counter()
         for n in names:
             zoo.recipe(n, args.tier)
-        experiments.run(args.tier, names, probes=["train"], device=args.device, jobs=jobs)
+        experiments.runs.run(args.tier, names, probes=["train"], device=args.device, jobs=jobs)
         for n in names:
-            rec = experiments.trained_record(n, args.tier, device=args.device, need_weights=True, progress=False)
+            rec = experiments.probes.trained_record(n, args.tier, device=args.device, need_weights=True, progress=False)
             print(f"{n:14s} test accuracy {rec.payload['test_acc']:.4f}   train {rec.payload['train_time_s']:.0f} s")
         print(f"total wall time {time.perf_counter() - t0:.0f} s")
         return 0
@@ -137,7 +137,7 @@ def run(args: argparse.Namespace) -> int:
             names = args.names or [r.name for r in zoo.recipes(dry, family=args.family, replicas=True)]
             print(f"dry run of the {args.tier} tier ({len(names)} recipes) in {scratch}")
             t0 = time.perf_counter()
-            times = experiments.run(dry, names, probes=args.probes.split(","), device=args.device,
+            times = experiments.runs.run(dry, names, probes=args.probes.split(","), device=args.device,
                                     folders=paths.folders(results=scratch / "results", models=scratch / "models"),
                                     jobs=jobs, attack_jobs=args.attack_jobs, corruption_workers=workers)
             print(f"dry run: {time.perf_counter() - t0:.0f} s wall;", {k: round(v) for k, v in times.items()})
@@ -151,17 +151,17 @@ def run(args: argparse.Namespace) -> int:
             return 0
         _mismatches(names, args.tier)
         if args.time_as:
-            t = experiments.timed_run(args.tier, names, args.time_as, probes=args.probes.split(","), device=args.device,
+            t = experiments.runs.timed_run(args.tier, names, args.time_as, probes=args.probes.split(","), device=args.device,
                                       jobs=jobs, attack_jobs=args.attack_jobs, corruption_workers=workers)
             times = t["stages_wall_s"]
             print(f"total {t['wall_s']:.0f} s wall, {t['cpu_s']:.0f} s CPU ({t['jobs']} jobs, {t['threads']} threads)")
         else:
-            times = experiments.run(args.tier, names, probes=args.probes.split(","), device=args.device, jobs=jobs,
+            times = experiments.runs.run(args.tier, names, probes=args.probes.split(","), device=args.device, jobs=jobs,
                                     attack_jobs=args.attack_jobs, corruption_workers=workers)
         print("wall seconds per stage:", {k: round(v) for k, v in times.items()})
         return 0
     differs = _mismatches(names, args.tier)
-    rows = experiments.summary_table(args.tier, names, compute=False)
+    rows = experiments.runs.summary_table(args.tier, names, compute=False)
     for r in rows:
         if r["model"] in differs:  # a changed file's trained record holds its checkpoint's own fields, not a measurement
             r["test_acc"] = r["train_time_s"] = None

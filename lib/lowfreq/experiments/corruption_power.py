@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import torch
@@ -12,7 +12,7 @@ from tqdm.auto import tqdm
 
 from lowfreq.core import cache as _cache
 from lowfreq.core.utils import check_images
-from lowfreq.data import DataNotFoundError
+from lowfreq.data.archive import DataNotFoundError
 from lowfreq.experiments.evalsets import eval_set
 from lowfreq.experiments.tiers import tier_config
 from lowfreq.methods import corruptions as C
@@ -139,7 +139,7 @@ def tier_corruption_spectra(
                                     "here; get the data (`make data`)")
         if rec is None:
             raise LookupError(f"no cached corruption spectra at tier {tier!r} (compute them with "
-                              f"lowfreq.experiments.tier_corruption_spectra({tier!r}))")
+                              f"lowfreq.experiments.corruption_power.tier_corruption_spectra({tier!r}))")
     sp = rec.payload["spectra"]
     return {k: CorruptionSpectrum(k, v["group"], np.asarray(v["mean_power"]), float(v["f05_cpp"]),
                                   {int(s): float(f) for s, f in v["f05_by_severity_cpp"].items()}, float(v["rms_change"]),

@@ -26,6 +26,7 @@ from lowfreq.core import cache as _cache
 from lowfreq.core import paths
 from lowfreq.core.tiers import synthetic_tier
 from lowfreq.core.tiers import tier as tier_of
+from lowfreq.core.utils import to_grayscale
 from lowfreq.data.imagenette import load_eval_images
 from lowfreq.experiments.tiers import tier_config
 from lowfreq.models.zoo import Recipe
@@ -107,7 +108,7 @@ def eval_set(tier: str, n: int | None = None, *, data_root: Any = None, grayscal
     args = {"n": n, "grayscale": bool(grayscale), "dataset": ds}
     try:
         es = _eval_set(tier, n, where, grayscale, ds)
-    except data.DataNotFoundError:
+    except data.archive.DataNotFoundError:
         stored = stored_identity(tier, "eval", args) if allow_stored_identity else None
         if stored is None:
             raise
@@ -121,23 +122,23 @@ def _eval_set(tier: str, n: int | None, data_root: str | None, grayscale: bool, 
     synthetic = tier_of(tier).synthetic_data
     if not synthetic and dataset is not None:
         ds = load_eval_images(dataset, n, root=data_root, grayscale=grayscale)
-        return EvalSet(ds.images, ds.labels.long(), ds.source, data.dataset_fingerprint(ds.images, ds.labels))
+        return EvalSet(ds.images, ds.labels.long(), ds.source, data.archive.dataset_fingerprint(ds.images, ds.labels))
     if synthetic:
         # the smoke recipes train on cue_conflict(seed=0); this is a disjoint sample seed
-        x, y = data.cue_conflict(n or 1000, seed=10_000)
+        x, y = data.synthetic.cue_conflict(n or 1000, seed=10_000)
         src = "synthetic cue-conflict test images (lowfreq.data.cue_conflict, seed 10000)"
     else:
-        ds = data.load_cifar10("test", root=data_root)
+        ds = data.cifar10.load_cifar10("test", root=data_root)
         x, y, src = ds.images, ds.labels, ds.source
         if n is not None:
             x, y = x[:n], y[:n]
             if n <= 1000 and not bool(ds.exact[:n].all()):
-                warnings.warn(f"the first {n} test images are not exact originals: {ds.source}", data.InexactDataWarning,
+                warnings.warn(f"the first {n} test images are not exact originals: {ds.source}", data.archive.InexactDataWarning,
                               stacklevel=3)
     if grayscale:
-        x = data.to_grayscale(x)
+        x = to_grayscale(x)
         src = "grayscale " + src
-    return EvalSet(x, y.long(), src, data.dataset_fingerprint(x, y))
+    return EvalSet(x, y.long(), src, data.archive.dataset_fingerprint(x, y))
 
 
 def train_data_fingerprint(r: Recipe, data_root: Any = None) -> tuple[str, str]:
@@ -148,7 +149,7 @@ def train_data_fingerprint(r: Recipe, data_root: Any = None) -> tuple[str, str]:
     tier = synthetic_tier().name if r.dataset == "synthetic" else r.tier
     try:
         fp, src = _train_data_fingerprint(r.dataset, r.in_channels, r.train_subset, r.seed, where)
-    except data.DataNotFoundError:
+    except data.archive.DataNotFoundError:
         stored = stored_identity(tier, "train", args)
         if stored is None:
             raise
@@ -164,7 +165,7 @@ def _train_data_fingerprint(dataset: str, in_channels: int, train_subset: int | 
     r = Recipe(name="training data", group="base", tier="cpu", arch="", dataset=dataset, epochs=0,
                train_subset=train_subset, seed=seed, in_channels=in_channels)
     d = load_data(r, data_root=data_root)
-    return data.dataset_fingerprint(d.train_x, d.train_y), d.source
+    return data.archive.dataset_fingerprint(d.train_x, d.train_y), d.source
 
 
 def clear_caches() -> None:

@@ -28,7 +28,7 @@ from torch import nn
 
 from lowfreq.core.utils import check_images, resolve_device
 from lowfreq.core.tiers import tier as tier_of
-from lowfreq.data import DataNotFoundError
+from lowfreq.data.archive import DataNotFoundError
 from lowfreq.data.archive import CIFAR10_CLASSES
 from lowfreq.experiments import figure_inputs
 from lowfreq.experiments.evalsets import eval_set, train_data_fingerprint

@@ -39,7 +39,8 @@ import torch
 
 from lowfreq.core import cache as _cache
 from lowfreq.core import utils
-from lowfreq.data import DataNotFoundError, load_cifar10
+from lowfreq.data.archive import DataNotFoundError
+from lowfreq.data.cifar10 import load_cifar10
 from lowfreq.experiments import standin
 from lowfreq.experiments.evalsets import EvalSet, eval_set
 from lowfreq.experiments.standin import corruption_change
@@ -128,7 +129,7 @@ def figure_input(
     config: JSON values that, with the code, decide what is computed (sizes, seeds, names). code:
     {module: CODE_VERSION} of the methods `compute` runs (this module's version is always added).
     identity(): the fingerprints of what it is computed from, e.g. ``{"data": eval_set(...).fingerprint}``;
-    it raises :class:`lowfreq.data.DataNotFoundError` when the data is not here. compute(): the
+    it raises :class:`lowfreq.data.archive.DataNotFoundError` when the data is not here. compute(): the
     payload, a dict of JSON values and arrays with a ``"source"`` string (the data it was made from);
     it raises DataNotFoundError without the data. Lookup: the record keyed by label, config, code and
     identity; without the identity (no data), the newest stored record with the same label, config
@@ -168,8 +169,8 @@ def figure_input(
 # --------------------------------------------------------------------------- images in records
 def eval_images(tier: str, n: int | None, *, grayscale: bool = False, dataset: str | None = None,
                 data_root: Any = None) -> EvalSet:
-    """The tier's evaluation set (:func:`lowfreq.experiments.eval_set`) with its images: raises
-    :class:`lowfreq.data.DataNotFoundError` when they are not here (also when only their
+    """The tier's evaluation set (:func:`lowfreq.experiments.evalsets.eval_set`) with its images: raises
+    :class:`lowfreq.data.archive.DataNotFoundError` when they are not here (also when only their
     fingerprint is known), so a figure input's compute() can say "no data" in one way."""
     es = eval_set(tier, n, data_root=data_root, grayscale=grayscale, dataset=dataset)
     if getattr(es, "images", None) is None:
@@ -240,7 +241,7 @@ def pair_images(tier: str, *, n: int, n_pairs: int = 1, seed: int = 0, grayscale
 # --------------------------------------------------------------------------- the stand-in's corruption check
 def corruption_change_input(tier: str, *, n: int, dataset: str | None, params: str, seed: int = 0, store: bool,
                             results_root: Any = None, data_root: Any = None) -> FigureInput:
-    """:func:`lowfreq.experiments.corruption_change` (mean |corrupted - clean| per corruption and
+    """:func:`lowfreq.experiments.standin.corruption_change` (mean |corrupted - clean| per corruption and
     severity, [0, 1] intensity units) on the tier's first `n` evaluation images of `dataset`, as a
     figure input. Payload: ``change`` {corruption: [value per severity]}, ``n`` (images), ``source``."""
 

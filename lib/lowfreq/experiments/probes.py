@@ -28,7 +28,7 @@ from lowfreq.core import cache as _cache
 from lowfreq.core import paths
 from lowfreq.core.paths import Folders
 from lowfreq.core.utils import resolve_device
-from lowfreq.data import DataNotFoundError
+from lowfreq.data.archive import DataNotFoundError
 from lowfreq.experiments import instances
 from lowfreq.experiments.evalsets import EvalSet, eval_set
 from lowfreq.experiments.instances import train_code, trained_inputs, zoo_weights_fingerprint

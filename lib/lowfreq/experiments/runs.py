@@ -90,7 +90,7 @@ def summary_table(tier: str, names: Iterable[str] | None = None, *, compute: boo
 
 def takes_match_probe(name: str, tier: str) -> bool:
     """Whether the 'match' stage (representational match with the simulated V1 populations,
-    :func:`lowfreq.experiments.match_result`) applies: grayscale zoo models at the populations' image size
+    :func:`lowfreq.experiments.probes.match_result`) applies: grayscale zoo models at the populations' image size
     (the neural group and its baselines)."""
     t = resolve(name, tier)
     return zoo_probe("neural_match", t).applies(t)
@@ -142,7 +142,7 @@ def run(tier: str, names: Sequence[str] | None = None, *,
     number instead of `jobs` (Brendel-Bethge's solver runs per image on the CPU also when the model is on a
     GPU, so a GPU machine's CPU cores do more of it in more processes). corruption_workers > 0: when the
     'corruption' stage is asked for, a background process makes its corrupted image sets
-    (:func:`lowfreq.experiments.prepare_corruption_sets`) with that many CPU worker processes while the
+    (:func:`lowfreq.experiments.probes.prepare_corruption_sets`) with that many CPU worker processes while the
     earlier stages run, so the stage only classifies (the numbers are the same either way). names default:
     every zoo recipe of the tier with its seed replicas. folders (or results_root / model_dir / data_root):
     where data, weights and results live. An unknown stage or an unavailable device is a ValueError before

@@ -44,7 +44,7 @@ from lowfreq.core.paths import Folders
 from lowfreq.core.tiers import synthetic_tier
 from lowfreq.core.tiers import tier as tier_of
 from lowfreq.core.utils import resolve_device, to_grayscale
-from lowfreq.data import CIFAR10_CLASSES, DataNotFoundError, InexactDataWarning, dataset_fingerprint, image_limits
+from lowfreq.data.archive import CIFAR10_CLASSES, DataNotFoundError, InexactDataWarning, dataset_fingerprint, image_limits
 from lowfreq.data.imagenette import dataset_name as imagenette_name
 from lowfreq.experiments import instances, probes
 from lowfreq.experiments.evalsets import EvalSet, eval_set
@@ -152,7 +152,7 @@ def load_image_folder_images(path: str | Path, *, size_px: int | None = None, n:
     sorted order, each class's files sorted by name, classes interleaved proportionally; the first `n`
     images, as RGB in [0, 1], resized to `size_px` x `size_px` (bilinear; the aspect ratio is not kept)
     when given. Images of different sizes need `size_px`; an image of more pixels than
-    :func:`lowfreq.data.image_limits` allows (~67 M) is refused from its header, before decoding."""
+    :func:`lowfreq.data.archive.image_limits` allows (~67 M) is refused from its header, before decoding."""
     root = Path(path).expanduser()
     if not root.is_dir():
         raise FileNotFoundError(f"no image folder {root}")
@@ -366,7 +366,7 @@ class ProbeResult:
     registry models; group: the registry group (None otherwise). tier, device; data: the data's
     description (:meth:`ProbeData.info`); settings. The results (None when not run or missing):
     clean_accuracy (fraction), hybrid (HybridCurve: f_rev_nyq in fractions of Nyquist), attack (payload
-    as ``experiments.attack_result``: epsilon in [0, 1] units, f05_cpp in cycles/pixel), corruption
+    as ``experiments.probes.attack_result``: epsilon in [0, 1] units, f05_cpp in cycles/pixel), corruption
     (payload: 'mean', 'clean', 'by_group', 'by_severity', 'accuracy'), fourier (FourierHeatMap). records:
     {probe: the cached Record, with its provenance}; book_records: the probes read from the book's own
     records; by_label: the probes read by label and configuration because the data or the model is not
@@ -399,7 +399,7 @@ class ProbeResult:
     values: dict[str, Any] = field(default_factory=dict)
 
     def row(self) -> dict[str, Any]:
-        """A summary row with the keys of ``experiments.summary`` (model, group, clean_acc,
+        """A summary row with the keys of ``experiments.runs.summary`` (model, group, clean_acc,
         corruption_acc, mean_eps, median_eps, f05_cpp, f05_std_cpp, attack_success, f_rev_nyq,
         f_rev_std_nyq); None where a result is missing."""
         a, h, c = self.attack or {}, self.hybrid, self.corruption or {}

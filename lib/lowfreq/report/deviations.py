@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from lowfreq import experiments
-from lowfreq.data import DataNotFoundError
+from lowfreq.data.archive import DataNotFoundError
 from lowfreq.experiments import figure_inputs
 from lowfreq.methods import spectra, v1
 from lowfreq.models import zoo
@@ -62,7 +62,7 @@ def deviation_numbers(
     (corruptions whose RMS change does not grow strictly with severity on the tier's images, from the
     cached corruption spectra; None when they were not computed).
     """
-    cfg = experiments.tier_config(tier)
+    cfg = experiments.tiers.tier_config(tier)
     names = list(names) if names is not None else [r.name for r in zoo.recipes(tier)]
     r = zoo.recipe("base", tier)
     out: dict[str, Any] = {
@@ -88,16 +88,16 @@ def deviation_numbers(
     out["test_acc"] = {}
     for n in names:
         try:
-            rec = experiments.trained_record(n, tier, train=False, data_root=data_root, **kw)
+            rec = experiments.probes.trained_record(n, tier, train=False, data_root=data_root, **kw)
             out["test_acc"][n] = None if rec is None else float(rec.payload["test_acc"])
         except Exception:  # noqa: BLE001
             out["test_acc"][n] = None
-    out["pca_sweep"] = experiments.latest_pca_sweep(tier, results_root=results_root)
+    out["pca_sweep"] = experiments.runs.latest_pca_sweep(tier, results_root=results_root)
     out["attack_winner_share"], out["attack_success"], out["f05_grid_minus_exact_cpp"], out["f05_std_cpp"] = {}, {}, {}, {}
     out["nonmonotone_hybrid"] = {}
     for n in names:
         try:
-            a = experiments.attack_result(n, tier, progress=False, load_only=True, data_root=data_root, **kw)
+            a = experiments.probes.attack_result(n, tier, progress=False, load_only=True, data_root=data_root, **kw)
         except Exception:  # noqa: BLE001
             a = None
         if a is not None:
@@ -110,12 +110,12 @@ def deviation_numbers(
                                                   - spectra.half_power_frequency(None, power=p))
             out["f05_std_cpp"][n] = _nan_if_none(a.get("f05_std_cpp"))
         try:
-            h = experiments.hybrid_result(n, tier, progress=False, load_only=True, data_root=data_root, **kw)
+            h = experiments.probes.hybrid_result(n, tier, progress=False, load_only=True, data_root=data_root, **kw)
             out["nonmonotone_hybrid"][n] = bool(np.any(np.diff(np.asarray(h.mean_diff)) < 0))
         except Exception:  # noqa: BLE001
             pass
     try:  # corruptions whose RMS change does not grow strictly with severity on this tier's images
-        sp = experiments.tier_corruption_spectra(tier, compute=False, results_root=results_root, data_root=data_root)
+        sp = experiments.corruption_power.tier_corruption_spectra(tier, compute=False, results_root=results_root, data_root=data_root)
         out["nonmonotone_severity"] = [k for k, v in sp.items()
                                        if not _strictly_increasing([v.rms_by_severity[s] for s in sorted(v.rms_by_severity)])]
     except Exception:  # noqa: BLE001
@@ -162,9 +162,9 @@ def deviations(tier: str, *, names: Sequence[str] | None = None, results_root: A
     this tier), from :func:`deviation_numbers` (cached results only)."""
     dn = deviation_numbers(tier, names=names, results_root=results_root, data_root=data_root,
                            compute_missing=compute_missing)
-    cfg = experiments.tier_config(tier)
+    cfg = experiments.tiers.tier_config(tier)
     try:
-        data_source = experiments.eval_set(tier, cfg.n_clean, data_root=data_root, allow_stored_identity=True).source
+        data_source = experiments.evalsets.eval_set(tier, cfg.n_clean, data_root=data_root, allow_stored_identity=True).source
     except DataNotFoundError:
         data_source = "the data set is not present here"
     synthetic = dn["dataset"] == "synthetic"

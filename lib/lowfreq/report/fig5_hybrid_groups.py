@@ -14,7 +14,7 @@ from typing import Any, Mapping, Sequence
 import torch
 
 from lowfreq import experiments
-from lowfreq.data import DataNotFoundError
+from lowfreq.data.archive import DataNotFoundError
 from lowfreq.experiments import explorers, figure_inputs
 from lowfreq.methods.hybrid import HybridCurve
 from lowfreq.models import zoo
@@ -61,13 +61,13 @@ def fig5_hybrid_groups(tier: str, *, compute_missing: bool | None = None) -> Fig
     model of :func:`lowfreq.report.rows.book_models` (computed when missing per
     :func:`resolve_compute`), the blur series' quadratic (f_rev in fractions of Nyquist, accuracy
     quoted in %), the group comparisons and the inputs of the blur / PCA front explorers."""
-    cfg = experiments.tier_config(tier)
+    cfg = experiments.tiers.tier_config(tier)
     compute = resolve_compute(tier, compute_missing)
     models = rows.book_models(tier)
     blur_series = [r.name for r in zoo.recipes(tier, group="blur")]
     es_source = eval_source(tier, cfg.n_hybrid)
     sw = Stopwatch()
-    curves = stats.gather(lambda n: experiments.hybrid_result(n, tier, progress=False, load_only=not compute), models.names,
+    curves = stats.gather(lambda n: experiments.probes.hybrid_result(n, tier, progress=False, load_only=not compute), models.names,
                           what="hybrid results")
     corr = rows.corruption_for(models.names, tier, compute=compute)
     table = rows.result_rows(models.names, models.groups, curves=curves, corruption=corr)
@@ -136,14 +136,14 @@ def front_frames(tier: str, rows_: Sequence[Mapping[str, Any]] = (), *, n_images
                  store: bool = False) -> FrontFrames:
     """The Fig 5 front explorers at `tier` as stored: the frames of the figure input
     :func:`lowfreq.experiments.explorers.front_frames_input` (the Gaussian blur and the PCA fronts of
-    :func:`lowfreq.experiments.front_explorer_inputs` on the first `n_images` test images; PCA fitted on
+    :func:`lowfreq.experiments.explorers.front_explorer_inputs` on the first `n_images` test images; PCA fitted on
     `n_pca_fit` training images), computed with the data (stored when `store`) and read back without
     it. The notes of the matching zoo models come from `rows_` (Table B rows) and the K-sweep record."""
     fi, made_pca = explorers.front_frames_input(tier, n_images=n_images, n_pca_fit=n_pca_fit, store=store)
     p = fi.payload
     blur_px, blur = explorers.frames_from_payload(p["blur"])
     pca_k, pca = explorers.frames_from_payload(p["pca"])
-    blur_notes, pca_notes = experiments.front_notes(tier, rows_, sigma_labels=blur_px, k_labels=pca_k)
+    blur_notes, pca_notes = experiments.explorers.front_notes(tier, rows_, sigma_labels=blur_px, k_labels=pca_k)
     return FrontFrames(tier, figure_inputs.unpack_images(p["images"]), tuple(str(c) for c in p["captions"]), blur_px, blur,
                        pca_k, pca, blur_notes, pca_notes, fi.source, fi, made_pca)
 
@@ -189,7 +189,7 @@ def live_front_explorers(fronts: FrontFrames) -> list[Any]:
     pca = fronts.pca_fronts
     if pca is None:
         try:
-            pca = experiments.front_explorer_inputs(fronts.tier, n_images=int(fronts.images.shape[0])).pca
+            pca = experiments.explorers.front_explorer_inputs(fronts.tier, n_images=int(fronts.images.shape[0])).pca
         except DataNotFoundError:
             out.append(Markdown(f"*The live PCA explorer fits the projection on the training images, which are not here "
                                 f"(`make data`); the static explorer above shows K = {', '.join(fronts.pca_k)}.*"))

@@ -101,7 +101,7 @@ _METRICS = (  # key, words, unit shown, scale, format
 @dataclass
 class ZooComparison:
     """The zoo a model is placed beside: its `tier` and `family` ('cifar10' or 'imagenette'), summary
-    `rows` (keys of ``experiments.summary``, display groups), hybrid `curves` and `corruption` payloads
+    `rows` (keys of ``experiments.runs.summary``, display groups), hybrid `curves` and `corruption` payloads
     by model (None where missing), the paper's group values (`paper_fig4c`, `paper_fig5b`; empty when
     the paper has none for this data) and a `note` on what is left out."""
 
@@ -128,7 +128,7 @@ def zoo_comparison(tier: str, family: str | None, *, exclude: Sequence[str] = ()
         return ZooComparison(tier, None, [], {}, {}, {}, {}, note="no zoo of this data set to compare with")
     names = [r.name for r in zoo.recipes(tier, family=family) if r.in_channels == 3 and r.name not in exclude]
     kw = {} if results_root is None else {"results_root": results_root}
-    rows = experiments.summary_table(tier, names, compute=False, **kw)
+    rows = experiments.runs.summary_table(tier, names, compute=False, **kw)
     for r in rows:
         r["group"] = display_group(r["model"])
     curves = gather_results("hybrid", names, tier, **kw) if names else {}

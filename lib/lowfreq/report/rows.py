@@ -5,7 +5,7 @@ the models of a tier's chapters (:func:`book_models`, :func:`display_group`), pe
 gathered so a chapter degrades instead of crashing (:func:`gather_results`, :func:`corruption_for`),
 the rows of Figs 4, 5 and Table B (:func:`result_rows`, :func:`table_b_rows`), the inputs of the
 claims (:func:`collect_inputs`), the neural group's lambda sweep (:func:`load_lambda_sweep`) and the
-class names of a tier's images. A row is a dict with the keys of ``experiments.summary`` (``model``,
+class names of a tier's images. A row is a dict with the keys of ``experiments.runs.summary`` (``model``,
 ``group``, ``f05_cpp`` cycles/pixel, ``f_rev_nyq`` fraction of Nyquist, ``mean_eps`` in [0, 1] pixel
 units, accuracies as fractions; None where missing).
 
@@ -29,7 +29,7 @@ from lowfreq.experiments import probe, probes
 from lowfreq.core import paths
 from lowfreq.core.cache import ResultCache, canonical_inputs
 from lowfreq.core.tiers import tier as tier_of
-from lowfreq.data import CIFAR10_CLASSES
+from lowfreq.data.archive import CIFAR10_CLASSES
 from lowfreq.methods.hybrid import HybridCurve
 from lowfreq.models import authors, published, registry, zoo
 from lowfreq.report.stats import fold_seeds, gather, row_value
@@ -143,7 +143,7 @@ def result_rows(
     curves: Mapping[str, "HybridCurve | None"] | None = None,
     corruption: Mapping[str, "dict | None"] | None = None,
 ) -> list[dict[str, Any]]:
-    """Rows with the keys of ``experiments.summary`` (model, group, f05_cpp, f05_std_cpp, mean_eps,
+    """Rows with the keys of ``experiments.runs.summary`` (model, group, f05_cpp, f05_std_cpp, mean_eps,
     median_eps, attack_success, f_rev_nyq, f_rev_std_nyq, corruption_acc) built from results the
     chapter already holds, without computing anything. Missing results give None. `group` is the
     display group from `groups`; mean_eps is in [0, 1] pixel units (x255 for /255)."""
@@ -171,7 +171,7 @@ def _trained_payload(name: str, tier: str, *, compute: bool) -> tuple[dict | Non
     the cache (the newest 'trained' record with this model's recipe), never trains."""
     try:
         if compute:
-            rec = experiments.trained_record(name, tier, progress=False)
+            rec = experiments.probes.trained_record(name, tier, progress=False)
             return (None, "not trained") if rec is None else (dict(rec.payload), None)
         recipe = zoo.recipe(name, tier).to_dict()
         want = canonical_inputs({"recipe": recipe})["recipe"]
@@ -187,7 +187,7 @@ def _trained_payload(name: str, tier: str, *, compute: bool) -> tuple[dict | Non
 
 def table_b_rows(tier: str, names: Sequence[str], *, groups: Mapping[str, str] | None = None,
                  compute: bool = False, seeds: bool = True) -> list[dict[str, Any]]:
-    """Table B rows: ``experiments.summary`` of each model (group, source, tier, clean accuracy,
+    """Table B rows: ``experiments.runs.summary`` of each model (group, source, tier, clean accuracy,
     corruption accuracy, mean/median minimal epsilon in [0, 1] units, f_0.5 in cycles/pixel, f_rev
     in fractions of Nyquist), plus train_time_s and train_data from the zoo model's 'trained'
     record (published models: '—', their data and origin from the registry). compute=False reads
@@ -204,15 +204,15 @@ def table_b_rows(tier: str, names: Sequence[str], *, groups: Mapping[str, str] |
     if compute and names:
         # compute what is missing without progress bars, the corruptions once for all models (shared
         # corrupted sets); summary() below then reads everything from the cache
-        for fetch in (experiments.hybrid_result, experiments.attack_result):
+        for fetch in (experiments.probes.hybrid_result, experiments.probes.attack_result):
             gather(lambda n, _f=fetch: _f(n, tier, progress=False), names, what=fetch.__name__)
         try:
-            experiments.corruption_results(names, tier, progress=False)
+            experiments.probes.corruption_results(names, tier, progress=False)
         except Exception as exc:  # noqa: BLE001 - summary() below records what is missing per model
             print(f"corruptions: not computed ({type(exc).__name__}: {str(exc)[:160]})")
     rows = []
     for n in names:
-        row = experiments.summary(n, tier, compute=compute)
+        row = experiments.runs.summary(n, tier, compute=compute)
         if groups is not None and n in groups:
             row["group"] = groups[n]
         spec = registry.get_spec(n)
@@ -230,16 +230,16 @@ def table_b_rows(tier: str, names: Sequence[str], *, groups: Mapping[str, str] |
 
 
 def corruption_for(names: Sequence[str], tier: str, *, compute: bool) -> dict[str, "dict | None"]:
-    """{model: ``experiments.corruption_results`` payload, or None when missing}. compute=True
+    """{model: ``experiments.probes.corruption_results`` payload, or None when missing}. compute=True
     computes the missing models all at once (each corrupted set is made once and shared), and if
     that fails reads whatever is cached model by model; compute=False only reads the cache."""
 
     def one(n: str) -> dict:
-        return experiments.corruption_results([n], tier, progress=False, load_only=True)[n]
+        return experiments.probes.corruption_results([n], tier, progress=False, load_only=True)[n]
 
     if compute and names:
         try:
-            got = experiments.corruption_results(list(names), tier, progress=False)
+            got = experiments.probes.corruption_results(list(names), tier, progress=False)
             return {n: got.get(n) for n in names}
         except Exception as exc:  # noqa: BLE001 - degrade to what is cached
             print(f"corruptions: not computed for all models ({type(exc).__name__}: {str(exc)[:160]})")
@@ -267,7 +267,7 @@ def gather_results(kind: str, names: Sequence[str], tier: str, *, compute: bool 
     f = paths.folders(results=results_root)
     if compute and hasattr(probe.get(kind), "run_many") and names:
         try:
-            probes.zoo_records(kind, [experiments.resolve(n, tier) for n in names], f)
+            probes.zoo_records(kind, [experiments.tiers.resolve(n, tier) for n in names], f)
         except Exception:  # noqa: BLE001 - one model at a time below; its failure is reported there
             pass
     return gather(lambda n: probes.probe_value(kind, n, tier, load_only=not compute, folders=f), names,
@@ -306,7 +306,7 @@ def collect_inputs(
     the spread the claims compare differences with); its corruption payload is the model's own (seed 0).
     compute=False only loads cached results (what is missing stays None and is listed in
     ``missing``); compute=True first trains and probes the models with a missing result
-    (``experiments.run``, quiet; the others are not trained again), which is what the smoke tier does.
+    (``experiments.runs.run``, quiet; the others are not trained again), which is what the smoke tier does.
     The corruption spectra use the first `spectra_n` corruption images (default: the tier's n_corruption).
     imagenet=True also loads the cached results of the Imagenette stand-in zoo (never computes them) for
     the Fig 6 claims.
@@ -316,20 +316,20 @@ def collect_inputs(
     names = [m for ms in members.values() for m in ms]
     missing: dict[str, str] = {}
     kw = {} if results_root is None else {"results_root": results_root}
-    rows = experiments.summary_table(tier, names, compute=False, **kw)
+    rows = experiments.runs.summary_table(tier, names, compute=False, **kw)
     # only the models with a missing result are trained and probed: a fresh clone has every committed result
     # but no weights, and its smoke book must not train the zoo again to find what it already holds
     todo = [r["model"] for r in rows if r.get("missing")] if compute else []
     if todo:
         try:
-            experiments.run(tier, todo, progress=False, **kw)
+            experiments.runs.run(tier, todo, progress=False, **kw)
         except Exception:  # noqa: BLE001 - fall back to one model at a time, so one failure costs one model
             for n in todo:
                 try:
-                    experiments.run(tier, [n], progress=False, **kw)
+                    experiments.runs.run(tier, [n], progress=False, **kw)
                 except Exception as exc:  # noqa: BLE001
                     missing[n] = f"{type(exc).__name__}: {exc}"[:200]
-        rows = experiments.summary_table(tier, names, compute=False, **kw)
+        rows = experiments.runs.summary_table(tier, names, compute=False, **kw)
     for r in rows:
         for k in _TABLE_B_KEYS:  # summary() leaves out what it could not load: make the gaps explicit
             r.setdefault(k, None)
@@ -338,17 +338,17 @@ def collect_inputs(
     for r in rows:
         n = r["model"]
         try:
-            r["gray"] = experiments.resolve(n, tier).grayscale
+            r["gray"] = experiments.tiers.resolve(n, tier).grayscale
         except Exception:  # noqa: BLE001
             r["gray"] = None
         try:
-            corruption[n] = experiments.corruption_results([n], tier, load_only=True, progress=False, **kw)[n]
+            corruption[n] = experiments.probes.corruption_results([n], tier, load_only=True, progress=False, **kw)[n]
         except Exception as exc:  # noqa: BLE001
             missing.setdefault(n, f"{type(exc).__name__}: {exc}"[:200])
         if r.get("missing"):
             missing.setdefault(n, "; ".join(r["missing"])[:300])
     try:
-        sp = experiments.tier_corruption_spectra(tier, n=spectra_n, compute=compute, results_root=results_root)
+        sp = experiments.corruption_power.tier_corruption_spectra(tier, n=spectra_n, compute=compute, results_root=results_root)
         f05 = {k: v.f05_cpp for k, v in sp.items()}
     except Exception as exc:  # noqa: BLE001
         f05 = None
@@ -357,7 +357,7 @@ def collect_inputs(
     if imagenet:  # the Fig 6 stand-in: cached results only (it is trained and probed by its own chapter)
         try:
             in_names = [r.name for r in zoo.recipes(tier, family="imagenette")]
-            got = experiments.summary_table(tier, in_names, compute=False, **kw) if in_names else []
+            got = experiments.runs.summary_table(tier, in_names, compute=False, **kw) if in_names else []
             if any(row_value(r, "f05_cpp") is not None or row_value(r, "f_rev_nyq") is not None for r in got):
                 in_rows, note = got, f"On the Imagenette stand-in ({tier} tier)"
         except Exception as exc:  # noqa: BLE001

@@ -17,7 +17,7 @@ The seed spread is the sample standard deviation (``ddof=1``) over the seeds tha
 its min and max; two values are "inside the spread" when ``|mean_a - mean_b| <= sd_a + sd_b``, and
 only when both have a spread (at least two seeds each).
 
-Rows are ``experiments.summary``-style dicts (``model``, ``group``, ``f05_cpp`` cycles/pixel,
+Rows are ``experiments.runs.summary``-style dicts (``model``, ``group``, ``f05_cpp`` cycles/pixel,
 ``f_rev_nyq`` fraction of Nyquist, ``mean_eps`` in [0, 1] pixel units, accuracies as fractions);
 every function keeps the units of the keys it is given.
 """

@@ -59,7 +59,7 @@ def table_b(tier: str, *, compute_missing: bool | None = None) -> TableB:
     :func:`lowfreq.report.rows.book_models` (computed when missing per :func:`resolve_compute`; seed
     replicas folded into their model's row), with the probe sizes, the seeds per model (`seed_note`)
     and the number and total time (minutes) of the trainings, every seed counted, the chapter quotes."""
-    cfg = experiments.tier_config(tier)
+    cfg = experiments.tiers.tier_config(tier)
     compute = resolve_compute(tier, compute_missing)
     models = rows.book_models(tier)
     es_source = eval_source(tier, cfg.n_clean)
@@ -79,7 +79,7 @@ def table_b(tier: str, *, compute_missing: bool | None = None) -> TableB:
                                   f"No second instance of `base` is stored for this tier (`python bench/instance_spread.py --tier {tier}`).")
     colour = [r.name for r in zoo.recipes(tier, replicas=True) if r.in_channels == 3]
     probe = f"python -m lowfreq zoo probe {' '.join(colour)} --tier {tier} --time-as cifar10_zoo"
-    numbers["timing"] = timing_text(experiments.run_timing(tier, "cifar10_zoo", colour),
+    numbers["timing"] = timing_text(experiments.runs.run_timing(tier, "cifar10_zoo", colour),
                                      f"not measured at this tier (with empty model and results folders: `{probe}`)",
                                      shared_machine_note=True)
     prov = make_provenance(tier=tier, data=data_label(tier, n=cfg.n_clean), data_detail=es_source, models=models.names,
