@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     scratch = Path(args.scratch or tempfile.mkdtemp(prefix="lowfreq-instance-"))
     torch.set_num_threads(args.threads)
     t0 = time.perf_counter()
-    dirs = {"model_dir": scratch / "models", "results_root": scratch / "results"}
+    dirs = {"folders": paths.folders(models=scratch / "models", results=scratch / "results")}
     experiments.runs.run(args.tier, [args.model], probes=["train", "clean", "hybrid", "attack", "corruption"], jobs=1, **dirs)
     other = experiments.runs.summary(args.model, args.tier, compute=False, **dirs)
     seeds = [experiments.runs.summary(n, args.tier, compute=False) for n in zoo.seed_replicas(args.model, args.tier)]

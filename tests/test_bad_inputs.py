@@ -30,6 +30,7 @@ import torch
 from PIL import Image
 
 from lowfreq import cli, data
+from lowfreq.core import paths as core_paths
 from lowfreq.data import imagenette
 from lowfreq.methods import hybrid, spectra
 from lowfreq.models import authors, hub_cifar, registry, zoo
@@ -538,7 +539,7 @@ def test_a_read_only_results_folder_is_refused_before_any_work(tmp_path, monkeyp
         assert "\n" not in msg and "not writable" in msg and "LOWFREQ_RESULTS_DIR" in msg and str(ro) in msg
         assert not ran, "the computation ran although its result could not be stored"
         with pytest.raises(ResultsNotWritableError):
-            experiments.runs.run("smoke", ["base"], results_root=ro, progress=False)
+            experiments.runs.run("smoke", ["base"], folders=core_paths.folders(results=ro), progress=False)
     finally:
         (tmp_path / "results" / "smoke").chmod(0o700)
 

@@ -12,6 +12,7 @@ import pytest
 import torch
 
 from lowfreq import experiments
+from lowfreq.core import paths
 from lowfreq.report import claims, deviations, fig2_neural, plotting, s1_corruptions, stats, summary, tables
 from lowfreq.report import rows as report_rows
 from lowfreq.report.claims import FAILS, HOLDS, NOT_TESTED, ClaimResult
@@ -384,22 +385,22 @@ def test_corruption_spectra_are_consistent_with_lowfreq_spectra(small_images):
 
 def test_tier_corruption_spectra_are_cached(tmp_path):
     with pytest.raises(LookupError, match="no cached corruption spectra"):
-        experiments.corruption_power.tier_corruption_spectra("smoke", n=3, severities=(1,), compute=False, results_root=tmp_path)
-    a = experiments.corruption_power.tier_corruption_spectra("smoke", n=3, severities=(1,), results_root=tmp_path)
+        experiments.corruption_power.tier_corruption_spectra("smoke", n=3, severities=(1,), compute=False, folders=paths.folders(results=tmp_path))
+    a = experiments.corruption_power.tier_corruption_spectra("smoke", n=3, severities=(1,), folders=paths.folders(results=tmp_path))
     assert set(a) == set(__import__("lowfreq.methods.corruptions", fromlist=["CORRUPTIONS"]).CORRUPTIONS)
     assert list((tmp_path / "smoke" / "corruption_spectra").glob("all-*.json"))
-    b = experiments.corruption_power.tier_corruption_spectra("smoke", n=3, severities=(1,), compute=False, results_root=tmp_path)
+    b = experiments.corruption_power.tier_corruption_spectra("smoke", n=3, severities=(1,), compute=False, folders=paths.folders(results=tmp_path))
     for k in a:
         np.testing.assert_allclose(b[k].mean_power, a[k].mean_power)
         assert b[k].f05_cpp == pytest.approx(a[k].f05_cpp, nan_ok=True)
         assert b[k].f05_by_severity_cpp.keys() == {1}
     with pytest.raises(ValueError):
-        experiments.corruption_power.tier_corruption_spectra("smoke", n=0, results_root=tmp_path)
+        experiments.corruption_power.tier_corruption_spectra("smoke", n=0, folders=paths.folders(results=tmp_path))
 
 
 def test_collect_inputs_degrades_when_nothing_is_cached(tmp_path, monkeypatch):
     monkeypatch.setenv("LOWFREQ_MODEL_DIR", str(tmp_path / "models"))
-    inp = report_rows.collect_inputs("smoke", ["base", "blur_s1.5"], compute=False, spectra_n=3, results_root=tmp_path)
+    inp = report_rows.collect_inputs("smoke", ["base", "blur_s1.5"], compute=False, spectra_n=3, folders=paths.folders(results=tmp_path))
     assert [r["model"] for r in inp.rows] == ["base", "blur_s1.5"]
     assert all(r["f05_cpp"] is None and r["gray"] is False for r in inp.rows)
     assert inp.corruption == {} and inp.corruption_f05_cpp is None and inp.imagenet_rows is None
@@ -490,7 +491,7 @@ def test_corruption_table_lists_every_corruption(small_images):
 
 
 def test_gather_results_loads_only_and_degrades(tmp_path, capsys):
-    got = report_rows.gather_results("attack", ["base"], "smoke", results_root=tmp_path)
+    got = report_rows.gather_results("attack", ["base"], "smoke", folders=paths.folders(results=tmp_path))
     assert got == {"base": None} and "base: attack result missing (LookupError" in capsys.readouterr().out
     with pytest.raises(ValueError, match="kind"):
         report_rows.gather_results("spectra", ["base"], "smoke")
@@ -498,7 +499,7 @@ def test_gather_results_loads_only_and_degrades(tmp_path, capsys):
 
 def test_deviation_numbers_from_an_empty_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("LOWFREQ_MODEL_DIR", str(tmp_path / "models"))
-    d = deviations.deviation_numbers("smoke", names=["base"], results_root=tmp_path)
+    d = deviations.deviation_numbers("smoke", names=["base"], folders=paths.folders(results=tmp_path))
     from lowfreq.models import zoo
 
     r = zoo.recipe("base", "smoke")

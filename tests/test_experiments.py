@@ -45,10 +45,10 @@ def test_published_model_id_hashes_the_weights_once_per_file(tmp_path, monkeypat
 
     monkeypatch.setattr(instances, "get_model", fake_get_model)
     monkeypatch.setattr(instances, "_PUBLISHED_FINGERPRINTS", {})
-    a = experiments.probes.model_id(name, "cpu", model_dir=tmp_path)
-    assert experiments.probes.model_id(name, "cpu", model_dir=tmp_path) == a and loads == [name]
+    a = experiments.probes.model_id(name, "cpu", folders=paths.folders(models=tmp_path))
+    assert experiments.probes.model_id(name, "cpu", folders=paths.folders(models=tmp_path)) == a and loads == [name]
     p.write_bytes(b"xyz")  # another file (size and time change): hashed again, a different identity
-    b = experiments.probes.model_id(name, "cpu", model_dir=tmp_path)
+    b = experiments.probes.model_id(name, "cpu", folders=paths.folders(models=tmp_path))
     assert loads == [name, name] and b != a
 
 

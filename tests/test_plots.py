@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from lowfreq.core import paths
 from lowfreq.methods.hybrid import HybridCurve
 from lowfreq.models import published, registry, zoo
 from lowfreq.report import common, fig4_spectra, paper, plotting, provenance, stats, table_b, tables
@@ -140,17 +141,17 @@ def test_book_models_smoke_tier_is_the_zoo_and_skips_published():
 
 
 def test_book_models_includes_published_only_when_weights_are_present(tmp_path):
-    empty = report_rows.book_models("cpu", model_dir=tmp_path)
+    empty = report_rows.book_models("cpu", folders=paths.folders(models=tmp_path))
     assert not set(published.PUBLISHED) & set(empty.names)
     name = next(n for n in published.PUBLISHED if registry.get_spec(n).source == "torchhub")
     assert "weights not in the model directory" in empty.skipped[name]
     path = published.weights_path(name, model_dir=tmp_path)
     path.parent.mkdir(parents=True)
     path.write_bytes(b"placeholder: only existence is checked here")
-    got = report_rows.book_models("cpu", model_dir=tmp_path)
+    got = report_rows.book_models("cpu", folders=paths.folders(models=tmp_path))
     assert got.names[-1] == name and name not in got.skipped
     assert got.groups[name] == registry.get_spec(name).group and got.sources[name] == "torchhub"
-    assert report_rows.book_models("cpu", model_dir=tmp_path, include_published=False).skipped == {}
+    assert report_rows.book_models("cpu", folders=paths.folders(models=tmp_path), include_published=False).skipped == {}
 
 
 def test_paper_group_and_comparison_table():

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Sequence
 
 import numpy as np
 import torch
 from tqdm.auto import tqdm
 
 from lowfreq.core import cache as _cache
+from lowfreq.core import paths
+from lowfreq.core.paths import Folders
 from lowfreq.core.utils import check_images
 from lowfreq.data.archive import DataNotFoundError
 from lowfreq.experiments.evalsets import eval_set
@@ -104,21 +106,21 @@ def tier_corruption_spectra(
     severities: Sequence[int] = (1, 2, 3, 4, 5),
     compute: bool = True,
     progress: bool = False,
-    results_root: Any = None,
-    data_root: Any = None,
+    folders: Folders | None = None,
 ) -> dict[str, CorruptionSpectrum]:
     """:func:`corruption_spectra` on the tier's corruption images (the first `n`, default the tier's
     ``n_corruption``), cached under results/<tier>/corruption_spectra/. compute=False only loads
-    (LookupError when it was never computed)."""
+    (LookupError when it was never computed). folders: where data and results live (None:
+    lowfreq.core.paths.folders())."""
     cfg = tier_config(tier)
     n = cfg.n_corruption if n is None else int(n)
     if n < 1:
         raise ValueError(f"tier_corruption_spectra: n must be >= 1, got {n}")
-    es = eval_set(tier, n, data_root=data_root, allow_stored_identity=True)  # without the data: its stored identity
+    es = eval_set(tier, n, folders=folders, allow_stored_identity=True)  # without the data: its stored identity
     sev = [int(s) for s in severities]
     inputs = {"data": es.fingerprint, "n": n, "severities": sev, "seed": cfg.corruption_seed, "params": "cifar10",
               "version": _SPECTRA_VERSION, "code": _cache.code_id(corruptions=C.CODE_VERSION, spectra=spectra.CODE_VERSION)}
-    c = _cache.ResultCache(tier, root=results_root)
+    c = _cache.ResultCache(tier, root=(folders or paths.folders()).results)
 
     def run() -> dict:
         t0 = time.perf_counter()

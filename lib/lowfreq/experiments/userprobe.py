@@ -39,7 +39,7 @@ from PIL import Image
 from torch import nn
 
 from lowfreq.core import cache as _cache
-from lowfreq.core import utils
+from lowfreq.core import paths, utils
 from lowfreq.core.paths import Folders
 from lowfreq.core.tiers import synthetic_tier
 from lowfreq.core.tiers import tier as tier_of
@@ -212,7 +212,7 @@ def _check_input_size(input_size: Any) -> None:
 
 
 def load_probe_data(data: str | None, *, tier: str, n: int | None = None, input_size: int | None = None,
-                    grayscale: bool = False, data_root: Any = None) -> ProbeData:
+                    grayscale: bool = False, folders: Folders | None = None) -> ProbeData:
     """The evaluation images for `data`: 'synthetic' (the smoke tier's cue-conflict images),
     'cifar10' (the test set in official order as far as known: the first 1000 are the paper's attack
     set), 'imagenette' (the stored ``imagenette<input_size or 64>`` val images) or the path of an
@@ -224,16 +224,16 @@ def load_probe_data(data: str | None, *, tier: str, n: int | None = None, input_
     data = data or ("synthetic" if tier_of(tier).synthetic_data else "cifar10")
     real_tier = tier_of(tier).real_data_tier
     if data == "synthetic":
-        es = eval_set(synthetic_tier().name, None, data_root=data_root)
+        es = eval_set(synthetic_tier().name, None, folders=folders)
         x, y, src, classes, name, fam = es.images, es.labels, es.source, None, "synthetic", "synthetic"
     elif data == "cifar10":
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", InexactDataWarning)  # the source says so; a DataChangedWarning is shown
-            es = eval_set(real_tier, None, data_root=data_root)
+            es = eval_set(real_tier, None, folders=folders)
         x, y, src, classes, name, fam = es.images, es.labels, es.source, tuple(CIFAR10_CLASSES), "cifar10", "cifar10"
     elif data == "imagenette":
         ds_name = imagenette_name(input_size or 64)
-        es = eval_set(real_tier, None, data_root=data_root, dataset=ds_name)
+        es = eval_set(real_tier, None, folders=folders, dataset=ds_name)
         x, y, src, classes, name, fam = es.images, es.labels, es.source, None, ds_name, "imagenette"
     else:
         d = load_image_folder_images(data, size_px=input_size, n=n)
@@ -566,9 +566,6 @@ def probe(
     progress: bool = True,
     log: Callable[[str], None] | None = None,
     folders: Folders | None = None,
-    results_root: probes.PathArg = None,
-    model_dir: probes.PathArg = None,
-    data_root: probes.PathArg = None,
 ) -> ProbeResult:
     """Probe `model` the paper's way and return a :class:`ProbeResult` (the Python form of ``lowfreq probe``).
 
@@ -589,13 +586,13 @@ def probe(
     record of the same label, configuration and code versions (the newest; listed in
     ``by_label``), whose inputs name what it was computed from. recompute=True ignores cached results.
     train_missing: train a zoo model whose weights are missing (default: at smoke only). log: called
-    with one line per probe (the command line prints them). folders (or results_root / model_dir /
-    data_root): where data, weights and results live. Before anything long runs the model is checked
+    with one line per probe (the command line prints them). folders: where data, weights and results
+    live (None: lowfreq.core.paths.folders()). Before anything long runs the model is checked
     (:func:`check_model`); problems are one-line ValueErrors that say what to do.
     """
     chosen = _chosen(probes_to_run)
     say = log or (lambda _s: None)
-    f = probes.folders_of(folders, results_root=results_root, model_dir=model_dir, data_root=data_root)
+    f = folders or paths.folders()
     dev = _device_of(model, device)
     options = _options(mean=mean, std=std, classes=classes, input_size=input_size, grayscale=grayscale, data=data,
                        weights=weights, num_classes=num_classes)
@@ -603,8 +600,8 @@ def probe(
     if isinstance(model, nn.Module):
         label, form, desc = name or type(model).__name__, "module", f"nn.Module {type(model).__name__}"
     else:
-        src = resolve_model(model, weights=weights, num_classes=num_classes, tier=tier, model_dir=f.models,
-                            data_root=f.data, train_missing=train_missing)
+        src = resolve_model(model, weights=weights, num_classes=num_classes, tier=tier, folders=f,
+                            train_missing=train_missing)
         label, form, desc = name or src.name, src.form, src.description
     label = _clean_label(label)
     target = resolve(src.registry_name, tier) if src is not None and src.registry_name else None
@@ -613,7 +610,7 @@ def probe(
     # 1. the images (without the data set, cached results can still be read by label) and the probe sizes
     try:
         pd = _probe_data(images, labels, class_names, data, tier, target if own_data else None, input_size, grayscale,
-                         f.data, n=n_images)
+                         f, n=n_images)
     except DataNotFoundError:
         if compute:
             raise
@@ -705,7 +702,7 @@ def _fill(res: "ProbeResult", plan: _Plan, computed: Sequence[str], *, from_labe
 
 
 def _probe_data(images: Any, labels: Any, class_names: Sequence[str] | None, data: str | None, tier: str,
-                own: Any, input_size: int | None, grayscale: bool, data_root: Any, n: int | None = None) -> ProbeData:
+                own: Any, input_size: int | None, grayscale: bool, folders: Folders, n: int | None = None) -> ProbeData:
     """The probe's images: given ones, a registry model's own (as the book probes it), or :func:`load_probe_data`.
     With `input_size` they are cut to the first `n` (the probes' --images) before resizing; an `input_size`
     outside :data:`INPUT_SIZE_RANGE_PX` is refused before anything loads."""
@@ -725,11 +722,11 @@ def _probe_data(images: Any, labels: Any, class_names: Sequence[str] | None, dat
         return pd
     if own is not None:
         es = eval_set(tier, None if tier_of(tier).synthetic_data else max(own.config.n_clean, FOURIER_IMAGES.get(tier, 200)),
-                      data_root=data_root, grayscale=own.grayscale, dataset=own.dataset)
+                      folders=folders, grayscale=own.grayscale, dataset=own.dataset)
         fam = _expected_family(own.dataset, tier)
         return ProbeData(es.images, es.labels, tuple(CIFAR10_CLASSES) if fam == "cifar10" else None, es.source,
                          own.dataset or ("synthetic" if tier_of(tier).synthetic_data else "cifar10"), fam)
-    return load_probe_data(data, tier=tier, n=cut, input_size=input_size, grayscale=grayscale, data_root=data_root)
+    return load_probe_data(data, tier=tier, n=cut, input_size=input_size, grayscale=grayscale, folders=folders)
 
 
 def _expected_family(data: str | None, tier: str) -> str:

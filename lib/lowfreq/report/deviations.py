@@ -15,6 +15,8 @@ import numpy as np
 import torch
 
 from lowfreq import experiments
+from lowfreq.core import paths
+from lowfreq.core.paths import Folders
 from lowfreq.data.archive import DataNotFoundError
 from lowfreq.experiments import figure_inputs
 from lowfreq.methods import spectra, v1
@@ -43,8 +45,7 @@ def deviation_numbers(
     tier: str,
     *,
     names: Sequence[str] | None = None,
-    results_root: Any = None,
-    data_root: Any = None,
+    folders: Folders | None = None,
     compute_missing: bool | None = None,
 ) -> dict[str, Any]:
     """The measured side of the deviations chapter at `tier`, from cached results only (nothing is
@@ -63,6 +64,7 @@ def deviation_numbers(
     cached corruption spectra; None when they were not computed).
     """
     cfg = experiments.tiers.tier_config(tier)
+    f = folders or paths.folders()
     names = list(names) if names is not None else [r.name for r in zoo.recipes(tier)]
     r = zoo.recipe("base", tier)
     out: dict[str, Any] = {
@@ -79,25 +81,24 @@ def deviation_numbers(
         try:  # a stored figure input (computed with the data; stored per resolve_compute)
             shares = figure_inputs.exact_share_input(tier, sorted({out[f"n_{p}"] for p in probes_}),
                                                      store=resolve_compute(tier, compute_missing),
-                                                     results_root=results_root, data_root=data_root).payload["shares"]
+                                                     folders=f).payload["shares"]
             for probe in probes_:
                 out[f"exact_share_{probe}"] = float(shares[str(out[f"n_{probe}"])])
         except (LookupError, DataNotFoundError):  # neither stored nor computable here: the shares stay NaN
             pass
-    kw: dict[str, Any] = {} if results_root is None else {"results_root": results_root}
     out["test_acc"] = {}
     for n in names:
         try:
-            rec = experiments.probes.trained_record(n, tier, train=False, data_root=data_root, **kw)
+            rec = experiments.probes.trained_record(n, tier, train=False, folders=f)
             out["test_acc"][n] = None if rec is None else float(rec.payload["test_acc"])
         except Exception:  # noqa: BLE001
             out["test_acc"][n] = None
-    out["pca_sweep"] = experiments.runs.latest_pca_sweep(tier, results_root=results_root)
+    out["pca_sweep"] = experiments.runs.latest_pca_sweep(tier, folders=f)
     out["attack_winner_share"], out["attack_success"], out["f05_grid_minus_exact_cpp"], out["f05_std_cpp"] = {}, {}, {}, {}
     out["nonmonotone_hybrid"] = {}
     for n in names:
         try:
-            a = experiments.probes.attack_result(n, tier, progress=False, load_only=True, data_root=data_root, **kw)
+            a = experiments.probes.attack_result(n, tier, progress=False, load_only=True, folders=f)
         except Exception:  # noqa: BLE001
             a = None
         if a is not None:
@@ -110,12 +111,12 @@ def deviation_numbers(
                                                   - spectra.half_power_frequency(None, power=p))
             out["f05_std_cpp"][n] = _nan_if_none(a.get("f05_std_cpp"))
         try:
-            h = experiments.probes.hybrid_result(n, tier, progress=False, load_only=True, data_root=data_root, **kw)
+            h = experiments.probes.hybrid_result(n, tier, progress=False, load_only=True, folders=f)
             out["nonmonotone_hybrid"][n] = bool(np.any(np.diff(np.asarray(h.mean_diff)) < 0))
         except Exception:  # noqa: BLE001
             pass
     try:  # corruptions whose RMS change does not grow strictly with severity on this tier's images
-        sp = experiments.corruption_power.tier_corruption_spectra(tier, compute=False, results_root=results_root, data_root=data_root)
+        sp = experiments.corruption_power.tier_corruption_spectra(tier, compute=False, folders=f)
         out["nonmonotone_severity"] = [k for k, v in sp.items()
                                        if not _strictly_increasing([v.rms_by_severity[s] for s in sorted(v.rms_by_severity)])]
     except Exception:  # noqa: BLE001
@@ -135,11 +136,11 @@ class Deviations:
     frontier: str = ""
 
 
-def frontier_table(*, results_root: Any = None) -> str:
+def frontier_table(*, folders: Folders | None = None) -> str:
     """The stored accuracy-time frontier of bench/cpu_frontier.py as Markdown, each candidate that is
     exactly a cpu zoo recipe (all fields but name and notes) marked with that recipe; a sentence saying
     how to make it when it is not stored."""
-    fr = rows.load_frontier(results_root=results_root)
+    fr = rows.load_frontier(folders=folders)
     if not fr:
         return "No accuracy-time frontier is stored (run `python bench/cpu_frontier.py`)."
 
@@ -155,16 +156,15 @@ def _pct(x: float | None) -> str:
     return "n/a" if x is None or not math.isfinite(x) else f"{100 * x:.1f}%"
 
 
-def deviations(tier: str, *, names: Sequence[str] | None = None, results_root: Any = None,
-               data_root: Any = None, compute_missing: bool | None = None) -> Deviations:
+def deviations(tier: str, *, names: Sequence[str] | None = None, folders: Folders | None = None,
+               compute_missing: bool | None = None) -> Deviations:
     """The numbers of the deviations chapter at `tier`, formatted as the text quotes them (shares and
     accuracies in %, epsilon in /255, f_0.5 in cycles/pixel; "n/a" where a result does not exist at
     this tier), from :func:`deviation_numbers` (cached results only)."""
-    dn = deviation_numbers(tier, names=names, results_root=results_root, data_root=data_root,
-                           compute_missing=compute_missing)
+    dn = deviation_numbers(tier, names=names, folders=folders, compute_missing=compute_missing)
     cfg = experiments.tiers.tier_config(tier)
     try:
-        data_source = experiments.evalsets.eval_set(tier, cfg.n_clean, data_root=data_root, allow_stored_identity=True).source
+        data_source = experiments.evalsets.eval_set(tier, cfg.n_clean, folders=folders, allow_stored_identity=True).source
     except DataNotFoundError:
         data_source = "the data set is not present here"
     synthetic = dn["dataset"] == "synthetic"
@@ -203,4 +203,4 @@ def deviations(tier: str, *, names: Sequence[str] | None = None, results_root: A
                         else (", ".join(sev) if sev else "none"))
     g["v1_pops"] = ", ".join(f"{k} {v.sf_center_cpi:g} cycles/image" for k, v in v1.POPULATIONS.items())
     prov = make_provenance(tier=tier, data=data_label(tier, n=cfg.n_clean), data_detail=data_source)
-    return Deviations(g, dn, prov, frontier_table(results_root=results_root))
+    return Deviations(g, dn, prov, frontier_table(folders=folders))

@@ -27,6 +27,7 @@ from typing import Any, Mapping, NamedTuple, Sequence
 from lowfreq import experiments
 from lowfreq.experiments import probe, probes
 from lowfreq.core import paths
+from lowfreq.core.paths import Folders
 from lowfreq.core.cache import ResultCache, canonical_inputs
 from lowfreq.core.tiers import tier as tier_of
 from lowfreq.data.archive import CIFAR10_CLASSES
@@ -75,7 +76,7 @@ class BookModels(NamedTuple):
     seeds: dict[str, list[str]] | None = None
 
 
-def _weights_present(name: str, source: str, model_dir: Any) -> bool:
+def _weights_present(name: str, source: str, model_dir: Path) -> bool:
     try:
         if source in ("robustbench", "torchhub"):
             return published.weights_path(name, model_dir=model_dir).is_file()
@@ -86,13 +87,15 @@ def _weights_present(name: str, source: str, model_dir: Any) -> bool:
     return False
 
 
-def book_models(tier: str, *, include_published: bool = True, model_dir: Any = None) -> BookModels:
+def book_models(tier: str, *, include_published: bool = True, folders: Folders | None = None) -> BookModels:
     """Every zoo model of `tier` (``zoo.recipes(tier)``, in order), then the published CIFAR-10
     models (RobustBench, torch.hub, the authors') whose weights are in the model directory.
 
     Published models are skipped, with the reason, when their weights are missing, when they do not
     classify 32 x 32 CIFAR-10 images, or at the smoke tier (its synthetic images are not what they
-    were trained on). Nothing is loaded or downloaded here; only file existence is checked."""
+    were trained on). Nothing is loaded or downloaded here; only file existence is checked (in `folders`'
+    models, None: lowfreq.core.paths.folders())."""
+    model_dir = (folders or paths.folders()).models
     names = [r.name for r in zoo.recipes(tier)]
     skipped: dict[str, str] = {}
     if include_published:
@@ -254,7 +257,8 @@ def tier_class_names(tier: str) -> tuple[str, ...] | None:
     return tuple(CIFAR10_CLASSES)
 
 
-def gather_results(kind: str, names: Sequence[str], tier: str, *, compute: bool = False, results_root: Any = None) -> dict[str, Any]:
+def gather_results(kind: str, names: Sequence[str], tier: str, *, compute: bool = False,
+                   folders: Folders | None = None) -> dict[str, Any]:
     """{model: its cached `kind` result (a registered zoo probe: lowfreq.experiments.probe.names(zoo=True);
     its Probe.value: a float for clean, a HybridCurve for hybrid, the payload dict otherwise), or None when it
     is missing}, for a chapter that shows what exists. compute=True first computes what is missing
@@ -264,7 +268,7 @@ def gather_results(kind: str, names: Sequence[str], tier: str, *, compute: bool 
     if kind not in kinds:
         raise ValueError(f"gather_results: kind must be one of {kinds}, got {kind!r}")
     names = list(names)
-    f = paths.folders(results=results_root)
+    f = folders or paths.folders()
     if compute and hasattr(probe.get(kind), "run_many") and names:
         try:
             probes.zoo_records(kind, [experiments.tiers.resolve(n, tier) for n in names], f)
@@ -297,7 +301,7 @@ def collect_inputs(
     compute: bool = False,
     spectra_n: int | None = None,
     imagenet: bool = True,
-    results_root: Any = None,
+    folders: Folders | None = None,
 ) -> ClaimInputs:
     """Gather the claims' inputs at `tier` for `names` (default: every zoo model of the tier).
 
@@ -309,27 +313,27 @@ def collect_inputs(
     (``experiments.runs.run``, quiet; the others are not trained again), which is what the smoke tier does.
     The corruption spectra use the first `spectra_n` corruption images (default: the tier's n_corruption).
     imagenet=True also loads the cached results of the Imagenette stand-in zoo (never computes them) for
-    the Fig 6 claims.
+    the Fig 6 claims. folders: where data, weights and results live (None: lowfreq.core.paths.folders()).
     """
     names = list(names) if names is not None else [r.name for r in zoo.recipes(tier)]
     members = seed_members(names, tier)
     names = [m for ms in members.values() for m in ms]
     missing: dict[str, str] = {}
-    kw = {} if results_root is None else {"results_root": results_root}
-    rows = experiments.runs.summary_table(tier, names, compute=False, **kw)
+    f = folders or paths.folders()
+    rows = experiments.runs.summary_table(tier, names, compute=False, folders=f)
     # only the models with a missing result are trained and probed: a fresh clone has every committed result
     # but no weights, and its smoke book must not train the zoo again to find what it already holds
     todo = [r["model"] for r in rows if r.get("missing")] if compute else []
     if todo:
         try:
-            experiments.runs.run(tier, todo, progress=False, **kw)
+            experiments.runs.run(tier, todo, progress=False, folders=f)
         except Exception:  # noqa: BLE001 - fall back to one model at a time, so one failure costs one model
             for n in todo:
                 try:
-                    experiments.runs.run(tier, [n], progress=False, **kw)
+                    experiments.runs.run(tier, [n], progress=False, folders=f)
                 except Exception as exc:  # noqa: BLE001
                     missing[n] = f"{type(exc).__name__}: {exc}"[:200]
-        rows = experiments.runs.summary_table(tier, names, compute=False, **kw)
+        rows = experiments.runs.summary_table(tier, names, compute=False, folders=f)
     for r in rows:
         for k in _TABLE_B_KEYS:  # summary() leaves out what it could not load: make the gaps explicit
             r.setdefault(k, None)
@@ -342,13 +346,13 @@ def collect_inputs(
         except Exception:  # noqa: BLE001
             r["gray"] = None
         try:
-            corruption[n] = experiments.probes.corruption_results([n], tier, load_only=True, progress=False, **kw)[n]
+            corruption[n] = experiments.probes.corruption_results([n], tier, load_only=True, progress=False, folders=f)[n]
         except Exception as exc:  # noqa: BLE001
             missing.setdefault(n, f"{type(exc).__name__}: {exc}"[:200])
         if r.get("missing"):
             missing.setdefault(n, "; ".join(r["missing"])[:300])
     try:
-        sp = experiments.corruption_power.tier_corruption_spectra(tier, n=spectra_n, compute=compute, results_root=results_root)
+        sp = experiments.corruption_power.tier_corruption_spectra(tier, n=spectra_n, compute=compute, folders=f)
         f05 = {k: v.f05_cpp for k, v in sp.items()}
     except Exception as exc:  # noqa: BLE001
         f05 = None
@@ -357,7 +361,7 @@ def collect_inputs(
     if imagenet:  # the Fig 6 stand-in: cached results only (it is trained and probed by its own chapter)
         try:
             in_names = [r.name for r in zoo.recipes(tier, family="imagenette")]
-            got = experiments.runs.summary_table(tier, in_names, compute=False, **kw) if in_names else []
+            got = experiments.runs.summary_table(tier, in_names, compute=False, folders=f) if in_names else []
             if any(row_value(r, "f05_cpp") is not None or row_value(r, "f_rev_nyq") is not None for r in got):
                 in_rows, note = got, f"On the Imagenette stand-in ({tier} tier)"
         except Exception as exc:  # noqa: BLE001
@@ -365,15 +369,15 @@ def collect_inputs(
     return ClaimInputs(rows, corruption, f05, missing, in_rows, note)
 
 
-def lambda_sweep_path(tier: str, *, results_root: Any = None) -> "Path":
+def lambda_sweep_path(tier: str, *, folders: Folders | None = None) -> Path:
     """Where `bench/neural_lambda_sweep.py --out` stores a tier's sweep: results/<tier>/neural_lambda_sweep.json."""
-    return paths.results_dir(results_root) / tier / "neural_lambda_sweep.json"
+    return (folders or paths.folders()).results / tier / "neural_lambda_sweep.json"
 
 
-def load_lambda_sweep(tier: str, *, results_root: Any = None) -> dict[str, Any] | None:
+def load_lambda_sweep(tier: str, *, folders: Folders | None = None) -> dict[str, Any] | None:
     """The stored lambda sweep of `tier` (see :func:`lambda_sweep_path`), or None when there is none.
     A file that is not a sweep table is an error that names it."""
-    p = lambda_sweep_path(tier, results_root=results_root)
+    p = lambda_sweep_path(tier, folders=folders)
     if not p.exists():
         return None
     try:
@@ -388,15 +392,15 @@ def load_lambda_sweep(tier: str, *, results_root: Any = None) -> dict[str, Any] 
 
 
 
-def frontier_path(*, results_root: Any = None) -> "Path":
+def frontier_path(*, folders: Folders | None = None) -> Path:
     """Where `bench/cpu_frontier.py` stores the cpu tier's accuracy-time frontier: results/bench/cpu_frontier.json."""
-    return paths.results_dir(results_root) / "bench" / "cpu_frontier.json"
+    return (folders or paths.folders()).results / "bench" / "cpu_frontier.json"
 
 
-def load_frontier(*, results_root: Any = None) -> list[dict[str, Any]] | None:
+def load_frontier(*, folders: Folders | None = None) -> list[dict[str, Any]] | None:
     """The rows of the stored accuracy-time frontier (see :func:`frontier_path`), or None when there is none.
     A file that is not a frontier table is an error that names it and the command that remakes it."""
-    p = frontier_path(results_root=results_root)
+    p = frontier_path(folders=folders)
     if not p.exists():
         return None
     try:
@@ -408,10 +412,10 @@ def load_frontier(*, results_root: Any = None) -> list[dict[str, Any]] | None:
     return rows
 
 
-def load_instance_spread(tier: str, model: str = "base", *, results_root: Any = None) -> dict[str, Any] | None:
+def load_instance_spread(tier: str, model: str = "base", *, folders: Folders | None = None) -> dict[str, Any] | None:
     """The stored comparison of two instances of one recipe (bench/instance_spread.py: the recorded
     training vs one with another thread count), or None when there is none."""
-    p = paths.results_dir(results_root) / "bench" / f"instance_spread_{tier}_{model}.json"
+    p = (folders or paths.folders()).results / "bench" / f"instance_spread_{tier}_{model}.json"
     if not p.exists():
         return None
     try:
