@@ -17,6 +17,7 @@ from lowfreq.core import paths
 from lowfreq.core.paths import Folders
 from lowfreq.core.tiers import DEFAULT_TIER, TIERS, dry_run_tier
 from lowfreq.core.utils import resolve_device
+from lowfreq.experiments import probe
 from lowfreq.experiments.cluster import ClusterConfig, submit_zoo
 from lowfreq.models import zoo
 
@@ -99,6 +100,16 @@ def _mismatches(names: list[str], tier: str, folders: Folders) -> dict[str, str]
     return out
 
 
+#: Table B columns of the registered probes that the printed table leaves out (spreads and success rates).
+_NOT_SHOWN = ("f05_std_cpp", "f_rev_std_nyq", "attack_success")
+
+
+def _probe_columns(tier: str) -> list[str]:
+    """The Table B columns of every registered zoo probe (Probe.summary_row), in the registry's order."""
+    cfg = experiments.tiers.tier_config(tier)
+    return [c for kind in probe.names(zoo=True) for c in (probe.get(kind).from_tier(cfg).summary_row(None) or {})]
+
+
 def run(args: argparse.Namespace) -> int:
     """Execute a parsed `zoo` command; returns the exit status."""
     if args.threads:
@@ -179,6 +190,7 @@ def run(args: argparse.Namespace) -> int:
         if r["model"] in differs:  # a changed file's trained record holds its checkpoint's own fields, not a measurement
             r["test_acc"] = r["train_time_s"] = None
     cols = ["model", "group", "test_acc", "train_time_s", "clean_acc", "corruption_acc", "mean_eps", "median_eps", "f05_cpp", "f_rev_nyq"]
+    cols += [c for c in _probe_columns(args.tier) if c not in cols and c not in _NOT_SHOWN]  # a new probe's own columns
     scale = {"mean_eps": 255.0, "median_eps": 255.0}
 
     def cell(r: dict, c: str) -> str:

@@ -488,6 +488,9 @@ def report_json(report: ProbeReport) -> dict[str, Any]:
                           "bands_cpp": HEAT_MAP_BANDS_CPP,
                           "layout": "fftshift-ed: row i is fy_cpp[i], column j is fx_cpp[j] (cycles/pixel); DC at the centre",
                           "unit": "error rate (fraction); loss increase in nats"}
+    for k, v in r.values.items():  # a registered probe without a section above (a new one): its value as stored
+        if k not in res and isinstance(v, Mapping):
+            res[k] = dict(v)
     for k, rec in r.records.items():
         if k in res:
             res[k]["source"] = _record_info(rec) | {"book_record": k in r.book_records, "computed_now": k in r.computed,
