@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from lowfreq.core import paths
+from lowfreq.experiments import tiers
 from lowfreq.methods.hybrid import HybridCurve
 from lowfreq.models import published, registry, zoo
 from lowfreq.report import common, fig4_spectra, paper, plotting, provenance, stats, table_b, tables
@@ -448,7 +449,7 @@ def test_count_above_mirrors_count_below():
 def test_corruption_for_read_only_gives_none_when_missing(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("LOWFREQ_MODEL_DIR", str(tmp_path / "models"))
     monkeypatch.setenv("LOWFREQ_RESULTS_DIR", str(tmp_path / "results"))
-    assert report_rows.corruption_for(["base"], "smoke", compute=False) == {"base": None}
+    assert report_rows.corruption_for([tiers.resolve("base", "smoke")], compute=False) == {"base": None}
     assert "base: corruption results missing" in capsys.readouterr().out
 
 

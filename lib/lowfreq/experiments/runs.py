@@ -27,7 +27,7 @@ from lowfreq.experiments.tiers import ProbeTarget, resolve
 from lowfreq.models import registry, zoo
 from lowfreq.training import train as training
 
-__all__ = ["STAGES", "PARALLEL_STAGES", "stages", "parallel_stages", "run", "timed_run", "run_timing", "summary", "summary_table",
+__all__ = ["STAGES", "PARALLEL_STAGES", "stages", "parallel_stages", "run", "timed_run", "run_timing", "summary", "target_summary", "summary_table",
            "takes_match_probe", "pca_k_sweep", "latest_pca_sweep"]
 
 
@@ -53,9 +53,14 @@ def summary(name: str, tier: str, *, compute: bool = True, folders: Folders | No
     """One Table B row: group, source, tier, clean accuracy, corruption accuracy, mean/median
     minimal epsilon, f_0.5 (cycles/pixel), f_rev (fraction of Nyquist). Missing pieces are None
     when compute=False. folders: where data, weights and results live (None: lowfreq.core.paths.folders())."""
+    return target_summary(resolve(name, tier), compute=compute, folders=folders)
+
+
+def target_summary(t: ProbeTarget, *, compute: bool = True, folders: Folders | None = None) -> dict[str, Any]:
+    """:func:`summary` of the resolved model `t`."""
     f = folders or paths.folders()
-    spec = registry.get_spec(name)
-    row: dict[str, Any] = {"model": name, "group": spec.group, "source": spec.source, "tier": tier}
+    spec = registry.get_spec(t.name)
+    row: dict[str, Any] = {"model": t.name, "group": spec.group, "source": spec.source, "tier": t.tier}
 
     def _try(fn: Callable[[], Any]) -> Any:
         try:
@@ -64,7 +69,6 @@ def summary(name: str, tier: str, *, compute: bool = True, folders: Folders | No
             row.setdefault("missing", []).append(f"{type(exc).__name__}: {exc}"[:200])
             return None
 
-    t = resolve(name, tier)
     if t.recipe is not None:
         tr = _try(lambda: instances.trained_record(t, f, train=compute, progress=False))
         if tr is not None:

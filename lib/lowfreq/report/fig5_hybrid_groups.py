@@ -20,7 +20,7 @@ from lowfreq.methods.hybrid import HybridCurve
 from lowfreq.models import zoo
 from lowfreq.models.layers import GaussianBlur
 from lowfreq.report import rows, stats, widgets
-from lowfreq.report.common import CIFAR_ROBUST, NAN, eval_source, input_detail, resolve_compute
+from lowfreq.report.common import CIFAR_ROBUST, NAN, eval_source, input_detail
 from lowfreq.report.paper import PAPER_BLUR_MODEL
 from lowfreq.report.provenance import Provenance, Stopwatch, data_label, make_provenance
 from lowfreq.report.rows import BookModels
@@ -61,15 +61,13 @@ def fig5_hybrid_groups(tier: str, *, compute_missing: bool | None = None) -> Fig
     model of :func:`lowfreq.report.rows.book_models` (computed when missing per
     :func:`resolve_compute`), the blur series' quadratic (f_rev in fractions of Nyquist, accuracy
     quoted in %), the group comparisons and the inputs of the blur / PCA front explorers."""
-    cfg = experiments.tiers.tier_config(tier)
-    compute = resolve_compute(tier, compute_missing)
-    models = rows.book_models(tier)
+    book = rows.book_tier(tier, compute_missing=compute_missing)  # the tier and its models, resolved once
+    cfg, models = book.config, book.models
     blur_series = [r.name for r in zoo.recipes(tier, group="blur")]
-    es_source = eval_source(tier, cfg.n_hybrid)
+    es_source = eval_source(book.name, cfg.n_hybrid)
     sw = Stopwatch()
-    curves = stats.gather(lambda n: experiments.probes.hybrid_result(n, tier, progress=False, load_only=not compute), models.names,
-                          what="hybrid results")
-    corr = rows.corruption_for(models.names, tier, compute=compute)
+    curves = rows.book_values(book, "hybrid")
+    corr = rows.corruption_for(book.targets_of(models.names), compute=book.compute, folders=book.folders)
     table = rows.result_rows(models.names, models.groups, curves=curves, corruption=corr)
     wall = sw.elapsed_s
     fit = stats.series_fit(table, names=blur_series)
@@ -93,17 +91,17 @@ def fig5_hybrid_groups(tier: str, *, compute_missing: bool | None = None) -> Fig
         "acc_b15": 100 * float(b15["corruption_acc"]) if b15.get("corruption_acc") is not None else NAN,
     }
     sw = Stopwatch()
-    fronts = front_frames(tier, table, store=compute)
+    fronts = front_frames(book.name, table, store=book.compute)
     hybrid_detail = f"first {cfg.n_hybrid} test images x {len(cfg.hybrid_seeds)} pairing seeds: {es_source}"
     corr_detail = f"first {cfg.n_corruption} test images, 15 corruptions x {len(cfg.severities)} severities"
     return Fig5HybridGroups(
         numbers, models, blur_series, curves, corr, table, fit, fronts,
-        prov_hybrid=make_provenance(tier=tier, data=data_label(tier, n=cfg.n_hybrid), data_detail=hybrid_detail,
+        prov_hybrid=make_provenance(tier=book.name, data=data_label(book.name, n=cfg.n_hybrid), data_detail=hybrid_detail,
                                     models=models.names, results=("hybrid",), wall_time_s=wall),
-        prov=make_provenance(tier=tier, data=data_label(tier, n=max(cfg.n_hybrid, cfg.n_corruption)),
+        prov=make_provenance(tier=book.name, data=data_label(book.name, n=max(cfg.n_hybrid, cfg.n_corruption)),
                              data_detail=f"hybrid images: {hybrid_detail}; corruptions: {corr_detail}", models=models.names,
                              results=("hybrid", "corruption"), wall_time_s=wall),
-        prov_fronts=make_provenance(tier=tier, data=data_label(tier, n=int(fronts.images.shape[0])),
+        prov_fronts=make_provenance(tier=book.name, data=data_label(book.name, n=int(fronts.images.shape[0])),
                                     data_detail=input_detail(fronts.input), models=blur_series + ["pca"],
                                     wall_time_s=sw.elapsed_s),
     )

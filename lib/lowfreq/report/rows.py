@@ -1,7 +1,10 @@
 """Result rows: which models a chapter shows, and what is known about each of them.
 
 This module owns the step between the cached results and the book's figures, tables and claims:
-the models of a tier's chapters (:func:`book_models`, :func:`display_group`), per-model results
+the models of a tier's chapters (:func:`book_models`, :func:`display_group`) and the chapter's tier
+resolved once with them (:func:`book_tier`: a :class:`BookTier` holding the tier's configuration, whether
+missing results are computed, the folders and each model's ProbeTarget, passed down instead of the tier's
+name), per-model results
 gathered so a chapter degrades instead of crashing (:func:`gather_results`, :func:`corruption_for`),
 the rows of Figs 4, 5 and Table B (:func:`result_rows`, :func:`table_b_rows`), the inputs of the
 claims (:func:`collect_inputs`), the neural group's lambda sweep (:func:`load_lambda_sweep`) and the
@@ -22,17 +25,20 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from dataclasses import dataclass
 from typing import Any, Mapping, NamedTuple, Sequence
 
 from lowfreq import experiments
-from lowfreq.experiments import probe, probes
+from lowfreq.experiments import instances, probe, probes
 from lowfreq.core import paths
 from lowfreq.core.paths import Folders
 from lowfreq.core.cache import ResultCache, canonical_inputs
 from lowfreq.core.tiers import tier as tier_of
 from lowfreq.data.archive import CIFAR10_CLASSES
+from lowfreq.experiments.tiers import ProbeTarget, TierConfig, resolve, tier_config
 from lowfreq.methods.hybrid import HybridCurve
 from lowfreq.models import authors, published, registry, zoo
+from lowfreq.report.common import resolve_compute
 from lowfreq.report.stats import fold_seeds, gather, row_value
 
 __all__ = [
@@ -42,8 +48,12 @@ __all__ = [
     "display_group",
     "BookModels",
     "book_models",
+    "BookTier",
+    "book_tier",
+    "book_values",
     "result_rows",
     "table_b_rows",
+    "book_table_b_rows",
     "seed_members",
     "corruption_for",
     "gather_results",
@@ -116,6 +126,47 @@ def book_models(tier: str, *, include_published: bool = True, folders: Folders |
     return BookModels(names, groups, sources, skipped, seed_members(names, tier))
 
 
+@dataclass(frozen=True)
+class BookTier:
+    """A chapter's tier, resolved once and passed down instead of its name: `name`, its `config`
+    (:class:`lowfreq.experiments.tiers.TierConfig`, with the tier value ``config.tier_value``), whether the
+    chapter computes missing results (`compute`, :func:`lowfreq.report.common.resolve_compute`), the
+    `folders` it reads and writes, the `models` it shows (:func:`book_models`) and the resolved
+    :class:`lowfreq.experiments.tiers.ProbeTarget` of each of them and of their seed replicas (`targets`)."""
+
+    name: str
+    config: TierConfig
+    compute: bool
+    folders: Folders
+    models: BookModels
+    targets: dict[str, ProbeTarget]
+
+    def targets_of(self, names: Sequence[str]) -> list[ProbeTarget]:
+        """The resolved models of `names` (KeyError for a model the chapter does not show)."""
+        return [self.targets[n] for n in names]
+
+
+def book_tier(tier: str, *, compute_missing: bool | None = None, include_published: bool = True,
+              folders: Folders | None = None) -> BookTier:
+    """The :class:`BookTier` of a chapter at `tier`: its configuration, :func:`resolve_compute` of
+    `compute_missing`, `folders` (None: lowfreq.core.paths.folders()), :func:`book_models` and every one
+    of those models (with its seed replicas) resolved once."""
+    f = folders or paths.folders()
+    models = book_models(tier, include_published=include_published, folders=f)
+    names = dict.fromkeys([*models.names, *(m for ms in (models.seeds or {}).values() for m in ms)])
+    return BookTier(tier, tier_config(tier), resolve_compute(tier, compute_missing), f, models,
+                    {n: resolve(n, tier) for n in names})
+
+
+def book_values(book: BookTier, kind: str, names: Sequence[str] | None = None) -> dict[str, Any]:
+    """{model: the value of its `kind` record (a registered zoo probe; Probe.value: a float for clean, a
+    HybridCurve for hybrid, the payload dict otherwise), or None when missing} for `names` (default: the
+    book's models), computed first when missing and ``book.compute``; a failure costs only that model."""
+    targets = {t.name: t for t in book.targets_of(book.models.names if names is None else names)}
+    return gather(lambda n: probes.target_value(kind, targets[n], compute=book.compute, folders=book.folders),
+                  list(targets), what=f"{kind} results")
+
+
 def seed_members(names: Sequence[str], tier: str) -> dict[str, list[str]]:
     """{model: [model, its seed replicas at `tier`...]} for the models among `names`, in order
     (``zoo.seed_replicas``; [name] for a model with one seed or a published model). A replica named
@@ -169,17 +220,17 @@ def result_rows(
     return rows
 
 
-def _trained_payload(name: str, tier: str, *, compute: bool) -> tuple[dict | None, str | None]:
+def _trained_payload(t: ProbeTarget, *, compute: bool, folders: Folders | None = None) -> tuple[dict | None, str | None]:
     """The 'trained' record payload of a zoo model, and why it is missing. compute=False only reads
     the cache (the newest 'trained' record with this model's recipe), never trains."""
+    f = folders or paths.folders()
     try:
         if compute:
-            rec = experiments.probes.trained_record(name, tier, progress=False)
+            rec = instances.trained_record(t, f, progress=False)
             return (None, "not trained") if rec is None else (dict(rec.payload), None)
-        recipe = zoo.recipe(name, tier).to_dict()
-        want = canonical_inputs({"recipe": recipe})["recipe"]
-        recs = [r for r in ResultCache(tier).list_records("trained")
-                if r.label == name and r.inputs.get("recipe") == want]
+        want = canonical_inputs({"recipe": t.recipe.to_dict()})["recipe"]
+        recs = [r for r in ResultCache(t.tier, root=f.results).list_records("trained")
+                if r.label == t.name and r.inputs.get("recipe") == want]
         if not recs:
             return None, "no 'trained' record at this tier"
         recs.sort(key=lambda r: str(r.provenance.get("date_utc")))
@@ -189,7 +240,7 @@ def _trained_payload(name: str, tier: str, *, compute: bool) -> tuple[dict | Non
 
 
 def table_b_rows(tier: str, names: Sequence[str], *, groups: Mapping[str, str] | None = None,
-                 compute: bool = False, seeds: bool = True) -> list[dict[str, Any]]:
+                 compute: bool = False, seeds: bool = True, folders: Folders | None = None) -> list[dict[str, Any]]:
     """Table B rows: ``experiments.runs.summary`` of each model (group, source, tier, clean accuracy,
     corruption accuracy, mean/median minimal epsilon in [0, 1] units, f_0.5 in cycles/pixel, f_rev
     in fractions of Nyquist), plus train_time_s and train_data from the zoo model's 'trained'
@@ -201,26 +252,41 @@ def table_b_rows(tier: str, names: Sequence[str], *, groups: Mapping[str, str] |
     folded in (:func:`lowfreq.report.stats.fold_seeds`: means over seeds, ``<key>_seed_sd`` the
     sample standard deviation, ``<key>_seed_n``, ``<key>_seed_range``, ``seeds`` the per-seed values,
     ``n_seeds``); a replica's missing values are listed under its name. seeds=False: the named models
-    alone, one seed each."""
+    alone, one seed each. Each model is resolved once (:func:`book_table_b_rows` of a resolved tier)."""
     members = seed_members(list(names), tier) if seeds else {n: [n] for n in names}
-    names = [m for ms in members.values() for m in ms]
-    if compute and names:
+    targets = [resolve(m, tier) for ms in members.values() for m in ms]
+    return _table_b_rows(targets, members, groups=groups, compute=compute, folders=folders)
+
+
+def book_table_b_rows(book: BookTier, *, seeds: bool = True) -> list[dict[str, Any]]:
+    """:func:`table_b_rows` of the models of the resolved tier `book` (its groups, compute and folders)."""
+    members = (book.models.seeds if seeds and book.models.seeds is not None
+               else {n: [n] for n in book.models.names})
+    return _table_b_rows(book.targets_of([m for ms in members.values() for m in ms]), members,
+                         groups=book.models.groups, compute=book.compute, folders=book.folders)
+
+
+def _table_b_rows(targets: Sequence[ProbeTarget], members: Mapping[str, Sequence[str]], *,
+                  groups: Mapping[str, str] | None, compute: bool, folders: Folders | None) -> list[dict[str, Any]]:
+    by_name = {t.name: t for t in targets}
+    if compute and targets:
         # compute what is missing without progress bars, the corruptions once for all models (shared
         # corrupted sets); summary() below then reads everything from the cache
-        for fetch in (experiments.probes.hybrid_result, experiments.probes.attack_result):
-            gather(lambda n, _f=fetch: _f(n, tier, progress=False), names, what=fetch.__name__)
+        for kind in ("hybrid", "attack"):
+            gather(lambda n, _k=kind: probes.target_value(_k, by_name[n], compute=True, folders=folders),
+                   list(by_name), what=f"{kind} results")
         try:
-            experiments.probes.corruption_results(names, tier, progress=False)
+            probes.target_corruption_results(list(targets), progress=False, folders=folders)
         except Exception as exc:  # noqa: BLE001 - summary() below records what is missing per model
             print(f"corruptions: not computed ({type(exc).__name__}: {str(exc)[:160]})")
     rows = []
-    for n in names:
-        row = experiments.runs.summary(n, tier, compute=compute)
-        if groups is not None and n in groups:
-            row["group"] = groups[n]
-        spec = registry.get_spec(n)
+    for t in targets:
+        row = experiments.runs.target_summary(t, compute=compute, folders=folders)
+        if groups is not None and t.name in groups:
+            row["group"] = groups[t.name]
+        spec = registry.get_spec(t.name)
         if spec.source == "zoo":
-            payload, why = _trained_payload(n, tier, compute=compute)
+            payload, why = _trained_payload(t, compute=compute, folders=folders)
             row["train_time_s"] = None if payload is None else payload.get("train_time_s")
             row["train_data"] = None if payload is None else payload.get("data")
             if why:
@@ -232,21 +298,24 @@ def table_b_rows(tier: str, names: Sequence[str], *, groups: Mapping[str, str] |
     return fold_seeds(rows, _seed_map(members))
 
 
-def corruption_for(names: Sequence[str], tier: str, *, compute: bool) -> dict[str, "dict | None"]:
-    """{model: ``experiments.probes.corruption_results`` payload, or None when missing}. compute=True
-    computes the missing models all at once (each corrupted set is made once and shared), and if
-    that fails reads whatever is cached model by model; compute=False only reads the cache."""
+def corruption_for(targets: Sequence[ProbeTarget], *, compute: bool,
+                   folders: Folders | None = None) -> dict[str, "dict | None"]:
+    """{model: ``experiments.probes.corruption_results`` payload, or None when missing} of the resolved
+    models `targets`. compute=True computes the missing models all at once (each corrupted set is made
+    once and shared), and if that fails reads whatever is cached model by model; compute=False only
+    reads the cache."""
+    by_name = {t.name: t for t in targets}
 
     def one(n: str) -> dict:
-        return experiments.probes.corruption_results([n], tier, progress=False, load_only=True)[n]
+        return probes.target_corruption_results([by_name[n]], load_only=True, progress=False, folders=folders)[n]
 
-    if compute and names:
+    if compute and by_name:
         try:
-            got = experiments.probes.corruption_results(list(names), tier, progress=False)
-            return {n: got.get(n) for n in names}
+            got = probes.target_corruption_results(list(by_name.values()), progress=False, folders=folders)
+            return {n: got.get(n) for n in by_name}
         except Exception as exc:  # noqa: BLE001 - degrade to what is cached
             print(f"corruptions: not computed for all models ({type(exc).__name__}: {str(exc)[:160]})")
-    return gather(one, list(names), what="corruption results")
+    return gather(one, list(by_name), what="corruption results")
 
 
 def tier_class_names(tier: str) -> tuple[str, ...] | None:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 from lowfreq import experiments
 from lowfreq.models import zoo
 from lowfreq.report import rows, stats, tables
-from lowfreq.report.common import eval_source, resolve_compute, timing_text
+from lowfreq.report.common import eval_source, timing_text
 from lowfreq.report.plotting import finish_axes, group_color, group_legend_proxies, new_axes, short_missing_note
 from lowfreq.report.provenance import Provenance, Stopwatch, data_label, make_provenance
 from lowfreq.report.rows import BookModels
@@ -59,12 +59,11 @@ def table_b(tier: str, *, compute_missing: bool | None = None) -> TableB:
     :func:`lowfreq.report.rows.book_models` (computed when missing per :func:`resolve_compute`; seed
     replicas folded into their model's row), with the probe sizes, the seeds per model (`seed_note`)
     and the number and total time (minutes) of the trainings, every seed counted, the chapter quotes."""
-    cfg = experiments.tiers.tier_config(tier)
-    compute = resolve_compute(tier, compute_missing)
-    models = rows.book_models(tier)
+    book = rows.book_tier(tier, compute_missing=compute_missing)  # the tier and its models, resolved once
+    cfg, models = book.config, book.models
     es_source = eval_source(tier, cfg.n_clean)
     sw = Stopwatch()
-    table = rows.table_b_rows(tier, models.names, groups=models.groups, compute=compute)
+    table = rows.book_table_b_rows(book)
     wall = sw.elapsed_s
     n_missing = sum(1 for r in table if r.get("missing"))
     train_times = [t for r in table for t in stats.seed_values(r, "train_time_s")]
