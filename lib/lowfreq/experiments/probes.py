@@ -11,9 +11,11 @@ sizes (see lowfreq.experiments.tiers.resolve).
 
 The pipeline functions take the resolved :class:`lowfreq.experiments.tiers.ProbeTarget` and the run's
 :class:`lowfreq.core.paths.Folders`: :func:`zoo_record`, :func:`zoo_records` (several models at once;
-probes with ``run_many``, the corruptions, share each corrupted set). The name-based functions below them
-(:func:`probe_record`, :func:`probe_value`, :func:`clean_accuracy`, ...) resolve once and are what the
-chapters call.
+probes with ``run_many``, the corruptions, share each corrupted set) and what a chapter that resolved its
+models once reads (:func:`target_value`, :func:`target_corruption_results`). The name-based functions
+below them (:func:`probe_record`, :func:`probe_value`, :func:`clean_accuracy`, ...) resolve once, for
+callers that hold a name. Every function takes the run's folders as one ``folders`` argument (None:
+:func:`lowfreq.core.paths.folders`).
 """
 from __future__ import annotations
 
