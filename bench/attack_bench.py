@@ -1,7 +1,7 @@
 """Minimal targeted L-inf perturbations on CIFAR-10: Brendel-Bethge with restarts vs the best-of pipeline.
 
 Trains the small `cpu`-tier CNN (4 conv-BN-ReLU blocks of widths 16-32-64-128, max-pools, global
-max-pool, linear head; `lowfreq.models.cifar_cnn` when present) on CIFAR-10 for a few epochs, then
+max-pool, linear head; `lowfreq.models.nets.cifar_cnn` when present) on CIFAR-10 for a few epochs, then
 attacks the first N exact test images (official order) with targets from `attack_targets`, twice:
   (a) `minimal_linf` with only `BrendelBethge`: foolbox's L-inf BB alone, `--bb-restarts` starts from test images the
       model assigns to the target (as the paper ran it);
@@ -16,7 +16,7 @@ Usage:
 
 --data DIR holds cifar10/cifar10-jpeg.tgz (training set) and cifar10/cifar10-exact.tgz (exact test
 images 0..999); --jpeg/--exact name the archives directly. When no archive is given, the data
-already imported into lowfreq's data directory is used (`lowfreq.data.load_cifar10`).
+already imported into lowfreq's data directory is used (`lowfreq.data.cifar10.load_cifar10`).
 Training on the JPEG copies costs a few points of clean accuracy (see the data README).
 """
 from __future__ import annotations
@@ -74,8 +74,8 @@ def load_train_and_attack_set(args: argparse.Namespace) -> tuple[torch.Tensor, t
         return tx, ty, ax.float() / 255, ay, f"train {jpeg.name} (JPEG q75), test {exact.name} (exact)"
     from lowfreq import data  # the project's loader, on data imported with `python -m lowfreq data import`
 
-    tr = data.load_cifar10("train", as_float=False)
-    te = data.attack_set(1000)
+    tr = data.cifar10.load_cifar10("train", as_float=False)
+    te = data.cifar10.attack_set(1000)
     return tr.images, tr.labels.long(), te.images, te.labels.long(), f"lowfreq.data: {tr.source}; {te.source}"
 
 
@@ -103,7 +103,7 @@ class SmallCNN(nn.Module):
 
 def make_model() -> nn.Module:
     try:
-        from lowfreq.models import cifar_cnn
+        from lowfreq.models.nets import cifar_cnn
     except ImportError:
         return SmallCNN()
     return cifar_cnn()

@@ -27,6 +27,7 @@ import resource, sys, warnings
 warnings.simplefilter("ignore")
 import torch
 from lowfreq import data
+from lowfreq.core import paths
 from lowfreq.experiments import userprobe
 kind, arg, tmp = sys.argv[1], sys.argv[2], sys.argv[3]
 net = torch.nn.Sequential(torch.nn.AdaptiveAvgPool2d(4), torch.nn.Flatten(), torch.nn.Linear(48, 10)).eval()
@@ -36,10 +37,10 @@ base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 try:
     if kind == "probe":
         userprobe.probe(net, name="pooled", tier="smoke", input_size=int(arg), n_images=8, probes_to_run=("clean",),
-                        progress=False, results_root=tmp)
+                        progress=False, folders=paths.folders(results=tmp))
         msg = "ok"
     else:
-        data.import_image_folder(kind, arg, root=tmp, progress=False)
+        data.archive.import_image_folder(kind, arg, root=tmp, progress=False)
         msg = "imported (!)"
 except Exception as exc:
     msg = f"{type(exc).__name__}: {exc}"

@@ -4,7 +4,7 @@
 
 For every recipe of `zoo list --tier full` this counts the forward FLOPs of its network on one image
 (torch.utils.flop_counter, so the number is the network's, not a guess), then the FLOPs of each stage
-at the tier's sizes (lowfreq.experiments.tier_config("full")):
+at the tier's sizes (lowfreq.experiments.tiers.tier_config("full")):
   train       epochs x 50,000 images x 3 forward passes (forward + backward), adversarial recipes
               x (1 + PGD steps) more, the neural regularizer's V1 responses ignored (small)
   clean       n_clean forward passes
@@ -74,7 +74,7 @@ def main() -> None:
     ap.add_argument("--cpu-seconds", type=float, default=8.0, help="length of the CPU calibration run")
     ap.add_argument("--attack-jobs", type=int, default=12, help="processes of the attack stage (tools/device_full.sh: 12)")
     args = ap.parse_args()
-    cfg = experiments.tier_config("full")
+    cfg = experiments.tiers.tier_config("full")
     at = cfg.attack
     bb_images = min(at.bb_images or cfg.n_attack, cfg.n_attack) if "bb" in at.attacks else 0
     cheap_passes = at.fmn.steps + at.pgd.steps * (at.pgd.bisect_steps + 2)

@@ -59,12 +59,12 @@ def main() -> None:
 
     neural_name = {"mouse": "neural_mouse", "monkey": "neural_monkey"}[args.population]
     if args.tier == "smoke":
-        from lowfreq.experiments import eval_set
+        from lowfreq.experiments.evalsets import eval_set
 
         es = eval_set("smoke", max(args.n_test, args.n_match, args.n_hybrid), grayscale=True)
         x_te, y_te = es.images, es.labels
     else:
-        te = data.load_cifar10("test", grayscale=True)
+        te = data.cifar10.load_cifar10("test", grayscale=True)
         x_te, y_te = te.images, te.labels
     model_dir = args.model_dir or tempfile.mkdtemp(prefix="lambda_sweep_")
     print(f"tier {args.tier}, population {args.population}, {args.epochs} epochs on {args.subset} images, models in {model_dir}")

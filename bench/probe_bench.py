@@ -25,6 +25,7 @@ import time
 
 import torch
 
+from lowfreq.core import paths
 from lowfreq.experiments import userprobe
 
 BUDGET_S = {"all": 180.0, "fourier": 60.0}
@@ -55,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
 
         t0, c0 = time.perf_counter(), _cpu_s()
         res = userprobe.probe(args.model, tier=args.tier, probes_to_run=chosen, progress=False, log=log,
-                              results_root=scratch)
+                              folders=paths.folders(results=scratch))
         wall, c1 = time.perf_counter() - t0, _cpu_s()
         cpu_total = c1 - c0
     ends = [c for _, c in marks[1:]] + [c1]

@@ -12,5 +12,5 @@ def dirs(tmp_path, monkeypatch):
     and a cleared eval-set cache; returns tmp_path."""
     monkeypatch.setenv("LOWFREQ_MODEL_DIR", str(tmp_path / "models"))
     monkeypatch.setenv("LOWFREQ_RESULTS_DIR", str(tmp_path / "results"))
-    experiments.clear_caches()
+    experiments.evalsets.clear_caches()
     return tmp_path

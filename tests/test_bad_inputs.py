@@ -30,12 +30,14 @@ import torch
 from PIL import Image
 
 from lowfreq import cli, data
+from lowfreq.core import paths as core_paths
 from lowfreq.data import imagenette
 from lowfreq.methods import hybrid, spectra
-from lowfreq.models import PCAProjection, authors, hub_cifar, registry, zoo
+from lowfreq.models import authors, hub_cifar, registry, zoo
+from lowfreq.models.layers import PCAProjection
 from lowfreq.models import published as P
 
-CLASSES = data.CIFAR10_CLASSES
+CLASSES = data.archive.CIFAR10_CLASSES
 #: Raw texts of the exceptions an archive or torch file raises, never shown to a user.
 RAW = ("EOFError", "BadZipFile", "ReadError", "Traceback", "weights_only=False", "UnpicklingError")
 
@@ -69,7 +71,7 @@ def _zip(src: Path, out: Path) -> Path:
 
 
 def _import(paths: Any, tmp: Path, name: str = "cifar10", **kw: Any) -> dict:
-    return data.import_image_folder(name, paths, root=tmp / "data", progress=False, **kw)
+    return data.archive.import_image_folder(name, paths, root=tmp / "data", progress=False, **kw)
 
 
 def _stored_cifar(tmp: Path) -> Path:
@@ -211,21 +213,21 @@ def _duplicate_files(t: Path) -> Path:
 def _manifest_not_json(t: Path) -> Any:
     root = _stored_cifar(t)
     (root / "cifar10" / "manifest.json").write_text('{"format": 1, "splits": ')
-    return data.load_cifar10("test", root=root)
+    return data.cifar10.load_cifar10("test", root=root)
 
 
 def _cifar_of_64px_stored_before(t: Path) -> Any:
     _import(_tree(t / "big", size=64), t, name="other")
     root = t / "data"
     os.replace(root / "other", root / "cifar10")  # what an import before the size check allowed
-    return data.load_cifar10("test", root=root)
+    return data.cifar10.load_cifar10("test", root=root)
 
 
 def _damaged_array(t: Path) -> Any:
     root = _stored_cifar(t)
     f = root / "cifar10" / "test_images.npy"
     f.write_bytes(f.read_bytes()[:200])
-    return data.load_cifar10("test", root=root)
+    return data.cifar10.load_cifar10("test", root=root)
 
 
 def _read_only_data_dir(t: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
@@ -291,38 +293,38 @@ def _garbled_zoo(t: Path) -> Any:
 
 CASES = [
     # ---- archives (issue 14: one line naming the file and what is wrong)
-    Case("truncated .tgz", lambda t: _import(_truncated_tgz(t), t), data.ArchiveError,
+    Case("truncated .tgz", lambda t: _import(_truncated_tgz(t), t), data.archive.ArchiveError,
          ("truncated", "copy or download it again"), lambda t: t / "cut.tgz"),
-    Case("random bytes .tgz", lambda t: _import(_random_file(t, "noise.tgz"), t), data.ArchiveError,
+    Case("random bytes .tgz", lambda t: _import(_random_file(t, "noise.tgz"), t), data.archive.ArchiveError,
          ("not a readable tar archive", "random bytes"), lambda t: t / "noise.tgz"),
-    Case("random bytes .zip (bad zip)", lambda t: _import(_random_file(t, "noise.zip"), t), data.ArchiveError,
+    Case("random bytes .zip (bad zip)", lambda t: _import(_random_file(t, "noise.zip"), t), data.archive.ArchiveError,
          ("not a readable zip archive",), lambda t: t / "noise.zip"),
-    Case("truncated .zip", lambda t: _import(_truncated_zip(t), t), data.ArchiveError,
+    Case("truncated .zip", lambda t: _import(_truncated_zip(t), t), data.archive.ArchiveError,
          ("not a readable zip archive", "truncated"), lambda t: t / "cut.zip"),
     Case("damaged .tgz (checksum)", lambda t: _import(_flipped(_tgz(_tree(t / "set"), t / "s.tgz"), 0.5), t),
-         data.ArchiveError, ("the archive is damaged", "CRC check failed", "copy or download it again"),
+         data.archive.ArchiveError, ("the archive is damaged", "CRC check failed", "copy or download it again"),
          lambda t: t / "s.tgz"),
     Case("damaged .zip member (bad CRC)", lambda t: _import(_flipped(_zip(_tree(t / "set"), t / "s.zip"), 0.05), t),
-         data.ArchiveError, ("the archive is damaged", "Bad CRC-32"), lambda t: t / "s.zip"),
-    Case("empty file", lambda t: _import(_empty_file(t, "x.tgz"), t), data.ArchiveError,
+         data.archive.ArchiveError, ("the archive is damaged", "Bad CRC-32"), lambda t: t / "s.zip"),
+    Case("empty file", lambda t: _import(_empty_file(t, "x.tgz"), t), data.archive.ArchiveError,
          ("the file is empty", "0 bytes"), lambda t: t / "x.tgz"),
-    Case("archive without files", lambda t: _import(_empty_tar(t), t), data.ArchiveError,
+    Case("archive without files", lambda t: _import(_empty_tar(t), t), data.archive.ArchiveError,
          ("no images in the layout", r"no image files at all"), lambda t: t / "nothing.tgz"),
-    Case("no train/test/val folders", lambda t: _import(_no_split_folders(t), t), data.ArchiveError,
+    Case("no train/test/val folders", lambda t: _import(_no_split_folders(t), t), data.archive.ArchiveError,
          (r"<anything>/\{train,test,val\}/<class>/<file>", "found e.g. flat/images/airplane/0000.png"),
          lambda t: t / "flat.tgz"),
     Case("unknown class folders", lambda t: _import(_tree(t / "odd", classes=("tench", "airplane")), t),
-         data.ArchiveError, (r"class folders \['tench'\] are not classes of 'cifar10'", "use another name"),
+         data.archive.ArchiveError, (r"class folders \['tench'\] are not classes of 'cifar10'", "use another name"),
          lambda t: t / "odd"),
-    Case("64x64 images as cifar10", lambda t: _import(_tree(t / "big", size=64), t), data.ArchiveError,
+    Case("64x64 images as cifar10", lambda t: _import(_tree(t / "big", size=64), t), data.archive.ArchiveError,
          ("images are 64x64", "cifar10 images are 32x32 RGB", "another name", "--size 32"), lambda t: t / "big"),
     Case("cifar10 --size 64", lambda t: _import(_tree(t / "set"), t, size=64), ValueError,
          ("cifar10 images are 32x32", "--size 64", "another name")),
-    Case("grayscale images as cifar10", lambda t: _import(_tree(t / "gray", mode="L"), t), data.ArchiveError,
+    Case("grayscale images as cifar10", lambda t: _import(_tree(t / "gray", mode="L"), t), data.archive.ArchiveError,
          ("a grayscale image", "cifar10 images are RGB"), lambda t: t / "gray"),
-    Case("undecodable image file", lambda t: _import(_bad_image_in_archive(t), t), data.ArchiveError,
+    Case("undecodable image file", lambda t: _import(_bad_image_in_archive(t), t), data.archive.ArchiveError,
          ("cannot decode the image", "0002.png", "remove or replace that file")),
-    Case("two files for one image", lambda t: _import(_duplicate_files(t), t), data.ArchiveError,
+    Case("two files for one image", lambda t: _import(_duplicate_files(t), t), data.archive.ArchiveError,
          ("two files for train/airplane/0000",)),
     Case("not an archive (.rar)", lambda t: _import(_random_file(t, "set.rar"), t), ValueError,
          (r"not a directory, .tgz/.tar.gz/.tar or .zip archive",), lambda t: t / "set.rar"),
@@ -335,22 +337,22 @@ CASES = [
     Case("read-only data directory", None, PermissionError, ("is not writable", "--root", "LOWFREQ_DATA_DIR")),
     Case("imagenette with foreign classes", lambda t: imagenette.import_imagenette(
         _tree(t / "nette", splits={"train": 1, "val": 1}, classes=("n99999999",)), size_px=16, root=t / "data",
-        progress=False), data.ArchiveError, ("are not classes of 'imagenette16'",)),
+        progress=False), data.archive.ArchiveError, ("are not classes of 'imagenette16'",)),
     # ---- a stored data set is never silently replaced (issue 14)
     Case("import into an existing dataset", lambda t: (_stored_cifar(t), _import(_tree(t / "other", splits={
-        "train": 3, "test": 2}), t))[1], data.DatasetExistsError,
+        "train": 3, "test": 2}), t))[1], data.archive.DatasetExistsError,
          ("dataset 'cifar10' already exists", r"train 4, test 4", r"train 6, test 4", "--replace")),
     Case("import that shrinks a split", lambda t: (_stored_cifar(t), _import(_tree(t / "small", splits={
-        "test": 1}), t))[1], data.DatasetExistsError,
+        "test": 1}), t))[1], data.archive.DatasetExistsError,
          ("would shrink dataset 'cifar10'", "train 4 -> none", "test 4 -> 2", "--replace")),
     # ---- stored data that went bad
-    Case("manifest.json not JSON", _manifest_not_json, data.DatasetDamagedError,
+    Case("manifest.json not JSON", _manifest_not_json, data.archive.DatasetDamagedError,
          ("is not valid JSON", "--replace")),
-    Case("cifar10 of 64x64 images stored earlier", _cifar_of_64px_stored_before, data.DatasetDamagedError,
+    Case("cifar10 of 64x64 images stored earlier", _cifar_of_64px_stored_before, data.archive.DatasetDamagedError,
          ("holds images of shape 64x64x3", "not CIFAR-10's 32x32x3", "--replace")),
-    Case("damaged stored array", _damaged_array, data.DatasetDamagedError,
+    Case("damaged stored array", _damaged_array, data.archive.DatasetDamagedError,
          ("test_images.npy is damaged", "data verify cifar10", "--replace")),
-    Case("no data at all", lambda t: data.load_cifar10("train", root=t / "empty"), data.DataNotFoundError,
+    Case("no data at all", lambda t: data.cifar10.load_cifar10("train", root=t / "empty"), data.archive.DataNotFoundError,
          ("CIFAR-10 not found", "make data", "python -m lowfreq data import cifar10")),
     # ---- published weights files (issues 3 and 14)
     Case("HTML page saved as weights", lambda t: (_hub_file(t, b"<!DOCTYPE html><html>quota</html>"), _load_hub(t))[1],
@@ -445,7 +447,7 @@ def test_bad_input_gives_one_clear_line(case: Case, tmp_path: Path, monkeypatch:
     assert not any(r in msg for r in RAW), f"raw exception text in {msg!r}"
     if case.names_file is not None:
         assert str(case.names_file(tmp_path)) in msg
-    if isinstance(exc, data.ArchiveError | data.DatasetExistsError):
+    if isinstance(exc, data.archive.ArchiveError | data.archive.DatasetExistsError):
         assert not (tmp_path / "data").exists() or not [p for p in (tmp_path / "data").iterdir()
                                                         if p.name.startswith(".")], "a temporary folder was left"
 
@@ -486,7 +488,7 @@ def test_command_line_errors_are_one_line_with_status_2(argv, words, tmp_path, c
     for w in words:
         assert re.search(w, err), f"{w!r} not in {err!r}"
     assert not any(r in err for r in RAW)
-    assert data.verify_dataset("cifar10").status == "ok"  # the stored set survived every mistake
+    assert data.archive.verify_dataset("cifar10").status == "ok"  # the stored set survived every mistake
 
 
 def test_corrupt_zoo_file_in_models_verify(tmp_path, capsys):
@@ -511,11 +513,11 @@ def test_same_archives_over_a_damaged_or_unhashed_import_ask_for_replace(tmp_pat
     root = _stored_cifar(tmp_path)
     f = root / "cifar10" / "test_labels.npy"
     f.write_bytes(f.read_bytes()[:-8] + b"\x01" * 8)  # changed on disk
-    with pytest.raises(data.DatasetExistsError, match="same archives but its files fail verification") as ei:
+    with pytest.raises(data.archive.DatasetExistsError, match="same archives but its files fail verification") as ei:
         _import(src, tmp_path)
     assert "\n" not in str(ei.value) and "--replace" in str(ei.value)
     _import(src, tmp_path, replace=True)  # repaired
-    assert data.verify_dataset("cifar10", root=root).status == "ok"
+    assert data.archive.verify_dataset("cifar10", root=root).status == "ok"
 
 
 # --------------------------------------------------------------------------- a results folder that cannot be written
@@ -537,7 +539,7 @@ def test_a_read_only_results_folder_is_refused_before_any_work(tmp_path, monkeyp
         assert "\n" not in msg and "not writable" in msg and "LOWFREQ_RESULTS_DIR" in msg and str(ro) in msg
         assert not ran, "the computation ran although its result could not be stored"
         with pytest.raises(ResultsNotWritableError):
-            experiments.run("smoke", ["base"], results_root=ro, progress=False)
+            experiments.runs.run("smoke", ["base"], folders=core_paths.folders(results=ro), progress=False)
     finally:
         (tmp_path / "results" / "smoke").chmod(0o700)
 
@@ -582,7 +584,7 @@ def test_a_decompression_bomb_takes_bounded_memory(kind, name, tmp_path):
     assert bomb.stat().st_size < 2 << 20  # 200 MB of zeros in under 2 MB
     tracemalloc.start()
     try:
-        with pytest.raises(data.ArchiveError) as ei:
+        with pytest.raises(data.archive.ArchiveError) as ei:
             _import(bomb, tmp_path, name=name)
         peak = tracemalloc.get_traced_memory()[1]
     finally:
@@ -598,11 +600,11 @@ def test_an_image_of_too_many_pixels_is_refused_before_decoding(tmp_path):
     top = tmp_path / "px" / "train" / "airplane"
     top.mkdir(parents=True)
     Image.new("L", (9000, 8000)).save(top / "0000.png")  # 72 Mpx of zeros: a few KB as PNG
-    with pytest.raises(data.ArchiveError, match=r"8000x9000 = 72000000 pixels, more than the 67108864") as ei:
+    with pytest.raises(data.archive.ArchiveError, match=r"8000x9000 = 72000000 pixels, more than the 67108864") as ei:
         _import(tmp_path / "px", tmp_path, name="huge")
     assert "\n" not in str(ei.value) and "0000.png" in str(ei.value)
-    assert data.image_limits("cifar10") == (4 * 3 * 32 * 32 + (64 << 10), 16 * 32 * 32, "cifar10 images are 32x32 RGB")
-    assert data.image_limits("cifar10", size=32).max_pixels == 1 << 26  # resized on import: originals of any size
+    assert data.archive.image_limits("cifar10") == (4 * 3 * 32 * 32 + (64 << 10), 16 * 32 * 32, "cifar10 images are 32x32 RGB")
+    assert data.archive.image_limits("cifar10", size=32).max_pixels == 1 << 26  # resized on import: originals of any size
 
 
 def test_two_imports_at_once_lose_no_data_set(tmp_path, monkeypatch):
@@ -626,7 +628,7 @@ def test_two_imports_at_once_lose_no_data_set(tmp_path, monkeypatch):
         started.wait()
         try:
             outcome[key] = _import(src, tmp_path)["splits"]["train"]["n"]
-        except data.DatasetExistsError as exc:
+        except data.archive.DatasetExistsError as exc:
             outcome[key] = exc
 
     threads = [threading.Thread(target=one, args=(k, s)) for k, s in (("big", big), ("small", small))]
@@ -637,8 +639,8 @@ def test_two_imports_at_once_lose_no_data_set(tmp_path, monkeypatch):
     assert len(done) == 1 and len(refused) == 1, outcome
     msg = str(next(iter(refused.values())))
     assert "\n" not in msg and "--replace" in msg and ("already exists" in msg or "would shrink" in msg), msg
-    assert data.verify_dataset("cifar10", root=tmp_path / "data").status == "ok"
-    stored = data.load_image_folder("cifar10", "train", root=tmp_path / "data")
+    assert data.archive.verify_dataset("cifar10", root=tmp_path / "data").status == "ok"
+    stored = data.archive.load_image_folder("cifar10", "train", root=tmp_path / "data")
     assert len(stored.labels) == next(iter(done.values()))  # the set that was imported is the one stored
     assert sorted(p.name for p in (tmp_path / "data").iterdir()) == ["cifar10"]
 
@@ -657,10 +659,10 @@ def test_a_data_set_that_appears_during_an_import_is_not_replaced(tmp_path, monk
         return read(*a, **kw)
 
     monkeypatch.setattr(archive, "_read_source", writer_meanwhile)
-    with pytest.raises(data.DatasetExistsError, match="appeared in .* while this import ran") as ei:
+    with pytest.raises(data.archive.DatasetExistsError, match="appeared in .* while this import ran") as ei:
         _import(_tree(tmp_path / "second", splits={"train": 2, "test": 2}), tmp_path)
     assert "\n" not in str(ei.value) and "--replace" in str(ei.value)
-    assert data.load_image_folder("cifar10", "train", root=tmp_path / "data").labels.numel() == 2  # the writer's set
+    assert data.archive.load_image_folder("cifar10", "train", root=tmp_path / "data").labels.numel() == 2  # the writer's set
     assert sorted(p.name for p in (tmp_path / "data").iterdir()) == ["cifar10"]
 
 
@@ -747,7 +749,7 @@ def test_probe_command_refuses_before_computing(extra, words, tmp_path, capsys, 
 def test_altered_zoo_weights_are_named_by_verify_and_the_zoo_table(dirs, capsys):
     from lowfreq import experiments
 
-    rec = experiments.trained_record("base", "smoke", progress=False)  # trains the smoke base (seconds)
+    rec = experiments.probes.trained_record("base", "smoke", progress=False)  # trains the smoke base (seconds)
     path = zoo.weights_path(zoo.recipe("base", "smoke"))
     assert cli.main(["models", "verify", "base"]) == 0
     assert "loads into its recipe" in capsys.readouterr().out
@@ -778,20 +780,20 @@ def test_altered_zoo_weights_are_named_by_verify_and_the_zoo_table(dirs, capsys)
 # --------------------------------------------------------------------------- issue 23: the smaller ones
 def test_changed_stored_images_warn_when_loaded_and_the_source_says_so(tmp_path):
     root = _stored_cifar(tmp_path)
-    clean = data.load_image_folder("cifar10", "test", root=root)
+    clean = data.archive.load_image_folder("cifar10", "test", root=root)
     assert "all exact" in clean.source
     f = root / "cifar10" / "test_images.npy"
     raw = bytearray(f.read_bytes())
     raw[-1] ^= 0xFF  # one bit-flipped pixel
     f.write_bytes(bytes(raw))
-    with pytest.warns(data.DataChangedWarning) as rec:
-        changed = data.load_image_folder("cifar10", "test", root=root)
+    with pytest.warns(data.archive.DataChangedWarning) as rec:
+        changed = data.archive.load_image_folder("cifar10", "test", root=root)
     msg = str(rec[0].message)
     assert "\n" not in msg and "the test split of data set 'cifar10'" in msg and "test_images.npy" in msg, msg
     assert "data verify cifar10" in msg and "all exact" not in changed.source and "CHANGED since the import" in changed.source
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        data.load_image_folder("cifar10", "train", root=root)  # the unchanged split loads without a word
+        data.archive.load_image_folder("cifar10", "train", root=root)  # the unchanged split loads without a word
     assert not torch.equal(changed.images, clean.images)  # nothing hidden: the changed pixels are what is loaded
 
 
@@ -851,9 +853,9 @@ def test_a_member_longer_than_it_declares_is_cut_at_the_cap(tmp_path):
     from lowfreq.data import archive
 
     top = _tree(tmp_path / "tree", splits={"train": 1})
-    src = archive._Source(path=top, kind="directory", limits=data.ImageLimits(1000, 1 << 20, "a test cap"))
+    src = archive._Source(path=top, kind="directory", limits=data.archive.ImageLimits(1000, 1 << 20, "a test cap"))
     f = next(top.rglob("*.png"))
-    with pytest.raises(data.ArchiveError) as ei:
+    with pytest.raises(data.archive.ArchiveError) as ei:
         archive._read_member(src, "train/airplane/0000.png", 10, lambda: open(f, "rb"))  # declares 10, holds more
     msg = str(ei.value)
     assert "\n" not in msg and "declares 10 bytes but 1001 bytes were read" in msg and "a test cap" in msg, msg

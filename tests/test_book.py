@@ -668,7 +668,7 @@ def test_band_power_kept_analytic_cases():
     # a pure cosine at 0.375 cycles/pixel lives in the high band only; a blur removes most of it
     yy, xx = torch.meshgrid(torch.arange(32.0), torch.arange(32.0), indexing="ij")
     cos = (0.5 + 0.4 * torch.cos(2 * torch.pi * 0.375 * xx)).expand(1, 1, 32, 32)
-    kept = explorers.band_power_kept(cos, models.GaussianBlur(1.5, channels=1)(cos))
+    kept = explorers.band_power_kept(cos, models.layers.GaussianBlur(1.5, channels=1)(cos))
     assert kept[2] < 0.01
     # the windowed spectrum of the cosine lies in the high band (the window's leakage aside)
     pw = explorers._windowed_power(cos[0, 0])
@@ -678,7 +678,7 @@ def test_band_power_kept_analytic_cases():
     ramp = (yy / 31).expand(1, 1, 32, 32)
     assert float(explorers._windowed_power(ramp[0, 0])[r >= 0.25].sum()) < 1e-3 * float(explorers._windowed_power(ramp[0, 0]).sum())
     # blurring keeps less and less of the high band as sigma grows
-    highs = [explorers.band_power_kept(x, models.GaussianBlur(s)(x))[2] for s in (0.5, 1.0, 2.0)]
+    highs = [explorers.band_power_kept(x, models.layers.GaussianBlur(s)(x))[2] for s in (0.5, 1.0, 2.0)]
     assert highs[0] > highs[1] > highs[2]
     with pytest.raises(ValueError, match="one shape"):
         explorers.band_power_kept(x, x[:, :1])
@@ -687,7 +687,7 @@ def test_band_power_kept_analytic_cases():
 def test_front_explorer_frames_and_html():
     g = torch.Generator().manual_seed(1)
     x = torch.rand(2, 3, 16, 16, generator=g)
-    fronts = {"0": models.GaussianBlur(0.0), "1": models.GaussianBlur(1.0), "3": models.GaussianBlur(3.0)}
+    fronts = {"0": models.layers.GaussianBlur(0.0), "1": models.layers.GaussianBlur(1.0), "3": models.layers.GaussianBlur(3.0)}
     frames = explorers.front_frames(x, fronts, notes={"1": "<i>model blur_s1.0</i>"}, captions=["cat", "dog"])
     assert len(frames) == 2 and all(len(row) == 3 for row in frames)
     f0, f1 = frames[0][0], frames[0][2]
@@ -704,7 +704,7 @@ def test_front_explorer_frames_and_html():
 
 def test_live_front_explorer_recomputes_on_change():
     x = torch.rand(2, 1, 16, 16, generator=torch.Generator().manual_seed(2))
-    pca = models.PCAProjection.fit(torch.rand(300, 1, 16, 16, generator=torch.Generator().manual_seed(3)), 64)
+    pca = models.layers.PCAProjection.fit(torch.rand(300, 1, 16, 16, generator=torch.Generator().manual_seed(3)), 64)
     w = widgets.front_explorer(x, lambda k: pca.truncated(int(k)), value=64, min=1, max=64, step=1, description="K")
     knob = w.children[0].children[1]
     img = w.children[1].children[1].children[0]

@@ -17,6 +17,7 @@ import pytest
 import torch
 
 from lowfreq import experiments
+from lowfreq.core import paths
 from lowfreq.methods.hybrid import HybridCurve
 from lowfreq.models import registry, zoo
 from lowfreq.report import (
@@ -49,9 +50,9 @@ def committed_smoke(tmp_path, monkeypatch):
     shutil.copytree(src, tmp_path / "results" / "smoke")
     monkeypatch.setenv("LOWFREQ_RESULTS_DIR", str(tmp_path / "results"))
     monkeypatch.setenv("LOWFREQ_MODEL_DIR", str(tmp_path / "models"))
-    experiments.clear_caches()
+    experiments.evalsets.clear_caches()
     yield tmp_path
-    experiments.clear_caches()
+    experiments.evalsets.clear_caches()
 
 
 def _glued(chapter: str) -> set[str]:
@@ -393,7 +394,7 @@ def test_chapter_numbers_follow_the_results(committed_smoke):
 def test_chapters_degrade_on_an_empty_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("LOWFREQ_RESULTS_DIR", str(tmp_path / "results"))
     monkeypatch.setenv("LOWFREQ_MODEL_DIR", str(tmp_path / "models"))
-    experiments.clear_caches()
+    experiments.evalsets.clear_caches()
     try:
         ch = fig4_spectra.fig4_spectra("smoke", compute_missing=False)
         assert ch.numbers["n_with_results"] == 0 and np.isnan(ch.numbers["f05_base_min"]) and np.isnan(ch.numbers["rho"])
@@ -406,7 +407,7 @@ def test_chapters_degrade_on_an_empty_cache(tmp_path, monkeypatch):
         assert d.numbers["base_winners"] == "n/a (no attack results for base)" and d.numbers["grid_max"] == "n/a"
         assert d.numbers["nonmono_sev"].startswith("not computed")
     finally:
-        experiments.clear_caches()
+        experiments.evalsets.clear_caches()
     _no_models_written(tmp_path)
     assert not (tmp_path / "results").exists() or not any((tmp_path / "results").rglob("*.json"))
 
@@ -479,11 +480,12 @@ def test_failed_attacks_text_follows_the_counts():
 
 def test_deviation_design_facts_come_from_the_recipes_and_records():
     committed = Path(__file__).resolve().parents[1] / "results"  # the committed cpu records, read only
-    nd = deviations.neural_design("cpu", results_root=committed)
+    nd = deviations.neural_design("cpu", folders=paths.folders(results=committed))
     assert nd["neural_epochs"] == str(zoo.recipe("neural_mouse", "cpu").epochs)
     assert "reused for monkey" in nd["neural_sweep"] and "one baseline, base_gray, for both" in nd["neural_arch"]
     ft = deviations.imagenette_finetune("cpu")
     assert "in_pca" in ft and "in_blur_s3.0" in ft and "from the one in_base instance (seed 0)" in ft
-    md = deviations.blur_series_markdown(["cpu"], results_root=committed)
-    frev = experiments.hybrid_result("blur_s1.5", "cpu", progress=False, load_only=True, results_root=committed).f_rev_nyq
+    md = deviations.blur_series_markdown(["cpu"], folders=paths.folders(results=committed))
+    frev = experiments.probes.hybrid_result("blur_s1.5", "cpu", progress=False, load_only=True,
+                                           folders=paths.folders(results=committed)).f_rev_nyq
     assert f"1.50 → {frev:.3f}" in md and "| `cpu` | Imagenette |" in md

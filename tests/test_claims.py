@@ -12,6 +12,7 @@ import pytest
 import torch
 
 from lowfreq import experiments
+from lowfreq.core import paths
 from lowfreq.report import claims, deviations, fig2_neural, plotting, s1_corruptions, stats, summary, tables
 from lowfreq.report import rows as report_rows
 from lowfreq.report.claims import FAILS, HOLDS, NOT_TESTED, ClaimResult
@@ -372,7 +373,7 @@ def test_corruption_spectra_are_consistent_with_lowfreq_spectra(small_images):
     from lowfreq.methods import corruptions as C
     from lowfreq.methods import spectra
 
-    sp = experiments.corruption_spectra(small_images, names=["gaussian_noise", "fog"], severities=(2, 4), seed=3)
+    sp = experiments.corruption_power.corruption_spectra(small_images, names=["gaussian_noise", "fog"], severities=(2, 4), seed=3)
     assert set(sp) == {"gaussian_noise", "fog"}
     g = sp["gaussian_noise"]
     assert g.group == "high" and sp["fog"].group == "low" and g.severities == (2, 4) and g.n_images == 6
@@ -386,32 +387,32 @@ def test_corruption_spectra_are_consistent_with_lowfreq_spectra(small_images):
     assert sp["fog"].f05_cpp < 0.15 < g.f05_cpp
     assert g.rms_change > 0
     # deterministic for a seed
-    again = experiments.corruption_spectra(small_images, names=["gaussian_noise"], severities=(2, 4), seed=3)
+    again = experiments.corruption_power.corruption_spectra(small_images, names=["gaussian_noise"], severities=(2, 4), seed=3)
     np.testing.assert_array_equal(again["gaussian_noise"].mean_power, g.mean_power)
     with pytest.raises(ValueError):
-        experiments.corruption_spectra(small_images, names=["gaussian_noise"], severities=())
+        experiments.corruption_power.corruption_spectra(small_images, names=["gaussian_noise"], severities=())
     with pytest.raises(ValueError):
-        experiments.corruption_spectra(small_images, names=["no_such_corruption"])
+        experiments.corruption_power.corruption_spectra(small_images, names=["no_such_corruption"])
 
 
 def test_tier_corruption_spectra_are_cached(tmp_path):
     with pytest.raises(LookupError, match="no cached corruption spectra"):
-        experiments.tier_corruption_spectra("smoke", n=3, severities=(1,), compute=False, results_root=tmp_path)
-    a = experiments.tier_corruption_spectra("smoke", n=3, severities=(1,), results_root=tmp_path)
+        experiments.corruption_power.tier_corruption_spectra("smoke", n=3, severities=(1,), compute=False, folders=paths.folders(results=tmp_path))
+    a = experiments.corruption_power.tier_corruption_spectra("smoke", n=3, severities=(1,), folders=paths.folders(results=tmp_path))
     assert set(a) == set(__import__("lowfreq.methods.corruptions", fromlist=["CORRUPTIONS"]).CORRUPTIONS)
     assert list((tmp_path / "smoke" / "corruption_spectra").glob("all-*.json"))
-    b = experiments.tier_corruption_spectra("smoke", n=3, severities=(1,), compute=False, results_root=tmp_path)
+    b = experiments.corruption_power.tier_corruption_spectra("smoke", n=3, severities=(1,), compute=False, folders=paths.folders(results=tmp_path))
     for k in a:
         np.testing.assert_allclose(b[k].mean_power, a[k].mean_power)
         assert b[k].f05_cpp == pytest.approx(a[k].f05_cpp, nan_ok=True)
         assert b[k].f05_by_severity_cpp.keys() == {1}
     with pytest.raises(ValueError):
-        experiments.tier_corruption_spectra("smoke", n=0, results_root=tmp_path)
+        experiments.corruption_power.tier_corruption_spectra("smoke", n=0, folders=paths.folders(results=tmp_path))
 
 
 def test_collect_inputs_degrades_when_nothing_is_cached(tmp_path, monkeypatch):
     monkeypatch.setenv("LOWFREQ_MODEL_DIR", str(tmp_path / "models"))
-    inp = report_rows.collect_inputs("smoke", ["base", "blur_s1.5"], compute=False, spectra_n=3, results_root=tmp_path)
+    inp = report_rows.collect_inputs("smoke", ["base", "blur_s1.5"], compute=False, spectra_n=3, folders=paths.folders(results=tmp_path))
     assert [r["model"] for r in inp.rows] == ["base", "blur_s1.5"]
     assert all(r["f05_cpp"] is None and r["gray"] is False for r in inp.rows)
     assert inp.corruption == {} and inp.corruption_f05_cpp is None and inp.imagenet_rows is None
@@ -466,7 +467,7 @@ def test_fig2_plots_draw_and_degrade(agg):
 
 
 def test_corruption_spectra_plots(agg, small_images):
-    sp = experiments.corruption_spectra(small_images[:2], names=["gaussian_noise", "fog", "pixelate"], severities=(1,))
+    sp = experiments.corruption_power.corruption_spectra(small_images[:2], names=["gaussian_noise", "fog", "pixelate"], severities=(1,))
     fig = s1_corruptions.plot_corruption_spectra(sp)
     titles = [a.get_title() for a in fig.axes if a.get_title()]
     assert len(titles) == 15  # every corruption gets a panel, missing ones say so
@@ -494,7 +495,7 @@ def test_markdown_tables_show_values_with_units_and_gaps():
 
 
 def test_corruption_table_lists_every_corruption(small_images):
-    sp = experiments.corruption_spectra(small_images[:2], names=["gaussian_noise", "fog"], severities=(1, 3))
+    sp = experiments.corruption_power.corruption_spectra(small_images[:2], names=["gaussian_noise", "fog"], severities=(1, 3))
     md = tables.corruption_table_markdown(sp)
     assert md.count("\n") == 1 + 15 and md.count("missing") == 13
     assert "severity 1 | severity 3" in md and f"**{sp['fog'].f05_cpp:.3f}**" in md
@@ -502,7 +503,7 @@ def test_corruption_table_lists_every_corruption(small_images):
 
 
 def test_gather_results_loads_only_and_degrades(tmp_path, capsys):
-    got = report_rows.gather_results("attack", ["base"], "smoke", results_root=tmp_path)
+    got = report_rows.gather_results("attack", ["base"], "smoke", folders=paths.folders(results=tmp_path))
     assert got == {"base": None} and "base: attack result missing (LookupError" in capsys.readouterr().out
     with pytest.raises(ValueError, match="kind"):
         report_rows.gather_results("spectra", ["base"], "smoke")
@@ -510,12 +511,12 @@ def test_gather_results_loads_only_and_degrades(tmp_path, capsys):
 
 def test_deviation_numbers_from_an_empty_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("LOWFREQ_MODEL_DIR", str(tmp_path / "models"))
-    d = deviations.deviation_numbers("smoke", names=["base"], results_root=tmp_path)
+    d = deviations.deviation_numbers("smoke", names=["base"], folders=paths.folders(results=tmp_path))
     from lowfreq.models import zoo
 
     r = zoo.recipe("base", "smoke")
     assert (d["arch"], d["epochs"], d["train_images"], d["dataset"]) == (r.arch, r.epochs, r.train_subset, "synthetic")
-    assert d["n_attack"] == experiments.tier_config("smoke").n_attack and math.isnan(d["exact_share_attack"])
+    assert d["n_attack"] == experiments.tiers.tier_config("smoke").n_attack and math.isnan(d["exact_share_attack"])
     assert d["test_acc"] == {"base": None} and d["pca_sweep"] is None and d["nonmonotone_severity"] is None
     assert d["attack_winner_share"] == {} and d["f05_grid_minus_exact_cpp"] == {} and d["nonmonotone_hybrid"] == {}
     assert d["adv_eps"] == pytest.approx(8 / 255)

@@ -7,6 +7,7 @@ import pytest
 
 pytest.importorskip("submitit")
 
+from lowfreq.core import paths  # noqa: E402
 from lowfreq.core.cache import ResultCache  # noqa: E402
 from lowfreq.experiments.cluster import ClusterConfig, submit_zoo  # noqa: E402
 
@@ -14,7 +15,7 @@ from lowfreq.experiments.cluster import ClusterConfig, submit_zoo  # noqa: E402
 @pytest.mark.slow
 def test_one_local_job_per_model_into_one_cache_and_a_resubmission_resumes(tmp_path):
     cfg = ClusterConfig(executor="local", folder=str(tmp_path / "jobs"), timeout_min=20)
-    dirs = dict(results_root=tmp_path / "results", model_dir=tmp_path / "models")
+    dirs = dict(folders=paths.folders(results=tmp_path / "results", models=tmp_path / "models"))
     stages = ("train", "clean", "hybrid")
     first = submit_zoo("smoke", ["base", "blur_s1.5"], config=cfg, stages=stages, device="cpu", **dirs)
     assert set(first) == {"base", "blur_s1.5"}

@@ -22,8 +22,9 @@ from PIL import Image
 
 import lowfreq
 from lowfreq import data
+from lowfreq.core import utils
 
-CLASSES = data.CIFAR10_CLASSES
+CLASSES = data.archive.CIFAR10_CLASSES
 LIB = str(Path(lowfreq.__file__).resolve().parent.parent)
 
 
@@ -88,7 +89,7 @@ def _sha(p: Path) -> str:
     return hashlib.sha256(p.read_bytes()).hexdigest()
 
 
-def _u8(ds: data.ImageDataset) -> np.ndarray:
+def _u8(ds: data.archive.ImageDataset) -> np.ndarray:
     return (ds.images * 255).round().to(torch.uint8).permute(0, 2, 3, 1).numpy()
 
 
@@ -99,8 +100,8 @@ def test_tgz_zip_and_directory_give_the_same_arrays(tmp_path):
     tgz, zp = _tgz(tree, tmp_path / "set.tar.gz"), _zip(tree, tmp_path / "set.zip")
     loaded = {}
     for kind, src in [("dir", tree), ("tgz", tgz), ("zip", zp)]:
-        m = data.import_image_folder("cifar10", [src], root=tmp_path / kind, progress=False)
-        loaded[kind] = data.load_cifar10("train", root=tmp_path / kind)
+        m = data.archive.import_image_folder("cifar10", [src], root=tmp_path / kind, progress=False)
+        loaded[kind] = data.cifar10.load_cifar10("train", root=tmp_path / kind)
         assert m["splits"]["train"]["n"] == 40
         if kind != "dir":
             assert m["sources"][0]["sha256"] == _sha(src)
@@ -125,18 +126,18 @@ def test_wrong_layout_and_wrong_classes_are_clear_errors(tmp_path):
         (flat / CLASSES[labels[i]]).mkdir(parents=True, exist_ok=True)
         Image.fromarray(imgs[i]).save(flat / CLASSES[labels[i]] / f"{i}.png")
     with pytest.raises(ValueError, match=r"layout <anything>/\{train,test,val\}/<class>/<file>.*found e\.g\."):
-        data.import_image_folder("cifar10", [flat], root=tmp_path / "r", progress=False)
+        data.archive.import_image_folder("cifar10", [flat], root=tmp_path / "r", progress=False)
     other = tmp_path / "other" / "train" / "tench"
     other.mkdir(parents=True)
     Image.fromarray(imgs[0]).save(other / "a.png")
     Image.fromarray(imgs[1]).save(tmp_path / "other" / "train" / "tench" / "b.png")
     with pytest.raises(ValueError, match="tench.*not classes of 'cifar10'"):
-        data.import_image_folder("cifar10", [tmp_path / "other"], root=tmp_path / "r", progress=False)
+        data.archive.import_image_folder("cifar10", [tmp_path / "other"], root=tmp_path / "r", progress=False)
     with pytest.raises(ValueError, match="not a directory"):
         (tmp_path / "x.rar").write_bytes(b"")
-        data.import_image_folder("cifar10", [tmp_path / "x.rar"], root=tmp_path / "r", progress=False)
+        data.archive.import_image_folder("cifar10", [tmp_path / "x.rar"], root=tmp_path / "r", progress=False)
     with pytest.raises(FileNotFoundError, match="nope"):
-        data.import_image_folder("cifar10", [tmp_path / "nope.tgz"], root=tmp_path / "r", progress=False)
+        data.archive.import_image_folder("cifar10", [tmp_path / "nope.tgz"], root=tmp_path / "r", progress=False)
     assert not (tmp_path / "r" / "cifar10").exists()
 
 
@@ -152,10 +153,10 @@ def test_generic_dataset_resize_grayscale_and_val_split(tmp_path):
                     Image.fromarray(rng.integers(0, 255, (40, 50), dtype=np.uint8), "L").save(d / f"{wnid}_{i}.JPEG")
                 else:
                     Image.fromarray(rng.integers(0, 255, (40, 50, 3), dtype=np.uint8)).save(d / f"{wnid}_{i}.JPEG")
-    m = data.import_image_folder("mini", [top], root=tmp_path / "d", size=16, progress=False)
+    m = data.archive.import_image_folder("mini", [top], root=tmp_path / "d", size=16, progress=False)
     assert m["classes"] == ["n01", "n02"] and m["image_shape"] == [16, 16, 3]
     assert m["sources"][0]["numbering"] == {"train": "name", "val": "name"}
-    val = data.load_image_folder("mini", "test", root=tmp_path / "d")  # 'test' falls back to 'val'
+    val = data.archive.load_image_folder("mini", "test", root=tmp_path / "d")  # 'test' falls back to 'val'
     assert val.images.shape == (4, 3, 16, 16) and not val.exact.any()
     assert val.labels.tolist() == [0, 1, 0, 1]  # classes interleaved
     gray_first = val.images[0]
@@ -163,16 +164,16 @@ def test_generic_dataset_resize_grayscale_and_val_split(tmp_path):
     with pytest.raises(ValueError, match="different sizes.*size="):
         (top / "train" / "n01" / "odd.png").parent.mkdir(exist_ok=True)
         Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(top / "train" / "n01" / "odd.png")
-        data.import_image_folder("mini", [top], root=tmp_path / "d2", progress=False)
+        data.archive.import_image_folder("mini", [top], root=tmp_path / "d2", progress=False)
 
 
 @pytest.mark.parametrize("order", ["jpeg_first", "exact_first"])
 def test_merge_of_lossy_rank_archive_with_exact_index_archive(fake, tmp_path, order):
     paths = [fake["jpeg"], fake["exact"]] if order == "jpeg_first" else [fake["exact"], fake["jpeg"]]
-    m = data.import_image_folder("cifar10", paths, root=tmp_path, progress=False)
+    m = data.archive.import_image_folder("cifar10", paths, root=tmp_path, progress=False)
     for split, n, p in (("train", 200, 60), ("test", 100, 30)):
         imgs, labels = fake[split]
-        ds = data.load_cifar10(split, root=tmp_path, as_float=False)
+        ds = data.cifar10.load_cifar10(split, root=tmp_path, as_float=False)
         info = m["splits"][split]
         assert ds.images.shape == (n, 3, 32, 32) and ds.images.dtype == torch.uint8
         assert info["n"] == n and info["n_exact"] == p and info["official_order_prefix"] == p
@@ -203,26 +204,26 @@ def test_merge_of_lossy_rank_archive_with_exact_index_archive(fake, tmp_path, or
 
 def test_attack_set_exact_prefix_and_loud_warnings(fake, tmp_path):
     root = tmp_path / "both"
-    data.import_image_folder("cifar10", [fake["jpeg"], fake["exact"]], root=root, progress=False)
+    data.archive.import_image_folder("cifar10", [fake["jpeg"], fake["exact"]], root=root, progress=False)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        a = data.attack_set(30, root=root)
+        a = data.cifar10.attack_set(30, root=root)
     assert a.images.dtype == torch.float32 and a.images.shape == (30, 3, 32, 32)
     assert a.labels.tolist() == fake["test"][1][:30].tolist() and a.exact.all()
-    with pytest.warns(data.InexactDataWarning, match="known only for the first 30.*5 of the 35 images are lossy"):
-        data.attack_set(35, root=root)
+    with pytest.warns(data.archive.InexactDataWarning, match="known only for the first 30.*5 of the 35 images are lossy"):
+        data.cifar10.attack_set(35, root=root)
     with pytest.raises(ValueError, match="holds 100"):
-        data.attack_set(101, root=root)
+        data.cifar10.attack_set(101, root=root)
 
     root = tmp_path / "jpeg-only"
-    data.import_image_folder("cifar10", [fake["jpeg"]], root=root, progress=False)
-    with pytest.warns(data.InexactDataWarning, match="order is unknown.*class-balanced.*10 of the 10 images are lossy"):
-        a = data.attack_set(10, root=root)
+    data.archive.import_image_folder("cifar10", [fake["jpeg"]], root=root, progress=False)
+    with pytest.warns(data.archive.InexactDataWarning, match="order is unknown.*class-balanced.*10 of the 10 images are lossy"):
+        a = data.cifar10.attack_set(10, root=root)
     assert sorted(a.labels.tolist()) == list(range(10))  # class-balanced first images
 
     root = tmp_path / "exact-only"
-    data.import_image_folder("cifar10", [fake["exact"]], root=root, progress=False)
-    ds = data.load_cifar10("train", root=root)
+    data.archive.import_image_folder("cifar10", [fake["exact"]], root=root, progress=False)
+    ds = data.cifar10.load_cifar10("train", root=root)
     assert len(ds.labels) == 60 and ds.exact.all() and ds.official_index.tolist() == list(range(60))
     assert "sorted by official index" in ds.source
 
@@ -232,7 +233,7 @@ def test_archives_that_do_not_belong_together_are_rejected(fake, tmp_path):
     imgs, labels = fake["train"]
     other = _write_index_tree(tmp_path / "other-exact", {"train": (255 - imgs, labels, 60)})
     with pytest.raises(ValueError, match="do not line up"):
-        data.import_image_folder("cifar10", [fake["jpeg"], other], root=tmp_path / "r1", progress=False)
+        data.archive.import_image_folder("cifar10", [fake["jpeg"], other], root=tmp_path / "r1", progress=False)
     # official indices with a gap cannot be aligned with class ranks
     gap = tmp_path / "gap-exact"
     for i in (0, 1, 2, 5):
@@ -240,31 +241,31 @@ def test_archives_that_do_not_belong_together_are_rejected(fake, tmp_path):
         d.mkdir(parents=True, exist_ok=True)
         Image.fromarray(imgs[i]).save(d / f"{i:05d}.png")
     with pytest.raises(ValueError, match="complete prefix"):
-        data.import_image_folder("cifar10", [fake["jpeg"], gap], root=tmp_path / "r2", progress=False)
+        data.archive.import_image_folder("cifar10", [fake["jpeg"], gap], root=tmp_path / "r2", progress=False)
     # two class-ordered archives of the same split
     with pytest.raises(ValueError, match="both hold class-ordered images"):
-        data.import_image_folder("cifar10", [fake["jpeg"], fake["jpeg"]], root=tmp_path / "r3", progress=False)
+        data.archive.import_image_folder("cifar10", [fake["jpeg"], fake["jpeg"]], root=tmp_path / "r3", progress=False)
     for r in ("r1", "r2", "r3"):
         assert not (tmp_path / r / "cifar10").exists()
 
 
 def test_reimport_replaces_only_with_replace_and_atomically(fake, tmp_path):
-    data.import_image_folder("cifar10", [fake["jpeg"]], root=tmp_path, progress=False)
-    assert data.load_cifar10("test", root=tmp_path).exact.sum() == 0
-    with pytest.raises(data.DatasetExistsError, match=r"already exists.*train 200, test 100.*--replace"):
-        data.import_image_folder("cifar10", [fake["jpeg"], fake["exact"]], root=tmp_path, progress=False)
-    assert data.load_cifar10("test", root=tmp_path).exact.sum() == 0  # untouched
-    data.import_image_folder("cifar10", [fake["jpeg"], fake["exact"]], root=tmp_path, progress=False, replace=True)
-    assert data.load_cifar10("test", root=tmp_path).exact.sum() == 30
+    data.archive.import_image_folder("cifar10", [fake["jpeg"]], root=tmp_path, progress=False)
+    assert data.cifar10.load_cifar10("test", root=tmp_path).exact.sum() == 0
+    with pytest.raises(data.archive.DatasetExistsError, match=r"already exists.*train 200, test 100.*--replace"):
+        data.archive.import_image_folder("cifar10", [fake["jpeg"], fake["exact"]], root=tmp_path, progress=False)
+    assert data.cifar10.load_cifar10("test", root=tmp_path).exact.sum() == 0  # untouched
+    data.archive.import_image_folder("cifar10", [fake["jpeg"], fake["exact"]], root=tmp_path, progress=False, replace=True)
+    assert data.cifar10.load_cifar10("test", root=tmp_path).exact.sum() == 30
     # the same archives again: a no-op that returns the stored manifest
-    m = data.read_manifest(tmp_path / "cifar10")
-    assert data.import_image_folder("cifar10", [fake["exact"], fake["jpeg"]], root=tmp_path, progress=False) == m
+    m = data.archive.read_manifest(tmp_path / "cifar10")
+    assert data.archive.import_image_folder("cifar10", [fake["exact"], fake["jpeg"]], root=tmp_path, progress=False) == m
     # an exact-only import would shrink both splits: refused, with the counts
-    with pytest.raises(data.DatasetExistsError, match=r"would shrink dataset 'cifar10'.*train 200 -> 60, test 100 -> 30"):
-        data.import_image_folder("cifar10", [fake["exact"]], root=tmp_path, progress=False)
-    assert data.verify_dataset("cifar10", root=tmp_path).status == "ok"
+    with pytest.raises(data.archive.DatasetExistsError, match=r"would shrink dataset 'cifar10'.*train 200 -> 60, test 100 -> 30"):
+        data.archive.import_image_folder("cifar10", [fake["exact"]], root=tmp_path, progress=False)
+    assert data.archive.verify_dataset("cifar10", root=tmp_path).status == "ok"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cifar10"]  # no temporary folders left
-    info = data.dataset_info(tmp_path)
+    info = data.cifar10.dataset_info(tmp_path)
     assert info["imported"]["cifar10"]["splits"]["train"]["n_exact"] == 60
     assert info["imported"]["cifar10"]["bytes_on_disk"] > 200 * 32 * 32 * 3
 
@@ -272,15 +273,15 @@ def test_reimport_replaces_only_with_replace_and_atomically(fake, tmp_path):
 # --------------------------------------------------------------------------- loading
 def test_missing_data_is_one_clear_error(tmp_path, monkeypatch):
     monkeypatch.setenv("LOWFREQ_DATA_DIR", str(tmp_path / "empty"))
-    with pytest.raises(data.DataNotFoundError) as e:
-        data.load_cifar10("train")
+    with pytest.raises(data.archive.DataNotFoundError) as e:
+        data.cifar10.load_cifar10("train")
     msg = str(e.value)
     assert isinstance(e.value, FileNotFoundError)
     assert str(tmp_path / "empty") in msg and "make data" in msg and "python -m lowfreq data import cifar10" in msg
-    with pytest.raises(data.DataNotFoundError, match="make data"):
-        data.attack_set(root=tmp_path / "elsewhere")
+    with pytest.raises(data.archive.DataNotFoundError, match="make data"):
+        data.cifar10.attack_set(root=tmp_path / "elsewhere")
     with pytest.raises(ValueError, match="'train' or 'test'"):
-        data.load_cifar10("valid", root=tmp_path)
+        data.cifar10.load_cifar10("valid", root=tmp_path)
 
 
 def test_download_offline_explains_both_options(tmp_path, monkeypatch):
@@ -290,21 +291,21 @@ def test_download_offline_explains_both_options(tmp_path, monkeypatch):
         raise urllib.error.URLError("[Errno -2] Name or service not known")
 
     monkeypatch.setattr(torchvision.datasets, "CIFAR10", offline)
-    with pytest.raises(data.DataDownloadError) as e:
-        data.download_cifar10(tmp_path)
+    with pytest.raises(data.archive.DataDownloadError) as e:
+        data.cifar10.download_cifar10(tmp_path)
     msg = str(e.value)
     assert isinstance(e.value, OSError)
     assert "make data" in msg and "python -m lowfreq data import cifar10" in msg and str(tmp_path) in msg
 
 
 def test_official_layout_takes_precedence(fake, tmp_path, monkeypatch):
-    data.import_image_folder("cifar10", [fake["jpeg"]], root=tmp_path, progress=False)
+    data.archive.import_image_folder("cifar10", [fake["jpeg"]], root=tmp_path, progress=False)
     (tmp_path / "cifar-10-batches-py").mkdir()
     imgs, labels = fake["test"]
     monkeypatch.setattr(data.cifar10, "_load_torchvision_cifar10", lambda base, split: (imgs, labels))
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        a = data.attack_set(50, root=tmp_path)
+        a = data.cifar10.attack_set(50, root=tmp_path)
     assert a.exact.all() and a.official_index.tolist() == list(range(50)) and "official" in a.source
     assert np.array_equal(_u8(a), imgs[:50])
 
@@ -313,40 +314,40 @@ def test_official_layout_takes_precedence(fake, tmp_path, monkeypatch):
 def test_grayscale_weights_on_known_colours():
     colours = torch.tensor([[1, 0, 0], [0, 1, 0], [0, 0, 1], [1, 1, 1], [0.5, 0.5, 0.5]], dtype=torch.float64)
     x = colours[:, :, None, None].expand(5, 3, 2, 2)
-    g = data.to_grayscale(x)
+    g = utils.to_grayscale(x)
     assert g.shape == (5, 1, 2, 2) and g.dtype == torch.float64
     want = torch.tensor([0.2989, 0.587, 0.114, 0.9999, 0.49995], dtype=torch.float64)
     assert torch.allclose(g[:, 0, 0, 0], want, atol=1e-12)
-    assert data.to_grayscale(g) is g  # one channel: unchanged
+    assert utils.to_grayscale(g) is g  # one channel: unchanged
     with pytest.raises(ValueError, match="float"):
-        data.to_grayscale(torch.zeros(1, 3, 2, 2, dtype=torch.uint8))
+        utils.to_grayscale(torch.zeros(1, 3, 2, 2, dtype=torch.uint8))
     with pytest.raises(ValueError, match="channels"):
-        data.to_grayscale(torch.zeros(1, 4, 2, 2))
+        utils.to_grayscale(torch.zeros(1, 4, 2, 2))
 
 
 def test_loaded_grayscale(fake, tmp_path):
-    data.import_image_folder("cifar10", [fake["exact"]], root=tmp_path, progress=False)
-    rgb = data.load_cifar10("test", root=tmp_path)
-    gray = data.load_cifar10("test", root=tmp_path, grayscale=True)
-    gray8 = data.load_cifar10("test", root=tmp_path, grayscale=True, as_float=False)
+    data.archive.import_image_folder("cifar10", [fake["exact"]], root=tmp_path, progress=False)
+    rgb = data.cifar10.load_cifar10("test", root=tmp_path)
+    gray = data.cifar10.load_cifar10("test", root=tmp_path, grayscale=True)
+    gray8 = data.cifar10.load_cifar10("test", root=tmp_path, grayscale=True, as_float=False)
     assert gray.images.shape == (30, 1, 32, 32) and gray8.images.dtype == torch.uint8
-    assert torch.allclose(gray.images, data.to_grayscale(rgb.images))
+    assert torch.allclose(gray.images, utils.to_grayscale(rgb.images))
     assert (gray8.images.float() / 255 - gray.images).abs().max() <= 0.5 / 255 + 1e-6
 
 
 def test_dataset_fingerprint():
     x = torch.rand(4, 3, 8, 8, generator=torch.Generator().manual_seed(0))
     y = torch.tensor([0, 1, 2, 3])
-    fp = data.dataset_fingerprint(x, y)
+    fp = data.archive.dataset_fingerprint(x, y)
     assert len(fp) == 16 and set(fp) <= set("0123456789abcdef")  # 16 lowercase hex digits
-    assert data.dataset_fingerprint(x.clone(), y.clone()) == fp
-    assert data.dataset_fingerprint(x.numpy(), y.numpy()) == fp
+    assert data.archive.dataset_fingerprint(x.clone(), y.clone()) == fp
+    assert data.archive.dataset_fingerprint(x.numpy(), y.numpy()) == fp
     x2 = x.clone()
     x2[0, 0, 0, 0] += 1e-3
-    assert data.dataset_fingerprint(x2, y) != fp
-    assert data.dataset_fingerprint(x, torch.tensor([0, 1, 2, 4])) != fp
-    assert data.dataset_fingerprint(x.double(), y) != fp  # dtype is part of the identity
-    assert data.dataset_fingerprint(x.reshape(4, 3, 4, 16), y) != fp  # so is the shape
+    assert data.archive.dataset_fingerprint(x2, y) != fp
+    assert data.archive.dataset_fingerprint(x, torch.tensor([0, 1, 2, 4])) != fp
+    assert data.archive.dataset_fingerprint(x.double(), y) != fp  # dtype is part of the identity
+    assert data.archive.dataset_fingerprint(x.reshape(4, 3, 4, 16), y) != fp  # so is the shape
 
 
 # --------------------------------------------------------------------------- synthetic cue-conflict data
@@ -361,29 +362,29 @@ def _power_share(x: torch.Tensor, band: torch.Tensor) -> torch.Tensor:
 
 
 def test_cue_conflict_shapes_range_determinism():
-    a = data.cue_conflict(100, seed=3)
-    b = data.cue_conflict(100, seed=3)
-    c = data.cue_conflict(100, seed=4)
+    a = data.synthetic.cue_conflict(100, seed=3)
+    b = data.synthetic.cue_conflict(100, seed=3)
+    c = data.synthetic.cue_conflict(100, seed=4)
     assert a.images.shape == (100, 3, 32, 32) and a.images.dtype == torch.float32 and a.labels.dtype == torch.int64
     assert torch.equal(a.images, b.images) and torch.equal(a.labels, b.labels)
     assert not torch.equal(a.images, c.images)
     assert 0 <= float(a.images.min()) and float(a.images.max()) <= 1
     assert np.bincount(a.labels.numpy(), minlength=10).tolist() == [10] * 10
-    x, y = data.cue_conflict(7, seed=0, size=16, channels=1, num_classes=4)
+    x, y = data.synthetic.cue_conflict(7, seed=0, size=16, channels=1, num_classes=4)
     assert x.shape == (7, 1, 16, 16) and int(y.max()) < 4
-    tr, te = data.cue_conflict_splits(50, 20, seed=1)
+    tr, te = data.synthetic.cue_conflict_splits(50, 20, seed=1)
     assert tr.images.shape[0] == 50 and te.images.shape[0] == 20 and not torch.equal(tr.images[:20], te.images)
     with pytest.raises(ValueError, match="size"):
-        data.cue_conflict(3, seed=0, size=8)
+        data.synthetic.cue_conflict(3, seed=0, size=8)
 
 
 def test_cue_templates_depend_on_pattern_seed_only_and_sit_in_their_bands():
-    t = data.cue_templates()
-    assert torch.equal(t.low, data.cue_templates().low) and torch.equal(t.high, data.cue_templates().high)
-    assert not torch.equal(t.low, data.cue_templates(pattern_seed=1).low)
+    t = data.synthetic.cue_templates()
+    assert torch.equal(t.low, data.synthetic.cue_templates().low) and torch.equal(t.high, data.synthetic.cue_templates().high)
+    assert not torch.equal(t.low, data.synthetic.cue_templates(pattern_seed=1).low)
     r = _radius_cpp(32)
-    low_band = ((r > 0) & (r <= data.CUE_LOW_BAND_MAX_CPP)).double()
-    lo, hi = data.CUE_HIGH_BAND_CPP
+    low_band = ((r > 0) & (r <= data.synthetic.CUE_LOW_BAND_MAX_CPP)).double()
+    lo, hi = data.synthetic.CUE_HIGH_BAND_CPP
     high_band = ((r >= lo) & (r <= hi)).double()
     assert torch.allclose(_power_share(t.low, low_band), torch.ones(10, dtype=torch.float64), atol=1e-12)
     assert torch.allclose(_power_share(t.high, high_band), torch.ones(10, dtype=torch.float64), atol=1e-12)
@@ -398,22 +399,22 @@ def test_cue_templates_depend_on_pattern_seed_only_and_sit_in_their_bands():
 def test_cue_conflict_images_keep_the_bands_and_the_class_patterns():
     # without noise (and small enough to never clip) an image is 0.5 + low cue + high cue, exactly band-limited
     kw = dict(noise_std=0.0, low_contrast=0.04, high_contrast=0.04)
-    x, y = data.cue_conflict(200, seed=5, **kw)
+    x, y = data.synthetic.cue_conflict(200, seed=5, **kw)
     assert 0 < float(x.min()) and float(x.max()) < 1
     r = _radius_cpp(32)
-    lo, hi = data.CUE_HIGH_BAND_CPP
-    in_bands = (((r > 0) & (r <= data.CUE_LOW_BAND_MAX_CPP)) | ((r >= lo) & (r <= hi))).double()
+    lo, hi = data.synthetic.CUE_HIGH_BAND_CPP
+    in_bands = (((r > 0) & (r <= data.synthetic.CUE_LOW_BAND_MAX_CPP)) | ((r >= lo) & (r <= hi))).double()
     share = _power_share(x.double() - 0.5, in_bands)
     assert float(share.min()) > 1 - 1e-9
     # only the high band changes when the high cue's class changes
     y_high = (y + 1) % 10
-    x2, _ = data.cue_conflict(200, seed=5, labels=y, high_labels=y_high, **kw)
+    x2, _ = data.synthetic.cue_conflict(200, seed=5, labels=y, high_labels=y_high, **kw)
     d = x2.double() - x.double()
     high_band = ((r >= lo) & (r <= hi)).double()
     assert float(_power_share(d, high_band).min()) > 1 - 1e-9
     # the low part of each image correlates best with the template of its own class
-    t = data.cue_templates()
-    low_part = torch.fft.ifft2(torch.fft.fft2(x.double() - 0.5) * (r <= data.CUE_LOW_BAND_MAX_CPP)).real
+    t = data.synthetic.cue_templates()
+    low_part = torch.fft.ifft2(torch.fft.fft2(x.double() - 0.5) * (r <= data.synthetic.CUE_LOW_BAND_MAX_CPP)).real
     # small shifts blur the match a little; the own class still wins for nearly every image
     corr = torch.einsum("nchw,kchw->nk", low_part, t.low)
     assert float((corr.argmax(1) == y).double().mean()) > 0.9
@@ -474,7 +475,7 @@ def test_each_cue_alone_is_learnable():
     """A tiny CNN learns the classes in a few seconds from the full images, from the low-pass part
     only (blur with sigma 1.5 px removes the high cue) and from the high-pass part only."""
     torch.set_num_threads(min(2, torch.get_num_threads()))
-    (x, y), (xt, yt) = data.cue_conflict_splits(1000, 500, seed=0)
+    (x, y), (xt, yt) = data.synthetic.cue_conflict_splits(1000, 500, seed=0)
     t0 = time.perf_counter()
     accs = {}
     for name, f in (("full", lambda v: v), ("low-pass", _low_pass), ("high-pass", _high_pass)):
@@ -489,10 +490,10 @@ def test_plain_cnn_uses_both_cues_and_a_blurred_one_the_low_cue():
     """On cue-conflict images (low cue of class a, high cue of class b != a) a plain CNN does not
     ignore either cue, while the same CNN trained and tested on blurred images follows the low cue."""
     torch.set_num_threads(min(2, torch.get_num_threads()))
-    x, y = data.cue_conflict(2000, seed=0)
+    x, y = data.synthetic.cue_conflict(2000, seed=0)
     y_low = torch.arange(1000) % 10
     y_high = (y_low + 1 + torch.arange(1000) // 10 % 9) % 10
-    xc, _ = data.cue_conflict(1000, seed=1, labels=y_low, high_labels=y_high)
+    xc, _ = data.synthetic.cue_conflict(1000, seed=1, labels=y_low, high_labels=y_high)
     rates = {}
     for name, f in (("plain", lambda v: v), ("blur", _low_pass)):
         model = _fit(f(x), y, steps=100)
@@ -530,7 +531,7 @@ def test_cli_import_and_info(fake, tmp_path, capsys):
     assert "imported datasets: none" in capsys.readouterr().out
     # `data get` (what `make data` runs): imports the given archives, or says the data is there
     assert cli.main(["data", "get", "cifar10", str(fake["exact"]), "--root", str(tmp_path / "g"), "--no-progress"]) == 0
-    assert data.load_cifar10("test", root=tmp_path / "g").exact.all()
+    assert data.cifar10.load_cifar10("test", root=tmp_path / "g").exact.all()
     assert cli.main(["data", "get", "cifar10", "--root", str(tmp_path / "g")]) == 0
     assert "already" in capsys.readouterr().out
 
@@ -562,7 +563,7 @@ def shared_cifar10():
 @pytest.mark.data
 def test_import_real_cifar10_archives(shared_cifar10, tmp_path):
     t0 = time.perf_counter()
-    m = data.import_image_folder("cifar10", shared_cifar10, root=tmp_path, progress=False)
+    m = data.archive.import_image_folder("cifar10", shared_cifar10, root=tmp_path, progress=False)
     print(f"import of the two CIFAR-10 archives: {time.perf_counter() - t0:.1f} s")
     # sha256 values published in the data README
     assert {s["name"]: s["sha256"] for s in m["sources"]} == {
@@ -576,7 +577,7 @@ def test_import_real_cifar10_archives(shared_cifar10, tmp_path):
     assert tr["mean_abs_diff_between_copies_255"] < 8 and te["mean_abs_diff_between_copies_255"] < 8  # README: MAE 5.8/255
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        a = data.attack_set(1000, root=tmp_path)
+        a = data.cifar10.attack_set(1000, root=tmp_path)
     assert a.exact.all() and np.bincount(a.labels.numpy(), minlength=10).min() > 80
     # test images 0..19 equal foolbox's bundled CIFAR-10 samples (files cifar10_<index>_<label>.png)
     with warnings.catch_warnings():
@@ -589,16 +590,16 @@ def test_import_real_cifar10_archives(shared_cifar10, tmp_path):
     for f in samples:
         i, label = (int(v) for v in f.stem.split("_")[1:])
         assert np.array_equal(a8[i], np.asarray(Image.open(f).convert("RGB"))) and int(a.labels[i]) == label
-    with pytest.warns(data.InexactDataWarning):
-        data.attack_set(1001, root=tmp_path)
-    ds = data.load_cifar10("train", root=tmp_path)
+    with pytest.warns(data.archive.InexactDataWarning):
+        data.cifar10.attack_set(1001, root=tmp_path)
+    ds = data.cifar10.load_cifar10("train", root=tmp_path)
     assert ds.images.shape == (50000, 3, 32, 32) and "lossy" in ds.source and int(ds.exact.sum()) == 4000
 
 
 # --------------------------------------------------------------------------- data that no mistake can lose
 def test_interrupted_import_leaves_nothing_behind(fake, tmp_path, monkeypatch):
-    data.import_image_folder("cifar10", [fake["jpeg"]], root=tmp_path, progress=False)
-    before = data.read_manifest(tmp_path / "cifar10")
+    data.archive.import_image_folder("cifar10", [fake["jpeg"]], root=tmp_path, progress=False)
+    before = data.archive.read_manifest(tmp_path / "cifar10")
     calls = []
     real_save = np.save
 
@@ -610,10 +611,10 @@ def test_interrupted_import_leaves_nothing_behind(fake, tmp_path, monkeypatch):
 
     monkeypatch.setattr(data.archive.np, "save", save_then_interrupt)
     with pytest.raises(KeyboardInterrupt):
-        data.import_image_folder("cifar10", [fake["jpeg"], fake["exact"]], root=tmp_path, progress=False, replace=True)
+        data.archive.import_image_folder("cifar10", [fake["jpeg"], fake["exact"]], root=tmp_path, progress=False, replace=True)
     monkeypatch.setattr(data.archive.np, "save", real_save)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cifar10"]  # no hidden temporary folder
-    assert data.read_manifest(tmp_path / "cifar10") == before and data.verify_dataset("cifar10", root=tmp_path).status == "ok"
+    assert data.archive.read_manifest(tmp_path / "cifar10") == before and data.archive.verify_dataset("cifar10", root=tmp_path).status == "ok"
 
     # interrupted between moving the old set aside and moving the new one in: the old one is put back
     real_replace = os.replace
@@ -625,35 +626,35 @@ def test_interrupted_import_leaves_nothing_behind(fake, tmp_path, monkeypatch):
 
     monkeypatch.setattr(data.archive.os, "replace", fail_second_move)
     with pytest.raises(KeyboardInterrupt):
-        data.import_image_folder("cifar10", [fake["jpeg"], fake["exact"]], root=tmp_path, progress=False, replace=True)
+        data.archive.import_image_folder("cifar10", [fake["jpeg"], fake["exact"]], root=tmp_path, progress=False, replace=True)
     monkeypatch.setattr(data.archive.os, "replace", real_replace)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cifar10"]
-    assert data.read_manifest(tmp_path / "cifar10") == before
+    assert data.archive.read_manifest(tmp_path / "cifar10") == before
 
 
 def test_leftovers_of_a_killed_import_are_cleaned_up(fake, tmp_path):
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
     pid = int(dead.stdout)  # a process that has exited
-    data.import_image_folder("cifar10", [fake["jpeg"]], root=tmp_path, progress=False)
+    data.archive.import_image_folder("cifar10", [fake["jpeg"]], root=tmp_path, progress=False)
     (tmp_path / f".cifar10.importing-{pid}").mkdir()  # what `kill -9` midway leaves
     os.replace(tmp_path / "cifar10", tmp_path / f".cifar10.old-{pid}")  # killed between the two renames
-    data.import_image_folder("cifar10", [fake["jpeg"]], root=tmp_path, progress=False)  # same archive: no-op
+    data.archive.import_image_folder("cifar10", [fake["jpeg"]], root=tmp_path, progress=False)  # same archive: no-op
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cifar10"]
-    assert data.verify_dataset("cifar10", root=tmp_path).status == "ok"
+    assert data.archive.verify_dataset("cifar10", root=tmp_path).status == "ok"
 
 
 def test_verify_finds_changed_missing_and_unhashed_files(fake, tmp_path, capsys):
     from lowfreq import cli
 
-    data.import_image_folder("cifar10", [fake["jpeg"]], root=tmp_path, progress=False)
-    m = data.read_manifest(tmp_path / "cifar10")
+    data.archive.import_image_folder("cifar10", [fake["jpeg"]], root=tmp_path, progress=False)
+    m = data.archive.read_manifest(tmp_path / "cifar10")
     assert set(m["splits"]["test"]["sha256"]) == {"images", "labels", "exact", "official_index"}
     assert cli.main(["data", "verify", "--root", str(tmp_path)]) == 0
     assert "cifar10  ok" in capsys.readouterr().out
     labels = tmp_path / "cifar10" / "test_labels.npy"
     arr = np.load(labels)
     np.save(labels, (arr + 1) % 10)  # changed after the import
-    c = data.verify_dataset("cifar10", root=tmp_path)
+    c = data.archive.verify_dataset("cifar10", root=tmp_path)
     assert c.status == "bad" and "test_labels.npy changed since the import" in c.detail and "--replace" in c.detail
     assert cli.main(["data", "verify", "cifar10", "--root", str(tmp_path)]) == 1
     assert "bad" in capsys.readouterr().out
@@ -662,11 +663,11 @@ def test_verify_finds_changed_missing_and_unhashed_files(fake, tmp_path, capsys)
     for s in m["splits"].values():
         del s["sha256"]
     (tmp_path / "cifar10" / "manifest.json").write_text(json.dumps(m))
-    c = data.verify_dataset("cifar10", root=tmp_path)
+    c = data.archive.verify_dataset("cifar10", root=tmp_path)
     assert c.status == "unhashed" and "no sha256" in c.detail and "--replace" in c.detail
-    assert data.load_cifar10("test", root=tmp_path).images.shape == (100, 3, 32, 32)  # still loads
+    assert data.cifar10.load_cifar10("test", root=tmp_path).images.shape == (100, 3, 32, 32)  # still loads
     (tmp_path / "cifar10" / "train_images.npy").unlink()
-    assert data.verify_dataset("cifar10", root=tmp_path).status == "bad"
+    assert data.archive.verify_dataset("cifar10", root=tmp_path).status == "bad"
     assert cli.main(["data", "verify", "nothere", "--root", str(tmp_path)]) == 2
     assert "no imported dataset 'nothere'" in capsys.readouterr().err
 
@@ -695,7 +696,7 @@ def test_cli_imports_imagenette_by_size_and_refuses_a_guess(tmp_path, capsys):
 
 
 def test_cli_output_into_a_closed_pipe_is_quiet(fake, tmp_path):
-    data.import_image_folder("cifar10", [fake["jpeg"]], root=tmp_path, progress=False)
+    data.archive.import_image_folder("cifar10", [fake["jpeg"]], root=tmp_path, progress=False)
     r, w = os.pipe()
     os.close(r)  # the reader (`head`) is gone before we write
     e = {**os.environ, "PYTHONPATH": LIB + os.pathsep + os.environ.get("PYTHONPATH", "")}

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from lowfreq import experiments
-from lowfreq.data import DataNotFoundError
+from lowfreq.data.archive import DataNotFoundError
 from lowfreq.experiments import evalsets
 from lowfreq.models import zoo
 
@@ -16,9 +16,9 @@ from lowfreq.models import zoo
 @pytest.fixture()
 def results(tmp_path, monkeypatch):
     monkeypatch.setenv("LOWFREQ_RESULTS_DIR", str(tmp_path / "results"))
-    experiments.clear_caches()
+    experiments.evalsets.clear_caches()
     yield tmp_path / "results"
-    experiments.clear_caches()
+    experiments.evalsets.clear_caches()
 
 
 def _fake(fp: str):
@@ -35,39 +35,39 @@ def _gone(*args):
 
 def test_eval_set_identity_is_stored_once_and_used_without_data(results, monkeypatch):
     monkeypatch.setattr(evalsets, "_eval_set", _fake("aaaa"))
-    es = experiments.eval_set("cpu", 10)
+    es = experiments.evalsets.eval_set("cpu", 10)
     assert es.fingerprint == "aaaa" and es.images is not None
     assert evalsets.stored_identity("cpu", "eval", {"n": 10, "grayscale": False, "dataset": None}) == \
         {"fingerprint": "aaaa", "source": "toy aaaa"}
-    experiments.clear_caches()
+    experiments.evalsets.clear_caches()
     monkeypatch.setattr(evalsets, "_eval_set", _fake("bbbb"))  # other data later: the stored identity stays
-    experiments.eval_set("cpu", 10)
+    experiments.evalsets.eval_set("cpu", 10)
     assert evalsets.stored_identity("cpu", "eval", {"n": 10, "grayscale": False, "dataset": None})["fingerprint"] == "aaaa"
     monkeypatch.setattr(evalsets, "_eval_set", _gone)
     with pytest.raises(DataNotFoundError):  # by default no data is no data (callers that need the images)
-        experiments.eval_set("cpu", 10)
-    blind = experiments.eval_set("cpu", 10, allow_stored_identity=True)  # the probes' keys
+        experiments.evalsets.eval_set("cpu", 10)
+    blind = experiments.evalsets.eval_set("cpu", 10, allow_stored_identity=True)  # the probes' keys
     assert blind.images is None and blind.labels is None and blind.fingerprint == "aaaa" and blind.source == "toy aaaa"
     with pytest.raises(DataNotFoundError):  # never seen: the data's own error
-        experiments.eval_set("cpu", 11, allow_stored_identity=True)
+        experiments.evalsets.eval_set("cpu", 11, allow_stored_identity=True)
     assert not (results / "smoke").exists()
 
 
 def test_the_dry_run_stores_no_data_identity_beside_the_real_results(results, monkeypatch):
     monkeypatch.setattr(evalsets, "_eval_set", _fake("aaaa"))
     monkeypatch.setattr(evalsets, "_train_data_fingerprint", lru_cache(lambda *a: ("tttt", "toy train")))
-    assert experiments.eval_set(zoo.DRY_RUN_TIER, 4).fingerprint == "aaaa"
+    assert experiments.evalsets.eval_set(zoo.DRY_RUN_TIER, 4).fingerprint == "aaaa"
     assert evalsets.train_data_fingerprint(zoo.recipe("base", zoo.DRY_RUN_TIER)) == ("tttt", "toy train")
     assert not (results / zoo.DRY_RUN_TIER).exists()
-    experiments.eval_set("full", 4)  # the real tier does store it
+    experiments.evalsets.eval_set("full", 4)  # the real tier does store it
     assert (results / "full" / evalsets.IDENTITY_KIND).is_dir()
 
 
 def test_training_data_identity_is_stored_and_used_without_data(results, monkeypatch):
     r = zoo.recipe("base", "cpu")
     monkeypatch.setattr(evalsets, "_train_data_fingerprint", lru_cache(lambda *a: ("cccc", "toy training set")))
-    assert experiments.train_data_fingerprint(r) == ("cccc", "toy training set")
+    assert experiments.evalsets.train_data_fingerprint(r) == ("cccc", "toy training set")
     monkeypatch.setattr(evalsets, "_train_data_fingerprint", _gone)
-    assert experiments.train_data_fingerprint(r) == ("cccc", "toy training set")
+    assert experiments.evalsets.train_data_fingerprint(r) == ("cccc", "toy training set")
     with pytest.raises(DataNotFoundError):
-        experiments.train_data_fingerprint(zoo.recipe("base_gray", "cpu"))
+        experiments.evalsets.train_data_fingerprint(zoo.recipe("base_gray", "cpu"))

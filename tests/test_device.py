@@ -64,7 +64,7 @@ def test_every_stage_runs_on_the_requested_device(dirs, monkeypatch):
 
     monkeypatch.setattr(v1, "representational_match_per_layer", match)
     cpu = torch.device("cpu")
-    times = experiments.run("smoke", ["base", "base_gray"], device="cpu", progress=False)
+    times = experiments.runs.run("smoke", ["base", "base_gray"], device="cpu", progress=False)
     assert set(times) == set(R.STAGES)
     for stage in ("get_model", "train", "clean", "hybrid", "attack", "corruption", "match"):
         assert calls.get(stage), f"the {stage} stage never ran"
@@ -77,9 +77,9 @@ def test_an_unavailable_device_is_a_clear_error_before_anything_runs(dirs, monke
     ran = []
     monkeypatch.setattr(R.instances, "trained_record", lambda *a, **k: ran.append(a))
     with pytest.raises(ValueError, match="no GPU"):
-        experiments.run("smoke", ["base"], device="cuda")
+        experiments.runs.run("smoke", ["base"], device="cuda")
     with pytest.raises(ValueError, match="unknown stage"):
-        experiments.run("smoke", ["base"], probes=["train", "hybird"])
+        experiments.runs.run("smoke", ["base"], probes=["train", "hybird"])
     assert not ran
 
 

@@ -14,7 +14,7 @@ def test_front_explorer_inputs_at_the_smoke_tier():
     from lowfreq.models import zoo
 
     rows = [{"model": "blur_s1.5", "group": "blur", "corruption_acc": 0.5, "f_rev_nyq": 0.25}]
-    fx = experiments.front_explorer_inputs("smoke", rows, n_images=2, n_pca_fit=300)
+    fx = experiments.explorers.front_explorer_inputs("smoke", rows, n_images=2, n_pca_fit=300)
     assert fx.images.shape[0] == 2 and len(fx.captions) == 2
     sigmas = sorted(float(s) for s in fx.blur)
     assert sigmas[0] == 0.0 and len(sigmas) == 1 + len(zoo.recipes("smoke", group="blur"))
@@ -45,10 +45,10 @@ def test_published_model_id_hashes_the_weights_once_per_file(tmp_path, monkeypat
 
     monkeypatch.setattr(instances, "get_model", fake_get_model)
     monkeypatch.setattr(instances, "_PUBLISHED_FINGERPRINTS", {})
-    a = experiments.model_id(name, "cpu", model_dir=tmp_path)
-    assert experiments.model_id(name, "cpu", model_dir=tmp_path) == a and loads == [name]
+    a = experiments.probes.model_id(name, "cpu", folders=paths.folders(models=tmp_path))
+    assert experiments.probes.model_id(name, "cpu", folders=paths.folders(models=tmp_path)) == a and loads == [name]
     p.write_bytes(b"xyz")  # another file (size and time change): hashed again, a different identity
-    b = experiments.model_id(name, "cpu", model_dir=tmp_path)
+    b = experiments.probes.model_id(name, "cpu", folders=paths.folders(models=tmp_path))
     assert loads == [name, name] and b != a
 
 
@@ -74,10 +74,10 @@ def _corruption_payload_before_10(names, tier):
     from lowfreq.core.utils import predict_labels
     from lowfreq.methods import corruptions
 
-    t = experiments.resolve(names[0], tier)
+    t = experiments.tiers.resolve(names[0], tier)
     cfg = t.config
-    es = experiments.eval_set(tier, cfg.n_corruption, grayscale=t.grayscale, dataset=t.dataset)
-    loaded = {n: experiments.get_model(n, tier) for n in names}
+    es = experiments.evalsets.eval_set(tier, cfg.n_corruption, grayscale=t.grayscale, dataset=t.dataset)
+    loaded = {n: experiments.probes.get_model(n, tier) for n in names}
     accs = {n: {} for n in names}
     for cn in corruptions.CORRUPTIONS:
         for s in cfg.severities:
@@ -101,7 +101,7 @@ def _corruption_payload_before_10(names, tier):
 @pytest.mark.slow
 def test_the_corruption_probe_gives_the_numbers_of_its_loop_before_the_merge(dirs):
     names = ["base", "blur_s1.5"]  # two models share each corrupted set
-    new = experiments.corruption_results(names, "smoke", progress=False)
+    new = experiments.probes.corruption_results(names, "smoke", progress=False)
     assert sorted(p.name for p in (dirs / "results" / "smoke" / "corruption").iterdir() if p.suffix == ".parts") == []
     old = _corruption_payload_before_10(names, "smoke")
     for n in names:
@@ -118,21 +118,21 @@ def test_run_with_two_jobs_gives_the_results_of_one_thread_at_a_time(tmp_path, m
         for jobs in (2, 1):
             monkeypatch.setenv("LOWFREQ_MODEL_DIR", str(tmp_path / f"m{jobs}"))
             monkeypatch.setenv("LOWFREQ_RESULTS_DIR", str(tmp_path / f"r{jobs}"))
-            experiments.clear_caches()
+            experiments.evalsets.clear_caches()
             torch.set_num_threads(1)  # what each worker process uses
-            times = experiments.run("smoke", names, probes=["train", "clean", "hybrid"], jobs=jobs, progress=False)
+            times = experiments.runs.run("smoke", names, probes=["train", "clean", "hybrid"], jobs=jobs, progress=False)
             assert set(times) == {"train", "clean", "hybrid"}
-            out[jobs] = {n: (experiments.trained_record(n, "smoke", train=False).payload["weights_fingerprint"],
-                             experiments.clean_accuracy(n, "smoke"), experiments.hybrid_result(n, "smoke").f_rev_nyq)
+            out[jobs] = {n: (experiments.probes.trained_record(n, "smoke", train=False).payload["weights_fingerprint"],
+                             experiments.probes.clean_accuracy(n, "smoke"), experiments.probes.hybrid_result(n, "smoke").f_rev_nyq)
                          for n in names}
     finally:
         torch.set_num_threads(before)
-        experiments.clear_caches()
+        experiments.evalsets.clear_caches()
     assert out[2] == out[1]
     with pytest.raises(ValueError, match="jobs must be >= 1"):
-        experiments.run("smoke", names, jobs=0)
+        experiments.runs.run("smoke", names, jobs=0)
     with pytest.raises(ValueError, match="attack_jobs=0"):
-        experiments.run("smoke", names, attack_jobs=0)
+        experiments.runs.run("smoke", names, attack_jobs=0)
 
 
 @pytest.mark.slow
@@ -140,23 +140,23 @@ def test_corrupted_sets_made_in_the_background_while_training_give_the_same_resu
     from lowfreq.methods import corruptions
 
     names = ["base", "base_gray"]  # a colour and a grayscale image group
-    experiments.run("smoke", names, probes=["train", "corruption"], progress=False, corruption_workers=2)
-    folder = experiments.corrupted_sets_dir(paths.folders())
+    experiments.runs.run("smoke", names, probes=["train", "corruption"], progress=False, corruption_workers=2)
+    folder = experiments.probes.corrupted_sets_dir(paths.folders())
     groups = [d for d in folder.iterdir() if d.is_dir()]
-    n_sets = len(corruptions.CORRUPTIONS) * len(experiments.tier_config("smoke").severities)
+    n_sets = len(corruptions.CORRUPTIONS) * len(experiments.tiers.tier_config("smoke").severities)
     assert len(groups) == 2  # colour and grayscale images are corrupted apart
     assert all(len(list(g.glob("*-[1-5].npy"))) == n_sets for g in groups)
-    with_sets = {n: experiments.corruption_results([n], "smoke")[n]["accuracy"] for n in names}
+    with_sets = {n: experiments.probes.corruption_results([n], "smoke")[n]["accuracy"] for n in names}
     # the same probe from scratch, corrupting on the fly
     import shutil
     shutil.rmtree(folder)
     shutil.rmtree(dirs / "results" / "smoke" / "corruption")
-    experiments.clear_caches()
-    experiments.run("smoke", names, probes=["corruption"], progress=False)
+    experiments.evalsets.clear_caches()
+    experiments.runs.run("smoke", names, probes=["corruption"], progress=False)
     assert not folder.exists()
-    assert {n: experiments.corruption_results([n], "smoke")[n]["accuracy"] for n in names} == with_sets
+    assert {n: experiments.probes.corruption_results([n], "smoke")[n]["accuracy"] for n in names} == with_sets
     with pytest.raises(ValueError, match="corruption_workers must be >= 0"):
-        experiments.run("smoke", names, corruption_workers=-1)
+        experiments.runs.run("smoke", names, corruption_workers=-1)
 
 
 def test_in_background_runs_a_call_in_another_process_and_says_whether_it_worked(tmp_path):

@@ -15,7 +15,7 @@ import pytest
 import torch
 
 from lowfreq import experiments
-from lowfreq.data import DataNotFoundError
+from lowfreq.data.archive import DataNotFoundError
 from lowfreq.experiments import explorers, standin
 from lowfreq.experiments import figure_inputs as fi
 from lowfreq.methods.corruptions import CORRUPTIONS
@@ -28,9 +28,9 @@ REPO = Path(__file__).resolve().parents[1]
 def scratch(tmp_path, monkeypatch):
     monkeypatch.setenv("LOWFREQ_RESULTS_DIR", str(tmp_path / "results"))
     monkeypatch.setenv("LOWFREQ_MODEL_DIR", str(tmp_path / "models"))
-    experiments.clear_caches()
+    experiments.evalsets.clear_caches()
     yield tmp_path
-    experiments.clear_caches()
+    experiments.evalsets.clear_caches()
 
 
 @pytest.fixture()
@@ -39,10 +39,10 @@ def no_data(tmp_path, monkeypatch):
     monkeypatch.setenv("LOWFREQ_DATA_DIR", str(tmp_path / "nodata"))
     monkeypatch.delenv("LOWFREQ_RESULTS_DIR", raising=False)
     (tmp_path / "nodata").mkdir()
-    experiments.clear_caches()
+    experiments.evalsets.clear_caches()
     before = _snapshot(REPO / "results")
     yield tmp_path
-    experiments.clear_caches()
+    experiments.evalsets.clear_caches()
     assert _snapshot(REPO / "results") == before, "reading figure inputs changed the results folder"
 
 
@@ -130,7 +130,7 @@ def test_figure_input_not_stored_without_the_switch(scratch):
 def test_pair_images_are_cross_class_and_read_back_without_data(scratch, monkeypatch):
     p = fi.pair_images("smoke", n=64, n_pairs=3, seed=0, store=True)
     assert p.low.shape == p.high.shape == (3, 3, 32, 32) and (p.low_labels != p.high_labels).all()
-    es = experiments.eval_set("smoke", 64)
+    es = experiments.evalsets.eval_set("smoke", 64)
     assert torch.equal(p.low[0], es.images[int(np.flatnonzero((es.images == p.low[0]).flatten(1).all(1))[0])])
     assert p.input.record is not None and "cue-conflict" in p.source
 
@@ -185,7 +185,7 @@ def test_the_cpu_chapters_images_come_without_data(no_data):
     change = fi.corruption_change_input("cpu", n=100, dataset="imagenette64", params="tinyimagenet", store=False)
     assert set(change.payload["change"]) == set(CORRUPTIONS) and change.payload["n"] == 100
     with pytest.raises(DataNotFoundError):  # and nothing is computed: the data is not here
-        experiments.eval_set("cpu", 7)
+        experiments.evalsets.eval_set("cpu", 7)
 
 
 # ============================================================================ keyed by the code that computes them
@@ -233,7 +233,7 @@ def test_a_bumped_explorer_version_recomputes_the_frames(tmp_path, monkeypatch):
     shutil.copytree(REPO / "results" / "smoke", tmp_path / "results" / "smoke")
     monkeypatch.setenv("LOWFREQ_RESULTS_DIR", str(tmp_path / "results"))
     monkeypatch.setenv("LOWFREQ_MODEL_DIR", str(tmp_path / "models"))
-    experiments.clear_caches()
+    experiments.evalsets.clear_caches()
     try:
         models = {"base": None, "blur_s1.5": None}
         d, hit = explorers.hybrid_explorer_input("smoke", models, n=500, n_pairs=4, seed=0, class_names=None, store=True)
@@ -243,4 +243,4 @@ def test_a_bumped_explorer_version_recomputes_the_frames(tmp_path, monkeypatch):
         assert miss.record is None and sorted(miss.payload["missing"]) == sorted(models)
         assert all(v is None for v in d2.probs.values()) and torch.equal(d2.low, d.low)
     finally:
-        experiments.clear_caches()
+        experiments.evalsets.clear_caches()

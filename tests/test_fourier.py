@@ -9,7 +9,7 @@ from torch import nn
 
 from lowfreq.core.cache import PieceStore
 from lowfreq.methods import fourier
-from lowfreq.models import GaussianBlur, Preprocessed
+from lowfreq.models.layers import GaussianBlur, Preprocessed
 
 
 def _images(n: int = 24, size: int = 32, seed: int = 0) -> torch.Tensor:

@@ -62,9 +62,9 @@ def droot(tmp_path, monkeypatch):
     monkeypatch.setenv("LOWFREQ_DATA_DIR", str(root))
     monkeypatch.setenv("LOWFREQ_MODEL_DIR", str(tmp_path / "models"))
     monkeypatch.setenv("LOWFREQ_RESULTS_DIR", str(tmp_path / "results"))
-    experiments.clear_caches()
+    experiments.evalsets.clear_caches()
     yield root
-    experiments.clear_caches()
+    experiments.evalsets.clear_caches()
 
 
 # --------------------------------------------------------------------------- data
@@ -107,16 +107,16 @@ def test_center_crop_keeps_the_middle_and_stretch_keeps_everything(tmp_path, dro
     x = imagenette.load_imagenette("val", size_px=16).images[0]
     assert float(x[0, :, 0].mean()) > 0.9 and float(x[2, :, -1].mean()) > 0.9
     with pytest.raises(ValueError, match="fit must be one of"):
-        data.import_image_folder("x", tmp_path / "t", size=16, fit="squash")
+        data.archive.import_image_folder("x", tmp_path / "t", size=16, fit="squash")
     with pytest.raises(ValueError, match="needs size"):
-        data.import_image_folder("x", tmp_path / "t", fit="center_crop")
+        data.archive.import_image_folder("x", tmp_path / "t", fit="center_crop")
 
 
 def test_wrong_classes_and_missing_data_are_clear_errors(tmp_path, droot):
     tree = _imagenette_tree(tmp_path / "t", wnids=("n99999999",) + IMAGENETTE_WNIDS[1:], gray_val=None)
     with pytest.raises(ValueError, match="not classes of"):
         imagenette.import_imagenette(tree, size_px=32, progress=False)
-    with pytest.raises(data.DataNotFoundError, match=r"python -m lowfreq data import imagenette64 PATH --size 64"):
+    with pytest.raises(data.archive.DataNotFoundError, match=r"python -m lowfreq data import imagenette64 PATH --size 64"):
         imagenette.load_imagenette("val", size_px=64)
     with pytest.raises(ValueError, match="split must be"):
         imagenette.load_imagenette("valid", size_px=64)
@@ -129,7 +129,7 @@ def test_download_offline_says_how_to_import(tmp_path, droot, monkeypatch):
         raise OSError("<urlopen error [Errno -3] Temporary failure in name resolution>")
 
     monkeypatch.setattr(torchvision.datasets, "Imagenette", offline)
-    with pytest.raises(data.DataDownloadError, match="imagenette-224.tgz"):
+    with pytest.raises(data.archive.DataDownloadError, match="imagenette-224.tgz"):
         imagenette.download_imagenette(size_px=64)
 
 
@@ -237,19 +237,19 @@ def test_fine_tuning_starts_from_the_trained_parent(droot, monkeypatch):
 
 # --------------------------------------------------------------------------- probes
 def test_probes_pick_the_data_set_and_its_sizes():
-    assert experiments.resolve("in_base", "cpu").dataset == "imagenette64"
-    assert experiments.resolve("in_base", "full").dataset == "imagenette224"
-    assert experiments.resolve("in_base", "smoke").dataset is None  # the synthetic smoke data
-    assert experiments.resolve("base", "cpu").dataset is None
-    assert experiments.resolve("Standard_R50", "full").dataset == "imagenet"
-    assert experiments.tier_config("cpu").corruption_params == "cifar10"
-    assert experiments.tier_config("cpu", "imagenette64").corruption_params == "tinyimagenet"
-    assert experiments.tier_config("full", "imagenette224").corruption_params == "imagenet"
-    assert experiments.tier_config("full", "imagenet").n_attack == imagenette.ATTACK_N
-    assert experiments.tier_config("smoke", "imagenette64") == experiments.tier_config("smoke")
-    assert experiments.tier_config("cpu", "imagenette64").n_attack <= imagenette.ATTACK_N
+    assert experiments.tiers.resolve("in_base", "cpu").dataset == "imagenette64"
+    assert experiments.tiers.resolve("in_base", "full").dataset == "imagenette224"
+    assert experiments.tiers.resolve("in_base", "smoke").dataset is None  # the synthetic smoke data
+    assert experiments.tiers.resolve("base", "cpu").dataset is None
+    assert experiments.tiers.resolve("Standard_R50", "full").dataset == "imagenet"
+    assert experiments.tiers.tier_config("cpu").corruption_params == "cifar10"
+    assert experiments.tiers.tier_config("cpu", "imagenette64").corruption_params == "tinyimagenet"
+    assert experiments.tiers.tier_config("full", "imagenette224").corruption_params == "imagenet"
+    assert experiments.tiers.tier_config("full", "imagenet").n_attack == imagenette.ATTACK_N
+    assert experiments.tiers.tier_config("smoke", "imagenette64") == experiments.tiers.tier_config("smoke")
+    assert experiments.tiers.tier_config("cpu", "imagenette64").n_attack <= imagenette.ATTACK_N
     with pytest.raises(ValueError, match="unknown evaluation data set"):
-        experiments.tier_config("cpu", "mnist")
+        experiments.tiers.tier_config("cpu", "mnist")
 
 
 def test_cpu_tier_probes_run_on_a_tiny_imagenette(tmp_path, droot, monkeypatch):
@@ -257,18 +257,18 @@ def test_cpu_tier_probes_run_on_a_tiny_imagenette(tmp_path, droot, monkeypatch):
     probe dispatches to the imagenette64 val images with the Tiny-ImageNet-C recipe."""
     tree = _imagenette_tree(tmp_path / "t", n_train=4, n_val=2, sizes=((64, 64), (80, 72)))
     imagenette.import_imagenette(tree, size_px=64, progress=False)
-    small = dataclasses.replace(experiments.DATASET_TIER_CONFIGS[("imagenette", "cpu")], n_clean=20, n_hybrid=20,
+    small = dataclasses.replace(experiments.tiers.DATASET_TIER_CONFIGS[("imagenette", "cpu")], n_clean=20, n_hybrid=20,
                                 hybrid_seeds=(0, 1), n_attack=6,
                                 attack=AttackSettings(attacks=("fmn", "pgd"), fmn=FMN(steps=30),
                                                       pgd=PGDBisection(steps=10, bisect_steps=4)),
                                 n_corruption=4, n_boot=10)
-    monkeypatch.setitem(experiments.DATASET_TIER_CONFIGS, ("imagenette", "cpu"), small)
+    monkeypatch.setitem(experiments.tiers.DATASET_TIER_CONFIGS, ("imagenette", "cpu"), small)
     for name in ("in_base", "in_blur_s3.0"):
         r = dataclasses.replace(zoo.recipe(name, "cpu"), epochs=1)
         monkeypatch.setitem(zoo._RECIPES, (name, "cpu"), r)
     monkeypatch.setitem(zoo._RECIPES, ("in_blur_s3.0", "cpu"), dataclasses.replace(
         zoo._RECIPES[("in_blur_s3.0", "cpu")], extra={"init_from": {"name": "in_base", "fingerprint": zoo.recipe("in_base", "cpu").fingerprint()}}))
-    rows = experiments.summary_table("cpu", ["in_base", "in_blur_s3.0"])
+    rows = experiments.runs.summary_table("cpu", ["in_base", "in_blur_s3.0"])
     for row in rows:
         assert "missing" not in row, row.get("missing")
         assert 0 <= row["clean_acc"] <= 1 and 0 <= row["corruption_acc"] <= 1
@@ -276,9 +276,9 @@ def test_cpu_tier_probes_run_on_a_tiny_imagenette(tmp_path, droot, monkeypatch):
             assert 0 < row["f05_cpp"] < 0.71 and row["median_eps"] > 0
         else:  # then the spectrum is undefined and reported as NaN, not a crash
             assert np.isnan(row["f05_cpp"]) and np.isnan(row["median_eps"])
-    es = experiments.eval_set("cpu", 20, dataset="imagenette64")
+    es = experiments.evalsets.eval_set("cpu", 20, dataset="imagenette64")
     assert es.images.shape == (20, 3, 64, 64) and "imagenette64" in es.source
-    rec = experiments.corruption_results(["in_base"], "cpu", load_only=True)["in_base"]
+    rec = experiments.probes.corruption_results(["in_base"], "cpu", load_only=True)["in_base"]
     assert len(rec["accuracy"]) == 75
 
 
@@ -426,7 +426,7 @@ _NOT_MONOTONE_64 = {
 @pytest.mark.parametrize("seed", [0])
 def test_mean_abs_change_grows_with_severity_at_64px(imagenette64_val, seed):
     x = imagenette64_val[:200]
-    change = experiments.corruption_change(x, params="tinyimagenet", seed=seed)
+    change = experiments.standin.corruption_change(x, params="tinyimagenet", seed=seed)
     for name, m in change.items():
         strictly = all(a < b for a, b in zip(m, m[1:]))
         if name not in _NOT_MONOTONE_64:

@@ -18,28 +18,28 @@ def _other_machines_weights(path):
 
 
 def test_weights_from_another_machine_are_another_instance_and_never_replace_the_record(dirs, capsys):
-    rec = experiments.trained_record("base", "smoke", progress=False)
+    rec = experiments.probes.trained_record("base", "smoke", progress=False)
     fp = rec.payload["weights_fingerprint"]
-    id_here = experiments.model_id("base", "smoke")
-    acc = experiments.clean_accuracy("base", "smoke")
+    id_here = experiments.probes.model_id("base", "smoke")
+    acc = experiments.probes.clean_accuracy("base", "smoke")
     path = zoo.weights_path(zoo.recipe("base", "smoke"))
 
     _other_machines_weights(path)
-    id_other = experiments.model_id("base", "smoke")
+    id_other = experiments.probes.model_id("base", "smoke")
     assert id_other != id_here
-    other = experiments.trained_record("base", "smoke", progress=True)
+    other = experiments.probes.trained_record("base", "smoke", progress=True)
     assert other.payload["weights_fingerprint"] not in (None, fp)
     assert "another instance" in capsys.readouterr().out
-    acc_other = experiments.clean_accuracy("base", "smoke")  # computed for these weights, stored beside
+    acc_other = experiments.probes.clean_accuracy("base", "smoke")  # computed for these weights, stored beside
     clean = ResultCache("smoke").list_records("clean")
     assert len([r for r in clean if r.label == "base"]) == 2
     # the recipe's record still names the first weights
-    again = ResultCache("smoke").load("trained", "base", experiments.trained_inputs(zoo.recipe("base", "smoke")))
+    again = ResultCache("smoke").load("trained", "base", experiments.instances.trained_inputs(zoo.recipe("base", "smoke")))
     assert again.payload["weights_fingerprint"] == fp
 
     # without weights (a fresh clone), the recorded instance and its results are found; nothing is computed
     path.unlink()
-    assert experiments.model_id("base", "smoke") == id_here
-    assert experiments.trained_record("base", "smoke", train=False).payload["weights_fingerprint"] == fp
-    assert experiments.clean_accuracy("base", "smoke") == acc
+    assert experiments.probes.model_id("base", "smoke") == id_here
+    assert experiments.probes.trained_record("base", "smoke", train=False).payload["weights_fingerprint"] == fp
+    assert experiments.probes.clean_accuracy("base", "smoke") == acc
     assert isinstance(acc_other, float)

@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from lowfreq import data, experiments
+from lowfreq.core import utils
 from lowfreq.models import layers
 from lowfreq.models import authors
 
@@ -81,7 +82,7 @@ def test_optimal_grating_gives_unit_response_and_other_orientations_less():
 
 def test_responses_ignore_mean_luminance_and_contrast_normalization_saturates():
     p = _plain()
-    x = data.cue_conflict(8, seed=3, channels=1).images
+    x = data.synthetic.cue_conflict(8, seed=3, channels=1).images
     torch.testing.assert_close(p(x), p(x + 0.1), atol=1e-4, rtol=1e-4)  # zero-mean filters
     assert torch.all(p(torch.full((2, 1, 32, 32), 0.4)) < 1e-3)  # a blank screen drives nothing
     g = [_grating(p.sf_cpp[0], p.orientation_rad[0], 0.3, contrast=c) for c in (0.1, 1.0)]
@@ -96,7 +97,7 @@ def test_responses_ignore_mean_luminance_and_contrast_normalization_saturates():
 def test_rgb_input_is_converted_to_luminance():
     p = neural.population("monkey")
     rgb = torch.rand(4, 3, 32, 32)
-    torch.testing.assert_close(p(rgb), p(data.to_grayscale(rgb)), atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(p(rgb), p(utils.to_grayscale(rgb)), atol=1e-5, rtol=1e-5)
     with pytest.raises(ValueError, match="expected images"):
         p(torch.rand(2, 2, 32, 32))
 
@@ -206,7 +207,7 @@ class _V1AsModel(nn.Module):
 
 
 def test_representational_match_is_one_for_the_population_itself_and_low_for_noise():
-    x = experiments.eval_set("smoke", 60, grayscale=True).images
+    x = experiments.evalsets.eval_set("smoke", 60, grayscale=True).images
     pop = neural.population("mouse")
     assert neural.representational_match(_V1AsModel(pop), pop, x) == pytest.approx(1.0, abs=1e-6)
     g = torch.Generator().manual_seed(0)
@@ -242,13 +243,13 @@ def test_neural_recipes_and_registry_entries():
     for n in ("base_gray", "neural_mouse", "neural_monkey"):
         assert registry.get_spec(n).dataset == "cifar10-gray"
     assert registry.get_spec("base").dataset == "cifar10"
-    assert experiments.resolve("neural_mouse", "cpu").grayscale and not experiments.resolve("base", "cpu").grayscale
+    assert experiments.tiers.resolve("neural_mouse", "cpu").grayscale and not experiments.tiers.resolve("base", "cpu").grayscale
 
 
 def test_grayscale_models_take_gray_or_rgb_images():
     m = zoo.build_model(zoo.recipe("neural_mouse", "cpu")).eval()
     rgb = torch.rand(2, 3, 32, 32)
-    torch.testing.assert_close(m(rgb), m(data.to_grayscale(rgb)), atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(m(rgb), m(utils.to_grayscale(rgb)), atol=1e-5, rtol=1e-5)
     front = layers.GrayscaleInput(out_channels=3)
     assert front(torch.rand(2, 1, 8, 8)).shape == (2, 3, 8, 8)
     with pytest.raises(ValueError, match="1 or 3"):
@@ -259,9 +260,9 @@ def test_smoke_gray_data_is_the_luminance_of_the_colour_data():
     d_gray = train.load_data(dataclasses.replace(zoo.recipe("base_gray", "smoke"), train_subset=50))
     d_rgb = train.load_data(dataclasses.replace(zoo.recipe("base", "smoke"), train_subset=50))
     assert d_gray.train_x.shape == (50, 1, 32, 32) and "grayscale" in d_gray.source
-    want = (data.to_grayscale(d_rgb.train_x.float() / 255) * 255).round()
+    want = (utils.to_grayscale(d_rgb.train_x.float() / 255) * 255).round()
     assert (d_gray.train_x.float() - want).abs().max() <= 1  # uint8 rounding of the float data
-    test_gray = experiments.eval_set("smoke", 1000, grayscale=True).images  # the smoke probes' test images
+    test_gray = experiments.evalsets.eval_set("smoke", 1000, grayscale=True).images  # the smoke probes' test images
     torch.testing.assert_close(d_gray.test_x.float() / 255, test_gray, atol=1 / 255 + 1e-6, rtol=0)
 
 
@@ -275,7 +276,7 @@ def test_regularized_training_pulls_the_representation_towards_v1(dirs):
     reg = train.train(r, progress=False)
     assert "train_sim_loss" in reg.history[-1] and "train_sim_loss" not in base.history[-1]
     assert reg.history[-1]["train_sim_loss"] < reg.history[0]["train_sim_loss"]
-    x = experiments.eval_set("smoke", 300, grayscale=True).images
+    x = experiments.evalsets.eval_set("smoke", 300, grayscale=True).images
     m_base = neural.representational_match_per_layer(base.model, "mouse", x)
     m_reg = neural.representational_match_per_layer(reg.model, "mouse", x)
     assert np.mean(m_reg) > np.mean(m_base) + 0.05, (m_base, m_reg)
@@ -290,9 +291,9 @@ def test_mouse_regularized_model_prefers_low_frequencies_end_to_end(dirs):
     one follows the low-frequency cue on hybrid images (lower f_rev) and matches V1 more closely."""
     rows = {}
     for name in ("base_gray", "neural_mouse"):
-        experiments.trained_record(name, "smoke", progress=False)
-        rows[name] = (experiments.clean_accuracy(name, "smoke"), experiments.hybrid_result(name, "smoke", progress=False).f_rev_nyq,
-                      experiments.match_result(name, "smoke", n=300)["mean"]["mouse"])
+        experiments.probes.trained_record(name, "smoke", progress=False)
+        rows[name] = (experiments.probes.clean_accuracy(name, "smoke"), experiments.probes.hybrid_result(name, "smoke", progress=False).f_rev_nyq,
+                      experiments.probes.match_result(name, "smoke", n=300)["mean"]["mouse"])
     (acc_b, frev_b, match_b), (acc_n, frev_n, match_n) = rows["base_gray"], rows["neural_mouse"]
     assert acc_b > 0.9 and acc_n > 0.9
     assert frev_n < frev_b - 0.1
@@ -302,14 +303,14 @@ def test_mouse_regularized_model_prefers_low_frequencies_end_to_end(dirs):
 def test_match_result_is_cached(dirs, monkeypatch):
     r = zoo.recipe("base_gray", "smoke")
     monkeypatch.setattr(experiments.instances, "get_model", lambda *a, **k: zoo.build_model(r).eval())  # untrained is enough here
-    a = experiments.match_result("base_gray", "smoke", n=60)
+    a = experiments.probes.match_result("base_gray", "smoke", n=60)
     assert set(a["mean"]) == {"mouse", "monkey"} and len(a["per_layer"]["mouse"]) == 4
     assert all(-1 <= v <= 1 for v in a["per_layer"]["monkey"])
     monkeypatch.setattr(neural, "representational_match_per_layer", lambda *a, **k: pytest.fail("recomputed"))
-    assert experiments.match_result("base_gray", "smoke", n=60) == a
-    assert experiments.match_result("base_gray", "smoke", n=60, load_only=True) == a
+    assert experiments.probes.match_result("base_gray", "smoke", n=60) == a
+    assert experiments.probes.match_result("base_gray", "smoke", n=60, load_only=True) == a
     with pytest.raises(LookupError, match="no cached"):
-        experiments.match_result("base_gray", "smoke", n=61, load_only=True)
+        experiments.probes.match_result("base_gray", "smoke", n=61, load_only=True)
 
 
 # --------------------------------------------------------------------------- the authors' models

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 
+from lowfreq.core import paths
 from lowfreq.models import zoo
 from lowfreq.report import neural_analysis, tables
 from lowfreq.report import rows as report_rows
@@ -72,15 +73,15 @@ def test_neural_table_reads_population_and_lambda_from_the_recipes():
 
 
 def test_lambda_sweep_table_round_trip(tmp_path):
-    assert report_rows.load_lambda_sweep("cpu", results_root=tmp_path) is None
-    p = report_rows.lambda_sweep_path("cpu", results_root=tmp_path)
+    assert report_rows.load_lambda_sweep("cpu", folders=paths.folders(results=tmp_path)) is None
+    p = report_rows.lambda_sweep_path("cpu", folders=paths.folders(results=tmp_path))
     p.parent.mkdir(parents=True)
     rows = [{"lambda": 0.0, "clean_acc": 0.45, "sim_loss": float("nan"), "match_mouse": 0.46, "match_monkey": 0.5,
              "f_rev_nyq": 0.4, "train_s": 30}, {"lambda": 100.0, "clean_acc": 0.44, "sim_loss": 0.01, "match_mouse": 0.7,
                                                 "match_monkey": 0.55, "f_rev_nyq": 0.3, "train_s": 40}]
     p.write_text(json.dumps({"population": "mouse", "epochs": 2, "subset": 10000, "zoo_lambda": 100.0, "rows": rows}))
-    md = tables.lambda_sweep_markdown(report_rows.load_lambda_sweep("cpu", results_root=tmp_path))
+    md = tables.lambda_sweep_markdown(report_rows.load_lambda_sweep("cpu", folders=paths.folders(results=tmp_path)))
     assert "| **100** (zoo) | 44.0 | 0.0100 | 0.70 | 0.55 | 0.300 | 40 |" in md and "| 0 | 45.0 | — |" in md
     p.write_text('{"rows": [{"lambda": 1}]}')
     with pytest.raises(ValueError, match="not a lambda-sweep table"):
-        report_rows.load_lambda_sweep("cpu", results_root=tmp_path)
+        report_rows.load_lambda_sweep("cpu", folders=paths.folders(results=tmp_path))

@@ -14,6 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from lowfreq.core import paths
+from lowfreq.experiments import tiers
 from lowfreq.methods.hybrid import HybridCurve
 from lowfreq.models import published, registry, zoo
 from lowfreq.report import common, fig4_spectra, fig5_hybrid_groups, paper, plotting, provenance, stats, table_b, tables
@@ -140,17 +142,17 @@ def test_book_models_smoke_tier_is_the_zoo_and_skips_published():
 
 
 def test_book_models_includes_published_only_when_weights_are_present(tmp_path):
-    empty = report_rows.book_models("cpu", model_dir=tmp_path)
+    empty = report_rows.book_models("cpu", folders=paths.folders(models=tmp_path))
     assert not set(published.PUBLISHED) & set(empty.names)
     name = next(n for n in published.PUBLISHED if registry.get_spec(n).source == "torchhub")
     assert "weights not in the model directory" in empty.skipped[name]
     path = published.weights_path(name, model_dir=tmp_path)
     path.parent.mkdir(parents=True)
     path.write_bytes(b"placeholder: only existence is checked here")
-    got = report_rows.book_models("cpu", model_dir=tmp_path)
+    got = report_rows.book_models("cpu", folders=paths.folders(models=tmp_path))
     assert got.names[-1] == name and name not in got.skipped
     assert got.groups[name] == registry.get_spec(name).group and got.sources[name] == "torchhub"
-    assert report_rows.book_models("cpu", model_dir=tmp_path, include_published=False).skipped == {}
+    assert report_rows.book_models("cpu", folders=paths.folders(models=tmp_path), include_published=False).skipped == {}
 
 
 def test_paper_group_and_comparison_table():
@@ -376,7 +378,7 @@ def test_table_b_rows_read_only_degrade_to_missing(tmp_path, monkeypatch):
     assert any("training record" in m for m in row["missing"]) and len(row["missing"]) >= 4
     assert not (tmp_path / "models").exists() or not any((tmp_path / "models").rglob("*.pt"))  # nothing trained
     assert provenance.results_provenance("attack", ["nobody"], "smoke") == "attack results: none"
-    experiments.clear_caches()
+    experiments.evalsets.clear_caches()
 
 
 # ============================================================================ slow: sorting in a browser
@@ -447,7 +449,7 @@ def test_count_above_mirrors_count_below():
 def test_corruption_for_read_only_gives_none_when_missing(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("LOWFREQ_MODEL_DIR", str(tmp_path / "models"))
     monkeypatch.setenv("LOWFREQ_RESULTS_DIR", str(tmp_path / "results"))
-    assert report_rows.corruption_for(["base"], "smoke", compute=False) == {"base": None}
+    assert report_rows.corruption_for([tiers.resolve("base", "smoke")], compute=False) == {"base": None}
     assert "base: corruption results missing" in capsys.readouterr().out
 
 
@@ -461,7 +463,7 @@ def test_clean_vs_corruption_plot(agg):
 
 
 def test_attack_without_success_counts_as_missing(agg):
-    # experiments.attack_result degrades to an empty profile, an all-zero spectrum and NaN numbers
+    # experiments.probes.attack_result degrades to an empty profile, an all-zero spectrum and NaN numbers
     # when no attack succeeded: the figures must not average it in or draw it as data
     failed = {"mean_power": np.zeros((8, 8)), "f05_cpp": float("nan"), "f05_std_cpp": float("nan"),
               "profile_radius_cpp": np.zeros(0), "profile_share": np.zeros(0), "mean_eps": float("nan"),

@@ -210,7 +210,7 @@ def test_registry_model_read_from_the_committed_book_records(tmp_path, monkeypat
     shutil.copytree(src, tmp_path / "results" / "smoke")
     monkeypatch.setenv("LOWFREQ_RESULTS_DIR", str(tmp_path / "results"))
     monkeypatch.setenv("LOWFREQ_MODEL_DIR", str(tmp_path / "models"))
-    experiments.clear_caches()
+    experiments.evalsets.clear_caches()
     res = userprobe.probe("base", tier="smoke", compute=False, progress=False)
     assert not res.missing and res.computed == () and set(res.book_records) == {"clean", "hybrid", "attack", "corruption"}
     assert np.isfinite(res.hybrid.f_rev_nyq) and res.fourier is not None and not (tmp_path / "models").exists()

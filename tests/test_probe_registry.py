@@ -2,18 +2,23 @@
 
 A toy probe ("mean_logit": the mean max-logit on the tier's images) registered here runs through the zoo
 pipeline (lowfreq.experiments.runs.run, the `zoo probe` stages) and through `lowfreq probe`
-(lowfreq.experiments.userprobe.probe), and its records are written and read back."""
+(lowfreq.experiments.userprobe.probe), from Python and from the command line (lowfreq.cli.main, in this
+process), and its records are written and read back; its Table B column shows in `zoo table` and its
+value in the report of `lowfreq probe`."""
 from __future__ import annotations
 
 from typing import Any, Mapping
+
+import json
 
 import pytest
 import torch
 from torch import nn
 
+from lowfreq import cli
 from lowfreq.core import cache as _cache
 from lowfreq.core import paths
-from lowfreq.experiments import probe, probes, runs, userprobe
+from lowfreq.experiments import probe, probes, runs, tiers, userprobe
 from lowfreq.experiments.evalsets import EvalSet
 from lowfreq.experiments.probe import Probe, ProbeSettings
 from lowfreq.experiments.tiers import TierConfig
@@ -67,6 +72,9 @@ class MeanLogitProbe(Probe):
             out = model(x.to(device)).float()
         return MeanLogit(float(out.max(1).values.mean()), len(x))
 
+    def summary_row(self, value: Any) -> dict[str, Any] | None:
+        return {"mean_max_logit": None if value is None else value["mean_max_logit"]}
+
 
 @pytest.fixture
 def toy():
@@ -85,7 +93,7 @@ def test_registry_lists_each_probe_once_in_the_order_they_run():
     with pytest.raises(ValueError, match="registered already"):
         probe.register(type("Other", (MeanLogitProbe,), {"name": "clean"}))  # a second probe under a taken name
     # the book's configurations are the ones lowfreq probe matches against (ProbeSettings.matches_book)
-    cfg = probe.get("attack").from_tier(runs.resolve("base", "smoke").config).config()
+    cfg = probe.get("attack").from_tier(tiers.resolve("base", "smoke").config).config()
     assert cfg["min_target_prob"] == 0.5 and cfg["n"] == 64
 
 
@@ -121,3 +129,35 @@ def test_an_unregistered_probe_is_an_error_in_both_pipelines(tmp_path):
         runs.run("smoke", ["base"], probes=["mean_logit"], progress=False, folders=f)
     with pytest.raises(ValueError, match="unknown probe"):
         userprobe.probe("base", tier="smoke", probes_to_run=("mean_logit",), progress=False, folders=f)
+
+
+def test_a_registered_toy_probe_runs_through_the_command_line(toy, tmp_path, monkeypatch, capsys):
+    results, models = tmp_path / "results", tmp_path / "models"
+    # `lowfreq probe` takes --results; its models folder is the environment's (never the checkout's models/)
+    monkeypatch.setenv("LOWFREQ_MODEL_DIR", str(models))
+    f = paths.folders(results=results, models=models)
+    dirs = ["--tier", "smoke", "--results", str(results), "--model-dir", str(models)]
+
+    # 1. python -m lowfreq zoo probe: trains base and runs the toy stage into the scratch results
+    assert cli.main(["zoo", "probe", "base", *dirs, "--probes", "train,mean_logit", "--jobs", "1"]) == 0
+    assert "mean_logit" in capsys.readouterr().out  # the stage's wall time is printed
+    rec = probes.probe_record("mean_logit", "base", "smoke", folders=f)  # load-only: the command wrote it
+    assert rec.path.is_relative_to(results) and rec.payload["n"] == 64
+    value = rec.payload["mean_max_logit"]
+
+    # 2. python -m lowfreq zoo table: the toy's Table B column, read back from that record
+    assert cli.main(["zoo", "table", "base", *dirs, "--markdown"]) == 0
+    header, _, row = capsys.readouterr().out.splitlines()[:3]
+    cols, cells = [c.strip() for c in header.split("|")], [c.strip() for c in row.split("|")]
+    assert "mean_max_logit" in cols and cells[1] == "base"
+    assert float(cells[cols.index("mean_max_logit")]) == pytest.approx(value, abs=1e-4)
+
+    # 3. python -m lowfreq probe: the registry model on its own data reads the book's record; the report has it
+    out = tmp_path / "report"
+    assert cli.main(["probe", "base", "--tier", "smoke", "--results", str(results), "--probes", "mean_logit",
+                     "--out", str(out), "--quiet"]) == 0
+    assert "computed nothing (all cached)" in capsys.readouterr().out
+    rep = json.loads((out / "report.json").read_text())
+    toy = rep["results"]["mean_logit"]
+    assert toy["mean_max_logit"] == value and toy["source"]["book_record"] is True
+    assert sorted(p.name for p in (results / "smoke" / "mean_logit").glob("*.json")) == [rec.path.name]

@@ -42,10 +42,10 @@ def report(tmp_path_factory):
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("LOWFREQ_RESULTS_DIR", str(root / "results"))
         mp.setenv("LOWFREQ_MODEL_DIR", str(root / "models"))
-        experiments.clear_caches()
+        experiments.evalsets.clear_caches()
         rep = probe_report.probe_and_report(_tiny(), name="tiny", tier="smoke", n_images=12, progress=False,
                                             out=root / "out")
-        experiments.clear_caches()
+        experiments.evalsets.clear_caches()
     return rep
 
 
@@ -177,11 +177,11 @@ def test_the_chapter_call_gives_every_quoted_number_from_committed_records(tmp_p
     before = sorted(p.relative_to(tmp_path) for p in (tmp_path / "results").rglob("*"))
     for var, sub in (("LOWFREQ_RESULTS_DIR", "results"), ("LOWFREQ_MODEL_DIR", "models"), ("LOWFREQ_DATA_DIR", "data")):
         monkeypatch.setenv(var, str(tmp_path / sub))
-    experiments.clear_caches()
+    experiments.evalsets.clear_caches()
     try:
         ch = probe_your_model.probe_your_model("smoke", compute_missing=False)  # and by default nothing is trained then
     finally:
-        experiments.clear_caches()
+        experiments.evalsets.clear_caches()
     quoted = set(re.findall(r"\{glue:text\}`([^`:]+)(?::[^`]*)?`", (REPO / "book" / "probe_your_model.md").read_text()))
     assert quoted and not quoted - set(ch.numbers)
     assert all(np.isfinite(v) for k, v in ch.numbers.items() if k in quoted and not isinstance(v, str)), ch.numbers

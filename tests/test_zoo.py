@@ -206,10 +206,10 @@ def test_blur_model_prefers_low_frequencies_end_to_end(dirs):
     blur has a lower reversal frequency and its minimal perturbations a lower f_0.5."""
     rows = {}
     for name in ("base", "blur_s1.5"):
-        experiments.trained_record(name, "smoke", progress=False)
-        h = experiments.hybrid_result(name, "smoke", progress=False)
-        a = experiments.attack_result(name, "smoke", progress=False)
-        acc = experiments.clean_accuracy(name, "smoke")
+        experiments.probes.trained_record(name, "smoke", progress=False)
+        h = experiments.probes.hybrid_result(name, "smoke", progress=False)
+        a = experiments.probes.attack_result(name, "smoke", progress=False)
+        acc = experiments.probes.clean_accuracy(name, "smoke")
         rows[name] = (acc, h.f_rev_nyq, a["f05_cpp"], a["success_rate"])
     (acc_b, frev_b, f05_b, ok_b), (acc_l, frev_l, f05_l, ok_l) = rows["base"], rows["blur_s1.5"]
     assert acc_b > 0.9 and acc_l > 0.9
@@ -218,33 +218,33 @@ def test_blur_model_prefers_low_frequencies_end_to_end(dirs):
     assert frev_l < frev_b
     assert f05_l < f05_b
     # the second call is served from the cache (no model needed)
-    again = experiments.hybrid_result("blur_s1.5", "smoke", load_only=True)
+    again = experiments.probes.hybrid_result("blur_s1.5", "smoke", load_only=True)
     assert again.f_rev_nyq == frev_l
 
 
 def test_a_cached_record_without_weights_is_not_retrained(dirs, monkeypatch):
     """A fresh clone has the committed 'trained' records but no weights: reading the record (tables,
     chapters) must not train again; asking for the weights (need_weights=True) does."""
-    rec = experiments.trained_record("base", "smoke", progress=False)
+    rec = experiments.probes.trained_record("base", "smoke", progress=False)
     w = zoo.weights_path(zoo.recipe("base", "smoke"))
     w.unlink()
     calls = []
     real = train.train
     monkeypatch.setattr(train, "train", lambda *a, **k: calls.append(a) or real(*a, **k))
-    again = experiments.trained_record("base", "smoke", progress=False)
+    again = experiments.probes.trained_record("base", "smoke", progress=False)
     assert again.payload["test_acc"] == rec.payload["test_acc"] and calls == [] and not w.exists()
-    kept = experiments.trained_record("base", "smoke", progress=False, need_weights=True)
+    kept = experiments.probes.trained_record("base", "smoke", progress=False, need_weights=True)
     assert len(calls) == 1 and w.exists()
     # deterministic training: the same weights, so the recorded provenance is kept
     assert kept.provenance == rec.provenance
     # weights that differ from the record are another instance: a record of their own, the recorded one kept
     w.unlink()
     monkeypatch.setattr(experiments.probes._cache, "model_fingerprint", lambda m: "0000")
-    new = experiments.trained_record("base", "smoke", progress=False, need_weights=True)
+    new = experiments.probes.trained_record("base", "smoke", progress=False, need_weights=True)
     assert new.payload["weights_fingerprint"] == "0000" and new.path != rec.path
-    assert experiments.trained_record("base", "smoke", progress=False).payload["weights_fingerprint"] == "0000"
+    assert experiments.probes.trained_record("base", "smoke", progress=False).payload["weights_fingerprint"] == "0000"
     w.unlink()
-    assert experiments.trained_record("base", "smoke", progress=False).path == rec.path
+    assert experiments.probes.trained_record("base", "smoke", progress=False).path == rec.path
 
 
 def test_train_many_side_by_side_gives_the_weights_of_one_training_at_a_time(dirs):

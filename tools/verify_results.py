@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from lowfreq import experiments
+from lowfreq.core import paths
 from lowfreq.experiments import probe
 from lowfreq.core.cache import Record
 
@@ -47,7 +48,7 @@ def _same(a: Any, b: Any, where: str, out: list[str]) -> None:
 
 
 def _fresh(kind: str, name: str, tier: str, scratch: str) -> Record:
-    return experiments.probe_record(kind, name, tier, compute=True, results_root=scratch)
+    return experiments.probes.probe_record(kind, name, tier, compute=True, folders=paths.folders(results=scratch))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -60,8 +61,8 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="lowfreq-verify-") as scratch:
         for name in args.models:
             t0 = time.perf_counter()
-            committed_trained = experiments.probe_record("trained", name, args.tier)
-            fresh_trained = experiments.trained_record(name, args.tier, results_root=scratch, need_weights=True,
+            committed_trained = experiments.probes.probe_record("trained", name, args.tier)
+            fresh_trained = experiments.probes.trained_record(name, args.tier, folders=paths.folders(results=scratch), need_weights=True,
                                                        progress=False)
             fp_old = committed_trained.payload.get("weights_fingerprint")
             fp_new = fresh_trained.payload.get("weights_fingerprint")
@@ -69,9 +70,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{name} trained: weights {fp_new} {'==' if same_weights else '!='} committed {fp_old}", flush=True)
             failures += not same_weights
             for kind in args.kinds:
-                if kind == "neural_match" and not experiments.takes_match_probe(name, args.tier):
+                if kind == "neural_match" and not experiments.runs.takes_match_probe(name, args.tier):
                     continue
-                old = experiments.probe_record(kind, name, args.tier)
+                old = experiments.probes.probe_record(kind, name, args.tier)
                 new = _fresh(kind, name, args.tier, scratch)
                 diffs: list[str] = []
                 if old.path.name != new.path.name:

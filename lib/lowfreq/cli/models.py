@@ -19,9 +19,10 @@ import argparse
 from typing import Any
 
 from lowfreq.core import paths
+from lowfreq.core.paths import Folders
 from lowfreq.core.cache import ResultCache
-from lowfreq.data import DataNotFoundError
-from lowfreq.experiments.probes import trained_inputs, zoo_weights_fingerprint
+from lowfreq.data.archive import DataNotFoundError
+from lowfreq.experiments.instances import trained_inputs, zoo_weights_fingerprint
 from lowfreq.models import authors
 from lowfreq.models import registry
 from lowfreq.models import published
@@ -77,15 +78,14 @@ def _presence(spec: registry.ModelSpec, model_dir: Any) -> str:
     return "?"
 
 
-def zoo_record_mismatch(name: str, tier: str, *, model_dir: Any = None, data_root: Any = None,
-                        results_root: Any = None) -> str | None:
+def zoo_record_mismatch(name: str, tier: str, *, folders: Folders | None = None) -> str | None:
     """One line when the weights file of zoo model `name` at `tier` is not the one its committed 'trained'
     record names (the fingerprint of the loaded weights, :func:`lowfreq.core.cache.model_fingerprint`,
     differs from the record's ``weights_fingerprint``): the file was changed, or trained on another
     machine. None when the file is absent, matches, or there is no record (or no training-data identity)
     to compare with. Its results are another instance's, kept beside the committed ones."""
     r = zoo.recipe(name, tier)
-    f = paths.folders(data=data_root, models=model_dir, results=results_root)
+    f = folders or paths.folders()
     local = zoo_weights_fingerprint(r, folders=f)
     if local is None:
         return None
@@ -96,7 +96,7 @@ def zoo_record_mismatch(name: str, tier: str, *, model_dir: Any = None, data_roo
     recorded = None if rec is None else rec.payload.get("weights_fingerprint")
     if recorded is None or recorded == local:
         return None
-    return (f"{name} [{tier}]: the weights file {zoo.weights_path(r, model_dir=model_dir)} has fingerprint {local[:16]}, "
+    return (f"{name} [{tier}]: the weights file {zoo.weights_path(r, model_dir=f.models)} has fingerprint {local[:16]}, "
             f"but the committed trained record names {str(recorded)[:16]} (the file was changed or trained elsewhere); "
             "its results are another instance's: restore the file, or remove it and `python -m lowfreq zoo train "
             f"{name} --tier {tier}`")
@@ -116,7 +116,7 @@ def _zoo_checks(name: str, model_dir: Any) -> list[published.VerifyResult]:
         except (ValueError, OSError) as exc:
             out.append(published.VerifyResult(f"{name} [{tier}]", path, "bad", str(exc), None))
             continue
-        differs = zoo_record_mismatch(name, tier, model_dir=model_dir)
+        differs = zoo_record_mismatch(name, tier, folders=paths.folders(models=model_dir))
         if differs is not None:
             out.append(published.VerifyResult(f"{name} [{tier}]", path, "differs", differs.split(": ", 1)[1], None))
         else:

@@ -14,6 +14,7 @@ from typing import Any
 
 import torch
 
+from lowfreq.core import paths
 from lowfreq.core.tiers import DEFAULT_TIER, TIERS
 from lowfreq.core.utils import resolve_device
 from lowfreq.experiments.userprobe import INPUT_SIZE_RANGE_PX, PROBES
@@ -112,7 +113,7 @@ def run(args: argparse.Namespace) -> int:
         args.model, name=args.name, tier=args.tier, data=args.data, input_size=args.input_size, grayscale=args.grayscale,
         mean=args.mean, std=args.std, classes=args.classes, weights=args.weights, num_classes=args.num_classes,
         device=device, n_images=args.images, probes_to_run=chosen, compute=not args.cached_only,
-        recompute=args.recompute, progress=not args.quiet, log=print, results_root=args.results)
+        recompute=args.recompute, progress=not args.quiet, log=print, folders=paths.folders(results=args.results))
     out = args.out or f"lowfreq-probe-{rep.result.name}"
     html_path, json_path = probe_report.write_report(rep, out)
     r = rep.result

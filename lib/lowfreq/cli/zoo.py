@@ -14,8 +14,10 @@ import torch
 from lowfreq import experiments
 from lowfreq.cli.models import zoo_record_mismatch
 from lowfreq.core import paths
+from lowfreq.core.paths import Folders
 from lowfreq.core.tiers import DEFAULT_TIER, TIERS, dry_run_tier
 from lowfreq.core.utils import resolve_device
+from lowfreq.experiments import probe
 from lowfreq.experiments.cluster import ClusterConfig, submit_zoo
 from lowfreq.models import zoo
 
@@ -39,6 +41,12 @@ def add_parser(subparsers: Any) -> None:
         q.add_argument("--family", default="cifar10", choices=("cifar10", "imagenette"),
                        help="which zoo when no names are given: cifar10 (Figs 2-5, default) or imagenette (the Fig 6 stand-in, in_*)")
         q.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+        q.add_argument("--results", default=None, metavar="DIR",
+                       help="the results cache (default: $LOWFREQ_RESULTS_DIR, else results/ of the checkout)")
+        q.add_argument("--model-dir", default=None, metavar="DIR",
+                       help="the weights (default: $LOWFREQ_MODEL_DIR, else models/ of the checkout)")
+        q.add_argument("--data-dir", default=None, metavar="DIR",
+                       help="the data sets (default: $LOWFREQ_DATA_DIR, else data/ of the checkout)")
         if cmd in ("train", "probe", "pca-sweep"):
             q.add_argument("--jobs", type=int, default=None,
                            help="models trained / probed at a time on the CPU, one thread each (default: 2 on a CPU with "
@@ -77,19 +85,29 @@ def add_parser(subparsers: Any) -> None:
                                 "(e.g. fig2_neural; the book's chapters show it)")
 
 
-def _mismatches(names: list[str], tier: str) -> dict[str, str]:
+def _mismatches(names: list[str], tier: str, folders: Folders) -> dict[str, str]:
     """{name: one line} for the zoo models among `names` whose weights file at `tier` is not the one their
     committed trained record names (:func:`lowfreq.cli.models.zoo_record_mismatch`), each printed to stderr."""
     out = {}
     for n in names:
         try:
-            line = zoo_record_mismatch(n, tier)
+            line = zoo_record_mismatch(n, tier, folders=folders)
         except (KeyError, ValueError, OSError):  # not a zoo model at this tier, or a damaged file (reported where loaded)
             continue
         if line is not None:
             out[n] = line
             print(f"lowfreq: warning: {line}", file=sys.stderr)
     return out
+
+
+#: Table B columns of the registered probes that the printed table leaves out (spreads and success rates).
+_NOT_SHOWN = ("f05_std_cpp", "f_rev_std_nyq", "attack_success")
+
+
+def _probe_columns(tier: str) -> list[str]:
+    """The Table B columns of every registered zoo probe (Probe.summary_row), in the registry's order."""
+    cfg = experiments.tiers.tier_config(tier)
+    return [c for kind in probe.names(zoo=True) for c in (probe.get(kind).from_tier(cfg).summary_row(None) or {})]
 
 
 def run(args: argparse.Namespace) -> int:
@@ -101,6 +119,7 @@ def run(args: argparse.Namespace) -> int:
     if args.device == "auto":
         print(f"device: {device} (auto: {'a GPU was found' if device.type == 'cuda' else 'no GPU, so the CPU'})")
     args.device = device
+    folders = paths.folders(data=args.data_dir, models=args.model_dir, results=args.results)
     names = args.names or [r.name for r in zoo.recipes(args.tier, family=args.family, replicas=True)]
     jobs = getattr(args, "jobs", None)
     if jobs is None:
@@ -110,7 +129,8 @@ def run(args: argparse.Namespace) -> int:
         workers = 0 if device.type == "cpu" else max(1, (os.cpu_count() or 1) - jobs - 1)
     if args.zoo_command == "pca-sweep":
         ref = args.reference or ("in_blur_s3.0" if args.recipe == "in_pca" else "blur_s1.5")
-        out = experiments.pca_k_sweep(args.tier, args.k, reference=ref, recipe_name=args.recipe, device=args.device, jobs=jobs)
+        out = experiments.runs.pca_k_sweep(args.tier, args.k, reference=ref, recipe_name=args.recipe, device=args.device, jobs=jobs,
+                                           folders=folders)
         print(f"reference {out['reference']}: test accuracy {out['reference_acc']:.4f}")
         for k, a in out["acc_by_k"].items():
             print(f"  K = {k:>4s}: test accuracy {a:.4f}")
@@ -124,9 +144,10 @@ def run(args: argparse.Namespace) -> int:
         t0 = time.perf_counter()
         for n in names:
             zoo.recipe(n, args.tier)
-        experiments.run(args.tier, names, probes=["train"], device=args.device, jobs=jobs)
+        experiments.runs.run(args.tier, names, probes=["train"], device=args.device, jobs=jobs, folders=folders)
         for n in names:
-            rec = experiments.trained_record(n, args.tier, device=args.device, need_weights=True, progress=False)
+            rec = experiments.probes.trained_record(n, args.tier, device=args.device, need_weights=True, progress=False,
+                                                    folders=folders)
             print(f"{n:14s} test accuracy {rec.payload['test_acc']:.4f}   train {rec.payload['train_time_s']:.0f} s")
         print(f"total wall time {time.perf_counter() - t0:.0f} s")
         return 0
@@ -137,35 +158,39 @@ def run(args: argparse.Namespace) -> int:
             names = args.names or [r.name for r in zoo.recipes(dry, family=args.family, replicas=True)]
             print(f"dry run of the {args.tier} tier ({len(names)} recipes) in {scratch}")
             t0 = time.perf_counter()
-            times = experiments.run(dry, names, probes=args.probes.split(","), device=args.device,
-                                    folders=paths.folders(results=scratch / "results", models=scratch / "models"),
+            times = experiments.runs.run(dry, names, probes=args.probes.split(","), device=args.device,
+                                    folders=paths.folders(data=args.data_dir, results=scratch / "results",
+                                                          models=scratch / "models"),
                                     jobs=jobs, attack_jobs=args.attack_jobs, corruption_workers=workers)
             print(f"dry run: {time.perf_counter() - t0:.0f} s wall;", {k: round(v) for k, v in times.items()})
             return 0
         if args.cluster:
             cfg = ClusterConfig(executor=args.cluster, folder=args.cluster_folder, slurm_partition=args.slurm_partition,
                                 gpus_per_job=args.gpus_per_job)
-            out = submit_zoo(args.tier, names, config=cfg, stages=args.probes.split(","), device=str(args.device))
+            out = submit_zoo(args.tier, names, config=cfg, stages=args.probes.split(","), device=str(args.device),
+                             folders=folders)
             for n, times in out.items():
                 print(f"{n:16s}", {k: round(v) for k, v in times.items()})
             return 0
-        _mismatches(names, args.tier)
+        _mismatches(names, args.tier, folders)
         if args.time_as:
-            t = experiments.timed_run(args.tier, names, args.time_as, probes=args.probes.split(","), device=args.device,
-                                      jobs=jobs, attack_jobs=args.attack_jobs, corruption_workers=workers)
+            t = experiments.runs.timed_run(args.tier, names, args.time_as, probes=args.probes.split(","), device=args.device,
+                                      jobs=jobs, attack_jobs=args.attack_jobs, corruption_workers=workers,
+                                      folders=folders)
             times = t["stages_wall_s"]
             print(f"total {t['wall_s']:.0f} s wall, {t['cpu_s']:.0f} s CPU ({t['jobs']} jobs, {t['threads']} threads)")
         else:
-            times = experiments.run(args.tier, names, probes=args.probes.split(","), device=args.device, jobs=jobs,
-                                    attack_jobs=args.attack_jobs, corruption_workers=workers)
+            times = experiments.runs.run(args.tier, names, probes=args.probes.split(","), device=args.device, jobs=jobs,
+                                    attack_jobs=args.attack_jobs, corruption_workers=workers, folders=folders)
         print("wall seconds per stage:", {k: round(v) for k, v in times.items()})
         return 0
-    differs = _mismatches(names, args.tier)
-    rows = experiments.summary_table(args.tier, names, compute=False)
+    differs = _mismatches(names, args.tier, folders)
+    rows = experiments.runs.summary_table(args.tier, names, compute=False, folders=folders)
     for r in rows:
         if r["model"] in differs:  # a changed file's trained record holds its checkpoint's own fields, not a measurement
             r["test_acc"] = r["train_time_s"] = None
     cols = ["model", "group", "test_acc", "train_time_s", "clean_acc", "corruption_acc", "mean_eps", "median_eps", "f05_cpp", "f_rev_nyq"]
+    cols += [c for c in _probe_columns(args.tier) if c not in cols and c not in _NOT_SHOWN]  # a new probe's own columns
     scale = {"mean_eps": 255.0, "median_eps": 255.0}
 
     def cell(r: dict, c: str) -> str:

@@ -26,12 +26,9 @@ probes fits 2 CPU cores; ``full`` works at 224 px with ImageNet-C's own paramete
 from __future__ import annotations
 
 import os
-import warnings
 from importlib.resources import files
 from pathlib import Path
 from typing import Any, Sequence
-
-import torch
 
 from lowfreq.core.paths import data_dir
 from lowfreq.core.utils import to_grayscale
@@ -140,7 +137,7 @@ def download_imagenette(
 ) -> dict[str, Any]:
     """Download an original Imagenette release with torchvision (needs a network; the 160 px release
     for size_px <= 160, else the 320 px one) into ``<data_dir>/imagenette-download`` and import it at
-    `size_px` (:func:`import_imagenette`). Offline: :class:`lowfreq.data.DataDownloadError` saying
+    `size_px` (:func:`import_imagenette`). Offline: :class:`lowfreq.data.archive.DataDownloadError` saying
     how to import an archive instead."""
     import torchvision
 
@@ -228,7 +225,7 @@ def load_imagenette(
 ) -> _data.ImageDataset:
     """Imagenette `split` ('train' or 'val'; 'test' means 'val') at `size_px` px in the fixed order.
 
-    Returns a :class:`lowfreq.data.ImageDataset`: images (N, 3, S, S) float32 in [0, 1] (uint8 with
+    Returns a :class:`lowfreq.data.archive.ImageDataset`: images (N, 3, S, S) float32 in [0, 1] (uint8 with
     as_float=False; (N, 1, S, S) luminance with grayscale=True), labels 0..9 (positions in
     :data:`IMAGENETTE_WNIDS`), classes = readable names (:data:`IMAGENETTE_NAMES`), and a `source`
     sentence saying where the pixels came from. DataNotFoundError (saying how to import it) when

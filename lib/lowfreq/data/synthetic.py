@@ -5,7 +5,7 @@ model relies on is known by construction (and hybrid images of two classes have 
 """
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, NamedTuple, Sequence
 
 import numpy as np
 import torch

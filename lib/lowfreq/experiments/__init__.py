@@ -2,19 +2,24 @@
 of the zoo, and the inputs of the book's figures that need computing (explorers, corruption spectra, the
 Imagenette stand-in).
 
-Each probe module registers its probe in lowfreq.experiments.probe when imported: they are imported here,
-before the pipelines that iterate over the registry. The public names of the pipeline modules are
-re-exported here: ``experiments.hybrid_result(name, tier)``.
+Import a function from the module that defines it (``from lowfreq.experiments import runs``, then
+``runs.summary_table(...)``); this package re-exports no function. Each probe module registers its probe in
+:mod:`lowfreq.experiments.probe` when imported: they are imported here, before the pipelines that iterate
+over the registry.
 """
-from lowfreq.experiments import probe, probe_attack, probe_clean, probe_corruption, probe_fourier, probe_hybrid, probe_match
-from lowfreq.experiments import corruption_power, evalsets, explorers, figure_inputs, probes, runs, standin, tiers
-from lowfreq.experiments.corruption_power import *  # noqa: F401,F403
-from lowfreq.experiments.evalsets import *  # noqa: F401,F403
-from lowfreq.experiments.explorers import *  # noqa: F401,F403
-from lowfreq.experiments.probes import *  # noqa: F401,F403
-from lowfreq.experiments.runs import *  # noqa: F401,F403
-from lowfreq.experiments.standin import *  # noqa: F401,F403
-from lowfreq.experiments.tiers import *  # noqa: F401,F403
+from lowfreq.experiments import probe, probe_attack, probe_clean, probe_corruption, probe_fourier, probe_hybrid, probe_match  # noqa: F401,E501  (each registers its probe)
+from lowfreq.experiments import (  # noqa: F401
+    corruption_power,
+    evalsets,
+    explorers,
+    figure_inputs,
+    instances,
+    probes,
+    runs,
+    standin,
+    tiers,
+)
 
-__all__ = [*tiers.__all__, *evalsets.__all__, *probes.__all__, *runs.__all__, *explorers.__all__,
-           *corruption_power.__all__, *standin.__all__]
+__all__ = ["probe", "probe_attack", "probe_clean", "probe_corruption", "probe_fourier", "probe_hybrid", "probe_match",
+           "instances", "tiers", "evalsets", "probes", "runs", "explorers", "figure_inputs", "corruption_power",
+           "standin"]

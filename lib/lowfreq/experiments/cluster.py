@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from lowfreq.core import paths
+from lowfreq.core.paths import Folders
 from lowfreq.experiments.runs import STAGES, run
 from lowfreq.models import zoo
 
@@ -45,16 +46,17 @@ def run_one(tier: str, name: str, stages: Sequence[str], device: str, results_ro
 
 
 def submit_zoo(tier: str, names: Sequence[str] | None = None, *, config: ClusterConfig = ClusterConfig(),
-               stages: Sequence[str] = STAGES, device: str = "auto", results_root: Any = None,
-               model_dir: Any = None, data_root: Any = None, wait: bool = True) -> dict[str, Any]:
+               stages: Sequence[str] = STAGES, device: str = "auto", folders: Folders | None = None,
+               wait: bool = True) -> dict[str, Any]:
     """Submit one job per model of `names` (default: the tier's zoo) and, with wait=True, wait for them.
     Returns {name: per-stage seconds} (wait=True) or {name: the submitit job}. Jobs that fail raise
-    when waited for, naming the model and the job's log folder."""
+    when waited for, naming the model and the job's log folder. folders: where data, weights and results
+    live (None: lowfreq.core.paths.folders())."""
     import submitit  # optional: only the cluster path needs it (pip install submitit)
 
     names = list(names) if names is not None else [r.name for r in zoo.recipes(tier, replicas=True)]
-    dirs = [str(Path(d).resolve()) for d in (paths.results_dir(results_root), paths.model_dir(model_dir),
-                                              paths.data_dir(data_root))]
+    f = folders or paths.folders()
+    dirs = [str(Path(d).resolve()) for d in (f.results, f.models, f.data)]
     if config.executor == "debug":
         ex = submitit.DebugExecutor(folder=config.folder)
     elif config.executor == "local":

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Sequence
 
 import numpy as np
 import torch
 from tqdm.auto import tqdm
 
 from lowfreq.core import cache as _cache
+from lowfreq.core import paths
+from lowfreq.core.paths import Folders
 from lowfreq.core.utils import check_images
-from lowfreq.data import DataNotFoundError
+from lowfreq.data.archive import DataNotFoundError
 from lowfreq.experiments.evalsets import eval_set
 from lowfreq.experiments.tiers import tier_config
 from lowfreq.methods import corruptions as C
@@ -104,21 +106,21 @@ def tier_corruption_spectra(
     severities: Sequence[int] = (1, 2, 3, 4, 5),
     compute: bool = True,
     progress: bool = False,
-    results_root: Any = None,
-    data_root: Any = None,
+    folders: Folders | None = None,
 ) -> dict[str, CorruptionSpectrum]:
     """:func:`corruption_spectra` on the tier's corruption images (the first `n`, default the tier's
     ``n_corruption``), cached under results/<tier>/corruption_spectra/. compute=False only loads
-    (LookupError when it was never computed)."""
+    (LookupError when it was never computed). folders: where data and results live (None:
+    lowfreq.core.paths.folders())."""
     cfg = tier_config(tier)
     n = cfg.n_corruption if n is None else int(n)
     if n < 1:
         raise ValueError(f"tier_corruption_spectra: n must be >= 1, got {n}")
-    es = eval_set(tier, n, data_root=data_root, allow_stored_identity=True)  # without the data: its stored identity
+    es = eval_set(tier, n, folders=folders, allow_stored_identity=True)  # without the data: its stored identity
     sev = [int(s) for s in severities]
     inputs = {"data": es.fingerprint, "n": n, "severities": sev, "seed": cfg.corruption_seed, "params": "cifar10",
               "version": _SPECTRA_VERSION, "code": _cache.code_id(corruptions=C.CODE_VERSION, spectra=spectra.CODE_VERSION)}
-    c = _cache.ResultCache(tier, root=results_root)
+    c = _cache.ResultCache(tier, root=(folders or paths.folders()).results)
 
     def run() -> dict:
         t0 = time.perf_counter()
@@ -139,7 +141,7 @@ def tier_corruption_spectra(
                                     "here; get the data (`make data`)")
         if rec is None:
             raise LookupError(f"no cached corruption spectra at tier {tier!r} (compute them with "
-                              f"lowfreq.experiments.tier_corruption_spectra({tier!r}))")
+                              f"lowfreq.experiments.corruption_power.tier_corruption_spectra({tier!r}))")
     sp = rec.payload["spectra"]
     return {k: CorruptionSpectrum(k, v["group"], np.asarray(v["mean_power"]), float(v["f05_cpp"]),
                                   {int(s): float(f) for s, f in v["f05_by_severity_cpp"].items()}, float(v["rms_change"]),

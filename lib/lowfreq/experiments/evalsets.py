@@ -24,8 +24,10 @@ import torch
 from lowfreq import data
 from lowfreq.core import cache as _cache
 from lowfreq.core import paths
+from lowfreq.core.paths import Folders
 from lowfreq.core.tiers import synthetic_tier
 from lowfreq.core.tiers import tier as tier_of
+from lowfreq.core.utils import to_grayscale
 from lowfreq.data.imagenette import load_eval_images
 from lowfreq.experiments.tiers import tier_config
 from lowfreq.models.zoo import Recipe
@@ -58,11 +60,12 @@ def _identity_label(what: str, args: dict[str, Any]) -> str:
     return "-".join([what, *(f"{k}={v}" for k, v in sorted(args.items()) if v not in (None, False))])
 
 
-def stored_identity(tier: str, what: str, args: dict[str, Any], *, results_root: Any = None) -> dict[str, str] | None:
+def stored_identity(tier: str, what: str, args: dict[str, Any], *,
+                    folders: Folders | None = None) -> dict[str, str] | None:
     """The stored identity {'fingerprint', 'source'} of an evaluation set (`what` 'eval'; args n,
     grayscale, dataset) or a training set ('train'; args dataset, in_channels, train_subset, seed) at
-    `tier`, or None when none is stored."""
-    rec = _cache.ResultCache(tier, root=results_root).load(IDENTITY_KIND, _identity_label(what, args),
+    `tier` in `folders`' results (None: lowfreq.core.paths.folders()), or None when none is stored."""
+    rec = _cache.ResultCache(tier, root=(folders or paths.folders()).results).load(IDENTITY_KIND, _identity_label(what, args),
                                                            _identity_inputs(what, args))
     return None if rec is None else {"fingerprint": str(rec.payload["fingerprint"]), "source": str(rec.payload["source"])}
 
@@ -90,7 +93,7 @@ def _remember_identity(tier: str, what: str, args: dict[str, Any], fingerprint: 
     _remember(tier, what, json.dumps(args, sort_keys=True), fingerprint, source, str(paths.results_dir()))
 
 
-def eval_set(tier: str, n: int | None = None, *, data_root: Any = None, grayscale: bool = False,
+def eval_set(tier: str, n: int | None = None, *, folders: Folders | None = None, grayscale: bool = False,
              dataset: str | None = None, allow_stored_identity: bool = False) -> EvalSet:
     """The tier's test images in a fixed order: the synthetic cue-conflict test set (smoke) or the
     CIFAR-10 test set in official order as far as it is known (cpu, full; the first 1000 are the
@@ -98,16 +101,17 @@ def eval_set(tier: str, n: int | None = None, *, data_root: Any = None, grayscal
     full): that data set's val images in its documented order (lowfreq.data.imagenette.load_eval_images);
     at the smoke tier every data set is the synthetic one. Loaded once per process and arguments.
     Without the data: DataNotFoundError, or with allow_stored_identity=True the stored identity of the
-    set (fingerprint and description, images and labels None) when there is one."""
+    set (fingerprint and description, images and labels None) when there is one. folders: where the data
+    is (its `data`; None: lowfreq.core.paths.folders()); identities are stored with the default results."""
     tier_config(tier, dataset)
     synthetic = tier_of(tier).synthetic_data
     # keyed by the resolved data directory: a changed $LOWFREQ_DATA_DIR is another data set
-    where = None if synthetic else str(paths.data_dir(data_root))
+    where = None if synthetic else str((folders or paths.folders()).data)
     ds = None if synthetic else dataset
     args = {"n": n, "grayscale": bool(grayscale), "dataset": ds}
     try:
         es = _eval_set(tier, n, where, grayscale, ds)
-    except data.DataNotFoundError:
+    except data.archive.DataNotFoundError:
         stored = stored_identity(tier, "eval", args) if allow_stored_identity else None
         if stored is None:
             raise
@@ -121,34 +125,34 @@ def _eval_set(tier: str, n: int | None, data_root: str | None, grayscale: bool, 
     synthetic = tier_of(tier).synthetic_data
     if not synthetic and dataset is not None:
         ds = load_eval_images(dataset, n, root=data_root, grayscale=grayscale)
-        return EvalSet(ds.images, ds.labels.long(), ds.source, data.dataset_fingerprint(ds.images, ds.labels))
+        return EvalSet(ds.images, ds.labels.long(), ds.source, data.archive.dataset_fingerprint(ds.images, ds.labels))
     if synthetic:
         # the smoke recipes train on cue_conflict(seed=0); this is a disjoint sample seed
-        x, y = data.cue_conflict(n or 1000, seed=10_000)
+        x, y = data.synthetic.cue_conflict(n or 1000, seed=10_000)
         src = "synthetic cue-conflict test images (lowfreq.data.cue_conflict, seed 10000)"
     else:
-        ds = data.load_cifar10("test", root=data_root)
+        ds = data.cifar10.load_cifar10("test", root=data_root)
         x, y, src = ds.images, ds.labels, ds.source
         if n is not None:
             x, y = x[:n], y[:n]
             if n <= 1000 and not bool(ds.exact[:n].all()):
-                warnings.warn(f"the first {n} test images are not exact originals: {ds.source}", data.InexactDataWarning,
+                warnings.warn(f"the first {n} test images are not exact originals: {ds.source}", data.archive.InexactDataWarning,
                               stacklevel=3)
     if grayscale:
-        x = data.to_grayscale(x)
+        x = to_grayscale(x)
         src = "grayscale " + src
-    return EvalSet(x, y.long(), src, data.dataset_fingerprint(x, y))
+    return EvalSet(x, y.long(), src, data.archive.dataset_fingerprint(x, y))
 
 
-def train_data_fingerprint(r: Recipe, data_root: Any = None) -> tuple[str, str]:
+def train_data_fingerprint(r: Recipe, *, folders: Folders | None = None) -> tuple[str, str]:
     """(fingerprint, description) of the training images and labels of zoo recipe `r` (loaded once
-    per process and data set)."""
-    where = None if r.dataset == "synthetic" else str(paths.data_dir(data_root))
+    per process and data set; folders: where the data is, None: lowfreq.core.paths.folders())."""
+    where = None if r.dataset == "synthetic" else str((folders or paths.folders()).data)
     args = {"dataset": r.dataset, "in_channels": r.in_channels, "train_subset": r.train_subset, "seed": r.seed}
     tier = synthetic_tier().name if r.dataset == "synthetic" else r.tier
     try:
         fp, src = _train_data_fingerprint(r.dataset, r.in_channels, r.train_subset, r.seed, where)
-    except data.DataNotFoundError:
+    except data.archive.DataNotFoundError:
         stored = stored_identity(tier, "train", args)
         if stored is None:
             raise
@@ -164,7 +168,7 @@ def _train_data_fingerprint(dataset: str, in_channels: int, train_subset: int | 
     r = Recipe(name="training data", group="base", tier="cpu", arch="", dataset=dataset, epochs=0,
                train_subset=train_subset, seed=seed, in_channels=in_channels)
     d = load_data(r, data_root=data_root)
-    return data.dataset_fingerprint(d.train_x, d.train_y), d.source
+    return data.archive.dataset_fingerprint(d.train_x, d.train_y), d.source
 
 
 def clear_caches() -> None:

@@ -26,9 +26,11 @@ import torch
 from PIL import Image
 from torch import nn
 
+from lowfreq.core import paths
+from lowfreq.core.paths import Folders
 from lowfreq.core.utils import check_images, resolve_device
 from lowfreq.core.tiers import tier as tier_of
-from lowfreq.data import DataNotFoundError
+from lowfreq.data.archive import DataNotFoundError
 from lowfreq.data.archive import CIFAR10_CLASSES
 from lowfreq.experiments import figure_inputs
 from lowfreq.experiments.evalsets import eval_set, train_data_fingerprint
@@ -428,17 +430,17 @@ def front_sigmas_px(tier: str) -> list[float]:
     return sorted({0.0} | {float(r.preprocess[1]) for r in zoo.recipes(tier, group="blur")})
 
 
-def front_pca_ks(tier: str, *, results_root: Any = None) -> list[int]:
+def front_pca_ks(tier: str, *, folders: Folders | None = None) -> list[int]:
     """The PCA front's candidate K at `tier`: powers of two from 16 to 2^15, the K of the tier's ``pca``
     recipe and every K of its K-sweep record (the explorer keeps those up to the input dimension and
     below the number of fitted images)."""
-    sweep = latest_pca_sweep(tier, results_root=results_root) or {}
+    sweep = latest_pca_sweep(tier, folders=folders) or {}
     ks = {2**j for j in range(4, 16)} | {int(k) for k in sweep.get("acc_by_k", {})}
     return sorted(ks | {int(zoo.recipe("pca", tier).preprocess[1])})
 
 
 def front_notes(tier: str, rows: Sequence[Mapping[str, Any]] = (), *, sigma_labels: Sequence[str] = (),
-                k_labels: Sequence[str] = (), results_root: Any = None) -> tuple[dict[str, str], dict[str, str]]:
+                k_labels: Sequence[str] = (), folders: Folders | None = None) -> tuple[dict[str, str], dict[str, str]]:
     """HTML notes of the zoo models matching the explorer's fronts, (blur notes, PCA notes) keyed by the
     front labels given (sigma in px as ``f"{s:g}"``, K as ``str(k)``): corruption accuracy and f_rev from
     `rows` (Table B rows) for the blur models and for ``pca`` at the tier's K, and the clean accuracy of
@@ -458,7 +460,7 @@ def front_notes(tier: str, rows: Sequence[Mapping[str, Any]] = (), *, sigma_labe
         return f"zoo model <code>{model}</code>: " + ", ".join(bits)
 
     blur_notes = {lab: note("base" if float(lab) == 0 else f"blur_s{float(lab):.1f}") for lab in sigma_labels}
-    sweep = latest_pca_sweep(tier, results_root=results_root) or {}
+    sweep = latest_pca_sweep(tier, folders=folders) or {}
     acc_by_k = {int(k): float(v) for k, v in sweep.get("acc_by_k", {}).items()}
     k_tier = int(zoo.recipe("pca", tier).preprocess[1])
     pca_notes = {}
@@ -476,14 +478,14 @@ def front_notes(tier: str, rows: Sequence[Mapping[str, Any]] = (), *, sigma_labe
 
 
 def front_explorer_inputs(tier: str, rows: Sequence[Mapping[str, Any]] = (), *, n_images: int = 3,
-                          n_pca_fit: int = 5000, data_root: Any = None, results_root: Any = None) -> FrontExplorerInputs:
+                          n_pca_fit: int = 5000, folders: Folders | None = None) -> FrontExplorerInputs:
     """The inputs of the blur-sigma / PCA-K explorer at `tier`: the first `n_images` test images; a
     Gaussian blur per sigma of the tier's blur series (and sigma = 0, no blur; :func:`front_sigmas_px`);
     a PCA projector per K (:func:`front_pca_ks`, up to the input dimension), fitted once on the first
     `n_pca_fit` training images of the tier's `pca` recipe and truncated; notes (:func:`front_notes`)
     from `rows` (Table B rows: corruption accuracy, f_rev) and from the tier's PCA K-sweep record.
     Needs the data (the images and the PCA's training images)."""
-    es = eval_set(tier, n_images, data_root=data_root)
+    es = eval_set(tier, n_images, folders=folders)
     if es.images is None:  # only the data's stored identity is here, not its images
         raise DataNotFoundError(f"the {tier} test images are not here: the front explorer needs them (`make data`)")
     labels = [int(y) for y in es.labels]
@@ -493,12 +495,12 @@ def front_explorer_inputs(tier: str, rows: Sequence[Mapping[str, Any]] = (), *, 
     blur = {f"{s:g}": GaussianBlur(s, channels=c) for s in front_sigmas_px(tier)}
 
     pca_recipe = zoo.recipe("pca", tier)
-    d = load_data(pca_recipe, data_root=data_root)
+    d = load_data(pca_recipe, data_root=(folders or paths.folders()).data)
     x = d.train_x[:n_pca_fit].float() / 255
     dim = math.prod(x.shape[1:])
-    ks = [k for k in front_pca_ks(tier, results_root=results_root) if k <= min(dim, x.shape[0] - 1)]
+    ks = [k for k in front_pca_ks(tier, folders=folders) if k <= min(dim, x.shape[0] - 1)]
     full = PCAProjection.fit(x, ks[-1])
     pca = {str(k): full.truncated(k) for k in ks}
-    blur_notes, pca_notes = front_notes(tier, rows, sigma_labels=list(blur), k_labels=list(pca), results_root=results_root)
+    blur_notes, pca_notes = front_notes(tier, rows, sigma_labels=list(blur), k_labels=list(pca), folders=folders)
     src = f"PCA fitted on the first {x.shape[0]} training images ({d.source})"
     return FrontExplorerInputs(es.images, captions, blur, pca, blur_notes, pca_notes, src)

@@ -38,8 +38,11 @@ import numpy as np
 import torch
 
 from lowfreq.core import cache as _cache
+from lowfreq.core import paths
 from lowfreq.core import utils
-from lowfreq.data import DataNotFoundError, load_cifar10
+from lowfreq.core.paths import Folders
+from lowfreq.data.archive import DataNotFoundError
+from lowfreq.data.cifar10 import load_cifar10
 from lowfreq.experiments import standin
 from lowfreq.experiments.evalsets import EvalSet, eval_set
 from lowfreq.experiments.standin import corruption_change
@@ -121,19 +124,20 @@ def figure_input(
     identity: Callable[[], Mapping[str, Any]],
     store: bool,
     code: Mapping[str, int] | None = None,
-    results_root: Any = None,
+    folders: Folders | None = None,
 ) -> FigureInput:
     """The figure input `label` at `tier`: read from its record, or computed (and stored when `store`).
 
     config: JSON values that, with the code, decide what is computed (sizes, seeds, names). code:
     {module: CODE_VERSION} of the methods `compute` runs (this module's version is always added).
     identity(): the fingerprints of what it is computed from, e.g. ``{"data": eval_set(...).fingerprint}``;
-    it raises :class:`lowfreq.data.DataNotFoundError` when the data is not here. compute(): the
+    it raises :class:`lowfreq.data.archive.DataNotFoundError` when the data is not here. compute(): the
     payload, a dict of JSON values and arrays with a ``"source"`` string (the data it was made from);
     it raises DataNotFoundError without the data. Lookup: the record keyed by label, config, code and
     identity; without the identity (no data), the newest stored record with the same label, config
-    and code. LookupError (one line) when there is neither a record nor the data to compute one."""
-    c = _cache.ResultCache(tier, root=results_root)
+    and code. LookupError (one line) when there is neither a record nor the data to compute one. folders:
+    where the records live (None: lowfreq.core.paths.folders())."""
+    c = _cache.ResultCache(tier, root=(folders or paths.folders()).results)
     base = _base_inputs(label, config, code)
     try:
         ident: Mapping[str, Any] | None = identity()
@@ -167,11 +171,11 @@ def figure_input(
 
 # --------------------------------------------------------------------------- images in records
 def eval_images(tier: str, n: int | None, *, grayscale: bool = False, dataset: str | None = None,
-                data_root: Any = None) -> EvalSet:
-    """The tier's evaluation set (:func:`lowfreq.experiments.eval_set`) with its images: raises
-    :class:`lowfreq.data.DataNotFoundError` when they are not here (also when only their
+                folders: Folders | None = None) -> EvalSet:
+    """The tier's evaluation set (:func:`lowfreq.experiments.evalsets.eval_set`) with its images: raises
+    :class:`lowfreq.data.archive.DataNotFoundError` when they are not here (also when only their
     fingerprint is known), so a figure input's compute() can say "no data" in one way."""
-    es = eval_set(tier, n, data_root=data_root, grayscale=grayscale, dataset=dataset)
+    es = eval_set(tier, n, folders=folders, grayscale=grayscale, dataset=dataset)
     if getattr(es, "images", None) is None:
         raise DataNotFoundError(f"the {tier} evaluation images are not here (only their fingerprint is known)")
     return es
@@ -194,8 +198,9 @@ def unpack_images(packed: Mapping[str, Any]) -> torch.Tensor:
     return torch.as_tensor(np.asarray(packed["float32"], dtype=np.float32)).clone()
 
 
-def _eval_identity(tier: str, n: int | None, grayscale: bool, dataset: str | None, data_root: Any) -> Callable[[], dict]:
-    return lambda: {"data": eval_set(tier, n, data_root=data_root, grayscale=grayscale, dataset=dataset).fingerprint}
+def _eval_identity(tier: str, n: int | None, grayscale: bool, dataset: str | None,
+                   folders: Folders | None) -> Callable[[], dict]:
+    return lambda: {"data": eval_set(tier, n, folders=folders, grayscale=grayscale, dataset=dataset).fingerprint}
 
 
 # --------------------------------------------------------------------------- image pairs (hybrid strips)
@@ -213,7 +218,7 @@ class ImagePairs:
 
 
 def pair_images(tier: str, *, n: int, n_pairs: int = 1, seed: int = 0, grayscale: bool = False,
-                dataset: str | None = None, store: bool, results_root: Any = None, data_root: Any = None) -> ImagePairs:
+                dataset: str | None = None, store: bool, folders: Folders | None = None) -> ImagePairs:
     """The first `n_pairs` hybrid pairs (:func:`lowfreq.methods.hybrid.hybrid_pairs` with `seed`: every
     pair crosses classes) of the tier's first `n` evaluation images, as a figure input (see
     :func:`figure_input` for `store` and the lookup without data)."""
@@ -221,7 +226,7 @@ def pair_images(tier: str, *, n: int, n_pairs: int = 1, seed: int = 0, grayscale
         raise ValueError(f"pair_images: n_pairs must be in 1..{n}, got {n_pairs}")
 
     def compute() -> dict[str, Any]:
-        es = eval_images(tier, n, grayscale=grayscale, dataset=dataset, data_root=data_root)
+        es = eval_images(tier, n, grayscale=grayscale, dataset=dataset, folders=folders)
         lo, hi = hybrid.hybrid_pairs(es.labels, seed)
         lo, hi = lo[:n_pairs], hi[:n_pairs]
         y = es.labels.numpy()
@@ -230,8 +235,8 @@ def pair_images(tier: str, *, n: int, n_pairs: int = 1, seed: int = 0, grayscale
 
     config = {"n": n, "n_pairs": n_pairs, "seed": seed, "grayscale": grayscale, "dataset": dataset}
     label = f"pairs_{'gray_' if grayscale else ''}n{n}_p{n_pairs}_s{seed}"
-    fi = figure_input(tier, label, config, compute, identity=_eval_identity(tier, n, grayscale, dataset, data_root),
-                      store=store, code={"hybrid": hybrid.CODE_VERSION}, results_root=results_root)
+    fi = figure_input(tier, label, config, compute, identity=_eval_identity(tier, n, grayscale, dataset, folders),
+                      store=store, code={"hybrid": hybrid.CODE_VERSION}, folders=folders)
     p = fi.payload
     return ImagePairs(unpack_images(p["low"]), unpack_images(p["high"]), np.asarray(p["low_labels"], dtype=np.int64),
                       np.asarray(p["high_labels"], dtype=np.int64), fi.source, fi)
@@ -239,26 +244,25 @@ def pair_images(tier: str, *, n: int, n_pairs: int = 1, seed: int = 0, grayscale
 
 # --------------------------------------------------------------------------- the stand-in's corruption check
 def corruption_change_input(tier: str, *, n: int, dataset: str | None, params: str, seed: int = 0, store: bool,
-                            results_root: Any = None, data_root: Any = None) -> FigureInput:
-    """:func:`lowfreq.experiments.corruption_change` (mean |corrupted - clean| per corruption and
+                            folders: Folders | None = None) -> FigureInput:
+    """:func:`lowfreq.experiments.standin.corruption_change` (mean |corrupted - clean| per corruption and
     severity, [0, 1] intensity units) on the tier's first `n` evaluation images of `dataset`, as a
     figure input. Payload: ``change`` {corruption: [value per severity]}, ``n`` (images), ``source``."""
 
     def compute() -> dict[str, Any]:
-        es = eval_images(tier, n, dataset=dataset, data_root=data_root)
+        es = eval_images(tier, n, dataset=dataset, folders=folders)
         return {"change": corruption_change(es.images, params=params, seed=seed), "n": int(len(es.labels)),
                 "source": es.source}
 
     config = {"n": n, "dataset": dataset, "params": params, "seed": seed}
     return figure_input(tier, f"corruption_change_n{n}", config, compute,
-                        identity=_eval_identity(tier, n, False, dataset, data_root), store=store,
+                        identity=_eval_identity(tier, n, False, dataset, folders), store=store,
                         code={"corruptions": corruptions.CODE_VERSION, "standin": standin.CODE_VERSION},
-                        results_root=results_root)
+                        folders=folders)
 
 
 # --------------------------------------------------------------------------- exact originals (deviations)
-def exact_share_input(tier: str, ns: Sequence[int], *, store: bool, results_root: Any = None,
-                      data_root: Any = None) -> FigureInput:
+def exact_share_input(tier: str, ns: Sequence[int], *, store: bool, folders: Folders | None = None) -> FigureInput:
     """The share of exact (lossless) CIFAR-10 originals among the first n test images, for each n in
     `ns` (CIFAR-10 tiers only), as a figure input. Payload: ``shares`` {str(n): fraction}, ``source``."""
     ns = [int(n) for n in ns]
@@ -266,11 +270,11 @@ def exact_share_input(tier: str, ns: Sequence[int], *, store: bool, results_root
     def compute() -> dict[str, Any]:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the inexact-data warning: the shares say it in numbers
-            ds = load_cifar10("test", root=data_root)
+            ds = load_cifar10("test", root=(folders or paths.folders()).data)
         exact = ds.exact.numpy().astype(bool)
         return {"shares": {str(n): float(exact[:n].mean()) for n in ns}, "source": ds.source}
 
     # keyed by the fingerprint of the first max(ns) test images (the evaluation set the probes use)
     return figure_input(tier, "exact_shares", {"ns": ns}, compute,
-                        identity=_eval_identity(tier, max(ns), False, None, data_root), store=store,
-                        code={"utils": utils.CODE_VERSION}, results_root=results_root)
+                        identity=_eval_identity(tier, max(ns), False, None, folders), store=store,
+                        code={"utils": utils.CODE_VERSION}, folders=folders)

@@ -15,7 +15,6 @@ import torch
 from torch import nn
 
 from lowfreq.core import cache as _cache
-from lowfreq.core import paths
 from lowfreq.core.paths import Folders
 from lowfreq.core.utils import resolve_device
 from lowfreq.experiments.evalsets import train_data_fingerprint
@@ -114,7 +113,7 @@ def _probe_layout(model: nn.Module, dev: torch.device) -> nn.Module:
 def trained_inputs(r: Recipe, folders: Folders | None = None) -> dict[str, Any]:
     """The cache inputs that identify a trained zoo model: recipe, training data (in `folders`, default
     :func:`lowfreq.core.paths.folders`), training code."""
-    fp, _ = train_data_fingerprint(r, (folders or paths.folders()).data)
+    fp, _ = train_data_fingerprint(r, folders=folders)
     return {"recipe": r.to_dict(), "train_data": fp, "code": train_code()}
 
 
@@ -135,7 +134,7 @@ def trained_record(t: ProbeTarget, folders: Folders, *, device: Any = None, prog
     if r is None:
         raise ValueError(f"{t.name!r} is not a zoo model; only zoo models have a 'trained' record")
     c = _cache.ResultCache(t.tier, root=folders.results)
-    _, src = train_data_fingerprint(r, folders.data)
+    _, src = train_data_fingerprint(r, folders=folders)
     inputs = trained_inputs(r, folders)
     rec = c.load("trained", t.name, inputs)
     local = zoo_weights_fingerprint(r, folders=folders)

@@ -11,13 +11,14 @@ sizes (see lowfreq.experiments.tiers.resolve).
 
 The pipeline functions take the resolved :class:`lowfreq.experiments.tiers.ProbeTarget` and the run's
 :class:`lowfreq.core.paths.Folders`: :func:`zoo_record`, :func:`zoo_records` (several models at once;
-probes with ``run_many``, the corruptions, share each corrupted set). The name-based functions below them
-(:func:`probe_record`, :func:`probe_value`, :func:`clean_accuracy`, ...) resolve once and are what the
-chapters call.
+probes with ``run_many``, the corruptions, share each corrupted set) and what a chapter that resolved its
+models once reads (:func:`target_value`, :func:`target_corruption_results`). The name-based functions
+below them (:func:`probe_record`, :func:`probe_value`, :func:`clean_accuracy`, ...) resolve once, for
+callers that hold a name. Every function takes the run's folders as one ``folders`` argument (None:
+:func:`lowfreq.core.paths.folders`).
 """
 from __future__ import annotations
 
-import os
 import shutil
 from typing import Any, Sequence
 
@@ -28,80 +29,57 @@ from lowfreq.core import cache as _cache
 from lowfreq.core import paths
 from lowfreq.core.paths import Folders
 from lowfreq.core.utils import resolve_device
-from lowfreq.data import DataNotFoundError
+from lowfreq.data.archive import DataNotFoundError
 from lowfreq.experiments import instances
 from lowfreq.experiments.evalsets import EvalSet, eval_set
-from lowfreq.experiments.instances import train_code, trained_inputs, zoo_weights_fingerprint
 from lowfreq.experiments.probe import Probe, compute_record, get, names, record_inputs
-from lowfreq.experiments.probe_attack import attack_payload
 from lowfreq.experiments.tiers import ProbeTarget, resolve
 from lowfreq.methods import corruptions
 from lowfreq.methods.hybrid import HybridCurve
 
 __all__ = [
     "PROBE_KINDS",
-    "PathArg",
-    "folders_of",
     "corrupted_sets_dir",
-    "attack_payload",
     "prepare_corruption_sets",
-    "train_code",
     "model_id",
-    "zoo_weights_fingerprint",
     "get_model",
     "trained_record",
-    "trained_inputs",
     "zoo_probe",
     "zoo_record",
     "zoo_records",
+    "target_value",
     "probe_record",
     "probe_value",
     "clean_accuracy",
     "hybrid_result",
     "attack_result",
     "corruption_results",
+    "target_corruption_results",
     "match_result",
 ]
 
 #: The zoo's cached probe kinds at import (record folders under results/<tier>/): lowfreq.experiments.probe.names(zoo=True).
 PROBE_KINDS: tuple[str, ...] = names(zoo=True)
 
-PathArg = str | os.PathLike | None
-
-
-def folders_of(folders: Folders | None = None, *, results_root: PathArg = None, model_dir: PathArg = None,
-               data_root: PathArg = None) -> Folders:
-    """`folders`, or the :class:`lowfreq.core.paths.Folders` of the three folder arguments (the shorthand
-    the name-based functions accept)."""
-    if folders is not None:
-        if results_root is not None or model_dir is not None or data_root is not None:
-            raise ValueError("pass folders= or the folder arguments (results_root=, model_dir=, data_root=), not both")
-        return folders
-    return paths.folders(data=data_root, models=model_dir, results=results_root)
-
-
 # --------------------------------------------------------------------------- models (by name)
-def model_id(name: str, tier: str, *, folders: Folders | None = None, data_root: PathArg = None,
-             model_dir: PathArg = None, results_root: PathArg = None) -> str:
-    """:func:`lowfreq.experiments.instances.model_id` of registry model `name` at `tier`."""
-    return instances.model_id(resolve(name, tier), folders_of(folders, results_root=results_root, model_dir=model_dir,
-                                                              data_root=data_root))
+def model_id(name: str, tier: str, *, folders: Folders | None = None) -> str:
+    """:func:`lowfreq.experiments.instances.model_id` of registry model `name` at `tier` (folders: where data,
+    weights and results live; None: :func:`lowfreq.core.paths.folders`)."""
+    return instances.model_id(resolve(name, tier), folders or paths.folders())
 
 
 def get_model(name: str, tier: str, *, train_missing: bool | None = None, folders: Folders | None = None,
-              model_dir: PathArg = None, data_root: PathArg = None, device: Any = None, progress: bool = True) -> nn.Module:
+              device: Any = None, progress: bool = True) -> nn.Module:
     """:func:`lowfreq.experiments.instances.get_model` of registry model `name` at `tier`."""
-    return instances.get_model(resolve(name, tier), folders_of(folders, model_dir=model_dir, data_root=data_root),
-                               train_missing=train_missing, device=device, progress=progress)
+    return instances.get_model(resolve(name, tier), folders or paths.folders(), train_missing=train_missing,
+                               device=device, progress=progress)
 
 
-def trained_record(name: str, tier: str, *, folders: Folders | None = None, model_dir: PathArg = None,
-                   data_root: PathArg = None, results_root: PathArg = None, device: Any = None, progress: bool = True,
+def trained_record(name: str, tier: str, *, folders: Folders | None = None, device: Any = None, progress: bool = True,
                    train: bool = True, need_weights: bool = False) -> _cache.Record | None:
     """:func:`lowfreq.experiments.instances.trained_record` of zoo model `name` at `tier`."""
-    f = folders_of(folders, results_root=results_root, model_dir=model_dir, data_root=data_root)
-    return instances.trained_record(resolve(name, tier), f, device=device, progress=progress, train=train,
-                                    need_weights=need_weights)
+    return instances.trained_record(resolve(name, tier), folders or paths.folders(), device=device, progress=progress,
+                                    train=train, need_weights=need_weights)
 
 
 # --------------------------------------------------------------------------- the zoo pipeline
@@ -112,7 +90,7 @@ def zoo_probe(kind: str, t: ProbeTarget) -> Probe:
 
 def _evalset(p: Probe, t: ProbeTarget, folders: Folders) -> EvalSet:
     # the stored identity when the data is not here: cached results are found by it; computing says no data
-    return eval_set(t.tier, p.n_images, data_root=folders.data, allow_stored_identity=True, **p.eval_spec(t))
+    return eval_set(t.tier, p.n_images, folders=folders, allow_stored_identity=True, **p.eval_spec(t))
 
 
 def _no_images(kind: str, name: str, tier: str, es: EvalSet) -> Exception:
@@ -220,13 +198,22 @@ def prepare_corruption_sets(targets: Sequence[ProbeTarget], folders: Folders, *,
 
 
 # --------------------------------------------------------------------------- stored records (by name)
+def target_value(kind: str, t: ProbeTarget, *, compute: bool = False, folders: Folders | None = None,
+                 device: Any = None, progress: bool = False) -> Any:
+    """What the book reads from probe `kind` of the resolved model `t` (its Probe.value of the record: a
+    float for clean, a HybridCurve for hybrid, the payload dict otherwise); computed when missing and
+    `compute`, else LookupError when missing."""
+    rec = zoo_record(kind, t, folders or paths.folders(), compute=compute, device=device, progress=progress)
+    return zoo_probe(kind, t).value(rec.payload)
+
+
 def probe_record(kind: str, name: str, tier: str, *, compute: bool = False, folders: Folders | None = None,
-                 results_root: PathArg = None, model_dir: PathArg = None, data_root: PathArg = None,
                  recompute: bool = False, device: Any = None, progress: bool = False) -> _cache.Record:
     """The cached record behind a probe result ('trained' or a registered zoo probe: clean, hybrid, attack,
     corruption, neural_match) of model `name` at `tier`, with its provenance. compute=False (default)
-    only loads: LookupError when the result was never computed."""
-    f = folders_of(folders, results_root=results_root, model_dir=model_dir, data_root=data_root)
+    only loads: LookupError when the result was never computed. folders: where data, weights and results
+    live (None: :func:`lowfreq.core.paths.folders`)."""
+    f = folders or paths.folders()
     t = resolve(name, tier)
     if kind == "trained":
         rec = instances.trained_record(t, f, train=compute, progress=False, device=device)
@@ -238,53 +225,63 @@ def probe_record(kind: str, name: str, tier: str, *, compute: bool = False, fold
     return zoo_record(kind, t, f, compute=compute, recompute=recompute, device=device, progress=progress)
 
 
-def probe_value(kind: str, name: str, tier: str, *, load_only: bool = False, **opts: Any) -> Any:
-    """What the book reads from probe `kind` of model `name` at `tier` (its Probe.value of the record:
-    a float for clean, a HybridCurve for hybrid, the payload dict otherwise); computed when missing unless
-    `load_only`. `opts`: the keyword arguments of :func:`probe_record`."""
-    return get(kind).from_tier(resolve(name, tier).config).value(
-        probe_record(kind, name, tier, compute=not load_only, **opts).payload)
+def probe_value(kind: str, name: str, tier: str, *, load_only: bool = False, folders: Folders | None = None,
+                device: Any = None, progress: bool = False) -> Any:
+    """What the book reads from probe `kind` of model `name` at `tier` (:func:`target_value` of the model
+    resolved once); computed when missing unless `load_only`."""
+    if kind not in names(zoo=True):
+        raise ValueError(f"unknown probe kind {kind!r}; kinds are {', '.join(map(repr, names(zoo=True)))}")
+    return target_value(kind, resolve(name, tier), compute=not load_only, folders=folders, device=device,
+                        progress=progress)
 
 
-def clean_accuracy(name: str, tier: str, **opts: Any) -> float:
+def clean_accuracy(name: str, tier: str, *, load_only: bool = False, folders: Folders | None = None,
+                   device: Any = None, progress: bool = False) -> float:
     """Top-1 accuracy on the tier's first n_clean test images (cached; :func:`probe_value`)."""
-    return probe_value("clean", name, tier, **opts)
+    return probe_value("clean", name, tier, load_only=load_only, folders=folders, device=device, progress=progress)
 
 
-def hybrid_result(name: str, tier: str, **opts: Any) -> HybridCurve:
+def hybrid_result(name: str, tier: str, *, load_only: bool = False, folders: Folders | None = None,
+                  device: Any = None, progress: bool = False) -> HybridCurve:
     """The hybrid-image curve of a model on the tier's first n_hybrid test images (cached; :func:`probe_value`)."""
-    return probe_value("hybrid", name, tier, **opts)
+    return probe_value("hybrid", name, tier, load_only=load_only, folders=folders, device=device, progress=progress)
 
 
-def attack_result(name: str, tier: str, **opts: Any) -> dict:
+def attack_result(name: str, tier: str, *, load_only: bool = False, folders: Folders | None = None,
+                  device: Any = None, progress: bool = False) -> dict:
     """Minimal targeted L-inf perturbations of a model on the tier's attack images (cached), as the
     payload dict of :class:`lowfreq.experiments.probe_attack.AttackResult`: epsilon (N,) (inf where
     unsuccessful), success (N,), winner (N,), targets, the summary numbers, f05_cpp and f05_std_cpp, the
     cumulative profile and the mean power spectrum (H, W) of the successful perturbations."""
-    return probe_value("attack", name, tier, **opts)
+    return probe_value("attack", name, tier, load_only=load_only, folders=folders, device=device, progress=progress)
 
 
 def corruption_results(names_: Sequence[str], tier: str, *, load_only: bool = False, folders: Folders | None = None,
-                       results_root: PathArg = None, model_dir: PathArg = None, data_root: PathArg = None,
                        device: Any = None, progress: bool = True) -> dict[str, dict]:
     """Accuracy of each model on every (corruption, severity) of the tier's corruption images: {name:
     payload} with 'accuracy' {"<corruption>/<severity>": acc}, 'mean' (plain mean of all 75), 'by_group',
     'by_severity', 'clean' (float32 fractions). The models that miss it run together (each corrupted set
     made once; resumable per piece)."""
-    f = folders_of(folders, results_root=results_root, model_dir=model_dir, data_root=data_root)
-    recs = zoo_records("corruption", [resolve(n, tier) for n in names_], f, compute=not load_only, device=device,
+    return target_corruption_results([resolve(n, tier) for n in names_], load_only=load_only, folders=folders,
+                                     device=device, progress=progress)
+
+
+def target_corruption_results(targets: Sequence[ProbeTarget], *, load_only: bool = False,
+                              folders: Folders | None = None, device: Any = None,
+                              progress: bool = True) -> dict[str, dict]:
+    """:func:`corruption_results` of resolved models: {name: payload}."""
+    recs = zoo_records("corruption", targets, folders or paths.folders(), compute=not load_only, device=device,
                        progress=progress)
     return {n: dict(r.payload) for n, r in recs.items()}
 
 
 def match_result(name: str, tier: str, *, n: int = 1000, populations: Sequence[str] = ("mouse", "monkey"),
                  load_only: bool = False, recompute: bool = False, folders: Folders | None = None,
-                 results_root: PathArg = None, model_dir: PathArg = None, data_root: PathArg = None,
                  device: Any = None) -> dict:
     """Representational match (per layer and mean) of grayscale model `name` at `tier` with each of
     `populations` on the tier's first `n` grayscale test images (cached, kind neural_match): {'per_layer':
     {pop: [r, ...]}, 'mean': {pop: r}, 'n', 'data', 'unit'}."""
     p = get("neural_match")(n=n, populations=populations)  # type: ignore[call-arg]
-    f = folders_of(folders, results_root=results_root, model_dir=model_dir, data_root=data_root)
-    rec = zoo_record(p.name, resolve(name, tier), f, compute=not load_only, recompute=recompute, device=device, probe=p)
+    rec = zoo_record(p.name, resolve(name, tier), folders or paths.folders(), compute=not load_only,
+                     recompute=recompute, device=device, probe=p)
     return p.value(rec.payload)

@@ -22,12 +22,12 @@ from lowfreq.experiments import instances
 from lowfreq.experiments.instances import train_code, trained_inputs
 from lowfreq.experiments.probe import get, stage_names
 from lowfreq.experiments import probe as _probe
-from lowfreq.experiments.probes import PathArg, folders_of, prepare_corruption_sets, zoo_probe, zoo_record, zoo_records
+from lowfreq.experiments.probes import prepare_corruption_sets, zoo_probe, zoo_record, zoo_records
 from lowfreq.experiments.tiers import ProbeTarget, resolve
 from lowfreq.models import registry, zoo
 from lowfreq.training import train as training
 
-__all__ = ["STAGES", "PARALLEL_STAGES", "stages", "parallel_stages", "run", "timed_run", "run_timing", "summary", "summary_table",
+__all__ = ["STAGES", "PARALLEL_STAGES", "stages", "parallel_stages", "run", "timed_run", "run_timing", "summary", "target_summary", "summary_table",
            "takes_match_probe", "pca_k_sweep", "latest_pca_sweep"]
 
 
@@ -49,14 +49,18 @@ STAGES: tuple[str, ...] = stages()
 PARALLEL_STAGES: tuple[str, ...] = parallel_stages()
 
 
-def summary(name: str, tier: str, *, compute: bool = True, folders: Folders | None = None,
-            results_root: PathArg = None, model_dir: PathArg = None, data_root: PathArg = None) -> dict[str, Any]:
+def summary(name: str, tier: str, *, compute: bool = True, folders: Folders | None = None) -> dict[str, Any]:
     """One Table B row: group, source, tier, clean accuracy, corruption accuracy, mean/median
     minimal epsilon, f_0.5 (cycles/pixel), f_rev (fraction of Nyquist). Missing pieces are None
-    when compute=False."""
-    f = folders_of(folders, results_root=results_root, model_dir=model_dir, data_root=data_root)
-    spec = registry.get_spec(name)
-    row: dict[str, Any] = {"model": name, "group": spec.group, "source": spec.source, "tier": tier}
+    when compute=False. folders: where data, weights and results live (None: lowfreq.core.paths.folders())."""
+    return target_summary(resolve(name, tier), compute=compute, folders=folders)
+
+
+def target_summary(t: ProbeTarget, *, compute: bool = True, folders: Folders | None = None) -> dict[str, Any]:
+    """:func:`summary` of the resolved model `t`."""
+    f = folders or paths.folders()
+    spec = registry.get_spec(t.name)
+    row: dict[str, Any] = {"model": t.name, "group": spec.group, "source": spec.source, "tier": t.tier}
 
     def _try(fn: Callable[[], Any]) -> Any:
         try:
@@ -65,7 +69,6 @@ def summary(name: str, tier: str, *, compute: bool = True, folders: Folders | No
             row.setdefault("missing", []).append(f"{type(exc).__name__}: {exc}"[:200])
             return None
 
-    t = resolve(name, tier)
     if t.recipe is not None:
         tr = _try(lambda: instances.trained_record(t, f, train=compute, progress=False))
         if tr is not None:
@@ -81,25 +84,24 @@ def summary(name: str, tier: str, *, compute: bool = True, folders: Folders | No
 
 
 def summary_table(tier: str, names: Iterable[str] | None = None, *, compute: bool = True,
-                  folders: Folders | None = None, results_root: PathArg = None) -> list[dict[str, Any]]:
+                  folders: Folders | None = None) -> list[dict[str, Any]]:
     """Table B rows for `names` (default: every zoo model of the tier)."""
-    f = folders_of(folders, results_root=results_root)
+    f = folders or paths.folders()
     chosen = list(names) if names is not None else [r.name for r in zoo.recipes(tier, replicas=True)]
     return [summary(n, tier, compute=compute, folders=f) for n in chosen]
 
 
 def takes_match_probe(name: str, tier: str) -> bool:
     """Whether the 'match' stage (representational match with the simulated V1 populations,
-    :func:`lowfreq.experiments.match_result`) applies: grayscale zoo models at the populations' image size
+    :func:`lowfreq.experiments.probes.match_result`) applies: grayscale zoo models at the populations' image size
     (the neural group and its baselines)."""
     t = resolve(name, tier)
     return zoo_probe("neural_match", t).applies(t)
 
 
-def _stage_task(stage: str, name: str, tier: str, folders: Folders, device: Any = "cpu", progress: bool = False) -> None:
+def _stage_task(stage: str, t: ProbeTarget, folders: Folders, device: Any = "cpu", progress: bool = False) -> None:
     """One model's `stage` on `device` (in this process, or in a worker process); the result lands in the
     cache. Zoo models only are trained; a probe runs only where it applies."""
-    t = resolve(name, tier)
     if stage == "train":
         if t.recipe is not None:
             instances.trained_record(t, folders, progress=progress, need_weights=True, device=device)
@@ -107,6 +109,12 @@ def _stage_task(stage: str, name: str, tier: str, folders: Folders, device: Any 
     p = zoo_probe(stage, t)
     if p.applies(t):
         zoo_record(p.name, t, folders, device=device, progress=progress)
+
+
+def _worker_stage_task(stage: str, name: str, tier: str, folders: Folders, device: Any = "cpu") -> None:
+    """:func:`_stage_task` in a worker process: a resolved model does not cross processes (its registry entry
+    holds local builders), so the worker resolves it from its name, once."""
+    _stage_task(stage, resolve(name, tier), folders, device)
 
 
 def _parallel_stage(stage: str, targets: Sequence[ProbeTarget], jobs: int, folders: Folders, progress: bool,
@@ -122,15 +130,14 @@ def _parallel_stage(stage: str, targets: Sequence[ProbeTarget], jobs: int, folde
     tier = targets[0].tier if targets else ""
     with tqdm(total=len(todo), desc=f"{stage} [{tier}] x{jobs}", unit="model", disable=not progress) as bar:
         for wave in waves:
-            in_processes(_stage_task, [((stage, t.name, t.tier, folders, device), {}) for t in wave], jobs=jobs, threads=1,
+            in_processes(_worker_stage_task, [((stage, t.name, t.tier, folders, device), {}) for t in wave], jobs=jobs, threads=1,
                          on_done=lambda _i, _r: bar.update(1))
 
 
 def run(tier: str, names: Sequence[str] | None = None, *,
         probes: Sequence[str] | None = None,
         progress: bool = True, device: Any = None, jobs: int = 1, attack_jobs: int | None = None,
-        corruption_workers: int = 0, folders: Folders | None = None, results_root: PathArg = None,
-        model_dir: PathArg = None, data_root: PathArg = None) -> dict[str, float]:
+        corruption_workers: int = 0, folders: Folders | None = None) -> dict[str, float]:
     """Train (zoo) and probe every model on `device` (default the CPU; 'cuda'; 'auto': CUDA when
     there is a GPU) — every stage runs there; returns wall seconds per stage. probes: the stages (default
     :func:`stages`: 'train' and every registered zoo probe). Resumable: finished results are reused from
@@ -142,13 +149,13 @@ def run(tier: str, names: Sequence[str] | None = None, *,
     number instead of `jobs` (Brendel-Bethge's solver runs per image on the CPU also when the model is on a
     GPU, so a GPU machine's CPU cores do more of it in more processes). corruption_workers > 0: when the
     'corruption' stage is asked for, a background process makes its corrupted image sets
-    (:func:`lowfreq.experiments.prepare_corruption_sets`) with that many CPU worker processes while the
+    (:func:`lowfreq.experiments.probes.prepare_corruption_sets`) with that many CPU worker processes while the
     earlier stages run, so the stage only classifies (the numbers are the same either way). names default:
-    every zoo recipe of the tier with its seed replicas. folders (or results_root / model_dir / data_root):
-    where data, weights and results live. An unknown stage or an unavailable device is a ValueError before
+    every zoo recipe of the tier with its seed replicas. folders: where data, weights and results live
+    (None: lowfreq.core.paths.folders()). An unknown stage or an unavailable device is a ValueError before
     anything runs."""
     dev = resolve_device(device)
-    f = folders_of(folders, results_root=results_root, model_dir=model_dir, data_root=data_root)
+    f = folders or paths.folders()
     if tier_of(tier).is_dry_run:
         for what, mine, default in (("results", f.results, paths.results_dir(None)), ("models", f.models, paths.model_dir(None))):
             if Path(mine).resolve() == default.resolve():
@@ -191,7 +198,7 @@ def run(tier: str, names: Sequence[str] | None = None, *,
                 zoo_records(kind, [t for t in targets if zoo_probe(kind, t).applies(t)], f, device=dev, progress=progress)
             else:
                 for t in tqdm(targets, desc=f"{stage} [{tier}]", disable=not progress):
-                    _stage_task(stage, t.name, tier, f, dev, progress)
+                    _stage_task(stage, t, f, dev, progress)
             times[stage] = time.perf_counter() - t0
             if progress:
                 print(f"[{tier}] {stage}: {times[stage]:.0f} s for {len(targets)} models on {dev}")
@@ -202,8 +209,8 @@ def run(tier: str, names: Sequence[str] | None = None, *,
 
 
 def pca_k_sweep(tier: str, ks: Sequence[int], *, reference: str = "blur_s1.5", recipe_name: str = "pca",
-                progress: bool = True, device: Any = None, jobs: int = 1, folders: Folders | None = None,
-                results_root: PathArg = None, model_dir: PathArg = None, data_root: PathArg = None) -> dict[str, Any]:
+                progress: bool = True, device: Any = None, jobs: int = 1,
+                folders: Folders | None = None) -> dict[str, Any]:
     """Choose the PCA dimension K the way the paper did: train the tier's `recipe_name` PCA recipe
     ('pca'; 'in_pca' for the Imagenette stand-in) with each K in `ks` and pick the K whose clean test
     accuracy is closest to the `reference` blur model's.
@@ -215,7 +222,7 @@ def pca_k_sweep(tier: str, ks: Sequence[int], *, reference: str = "blur_s1.5", r
     "acc_by_k": {K: acc}, "chosen_k": K, ...}.
     """
     base = zoo.recipe(recipe_name, tier)
-    f = folders_of(folders, results_root=results_root, model_dir=model_dir, data_root=data_root)
+    f = folders or paths.folders()
     ref = instances.trained_record(resolve(reference, tier), f, device=device, progress=progress)
     ref_acc = float(ref.payload["test_acc"])
     c = _cache.ResultCache(tier, root=f.results)
@@ -248,9 +255,9 @@ def pca_k_sweep(tier: str, ks: Sequence[int], *, reference: str = "blur_s1.5", r
     return out
 
 
-def latest_pca_sweep(tier: str, recipe_name: str = "pca", *, results_root: Any = None) -> dict[str, Any] | None:
+def latest_pca_sweep(tier: str, recipe_name: str = "pca", *, folders: Folders | None = None) -> dict[str, Any] | None:
     """The payload of the newest stored :func:`pca_k_sweep` of `recipe_name` at `tier`, or None."""
-    recs = [r for r in _cache.ResultCache(tier, root=results_root).list_records("pca_sweep")
+    recs = [r for r in _cache.ResultCache(tier, root=(folders or paths.folders()).results).list_records("pca_sweep")
             if r.payload.get("recipe", "pca") == recipe_name]
     return dict(recs[-1].payload) if recs else None
 
@@ -263,8 +270,7 @@ def _cpu_seconds() -> float:
 
 def timed_run(tier: str, names: Sequence[str], label: str, *, progress: bool = True, device: Any = None,
               probes: Sequence[str] | None = None, jobs: int = 1, attack_jobs: int | None = None,
-              corruption_workers: int = 0, folders: Folders | None = None, results_root: PathArg = None,
-              model_dir: PathArg = None, data_root: PathArg = None) -> dict[str, Any]:
+              corruption_workers: int = 0, folders: Folders | None = None) -> dict[str, Any]:
     """:func:`run` (train and every probe; cached and resumable) of `names` at `tier`, measured: wall
     seconds per stage, total wall seconds and the CPU seconds of the process and its workers (all threads; on a shared machine
     the wall time depends on the other jobs). A run that computed anything (> 1 s) is stored as the
@@ -273,7 +279,7 @@ def timed_run(tier: str, names: Sequence[str], label: str, *, progress: bool = T
     'names', 'cpu_count'}."""
     names = list(names)
     t0, c0 = time.perf_counter(), _cpu_seconds()
-    f = folders_of(folders, results_root=results_root, model_dir=model_dir, data_root=data_root)
+    f = folders or paths.folders()
     stage_s = run(tier, names, probes=probes, progress=progress, device=device, jobs=jobs, attack_jobs=attack_jobs,
                   corruption_workers=corruption_workers, folders=f)
     out = {"stages_wall_s": {k: round(v, 1) for k, v in stage_s.items()}, "wall_s": round(time.perf_counter() - t0, 1),
@@ -286,8 +292,8 @@ def timed_run(tier: str, names: Sequence[str], label: str, *, progress: bool = T
     return out
 
 
-def run_timing(tier: str, label: str, names: Sequence[str], *, results_root: Any = None) -> dict[str, Any] | None:
+def run_timing(tier: str, label: str, names: Sequence[str], *, folders: Folders | None = None) -> dict[str, Any] | None:
     """The stored measurement of the last :func:`timed_run` of `names` under `label` at `tier` (with its
     provenance under 'provenance'), or None if there is none."""
-    rec = _cache.ResultCache(tier, root=results_root).load("timing", label, {"names": list(names)})
+    rec = _cache.ResultCache(tier, root=(folders or paths.folders()).results).load("timing", label, {"names": list(names)})
     return None if rec is None else dict(rec.payload) | {"provenance": dict(rec.provenance)}

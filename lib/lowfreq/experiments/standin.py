@@ -6,6 +6,7 @@ from typing import Any, Sequence
 
 import torch
 
+from lowfreq.core.paths import Folders
 from lowfreq.experiments.runs import run_timing, timed_run
 from lowfreq.models import zoo
 from lowfreq.methods import corruptions
@@ -41,17 +42,19 @@ def standin_names(tier: str, *, replicas: bool = False) -> list[str]:
 
 def run_standin(
     tier: str, names: Sequence[str] | None = None, *, progress: bool = True, device: Any = None,
-    results_root: Any = None, **kw: Any,
+    jobs: int = 1, folders: Folders | None = None,
 ) -> dict[str, Any]:
     """Train and probe the stand-in zoo at `tier` and measure it (:func:`lowfreq.experiments.runs.timed_run`
     with the label 'fig6_standin'; see :func:`standin_timing`). Returns {'stages_wall_s', 'wall_s',
-    'cpu_s', 'threads', 'names', 'cpu_count'}."""
+    'cpu_s', 'threads', 'names', 'cpu_count'}. jobs: models at a time (:func:`lowfreq.experiments.runs.run`);
+    folders: where data, weights and results live (None: lowfreq.core.paths.folders())."""
     names = list(names) if names is not None else standin_names(tier, replicas=True)
-    return timed_run(tier, names, "fig6_standin", progress=progress, device=device, results_root=results_root, **kw)
+    return timed_run(tier, names, "fig6_standin", progress=progress, device=device, jobs=jobs, folders=folders)
 
 
-def standin_timing(tier: str, names: Sequence[str] | None = None, *, results_root: Any = None) -> dict[str, Any] | None:
+def standin_timing(tier: str, names: Sequence[str] | None = None, *,
+                   folders: Folders | None = None) -> dict[str, Any] | None:
     """The stored time of the last :func:`run_standin` that computed the stand-in zoo at `tier` (with
     its provenance under 'provenance'), or None if there is none."""
     names = list(names) if names is not None else standin_names(tier, replicas=True)
-    return run_timing(tier, "fig6_standin", names, results_root=results_root)
+    return run_timing(tier, "fig6_standin", names, folders=folders)

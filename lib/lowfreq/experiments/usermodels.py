@@ -35,6 +35,7 @@ from typing import Any, Callable, Mapping, Sequence
 import torch
 from torch import nn
 
+from lowfreq.core.paths import Folders
 from lowfreq.data.imagenette import IMAGENETTE_IMAGENET_INDEX
 from lowfreq.experiments.probes import get_model
 from lowfreq.models import registry
@@ -333,15 +334,15 @@ def resolve_model(
     weights: str | Path | None = None,
     num_classes: int | None = None,
     tier: str = "cpu",
-    model_dir: Any = None,
-    data_root: Any = None,
+    folders: Folders | None = None,
     train_missing: bool | None = None,
 ) -> ModelSource:
     """Resolve the MODEL argument `spec` (see the module docstring) into a :class:`ModelSource`;
     nothing is loaded yet. weights: a state_dict file for the constructor forms (torchvision, timm,
     file). num_classes: the head width to build torchvision / timm models with (their default
     otherwise). tier: the tier of a zoo model and the ``tier`` argument of a file's function.
-    train_missing: train a zoo model whose weights are missing (default: only at the smoke tier)."""
+    train_missing: train a zoo model whose weights are missing (default: only at the smoke tier). folders:
+    where a zoo model's weights and data live (None: lowfreq.core.paths.folders())."""
     form = model_form(spec)
     w = None if weights is None else str(weights)
     if w is not None and form in ("registry", "torchscript", "export"):
@@ -352,8 +353,8 @@ def resolve_model(
     if form == "registry":
         s = registry.get_spec(spec)
         return ModelSource(spec, form, spec, f"registry model {spec} ({s.source}, group {s.group}, {s.dataset})",
-                           lambda: get_model(spec, tier, model_dir=model_dir, data_root=data_root,
-                                             train_missing=train_missing, progress=False).cpu(),
+                           lambda: get_model(spec, tier, folders=folders, train_missing=train_missing,
+                                             progress=False).cpu(),
                            registry_name=spec)
     if form in ("torchvision", "timm"):
         name = spec.split(":", 1)[1]

@@ -39,12 +39,12 @@ from PIL import Image
 from torch import nn
 
 from lowfreq.core import cache as _cache
-from lowfreq.core import utils
+from lowfreq.core import paths, utils
 from lowfreq.core.paths import Folders
 from lowfreq.core.tiers import synthetic_tier
 from lowfreq.core.tiers import tier as tier_of
 from lowfreq.core.utils import resolve_device, to_grayscale
-from lowfreq.data import CIFAR10_CLASSES, DataNotFoundError, InexactDataWarning, dataset_fingerprint, image_limits
+from lowfreq.data.archive import CIFAR10_CLASSES, DataNotFoundError, InexactDataWarning, dataset_fingerprint, image_limits
 from lowfreq.data.imagenette import dataset_name as imagenette_name
 from lowfreq.experiments import instances, probes
 from lowfreq.experiments.evalsets import EvalSet, eval_set
@@ -152,7 +152,7 @@ def load_image_folder_images(path: str | Path, *, size_px: int | None = None, n:
     sorted order, each class's files sorted by name, classes interleaved proportionally; the first `n`
     images, as RGB in [0, 1], resized to `size_px` x `size_px` (bilinear; the aspect ratio is not kept)
     when given. Images of different sizes need `size_px`; an image of more pixels than
-    :func:`lowfreq.data.image_limits` allows (~67 M) is refused from its header, before decoding."""
+    :func:`lowfreq.data.archive.image_limits` allows (~67 M) is refused from its header, before decoding."""
     root = Path(path).expanduser()
     if not root.is_dir():
         raise FileNotFoundError(f"no image folder {root}")
@@ -212,7 +212,7 @@ def _check_input_size(input_size: Any) -> None:
 
 
 def load_probe_data(data: str | None, *, tier: str, n: int | None = None, input_size: int | None = None,
-                    grayscale: bool = False, data_root: Any = None) -> ProbeData:
+                    grayscale: bool = False, folders: Folders | None = None) -> ProbeData:
     """The evaluation images for `data`: 'synthetic' (the smoke tier's cue-conflict images),
     'cifar10' (the test set in official order as far as known: the first 1000 are the paper's attack
     set), 'imagenette' (the stored ``imagenette<input_size or 64>`` val images) or the path of an
@@ -224,16 +224,16 @@ def load_probe_data(data: str | None, *, tier: str, n: int | None = None, input_
     data = data or ("synthetic" if tier_of(tier).synthetic_data else "cifar10")
     real_tier = tier_of(tier).real_data_tier
     if data == "synthetic":
-        es = eval_set(synthetic_tier().name, None, data_root=data_root)
+        es = eval_set(synthetic_tier().name, None, folders=folders)
         x, y, src, classes, name, fam = es.images, es.labels, es.source, None, "synthetic", "synthetic"
     elif data == "cifar10":
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", InexactDataWarning)  # the source says so; a DataChangedWarning is shown
-            es = eval_set(real_tier, None, data_root=data_root)
+            es = eval_set(real_tier, None, folders=folders)
         x, y, src, classes, name, fam = es.images, es.labels, es.source, tuple(CIFAR10_CLASSES), "cifar10", "cifar10"
     elif data == "imagenette":
         ds_name = imagenette_name(input_size or 64)
-        es = eval_set(real_tier, None, data_root=data_root, dataset=ds_name)
+        es = eval_set(real_tier, None, folders=folders, dataset=ds_name)
         x, y, src, classes, name, fam = es.images, es.labels, es.source, None, ds_name, "imagenette"
     else:
         d = load_image_folder_images(data, size_px=input_size, n=n)
@@ -366,7 +366,7 @@ class ProbeResult:
     registry models; group: the registry group (None otherwise). tier, device; data: the data's
     description (:meth:`ProbeData.info`); settings. The results (None when not run or missing):
     clean_accuracy (fraction), hybrid (HybridCurve: f_rev_nyq in fractions of Nyquist), attack (payload
-    as ``experiments.attack_result``: epsilon in [0, 1] units, f05_cpp in cycles/pixel), corruption
+    as ``experiments.probes.attack_result``: epsilon in [0, 1] units, f05_cpp in cycles/pixel), corruption
     (payload: 'mean', 'clean', 'by_group', 'by_severity', 'accuracy'), fourier (FourierHeatMap). records:
     {probe: the cached Record, with its provenance}; book_records: the probes read from the book's own
     records; by_label: the probes read by label and configuration because the data or the model is not
@@ -399,7 +399,7 @@ class ProbeResult:
     values: dict[str, Any] = field(default_factory=dict)
 
     def row(self) -> dict[str, Any]:
-        """A summary row with the keys of ``experiments.summary`` (model, group, clean_acc,
+        """A summary row with the keys of ``experiments.runs.summary`` (model, group, clean_acc,
         corruption_acc, mean_eps, median_eps, f05_cpp, f05_std_cpp, attack_success, f_rev_nyq,
         f_rev_std_nyq); None where a result is missing."""
         a, h, c = self.attack or {}, self.hybrid, self.corruption or {}
@@ -566,9 +566,6 @@ def probe(
     progress: bool = True,
     log: Callable[[str], None] | None = None,
     folders: Folders | None = None,
-    results_root: probes.PathArg = None,
-    model_dir: probes.PathArg = None,
-    data_root: probes.PathArg = None,
 ) -> ProbeResult:
     """Probe `model` the paper's way and return a :class:`ProbeResult` (the Python form of ``lowfreq probe``).
 
@@ -589,13 +586,13 @@ def probe(
     record of the same label, configuration and code versions (the newest; listed in
     ``by_label``), whose inputs name what it was computed from. recompute=True ignores cached results.
     train_missing: train a zoo model whose weights are missing (default: at smoke only). log: called
-    with one line per probe (the command line prints them). folders (or results_root / model_dir /
-    data_root): where data, weights and results live. Before anything long runs the model is checked
+    with one line per probe (the command line prints them). folders: where data, weights and results
+    live (None: lowfreq.core.paths.folders()). Before anything long runs the model is checked
     (:func:`check_model`); problems are one-line ValueErrors that say what to do.
     """
     chosen = _chosen(probes_to_run)
     say = log or (lambda _s: None)
-    f = probes.folders_of(folders, results_root=results_root, model_dir=model_dir, data_root=data_root)
+    f = folders or paths.folders()
     dev = _device_of(model, device)
     options = _options(mean=mean, std=std, classes=classes, input_size=input_size, grayscale=grayscale, data=data,
                        weights=weights, num_classes=num_classes)
@@ -603,8 +600,8 @@ def probe(
     if isinstance(model, nn.Module):
         label, form, desc = name or type(model).__name__, "module", f"nn.Module {type(model).__name__}"
     else:
-        src = resolve_model(model, weights=weights, num_classes=num_classes, tier=tier, model_dir=f.models,
-                            data_root=f.data, train_missing=train_missing)
+        src = resolve_model(model, weights=weights, num_classes=num_classes, tier=tier, folders=f,
+                            train_missing=train_missing)
         label, form, desc = name or src.name, src.form, src.description
     label = _clean_label(label)
     target = resolve(src.registry_name, tier) if src is not None and src.registry_name else None
@@ -613,7 +610,7 @@ def probe(
     # 1. the images (without the data set, cached results can still be read by label) and the probe sizes
     try:
         pd = _probe_data(images, labels, class_names, data, tier, target if own_data else None, input_size, grayscale,
-                         f.data, n=n_images)
+                         f, n=n_images)
     except DataNotFoundError:
         if compute:
             raise
@@ -705,7 +702,7 @@ def _fill(res: "ProbeResult", plan: _Plan, computed: Sequence[str], *, from_labe
 
 
 def _probe_data(images: Any, labels: Any, class_names: Sequence[str] | None, data: str | None, tier: str,
-                own: Any, input_size: int | None, grayscale: bool, data_root: Any, n: int | None = None) -> ProbeData:
+                own: Any, input_size: int | None, grayscale: bool, folders: Folders, n: int | None = None) -> ProbeData:
     """The probe's images: given ones, a registry model's own (as the book probes it), or :func:`load_probe_data`.
     With `input_size` they are cut to the first `n` (the probes' --images) before resizing; an `input_size`
     outside :data:`INPUT_SIZE_RANGE_PX` is refused before anything loads."""
@@ -725,11 +722,11 @@ def _probe_data(images: Any, labels: Any, class_names: Sequence[str] | None, dat
         return pd
     if own is not None:
         es = eval_set(tier, None if tier_of(tier).synthetic_data else max(own.config.n_clean, FOURIER_IMAGES.get(tier, 200)),
-                      data_root=data_root, grayscale=own.grayscale, dataset=own.dataset)
+                      folders=folders, grayscale=own.grayscale, dataset=own.dataset)
         fam = _expected_family(own.dataset, tier)
         return ProbeData(es.images, es.labels, tuple(CIFAR10_CLASSES) if fam == "cifar10" else None, es.source,
                          own.dataset or ("synthetic" if tier_of(tier).synthetic_data else "cifar10"), fam)
-    return load_probe_data(data, tier=tier, n=cut, input_size=input_size, grayscale=grayscale, data_root=data_root)
+    return load_probe_data(data, tier=tier, n=cut, input_size=input_size, grayscale=grayscale, folders=folders)
 
 
 def _expected_family(data: str | None, tier: str) -> str:

@@ -115,7 +115,7 @@ _LI2019 = dict(
     num_classes=10,
     image_size=32,
     paper="Li et al. 2019, 'Learning from brains how to regularize machines' (NeurIPS 32)",
-    architecture="ResNet18 for CIFAR (lowfreq.models.resnet18_cifar layout); the number of input channels (1, or "
+    architecture="ResNet18 for CIFAR (lowfreq.models.nets.resnet18_cifar layout); the number of input channels (1, or "
     "grayscale repeated to 3) is read from the checkpoint's first convolution",
     input_format="grayscale CIFAR-10 32x32 in [0, 1] (RGB input is converted with 0.2989, 0.587, 0.114); input "
     "normalization unverified: ImageNet luminance statistics unless the checkpoint carries its own",

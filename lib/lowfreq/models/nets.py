@@ -6,7 +6,6 @@ alters the weights training produces must bump lowfreq.training.train.TRAIN_CODE
 """
 from __future__ import annotations
 
-import math
 from typing import Sequence
 
 import torch

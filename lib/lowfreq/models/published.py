@@ -704,7 +704,7 @@ def _missing_message(e: Published, path: Path) -> str:
         f"no weights for {e.name!r}: expected the file {path}. Fetch it on a connected machine with "
         f"`{_FETCH_CMD.format(name=e.name)}` (add --model-dir DIR to choose the directory) and copy it there, "
         f"or download it from {how}: {e.origin}"
-        + (f", and save it under exactly that name" if e.source == "robustbench" else "")
+        + (", and save it under exactly that name" if e.source == "robustbench" else "")
         + "."
     )
 

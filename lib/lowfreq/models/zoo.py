@@ -1,8 +1,8 @@
 """The trained zoo: one small declarative recipe per model group and tier.
 
 Tiers:
-  smoke  synthetic cue-conflict data (lowfreq.data.cue_conflict), a tiny CNN, seconds; used by tests.
-  cpu    real CIFAR-10 on 2 CPU cores: the 4-block CNN of lowfreq.models.cifar_cnn (~0.1M params);
+  smoke  synthetic cue-conflict data (lowfreq.data.synthetic.cue_conflict), a tiny CNN, seconds; used by tests.
+  cpu    real CIFAR-10 on 2 CPU cores: the 4-block CNN of lowfreq.models.nets.cifar_cnn (~0.1M params);
          the whole zoo trains in about 20 minutes (see README and the Table B chapter).
   full   the paper's scale: ResNet18 for CIFAR on all of CIFAR-10 (GPU).
 
@@ -16,7 +16,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -244,7 +243,7 @@ for _name, _pop, _seed in (("neural_mouse", "mouse", 0), ("neural_mouse_s1", "mo
 # (sigma * size / 224), and is fine-tuned from in_base as the paper did. Not built: an L2 adversarial
 # model (train.py has L-inf attacks only). The paper's Fig 6 has no PCA model; in_pca adds one, fine-tuned
 # from in_base like the blur series, with K chosen the paper's (CIFAR-10) way: the K whose clean
-# accuracy is closest to the Blur point in_blur_s3.0 (experiments.pca_k_sweep, recipe in_pca; the
+# accuracy is closest to the Blur point in_blur_s3.0 (experiments.runs.pca_k_sweep, recipe in_pca; the
 # projector is fitted by randomized SVD above 4096 input dimensions, PCAProjection.fit).
 IMAGENETTE_PREFIX = "in_"
 FAMILIES = ("cifar10", "imagenette")

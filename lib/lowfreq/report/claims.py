@@ -676,7 +676,7 @@ def evaluate_claims(
     rows: dicts with ``model``, ``group`` and the Table B values (``f05_cpp`` cycles/pixel,
     ``f_rev_nyq`` fraction of Nyquist, ``mean_eps`` L-inf in [0, 1] units, ``corruption_acc``
     fraction; None where missing) and optionally ``gray``. corruption: {model: corruption payload
-    with ``by_group``} (``experiments.corruption_results``) for the Fig 2c claim.
+    with ``by_group``} (``experiments.probes.corruption_results``) for the Fig 2c claim.
     corruption_f05_cpp: {corruption name: f_0.5 of its change, cycles/pixel} for the S1 grouping
     claim. imagenet_rows: Fig 6 rows (None: those claims are "not tested"); imagenet_note, when given,
     starts their evidence (e.g. "On the Imagenette stand-in"). blur_model: the Table B

@@ -11,7 +11,7 @@ from typing import Any, Mapping, Sequence
 
 from lowfreq import experiments
 from lowfreq.core.tiers import tier as tier_of
-from lowfreq.data import DataNotFoundError
+from lowfreq.data.archive import DataNotFoundError
 from lowfreq.experiments import figure_inputs
 from lowfreq.report.paper import ROBUST_GROUPS
 from lowfreq.report.plotting import ImagePair
@@ -70,7 +70,7 @@ def eval_source(tier: str, n: int | None, *, grayscale: bool = False, dataset: s
     """The description of the tier's first `n` evaluation images (``EvalSet.source``) for a provenance
     record; a short note when the data is not here and its description is not stored either."""
     try:
-        return experiments.eval_set(tier, n, grayscale=grayscale, dataset=dataset, allow_stored_identity=True).source
+        return experiments.evalsets.eval_set(tier, n, grayscale=grayscale, dataset=dataset, allow_stored_identity=True).source
     except DataNotFoundError:
         return "the data set is not present here"
 

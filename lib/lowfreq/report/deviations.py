@@ -15,10 +15,11 @@ import numpy as np
 import torch
 
 from lowfreq import experiments
-from lowfreq.data import DataNotFoundError
+from lowfreq.core import paths
+from lowfreq.core.paths import Folders
 from lowfreq.core.tiers import TIERS
+from lowfreq.data.archive import DataNotFoundError
 from lowfreq.experiments import figure_inputs
-from lowfreq.experiments.probes import attack_result, hybrid_result
 from lowfreq.experiments.tiers import DATASET_TIER_CONFIGS, TIER_CONFIGS
 from lowfreq.methods import spectra, v1
 from lowfreq.models import zoo
@@ -79,16 +80,15 @@ def failed_attacks_text(censored: Mapping[str, stats.CensoredEps]) -> str:
     return head + "; ".join(parts) + "."
 
 
-def blur_series_markdown(tiers: Sequence[str] = TIERS, *, results_root: Any = None) -> str:
+def blur_series_markdown(tiers: Sequence[str] = TIERS, *, folders: Folders | None = None) -> str:
     """A Markdown table of the blur series' σ-to-f_rev mapping at each tier that has hybrid records:
     each blur model's σ (pixels of its own input) with its f_rev (fraction of Nyquist), and the base
     model's f_rev beside it; the CIFAR-10 series and the Imagenette stand-in's. Loads committed records
     only; '—' where a record is missing."""
-    kw: dict[str, Any] = {} if results_root is None else {"results_root": results_root}
-
     def frev(name: str, tier: str) -> float | None:
         try:
-            return float(hybrid_result(name, tier, progress=False, load_only=True, **kw).f_rev_nyq)
+            return float(experiments.probes.hybrid_result(name, tier, progress=False, load_only=True,
+                                                          folders=folders).f_rev_nyq)
         except Exception:  # noqa: BLE001 - a missing record is a gap in the table
             return None
 
@@ -113,13 +113,13 @@ def blur_series_markdown(tiers: Sequence[str] = TIERS, *, results_root: Any = No
     return "\n".join(lines)
 
 
-def neural_design(tier: str, *, results_root: Any = None) -> dict[str, str]:
+def neural_design(tier: str, *, folders: Folders | None = None) -> dict[str, str]:
     """The neural group's design at `tier`, as text: its training epochs, the λ and how it was chosen
     (the stored sweep: its population and epochs), the λ of each population, and the network and
     baseline they share."""
     pops = {p: zoo.recipe(n, tier) for p, n in (("mouse", "neural_mouse"), ("monkey", "neural_monkey"))}
     lam = {p: r.extra["neural"]["lambda"] for p, r in pops.items()}
-    sweep = rows.load_lambda_sweep(tier, results_root=results_root)
+    sweep = rows.load_lambda_sweep(tier, folders=folders)
     base = zoo.recipe("base_gray", tier)
     same_arch = len({r.arch for r in pops.values()} | {base.arch}) == 1
     return {
@@ -164,8 +164,7 @@ def deviation_numbers(
     tier: str,
     *,
     names: Sequence[str] | None = None,
-    results_root: Any = None,
-    data_root: Any = None,
+    folders: Folders | None = None,
     compute_missing: bool | None = None,
 ) -> dict[str, Any]:
     """The measured side of the deviations chapter at `tier`, from cached results only (nothing is
@@ -183,7 +182,8 @@ def deviation_numbers(
     (corruptions whose RMS change does not grow strictly with severity on the tier's images, from the
     cached corruption spectra; None when they were not computed).
     """
-    cfg = experiments.tier_config(tier)
+    cfg = experiments.tiers.tier_config(tier)
+    f = folders or paths.folders()
     names = list(names) if names is not None else [r.name for r in zoo.recipes(tier)]
     r = zoo.recipe("base", tier)
     out: dict[str, Any] = {
@@ -200,27 +200,26 @@ def deviation_numbers(
         try:  # a stored figure input (computed with the data; stored per resolve_compute)
             shares = figure_inputs.exact_share_input(tier, sorted({out[f"n_{p}"] for p in probes_}),
                                                      store=resolve_compute(tier, compute_missing),
-                                                     results_root=results_root, data_root=data_root).payload["shares"]
+                                                     folders=f).payload["shares"]
             for probe in probes_:
                 out[f"exact_share_{probe}"] = float(shares[str(out[f"n_{probe}"])])
         except (LookupError, DataNotFoundError):  # neither stored nor computable here: the shares stay NaN
             pass
-    kw: dict[str, Any] = {} if results_root is None else {"results_root": results_root}
     out["test_acc"] = {}
     for n in names:
         try:
-            rec = experiments.trained_record(n, tier, train=False, data_root=data_root, **kw)
+            rec = experiments.probes.trained_record(n, tier, train=False, folders=f)
             out["test_acc"][n] = None if rec is None else float(rec.payload["test_acc"])
         except Exception:  # noqa: BLE001
             out["test_acc"][n] = None
-    out["pca_sweep"] = experiments.latest_pca_sweep(tier, results_root=results_root)
+    out["pca_sweep"] = experiments.runs.latest_pca_sweep(tier, folders=f)
     out["attack_winner_share"], out["attack_success"], out["f05_grid_minus_exact_cpp"], out["f05_std_cpp"] = {}, {}, {}, {}
     out["nonmonotone_hybrid"] = {}
     out["eps_censored"] = {}
     max_eps = stats.attack_max_epsilon(cfg.attack)
     for n in names:
         try:
-            a = attack_result(n, tier, progress=False, load_only=True, data_root=data_root, **kw)
+            a = experiments.probes.attack_result(n, tier, progress=False, load_only=True, folders=f)
         except Exception:  # noqa: BLE001
             a = None
         if a is not None:
@@ -234,12 +233,12 @@ def deviation_numbers(
                                                   - spectra.half_power_frequency(None, power=p))
             out["f05_std_cpp"][n] = _nan_if_none(a.get("f05_std_cpp"))
         try:
-            h = hybrid_result(n, tier, progress=False, load_only=True, data_root=data_root, **kw)
+            h = experiments.probes.hybrid_result(n, tier, progress=False, load_only=True, folders=f)
             out["nonmonotone_hybrid"][n] = bool(np.any(np.diff(np.asarray(h.mean_diff)) < 0))
         except Exception:  # noqa: BLE001
             pass
     try:  # corruptions whose RMS change does not grow strictly with severity on this tier's images
-        sp = experiments.tier_corruption_spectra(tier, compute=False, results_root=results_root, data_root=data_root)
+        sp = experiments.corruption_power.tier_corruption_spectra(tier, compute=False, folders=f)
         out["nonmonotone_severity"] = [k for k, v in sp.items()
                                        if not _strictly_increasing([v.rms_by_severity[s] for s in sorted(v.rms_by_severity)])]
     except Exception:  # noqa: BLE001
@@ -263,11 +262,11 @@ class Deviations:
     blur_series_map: str = ""
 
 
-def frontier_table(*, results_root: Any = None) -> str:
+def frontier_table(*, folders: Folders | None = None) -> str:
     """The stored accuracy-time frontier of bench/cpu_frontier.py as Markdown, each candidate that is
     exactly a cpu zoo recipe (all fields but name and notes) marked with that recipe; a sentence saying
     how to make it when it is not stored."""
-    fr = rows.load_frontier(results_root=results_root)
+    fr = rows.load_frontier(folders=folders)
     if not fr:
         return "No accuracy-time frontier is stored (run `python bench/cpu_frontier.py`)."
 
@@ -283,16 +282,15 @@ def _pct(x: float | None) -> str:
     return "n/a" if x is None or not math.isfinite(x) else f"{100 * x:.1f}%"
 
 
-def deviations(tier: str, *, names: Sequence[str] | None = None, results_root: Any = None,
-               data_root: Any = None, compute_missing: bool | None = None) -> Deviations:
+def deviations(tier: str, *, names: Sequence[str] | None = None, folders: Folders | None = None,
+               compute_missing: bool | None = None) -> Deviations:
     """The numbers of the deviations chapter at `tier`, formatted as the text quotes them (shares and
     accuracies in %, epsilon in /255, f_0.5 in cycles/pixel; "n/a" where a result does not exist at
     this tier), from :func:`deviation_numbers` (cached results only)."""
-    dn = deviation_numbers(tier, names=names, results_root=results_root, data_root=data_root,
-                           compute_missing=compute_missing)
-    cfg = experiments.tier_config(tier)
+    dn = deviation_numbers(tier, names=names, folders=folders, compute_missing=compute_missing)
+    cfg = experiments.tiers.tier_config(tier)
     try:
-        data_source = experiments.eval_set(tier, cfg.n_clean, data_root=data_root, allow_stored_identity=True).source
+        data_source = experiments.evalsets.eval_set(tier, cfg.n_clean, folders=folders, allow_stored_identity=True).source
     except DataNotFoundError:
         data_source = "the data set is not present here"
     synthetic = dn["dataset"] == "synthetic"
@@ -332,9 +330,9 @@ def deviations(tier: str, *, names: Sequence[str] | None = None, results_root: A
     g["label_smoothing"] = f"{zoo.recipe('base', tier).label_smoothing:g}"
     g["max_eps"] = "n/a" if stats.attack_max_epsilon(cfg.attack) is None else f"{stats.attack_max_epsilon(cfg.attack) * 255:.1f}/255"
     g["failed_attacks"] = failed_attacks_text(dn["eps_censored"])
-    g.update(neural_design(tier, results_root=results_root))
+    g.update(neural_design(tier, folders=folders))
     g["in_finetune"] = imagenette_finetune(tier)
     g["v1_pops"] = ", ".join(f"{k} {v.sf_center_cpi:g} cycles/image" for k, v in v1.POPULATIONS.items())
     prov = make_provenance(tier=tier, data=data_label(tier, n=cfg.n_clean), data_detail=data_source)
-    return Deviations(g, dn, prov, frontier_table(results_root=results_root), evaluation_sizes_markdown(tier),
-                      blur_series_markdown(results_root=results_root))
+    return Deviations(g, dn, prov, frontier_table(folders=folders), evaluation_sizes_markdown(tier),
+                      blur_series_markdown(folders=folders))

@@ -87,7 +87,7 @@ def fig2_neural(
     populations on up to 1000 grayscale test images (`n_components` leading components), the lambda
     sweep and the chapter's timing record."""
     compute = resolve_compute(tier, compute_missing)
-    cfg = experiments.tier_config(tier)
+    cfg = experiments.tiers.tier_config(tier)
     names = [*baselines, *mouse, *monkey]
     known = set(registry.list_models())
     registered = [n for n in names if n in known]
@@ -95,7 +95,7 @@ def fig2_neural(
     corr = rows.gather_results("corruption", registered, tier, compute=compute)
     atk = rows.gather_results("attack", registered, tier, compute=compute)
     hyb = rows.gather_results("hybrid", registered, tier, compute=compute)
-    matches = stats.gather(lambda n: experiments.match_result(n, tier, load_only=not compute), registered,
+    matches = stats.gather(lambda n: experiments.probes.match_result(n, tier, load_only=not compute), registered,
                            what="representational-match results")
     wall = sw.elapsed_s
     have = [n for n in registered if corr.get(n) is not None or atk.get(n) is not None]
@@ -125,7 +125,7 @@ def fig2_neural(
                                             f"{float(d.rf_mean_sf_cpp[lin].mean()):.3f} cycles/pixel")
     numbers["images_sf"] = decomps[0].images_mean_sf_cpp
     probe = "python -m lowfreq zoo probe " + " ".join(names) + f" --tier {tier}"
-    numbers["timing"] = timing_text(experiments.run_timing(tier, "fig2_neural", names),
+    numbers["timing"] = timing_text(experiments.runs.run_timing(tier, "fig2_neural", names),
                                      f"not measured at this tier (run `{probe} --time-as fig2_neural` with empty model "
                                      "and results directories)")
     sweep = rows.load_lambda_sweep(tier)
@@ -165,7 +165,7 @@ def _similarity_decomps(tier: str, n: int, k: int, *, store: bool,
 
     fi = figure_inputs.figure_input(
         tier, f"similarity_pcs_n{n}_k{k}", {"n": n, "k": k, "populations": {p: v1.POPULATIONS[p].to_dict() for p in populations}},
-        compute, identity=lambda: {"data": experiments.eval_set(tier, n, grayscale=True).fingerprint}, store=store,
+        compute, identity=lambda: {"data": experiments.evalsets.eval_set(tier, n, grayscale=True).fingerprint}, store=store,
         code={"v1": v1.CODE_VERSION, "spectra": spectra.CODE_VERSION, "neural_analysis": neural_analysis.CODE_VERSION})
     decomps = []
     for pop in populations:
@@ -214,7 +214,7 @@ def plot_success_rate(
     """Fig 2b/f: targeted-attack success rate vs L-inf budget epsilon (x255), i.e. the empirical CDF
     of the per-image minimal epsilon over all attacked images (failures never count as successes).
     The legend gives epsilon at 50% success and the mean +- std of the minima (successful images).
-    attacks: {model: ``experiments.attack_result`` payload or None (missing)}."""
+    attacks: {model: ``experiments.probes.attack_result`` payload or None (missing)}."""
 
     ax, own = new_axes(ax, figsize)
     present = [n for n, a in attacks.items() if a is not None]

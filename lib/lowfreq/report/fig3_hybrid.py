@@ -85,13 +85,13 @@ def fig3_hybrid(
     cpu or full; without weights the explorer's frames are read from the stored figure input), their
     hybrid curves and the explorer's precomputed frames; and the hybrid curves of the neural group on
     grayscale images (computed when missing per :func:`resolve_compute`)."""
-    cfg = experiments.tier_config(tier)
+    cfg = experiments.tiers.tier_config(tier)
     compute = resolve_compute(tier, compute_missing)
     sw = Stopwatch()
     class_names = rows.tier_class_names(tier)
     train = compute if train_missing is None else bool(train_missing)
     loaded = explorers.explorer_models(models, tier, train=train)
-    curves = stats.gather(lambda name: experiments.hybrid_result(name, tier, progress=False), models)
+    curves = stats.gather(lambda name: experiments.probes.hybrid_result(name, tier, progress=False), models)
     explorer, explorer_input = explorers.hybrid_explorer_input(tier, loaded, n=cfg.n_hybrid, n_pairs=n_pairs, seed=pair_seed,
                                                                class_names=class_names, store=compute)
     low, high, y_low, y_high = explorer.low, explorer.high, explorer.low_labels, explorer.high_labels

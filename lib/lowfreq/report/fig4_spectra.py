@@ -50,12 +50,12 @@ def fig4_spectra(tier: str, *, compute_missing: bool | None = None) -> Fig4Spect
     :func:`lowfreq.report.rows.book_models` (computed when missing per :func:`resolve_compute`), the
     group ranges of f_0.5 (cycles/pixel) and mean minimal epsilon (quoted x255), how many robust
     models lie below every baseline and the rank correlation of Fig 4c."""
-    cfg = experiments.tier_config(tier)
+    cfg = experiments.tiers.tier_config(tier)
     compute = resolve_compute(tier, compute_missing)
     models = rows.book_models(tier)
     es_source = eval_source(tier, cfg.n_attack)
     sw = Stopwatch()
-    attacks = stats.gather(lambda n: experiments.attack_result(n, tier, progress=False, load_only=not compute), models.names,
+    attacks = stats.gather(lambda n: experiments.probes.attack_result(n, tier, progress=False, load_only=not compute), models.names,
                            what="attack results")
     table = rows.result_rows(models.names, models.groups, attacks=attacks)
     wall = sw.elapsed_s

@@ -14,13 +14,13 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 import torch
 
 from lowfreq import experiments
-from lowfreq.data import DataNotFoundError
+from lowfreq.data.archive import DataNotFoundError
 from lowfreq.experiments import explorers, figure_inputs
 from lowfreq.methods.hybrid import HybridCurve
 from lowfreq.models import zoo
 from lowfreq.models.layers import GaussianBlur
 from lowfreq.report import rows, stats, widgets
-from lowfreq.report.common import CIFAR_ROBUST, NAN, eval_source, input_detail, resolve_compute
+from lowfreq.report.common import CIFAR_ROBUST, NAN, eval_source, input_detail
 from lowfreq.report.paper import PAPER_BLUR_MODEL
 from lowfreq.report.plotting import finish_axes, group_color, group_legend_proxies, new_axes, short_missing_note
 from lowfreq.report.provenance import Provenance, Stopwatch, data_label, make_provenance
@@ -68,15 +68,13 @@ def fig5_hybrid_groups(tier: str, *, compute_missing: bool | None = None) -> Fig
     model of :func:`lowfreq.report.rows.book_models` (computed when missing per
     :func:`resolve_compute`), the blur series' quadratic (f_rev in fractions of Nyquist, accuracy
     quoted in %), the group comparisons and the inputs of the blur / PCA front explorers."""
-    cfg = experiments.tier_config(tier)
-    compute = resolve_compute(tier, compute_missing)
-    models = rows.book_models(tier)
+    book = rows.book_tier(tier, compute_missing=compute_missing)  # the tier and its models, resolved once
+    cfg, models = book.config, book.models
     blur_series = [r.name for r in zoo.recipes(tier, group="blur")]
-    es_source = eval_source(tier, cfg.n_hybrid)
+    es_source = eval_source(book.name, cfg.n_hybrid)
     sw = Stopwatch()
-    curves = stats.gather(lambda n: experiments.hybrid_result(n, tier, progress=False, load_only=not compute), models.names,
-                          what="hybrid results")
-    corr = rows.corruption_for(models.names, tier, compute=compute)
+    curves = rows.book_values(book, "hybrid")
+    corr = rows.corruption_for(book.targets_of(models.names), compute=book.compute, folders=book.folders)
     table = add_corruption_rel(rows.result_rows(models.names, models.groups, curves=curves, corruption=corr), corr)
     wall = sw.elapsed_s
     fit = stats.series_fit(table, names=blur_series)
@@ -104,17 +102,17 @@ def fig5_hybrid_groups(tier: str, *, compute_missing: bool | None = None) -> Fig
         "acc_b15": 100 * float(b15["corruption_acc"]) if b15.get("corruption_acc") is not None else NAN,
     }
     sw = Stopwatch()
-    fronts = front_frames(tier, table, store=compute)
+    fronts = front_frames(book.name, table, store=book.compute)
     hybrid_detail = f"first {cfg.n_hybrid} test images x {len(cfg.hybrid_seeds)} pairing seeds: {es_source}"
     corr_detail = f"first {cfg.n_corruption} test images, 15 corruptions x {len(cfg.severities)} severities"
     return Fig5HybridGroups(
         numbers, models, blur_series, curves, corr, table, fit, fronts,
-        prov_hybrid=make_provenance(tier=tier, data=data_label(tier, n=cfg.n_hybrid), data_detail=hybrid_detail,
+        prov_hybrid=make_provenance(tier=book.name, data=data_label(book.name, n=cfg.n_hybrid), data_detail=hybrid_detail,
                                     models=models.names, results=("hybrid",), wall_time_s=wall),
-        prov=make_provenance(tier=tier, data=data_label(tier, n=max(cfg.n_hybrid, cfg.n_corruption)),
+        prov=make_provenance(tier=book.name, data=data_label(book.name, n=max(cfg.n_hybrid, cfg.n_corruption)),
                              data_detail=f"hybrid images: {hybrid_detail}; corruptions: {corr_detail}", models=models.names,
                              results=("hybrid", "corruption"), wall_time_s=wall),
-        prov_fronts=make_provenance(tier=tier, data=data_label(tier, n=int(fronts.images.shape[0])),
+        prov_fronts=make_provenance(tier=book.name, data=data_label(book.name, n=int(fronts.images.shape[0])),
                                     data_detail=input_detail(fronts.input), models=blur_series + ["pca"],
                                     wall_time_s=sw.elapsed_s),
     )
@@ -187,14 +185,14 @@ def front_frames(tier: str, rows_: Sequence[Mapping[str, Any]] = (), *, n_images
                  store: bool = False) -> FrontFrames:
     """The Fig 5 front explorers at `tier` as stored: the frames of the figure input
     :func:`lowfreq.experiments.explorers.front_frames_input` (the Gaussian blur and the PCA fronts of
-    :func:`lowfreq.experiments.front_explorer_inputs` on the first `n_images` test images; PCA fitted on
+    :func:`lowfreq.experiments.explorers.front_explorer_inputs` on the first `n_images` test images; PCA fitted on
     `n_pca_fit` training images), computed with the data (stored when `store`) and read back without
     it. The notes of the matching zoo models come from `rows_` (Table B rows) and the K-sweep record."""
     fi, made_pca = explorers.front_frames_input(tier, n_images=n_images, n_pca_fit=n_pca_fit, store=store)
     p = fi.payload
     blur_px, blur = explorers.frames_from_payload(p["blur"])
     pca_k, pca = explorers.frames_from_payload(p["pca"])
-    blur_notes, pca_notes = experiments.front_notes(tier, rows_, sigma_labels=blur_px, k_labels=pca_k)
+    blur_notes, pca_notes = experiments.explorers.front_notes(tier, rows_, sigma_labels=blur_px, k_labels=pca_k)
     return FrontFrames(tier, figure_inputs.unpack_images(p["images"]), tuple(str(c) for c in p["captions"]), blur_px, blur,
                        pca_k, pca, blur_notes, pca_notes, fi.source, fi, made_pca)
 
@@ -240,7 +238,7 @@ def live_front_explorers(fronts: FrontFrames) -> list[Any]:
     pca = fronts.pca_fronts
     if pca is None:
         try:
-            pca = experiments.front_explorer_inputs(fronts.tier, n_images=int(fronts.images.shape[0])).pca
+            pca = experiments.explorers.front_explorer_inputs(fronts.tier, n_images=int(fronts.images.shape[0])).pca
         except DataNotFoundError:
             out.append(Markdown(f"*The live PCA explorer fits the projection on the training images, which are not here "
                                 f"(`make data`); the static explorer above shows K = {', '.join(fronts.pca_k)}.*"))

@@ -52,7 +52,7 @@ class Fig6Standin:
 
 
 def _pca_sweep_text(tier: str) -> str:
-    sweep = experiments.latest_pca_sweep(tier, "in_pca")
+    sweep = experiments.runs.latest_pca_sweep(tier, "in_pca")
     if not sweep:
         return (f"No PCA K sweep is stored at this tier (`python -m lowfreq zoo pca-sweep --recipe in_pca --tier {tier}`); "
                 f"`in_pca` uses K = {zoo.IN_PCA_K[tier]}.")
@@ -68,9 +68,9 @@ def fig6_imagenet_standin(tier: str, *, models: Sequence[str] | None = None, n_c
     zoo): the corruption growth check on the first `n_change` validation images, Table B rows
     (training and probing what is not cached yet, at every tier, unless `compute_missing` is False),
     the blur series' fit, the Fig 6 claims on those rows and the zoo's timing record."""
-    names = list(models) if models is not None else experiments.standin_names(tier)
-    dataset = experiments.resolve(names[0], tier).dataset
-    cfg = experiments.tier_config(tier, dataset)
+    names = list(models) if models is not None else experiments.standin.standin_names(tier)
+    dataset = experiments.tiers.resolve(names[0], tier).dataset
+    cfg = experiments.tiers.tier_config(tier, dataset)
     numbers: dict[str, Any] = {
         "tier_name": tier, "size_px": imagenette.TIER_SIZE_PX[tier], "n_models": len(names), "n_attack": cfg.n_attack,
         "n_hybrid": cfg.n_hybrid, "n_seeds": len(cfg.hybrid_seeds), "n_corruption": cfg.n_corruption,
@@ -95,8 +95,8 @@ def fig6_imagenet_standin(tier: str, *, models: Sequence[str] | None = None, n_c
                  if c.id.startswith("in_")]
     for c in in_claims:
         numbers[f"claim_{c.id}"] = c.verdict
-    numbers["timing"] = timing_text(experiments.standin_timing(tier, None if models is None else names),
-                                     "not measured at this tier (run lowfreq.experiments.run_standin)", shared_machine_note=True)
+    numbers["timing"] = timing_text(experiments.standin.standin_timing(tier, None if models is None else names),
+                                     "not measured at this tier (run lowfreq.experiments.standin.run_standin)", shared_machine_note=True)
     attack_data = eval_source(tier, cfg.n_attack, dataset=dataset)
     corruption_data = eval_source(tier, cfg.n_corruption, dataset=dataset)
     return Fig6Standin(
@@ -118,7 +118,7 @@ def plot_corruption_change(
     """Does each corruption change an image more at a higher severity? The mean absolute change
     |corrupted - clean| (in 8-bit levels, log axis) against the severity, one line per corruption.
     change: {corruption: mean absolute change per severity 1..S, in [0, 1] pixel units} (e.g.
-    ``experiments.corruption_change``). Returns the Axes."""
+    ``experiments.standin.corruption_change``). Returns the Axes."""
     ax, own = new_axes(ax, figsize)
     n_sev = max((len(m) for m in change.values()), default=5)
     for k, (name, m) in enumerate(change.items()):

@@ -22,7 +22,6 @@ import torch
 from lowfreq.methods.hybrid import HybridCurve, hybrid_images
 from lowfreq.methods.spectra import log_power_image
 from lowfreq.models.zoo import paper_sigma_px
-from lowfreq.report import rows
 from lowfreq.report.paper import GROUP_COLORS, GROUP_ORDER, PAPER_BLUR_MODEL, group_label, ordered_groups
 from lowfreq.report.stats import QuadraticFit, group_means, is_finite
 
@@ -291,7 +290,7 @@ def plot_perturbation_profiles(
     """Fig 2d/h: cumulative share of perturbation power at |f| <= r (r in cycles/pixel) for each
     model, with f_0.5 (dashed; legend: f_0.5 +- bootstrap std) and, as insets, the log mean power
     spectrum of each model's minimal perturbations (fftshift-ed, own colour scale).
-    attacks: {model: ``experiments.attack_result`` payload or None (missing)}."""
+    attacks: {model: ``experiments.probes.attack_result`` payload or None (missing)}."""
 
     ax, own = new_axes(ax, figsize)
     present = [n for n, a in attacks.items() if a is not None]
@@ -380,7 +379,7 @@ def plot_eps_vs_f05(
 ) -> "Axes":
     """Fig 4c: mean minimal L-inf epsilon (in /255 units, log axis) vs f_0.5 (cycles/pixel).
 
-    rows: summary-style rows (``experiments.summary`` or :func:`result_rows`) with model, group,
+    rows: summary-style rows (``experiments.runs.summary`` or :func:`result_rows`) with model, group,
     mean_eps ([0, 1] units; plotted x255), f05_cpp and f05_std_cpp (horizontal error bar). Rows
     missing either value are listed as missing. paper: group ranges to draw as dotted boxes
     (e.g. :data:`PAPER_FIG4C`; y in /255). `highlight`: a model drawn larger. Returns the Axes.

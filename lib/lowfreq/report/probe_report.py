@@ -34,6 +34,7 @@ import numpy as np
 from lowfreq import __version__ as lowfreq_version
 from lowfreq import experiments
 from lowfreq.core import paths
+from lowfreq.core.paths import Folders
 from lowfreq.core.cache import Record
 from lowfreq.core.cache import provenance as run_provenance
 from lowfreq.core.tiers import tier as tier_of
@@ -101,7 +102,7 @@ _METRICS = (  # key, words, unit shown, scale, format
 @dataclass
 class ZooComparison:
     """The zoo a model is placed beside: its `tier` and `family` ('cifar10' or 'imagenette'), summary
-    `rows` (keys of ``experiments.summary``, display groups), hybrid `curves` and `corruption` payloads
+    `rows` (keys of ``experiments.runs.summary``, display groups), hybrid `curves` and `corruption` payloads
     by model (None where missing), the paper's group values (`paper_fig4c`, `paper_fig5b`; empty when
     the paper has none for this data) and a `note` on what is left out."""
 
@@ -119,7 +120,8 @@ class ZooComparison:
         return {r["model"]: r["group"] for r in self.rows}
 
 
-def zoo_comparison(tier: str, family: str | None, *, exclude: Sequence[str] = (), results_root: Any = None) -> ZooComparison:
+def zoo_comparison(tier: str, family: str | None, *, exclude: Sequence[str] = (),
+                   folders: Folders | None = None) -> ZooComparison:
     """The cached results of the zoo of `tier` and data `family` ('cifar10' for CIFAR-10 and the smoke
     tier's synthetic images, 'imagenette' for the Fig 6 stand-in; anything else: no zoo) for its RGB
     models (the grayscale neural group belongs to Figs 2 and 3); nothing is computed. `exclude`: models
@@ -127,12 +129,11 @@ def zoo_comparison(tier: str, family: str | None, *, exclude: Sequence[str] = ()
     if family not in ("cifar10", "imagenette"):
         return ZooComparison(tier, None, [], {}, {}, {}, {}, note="no zoo of this data set to compare with")
     names = [r.name for r in zoo.recipes(tier, family=family) if r.in_channels == 3 and r.name not in exclude]
-    kw = {} if results_root is None else {"results_root": results_root}
-    rows = experiments.summary_table(tier, names, compute=False, **kw)
+    rows = experiments.runs.summary_table(tier, names, compute=False, folders=folders)
     for r in rows:
         r["group"] = display_group(r["model"])
-    curves = gather_results("hybrid", names, tier, **kw) if names else {}
-    corr = gather_results("corruption", names, tier, **kw) if names else {}
+    curves = gather_results("hybrid", names, tier, folders=folders) if names else {}
+    corr = gather_results("corruption", names, tier, folders=folders) if names else {}
     paper4, paper5 = (dict(PAPER_FIG4C), dict(PAPER_FIG5B)) if family == "cifar10" else ({}, {})
     missing = [r["model"] for r in rows if r.get("f_rev_nyq") is None and r.get("f05_cpp") is None]
     note = f"{len(missing)} zoo model(s) without cached results: {', '.join(missing)}" if missing else ""
@@ -409,12 +410,12 @@ class ProbeReport:
 
 
 def build_report(result: ProbeResult, *, zoo_tier: str | None = None, with_zoo: bool = True,
-                 results_root: Any = None) -> ProbeReport:
+                 folders: Folders | None = None) -> ProbeReport:
     """A :class:`ProbeReport` of `result` beside the zoo of its tier (or `zoo_tier`) for its data
     family (read from the cache, never computed)."""
     family = {"synthetic": "cifar10", "cifar10": "cifar10", "imagenette": "imagenette"}.get(result.data.get("family", ""))
     tier = zoo_tier or result.tier
-    comp = (zoo_comparison(tier, family, exclude=(result.name,), results_root=results_root) if with_zoo
+    comp = (zoo_comparison(tier, family, exclude=(result.name,), folders=folders) if with_zoo
             else ZooComparison(tier, None, [], {}, {}, {}, {}, note="no zoo comparison asked for"))
     p = run_provenance()
     created = {"git_commit": p.get("git_commit"), "git_dirty": p.get("git_dirty"), "date_utc": p.get("date_utc"),
@@ -487,6 +488,9 @@ def report_json(report: ProbeReport) -> dict[str, Any]:
                           "bands_cpp": HEAT_MAP_BANDS_CPP,
                           "layout": "fftshift-ed: row i is fy_cpp[i], column j is fx_cpp[j] (cycles/pixel); DC at the centre",
                           "unit": "error rate (fraction); loss increase in nats"}
+    for k, v in r.values.items():  # a registered probe without a section above (a new one): its value as stored
+        if k not in res and isinstance(v, Mapping):
+            res[k] = dict(v)
     for k, rec in r.records.items():
         if k in res:
             res[k]["source"] = _record_info(rec) | {"book_record": k in r.book_records, "computed_now": k in r.computed,
@@ -618,7 +622,7 @@ def probe_and_report(model: Any, *, out: str | Path | None = None, zoo_tier: str
     """Probe `model` (:func:`lowfreq.experiments.userprobe.probe`, with `probe_kw`), set it beside its
     zoo (:func:`build_report`) and, when `out` is given, write the page and the JSON there."""
     rep = build_report(userprobe.probe(model, **probe_kw), zoo_tier=zoo_tier,
-                       results_root=probe_kw.get("results_root"))
+                       folders=probe_kw.get("folders"))
     if out is not None:
         write_report(rep, out)
     return rep

@@ -118,7 +118,7 @@ def probe_your_model(tier: str, *, compute_missing: bool | None = None, train_mi
         try:
             if train:
                 try:
-                    experiments.get_model("base", tier, train_missing=True, progress=False)
+                    experiments.probes.get_model("base", tier, train_missing=True, progress=False)
                 except OSError:  # no weights and no data to train them: the cached results are read by label
                     pass
             file_rep = build_report(userprobe.probe(spec, tier=tier, compute=compute, progress=False, train_missing=train))

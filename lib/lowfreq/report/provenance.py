@@ -125,7 +125,7 @@ def data_label(tier: str, *, n: int | None = None, dataset: str | None = None, g
 
 def _stored_provenance(kind: str, name: str, tier: str) -> dict | None:
     try:
-        return dict(experiments.probe_record(kind, name, tier).provenance)
+        return dict(experiments.probes.probe_record(kind, name, tier).provenance)
     except (LookupError, ValueError, OSError):
         return None
 
@@ -133,7 +133,7 @@ def _stored_provenance(kind: str, name: str, tier: str) -> dict | None:
 def results_provenance(kind: str, names: Sequence[str], tier: str) -> str:
     """Where cached results of one kind ('attack', 'hybrid', 'corruption', 'trained', 'clean') for
     `names` came from, in one line: how many records, their commits, devices, date range and the
-    summed compute wall time (seconds). Reads the stored records (``experiments.probe_record``);
+    summed compute wall time (seconds). Reads the stored records (``experiments.probes.probe_record``);
     models without a record are counted as missing."""
     provs = {n: _stored_provenance(kind, n, tier) for n in names}
     have = [p for p in provs.values() if p]

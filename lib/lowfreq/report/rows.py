@@ -1,11 +1,14 @@
 """Result rows: which models a chapter shows, and what is known about each of them.
 
 This module owns the step between the cached results and the book's figures, tables and claims:
-the models of a tier's chapters (:func:`book_models`, :func:`display_group`), per-model results
+the models of a tier's chapters (:func:`book_models`, :func:`display_group`) and the chapter's tier
+resolved once with them (:func:`book_tier`: a :class:`BookTier` holding the tier's configuration, whether
+missing results are computed, the folders and each model's ProbeTarget, passed down instead of the tier's
+name), per-model results
 gathered so a chapter degrades instead of crashing (:func:`gather_results`, :func:`corruption_for`),
 the rows of Figs 4, 5 and Table B (:func:`result_rows`, :func:`table_b_rows`), the inputs of the
 claims (:func:`collect_inputs`), the neural group's lambda sweep (:func:`load_lambda_sweep`) and the
-class names of a tier's images. A row is a dict with the keys of ``experiments.summary`` (``model``,
+class names of a tier's images. A row is a dict with the keys of ``experiments.runs.summary`` (``model``,
 ``group``, ``f05_cpp`` cycles/pixel, ``f_rev_nyq`` fraction of Nyquist, ``mean_eps`` in [0, 1] pixel
 units, accuracies as fractions; None where missing).
 
@@ -22,16 +25,20 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from dataclasses import dataclass
 from typing import Any, Mapping, NamedTuple, Sequence
 
 from lowfreq import experiments
-from lowfreq.experiments import probe, probes
+from lowfreq.experiments import instances, probe, probes
 from lowfreq.core import paths
+from lowfreq.core.paths import Folders
 from lowfreq.core.cache import ResultCache, canonical_inputs
 from lowfreq.core.tiers import tier as tier_of
-from lowfreq.data import CIFAR10_CLASSES
+from lowfreq.data.archive import CIFAR10_CLASSES
+from lowfreq.experiments.tiers import ProbeTarget, TierConfig, resolve, tier_config
 from lowfreq.methods.hybrid import HybridCurve
 from lowfreq.models import authors, published, registry, zoo
+from lowfreq.report.common import resolve_compute
 from lowfreq.report.stats import fold_seeds, gather, row_value
 
 __all__ = [
@@ -41,8 +48,12 @@ __all__ = [
     "display_group",
     "BookModels",
     "book_models",
+    "BookTier",
+    "book_tier",
+    "book_values",
     "result_rows",
     "table_b_rows",
+    "book_table_b_rows",
     "seed_members",
     "corruption_for",
     "gather_results",
@@ -75,7 +86,7 @@ class BookModels(NamedTuple):
     seeds: dict[str, list[str]] | None = None
 
 
-def _weights_present(name: str, source: str, model_dir: Any) -> bool:
+def _weights_present(name: str, source: str, model_dir: Path) -> bool:
     try:
         if source in ("robustbench", "torchhub"):
             return published.weights_path(name, model_dir=model_dir).is_file()
@@ -86,13 +97,15 @@ def _weights_present(name: str, source: str, model_dir: Any) -> bool:
     return False
 
 
-def book_models(tier: str, *, include_published: bool = True, model_dir: Any = None) -> BookModels:
+def book_models(tier: str, *, include_published: bool = True, folders: Folders | None = None) -> BookModels:
     """Every zoo model of `tier` (``zoo.recipes(tier)``, in order), then the published CIFAR-10
     models (RobustBench, torch.hub, the authors') whose weights are in the model directory.
 
     Published models are skipped, with the reason, when their weights are missing, when they do not
     classify 32 x 32 CIFAR-10 images, or at the smoke tier (its synthetic images are not what they
-    were trained on). Nothing is loaded or downloaded here; only file existence is checked."""
+    were trained on). Nothing is loaded or downloaded here; only file existence is checked (in `folders`'
+    models, None: lowfreq.core.paths.folders())."""
+    model_dir = (folders or paths.folders()).models
     names = [r.name for r in zoo.recipes(tier)]
     skipped: dict[str, str] = {}
     if include_published:
@@ -111,6 +124,47 @@ def book_models(tier: str, *, include_published: bool = True, model_dir: Any = N
     groups = {n: display_group(n) for n in names}
     sources = {n: registry.get_spec(n).source for n in names}
     return BookModels(names, groups, sources, skipped, seed_members(names, tier))
+
+
+@dataclass(frozen=True)
+class BookTier:
+    """A chapter's tier, resolved once and passed down instead of its name: `name`, its `config`
+    (:class:`lowfreq.experiments.tiers.TierConfig`, with the tier value ``config.tier_value``), whether the
+    chapter computes missing results (`compute`, :func:`lowfreq.report.common.resolve_compute`), the
+    `folders` it reads and writes, the `models` it shows (:func:`book_models`) and the resolved
+    :class:`lowfreq.experiments.tiers.ProbeTarget` of each of them and of their seed replicas (`targets`)."""
+
+    name: str
+    config: TierConfig
+    compute: bool
+    folders: Folders
+    models: BookModels
+    targets: dict[str, ProbeTarget]
+
+    def targets_of(self, names: Sequence[str]) -> list[ProbeTarget]:
+        """The resolved models of `names` (KeyError for a model the chapter does not show)."""
+        return [self.targets[n] for n in names]
+
+
+def book_tier(tier: str, *, compute_missing: bool | None = None, include_published: bool = True,
+              folders: Folders | None = None) -> BookTier:
+    """The :class:`BookTier` of a chapter at `tier`: its configuration, :func:`resolve_compute` of
+    `compute_missing`, `folders` (None: lowfreq.core.paths.folders()), :func:`book_models` and every one
+    of those models (with its seed replicas) resolved once."""
+    f = folders or paths.folders()
+    models = book_models(tier, include_published=include_published, folders=f)
+    names = dict.fromkeys([*models.names, *(m for ms in (models.seeds or {}).values() for m in ms)])
+    return BookTier(tier, tier_config(tier), resolve_compute(tier, compute_missing), f, models,
+                    {n: resolve(n, tier) for n in names})
+
+
+def book_values(book: BookTier, kind: str, names: Sequence[str] | None = None) -> dict[str, Any]:
+    """{model: the value of its `kind` record (a registered zoo probe; Probe.value: a float for clean, a
+    HybridCurve for hybrid, the payload dict otherwise), or None when missing} for `names` (default: the
+    book's models), computed first when missing and ``book.compute``; a failure costs only that model."""
+    targets = {t.name: t for t in book.targets_of(book.models.names if names is None else names)}
+    return gather(lambda n: probes.target_value(kind, targets[n], compute=book.compute, folders=book.folders),
+                  list(targets), what=f"{kind} results")
 
 
 def seed_members(names: Sequence[str], tier: str) -> dict[str, list[str]]:
@@ -143,7 +197,7 @@ def result_rows(
     curves: Mapping[str, "HybridCurve | None"] | None = None,
     corruption: Mapping[str, "dict | None"] | None = None,
 ) -> list[dict[str, Any]]:
-    """Rows with the keys of ``experiments.summary`` (model, group, f05_cpp, f05_std_cpp, mean_eps,
+    """Rows with the keys of ``experiments.runs.summary`` (model, group, f05_cpp, f05_std_cpp, mean_eps,
     median_eps, attack_success, f_rev_nyq, f_rev_std_nyq, corruption_acc) built from results the
     chapter already holds, without computing anything. Missing results give None. `group` is the
     display group from `groups`; mean_eps is in [0, 1] pixel units (x255 for /255)."""
@@ -166,17 +220,17 @@ def result_rows(
     return rows
 
 
-def _trained_payload(name: str, tier: str, *, compute: bool) -> tuple[dict | None, str | None]:
+def _trained_payload(t: ProbeTarget, *, compute: bool, folders: Folders | None = None) -> tuple[dict | None, str | None]:
     """The 'trained' record payload of a zoo model, and why it is missing. compute=False only reads
     the cache (the newest 'trained' record with this model's recipe), never trains."""
+    f = folders or paths.folders()
     try:
         if compute:
-            rec = experiments.trained_record(name, tier, progress=False)
+            rec = instances.trained_record(t, f, progress=False)
             return (None, "not trained") if rec is None else (dict(rec.payload), None)
-        recipe = zoo.recipe(name, tier).to_dict()
-        want = canonical_inputs({"recipe": recipe})["recipe"]
-        recs = [r for r in ResultCache(tier).list_records("trained")
-                if r.label == name and r.inputs.get("recipe") == want]
+        want = canonical_inputs({"recipe": t.recipe.to_dict()})["recipe"]
+        recs = [r for r in ResultCache(t.tier, root=f.results).list_records("trained")
+                if r.label == t.name and r.inputs.get("recipe") == want]
         if not recs:
             return None, "no 'trained' record at this tier"
         recs.sort(key=lambda r: str(r.provenance.get("date_utc")))
@@ -186,8 +240,8 @@ def _trained_payload(name: str, tier: str, *, compute: bool) -> tuple[dict | Non
 
 
 def table_b_rows(tier: str, names: Sequence[str], *, groups: Mapping[str, str] | None = None,
-                 compute: bool = False, seeds: bool = True) -> list[dict[str, Any]]:
-    """Table B rows: ``experiments.summary`` of each model (group, source, tier, clean accuracy,
+                 compute: bool = False, seeds: bool = True, folders: Folders | None = None) -> list[dict[str, Any]]:
+    """Table B rows: ``experiments.runs.summary`` of each model (group, source, tier, clean accuracy,
     corruption accuracy, mean/median minimal epsilon in [0, 1] units, f_0.5 in cycles/pixel, f_rev
     in fractions of Nyquist), plus train_time_s and train_data from the zoo model's 'trained'
     record (published models: '—', their data and origin from the registry). compute=False reads
@@ -198,26 +252,41 @@ def table_b_rows(tier: str, names: Sequence[str], *, groups: Mapping[str, str] |
     folded in (:func:`lowfreq.report.stats.fold_seeds`: means over seeds, ``<key>_seed_sd`` the
     sample standard deviation, ``<key>_seed_n``, ``<key>_seed_range``, ``seeds`` the per-seed values,
     ``n_seeds``); a replica's missing values are listed under its name. seeds=False: the named models
-    alone, one seed each."""
+    alone, one seed each. Each model is resolved once (:func:`book_table_b_rows` of a resolved tier)."""
     members = seed_members(list(names), tier) if seeds else {n: [n] for n in names}
-    names = [m for ms in members.values() for m in ms]
-    if compute and names:
+    targets = [resolve(m, tier) for ms in members.values() for m in ms]
+    return _table_b_rows(targets, members, groups=groups, compute=compute, folders=folders)
+
+
+def book_table_b_rows(book: BookTier, *, seeds: bool = True) -> list[dict[str, Any]]:
+    """:func:`table_b_rows` of the models of the resolved tier `book` (its groups, compute and folders)."""
+    members = (book.models.seeds if seeds and book.models.seeds is not None
+               else {n: [n] for n in book.models.names})
+    return _table_b_rows(book.targets_of([m for ms in members.values() for m in ms]), members,
+                         groups=book.models.groups, compute=book.compute, folders=book.folders)
+
+
+def _table_b_rows(targets: Sequence[ProbeTarget], members: Mapping[str, Sequence[str]], *,
+                  groups: Mapping[str, str] | None, compute: bool, folders: Folders | None) -> list[dict[str, Any]]:
+    by_name = {t.name: t for t in targets}
+    if compute and targets:
         # compute what is missing without progress bars, the corruptions once for all models (shared
         # corrupted sets); summary() below then reads everything from the cache
-        for fetch in (experiments.hybrid_result, experiments.attack_result):
-            gather(lambda n, _f=fetch: _f(n, tier, progress=False), names, what=fetch.__name__)
+        for kind in ("hybrid", "attack"):
+            gather(lambda n, _k=kind: probes.target_value(_k, by_name[n], compute=True, folders=folders),
+                   list(by_name), what=f"{kind} results")
         try:
-            experiments.corruption_results(names, tier, progress=False)
+            probes.target_corruption_results(list(targets), progress=False, folders=folders)
         except Exception as exc:  # noqa: BLE001 - summary() below records what is missing per model
             print(f"corruptions: not computed ({type(exc).__name__}: {str(exc)[:160]})")
     rows = []
-    for n in names:
-        row = experiments.summary(n, tier, compute=compute)
-        if groups is not None and n in groups:
-            row["group"] = groups[n]
-        spec = registry.get_spec(n)
+    for t in targets:
+        row = experiments.runs.target_summary(t, compute=compute, folders=folders)
+        if groups is not None and t.name in groups:
+            row["group"] = groups[t.name]
+        spec = registry.get_spec(t.name)
         if spec.source == "zoo":
-            payload, why = _trained_payload(n, tier, compute=compute)
+            payload, why = _trained_payload(t, compute=compute, folders=folders)
             row["train_time_s"] = None if payload is None else payload.get("train_time_s")
             row["train_data"] = None if payload is None else payload.get("data")
             if why:
@@ -229,21 +298,24 @@ def table_b_rows(tier: str, names: Sequence[str], *, groups: Mapping[str, str] |
     return fold_seeds(rows, _seed_map(members))
 
 
-def corruption_for(names: Sequence[str], tier: str, *, compute: bool) -> dict[str, "dict | None"]:
-    """{model: ``experiments.corruption_results`` payload, or None when missing}. compute=True
-    computes the missing models all at once (each corrupted set is made once and shared), and if
-    that fails reads whatever is cached model by model; compute=False only reads the cache."""
+def corruption_for(targets: Sequence[ProbeTarget], *, compute: bool,
+                   folders: Folders | None = None) -> dict[str, "dict | None"]:
+    """{model: ``experiments.probes.corruption_results`` payload, or None when missing} of the resolved
+    models `targets`. compute=True computes the missing models all at once (each corrupted set is made
+    once and shared), and if that fails reads whatever is cached model by model; compute=False only
+    reads the cache."""
+    by_name = {t.name: t for t in targets}
 
     def one(n: str) -> dict:
-        return experiments.corruption_results([n], tier, progress=False, load_only=True)[n]
+        return probes.target_corruption_results([by_name[n]], load_only=True, progress=False, folders=folders)[n]
 
-    if compute and names:
+    if compute and by_name:
         try:
-            got = experiments.corruption_results(list(names), tier, progress=False)
-            return {n: got.get(n) for n in names}
+            got = probes.target_corruption_results(list(by_name.values()), progress=False, folders=folders)
+            return {n: got.get(n) for n in by_name}
         except Exception as exc:  # noqa: BLE001 - degrade to what is cached
             print(f"corruptions: not computed for all models ({type(exc).__name__}: {str(exc)[:160]})")
-    return gather(one, list(names), what="corruption results")
+    return gather(one, list(by_name), what="corruption results")
 
 
 def tier_class_names(tier: str) -> tuple[str, ...] | None:
@@ -254,7 +326,8 @@ def tier_class_names(tier: str) -> tuple[str, ...] | None:
     return tuple(CIFAR10_CLASSES)
 
 
-def gather_results(kind: str, names: Sequence[str], tier: str, *, compute: bool = False, results_root: Any = None) -> dict[str, Any]:
+def gather_results(kind: str, names: Sequence[str], tier: str, *, compute: bool = False,
+                   folders: Folders | None = None) -> dict[str, Any]:
     """{model: its cached `kind` result (a registered zoo probe: lowfreq.experiments.probe.names(zoo=True);
     its Probe.value: a float for clean, a HybridCurve for hybrid, the payload dict otherwise), or None when it
     is missing}, for a chapter that shows what exists. compute=True first computes what is missing
@@ -264,10 +337,10 @@ def gather_results(kind: str, names: Sequence[str], tier: str, *, compute: bool 
     if kind not in kinds:
         raise ValueError(f"gather_results: kind must be one of {kinds}, got {kind!r}")
     names = list(names)
-    f = paths.folders(results=results_root)
+    f = folders or paths.folders()
     if compute and hasattr(probe.get(kind), "run_many") and names:
         try:
-            probes.zoo_records(kind, [experiments.resolve(n, tier) for n in names], f)
+            probes.zoo_records(kind, [experiments.tiers.resolve(n, tier) for n in names], f)
         except Exception:  # noqa: BLE001 - one model at a time below; its failure is reported there
             pass
     return gather(lambda n: probes.probe_value(kind, n, tier, load_only=not compute, folders=f), names,
@@ -297,7 +370,7 @@ def collect_inputs(
     compute: bool = False,
     spectra_n: int | None = None,
     imagenet: bool = True,
-    results_root: Any = None,
+    folders: Folders | None = None,
 ) -> ClaimInputs:
     """Gather the claims' inputs at `tier` for `names` (default: every zoo model of the tier).
 
@@ -306,30 +379,30 @@ def collect_inputs(
     the spread the claims compare differences with); its corruption payload is the model's own (seed 0).
     compute=False only loads cached results (what is missing stays None and is listed in
     ``missing``); compute=True first trains and probes the models with a missing result
-    (``experiments.run``, quiet; the others are not trained again), which is what the smoke tier does.
+    (``experiments.runs.run``, quiet; the others are not trained again), which is what the smoke tier does.
     The corruption spectra use the first `spectra_n` corruption images (default: the tier's n_corruption).
     imagenet=True also loads the cached results of the Imagenette stand-in zoo (never computes them) for
-    the Fig 6 claims.
+    the Fig 6 claims. folders: where data, weights and results live (None: lowfreq.core.paths.folders()).
     """
     names = list(names) if names is not None else [r.name for r in zoo.recipes(tier)]
     members = seed_members(names, tier)
     names = [m for ms in members.values() for m in ms]
     missing: dict[str, str] = {}
-    kw = {} if results_root is None else {"results_root": results_root}
-    rows = experiments.summary_table(tier, names, compute=False, **kw)
+    f = folders or paths.folders()
+    rows = experiments.runs.summary_table(tier, names, compute=False, folders=f)
     # only the models with a missing result are trained and probed: a fresh clone has every committed result
     # but no weights, and its smoke book must not train the zoo again to find what it already holds
     todo = [r["model"] for r in rows if r.get("missing")] if compute else []
     if todo:
         try:
-            experiments.run(tier, todo, progress=False, **kw)
+            experiments.runs.run(tier, todo, progress=False, folders=f)
         except Exception:  # noqa: BLE001 - fall back to one model at a time, so one failure costs one model
             for n in todo:
                 try:
-                    experiments.run(tier, [n], progress=False, **kw)
+                    experiments.runs.run(tier, [n], progress=False, folders=f)
                 except Exception as exc:  # noqa: BLE001
                     missing[n] = f"{type(exc).__name__}: {exc}"[:200]
-        rows = experiments.summary_table(tier, names, compute=False, **kw)
+        rows = experiments.runs.summary_table(tier, names, compute=False, folders=f)
     for r in rows:
         for k in _TABLE_B_KEYS:  # summary() leaves out what it could not load: make the gaps explicit
             r.setdefault(k, None)
@@ -338,17 +411,17 @@ def collect_inputs(
     for r in rows:
         n = r["model"]
         try:
-            r["gray"] = experiments.resolve(n, tier).grayscale
+            r["gray"] = experiments.tiers.resolve(n, tier).grayscale
         except Exception:  # noqa: BLE001
             r["gray"] = None
         try:
-            corruption[n] = experiments.corruption_results([n], tier, load_only=True, progress=False, **kw)[n]
+            corruption[n] = experiments.probes.corruption_results([n], tier, load_only=True, progress=False, folders=f)[n]
         except Exception as exc:  # noqa: BLE001
             missing.setdefault(n, f"{type(exc).__name__}: {exc}"[:200])
         if r.get("missing"):
             missing.setdefault(n, "; ".join(r["missing"])[:300])
     try:
-        sp = experiments.tier_corruption_spectra(tier, n=spectra_n, compute=compute, results_root=results_root)
+        sp = experiments.corruption_power.tier_corruption_spectra(tier, n=spectra_n, compute=compute, folders=f)
         f05 = {k: v.f05_cpp for k, v in sp.items()}
     except Exception as exc:  # noqa: BLE001
         f05 = None
@@ -358,7 +431,8 @@ def collect_inputs(
         try:
             in_members = seed_members([r.name for r in zoo.recipes(tier, family="imagenette")], tier)
             in_names = [m for ms in in_members.values() for m in ms]  # seeds folded, as the stand-in chapter shows
-            got = fold_seeds(experiments.summary_table(tier, in_names, compute=False, **kw), _seed_map(in_members)) if in_names else []
+            got = (fold_seeds(experiments.runs.summary_table(tier, in_names, compute=False, folders=f), _seed_map(in_members))
+                   if in_names else [])
             if any(row_value(r, "f05_cpp") is not None or row_value(r, "f_rev_nyq") is not None for r in got):
                 in_rows, note = got, f"On the Imagenette stand-in ({tier} tier)"
         except Exception as exc:  # noqa: BLE001
@@ -366,15 +440,15 @@ def collect_inputs(
     return ClaimInputs(rows, corruption, f05, missing, in_rows, note)
 
 
-def lambda_sweep_path(tier: str, *, results_root: Any = None) -> "Path":
+def lambda_sweep_path(tier: str, *, folders: Folders | None = None) -> Path:
     """Where `bench/neural_lambda_sweep.py --out` stores a tier's sweep: results/<tier>/neural_lambda_sweep.json."""
-    return paths.results_dir(results_root) / tier / "neural_lambda_sweep.json"
+    return (folders or paths.folders()).results / tier / "neural_lambda_sweep.json"
 
 
-def load_lambda_sweep(tier: str, *, results_root: Any = None) -> dict[str, Any] | None:
+def load_lambda_sweep(tier: str, *, folders: Folders | None = None) -> dict[str, Any] | None:
     """The stored lambda sweep of `tier` (see :func:`lambda_sweep_path`), or None when there is none.
     A file that is not a sweep table is an error that names it."""
-    p = lambda_sweep_path(tier, results_root=results_root)
+    p = lambda_sweep_path(tier, folders=folders)
     if not p.exists():
         return None
     try:
@@ -389,15 +463,15 @@ def load_lambda_sweep(tier: str, *, results_root: Any = None) -> dict[str, Any] 
 
 
 
-def frontier_path(*, results_root: Any = None) -> "Path":
+def frontier_path(*, folders: Folders | None = None) -> Path:
     """Where `bench/cpu_frontier.py` stores the cpu tier's accuracy-time frontier: results/bench/cpu_frontier.json."""
-    return paths.results_dir(results_root) / "bench" / "cpu_frontier.json"
+    return (folders or paths.folders()).results / "bench" / "cpu_frontier.json"
 
 
-def load_frontier(*, results_root: Any = None) -> list[dict[str, Any]] | None:
+def load_frontier(*, folders: Folders | None = None) -> list[dict[str, Any]] | None:
     """The rows of the stored accuracy-time frontier (see :func:`frontier_path`), or None when there is none.
     A file that is not a frontier table is an error that names it and the command that remakes it."""
-    p = frontier_path(results_root=results_root)
+    p = frontier_path(folders=folders)
     if not p.exists():
         return None
     try:
@@ -409,10 +483,10 @@ def load_frontier(*, results_root: Any = None) -> list[dict[str, Any]] | None:
     return rows
 
 
-def load_instance_spread(tier: str, model: str = "base", *, results_root: Any = None) -> dict[str, Any] | None:
+def load_instance_spread(tier: str, model: str = "base", *, folders: Folders | None = None) -> dict[str, Any] | None:
     """The stored comparison of two instances of one recipe (bench/instance_spread.py: the recorded
     training vs one with another thread count), or None when there is none."""
-    p = paths.results_dir(results_root) / "bench" / f"instance_spread_{tier}_{model}.json"
+    p = (folders or paths.folders()).results / "bench" / f"instance_spread_{tier}_{model}.json"
     if not p.exists():
         return None
     try:

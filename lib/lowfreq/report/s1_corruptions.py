@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 import numpy as np
 
 from lowfreq import experiments
-from lowfreq.methods import spectra
 from lowfreq.methods.corruptions import CORRUPTIONS, FREQUENCY_GROUPS
 from lowfreq.methods.spectra import log_power_image
 from lowfreq.report import claims, rows
@@ -61,12 +60,12 @@ def s1_corruptions(
     missing), the check of the paper's grouping against their f_0.5 (cycles/pixel), and the accuracy
     of `models` by corruption frequency group (computed when missing per :func:`resolve_compute`)."""
     compute = resolve_compute(tier, compute_missing)
-    cfg = experiments.tier_config(tier)
+    cfg = experiments.tiers.tier_config(tier)
     n_img = cfg.n_corruption if n_spectra is None else int(n_spectra)
     es_source = eval_source(tier, n_img)
     numbers: dict[str, Any] = {"n_img": n_img, "n_sev": len(cfg.severities), "n_corr": len(CORRUPTIONS)}
     sw = Stopwatch()
-    spectra_ = experiments.tier_corruption_spectra(tier, n=n_img, compute=True)
+    spectra_ = experiments.corruption_power.tier_corruption_spectra(tier, n=n_img, compute=True)
     wall_spectra = sw.elapsed_s
     grouping = claims.check_grouping({k: v.f05_cpp for k, v in spectra_.items()})
     for g, m in grouping.numbers.get("median_cpp", {}).items():
@@ -102,7 +101,7 @@ def plot_corruption_spectra(
     """S1 Fig A: the mean power spectrum of each corruption's change (corrupted - clean), one panel
     per corruption, one row per frequency group (low, medium, high).
 
-    spectra: {corruption name: lowfreq.experiments.CorruptionSpectrum}. Each panel shows log10 power,
+    spectra: {corruption name: lowfreq.experiments.corruption_power.CorruptionSpectrum}. Each panel shows log10 power,
     fftshift-ed (DC in the centre), axes in cycles/pixel (-0.5..0.5), its own colour scale; the
     dashed circle is the corruption's f_0.5. Returns the Figure.
     """

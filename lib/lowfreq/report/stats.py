@@ -22,7 +22,7 @@ equal; a bootstrap over 2 or 3 seeds has too few distinct resamples to give a 5%
 seed has no spread of its own: it is given the spread of one training measured by
 ``bench/instance_spread.py`` (:func:`instance_sd`), never taken as exact.
 
-Rows are ``experiments.summary``-style dicts (``model``, ``group``, ``f05_cpp`` cycles/pixel,
+Rows are ``experiments.runs.summary``-style dicts (``model``, ``group``, ``f05_cpp`` cycles/pixel,
 ``f_rev_nyq`` fraction of Nyquist, ``mean_eps`` in [0, 1] pixel units, accuracies as fractions);
 every function keeps the units of the keys it is given.
 """
@@ -598,7 +598,7 @@ def censored_eps(epsilon: Sequence[float] | np.ndarray, success: Sequence[bool] 
 def attack_max_epsilon(settings: AttackSettings) -> float | None:
     """The largest ε an attack with these settings searches ([0, 1] pixel units): PGD's ``max_epsilon``
     (:class:`lowfreq.methods.attacks.PGDBisection`) when PGD is among its attacks, else None (FMN and
-    BB alone have no largest ε). A tier's settings (``experiments.tier_config(tier).attack``) are those
+    BB alone have no largest ε). A tier's settings (``experiments.tiers.tier_config(tier).attack``) are those
     its attack records are keyed by."""
     return float(settings.pgd.max_epsilon) if "pgd" in settings.attacks else None
 

@@ -83,7 +83,7 @@ def summary(
         "vertex": by_id["inverted_u"].numbers.get("vertex_nyq", math.nan),
         "lead_coef": by_id["inverted_u"].numbers.get("a", math.nan),
     }
-    cfg = experiments.tier_config(tier)
+    cfg = experiments.tiers.tier_config(tier)
     es_source = eval_source(tier, cfg.n_clean)
     fit = stats.series_fit([r for r in inp.rows if not r.get("gray")], group="blur", min_points=4)
     data = data_label(tier, n=cfg.n_clean)

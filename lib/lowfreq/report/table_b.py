@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 from lowfreq import experiments
 from lowfreq.models import zoo
 from lowfreq.report import rows, stats, tables
-from lowfreq.report.common import eval_source, resolve_compute, timing_text
+from lowfreq.report.common import eval_source, timing_text
 from lowfreq.report.plotting import finish_axes, group_color, group_legend_proxies, new_axes, short_missing_note
 from lowfreq.report.provenance import Provenance, Stopwatch, data_label, make_provenance
 from lowfreq.report.rows import BookModels
@@ -108,15 +108,14 @@ def table_b(tier: str, *, compute_missing: bool | None = None) -> TableB:
     :func:`lowfreq.report.rows.book_models` (computed when missing per :func:`resolve_compute`; seed
     replicas folded into their model's row), with the probe sizes, the seeds per model (`seed_note`)
     and the number and total time (minutes) of the trainings, every seed counted, the chapter quotes."""
-    cfg = experiments.tier_config(tier)
-    compute = resolve_compute(tier, compute_missing)
-    models = rows.book_models(tier)
+    book = rows.book_tier(tier, compute_missing=compute_missing)  # the tier and its models, resolved once
+    cfg, models = book.config, book.models
     es_source = eval_source(tier, cfg.n_clean)
     sw = Stopwatch()
-    table = stats.fold_s1_replicas(rows.table_b_rows(tier, models.names, groups=models.groups, compute=compute))
+    table = stats.fold_s1_replicas(rows.book_table_b_rows(book))
     seed_models = [n for r in table for n in _seed_models(r)]
-    table = add_relative_and_censored(table, rows.gather_results("attack", seed_models, tier),
-                                      rows.gather_results("corruption", seed_models, tier),
+    table = add_relative_and_censored(table, rows.gather_results("attack", seed_models, tier, folders=book.folders),
+                                      rows.gather_results("corruption", seed_models, tier, folders=book.folders),
                                       max_eps=stats.attack_max_epsilon(cfg.attack))
     wall = sw.elapsed_s
     n_missing = sum(1 for r in table if r.get("missing"))
@@ -133,7 +132,7 @@ def table_b(tier: str, *, compute_missing: bool | None = None) -> TableB:
                                   f"No second instance of `base` is stored for this tier (`python bench/instance_spread.py --tier {tier}`).")
     colour = [r.name for r in zoo.recipes(tier, replicas=True) if r.in_channels == 3]
     probe = f"python -m lowfreq zoo probe {' '.join(colour)} --tier {tier} --time-as cifar10_zoo"
-    numbers["timing"] = timing_text(experiments.run_timing(tier, "cifar10_zoo", colour),
+    numbers["timing"] = timing_text(experiments.runs.run_timing(tier, "cifar10_zoo", colour),
                                      f"not measured at this tier (with empty model and results folders: `{probe}`)",
                                      shared_machine_note=True)
     prov = make_provenance(tier=tier, data=data_label(tier, n=cfg.n_clean), data_detail=es_source, models=models.names,

@@ -34,7 +34,7 @@ from lowfreq.report.paper import GROUP_ORDER, group_label, paper_group
 from lowfreq.report.stats import epsilon_at_success, is_finite, is_gray_row, row_seed_spread, row_value
 
 if TYPE_CHECKING:  # pragma: no cover
-    from lowfreq.experiments import CorruptionSpectrum
+    from lowfreq.experiments.corruption_power import CorruptionSpectrum
 
 __all__ = [
     "instance_spread_markdown",
@@ -136,7 +136,7 @@ def probe_table_markdown(
     """The Fig 2 numbers of each model as Markdown: clean and mean corruption accuracy (%), epsilon at
     50% attack success and mean +- std of the per-image minimal epsilon (x1/255), f_0.5 +- bootstrap
     std (cycles/pixel) and f_rev +- std over pairing seeds (fraction of Nyquist); '—' where missing.
-    attacks / corruption: payloads of experiments.attack_result / corruption_results; hybrids:
+    attacks / corruption: payloads of experiments.probes.attack_result / corruption_results; hybrids:
     HybridCurve objects."""
     attacks, corruption, hybrids = attacks or {}, corruption or {}, hybrids or {}
     lines = ["| model | clean acc. (%) | corruption acc. (%) | ε at 50% success (×1/255) | minimal ε, mean ± std (×1/255) "
@@ -196,7 +196,7 @@ def tier_table_markdown(tiers: Sequence[str] = zoo.TIERS) -> str:
         n_train = "all" if r.train_subset is None else f"{r.train_subset:,}"
         values = {"data": data, "architecture": r.arch, "training images": n_train, "epochs": str(r.epochs)}
         try:
-            cfg = experiments.tier_config(t)
+            cfg = experiments.tiers.tier_config(t)
             values["hybrid images x seeds"] = f"{cfg.n_hybrid:,} x {len(cfg.hybrid_seeds)}"
             values["attacked images"] = f"{cfg.n_attack:,} ({', '.join(cfg.attacks)})"
         except (ImportError, ValueError, AttributeError):
@@ -464,7 +464,7 @@ def neural_table_markdown(
 ) -> str:
     """The neural group's numbers as Markdown, one row per model: population and lambda (from its zoo
     recipe; '—' for the baselines), clean accuracy, representational match with the mouse- and
-    monkey-like populations (payloads of :func:`lowfreq.experiments.match_result`), f_rev +- std over
+    monkey-like populations (payloads of :func:`lowfreq.experiments.probes.match_result`), f_rev +- std over
     pairing seeds, f_0.5 +- bootstrap std, median and mean minimal epsilon (x1/255) and corruption
     accuracy (%) by frequency group (low / medium / high) and overall. '—' where missing."""
     attacks, corruption, hybrids, matches = attacks or {}, corruption or {}, hybrids or {}, matches or {}

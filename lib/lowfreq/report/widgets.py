@@ -319,7 +319,7 @@ def front_explorer(
     image_px: int = 128,
 ) -> Any:
     """The live preprocessing explorer (ipywidgets; needs a kernel): an image selector and a slider
-    whose value v builds the front `make_front(v)` (e.g. ``lambda s: models.GaussianBlur(s)`` or
+    whose value v builds the front `make_front(v)` (e.g. ``lambda s: models.layers.GaussianBlur(s)`` or
     ``lambda k: pca.truncated(int(k))``); each change recomputes the view of :func:`front_frames`.
     Returns an ``ipywidgets.VBox``. In a static page it shows its initial state only."""
     import ipywidgets as W

@@ -28,7 +28,7 @@ from lowfreq import data
 from lowfreq.data.archive import dataset_fingerprint
 from lowfreq.core.tiers import DEFAULT_TIER
 from lowfreq.core.tiers import tier as tier_of
-from lowfreq.core.utils import atomic_torch_save, batches, in_processes, resolve_device
+from lowfreq.core.utils import atomic_torch_save, batches, in_processes, resolve_device, to_grayscale
 from lowfreq.data.imagenette import load_imagenette
 from lowfreq.models.layers import PCAProjection, Preprocessed
 from lowfreq.models.zoo import Recipe, build_model, load_trained, recipe, weights_path
@@ -66,17 +66,17 @@ def load_data(r: Recipe, *, data_root: Any = None) -> TrainData:
     the size in its name, e.g. 'imagenette64', whose val split is the test set)."""
     if r.dataset == "synthetic":
         n_train = r.train_subset or 2000
-        tx, ty = data.cue_conflict(n_train, seed=r.seed)
-        vx, vy = data.cue_conflict(1000, seed=r.seed + 10_000)
-        if r.in_channels == 1:  # the luminance of the colour data (as experiments.eval_set makes its test images)
-            tx, vx = data.to_grayscale(tx), data.to_grayscale(vx)
+        tx, ty = data.synthetic.cue_conflict(n_train, seed=r.seed)
+        vx, vy = data.synthetic.cue_conflict(1000, seed=r.seed + 10_000)
+        if r.in_channels == 1:  # the luminance of the colour data (as experiments.evalsets.eval_set makes its test images)
+            tx, vx = to_grayscale(tx), to_grayscale(vx)
         to8 = lambda x: (x * 255).round().to(torch.uint8)  # noqa: E731
         gray = " (grayscale)" if r.in_channels == 1 else ""
         return TrainData(to8(tx), ty.long(), to8(vx), vy.long(), "synthetic cue-conflict" + gray)
     if r.dataset in ("cifar10", "cifar10-gray"):
         gray = r.dataset == "cifar10-gray"
-        tr = data.load_cifar10("train", root=data_root, grayscale=gray, as_float=False)
-        te = data.load_cifar10("test", root=data_root, grayscale=gray, as_float=False)
+        tr = data.cifar10.load_cifar10("train", root=data_root, grayscale=gray, as_float=False)
+        te = data.cifar10.load_cifar10("test", root=data_root, grayscale=gray, as_float=False)
         tx, ty = tr.images, tr.labels
         if r.train_subset is not None:
             tx, ty = tx[: r.train_subset], ty[: r.train_subset]
