@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from lowfreq import cli, experiments
-from lowfreq.experiments import probes as P
+from lowfreq.experiments import instances, probe_clean, probe_hybrid
 from lowfreq.experiments import runs as R
 from lowfreq.methods import attacks, corruptions, v1
 from lowfreq.training import train as T
@@ -44,16 +44,16 @@ def _spy(monkeypatch, module, name, calls, stage):
 def test_every_stage_runs_on_the_requested_device(dirs, monkeypatch):
     calls: dict[str, list] = {}
     seen: list = []
-    real_get_model = P.get_model
+    real_get_model = instances.get_model
 
     def get_model(*a, **k):
         calls.setdefault("get_model", []).append(k.get("device"))
         return Recorder(real_get_model(*a, **k), seen)
 
-    monkeypatch.setattr(P, "get_model", get_model)
+    monkeypatch.setattr(instances, "get_model", get_model)  # where the probe pipeline looks it up
     _spy(monkeypatch, T, "train", calls, "train")
-    _spy(monkeypatch, P, "predict_labels", calls, "clean")
-    _spy(monkeypatch, P, "hybrid_curve", calls, "hybrid")
+    _spy(monkeypatch, probe_clean, "predict_labels", calls, "clean")
+    _spy(monkeypatch, probe_hybrid, "hybrid_curve", calls, "hybrid")
     _spy(monkeypatch, attacks, "minimal_linf", calls, "attack")
     _spy(monkeypatch, corruptions, "corruption_accuracy", calls, "corruption")
     real_match = v1.representational_match_per_layer

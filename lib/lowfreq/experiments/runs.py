@@ -117,6 +117,13 @@ def _worker_stage_task(stage: str, name: str, tier: str, folders: Folders, devic
     _stage_task(stage, resolve(name, tier), folders, device)
 
 
+def _background_corruption_sets(names: Sequence[str], tier: str, folders: Folders, *, jobs: int = 1,
+                                progress: bool = False) -> dict[str, Any]:
+    """:func:`lowfreq.experiments.probes.prepare_corruption_sets` in a background process, which resolves the
+    models from their names (as :func:`_worker_stage_task`: a resolved model does not cross processes)."""
+    return prepare_corruption_sets([resolve(n, tier) for n in names], folders, jobs=jobs, progress=progress)
+
+
 def _parallel_stage(stage: str, targets: Sequence[ProbeTarget], jobs: int, folders: Folders, progress: bool,
                     device: str = "cpu") -> None:
     """`stage` for `targets` in `jobs` one-thread worker processes on `device` (on a GPU: processes sharing it,
@@ -175,8 +182,8 @@ def run(tier: str, names: Sequence[str] | None = None, *,
     times: dict[str, float] = {}
     producer = None
     if corruption_workers > 0 and "corruption" in probes:
-        producer = in_background(prepare_corruption_sets, (targets, f), dict(jobs=corruption_workers, progress=False),
-                                 what="corrupted sets")
+        producer = in_background(_background_corruption_sets, ([t.name for t in targets], tier, f),
+                                 dict(jobs=corruption_workers, progress=False), what="corrupted sets")
         t_producer = time.perf_counter()
         if progress:
             print(f"[{tier}] making the corrupted image sets in the background ({corruption_workers} CPU worker"
