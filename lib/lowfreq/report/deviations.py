@@ -18,6 +18,7 @@ from lowfreq import experiments
 from lowfreq.core import paths
 from lowfreq.core.paths import Folders
 from lowfreq.core.tiers import TIERS
+from lowfreq.core.tiers import tier as tier_of
 from lowfreq.data.archive import DataNotFoundError
 from lowfreq.experiments import figure_inputs
 from lowfreq.experiments.tiers import DATASET_TIER_CONFIGS, TIER_CONFIGS
@@ -94,7 +95,7 @@ def blur_series_markdown(tiers: Sequence[str] = TIERS, *, folders: Folders | Non
 
     lines = ["| tier | series | σ (px) → $f_{rev}$ (fraction of Nyquist) | base $f_{rev}$ |", "|---|---|---|---:|"]
     for t in tiers:
-        if zoo.DRY_RUN_TIER == t:
+        if tier_of(t).is_dry_run:
             continue
         for family, base in (("cifar10", "base"), ("imagenette", "in_base")):
             try:
