@@ -44,7 +44,7 @@ def report(tmp_path_factory):
         mp.setenv("LOWFREQ_MODEL_DIR", str(root / "models"))
         experiments.clear_caches()
         rep = probe_report.probe_and_report(_tiny(), name="tiny", tier="smoke", n_images=12, progress=False,
-                                            out=root / "out")
+                                            out=root / "out", force=True)
         experiments.clear_caches()
     return rep
 

@@ -102,10 +102,12 @@ def probe_your_model(tier: str, *, compute_missing: bool | None = None, train_mi
     :func:`lowfreq.report.common.resolve_compute`; nothing is written when they are all cached."""
     compute = resolve_compute(tier, compute_missing)
     train = compute if train_missing is None else bool(train_missing)
+    book_results = paths.results_dir()  # the book's own records: written there explicitly (a user's probe is not)
     sw = Stopwatch()
     zoo_rep, zoo_note = None, ""
     try:
-        zoo_rep = build_report(userprobe.probe("base", tier=tier, compute=compute, progress=False, train_missing=train))
+        zoo_rep = build_report(userprobe.probe("base", tier=tier, compute=compute, progress=False, train_missing=train,
+                                               write_results=book_results, force=True))
     except (ValueError, OSError, LookupError) as exc:
         zoo_note = f"the zoo's base model was not probed: {' '.join(str(exc).split())[:240]}"
     wall_zoo = sw.elapsed_s
@@ -121,7 +123,8 @@ def probe_your_model(tier: str, *, compute_missing: bool | None = None, train_mi
                     experiments.get_model("base", tier, train_missing=True, progress=False)
                 except OSError:  # no weights and no data to train them: the cached results are read by label
                     pass
-            file_rep = build_report(userprobe.probe(spec, tier=tier, compute=compute, progress=False, train_missing=train))
+            file_rep = build_report(userprobe.probe(spec, tier=tier, compute=compute, progress=False, train_missing=train,
+                                                    write_results=book_results, force=True))
         except (ValueError, OSError, LookupError) as exc:
             note = f"the model in the file was not probed: {' '.join(str(exc).split())[:240]}"
     wall_file = sw.elapsed_s
