@@ -104,6 +104,35 @@ def _check_out(out: Path) -> None:
             return
 
 
+def terminal_lines(rep: probe_report.ProbeReport) -> list[str]:
+    """One line per measured number, each saying what the number is and in which unit; then the warnings."""
+    r = rep.result
+    row = r.row()
+    out = []
+    if row["clean_acc"] is not None:
+        out.append(f"clean accuracy       {100 * row['clean_acc']:.1f}%: top-1 on the first {r.settings.n_clean} images")
+    if row["f_rev_nyq"] is not None:
+        out.append(f"f_rev                {row['f_rev_nyq']:.3f} (fraction of Nyquist): the mixing frequency at which hybrid "
+                   "images switch from the low- to the high-frequency image's class")
+    if row["f05_cpp"] is not None:
+        out.append(f"f_0.5                {row['f05_cpp']:.3f} cycles/pixel: half the power of the minimal adversarial "
+                   f"perturbations lies below it (their mean L-inf size: {255 * row['mean_eps']:.2f}/255)")
+    if row["corruption_acc"] is not None:
+        groups = ", ".join(f"{g}-frequency {100 * v:.1f}%" for g, v in (r.corruption or {}).get("by_group", {}).items())
+        out.append(f"corruption accuracy  {100 * row['corruption_acc']:.1f}%: mean top-1 over 15 corruptions x 5 severities "
+                   f"({groups} corruptions)")
+    if r.fourier is not None:
+        b = probe_report.heat_map_bands(r.fourier)
+        up = probe_report.heat_map_bands(r.fourier, value="error_increase")
+        bands = probe_report.HEAT_MAP_BANDS_CPP
+        out.append("heat-map error       " + ", ".join(
+            f"{k} |f| {lo:g}-{hi:g} c/p {100 * b[k]:.0f}% ({100 * up[k]:+.0f} points over clean)" for k, (lo, hi) in bands.items())
+            + f": error rate under one Fourier-basis perturbation (L2 norm {r.fourier.norm_l2:g}; clean error "
+            f"{100 * r.fourier.clean_error:.0f}%)")
+    out += [f"warning: {w}" for w in r.warnings]
+    return out
+
+
 def busy_note(*, threads: int | None, load_1min: float | None = None, cores: int | None = None) -> str | None:
     """A one-line suggestion of --threads when the machine is loaded (1-minute load average at or above
     its cores) and no --threads was given; None otherwise (or where the load is unknown)."""
@@ -158,24 +187,13 @@ def run(args: argparse.Namespace) -> int:
     html_path, json_path = probe_report.write_report(rep, out)
     r = rep.result
     print(f"{r.name} ({r.description}) on {r.data.get('name')}, tier {r.tier}:")
-    row = r.row()
-    if row["clean_acc"] is not None:
-        print(f"  clean accuracy       {100 * row['clean_acc']:.1f}%")
-    if row["f_rev_nyq"] is not None:
-        print(f"  f_rev                {row['f_rev_nyq']:.3f} (fraction of Nyquist)")
-    if row["f05_cpp"] is not None:
-        print(f"  f_0.5                {row['f05_cpp']:.3f} cycles/pixel; mean minimal eps {255 * row['mean_eps']:.2f}/255")
-    if row["corruption_acc"] is not None:
-        groups = ", ".join(f"{g} {100 * v:.1f}%" for g, v in (r.corruption or {}).get("by_group", {}).items())
-        print(f"  corruption accuracy  {100 * row['corruption_acc']:.1f}% ({groups})")
-    if r.fourier is not None:
-        b = probe_report.heat_map_bands(r.fourier)
-        up = probe_report.heat_map_bands(r.fourier, value="error_increase")
-        print("  heat-map error       " + ", ".join(f"{k} |f| {100 * v:.0f}% ({100 * up[k]:+.0f})" for k, v in b.items())
-              + f" (clean {100 * r.fourier.clean_error:.0f}%)")
+    for line in terminal_lines(rep):
+        print("  " + line)
     for k, why in r.missing.items():
         print(f"  {k}: not measured ({why})")
-    print(rep.paragraph)
+    print("summary:")
+    for line in probe_report.summary_lines(rep):
+        print("  " + line)
     took = {k: round(v, 1) for k, v in r.wall_s.items()}
     print(f"computed {', '.join(r.computed) or 'nothing (all cached)'} in {time.perf_counter() - t0:.0f} s"
           + (f" (seconds per probe: {took})" if took else ""))
