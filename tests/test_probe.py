@@ -17,6 +17,7 @@ from lowfreq.cli import main
 from lowfreq.core.cache import PieceStore, model_fingerprint
 from lowfreq.experiments import userprobe, usermodels
 from lowfreq.models import registry
+from lowfreq.models.layers import CIFAR10_MEAN, CIFAR10_STD
 from lowfreq.models.nets import cifar_cnn
 from lowfreq.models.registry import ModelSpec
 
@@ -36,6 +37,7 @@ def tiny(num_classes: int = 10, seed: int = 0) -> nn.Module:
 MODEL_FILE = '''
 import torch
 from torch import nn
+from lowfreq.models.layers import CIFAR10_MEAN, CIFAR10_STD
 from lowfreq.models.nets import cifar_cnn
 
 
@@ -468,6 +470,18 @@ def test_a_broken_input_pipeline_stops_before_the_long_probes(dirs):
     with pytest.raises(ValueError) as e:  # a normalization given twice: far below what the user knows
         userprobe.probe(good, name="twice", mean="0,0,0", std="1.05,1.05,1.05", expected_accuracy=1.0, **kw)
     _one_line(e, "far below the 100.0% you expect", "twice")
+    with pytest.raises(ValueError) as e:  # the same without a stated accuracy: the probe tries the usual fixes
+        userprobe.probe(good, name="twice", mean="0,0,0", std="1.05,1.05,1.05", **kw)
+    _one_line(e, "but 100.0% without --mean/--std", "normalization applied twice")
+
+    class WantsNormalized(nn.Module):  # trained on (x - CIFAR-10 mean) / std: [0, 1] images are not what it saw
+        def forward(self, x):
+            m, sd = torch.tensor(CIFAR10_MEAN)[None, :, None, None], torch.tensor(CIFAR10_STD)[None, :, None, None]
+            return good(x * sd + m)
+
+    with pytest.raises(ValueError) as e:
+        userprobe.probe(WantsNormalized().eval(), name="raw", **kw)
+    _one_line(e, "but 100.0% with --mean 0.4914,0.4822,0.4465 --std 0.247,0.2435,0.2616", "missing --mean/--std")
     forced = userprobe.probe(Scaled(good).eval(), name="scaled", force=True, **kw)
     assert forced.fourier is not None and any("chance" in w for w in forced.warnings)
     assert userprobe.probe(good, name="good", **kw).warnings == []

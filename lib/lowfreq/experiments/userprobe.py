@@ -56,6 +56,7 @@ from lowfreq.experiments.usermodels import ExportedModel, ModelSource, UserModel
 from lowfreq.methods.fourier import FourierHeatMap
 from lowfreq.methods.hybrid import HybridCurve
 from lowfreq.models import registry
+from lowfreq.models.layers import CIFAR10_MEAN, CIFAR10_STD, IMAGENET_MEAN, IMAGENET_STD
 
 __all__ = [
     "PROBES",
@@ -71,6 +72,7 @@ __all__ = [
     "check_probe_images",
     "check_model",
     "check_clean_accuracy",
+    "diagnose_inputs",
     "write_folder",
     "ProbeResult",
     "probe",
@@ -396,6 +398,47 @@ def check_clean_accuracy(accuracy: float, *, n: int, num_classes: int, expected:
             "Fix it, or pass --force (force=True) to probe anyway")
 
 
+#: Images on which :func:`diagnose_inputs` tries the usual preprocessing fixes.
+DIAGNOSIS_IMAGES = 500
+
+
+def diagnose_inputs(model: UserModel, images: torch.Tensor, labels: torch.Tensor, *, device: torch.device,
+                    family: str | None = None) -> tuple[float, dict[str, float]]:
+    """The model's accuracy on (the first :data:`DIAGNOSIS_IMAGES` of) `images` as the probe feeds them, and
+    with each usual fix of a preprocessing mistake: {fix: accuracy}. Fixes: without the given --mean/--std
+    (normalization twice), with the data's usual --mean/--std when none were given (CIFAR-10's for 32 px
+    CIFAR-10 and synthetic images, ImageNet's otherwise), and inputs scaled to 0-255 (when none were given)."""
+    x, y = images[:DIAGNOSIS_IMAGES].to(device), labels[:DIAGNOSIS_IMAGES].to(device)
+    c = x.shape[1]
+    classes = None if model.class_map is None else [list(g) for g in model.class_map.groups]
+
+    def acc(m: nn.Module, scale: float = 1.0) -> float:
+        right = 0
+        with torch.inference_mode():
+            for sl in utils.batches(len(x), 250):
+                right += int((m(x[sl] * scale).argmax(1) == y[sl]).sum())
+        return right / max(len(x), 1)
+
+    def per_channel(v: Sequence[float]) -> list[float]:
+        return [float(a) for a in v] if c == 3 else [sum(v) / len(v)] * c
+
+    now = acc(model)
+    fixes: dict[str, float] = {}
+    if model.normalize is not None:
+        fixes["without --mean/--std"] = acc(UserModel(model.net, classes=classes).to(device).eval())
+    else:
+        mean, std = (CIFAR10_MEAN, CIFAR10_STD) if family in ("cifar10", "synthetic", "custom") and x.shape[-1] == 32 \
+            else (IMAGENET_MEAN, IMAGENET_STD)
+        fixed = UserModel(model.net, mean=per_channel(mean), std=per_channel(std), classes=classes).eval()
+        for part in (fixed.normalize, fixed.class_map):
+            if part is not None:
+                part.to(device)
+        words = ",".join(f"{v:g}" for v in per_channel(mean)), ",".join(f"{v:g}" for v in per_channel(std))
+        fixes[f"with --mean {words[0]} --std {words[1]}"] = acc(fixed)
+        fixes["with inputs scaled to 0-255"] = acc(model, 255.0)
+    return now, fixes
+
+
 # --------------------------------------------------------------------------- results
 @dataclass
 class ProbeResult:
@@ -657,8 +700,9 @@ def probe(
     is never the checkout's committed ``results/`` unless passed explicitly. Before anything long runs the
     model is checked (:func:`check_model`); problems are one-line ValueErrors that say what to do. After the
     clean probe, an accuracy near chance or far below `expected_accuracy` (a fraction; default for a
-    registry model with options: its own clean record) stops the other probes with one line naming the
-    likely causes (:func:`check_clean_accuracy`); force=True makes it a warning (``warnings`` of the result).
+    registry model with options: its own clean record), or far below what a usual fix of the input
+    pipeline gives (:func:`diagnose_inputs`, a model that is not the book's), stops the other probes with one
+    line naming the likely causes (:func:`check_clean_accuracy`); force=True makes it a warning (``warnings``).
     """
     chosen = _chosen(probes_to_run)
     say = log or (lambda _s: None)
@@ -776,6 +820,17 @@ def probe(
         problem = check_clean_accuracy(float(rec.payload["accuracy"]), n=int(rec.payload.get("n", 0)),
                                        num_classes=pd.num_classes, expected=expected, expected_from=expected_from,
                                        normalized=options["mean"] is not None)
+        if problem is None and todo and wrapped is not None and not plan.book and (src is None or src.registry_name is None):
+            now, fixes = diagnose_inputs(wrapped, pd.images, pd.labels, device=dev, family=pd.family)
+            fix, best = max(fixes.items(), key=lambda kv: kv[1]) if fixes else ("", 0.0)
+            if best >= now + max(FAR_BELOW, 1.0 / pd.num_classes):
+                problem = (f"clean accuracy {100 * now:.1f}% on the first {min(len(pd.labels), DIAGNOSIS_IMAGES)} images, but "
+                           f"{100 * best:.1f}% {fix}: the probes would measure a broken input pipeline; likely cause: "
+                           + ("normalization applied twice (the model normalizes inside; leave out --mean/--std)"
+                              if fix.startswith("without") else
+                              "a model that expects 0-255 inputs (scale inside the model)" if "0-255" in fix else
+                              "missing --mean/--std (the model expects normalized inputs; give its own statistics)")
+                           + ". Fix it, or pass --force (force=True) to probe anyway")
         if problem is not None and todo and not force:
             raise ValueError(problem)
         if problem is not None:
