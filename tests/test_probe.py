@@ -520,3 +520,27 @@ def test_a_probe_from_the_checkout_leaves_it_clean(model_file, tmp_path, monkeyp
     assert list((tmp_path / "probe" / "results" / "smoke" / "fourier").glob("small-*.json"))
     assert (tmp_path / "probe" / "reports" / "small" / "report.html").is_file() and str(tmp_path / "probe") in out
     assert userprobe.write_folder(REPO / "results") == REPO / "results"  # asked for explicitly: written there
+
+
+def test_torchscript_loads_without_torch_deprecation_noise(tmp_path):
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.jit.save(torch.jit.script(tiny()), str(tmp_path / "m.pt"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # any FutureWarning / DeprecationWarning reaching the user fails here
+        net = usermodels.resolve_model(str(tmp_path / "m.pt")).load()
+    assert isinstance(net, nn.Module) and net(torch.rand(2, 3, 32, 32)).shape == (2, 10)
+
+
+def test_threads_are_in_the_help_and_suggested_on_a_busy_machine(capsys):
+    from lowfreq.cli import probe as cli_probe
+
+    with pytest.raises(SystemExit):
+        main(["probe", "--help"])
+    assert "--threads N" in capsys.readouterr().out
+    note = cli_probe.busy_note(threads=None, load_1min=7.5, cores=2)
+    assert note is not None and "load 7.5 on 2 cores" in note and "--threads 1" in note
+    assert cli_probe.busy_note(threads=None, load_1min=0.5, cores=2) is None  # idle: nothing to say
+    assert cli_probe.busy_note(threads=2, load_1min=7.5, cores=2) is None  # chosen already

@@ -176,7 +176,8 @@ def probe_your_model(tier: str, *, compute_missing: bool | None = None, train_mi
         return ", ".join(f"{numbers[f'{band}_' + _key(n)]:.0f} for {n}" for n in have) or "none (no heat map at this tier)"
 
     numbers.update(heat_high_list=listing("high"), heat_low_list=listing("low"),
-                   heat_missing=("; ".join(f"{n}: {why}" for n, why in notes.items()) if notes else
+                   heat_missing=("; ".join(f"{', '.join(n for n in notes if notes[n] == why)}: {why}"
+                                           for why in dict.fromkeys(notes.values())) if notes else
                                  "none: every group's map is measured by the protocol"))
     maps_recs = [r for r in (_fourier_record(n, tier) for n in group_models) if r is not None]
     data_rec = maps_recs[0].payload.get("data") if maps_recs else ""
