@@ -24,7 +24,7 @@ from lowfreq.core.utils import resolve_device
 from lowfreq.experiments.userprobe import INPUT_SIZE_RANGE_PX, PROBES
 from lowfreq.report import probe_report
 
-__all__ = ["add_parser", "run"]
+__all__ = ["add_parser", "run", "terminal_lines", "busy_note"]
 
 _EPILOG = """MODEL is one of:
   NAME                     a registry model (python -m lowfreq models list): zoo models at --tier, published ones
