@@ -467,12 +467,15 @@ def test_a_broken_input_pipeline_stops_before_the_long_probes(dirs):
     lines: list[str] = []
     with pytest.raises(ValueError) as e:  # a model that expects 0-255 gets [0, 1]: one answer for everything
         userprobe.probe(Scaled(good).eval(), name="scaled", log=lines.append, **kw)
-    _one_line(e, "chance", "0-255", "--force")
+    _one_line(e, "but 100.0% with inputs scaled to 0-255", "expects 0-255 inputs", "--force")
     assert not any("fourier" in line for line in lines)  # stopped before the heat map
-    with pytest.raises(ValueError) as e:  # a normalization given twice: far below what the user knows
-        userprobe.probe(good, name="twice", mean="0,0,0", std="1.05,1.05,1.05", expected_accuracy=1.0, **kw)
-    _one_line(e, "far below the 100.0% you expect", "twice")
-    with pytest.raises(ValueError) as e:  # the same without a stated accuracy: the probe tries the usual fixes
+    half_wrong = kw | {"labels": (y + (torch.arange(30) < 15).long()) % 10}  # no input fix helps: 50% is all there is
+    with pytest.raises(ValueError) as e:  # far below what the user knows it scores
+        userprobe.probe(good, name="half", expected_accuracy=1.0, **half_wrong)
+    _one_line(e, "50.0% on 30 images is far below the 100.0% you expect", "--mean/--std")
+    assert userprobe.probe(good, name="half", probes_to_run=("clean",), **{k: v for k, v in half_wrong.items()
+                                                                          if k != "probes_to_run"}).warnings == []
+    with pytest.raises(ValueError) as e:  # a normalization given twice: the probe tries the usual fixes
         userprobe.probe(good, name="twice", mean="0,0,0", std="1.05,1.05,1.05", **kw)
     _one_line(e, "but 100.0% without --mean/--std", "normalization applied twice")
 
@@ -485,7 +488,7 @@ def test_a_broken_input_pipeline_stops_before_the_long_probes(dirs):
         userprobe.probe(WantsNormalized().eval(), name="raw", **kw)
     _one_line(e, "but 100.0% with --mean 0.4914,0.4822,0.4465 --std 0.247,0.2435,0.2616", "missing --mean/--std")
     forced = userprobe.probe(Scaled(good).eval(), name="scaled", force=True, **kw)
-    assert forced.fourier is not None and any("chance" in w for w in forced.warnings)
+    assert forced.fourier is not None and any("0-255" in w for w in forced.warnings)
     assert userprobe.probe(good, name="good", **kw).warnings == []
 
 

@@ -823,7 +823,8 @@ def probe(
         problem = check_clean_accuracy(float(rec.payload["accuracy"]), n=int(rec.payload.get("n", 0)),
                                        num_classes=pd.num_classes, expected=expected, expected_from=expected_from,
                                        normalized=options["mean"] is not None)
-        if problem is None and todo and wrapped is not None and not plan.book and (src is None or src.registry_name is None):
+        if todo and wrapped is not None and not plan.book and (src is None or src.registry_name is None):
+            # a user's model: try the usual fixes; one that does far better is named (over the generic causes)
             now, fixes = diagnose_inputs(wrapped, pd.images, pd.labels, device=dev, family=pd.family)
             fix, best = max(fixes.items(), key=lambda kv: kv[1]) if fixes else ("", 0.0)
             if best >= now + max(FAR_BELOW, 1.0 / pd.num_classes):
