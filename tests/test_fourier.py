@@ -131,3 +131,90 @@ def test_input_errors_are_one_line():
         fourier.fourier_heat_map(model, _images(4), torch.arange(3), progress=False)
     with pytest.raises(ValueError, match="norm_l2"):
         fourier.fourier_heat_map(model, _images(4), torch.arange(4), norm_l2=-1.0, progress=False)
+
+
+class ColourContrast(nn.Module):
+    """Reads only the mean red-minus-green contrast of each image: blind to any perturbation that is the same in
+    every channel."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        d = (x[:, 0] - x[:, 1]).mean((1, 2))[:, None]
+        return -2000.0 * (d - torch.linspace(-0.06, 0.06, 5)[None]) ** 2
+
+
+class Recorder(nn.Module):
+    """Passes images to a linear classifier and keeps every batch it was given."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.inner = _linear(size=8)
+        self.seen: list[torch.Tensor] = []
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.seen.append(x.clone())
+        return self.inner(x)
+
+
+def _perturbations(sign: str) -> torch.Tensor:
+    """(bases x images, C, H, W): every perturbation the heat map added to 12 grey 8 x 8 images (no clipping)."""
+    rec = Recorder()
+    x = torch.full((12, 3, 8, 8), 0.5)
+    fourier.fourier_heat_map(rec, x, torch.arange(12) % 10, norm_l2=0.5, sign=sign, progress=False)
+    return torch.cat(rec.seen[1:]) - 0.5  # the first batch: the clean images
+
+
+def test_signs_are_drawn_per_image_and_channel_by_default():
+    d = _perturbations("per_channel")
+    ref = d[:, :1]  # each channel is +-1 times the same basis image: its sign relative to channel 0
+    ratio = (d * ref).sum((2, 3)) / (ref * ref).sum((2, 3)).clamp_min(1e-12)
+    assert torch.allclose(ratio.abs(), torch.ones_like(ratio), atol=1e-4)
+    differ = (ratio < 0).any(1)  # some channel's sign differs from channel 0's
+    assert 0.6 < float(differ.float().mean()) < 0.9  # independent fair signs: 3/4 of the images on average
+    assert set(ratio[:, 1].sign().tolist()) == {-1.0, 1.0} and set(ratio[:, 2].sign().tolist()) == {-1.0, 1.0}
+    shared = _perturbations("shared")
+    assert torch.equal(shared[:, 0], shared[:, 1]) and torch.equal(shared[:, 1], shared[:, 2])
+    assert fourier.fourier_heat_map(_linear(size=8), torch.full((2, 3, 8, 8), 0.5), [0, 1], progress=False).sign == "per_channel"
+    with pytest.raises(ValueError, match="sign must be one of"):
+        fourier.fourier_heat_map(_linear(size=8), torch.full((2, 3, 8, 8), 0.5), [0, 1], sign="per_image", progress=False)
+
+
+def test_a_colour_contrast_model_sees_per_channel_signs_but_not_a_shared_sign():
+    x = _images(40)
+    model = ColourContrast()
+    y = model(x).argmax(1)
+    shared = fourier.fourier_heat_map(model, x, y, sign="shared", progress=False)
+    own = fourier.fourier_heat_map(model, x, y, progress=False)
+    assert shared.clean_error == own.clean_error == 0.0
+    assert np.all(shared.error == 0.0)  # the same change in R and G leaves R - G as it was
+    assert own.error[16, 16] > 0.3  # a DC shift of opposite sign in R and G moves the contrast by 0.25
+
+
+def _shared_sign_v1(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, seed: int) -> np.ndarray:
+    """The heat map's error as CODE_VERSION 1 computed it, written out plainly: one sign per image, drawn from
+    default_rng([seed, iy, ix]), the same in every channel; unshifted layout."""
+    n, _, h, w = x.shape
+    v = fourier.default_norm_l2(h, w)
+    err = np.full((h, w), np.nan)
+    for iy, ix in fourier.unique_frequencies(h, w):
+        u = fourier.fourier_basis(h, w, np.fft.fftfreq(h)[iy], np.fft.fftfreq(w)[ix]).float()
+        r = torch.from_numpy(np.random.default_rng([seed, iy, ix]).integers(0, 2, n).astype(np.float32) * 2 - 1)
+        xp = (x + (v * r)[:, None, None, None] * u).clamp(0, 1)
+        with torch.inference_mode():
+            e = float((model(xp).argmax(1) != y).double().mean())
+        err[iy, ix] = err[(-iy) % h, (-ix) % w] = e
+    return err
+
+
+def test_the_shared_option_reproduces_the_previous_protocol_exactly():
+    x = _images(6, size=16, seed=3)
+    model = _linear(2, size=16)
+    y = model(x).argmax(1)  # clean error 0: the map's values come from the perturbations
+    hm = fourier.fourier_heat_map(model, x, y, seed=5, sign="shared", batch_size=5, progress=False)
+    assert np.array_equal(np.fft.ifftshift(hm.error), _shared_sign_v1(model, x, y, seed=5))
+    assert 0 < hm.error.mean() < 1
+    assert hm.sign == "shared" and fourier.FourierHeatMap.from_dict(hm.to_dict()).sign == "shared"
+    own = fourier.fourier_heat_map(model, x, y, seed=5, progress=False)
+    assert not np.array_equal(own.error, hm.error)  # the protocol's signs are other draws
+    old = hm.to_dict()
+    del old["sign"]  # a record of CODE_VERSION 1 names no sign: it was the shared one
+    assert fourier.FourierHeatMap.from_dict(old).sign == "shared"

@@ -17,6 +17,7 @@ from lowfreq.cli import main
 from lowfreq.core.cache import PieceStore, model_fingerprint
 from lowfreq.experiments import userprobe, usermodels
 from lowfreq.models import registry
+from lowfreq.models.layers import CIFAR10_MEAN, CIFAR10_STD
 from lowfreq.models.nets import cifar_cnn
 from lowfreq.models.registry import ModelSpec
 
@@ -36,6 +37,7 @@ def tiny(num_classes: int = 10, seed: int = 0) -> nn.Module:
 MODEL_FILE = '''
 import torch
 from torch import nn
+from lowfreq.models.layers import CIFAR10_MEAN, CIFAR10_STD
 from lowfreq.models.nets import cifar_cnn
 
 
@@ -190,7 +192,8 @@ def fake_registry_model(monkeypatch):
 
 
 def test_registry_form_is_keyed_as_the_book_keys_it(fake_registry_model, dirs):
-    res = userprobe.probe(fake_registry_model, tier="smoke", n_images=N, probes_to_run=("clean", "fourier"), progress=False)
+    res = userprobe.probe(fake_registry_model, tier="smoke", n_images=N, probes_to_run=("clean", "fourier"), progress=False,
+                          force=True)  # an untrained CNN: near chance
     assert res.form == "registry" and res.group == "adv" and res.identity == "feedbeef" * 2
     assert set(res.computed) == {"clean", "fourier"} and res.records["fourier"].kind == "fourier"
     assert res.records["clean"].kind == "userprobe/clean"  # capped sizes: not the book's configuration
@@ -354,9 +357,11 @@ def test_own_images_must_be_nchw_in_unit_range(dirs):
 # ============================================================================ cache, resume, command line
 def test_results_are_cached_resumed_and_read_only_on_request(model_file, dirs):
     spec = f"{model_file}:small"
-    first = userprobe.probe(spec, tier="smoke", n_images=N, probes_to_run=("clean", "hybrid"), progress=False)
+    first = userprobe.probe(spec, tier="smoke", n_images=N, probes_to_run=("clean", "hybrid"), progress=False,
+                            force=True)
     assert first.computed == ("clean", "hybrid") and first.records["hybrid"].kind == "userprobe/hybrid"
-    again = userprobe.probe(spec, tier="smoke", n_images=N, probes_to_run=("clean", "hybrid"), progress=False)
+    again = userprobe.probe(spec, tier="smoke", n_images=N, probes_to_run=("clean", "hybrid"), progress=False,
+                            force=True)
     assert again.computed == () and again.hybrid.to_dict() == first.hybrid.to_dict()
     cached = userprobe.probe(spec, tier="smoke", n_images=N, probes_to_run=("clean", "fourier"), progress=False,
                              compute=False)
@@ -377,8 +382,10 @@ def test_results_are_cached_resumed_and_read_only_on_request(model_file, dirs):
 def test_command_line_probe_and_its_one_line_errors(model_file, dirs, capsys):
     out = dirs / "report"
     rc = main(["probe", f"{model_file}:small", "--tier", "smoke", "--images", str(N), "--probes", "clean,fourier",
-               "--out", str(out), "--quiet"])
-    text = capsys.readouterr().out
+               "--out", str(out), "--force"])
+    captured = capsys.readouterr()
+    text = captured.out
+    assert "\r" not in captured.err and "\r" not in text  # not a terminal: no progress bars, lines a log can read
     assert rc == 0 and "clean accuracy" in text and "heat-map error" in text and (out / "report.html").is_file()
     data = json.loads((out / "report.json").read_text())
     assert data["model"]["name"] == "small" and set(data["results"]) == {"clean", "fourier"}
@@ -404,7 +411,7 @@ def test_settings_follow_the_tier_and_the_image_size():
 
 def test_cached_results_are_read_by_label_when_the_model_is_not_here(model_file, dirs):
     spec = f"{model_file}:small"
-    first = userprobe.probe(spec, tier="smoke", n_images=N, probes_to_run=("clean", "fourier"), progress=False)
+    first = userprobe.probe(spec, tier="smoke", n_images=N, probes_to_run=("clean", "fourier"), progress=False, force=True)
     model_file.rename(model_file.with_suffix(".moved"))  # a clone without the model (or its weights)
     with pytest.raises(FileNotFoundError):
         userprobe.probe(spec, tier="smoke", n_images=N, probes_to_run=("clean", "fourier"), progress=False)
@@ -414,3 +421,131 @@ def test_cached_results_are_read_by_label_when_the_model_is_not_here(model_file,
     assert again.clean_accuracy == first.clean_accuracy and np.array_equal(again.fourier.error, first.fourier.error)
     other = userprobe.probe(spec, tier="smoke", n_images=N + 1, probes_to_run=("clean",), progress=False, compute=False)
     assert "no Python file" in other.missing["clean"]  # another configuration: nothing stored, and it says why
+
+
+# ============================================================================ sanity of the clean accuracy
+LEVELS = torch.linspace(0.3, 0.75, 10)
+
+
+class Perfect(nn.Module):
+    """Class k is the brightness LEVELS[k]: the nearest level to an image's mean (right on images made so)."""
+
+    def forward(self, x):
+        return -1000.0 * (x.mean((1, 2, 3))[:, None] - LEVELS[None]) ** 2
+
+
+class Scaled(nn.Module):
+    """`inner` as a model that expects 0-255 pixel values sees [0, 1] images: divided by 255."""
+
+    def __init__(self, inner: nn.Module) -> None:
+        super().__init__()
+        self.inner = inner
+
+    def forward(self, x):
+        return self.inner(x / 255.0)
+
+
+def test_clean_accuracy_check_names_the_number_and_the_likely_causes():
+    below = userprobe.check_clean_accuracy(0.075, n=200, num_classes=10)
+    assert "7.5%" in below and "below chance (10.0% for 10 classes)" in below and "\n" not in below
+    assert below.index("--mean/--std") < below.index("0-255") < below.index("twice") and "--force" in below
+    far = userprobe.check_clean_accuracy(0.365, n=200, num_classes=10, expected=0.76, expected_from="you expect")
+    assert "36.5%" in far and "far below the 76.0% you expect" in far
+    twice = userprobe.check_clean_accuracy(0.295, n=200, num_classes=10, expected=0.76, normalized=True)
+    assert twice.index("twice") < twice.index("missing --mean/--std")
+    assert userprobe.check_clean_accuracy(0.70, n=200, num_classes=10, expected=0.76) is None  # within reach
+    assert userprobe.check_clean_accuracy(0.60, n=20, num_classes=10, expected=0.76) is None  # 20 images: within noise
+    assert userprobe.check_clean_accuracy(0.14, n=200, num_classes=10) is not None  # near chance
+
+
+def test_a_broken_input_pipeline_stops_before_the_long_probes(dirs):
+    y = torch.arange(30) % 10
+    x = (LEVELS[y][:, None, None, None] + 0.1 * torch.randn(30, 3, 32, 32, generator=torch.Generator().manual_seed(0))).clamp(0, 1)
+    good = Perfect().eval()
+    assert bool((good(x).argmax(1) == y).all())
+    kw = {"images": x, "labels": y, "tier": "smoke", "probes_to_run": ("clean", "fourier"), "progress": False}
+    lines: list[str] = []
+    with pytest.raises(ValueError) as e:  # a model that expects 0-255 gets [0, 1]: one answer for everything
+        userprobe.probe(Scaled(good).eval(), name="scaled", log=lines.append, **kw)
+    _one_line(e, "but 100.0% with inputs scaled to 0-255", "expects 0-255 inputs", "--force")
+    assert not any("fourier" in line for line in lines)  # stopped before the heat map
+    half_wrong = kw | {"labels": (y + (torch.arange(30) < 15).long()) % 10}  # no input fix helps: 50% is all there is
+    with pytest.raises(ValueError) as e:  # far below what the user knows it scores
+        userprobe.probe(good, name="half", expected_accuracy=1.0, **half_wrong)
+    _one_line(e, "50.0% on 30 images is far below the 100.0% you expect", "--mean/--std")
+    assert userprobe.probe(good, name="half", probes_to_run=("clean",), **{k: v for k, v in half_wrong.items()
+                                                                          if k != "probes_to_run"}).warnings == []
+    with pytest.raises(ValueError) as e:  # a normalization given twice: the probe tries the usual fixes
+        userprobe.probe(good, name="twice", mean="0,0,0", std="1.05,1.05,1.05", **kw)
+    _one_line(e, "but 100.0% without --mean/--std", "normalization applied twice")
+
+    class WantsNormalized(nn.Module):  # trained on (x - CIFAR-10 mean) / std: [0, 1] images are not what it saw
+        def forward(self, x):
+            m, sd = torch.tensor(CIFAR10_MEAN)[None, :, None, None], torch.tensor(CIFAR10_STD)[None, :, None, None]
+            return good(x * sd + m)
+
+    with pytest.raises(ValueError) as e:
+        userprobe.probe(WantsNormalized().eval(), name="raw", **kw)
+    _one_line(e, "but 100.0% with --mean 0.4914,0.4822,0.4465 --std 0.247,0.2435,0.2616", "missing --mean/--std")
+    forced = userprobe.probe(Scaled(good).eval(), name="scaled", force=True, **kw)
+    assert forced.fourier is not None and any("0-255" in w for w in forced.warnings)
+    assert userprobe.probe(good, name="good", **kw).warnings == []
+
+
+def test_random_weights_are_named_and_1000_outputs_suggest_num_classes(dirs):
+    with pytest.raises(ValueError) as e:
+        _probe("torchvision:resnet18")
+    _one_line(e, "1000 outputs", "--num-classes 10", "--classes")
+    lines: list[str] = []
+    res = _probe("torchvision:resnet18", num_classes=10, log=lines.append)
+    assert any("random initialization" in w and "--weights" in w for w in res.warnings)
+    assert any(line.startswith("warning: ") and "random initialization" in line for line in lines)
+
+
+def test_a_probe_from_the_checkout_leaves_it_clean(model_file, tmp_path, monkeypatch, capsys):
+    import shutil
+    import subprocess
+
+    if shutil.which("git") is None or not (REPO / ".git").exists():
+        pytest.skip("not a git checkout")
+
+    def status() -> str:
+        return subprocess.run(["git", "status", "--porcelain", "--untracked-files=all"], cwd=REPO, capture_output=True,
+                              text=True, check=True).stdout
+
+    monkeypatch.delenv("LOWFREQ_RESULTS_DIR", raising=False)  # the checkout's own results/, as a user has it
+    monkeypatch.setenv("LOWFREQ_MODEL_DIR", str(tmp_path / "models"))
+    monkeypatch.setenv("LOWFREQ_PROBE_DIR", str(tmp_path / "probe"))
+    monkeypatch.chdir(REPO)
+    before = status()
+    rc = main(["probe", f"{model_file}:small", "--tier", "smoke", "--images", str(N), "--probes", "clean,fourier",
+               "--quiet", "--force"])
+    out = capsys.readouterr().out
+    assert rc == 0 and status() == before  # nothing new or changed in the checkout
+    assert list((tmp_path / "probe" / "results" / "smoke" / "fourier").glob("small-*.json"))
+    assert (tmp_path / "probe" / "reports" / "small" / "report.html").is_file() and str(tmp_path / "probe") in out
+    assert userprobe.write_folder(REPO / "results") == REPO / "results"  # asked for explicitly: written there
+
+
+def test_torchscript_loads_without_torch_deprecation_noise(tmp_path):
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.jit.save(torch.jit.script(tiny()), str(tmp_path / "m.pt"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # any FutureWarning / DeprecationWarning reaching the user fails here
+        net = usermodels.resolve_model(str(tmp_path / "m.pt")).load()
+    assert isinstance(net, nn.Module) and net(torch.rand(2, 3, 32, 32)).shape == (2, 10)
+
+
+def test_threads_are_in_the_help_and_suggested_on_a_busy_machine(capsys):
+    from lowfreq.cli import probe as cli_probe
+
+    with pytest.raises(SystemExit):
+        main(["probe", "--help"])
+    assert "--threads N" in capsys.readouterr().out
+    note = cli_probe.busy_note(threads=None, load_1min=7.5, cores=2)
+    assert note is not None and "load 7.5 on 2 cores" in note and "--threads 1" in note
+    assert cli_probe.busy_note(threads=None, load_1min=0.5, cores=2) is None  # idle: nothing to say
+    assert cli_probe.busy_note(threads=2, load_1min=7.5, cores=2) is None  # chosen already

@@ -133,7 +133,8 @@ def test_an_unregistered_probe_is_an_error_in_both_pipelines(tmp_path):
 
 def test_a_registered_toy_probe_runs_through_the_command_line(toy, tmp_path, monkeypatch, capsys):
     results, models = tmp_path / "results", tmp_path / "models"
-    # `lowfreq probe` takes --results; its models folder is the environment's (never the checkout's models/)
+    # `lowfreq probe` reads the book's records and models from the environment's folders (never the checkout's
+    # here); its --results names only where it writes what it computes
     monkeypatch.setenv("LOWFREQ_MODEL_DIR", str(models))
     f = paths.folders(results=results, models=models)
     dirs = ["--tier", "smoke", "--results", str(results), "--model-dir", str(models)]
@@ -154,10 +155,12 @@ def test_a_registered_toy_probe_runs_through_the_command_line(toy, tmp_path, mon
 
     # 3. python -m lowfreq probe: the registry model on its own data reads the book's record; the report has it
     out = tmp_path / "report"
-    assert cli.main(["probe", "base", "--tier", "smoke", "--results", str(results), "--probes", "mean_logit",
+    monkeypatch.setenv("LOWFREQ_RESULTS_DIR", str(results))
+    assert cli.main(["probe", "base", "--tier", "smoke", "--results", str(tmp_path / "own"), "--probes", "mean_logit",
                      "--out", str(out), "--quiet"]) == 0
     assert "computed nothing (all cached)" in capsys.readouterr().out
     rep = json.loads((out / "report.json").read_text())
     toy = rep["results"]["mean_logit"]
     assert toy["mean_max_logit"] == value and toy["source"]["book_record"] is True
     assert sorted(p.name for p in (results / "smoke" / "mean_logit").glob("*.json")) == [rec.path.name]
+    assert not (tmp_path / "own").exists() or not any((tmp_path / "own").rglob("*.json"))  # nothing computed

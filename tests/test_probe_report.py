@@ -44,7 +44,7 @@ def report(tmp_path_factory):
         mp.setenv("LOWFREQ_MODEL_DIR", str(root / "models"))
         experiments.evalsets.clear_caches()
         rep = probe_report.probe_and_report(_tiny(), name="tiny", tier="smoke", n_images=12, progress=False,
-                                            out=root / "out")
+                                            out=root / "out", force=True)
         experiments.evalsets.clear_caches()
     return rep
 
@@ -77,6 +77,37 @@ def test_json_holds_every_number_with_its_provenance(report):
     assert data["paper"]["fig4c"]["base"]["f05_cpp"] == [0.40, 0.43]
     assert data["zoo"]["family"] == "cifar10" and data["zoo"]["tier"] == "smoke"
     assert isinstance(data["placement"]["paragraph"], str) and "tiny" in data["placement"]["paragraph"]
+    assert f["sign"] == "per_channel" and len(data["summary_lines"]) == 3 and data["warnings"] == list(report.result.warnings)
+
+
+def test_the_report_compares_with_the_zoo_and_the_paper(report):
+    import matplotlib.pyplot as plt
+
+    table = probe_report.numbers_table(report)
+    by = {t["quantity"]: t for t in table}
+    f_rev = by["f_rev (hybrid images)"]
+    assert f_rev["unit"] == "fraction of Nyquist" and "base 0.400–0.460" in f_rev["paper"] and "base " in f_rev["zoo"]
+    assert "adv 0.160–0.180" in by["f_0.5 (minimal perturbations)"]["paper"]
+    assert by["corruption accuracy"]["unit"] == "%" and "crp 89.0" in by["corruption accuracy"]["paper"]
+    heat = [t for t in table if t["quantity"].startswith("heat-map error")]
+    assert len(heat) == 3 and all("base " in t["zoo"] for t in heat)  # the zoo's baseline map beside this model's
+    assert set(report.comparison.heat_maps) == {"base", "adv_linf8"}  # the baseline and the first robust model
+    lines = probe_report.summary_lines(report)
+    assert len(lines) == 3 and lines[0].startswith("tiny") and lines[1].startswith("Frequency reliance")
+    assert lines[2].startswith("Robustness") and "points" in lines[2]
+    text = report.html_path.read_text()
+    assert "id='summary'" in text and "<th>paper (Li et al. 2023, by group)</th>" in text
+    assert text.index("id='summary'") < text.index("id='numbers'")
+    fig = report.figure("fourier")  # this model's map beside two of the zoo's, one colour scale
+    ims = [ax.images[0] for ax in fig.axes if ax.images]
+    assert len(ims) == 3 and len({im.get_clim() for im in ims}) == 1
+    assert [ax.get_title().split(":")[0] for ax in fig.axes if ax.images] == ["tiny", "zoo base", "zoo adv_linf8"]
+    plt.close(fig)
+    for kind in ("fig4c", "fig5b"):  # the paper's groups named in text, not only by colour
+        fig = report.figure(kind)
+        labels = {t.get_text() for ax in fig.axes for t in ax.texts}
+        assert {"paper base", "paper adv", "paper blur", "paper pca"} <= labels, labels
+        plt.close(fig)
 
 
 def test_html_is_one_self_contained_page(report):

@@ -14,7 +14,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["repo_root", "data_dir", "model_dir", "results_dir", "Folders", "folders"]
+__all__ = ["repo_root", "data_dir", "model_dir", "results_dir", "probe_dir", "Folders", "folders"]
 
 
 def repo_root() -> Path | None:
@@ -50,6 +50,17 @@ def model_dir(root: str | os.PathLike | None = None) -> Path:
 def results_dir(root: str | os.PathLike | None = None) -> Path:
     """Directory of cached results (``results/<tier>/...``)."""
     return _resolve(root, "LOWFREQ_RESULTS_DIR", "results")
+
+
+def probe_dir(root: str | os.PathLike | None = None) -> Path:
+    """Where ``lowfreq probe`` keeps a user's records (``<probe_dir>/results/<tier>/...``) and reports
+    (``<probe_dir>/reports/<name>``): `root`, else $LOWFREQ_PROBE_DIR, else ``~/.cache/lowfreq/probe``;
+    never the checkout, whose ``results/`` holds the book's committed records."""
+    if root is not None:
+        return Path(root).expanduser()
+    if os.environ.get("LOWFREQ_PROBE_DIR"):
+        return Path(os.environ["LOWFREQ_PROBE_DIR"]).expanduser()
+    return Path.home() / ".cache" / "lowfreq" / "probe"
 
 
 @dataclass(frozen=True)

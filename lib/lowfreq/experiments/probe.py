@@ -77,6 +77,7 @@ class ProbeSettings:
     n_fourier: int
     fourier_norm_l2: float | None = None
     fourier_seed: int = 0
+    fourier_sign: str = "per_channel"  # the heat map's signs: per image and channel (Yin et al.), or "shared"
 
     def n_for(self, kind: str) -> int:
         """Images used by probe `kind`."""

@@ -27,6 +27,7 @@ import inspect
 import json
 import re
 import sys
+import warnings
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -83,6 +84,11 @@ class ModelSource:
     loader: Callable[[], nn.Module] = field(repr=False)
     registry_name: str | None = None
     weights: str | None = None
+
+    @property
+    def random_weights(self) -> bool:
+        """Whether the network keeps its constructor's random initialization (torchvision:/timm: without --weights)."""
+        return self.form in ("torchvision", "timm") and self.weights is None
 
     def load(self) -> nn.Module:
         """The network on the CPU, in eval mode."""
@@ -322,7 +328,10 @@ def _load_file(path: Path, function: str, weights: str | None, tier: str) -> nn.
 def _load_saved(path: Path, kind: str) -> nn.Module:
     try:
         if kind == "torchscript":
-            return torch.jit.load(str(path), map_location="cpu")
+            with warnings.catch_warnings():  # torch's deprecation notice about TorchScript is not the user's to act on
+                warnings.simplefilter("ignore", FutureWarning)
+                warnings.simplefilter("ignore", DeprecationWarning)
+                return torch.jit.load(str(path), map_location="cpu")
         return ExportedModel(torch.export.load(str(path)))
     except Exception as exc:  # noqa: BLE001  damaged archives raise many types
         raise ValueError(f"{path}: cannot load this {kind} file ({type(exc).__name__}: {' '.join(str(exc).split())[:160]})") from None

@@ -26,6 +26,8 @@ Heat maps are kind ``fourier`` for every model.
 from __future__ import annotations
 
 import dataclasses
+import math
+import os
 import time
 import warnings
 from dataclasses import asdict, dataclass, field
@@ -55,6 +57,7 @@ from lowfreq.experiments.usermodels import ExportedModel, ModelSource, UserModel
 from lowfreq.methods.fourier import FourierHeatMap
 from lowfreq.methods.hybrid import HybridCurve
 from lowfreq.models import registry
+from lowfreq.models.layers import CIFAR10_MEAN, CIFAR10_STD, IMAGENET_MEAN, IMAGENET_STD
 
 __all__ = [
     "PROBES",
@@ -69,6 +72,12 @@ __all__ = [
     "load_image_folder_images",
     "check_probe_images",
     "check_model",
+    "NEAR_CHANCE",
+    "FAR_BELOW",
+    "DIAGNOSIS_IMAGES",
+    "check_clean_accuracy",
+    "diagnose_inputs",
+    "write_folder",
     "ProbeResult",
     "probe",
     "fourier_result",
@@ -290,13 +299,14 @@ def _same_device(a: torch.device, b: torch.device) -> bool:
 
 
 def check_model(model: UserModel, images: torch.Tensor, *, num_classes: int, device: torch.device,
-                data_name: str = "the data") -> int:
+                data_name: str = "the data", constructor: bool = False) -> int:
     """Check a wrapped model on the first two of `images` before any long run; returns the network's
     output width. One-line ValueErrors, each saying what to do, when: the network's parameters are
     on another device than `device`; it is in training mode; it fails on images of this size (pass
     --input-size) or channel count (--grayscale); it does not return (N, K) logits; K differs from the
     data's `num_classes` without a class mapping (--classes), or the mapping names outputs the network
-    does not have or another number of classes; its outputs are not finite; or two identical calls give
+    does not have or another number of classes (for a torchvision: / timm: `constructor`, the hint names
+    --num-classes first, the fix when its weights have K outputs); its outputs are not finite; or two identical calls give
     different outputs. A ``torch.export`` program (:class:`ExportedModel`) is checked for the mode its
     graph was exported in, not for its submodules' flags."""
     net = model.net
@@ -338,6 +348,11 @@ def check_model(model: UserModel, images: torch.Tensor, *, num_classes: int, dev
             what = tuple(raw.shape) if isinstance(raw, torch.Tensor) else type(raw).__name__
             raise ValueError(f"the model returns {what} for {len(x)} images; it must return logits of shape (N, classes)")
         width = int(raw.shape[1])
+        if model.class_map is None and width != num_classes and constructor:
+            raise ValueError(f"the model returns {width} outputs per image but {data_name} has {num_classes} classes; build it "
+                             f"with --num-classes {num_classes} (and --weights with {num_classes} outputs), or, for a "
+                             f"{width}-class model, pass --classes with the output index of each class (e.g. --classes "
+                             "imagenette for an ImageNet model on Imagenette)")
         if model.class_map is None and width != num_classes:
             raise ValueError(f"the model returns {width} outputs per image but {data_name} has {num_classes} classes; pass "
                              "--classes with the output index of each class (e.g. --classes imagenette for an ImageNet "
@@ -356,6 +371,78 @@ def check_model(model: UserModel, images: torch.Tensor, *, num_classes: int, dev
     return width
 
 
+#: Clean accuracy below this many times chance (1 / classes) stops the long probes (:func:`check_clean_accuracy`).
+NEAR_CHANCE = 1.5
+#: Clean accuracy this far (fraction) below the expected one, or 3 standard errors if more, stops them too.
+FAR_BELOW = 0.10
+
+
+def check_clean_accuracy(accuracy: float, *, n: int, num_classes: int, expected: float | None = None,
+                         expected_from: str = "", normalized: bool = False) -> str | None:
+    """None when a clean accuracy (fraction, on `n` images of `num_classes` classes) looks like a working input
+    pipeline; else one line naming the number and the likely causes. It is suspicious when it is near or
+    below chance (under :data:`NEAR_CHANCE` / num_classes) or far below `expected` (a fraction, named by
+    `expected_from`: the model's own record or what the user stated; :data:`FAR_BELOW`, or 3 standard errors
+    when more). `normalized`: whether --mean/--std were given (then normalization twice is named first)."""
+    chance = 1.0 / max(int(num_classes), 1)
+    acc = float(accuracy)
+    what = f"clean accuracy {100 * acc:.1f}% on {n} images"
+    if acc < NEAR_CHANCE * chance:
+        problem = f"{what} is {'below' if acc < chance else 'near'} chance ({100 * chance:.1f}% for {num_classes} classes)"
+    elif expected is not None and acc < expected - max(FAR_BELOW, 3 * math.sqrt(max(expected * (1 - expected), 1e-6) / max(n, 1))):
+        problem = f"{what} is far below the {100 * expected:.1f}% {expected_from or 'expected'}"
+    else:
+        return None
+    causes = ["normalization applied twice (the model normalizes inside and --mean/--std were given too)",
+              "missing --mean/--std (the model expects normalized inputs)",
+              "a model that expects 0-255 inputs (lowfreq feeds [0, 1]: scale inside the model)"]
+    if not normalized:
+        causes = causes[1:] + causes[:1]
+    return (f"{problem}: the probes would measure a broken input pipeline; likely causes: {'; '.join(causes)}. "
+            "Fix it, or pass --force (force=True) to probe anyway")
+
+
+#: Images on which :func:`diagnose_inputs` tries the usual preprocessing fixes.
+DIAGNOSIS_IMAGES = 500
+
+
+def diagnose_inputs(model: UserModel, images: torch.Tensor, labels: torch.Tensor, *, device: torch.device,
+                    family: str | None = None) -> tuple[float, dict[str, float]]:
+    """The model's accuracy on (the first :data:`DIAGNOSIS_IMAGES` of) `images` as the probe feeds them, and
+    with each usual fix of a preprocessing mistake: {fix: accuracy}. Fixes: without the given --mean/--std
+    (normalization twice), with the data's usual --mean/--std when none were given (CIFAR-10's for 32 px
+    CIFAR-10 and synthetic images, ImageNet's otherwise), and inputs scaled to 0-255 (when none were given)."""
+    x, y = images[:DIAGNOSIS_IMAGES].to(device), labels[:DIAGNOSIS_IMAGES].to(device)
+    c = x.shape[1]
+    classes = None if model.class_map is None else [list(g) for g in model.class_map.groups]
+
+    def acc(m: nn.Module, scale: float = 1.0) -> float:
+        right = 0
+        with torch.inference_mode():
+            for sl in utils.batches(len(x), 250):
+                right += int((m(x[sl] * scale).argmax(1) == y[sl]).sum())
+        return right / max(len(x), 1)
+
+    def per_channel(v: Sequence[float]) -> list[float]:
+        return [float(a) for a in v] if c == 3 else [sum(v) / len(v)] * c
+
+    now = acc(model)
+    fixes: dict[str, float] = {}
+    if model.normalize is not None:
+        fixes["without --mean/--std"] = acc(UserModel(model.net, classes=classes).to(device).eval())
+    else:
+        mean, std = (CIFAR10_MEAN, CIFAR10_STD) if family in ("cifar10", "synthetic", "custom") and x.shape[-1] == 32 \
+            else (IMAGENET_MEAN, IMAGENET_STD)
+        fixed = UserModel(model.net, mean=per_channel(mean), std=per_channel(std), classes=classes).eval()
+        for part in (fixed.normalize, fixed.class_map):
+            if part is not None:
+                part.to(device)
+        words = ",".join(f"{v:g}" for v in per_channel(mean)), ",".join(f"{v:g}" for v in per_channel(std))
+        fixes[f"with --mean {words[0]} --std {words[1]}"] = acc(fixed)
+        fixes["with inputs scaled to 0-255"] = acc(model, 255.0)
+    return now, fixes
+
+
 # --------------------------------------------------------------------------- results
 @dataclass
 class ProbeResult:
@@ -372,7 +459,10 @@ class ProbeResult:
     records; by_label: the probes read by label and configuration because the data or the model is not
     here (their records' inputs name the model and data they were computed from); computed: the probes computed by this call; wall_s: seconds per probe in this call;
     missing: {probe: why it has no result}; options: the model options (mean, std, classes, weights, ...);
-    values: {probe: its value} for every probe found (a registered probe without a field of its own too)."""
+    values: {probe: its value} for every probe found (a registered probe without a field of its own too);
+    warnings: what a reader must know before trusting the numbers (random weights; a clean accuracy near
+    chance or far below the expected one, let through by force=True); results_folder: where this call's
+    records are written (:func:`write_folder`)."""
 
     name: str
     form: str
@@ -397,6 +487,8 @@ class ProbeResult:
     missing: dict[str, str] = field(default_factory=dict)
     options: dict[str, Any] = field(default_factory=dict)
     values: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    results_folder: str | None = None
 
     def row(self) -> dict[str, Any]:
         """A summary row with the keys of ``experiments.runs.summary`` (model, group, clean_acc,
@@ -481,9 +573,17 @@ class _Plan:
 
 def _lookup(plan: _Plan, res: "ProbeResult", c: _cache.ResultCache, *, pd: "ProbeData | None", identity: str | None,
             target: ProbeTarget | None, reuse_book: bool, folders: Folders, recompute: bool, progress: bool,
-            dev: torch.device) -> None:
+            dev: torch.device, book_cache: _cache.ResultCache | None = None) -> None:
     """Find the cached record of each planned probe: the book's own (a registry model probed as the book
-    probes it), this model's, or, without the data or the model, the newest of this label and configuration."""
+    probes it), this model's, or, without the data or the model, the newest of this label and configuration.
+    `c` is where this call writes; `book_cache` (the book's results, when another folder) is read after it.
+    A book record that is missing while `c` is not the book's folder is computed as this model's own record
+    in `c`, so the book's folder is never written."""
+    caches = [c] + ([book_cache] if book_cache is not None else [])
+
+    def load(kind: str, label: str, inputs: dict[str, Any]) -> _cache.Record | None:
+        return next((r for r in (cc.load(kind, label, inputs) for cc in caches) if r is not None), None)
+
     for kind, p in plan.probes.items():
         if kind == "corruption" and res.settings.corruption_params is None:
             res.missing[kind] = f"no corruption parameters for {res.data.get('size_px')} px images (the recipes need >= 32 px)"
@@ -495,17 +595,23 @@ def _lookup(plan: _Plan, res: "ProbeResult", c: _cache.ResultCache, *, pd: "Prob
             plan.book.append(kind)
         rec = None
         if identity is None or pd is None:  # nothing to key by here: the stored record of this label and configuration
-            rec = None if recompute else _stored_by_label(c, p.record_kind(book=use_book), record_label, p.config(),
-                                                          p.code_id())
+            rec = None if recompute else next(
+                (r for r in (_stored_by_label(cc, p.record_kind(book=use_book), record_label, p.config(), p.code_id())
+                             for cc in caches) if r is not None), None)
             if rec is not None:
                 plan.by_label.append(kind)
         elif use_book:
             assert target is not None
             rec = None if recompute else _book_record(p, target, folders, compute=False, progress=progress, dev=dev)
+            if rec is None and book_cache is not None:  # not the book's folder: computed as this model's record
+                plan.book.remove(kind)
+                _, _, fp = pd.first(p.n_images)
+                plan.inputs[kind] = record_inputs(p, model=identity, data=fp)
+                rec = None if recompute else c.load(p.record_kind(book=False), res.name, plan.inputs[kind])
         else:
             _, _, fp = pd.first(p.n_images)
             plan.inputs[kind] = record_inputs(p, model=identity, data=fp)
-            rec = None if recompute else c.load(p.record_kind(book=False), res.name, plan.inputs[kind])
+            rec = None if recompute else load(p.record_kind(book=False), res.name, plan.inputs[kind])
         if rec is not None:
             plan.found[kind] = rec
 
@@ -566,6 +672,9 @@ def probe(
     progress: bool = True,
     log: Callable[[str], None] | None = None,
     folders: Folders | None = None,
+    write_results: str | os.PathLike | None = None,
+    expected_accuracy: float | None = None,
+    force: bool = False,
 ) -> ProbeResult:
     """Probe `model` the paper's way and return a :class:`ProbeResult` (the Python form of ``lowfreq probe``).
 
@@ -587,12 +696,21 @@ def probe(
     ``by_label``), whose inputs name what it was computed from. recompute=True ignores cached results.
     train_missing: train a zoo model whose weights are missing (default: at smoke only). log: called
     with one line per probe (the command line prints them). folders: where data, weights and results
-    live (None: lowfreq.core.paths.folders()). Before anything long runs the model is checked
-    (:func:`check_model`); problems are one-line ValueErrors that say what to do.
+    live (None: lowfreq.core.paths.folders()). write_results: where the records this call computes are
+    written (and read first; the book's results are read after them): default :func:`write_folder`, which
+    is never the checkout's committed ``results/`` unless passed explicitly. Before anything long runs the
+    model is checked (:func:`check_model`); problems are one-line ValueErrors that say what to do. After the
+    clean probe, an accuracy near chance or far below `expected_accuracy` (a fraction; default for a
+    registry model with options: its own clean record), or far below what a usual fix of the input
+    pipeline gives (:func:`diagnose_inputs`, a model that is not the book's), stops the other probes with one
+    line naming the likely causes (:func:`check_clean_accuracy`); force=True makes it a warning (``warnings``).
     """
     chosen = _chosen(probes_to_run)
     say = log or (lambda _s: None)
     f = folders or paths.folders()
+    own_root = write_folder(write_results, f)
+    if expected_accuracy is not None and not 0 < float(expected_accuracy) <= 1:
+        raise ValueError(f"the expected accuracy must be a fraction in (0, 1] (e.g. 0.76 for 76%), got {expected_accuracy!r}")
     dev = _device_of(model, device)
     options = _options(mean=mean, std=std, classes=classes, input_size=input_size, grayscale=grayscale, data=data,
                        weights=weights, num_classes=num_classes)
@@ -641,7 +759,8 @@ def probe(
             if not isinstance(model, nn.Module):
                 wrapped = wrapped.to(dev)
             if pd is not None:  # before any long run
-                check_model(wrapped, pd.images, num_classes=pd.num_classes, device=dev, data_name=pd.name)
+                check_model(wrapped, pd.images, num_classes=pd.num_classes, device=dev, data_name=pd.name,
+                            constructor=src is not None and src.form in ("torchvision", "timm"))
             identity = _identity_of(src, wrapped, target=target, options=options, folders=f)
     else:
         try:
@@ -653,7 +772,9 @@ def probe(
     reuse_book = own_data and target is not None and not any(options[k] is not None for k in ("mean", "std", "classes"))
 
     # 3. the cached results
-    c = _cache.ResultCache(tier, root=f.results)
+    c = _cache.ResultCache(tier, root=own_root)
+    same = own_root.expanduser().resolve() == f.results.expanduser().resolve()
+    book_cache = None if same else _cache.ResultCache(tier, root=f.results)
     info = pd.info() if pd is not None else {"name": data or (target.dataset if target else None),
                                              "family": _expected_family(data, tier),
                                              "size_px": _expected_size(data, input_size, tier, target if own_data else None),
@@ -661,10 +782,14 @@ def probe(
     res = ProbeResult(label, form, desc, identity or "unknown", tier, str(dev), info, settings,
                       registry_name=src.registry_name if src else None,
                       group=registry.get_spec(src.registry_name).group if src and src.registry_name else None,
-                      options={k: v for k, v in options.items() if v not in (None, False)})
+                      options={k: v for k, v in options.items() if v not in (None, False)}, results_folder=str(own_root))
+    if src is not None and src.random_weights:
+        res.warnings.append(f"{desc}: the network keeps its random initialization, so these numbers describe an untrained "
+                            "model; give its trained state_dict with --weights FILE")
+        say(f"warning: {res.warnings[-1]}")
     plan = _Plan({k: get(k).from_settings(settings) for k in chosen})
     _lookup(plan, res, c, pd=pd, identity=identity, target=target, reuse_book=reuse_book, folders=f, recompute=recompute,
-            progress=progress, dev=dev)
+            progress=progress, dev=dev, book_cache=book_cache)
     todo = [k for k in chosen if k not in plan.found and k not in res.missing]
     if todo and not compute:
         for k in todo:
@@ -676,11 +801,61 @@ def probe(
         wrapped = wrap(src.load()).to(dev)
         check_model(wrapped, pd.images, num_classes=pd.num_classes, device=dev, data_name=pd.name)
 
-    # 4. what is missing, computed with progress bars; resumable through the cache's pieces
-    computed = (_compute_missing(plan, todo, res, c, pd=pd, model=wrapped, target=target, folders=f, dev=dev,
-                                 progress=progress, say=say) if todo else [])
+    # 4. what is missing, computed with progress bars; resumable through the cache's pieces; the clean
+    #    accuracy first, checked before the long probes
+    def run(kinds: list[str]) -> list[str]:
+        return (_compute_missing(plan, kinds, res, c, pd=pd, model=wrapped, target=target, folders=f, dev=dev,
+                                 progress=progress, say=say) if kinds else [])
+
+    computed = run([k for k in todo if k == "clean"])
+    todo = [k for k in todo if k != "clean"]
+    if "clean" in plan.found and pd is not None:
+        expected, expected_from = expected_accuracy, "you expect (--expect-accuracy)"
+        if expected is None and target is not None and own_data and "clean" not in plan.book:
+            try:  # a registry model with options: its own clean record is the reference
+                book = probes.zoo_record("clean", target, f, compute=False)
+                expected, expected_from = float(book.payload["accuracy"]), "of its own record (the book's clean probe)"
+            except (LookupError, OSError, KeyError, ValueError):
+                expected = None
+        rec = plan.found["clean"]
+        problem = check_clean_accuracy(float(rec.payload["accuracy"]), n=int(rec.payload.get("n", 0)),
+                                       num_classes=pd.num_classes, expected=expected, expected_from=expected_from,
+                                       normalized=options["mean"] is not None)
+        if todo and wrapped is not None and not plan.book and (src is None or src.registry_name is None):
+            # a user's model: try the usual fixes; one that does far better is named (over the generic causes)
+            now, fixes = diagnose_inputs(wrapped, pd.images, pd.labels, device=dev, family=pd.family)
+            fix, best = max(fixes.items(), key=lambda kv: kv[1]) if fixes else ("", 0.0)
+            if best >= now + max(FAR_BELOW, 1.0 / pd.num_classes):
+                problem = (f"clean accuracy {100 * now:.1f}% on the first {min(len(pd.labels), DIAGNOSIS_IMAGES)} images, but "
+                           f"{100 * best:.1f}% {fix}: the probes would measure a broken input pipeline; likely cause: "
+                           + ("normalization applied twice (the model normalizes inside; leave out --mean/--std)"
+                              if fix.startswith("without") else
+                              "a model that expects 0-255 inputs (scale inside the model)" if "0-255" in fix else
+                              "missing --mean/--std (the model expects normalized inputs; give its own statistics)")
+                           + ". Fix it, or pass --force (force=True) to probe anyway")
+        if problem is not None and todo and not force:
+            raise ValueError(problem)
+        if problem is not None:
+            res.warnings.append(problem.replace(". Fix it, or pass --force (force=True) to probe anyway", ""))
+            say(f"warning: {res.warnings[-1]}")
+    computed += run(todo)
     _fill(res, plan, computed, from_label=pd is None or identity is None, identity=identity)
     return res
+
+
+def write_folder(write_results: str | os.PathLike | None = None, folders: Folders | None = None) -> Path:
+    """Where :func:`probe` writes the records it computes: `write_results` when given (also the checkout's
+    ``results/``: asked for explicitly, as the book does for its own example model); else the results folder
+    of `folders` (argument > $LOWFREQ_RESULTS_DIR > checkout), unless that is the checkout's committed
+    ``results/``: then ``<probe_dir>/results`` (:func:`lowfreq.core.paths.probe_dir`, ~/.cache/lowfreq/probe),
+    so probing a model never changes the checkout."""
+    if write_results is not None:
+        return Path(write_results).expanduser()
+    results = (folders or paths.folders()).results
+    root = paths.repo_root()
+    if root is not None and results.expanduser().resolve() == (root / "results").resolve():
+        return paths.probe_dir() / "results"
+    return results
 
 
 def _fill(res: "ProbeResult", plan: _Plan, computed: Sequence[str], *, from_label: bool, identity: str | None) -> None:
@@ -778,6 +953,8 @@ def fourier_result(name: str, tier: str, *, compute: bool = True, progress: bool
                    train_missing: bool | None = None, folders: Folders | None = None) -> FourierHeatMap | None:
     """The Fourier heat map of registry model `name` at `tier` on its own evaluation images (cached as
     kind ``fourier``; the same record ``lowfreq probe NAME --tier TIER`` makes). compute=False only reads
-    the cache (None when missing)."""
+    the cache (None when missing). A computed map is written to the book's results folder (the chapter's
+    heat maps are the book's records)."""
+    f = folders or paths.folders()
     return probe(name, tier=tier, probes_to_run=("fourier",), compute=compute, progress=progress,
-                 train_missing=train_missing, folders=folders).fourier
+                 train_missing=train_missing, folders=f, write_results=f.results).fourier

@@ -2,9 +2,14 @@
 
 Yin, Gontijo Lopes, Shlens, Cubuk & Gilmer (2019), "A Fourier perspective on model robustness in
 computer vision" (NeurIPS): for every frequency (fy, fx) of the H x W discrete Fourier grid, add the
-real Fourier basis image U of that frequency, scaled to a fixed L2 norm v and with a random sign r
-per image, to every test image, the same in every channel, and clip to [0, 1]:
-``x' = clip(x + r v U, 0, 1)``. The heat map holds the model's error rate (1 - top-1 accuracy) on
+real Fourier basis image U of that frequency, scaled to a fixed L2 norm v and with a random sign
+r = +-1 drawn independently for every image *and every colour channel*, to every test image, and
+clip to [0, 1]: ``x'_c = clip(x_c + r_c v U, 0, 1)``. That is the authors' protocol as their released
+code runs it (google-research ``frequency_analysis/freq_heatmap.py``; likewise gatheluck/FourierHeatmap's
+``AddFourierNoise``, "add Fourier noise to RGB channels respectively", and rai-toolbox's
+``perturbation.fourier`` heat maps). ``sign="shared"`` draws one sign per image for all channels
+(this module's protocol before CODE_VERSION 2; a colour-neutral perturbation, which raises the
+mid- and high-frequency error of CIFAR-10 models markedly): it reproduces those numbers exactly. The heat map holds the model's error rate (1 - top-1 accuracy) on
 the perturbed images at each frequency, and the increase of the mean cross-entropy loss over the
 clean images' (the "loss increase" variant).
 
@@ -16,8 +21,11 @@ Choices made here (the paper leaves them open or states them for its own setting
   * v is the L2 norm per channel plane. Yin et al. used v = 4 on CIFAR-10 (32 x 32): an RMS change
     of 4 / 32 = 0.125 per pixel. :func:`default_norm_l2` keeps that RMS amplitude at other sizes
     (v = 4 * sqrt(H W) / 32, e.g. 8 at 64 px); their ImageNet value was 15.7 at 224 px.
-  * Image i's sign at frequency (fy, fx) comes from its own numpy Generator seeded with
-    (seed, fy index, fx index), so results do not depend on batching or on resuming.
+  * The signs at frequency (fy, fx) come from a numpy Generator seeded with (seed, fy index, fx index):
+    N x C draws (one per image and channel; N with ``sign="shared"``), so results do not depend on
+    batching or on resuming.
+  * The phase (0 here, pi/4 in the authors' code), measuring each +-f pair once, and the number of
+    images (the tier's) remain choices; the phase makes no difference beyond noise.
 
 Units: frequencies in **cycles/pixel** on the ``numpy.fft.fftfreq`` grid (Nyquist = 0.5), as in
 :mod:`lowfreq.methods.spectra`. The maps are fftshift-ed for display: the DC term sits at row H // 2,
@@ -42,11 +50,12 @@ from lowfreq.core.utils import batches, check_images, resolve_device
 #: loss increases). Cached results name it instead of hashing the source, so moving or documenting
 #: code keeps them valid; a change that alters a number must bump it (tests/test_code_versions.py
 #: fails until it is bumped and the reference is recorded).
-CODE_VERSION = 1
+CODE_VERSION = 2  # 2: signs per image and channel by default (Yin et al.'s protocol); 1: one sign per image
 
 __all__ = [
     "CODE_VERSION",
     "YIN_CIFAR10_NORM_L2",
+    "SIGN_MODES",
     "default_norm_l2",
     "frequency_axes_cpp",
     "fourier_basis",
@@ -59,6 +68,10 @@ UNIT = "cycles/pixel"
 
 #: The L2 norm of Yin et al.'s CIFAR-10 heat maps (32 x 32 images in [0, 1]).
 YIN_CIFAR10_NORM_L2 = 4.0
+
+#: How the perturbation's random sign is drawn: 'per_channel' (independently per image and colour channel,
+#: Yin et al.'s released code; the default) or 'shared' (one per image, the same in every channel).
+SIGN_MODES: tuple[str, ...] = ("per_channel", "shared")
 
 _BASES_PER_PIECE = 32  # bases per checkpoint piece (results do not depend on it)
 
@@ -124,7 +137,8 @@ class FourierHeatMap(NamedTuple):
     images (nats). Both are fftshift-ed: row i is frequency ``fy_cpp[i]``, column j is ``fx_cpp[j]``
     (cycles/pixel; DC at [H // 2, W // 2]). clean_error / clean_loss: the same on the clean images.
     norm_l2: the L2 norm of each perturbation per channel plane; n_images; seed of the signs;
-    clip: whether perturbed images were clipped to [0, 1]."""
+    clip: whether perturbed images were clipped to [0, 1]; sign: how the signs were drawn (one of
+    :data:`SIGN_MODES`; records without it are 'shared', the protocol before CODE_VERSION 2)."""
 
     error: np.ndarray
     loss_increase: np.ndarray
@@ -137,6 +151,7 @@ class FourierHeatMap(NamedTuple):
     seed: int
     clip: bool = True
     unit: str = UNIT
+    sign: str = "per_channel"
 
     def radius_cpp(self) -> np.ndarray:
         """|f| in cycles/pixel of every cell, (H, W), in the maps' (fftshift-ed) layout."""
@@ -173,7 +188,7 @@ class FourierHeatMap(NamedTuple):
             "fy_cpp": np.asarray(self.fy_cpp, dtype=np.float64), "fx_cpp": np.asarray(self.fx_cpp, dtype=np.float64),
             "clean_error": float(self.clean_error), "clean_loss": float(self.clean_loss), "norm_l2": float(self.norm_l2),
             "n_images": int(self.n_images), "seed": int(self.seed), "clip": bool(self.clip), "unit": self.unit,
-            "value": "error rate (1 - top-1 accuracy) and mean cross-entropy increase (nats)",
+            "sign": self.sign, "value": "error rate (1 - top-1 accuracy) and mean cross-entropy increase (nats)",
         }
 
     @classmethod
@@ -182,12 +197,18 @@ class FourierHeatMap(NamedTuple):
         return cls(np.asarray(d["error"], dtype=np.float64), np.asarray(d["loss_increase"], dtype=np.float64),
                    np.asarray(d["fy_cpp"], dtype=np.float64), np.asarray(d["fx_cpp"], dtype=np.float64),
                    float(d["clean_error"]), float(d["clean_loss"]), float(d["norm_l2"]), int(d["n_images"]),
-                   int(d["seed"]), bool(d.get("clip", True)), str(d.get("unit", UNIT)))
+                   int(d["seed"]), bool(d.get("clip", True)), str(d.get("unit", UNIT)), str(d.get("sign", "shared")))
 
 
-def _signs(seed: int, iy: int, ix: int, n: int) -> torch.Tensor:
+def _signs(seed: int, iy: int, ix: int, n: int, channels: int, sign: str) -> torch.Tensor:
+    """(N, C) signs +-1 of frequency (iy, ix): independent per image and channel ('per_channel'), or one per
+    image repeated over the channels ('shared', the draws of CODE_VERSION 1)."""
     rng = np.random.default_rng([int(seed), int(iy), int(ix)])
-    return torch.from_numpy(rng.integers(0, 2, n).astype(np.float32) * 2 - 1)
+    if sign == "shared":
+        r = rng.integers(0, 2, n)[:, None].repeat(channels, axis=1)
+    else:
+        r = rng.integers(0, 2, (n, channels))
+    return torch.from_numpy(r.astype(np.float32) * 2 - 1)
 
 
 def _model_device(model: torch.nn.Module) -> torch.device:
@@ -227,6 +248,7 @@ def fourier_heat_map(
     *,
     norm_l2: float | None = None,
     seed: int = 0,
+    sign: str = "per_channel",
     clip: bool = True,
     batch_size: int = 500,
     device: str | torch.device | None = None,
@@ -236,8 +258,9 @@ def fourier_heat_map(
     """The Fourier heat map of `model` on `images` (Yin et al. 2019; see the module docstring).
 
     images: (N, C, H, W) float in [0, 1]; labels: (N,) classes. Every frequency of the H x W fft
-    grid is measured (each pair (f, -f) once): the images plus ``r * norm_l2 * U`` (same in every
-    channel, r = +-1 per image, seeded by (seed, frequency)), clipped to [0, 1] when `clip`. norm_l2
+    grid is measured (each pair (f, -f) once): the images plus ``r * norm_l2 * U`` with r = +-1 drawn per
+    image and channel (`sign` 'per_channel', Yin et al.'s protocol) or per image for all channels
+    ('shared'), seeded by (seed, frequency), clipped to [0, 1] when `clip`. norm_l2
     defaults to :func:`default_norm_l2` (4 at 32 x 32). The model runs in eval mode on `device`
     (default: where its parameters are) in batches of about `batch_size` images. `checkpoint` (a
     folder or a :class:`lowfreq.core.cache.PieceStore`) keeps finished groups of frequencies, so an
@@ -248,7 +271,7 @@ def fourier_heat_map(
     if x.ndim == 4 and x.shape[1] not in (1, 3) and x.shape[-1] in (1, 3):
         raise ValueError(f"images: shape {tuple(x.shape)} looks like (N, H, W, C); expected (N, C, H, W): use "
                          "x.permute(0, 3, 1, 2)")
-    n, _, h, w = x.shape
+    n, ch, h, w = x.shape
     if n == 0:
         raise ValueError("images: need at least one image")
     y = _check_labels(labels, n)
@@ -257,6 +280,8 @@ def fourier_heat_map(
         raise ValueError(f"norm_l2 must be a finite L2 norm >= 0, got {norm_l2!r}")
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    if sign not in SIGN_MODES:
+        raise ValueError(f"sign must be one of {', '.join(SIGN_MODES)}, got {sign!r}")
     dev = _model_device(model) if device is None else resolve_device(device)
     model.eval()
     if isinstance(checkpoint, PieceStore) or checkpoint is None:
@@ -264,7 +289,7 @@ def fourier_heat_map(
     else:
         store = PieceStore(Path(checkpoint), inputs={
             "model": model_fingerprint(model), "images": array_fingerprint(x), "labels": array_fingerprint(y),
-            "norm_l2": v, "seed": int(seed), "clip": bool(clip), "code": f"fourier={CODE_VERSION}"})
+            "norm_l2": v, "seed": int(seed), "clip": bool(clip), "sign": sign, "code": f"fourier={CODE_VERSION}"})
 
     wrong0, loss0 = _losses(model, x, y, dev, batch_size)
     clean_error, clean_loss = float(wrong0.double().mean()), float(loss0.mean())
@@ -282,9 +307,9 @@ def fourier_heat_map(
             for k in range(0, len(group), per_forward):
                 chunk = group[k:k + per_forward]
                 basis = torch.stack([_basis_from_index(h, w, iy, ix) for iy, ix in chunk]).float().to(dev)  # (B, H, W)
-                signs = torch.stack([_signs(seed, iy, ix, n) for iy, ix in chunk]).to(dev)  # (B, N)
+                signs = torch.stack([_signs(seed, iy, ix, n, ch, sign) for iy, ix in chunk]).to(dev)  # (B, N, C)
                 with torch.inference_mode():
-                    xp = xd[None] + (v * signs)[:, :, None, None, None] * basis[:, None, None]  # (B, N, C, H, W)
+                    xp = xd[None] + (v * signs)[:, :, :, None, None] * basis[:, None, None]  # (B, N, C, H, W)
                     if clip:
                         xp = xp.clamp_(0.0, 1.0)
                 wrong, loss = _losses(model, xp.reshape(-1, *x.shape[1:]), y.repeat(len(chunk)), dev, batch_size)
@@ -304,4 +329,4 @@ def fourier_heat_map(
     bar.close()
     fy, fx = frequency_axes_cpp(h, w)
     return FourierHeatMap(np.fft.fftshift(error), np.fft.fftshift(loss_inc), fy, fx, clean_error, clean_loss, v, n,
-                          int(seed), bool(clip))
+                          int(seed), bool(clip), sign=sign)

@@ -25,6 +25,7 @@ import html
 import io
 import json
 import math
+import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
@@ -68,6 +69,10 @@ __all__ = [
     "plot_fourier_heat_map",
     "plot_fourier_heat_maps",
     "heat_map_bands",
+    "ZOO_HEAT_MAP_MODELS",
+    "zoo_heat_maps",
+    "summary_lines",
+    "numbers_table",
 ]
 
 #: Version tag of report.json's layout.
@@ -78,15 +83,20 @@ FIGURES: dict[str, str] = {
               "the dashed line is the model's reversal frequency f_rev. Coloured: the zoo's models (thin) and group means (thick).",
     "spectrum": "Minimal targeted L-inf perturbations: cumulative share of their power at |f| <= r "
                 "(cycles/pixel), f_0.5 dashed; inset: their mean power spectrum (log, DC in the centre).",
-    "fourier": "Fourier heat map (Yin et al. 2019): error rate under a single Fourier-basis perturbation of "
-               "fixed L2 norm at every frequency (cycles/pixel, DC in the centre).",
+    "fourier": "Fourier heat map (Yin et al. 2019; signs drawn per image and colour channel, as in the authors' code): "
+               "error rate under a single Fourier-basis perturbation of fixed L2 norm at every frequency (cycles/pixel, "
+               "DC in the centre), beside the zoo's baseline and a robust zoo model of this tier on the same colour "
+               "scale; each title gives the clean error and the mean rise of the error at |f| >= 0.3 cycles/pixel.",
     "corruption": "Accuracy on the 15 common corruptions by the paper's frequency groups (mean over their "
                   "corruptions and 5 severities), beside the zoo's group means.",
     "fig4c": "The paper's Fig 4c map: mean minimal L-inf epsilon (/255, log) against f_0.5 (cycles/pixel); the "
-             "zoo of this tier by group, the paper's groups as dotted boxes, this model as a black star.",
+             "zoo of this tier by group, the paper's groups as dotted boxes labelled 'paper <group>', this model as a black star.",
     "fig5b": "The paper's Fig 5b map: corruption accuracy against f_rev (fraction of Nyquist); the zoo of this "
-             "tier by group, the paper's groups as dotted boxes, this model as a black star.",
+             "tier by group, the paper's groups as dotted boxes labelled 'paper <group>', this model as a black star.",
 }
+#: The zoo models whose heat maps a report sets beside the probed model's: the baseline, then the first of the
+#: robust ones with a cached map at the report's tier.
+ZOO_HEAT_MAP_MODELS: tuple[str, ...] = ("base", "adv_linf8", "crp_gauss", "crp_augmix", "blur_s1.5", "pca")
 #: Bands of |f| (cycles/pixel) in which heat-map summaries are averaged: low, middle, high.
 HEAT_MAP_BANDS_CPP: dict[str, tuple[float, float]] = {"low": (0.0, 0.125), "middle": (0.125, 0.3), "high": (0.3, 0.71)}
 
@@ -104,7 +114,8 @@ class ZooComparison:
     """The zoo a model is placed beside: its `tier` and `family` ('cifar10' or 'imagenette'), summary
     `rows` (keys of ``experiments.runs.summary``, display groups), hybrid `curves` and `corruption` payloads
     by model (None where missing), the paper's group values (`paper_fig4c`, `paper_fig5b`; empty when
-    the paper has none for this data) and a `note` on what is left out."""
+    the paper has none for this data), a `note` on what is left out and `heat_maps`: the cached heat maps
+    of the zoo's baseline and one robust model (:func:`zoo_heat_maps`)."""
 
     tier: str
     family: str | None
@@ -114,6 +125,7 @@ class ZooComparison:
     paper_fig4c: dict[str, dict[str, tuple[float, float]]]
     paper_fig5b: dict[str, dict[str, tuple[float, float]]]
     note: str = ""
+    heat_maps: dict[str, FourierHeatMap] = field(default_factory=dict)
 
     @property
     def groups(self) -> dict[str, str]:
@@ -137,7 +149,31 @@ def zoo_comparison(tier: str, family: str | None, *, exclude: Sequence[str] = ()
     paper4, paper5 = (dict(PAPER_FIG4C), dict(PAPER_FIG5B)) if family == "cifar10" else ({}, {})
     missing = [r["model"] for r in rows if r.get("f_rev_nyq") is None and r.get("f05_cpp") is None]
     note = f"{len(missing)} zoo model(s) without cached results: {', '.join(missing)}" if missing else ""
-    return ZooComparison(tier, family, rows, curves, corr, paper4, paper5, note)
+    maps = zoo_heat_maps(tier, folders=folders) if family == "cifar10" else {}
+    return ZooComparison(tier, family, rows, curves, corr, paper4, paper5, note, maps)
+
+
+def zoo_heat_maps(tier: str, *, models: Sequence[str] = ZOO_HEAT_MAP_MODELS,
+                  folders: Folders | None = None) -> dict[str, FourierHeatMap]:
+    """The cached heat maps (nothing computed) of the first of `models` (the baseline) and the first of the
+    others that has one at `tier` in `folders` (None: lowfreq.core.paths.folders()): {name: map}, at most two,
+    fewer where none is cached."""
+    f = folders or paths.folders()
+
+    def cached(n: str) -> FourierHeatMap | None:
+        try:
+            return userprobe.fourier_result(n, tier, compute=False, folders=f)
+        except (ValueError, OSError, LookupError):
+            return None
+
+    out: dict[str, FourierHeatMap] = {}
+    if models and (base := cached(models[0])) is not None:
+        out[models[0]] = base
+    for n in models[1:]:
+        if (hm := cached(n)) is not None:
+            out[n] = hm
+            break
+    return out
 
 
 def _range(rows: Sequence[Mapping[str, Any]], key: str, group: str) -> tuple[float, float] | None:
@@ -280,12 +316,13 @@ def plot_fourier_heat_map(hm: FourierHeatMap, *, ax: "Axes | None" = None, value
 
 
 def plot_fourier_heat_maps(maps: Mapping[str, FourierHeatMap | None], groups: Mapping[str, str] | None = None, *,
-                           value: str = "error_increase", ncols: int = 3, panel_size: float = 2.6) -> "Figure":
+                           value: str = "error_increase", ncols: int = 3, panel_size: float = 2.6,
+                           notes: Mapping[str, str] | None = None) -> "Figure":
     """Heat maps side by side, `ncols` to a row, on one colour scale (0 .. the largest value): {name:
     FourierHeatMap, or None (missing: the panel says so)}. value: 'error_increase' (default: the error rate minus the
     model's clean error, so models of different accuracy compare), 'error' or 'loss_increase'. Titles
     are coloured by display group and give the clean error and the mean rise of the error at
-    |f| >= 0.3 cycles/pixel. Returns the Figure."""
+    |f| >= 0.3 cycles/pixel. notes: {name: why its map is missing}, written in its panel. Returns the Figure."""
     import matplotlib.pyplot as plt
 
     names = list(maps)
@@ -305,7 +342,9 @@ def plot_fourier_heat_maps(maps: Mapping[str, FourierHeatMap | None], groups: Ma
         color = plotting.group_color(g) if g else "k"
         hm = maps[n]
         if hm is None:
-            ax.text(0.5, 0.5, "missing", transform=ax.transAxes, ha="center", va="center", color="#b2182b", style="italic")
+            why = (notes or {}).get(n, "missing")
+            ax.text(0.5, 0.5, textwrap.fill(why, 26), transform=ax.transAxes, ha="center", va="center", color="#b2182b",
+                    style="italic", fontsize=7 if len(why) > 12 else 10)
             ax.set_xticks([])
             ax.set_yticks([])
             ax.set_title(n, fontsize=8, color=color)
@@ -374,8 +413,10 @@ class ProbeReport:
         if kind == "fourier":
             if r.fourier is None:
                 raise ValueError("no Fourier heat map in this result")
-            return plot_fourier_heat_map(r.fourier, title=f"{name}: error rate (clean {100 * r.fourier.clean_error:.1f}%), "
-                                                           f"L2 norm {r.fourier.norm_l2:g}").figure
+            maps: dict[str, FourierHeatMap | None] = {name: r.fourier}
+            maps |= {f"zoo {n}": m for n, m in z.heat_maps.items() if n != name or r.registry_name is None}
+            groups = {f"zoo {n}": display_group(n) for n in z.heat_maps}
+            return plot_fourier_heat_maps(maps, groups, value="error", ncols=3)
         if kind == "corruption":
             bars: dict[str, Any] = {name: r.corruption}
             for g in ordered_groups(z.groups):
@@ -403,10 +444,22 @@ class ProbeReport:
             else:
                 ax.text(0.5, 0.92, f"{name}: not placed (result missing)", transform=ax.transAxes, ha="center", fontsize=8,
                         color="#b2182b")
+            _label_paper_boxes(ax, z.paper_fig4c if kind == "fig4c" else z.paper_fig5b,
+                               ("f05_cpp", "mean_eps_255", 1.0) if kind == "fig4c" else ("f_rev_nyq", "corruption_acc", 100.0))
             if not z.rows:
                 ax.set_title(z.note, fontsize=7)
             return ax.figure
         raise ValueError(f"unknown figure {kind!r}; figures are {', '.join(FIGURES)}")
+
+
+def _label_paper_boxes(ax: "Axes", paper: Mapping[str, Mapping[str, tuple[float, float]]],
+                       keys: tuple[str, str, float]) -> None:
+    """Write 'paper <group>' beside each of the paper's dotted boxes (the boxes alone are told apart by colour only)."""
+    xkey, ykey, yscale = keys
+    for g, v in paper.items():
+        if xkey in v and ykey in v:
+            ax.annotate(f"paper {group_label(g)}", (v[xkey][1] + 0.005, v[ykey][1] * yscale), xytext=(2, 2),
+                        textcoords="offset points", fontsize=7, color=plotting.group_color(g), style="italic")
 
 
 def build_report(result: ProbeResult, *, zoo_tier: str | None = None, with_zoo: bool = True,
@@ -483,7 +536,7 @@ def report_json(report: ProbeReport) -> dict[str, Any]:
         hm = r.fourier
         res["fourier"] = {"error": hm.error, "loss_increase": hm.loss_increase, "fy_cpp": hm.fy_cpp, "fx_cpp": hm.fx_cpp,
                           "clean_error": hm.clean_error, "clean_loss": hm.clean_loss, "norm_l2": hm.norm_l2,
-                          "n_images": hm.n_images, "seed": hm.seed, "clip": hm.clip,
+                          "n_images": hm.n_images, "seed": hm.seed, "clip": hm.clip, "sign": hm.sign,
                           "band_error": heat_map_bands(hm), "band_error_increase": heat_map_bands(hm, value="error_increase"),
                           "bands_cpp": HEAT_MAP_BANDS_CPP,
                           "layout": "fftshift-ed: row i is fy_cpp[i], column j is fx_cpp[j] (cycles/pixel); DC at the centre",
@@ -501,9 +554,11 @@ def report_json(report: ProbeReport) -> dict[str, Any]:
         "model": {"name": r.name, "form": r.form, "description": r.description, "identity": r.identity,
                   "registry_name": r.registry_name, "group": r.group, "options": r.options},
         "tier": r.tier, "device": r.device, "data": r.data, "settings": dataclasses.asdict(r.settings),
-        "results": res, "missing": r.missing, "summary": r.row(),
+        "results": res, "missing": r.missing, "summary": r.row(), "summary_lines": summary_lines(report),
+        "numbers_table": numbers_table(report), "warnings": list(r.warnings), "results_folder": r.results_folder,
         "placement": report.place,
         "zoo": {"tier": z.tier, "family": z.family, "rows": z.rows, "note": z.note,
+                "heat_map_bands": {n: heat_map_bands(m) for n, m in z.heat_maps.items()},
                 "source": "committed results of lowfreq's zoo (lowfreq.experiments.summary_table, cached only)"},
         "paper": {"fig4c": z.paper_fig4c, "fig5b": z.paper_fig5b,
                   "source": "Li et al. 2023, read off Figs 4c and 5b (about +-0.01 in frequency); "
@@ -529,7 +584,9 @@ _STYLE = """body{font-family:system-ui,-apple-system,'Segoe UI',Helvetica,Arial,
 padding:0 16px;color:#222;line-height:1.45}h1{font-size:1.5em}h2{font-size:1.15em;margin-top:1.6em;border-bottom:1px solid #ddd}
 table{border-collapse:collapse;font-size:.9em}td,th{border:1px solid #ddd;padding:3px 8px;text-align:left}
 figure{margin:14px 0}figure img{max-width:100%;height:auto;border:1px solid #eee}figcaption{font-size:.85em;color:#555}
-.place{background:#f6f8fa;border-left:4px solid #1b7837;padding:8px 12px}details{font-size:.8em;color:#666;margin:4px 0}
+.place{background:#f6f8fa;border-left:4px solid #1b7837;padding:8px 12px}
+.summary{background:#f6f8fa;border-left:4px solid #1b7837;padding:8px 12px 8px 32px}
+.warn{background:#fdf0ef;border-left:4px solid #b2182b;padding:6px 12px}details{font-size:.8em;color:#666;margin:4px 0}
 code,pre{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.85em}.missing{color:#b2182b}"""
 
 
@@ -559,8 +616,106 @@ def _num_rows(report: ProbeReport) -> list[tuple[str, str, str]]:
         out.append(("heat map error", ", ".join(f"{k} {100 * v:.0f}% ({100 * up[k]:+.0f})" for k, v in b.items()),
                     "mean error at |f| " + ", ".join(f"{lo:g}–{hi:g}" for lo, hi in HEAT_MAP_BANDS_CPP.values())
                     + f" cycles/pixel (in brackets: points above the clean error {100 * r.fourier.clean_error:.1f}%); "
-                    f"L2 norm {r.fourier.norm_l2:g}, {r.fourier.n_images} images"))
+                    f"L2 norm {r.fourier.norm_l2:g}, {r.fourier.n_images} images, signs "
+                    + ("per image and colour channel (Yin et al.)" if r.fourier.sign == "per_channel" else
+                       "per image, shared by the channels")))
     return out
+
+
+#: The rows of the "Numbers" table: summary-row key, quantity, unit, scale for display, format, the paper's key.
+_TABLE = (
+    ("clean_acc", "clean accuracy", "%", 100.0, "{:.1f}", None),
+    ("f_rev_nyq", "f_rev (hybrid images)", "fraction of Nyquist", 1.0, "{:.3f}", "f_rev_nyq"),
+    ("f05_cpp", "f_0.5 (minimal perturbations)", "cycles/pixel", 1.0, "{:.3f}", "f05_cpp"),
+    ("mean_eps", "mean minimal L-inf ε", "/255", 255.0, "{:.2f}", "mean_eps_255"),
+    ("corruption_acc", "corruption accuracy", "%", 100.0, "{:.1f}", "corruption_acc"),
+)
+
+
+def _cell(v: float | None, scale: float, fmt: str) -> str:
+    return "—" if not is_finite(v) else fmt.format(float(v) * scale)  # type: ignore[arg-type]
+
+
+def _cell_range(r: tuple[float, float] | None, scale: float, fmt: str) -> str:
+    if r is None:
+        return "—"
+    a, b = fmt.format(r[0] * scale), fmt.format(r[1] * scale)
+    return a if a == b else f"{a}–{b}"
+
+
+def numbers_table(report: ProbeReport) -> list[dict[str, str]]:
+    """The "Numbers" table: for each quantity, this model's value, the zoo's groups at the same tier (their
+    range, per group), the paper's groups (read off its Figs 4c and 5b; CIFAR-10 only) and the unit. Heat-map
+    rows give the mean error rate by |f| band for this model and the zoo maps beside it (the paper has none).
+    Rows: {'quantity', 'model', 'zoo', 'paper', 'unit'}."""
+    r, z = report.result, report.comparison
+    row = r.row()
+    groups = ordered_groups([x["group"] for x in z.rows])
+    paper = {g: dict(v) for g, v in z.paper_fig5b.items()}
+    for g, v in z.paper_fig4c.items():
+        paper.setdefault(g, {}).update(v)
+    out = []
+    for key, words, unit, scale, fmt, pkey in _TABLE:
+        zoo_cells = [f"{group_label(g)} {_cell_range(_range(z.rows, key, g), scale, fmt)}" for g in groups
+                     if _range(z.rows, key, g) is not None]
+        pscale = 100.0 if pkey == "corruption_acc" else 1.0
+        paper_cells = [f"{group_label(g)} {_cell_range(v[pkey], pscale, fmt)}" for g, v in paper.items() if pkey and pkey in v]
+        out.append({"quantity": words, "model": _cell(row.get(key), scale, fmt), "zoo": "; ".join(zoo_cells) or "—",
+                    "paper": "; ".join(paper_cells) or "—", "unit": unit})
+    if r.fourier is not None:
+        mine = heat_map_bands(r.fourier)
+        zoo_b = {n: heat_map_bands(m) for n, m in z.heat_maps.items()}
+        for band, (lo, hi) in HEAT_MAP_BANDS_CPP.items():
+            out.append({"quantity": f"heat-map error, {band} |f| ({lo:g}–{hi:g} cycles/pixel)",
+                        "model": f"{100 * mine[band]:.0f} (clean {100 * r.fourier.clean_error:.0f})",
+                        "zoo": "; ".join(f"{n} {100 * b[band]:.0f} (clean {100 * z.heat_maps[n].clean_error:.0f})"
+                                         for n, b in zoo_b.items()) or "—",
+                        "paper": "— (no heat maps in the paper)", "unit": "% error rate"})
+    return out
+
+
+def summary_lines(report: ProbeReport) -> list[str]:
+    """Three lines for the top of the report and the terminal: what was measured and how accurate the model
+    is; where the paper's two measures put it among the zoo's baselines; its robustness (corruptions) and
+    where its heat map rises. Words for missing results say so."""
+    r, z = report.result, report.comparison
+    row = r.row()
+    base = [x for x in z.rows if x.get("group") == "base"]
+    base_acc = _range(base, "clean_acc", "base")
+    data = str(r.data.get("name"))
+    acc = (f"clean accuracy {100 * row['clean_acc']:.1f}% on {r.settings.n_clean} {data} images"
+           if is_finite(row.get("clean_acc")) else "clean accuracy not measured")
+    first = (f"{r.name} ({r.description}), tier {r.tier}: {acc}"
+             + (f" (the zoo's baseline: {_cell_range(base_acc, 100.0, '{:.1f}')}%)" if base_acc and is_finite(row.get("clean_acc")) else "")
+             + (f"; {len(r.warnings)} warning(s) below" if r.warnings else "") + ".")
+    m = report.place.get("metrics", {})
+    parts = []
+    for key, words, unit in (("f_rev_nyq", "f_rev", "fraction of Nyquist"), ("f05_cpp", "f_0.5", "cycles/pixel")):
+        if key in m:
+            side = m[key].get("side_of_baselines")
+            rng = m[key].get("baseline_range")
+            parts.append(f"{words} {m[key]['value']:.3f} {unit}"
+                         + (f" ({ {'below': 'below', 'above': 'above', 'within': 'within'}[side]} the baselines' "
+                            f"{_cell_range(tuple(rng), 1.0, '{:.3f}')})" if side and rng else ""))
+    sides = [m.get(k, {}).get("side_of_baselines") for k in ("f_rev_nyq", "f05_cpp")]
+    verdict = ("relies on lower frequencies than every baseline of the zoo by both of the paper's measures"
+               if sides == ["below", "below"] else
+               "relies on lower frequencies than the baselines by one of the paper's measures" if "below" in sides else
+               "does not rely on lower frequencies than the zoo's baselines" if any(sides) else
+               "the paper's two measures (f_rev, f_0.5) were not measured")
+    second = f"Frequency reliance: {verdict}" + (f" ({'; '.join(parts)})" if parts else "") + "."
+    bits = []
+    if is_finite(row.get("corruption_acc")):
+        b = _range(base, "corruption_acc", "base")
+        bits.append(f"corruption accuracy {100 * row['corruption_acc']:.1f}%"
+                    + (f" (baselines {_cell_range(b, 100.0, '{:.1f}')}%)" if b else ""))
+    if r.fourier is not None:
+        up = heat_map_bands(r.fourier, value="error_increase")
+        top = max(up, key=lambda k: up[k])
+        bits.append("heat-map error above the clean error: " + ", ".join(f"{k} |f| {100 * v:+.0f} points" for k, v in up.items())
+                    + f" (largest at {top} frequencies)")
+    third = "Robustness: " + ("; ".join(bits) if bits else "not measured (no corruption or heat-map probe)") + "."
+    return [first, second, third]
 
 
 def report_html(report: ProbeReport, *, figure_uris: Mapping[str, str] | None = None) -> str:
@@ -575,10 +730,19 @@ def report_html(report: ProbeReport, *, figure_uris: Mapping[str, str] | None = 
              f"<h1>lowfreq probe: {esc(r.name)}</h1>",
              f"<p>{esc(r.description)} · tier <b>{esc(r.tier)}</b> · data {esc(str(r.data.get('name')))} "
              f"({r.data.get('size_px')} px) · device {esc(r.device)}</p>",
-             f"<p class='place' id='placement'>{esc(report.paragraph)}</p>",
-             "<h2>Numbers</h2><table><tr><th>quantity</th><th>value</th><th>how</th></tr>"]
-    parts += [f"<tr><td>{esc(a)}</td><td>{esc(b)}</td><td>{esc(c)}</td></tr>" for a, b, c in _num_rows(report)]
-    parts.append("</table>")
+             "<ol class='summary' id='summary'>" + "".join(f"<li>{esc(x)}</li>" for x in summary_lines(report)) + "</ol>"]
+    if r.warnings:
+        parts.append("<div class='warn' id='warnings'><b>Warnings</b><ul>" + "".join(f"<li>{esc(w)}</li>" for w in r.warnings)
+                     + "</ul></div>")
+    z = report.comparison
+    parts.append(f"<h2>Numbers</h2><table id='numbers'><tr><th>quantity</th><th>this model</th><th>zoo at tier "
+                 f"{esc(z.tier)}, by group</th><th>paper (Li et al. 2023, by group)</th><th>unit</th></tr>")
+    parts += [f"<tr><td>{esc(t['quantity'])}</td><td><b>{esc(t['model'])}</b></td><td>{esc(t['zoo'])}</td>"
+              f"<td>{esc(t['paper'])}</td><td>{esc(t['unit'])}</td></tr>" for t in numbers_table(report)]
+    parts.append("</table><details><summary>how each number was measured</summary><table>"
+                 + "".join(f"<tr><td>{esc(a)}</td><td>{esc(b)}</td><td>{esc(c)}</td></tr>" for a, b, c in _num_rows(report))
+                 + "</table></details>")
+    parts.append(f"<p class='place' id='placement'>{esc(report.paragraph)}</p>")
     if r.missing:
         parts.append("<p class='missing'>Not measured: " + esc("; ".join(f"{k}: {v}" for k, v in r.missing.items())) + "</p>")
     parts.append("<h2>Figures</h2>")
@@ -586,7 +750,6 @@ def report_html(report: ProbeReport, *, figure_uris: Mapping[str, str] | None = 
         if k in uris:
             parts.append(f"<figure id='fig-{k}'><img alt='{esc(k)}' src='{uris[k]}'><figcaption>{esc(FIGURES[k])}"
                          "</figcaption></figure>")
-    z = report.comparison
     parts.append(f"<h2>Model, data and settings</h2><ul><li>model: <code>{esc(r.description)}</code>, identity "
                  f"<code>{esc(r.identity)}</code>, options {esc(json.dumps(_clean_json(r.options)))}</li>"
                  f"<li>data: {esc(str(r.data.get('source')))}</li>"

@@ -16,9 +16,10 @@ from typing import Any, Sequence
 
 from lowfreq import experiments
 from lowfreq.core import paths
-from lowfreq.core.cache import Record
+from lowfreq.core.cache import Record, ResultCache
 from lowfreq.core.tiers import tier as tier_of
 from lowfreq.experiments import userprobe
+from lowfreq.methods import fourier
 from lowfreq.methods.fourier import FourierHeatMap
 from lowfreq.report.common import resolve_compute
 from lowfreq.report.probe_report import ProbeReport, build_report, heat_map_bands
@@ -60,7 +61,8 @@ def example_model_source() -> str:
 class ProbeChapter:
     """The chapter "Probe your own model": `numbers` its text quotes; `zoo_report` (the zoo's baseline
     probed as a user would; None with `zoo_note` saying why) and `file_report` (the model in
-    :data:`EXAMPLE_MODEL`; None with `file_note` saying why); the zoo groups' heat maps (`heat_maps`, `groups`); and the provenance of each output."""
+    :data:`EXAMPLE_MODEL`; None with `file_note` saying why); the zoo groups' heat maps (`heat_maps`, `groups`;
+    `heat_notes`: why a map is missing); and the provenance of each output."""
 
     numbers: dict[str, Any]
     zoo_report: ProbeReport | None
@@ -72,6 +74,7 @@ class ProbeChapter:
     prov_zoo: Provenance
     prov_file: Provenance
     prov_maps: Provenance
+    heat_notes: dict[str, str] = dataclasses.field(default_factory=dict)
 
 
 def _records_line(kind: str, recs: Sequence[Record]) -> str:
@@ -102,10 +105,12 @@ def probe_your_model(tier: str, *, compute_missing: bool | None = None, train_mi
     :func:`lowfreq.report.common.resolve_compute`; nothing is written when they are all cached."""
     compute = resolve_compute(tier, compute_missing)
     train = compute if train_missing is None else bool(train_missing)
+    book_results = paths.results_dir()  # the book's own records: written there explicitly (a user's probe is not)
     sw = Stopwatch()
     zoo_rep, zoo_note = None, ""
     try:
-        zoo_rep = build_report(userprobe.probe("base", tier=tier, compute=compute, progress=False, train_missing=train))
+        zoo_rep = build_report(userprobe.probe("base", tier=tier, compute=compute, progress=False, train_missing=train,
+                                               write_results=book_results, force=True))
     except (ValueError, OSError, LookupError) as exc:
         zoo_note = f"the zoo's base model was not probed: {' '.join(str(exc).split())[:240]}"
     wall_zoo = sw.elapsed_s
@@ -121,7 +126,8 @@ def probe_your_model(tier: str, *, compute_missing: bool | None = None, train_mi
                     experiments.probes.get_model("base", tier, train_missing=True, progress=False)
                 except OSError:  # no weights and no data to train them: the cached results are read by label
                     pass
-            file_rep = build_report(userprobe.probe(spec, tier=tier, compute=compute, progress=False, train_missing=train))
+            file_rep = build_report(userprobe.probe(spec, tier=tier, compute=compute, progress=False, train_missing=train,
+                                                    write_results=book_results, force=True))
         except (ValueError, OSError, LookupError) as exc:
             note = f"the model in the file was not probed: {' '.join(str(exc).split())[:240]}"
     wall_file = sw.elapsed_s
@@ -147,7 +153,7 @@ def probe_your_model(tier: str, *, compute_missing: bool | None = None, train_mi
         "n_maps": sum(m is not None for m in heat.values()), "n_group_models": len(group_models),
     }
     for n, hm in heat.items():  # the rise of the error above the clean error, in percentage points
-        key = n.replace(".", "").replace("-", "_")
+        key = _key(n)
         b = heat_map_bands(hm, value="error_increase") if hm is not None else {}
         numbers[f"high_{key}"] = 100 * b["high"] if hm is not None else float("nan")
         numbers[f"low_{key}"] = 100 * b["low"] if hm is not None else float("nan")
@@ -163,6 +169,16 @@ def probe_your_model(tier: str, *, compute_missing: bool | None = None, train_mi
 
     numbers.update(heat_lower_high=which("high", True), heat_higher_high=which("high", False),
                    heat_higher_low=which("low", False), heat_lower_low=which("low", True))
+    notes = {n: _missing_map_note(n, tier) for n, m in heat.items() if m is None}
+    have = [n for n, m in heat.items() if m is not None]
+
+    def listing(band: str) -> str:
+        return ", ".join(f"{numbers[f'{band}_' + _key(n)]:.0f} for {n}" for n in have) or "none (no heat map at this tier)"
+
+    numbers.update(heat_high_list=listing("high"), heat_low_list=listing("low"),
+                   heat_missing=("; ".join(f"{', '.join(n for n in notes if notes[n] == why)}: {why}"
+                                           for why in dict.fromkeys(notes.values())) if notes else
+                                 "none: every group's map is measured by the protocol"))
     maps_recs = [r for r in (_fourier_record(n, tier) for n in group_models) if r is not None]
     data_rec = maps_recs[0].payload.get("data") if maps_recs else ""
     prov_maps = dataclasses.replace(
@@ -170,7 +186,25 @@ def probe_your_model(tier: str, *, compute_missing: bool | None = None, train_mi
                         models=list(group_models), wall_time_s=wall_maps),
         results=(_records_line("fourier", maps_recs),))
     return ProbeChapter(numbers, zoo_rep, zoo_note, file_rep, note, heat, groups, _report_prov(tier, zoo_rep, wall_zoo),
-                        _report_prov(tier, file_rep, wall_file), prov_maps)
+                        _report_prov(tier, file_rep, wall_file), prov_maps, notes)
+
+
+def _key(name: str) -> str:
+    return name.replace(".", "").replace("-", "_")
+
+
+def _missing_map_note(name: str, tier: str) -> str:
+    """Why model `name` has no heat map of the current protocol at `tier`: an older record (the shared-sign
+    protocol) is there but left out of the comparison, or none was computed."""
+    try:
+        old = [r for r in ResultCache(tier).list_records("fourier") if r.label == name]
+    except OSError:
+        old = []
+    current = f"fourier={fourier.CODE_VERSION}"
+    if any(not str(r.inputs.get("code", "")).startswith(current) for r in old):
+        return ("only a map of the former protocol (one sign shared by the channels) is stored; it is left out "
+                "because it is not comparable, and is recomputed where this model's committed weights are")
+    return "not computed at this tier yet"
 
 
 def _fourier_record(name: str, tier: str) -> Record | None:
