@@ -248,7 +248,11 @@ def live_models(names: Sequence[str], tier: str, *, store: bool, train_missing: 
     for name in names:
         try:
             got[name] = onnx_model_input(name, tier, store=store, train_missing=train_missing, folders=folders)
-        except (LookupError, ValueError, DataNotFoundError) as exc:
+        except LookupError:  # no stored export and no weights of the committed instance to export
+            _, why = committed_instance(name, tier, folders=folders)
+            missing[name] = (f"no export of the instance the book's results belong to ({why}); `make book-onnx "
+                             f"TIER={tier}` exports it on a machine with the committed weights")
+        except (ValueError, DataNotFoundError) as exc:
             missing[name] = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
     return got, missing
 
