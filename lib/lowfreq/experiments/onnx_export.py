@@ -37,7 +37,7 @@ from lowfreq.core.paths import Folders
 from lowfreq.data import DataNotFoundError
 from lowfreq.experiments import figure_inputs
 from lowfreq.experiments.instances import get_model, model_id, trained_inputs, zoo_weights_fingerprint
-from lowfreq.experiments.tiers import resolve
+from lowfreq.experiments.tiers import resolve, tier_config
 from lowfreq.models.zoo import MissingWeightsError
 
 __all__ = [
@@ -55,6 +55,8 @@ __all__ = [
     "committed_instance",
     "onnx_model_input",
     "live_models",
+    "LIVE_PAIRS",
+    "live_pairs_input",
     "export_tier",
 ]
 
@@ -257,11 +259,31 @@ def live_models(names: Sequence[str], tier: str, *, store: bool, train_missing: 
     return got, missing
 
 
+LIVE_PAIRS = 64
+"""How many test image pairs the live explorer ships (its live hybrid curve runs on all of them)."""
+
+
+def live_pairs_input(tier: str, *, n_pairs: int = LIVE_PAIRS, seed: int = 0, store: bool,
+                     folders: Folders | None = None) -> figure_inputs.ImagePairs:
+    """The live explorer's shipped image pairs at `tier`: the first `n_pairs` hybrid pairs (`seed`) of the
+    tier's hybrid evaluation images (:func:`lowfreq.experiments.figure_inputs.pair_images`), a stored
+    figure input (LookupError without a record and without the data)."""
+    f = folders or paths.folders()
+    return figure_inputs.pair_images(tier, n=tier_config(tier).n_hybrid, n_pairs=n_pairs, seed=seed, store=store,
+                                     results_root=f.results, data_root=f.data)
+
+
 def export_tier(tier: str, *, names: Sequence[str] = LIVE_MODELS, folders: Folders | None = None,
                 log: Any = print) -> dict[str, OnnxModel]:
-    """Export (and store) the live explorer's models at `tier` from the weights here, printing one line per
-    model (size, dtype, logit difference, or why it was not exported); returns the exports."""
+    """Export (and store) the live explorer's models at `tier` from the weights here, and its shipped pairs
+    (:func:`live_pairs_input`, from the data), printing one line per model (size, dtype, logit difference,
+    or why it was not exported); returns the exports."""
     f = folders or paths.folders()
+    try:
+        pairs = live_pairs_input(tier, store=True, folders=f)
+        log(f"shipped pairs: {pairs.low.shape[0]}, {pairs.input.stored_line}")
+    except LookupError as exc:
+        log(f"shipped pairs: not stored: {str(exc).splitlines()[0]}")
     got: dict[str, OnnxModel] = {}
     for name in names:
         r = resolve(name, tier).recipe

@@ -15,7 +15,7 @@ import numpy as np
 
 from lowfreq import experiments
 from lowfreq.experiments import explorers, figure_inputs
-from lowfreq.experiments.onnx_export import LIVE_MODELS, OnnxModel, live_models
+from lowfreq.experiments.onnx_export import LIVE_MODELS, LIVE_PAIRS, OnnxModel, live_models, live_pairs_input
 from lowfreq.methods.hybrid import PAPER_F_MIX_NYQ, HybridCurve
 from lowfreq.report import rows, stats, widgets
 from lowfreq.report.common import NAN, first_pair, input_detail, mean_or_nan, resolve_compute
@@ -33,7 +33,6 @@ __all__ = [
     "fig3_hybrid",
     "live_hybrid_explorer",
     "browser_hybrid_explorer",
-    "LIVE_PAIRS",
     "plot_hybrid_rates",
     "plot_hybrid_panels",
     "plot_neural_hybrid_curves",
@@ -70,10 +69,6 @@ class Fig3Hybrid:
     live_missing: dict[str, str] = field(default_factory=dict)
     live_pairs: figure_inputs.ImagePairs | None = None
     live_curves: dict[str, HybridCurve | None] = field(default_factory=dict)
-
-
-#: how many shipped image pairs the browser explorer computes its live hybrid curve on
-LIVE_PAIRS = 64
 
 
 def fig3_hybrid(
@@ -129,7 +124,7 @@ def fig3_hybrid(
     gray = data_label(tier, n=cfg.n_hybrid, grayscale=True)
     exports, live_missing = live_models(live, tier, store=compute)
     try:
-        shipped = figure_inputs.pair_images(tier, n=cfg.n_hybrid, n_pairs=live_pairs, seed=pair_seed, store=compute)
+        shipped = live_pairs_input(tier, n_pairs=live_pairs, seed=pair_seed, store=compute)
     except LookupError as exc:  # no stored pairs and no data: the browser explorer cannot be offered
         shipped, exports = None, {}
         live_missing = {n: str(exc).splitlines()[0] for n in live}
