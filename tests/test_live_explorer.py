@@ -238,8 +238,8 @@ def test_live_explorer_agrees_with_python_in_chromium(tmp_path, monkeypatch):
             pg.wait_for_function("document.querySelector('.lowfreq-live').getAttribute('data-lfl-own') === '1'")
             got = pg.evaluate("async () => { const L = document.querySelector('.lowfreq-live').lowfreqLive; L.setModel('base');"
                               " L.setFMix(0.25); return await L.update(); }")
-            lo = torch.from_numpy(np.asarray(Image.open(low_png))).permute(2, 0, 1)[None].float() / 255
-            hi = torch.from_numpy(np.asarray(Image.open(high_png))).permute(2, 0, 1)[None].float() / 255
+            lo = torch.from_numpy(np.array(Image.open(low_png))).permute(2, 0, 1)[None].float() / 255
+            hi = torch.from_numpy(np.array(Image.open(high_png))).permute(2, 0, 1)[None].float() / 255
             want = hybrid_images(lo, hi, 0.25)
             assert np.abs(np.asarray(got["hybrid"]).reshape(want.shape) - want.numpy()).max() <= 1e-5
             with torch.inference_mode():

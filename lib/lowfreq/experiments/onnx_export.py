@@ -56,6 +56,7 @@ __all__ = [
     "onnx_model_input",
     "live_models",
     "LIVE_PAIRS",
+    "live_pair_count",
     "live_pairs_input",
     "export_tier",
 ]
@@ -260,17 +261,25 @@ def live_models(names: Sequence[str], tier: str, *, store: bool, train_missing: 
 
 
 LIVE_PAIRS = 64
-"""How many test image pairs the live explorer ships (its live hybrid curve runs on all of them)."""
+"""How many test image pairs the live explorer ships (its live hybrid curve runs on all of them); a
+tier of synthetic images (float32, four times the bytes of 8-bit CIFAR-10) ships a quarter of them."""
 
 
-def live_pairs_input(tier: str, *, n_pairs: int = LIVE_PAIRS, seed: int = 0, store: bool,
+def live_pair_count(tier: str) -> int:
+    """The number of image pairs the live explorer ships at `tier` (:data:`LIVE_PAIRS`, a quarter on a tier
+    of synthetic float images, so its record stays as small as an 8-bit tier's)."""
+    return LIVE_PAIRS // 4 if resolve("base", tier).tier_value.synthetic_data else LIVE_PAIRS
+
+
+def live_pairs_input(tier: str, *, n_pairs: int | None = None, seed: int = 0, store: bool,
                      folders: Folders | None = None) -> figure_inputs.ImagePairs:
-    """The live explorer's shipped image pairs at `tier`: the first `n_pairs` hybrid pairs (`seed`) of the
-    tier's hybrid evaluation images (:func:`lowfreq.experiments.figure_inputs.pair_images`), a stored
-    figure input (LookupError without a record and without the data)."""
+    """The live explorer's shipped image pairs at `tier`: the first `n_pairs` (default
+    :func:`live_pair_count`) hybrid pairs (`seed`) of the tier's hybrid evaluation images
+    (:func:`lowfreq.experiments.figure_inputs.pair_images`), a stored figure input (LookupError without a
+    record and without the data)."""
     f = folders or paths.folders()
-    return figure_inputs.pair_images(tier, n=tier_config(tier).n_hybrid, n_pairs=n_pairs, seed=seed, store=store,
-                                     results_root=f.results, data_root=f.data)
+    return figure_inputs.pair_images(tier, n=tier_config(tier).n_hybrid, n_pairs=n_pairs or live_pair_count(tier),
+                                     seed=seed, store=store, results_root=f.results, data_root=f.data)
 
 
 def export_tier(tier: str, *, names: Sequence[str] = LIVE_MODELS, folders: Folders | None = None,

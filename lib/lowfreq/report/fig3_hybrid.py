@@ -15,7 +15,7 @@ import numpy as np
 
 from lowfreq import experiments
 from lowfreq.experiments import explorers, figure_inputs
-from lowfreq.experiments.onnx_export import LIVE_MODELS, LIVE_PAIRS, OnnxModel, live_models, live_pairs_input
+from lowfreq.experiments.onnx_export import LIVE_MODELS, OnnxModel, live_models, live_pairs_input
 from lowfreq.methods.hybrid import PAPER_F_MIX_NYQ, HybridCurve
 from lowfreq.report import rows, stats, widgets
 from lowfreq.report.common import NAN, first_pair, input_detail, mean_or_nan, resolve_compute
@@ -84,7 +84,7 @@ def fig3_hybrid(
     monkey: Sequence[str] = ("neural_monkey", "neural_monkey_s1"),
     compute_missing: bool | None = None,
     live: Sequence[str] = LIVE_MODELS,
-    live_pairs: int = LIVE_PAIRS,
+    live_pairs: int | None = None,
 ) -> Fig3Hybrid:
     """Everything of the Fig 3 chapter at `tier`: `n_pairs` cross-class image pairs (`pair_seed`),
     the `models` (trained here when their weights are missing and `train_missing`, by default only at
@@ -94,7 +94,8 @@ def fig3_hybrid(
     hybrid curves and the explorer's precomputed frames; and the hybrid curves of the neural group on
     grayscale images (computed when missing per :func:`resolve_compute`); and the browser explorer's
     inputs: the ONNX exports of the `live` models (stored figure inputs; a model without one is listed
-    with the reason), `live_pairs` shipped image pairs and the book's hybrid curves of those models."""
+    with the reason), `live_pairs` shipped image pairs (default: the tier's
+    :func:`lowfreq.experiments.onnx_export.live_pair_count`) and the book's hybrid curves of those models."""
     cfg = experiments.tier_config(tier)
     compute = resolve_compute(tier, compute_missing)
     sw = Stopwatch()
