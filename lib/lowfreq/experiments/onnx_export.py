@@ -199,7 +199,7 @@ def committed_instance(name: str, tier: str, *, folders: Folders | None = None) 
     if committed is None:
         return False, "no trained record names its weights"
     if here != committed:
-        return False, f"another instance (weights {here}, the committed results belong to {committed})"
+        return False, f"the weights here are another instance ({here}; the committed results belong to {committed})"
     return True, f"weights {here}"
 
 
@@ -253,8 +253,8 @@ def live_models(names: Sequence[str], tier: str, *, store: bool, train_missing: 
             got[name] = onnx_model_input(name, tier, store=store, train_missing=train_missing, folders=folders)
         except LookupError:  # no stored export and no weights of the committed instance to export
             _, why = committed_instance(name, tier, folders=folders)
-            missing[name] = (f"no export of the instance the book's results belong to ({why}); `make book-onnx "
-                             f"TIER={tier}` exports it on a machine with the committed weights")
+            missing[name] = (f"not exported: {why}; `make book-onnx TIER={tier}` exports it on a machine with the "
+                             "weights the committed results belong to")
         except (ValueError, DataNotFoundError) as exc:
             missing[name] = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
     return got, missing

@@ -312,7 +312,9 @@
       s += '<text x="' + (L - 4) + '" y="' + (Y(v) + 3) + '" font-size="10" text-anchor="end">' + v + "</text>";
     });
     if (book) { s += '<path d="' + path(book.f_mix, book.diff) + '" fill="none" stroke="#777" stroke-width="1.5"/>'; }
-    s += '<path d="' + path(f, d) + '" fill="none" stroke="#d6604d" stroke-width="2"/></svg>';
+    s += '<path d="' + path(f, d) + '" fill="none" stroke="#d6604d" stroke-width="2"/>';
+    f.forEach(function (x, i) { s += '<circle cx="' + X(x).toFixed(1) + '" cy="' + Y(d[i]).toFixed(1) + '" r="2.5" fill="#d6604d"/>'; });
+    s += "</svg>";
     s += '<div class="lfl-legend"><span style="color:#d6604d">&#9644; live (this browser, shipped pairs)</span> ' +
       (book ? '<span style="color:#777">&#9644; the book (Python)</span>' : "") + " &middot; x: f<sub>mix</sub> (fraction of Nyquist), " +
       "y: p<sub>low</sub> &minus; p<sub>high</sub></div>";
