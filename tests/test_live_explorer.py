@@ -209,6 +209,11 @@ def test_live_explorer_agrees_with_python_in_chromium(tmp_path, monkeypatch):
             print(f"max |hybrid(page) - hybrid_images| = {max_px:.2e}; max |logit(page) - logit(PyTorch)| = {max_logit:.2e}")
             assert max_px <= 1e-5 and max_logit <= 1e-3
 
+            # the reader's slider: any f_mix, not only the grid's
+            pg.locator(".lfl-slider").fill("0.537")
+            pg.wait_for_function("document.querySelector('.lowfreq-live').getAttribute('data-lfl-fmix') === '0.537'")
+            assert pg.inner_text(".lfl-fval") == "0.537" and "p" in pg.inner_text(".lfl-preds")
+
             # the live curve and f_rev on the shipped pairs against lowfreq's on the same pairs
             grid = np.asarray(PAPER_F_MIX_NYQ)
             for name, m in torch_models.items():

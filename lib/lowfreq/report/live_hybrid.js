@@ -370,7 +370,13 @@
     if (e.target.value === "own") { if (!state.own) { onUpload(); } else { update(); } return; }
     state.pair = Number(e.target.value); state.own = null; update();
   });
-  $(".lfl-slider").addEventListener("input", function (e) { state.fmix = Number(e.target.value); update(); });
+  var queued = false;  // while dragging: one update after the running one, with the latest f_mix
+  $(".lfl-slider").addEventListener("input", function (e) {
+    state.fmix = Number(e.target.value);
+    if (queued) { return; }
+    queued = true;
+    busy.catch(function () {}).then(function () { queued = false; update(); });
+  });
   $(".lfl-upload").addEventListener("click", onUpload);
   $(".lfl-run-curve").addEventListener("click", function () { curve(); });
 
