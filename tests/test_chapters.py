@@ -184,6 +184,20 @@ def test_paper_groups_are_ordered_and_labelled():
     assert zoo.paper_sigma_px(paper.PAPER_IMAGENET_BLUR_MODEL) == 3.0
 
 
+def test_every_model_group_has_one_display_row():
+    """Adding a model group means a registry group, its zoo recipes and one DisplayGroup row: a registry
+    group without a row (no label, colour or drawing order) fails here, not as a fallback colour in a figure."""
+    rows = [g.name for g in paper.DISPLAY_GROUPS]
+    assert len(rows) == len(set(rows))
+    assert set(registry.GROUPS) <= set(rows)
+    assert set(rows) - set(registry.GROUPS) == {"base_gray"}  # the one display-only group
+    assert paper.GROUP_ORDER == tuple(rows)
+    colours = [g.color for g in paper.DISPLAY_GROUPS]
+    assert len(colours) == len(set(colours)), "two groups share a colour"
+    assert all(plotting.group_color(g) == c for g, c in zip(rows, colours))
+    assert plotting.model_color("blur_s1.5") == paper.GROUP_COLORS["blur"]
+
+
 # ============================================================================ figures moved out of the chapters
 def _curve(shift: float) -> HybridCurve:
     f = np.array([0.0, 0.25, 0.5, 0.75, 1.0])
@@ -435,3 +449,41 @@ def test_live_hybrid_explorer_says_what_it_needs_without_the_models(committed_sm
     note = fig3_hybrid.live_hybrid_explorer(ch)
     assert "zoo train base blur_s1.5 --tier smoke" in note.data and "precomputed" in note.data
     _no_models_written(committed_smoke)
+
+
+# ============================================================================ the deviations chapter (issue 20)
+def test_evaluation_sizes_are_read_from_the_tier_configs():
+    from lowfreq.experiments.tiers import DATASET_TIER_CONFIGS, TIER_CONFIGS
+
+    md = deviations.evaluation_sizes_markdown("cpu")
+    cpu, paper = TIER_CONFIGS["cpu"], TIER_CONFIGS[deviations.PAPER_SIZES_TIER]
+    assert f"| {cpu.n_attack:,} | {paper.n_attack:,} |" in md and f"| {cpu.n_hybrid:,} | {paper.n_hybrid:,} |" in md
+    assert f"| {cpu.n_corruption:,} | {paper.n_corruption:,} |" in md
+    assert f"| {DATASET_TIER_CONFIGS[('imagenette', 'cpu')].n_attack:,} |" in md and md.count("\n") == 5
+
+
+def test_failed_attacks_text_follows_the_counts():
+    inf = float("inf")
+    ok = stats.censored_eps([0.01, 0.02], [True, True], max_eps=0.5)
+    assert deviations.failed_attacks_text({"base": ok, "pca": ok}) == "Every attack succeeded on all 2 models with attack results."
+    assert "the one model" in deviations.failed_attacks_text({"base": ok})
+    assert deviations.failed_attacks_text({}) == "There are no attack results at this tier."
+    some = stats.censored_eps([0.1, 0.2, inf], [True, True, False], max_eps=0.5)
+    half = stats.censored_eps([0.1, inf], [True, False], max_eps=0.5)
+    one = deviations.failed_attacks_text({"base": ok, "adv": some})
+    assert one.startswith("1 of the 2 models with attack results has failed attacks: adv succeeds on 66.7% of 3 images")
+    assert "median with failures counted 51.00/255" in one
+    two = deviations.failed_attacks_text({"base": ok, "adv": some, "adv2": half})
+    assert two.startswith("2 of the 3 models with attack results have failed attacks") and "> 127.50/255" in two
+
+
+def test_deviation_design_facts_come_from_the_recipes_and_records():
+    committed = Path(__file__).resolve().parents[1] / "results"  # the committed cpu records, read only
+    nd = deviations.neural_design("cpu", results_root=committed)
+    assert nd["neural_epochs"] == str(zoo.recipe("neural_mouse", "cpu").epochs)
+    assert "reused for monkey" in nd["neural_sweep"] and "one baseline, base_gray, for both" in nd["neural_arch"]
+    ft = deviations.imagenette_finetune("cpu")
+    assert "in_pca" in ft and "in_blur_s3.0" in ft and "from the one in_base instance (seed 0)" in ft
+    md = deviations.blur_series_markdown(["cpu"], results_root=committed)
+    frev = experiments.hybrid_result("blur_s1.5", "cpu", progress=False, load_only=True, results_root=committed).f_rev_nyq
+    assert f"1.50 → {frev:.3f}" in md and "| `cpu` | Imagenette |" in md

@@ -369,11 +369,13 @@ def test_stand_in_rows_feed_the_fig6_claims():
             _row("in_crp_augmix", "crp", eps=1.5e-3, f05=0.35, acc=0.58, frev=0.50)]
     rows += [_row(zoo.in_blur_name(s), "blur", eps=1.5e-3, f05=0.3, acc=0.55 - 0.01 * (k - 2) ** 2, frev=0.55 - 0.06 * k)
              for k, s in enumerate(zoo.IN_BLUR_SERIES)]
-    got = {c.id: c.verdict for c in claims.evaluate_claims([], imagenet_rows=rows) if c.id.startswith("in_")}
+    # one seed per model: compared with a small instance spread (bench/instance_spread.py's record shape)
+    inst = {"metrics": {k: {"seed_sd": 0.005, "n_seeds": 3} for k in ("f_rev_nyq", "corruption_acc")}}
+    got = {c.id: c.verdict for c in claims.evaluate_claims([], imagenet_rows=rows, instance_spread=inst) if c.id.startswith("in_")}
     assert got == {"in_eps_vs_f05": claims.HOLDS, "in_crp_better": claims.HOLDS, "in_adv_worse": claims.HOLDS,
                    "in_inverted_u": claims.HOLDS}
     rows[1]["corruption_acc"] = 0.7  # an adv model above the base
-    got = {c.id: c.verdict for c in claims.evaluate_claims([], imagenet_rows=rows) if c.id.startswith("in_")}
+    got = {c.id: c.verdict for c in claims.evaluate_claims([], imagenet_rows=rows, instance_spread=inst) if c.id.startswith("in_")}
     assert got["in_adv_worse"] == claims.FAILS
     assert [zoo.paper_sigma_px(r["model"]) for r in rows[4:]] == list(zoo.IN_BLUR_SERIES)
 

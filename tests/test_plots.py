@@ -16,7 +16,7 @@ import pytest
 
 from lowfreq.methods.hybrid import HybridCurve
 from lowfreq.models import published, registry, zoo
-from lowfreq.report import common, fig4_spectra, paper, plotting, provenance, stats, table_b, tables
+from lowfreq.report import common, fig4_spectra, fig5_hybrid_groups, paper, plotting, provenance, stats, table_b, tables
 from lowfreq.report import rows as report_rows
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -476,3 +476,18 @@ def test_attack_without_success_counts_as_missing(agg):
     rows = report_rows.result_rows(list(attacks), groups, attacks=attacks)
     ax = plotting.plot_eps_vs_f05(rows)
     assert any("adv_linf8" in t.get_text() for t in ax.texts)
+
+
+def test_fig5b_relative_corruption_accuracy_is_mean_over_clean_and_degrades(agg):
+    rows = [{"model": "base", "group": "base", "f_rev_nyq": 0.30}, {"model": "blur_s1.5", "group": "blur", "f_rev_nyq": 0.15},
+            {"model": "pca", "group": "pca", "f_rev_nyq": 0.20}]
+    corr = {"base": {"mean": 0.66, "clean": 0.80}, "blur_s1.5": {"mean": 0.60, "clean": 0.64}, "pca": None}
+    out = {r["model"]: r for r in fig5_hybrid_groups.add_corruption_rel(rows, corr)}
+    assert out["base"]["corruption_rel"] == pytest.approx(0.825) and out["blur_s1.5"]["corruption_rel"] == pytest.approx(0.9375)
+    assert out["pca"]["corruption_rel"] is None and "corruption_rel" not in rows[0]  # the input rows are not changed
+    ax = fig5_hybrid_groups.plot_relative_corruption_vs_frev(list(out.values()), blur_series=["blur_s1.5"])
+    ys = sorted(float(line.get_ydata()[0]) for line in ax.lines if len(line.get_xdata()) == 1)
+    assert ys == pytest.approx([0.825, 0.9375]) and "clean accuracy" in ax.get_ylabel()
+    assert any("pca" in t.get_text() for t in ax.texts)  # the missing model is named on the plot
+    empty = fig5_hybrid_groups.plot_relative_corruption_vs_frev([])
+    assert any("no hybrid" in t.get_text() for t in empty.texts)

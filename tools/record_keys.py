@@ -27,7 +27,7 @@ import numpy as np
 from lowfreq.core import paths
 from lowfreq.experiments import probes, userprobe
 from lowfreq.models import registry, zoo
-from lowfreq.report import probe_report
+from lowfreq.report import probe_your_model
 
 TIERS = ("smoke", "cpu")
 KINDS = ("trained", "clean", "hybrid", "attack", "corruption", "neural_match")
@@ -84,7 +84,7 @@ def main() -> int:
                     continue
                 print(_line(tier, kind, name, rec))
                 n += 1
-        spec = probe_report.example_model_spec()
+        spec = probe_your_model.example_model_spec()
         for model in ("base", spec):
             if model is None:
                 continue
@@ -94,7 +94,7 @@ def main() -> int:
                 n += 1
             for kind, why in sorted(res.missing.items()):
                 print(f"{tier} {kind} probe:{res.name} missing")
-        for name in probe_report.CHAPTER_GROUP_MODELS:
+        for name in probe_your_model.CHAPTER_GROUP_MODELS:
             hm = userprobe.fourier_result(name, tier, compute=False)
             rec = userprobe.probe(name, tier=tier, probes_to_run=("fourier",), compute=False,
                                   progress=False).records.get("fourier")

@@ -16,19 +16,140 @@ import torch
 
 from lowfreq import experiments
 from lowfreq.data import DataNotFoundError
+from lowfreq.core.tiers import TIERS
 from lowfreq.experiments import figure_inputs
+from lowfreq.experiments.probes import attack_result, hybrid_result
+from lowfreq.experiments.tiers import DATASET_TIER_CONFIGS, TIER_CONFIGS
 from lowfreq.methods import spectra, v1
 from lowfreq.models import zoo
-from lowfreq.report import rows, tables
+from lowfreq.report import rows, stats, tables
 from lowfreq.report.common import NAN, resolve_compute
 from lowfreq.report.provenance import Provenance, data_label, make_provenance
 
 __all__ = [
+    "PAPER_SIZES_TIER",
+    "evaluation_sizes_markdown",
+    "failed_attacks_text",
+    "blur_series_markdown",
+    "neural_design",
+    "imagenette_finetune",
     "deviation_numbers",
     "Deviations",
     "frontier_table",
     "deviations",
 ]
+
+
+#: The tier whose probe sizes are the paper's (1,000 attacked images, 10,000 hybrid and corruption images).
+PAPER_SIZES_TIER = "full"
+
+
+def evaluation_sizes_markdown(tier: str) -> str:
+    """A Markdown table of the evaluation sizes at `tier` beside the paper's, read from the TierConfigs
+    (:data:`lowfreq.experiments.tiers.TIER_CONFIGS`; the paper's are those of :data:`PAPER_SIZES_TIER`, and
+    for Fig 6 ImageNet's at that tier against the Imagenette stand-in's at `tier`)."""
+    here, paper = TIER_CONFIGS[tier], TIER_CONFIGS[PAPER_SIZES_TIER]
+    lines = [f"| images | here (`{tier}`) | the paper (our `{PAPER_SIZES_TIER}` tier) |", "|---|---:|---:|"]
+    for label, key in (("attacked (minimal ε, $f_{0.5}$)", "n_attack"), ("hybrid low-frequency sources ($f_{rev}$)", "n_hybrid"),
+                       ("corrupted (corruption accuracy)", "n_corruption")):
+        lines.append(f"| {label} | {getattr(here, key):,} | {getattr(paper, key):,} |")
+    inn, inp = DATASET_TIER_CONFIGS.get(("imagenette", tier)), DATASET_TIER_CONFIGS.get(("imagenet", PAPER_SIZES_TIER))
+    if inn is not None and inp is not None:
+        lines.append(f"| attacked, Fig 6 (Imagenette stand-in here, ImageNet in the paper) | {inn.n_attack:,} | {inp.n_attack:,} |")
+    return "\n".join(lines)
+
+
+def failed_attacks_text(censored: Mapping[str, stats.CensoredEps]) -> str:
+    """One sentence on the failed attacks of the models' attack records ({model: :class:`lowfreq.report.stats.CensoredEps`}):
+    which models have failures, their success rates and the median minimal ε over the successful images
+    beside the median with failures counted ('> x/255' where half or more failed); 'every attack
+    succeeded on all N models' when none failed; 'no attack results' when empty."""
+    if not censored:
+        return "There are no attack results at this tier."
+    failing = {n: c for n, c in censored.items() if c.n_success < c.n}
+    if not failing:
+        return f"Every attack succeeded on {'the one model' if len(censored) == 1 else f'all {len(censored)} models'} with attack results."
+    parts = []
+    for n, c in failing.items():
+        only = "n/a" if c.mean_eps_success is None else f"{c.mean_eps_success * 255:.2f}/255"
+        parts.append(f"{n} succeeds on {100 * c.success_rate:.1f}% of {c.n} images (mean ε over the successes {only}, "
+                     f"median with failures counted {c.median_text()})")
+    k, total = len(failing), len(censored)
+    head = (f"{k} of the {total} models with attack results {'has' if k == 1 else 'have'} failed attacks: ")
+    return head + "; ".join(parts) + "."
+
+
+def blur_series_markdown(tiers: Sequence[str] = TIERS, *, results_root: Any = None) -> str:
+    """A Markdown table of the blur series' σ-to-f_rev mapping at each tier that has hybrid records:
+    each blur model's σ (pixels of its own input) with its f_rev (fraction of Nyquist), and the base
+    model's f_rev beside it; the CIFAR-10 series and the Imagenette stand-in's. Loads committed records
+    only; '—' where a record is missing."""
+    kw: dict[str, Any] = {} if results_root is None else {"results_root": results_root}
+
+    def frev(name: str, tier: str) -> float | None:
+        try:
+            return float(hybrid_result(name, tier, progress=False, load_only=True, **kw).f_rev_nyq)
+        except Exception:  # noqa: BLE001 - a missing record is a gap in the table
+            return None
+
+    lines = ["| tier | series | σ (px) → $f_{rev}$ (fraction of Nyquist) | base $f_{rev}$ |", "|---|---|---|---:|"]
+    for t in tiers:
+        if zoo.DRY_RUN_TIER == t:
+            continue
+        for family, base in (("cifar10", "base"), ("imagenette", "in_base")):
+            try:
+                series = [r.name for r in zoo.recipes(t, group="blur", family=family)]
+            except ValueError:
+                continue
+            vals = {n: frev(n, t) for n in series}
+            if not any(v is not None for v in vals.values()):
+                continue
+            cells = ", ".join(f"{zoo.blur_sigma_px(n, t):.2f} → {'—' if v is None else f'{v:.3f}'}"
+                              for n, v in sorted(vals.items(), key=lambda kv: zoo.blur_sigma_px(kv[0], t)))
+            b = frev(base, t)
+            lines.append(f"| `{t}` | {'CIFAR-10' if family == 'cifar10' else 'Imagenette'} | {cells} | {'—' if b is None else f'{b:.3f}'} |")
+    if len(lines) == 2:
+        return "No blur-series hybrid records are stored."
+    return "\n".join(lines)
+
+
+def neural_design(tier: str, *, results_root: Any = None) -> dict[str, str]:
+    """The neural group's design at `tier`, as text: its training epochs, the λ and how it was chosen
+    (the stored sweep: its population and epochs), the λ of each population, and the network and
+    baseline they share."""
+    pops = {p: zoo.recipe(n, tier) for p, n in (("mouse", "neural_mouse"), ("monkey", "neural_monkey"))}
+    lam = {p: r.extra["neural"]["lambda"] for p, r in pops.items()}
+    sweep = rows.load_lambda_sweep(tier, results_root=results_root)
+    base = zoo.recipe("base_gray", tier)
+    same_arch = len({r.arch for r in pops.values()} | {base.arch}) == 1
+    return {
+        "neural_epochs": str(pops["mouse"].epochs),
+        "neural_lambda": ", ".join(f"{p} {v:g}" for p, v in lam.items()),
+        "neural_sweep": ("no λ sweep is stored at this tier" if not sweep else
+                         f"λ = {sweep.get('zoo_lambda', lam['mouse']):g} was chosen on a {sweep.get('epochs')}-epoch sweep of the "
+                         f"{sweep.get('population')} population ({sweep.get('subset'):,} training images) and reused for "
+                         + ", ".join(p for p in lam if p != sweep.get("population"))),
+        "neural_arch": (f"one network, {base.arch}, and one baseline, base_gray, for both populations" if same_arch
+                        else ", ".join(f"{p}: {r.arch}" for p, r in pops.items()) + f"; baseline base_gray: {base.arch}"),
+    }
+
+
+def imagenette_finetune(tier: str) -> str:
+    """Which Imagenette stand-in recipes at `tier` are fine-tuned, from which parent recipe and for how
+    many epochs, as one clause ('in_blur_s1.5, ... and in_pca: 2 epochs from in_base (seed 0)')."""
+    try:
+        recs = zoo.recipes(tier, family="imagenette")
+    except ValueError:
+        return "n/a"
+    tuned: dict[tuple[str, int], list[str]] = {}
+    for r in recs:
+        parent = r.extra.get("init_from")
+        if parent:
+            tuned.setdefault((str(parent["name"]), r.epochs), []).append(r.name)
+    if not tuned:
+        return "no Imagenette recipe is fine-tuned at this tier"
+    return "; ".join(f"{', '.join(ns)}: {ep} epochs from the one {parent} instance (seed {zoo.recipe(parent, tier).seed})"
+                     for (parent, ep), ns in tuned.items())
 
 
 def _strictly_increasing(values: Sequence[float]) -> bool:
@@ -95,9 +216,11 @@ def deviation_numbers(
     out["pca_sweep"] = experiments.latest_pca_sweep(tier, results_root=results_root)
     out["attack_winner_share"], out["attack_success"], out["f05_grid_minus_exact_cpp"], out["f05_std_cpp"] = {}, {}, {}, {}
     out["nonmonotone_hybrid"] = {}
+    out["eps_censored"] = {}
+    max_eps = stats.attack_max_epsilon(cfg.attack)
     for n in names:
         try:
-            a = experiments.attack_result(n, tier, progress=False, load_only=True, data_root=data_root, **kw)
+            a = attack_result(n, tier, progress=False, load_only=True, data_root=data_root, **kw)
         except Exception:  # noqa: BLE001
             a = None
         if a is not None:
@@ -105,12 +228,13 @@ def deviation_numbers(
             winners = [w for w, s in zip(a["winner"], ok) if s]
             out["attack_winner_share"][n] = {w: winners.count(w) / max(1, len(winners)) for w in sorted(set(winners))}
             out["attack_success"][n] = float(a["success_rate"])
+            out["eps_censored"][n] = stats.censored_eps(a["epsilon"], a["success"], max_eps=max_eps)
             p = torch.as_tensor(np.asarray(a["mean_power"], dtype=np.float64))
             out["f05_grid_minus_exact_cpp"][n] = (spectra.half_power_frequency_grid(None, power=p)
                                                   - spectra.half_power_frequency(None, power=p))
             out["f05_std_cpp"][n] = _nan_if_none(a.get("f05_std_cpp"))
         try:
-            h = experiments.hybrid_result(n, tier, progress=False, load_only=True, data_root=data_root, **kw)
+            h = hybrid_result(n, tier, progress=False, load_only=True, data_root=data_root, **kw)
             out["nonmonotone_hybrid"][n] = bool(np.any(np.diff(np.asarray(h.mean_diff)) < 0))
         except Exception:  # noqa: BLE001
             pass
@@ -127,12 +251,16 @@ def deviation_numbers(
 class Deviations:
     """The deviations chapter: its quoted `numbers` (all text, formatted with their units), the raw
     measurements behind them (`measured`, :func:`deviation_numbers`), `prov`, and the cpu tier's
-    accuracy-time frontier as Markdown (`frontier`: :func:`frontier_table`)."""
+    accuracy-time frontier as Markdown (`frontier`: :func:`frontier_table`), the evaluation sizes beside the
+    paper's (`sizes`: :func:`evaluation_sizes_markdown`) and the blur series' σ-to-f_rev mapping at each tier
+    (`blur_series_map`: :func:`blur_series_markdown`)."""
 
     numbers: dict[str, Any]
     measured: dict[str, Any]
     prov: Provenance
     frontier: str = ""
+    sizes: str = ""
+    blur_series_map: str = ""
 
 
 def frontier_table(*, results_root: Any = None) -> str:
@@ -201,6 +329,12 @@ def deviations(tier: str, *, names: Sequence[str] | None = None, results_root: A
     sev = dn["nonmonotone_severity"]
     g["nonmono_sev"] = ("not computed at this tier (the S1 chapter computes the corruption spectra)" if sev is None
                         else (", ".join(sev) if sev else "none"))
+    g["label_smoothing"] = f"{zoo.recipe('base', tier).label_smoothing:g}"
+    g["max_eps"] = "n/a" if stats.attack_max_epsilon(cfg.attack) is None else f"{stats.attack_max_epsilon(cfg.attack) * 255:.1f}/255"
+    g["failed_attacks"] = failed_attacks_text(dn["eps_censored"])
+    g.update(neural_design(tier, results_root=results_root))
+    g["in_finetune"] = imagenette_finetune(tier)
     g["v1_pops"] = ", ".join(f"{k} {v.sf_center_cpi:g} cycles/image" for k, v in v1.POPULATIONS.items())
     prov = make_provenance(tier=tier, data=data_label(tier, n=cfg.n_clean), data_detail=data_source)
-    return Deviations(g, dn, prov, frontier_table(results_root=results_root))
+    return Deviations(g, dn, prov, frontier_table(results_root=results_root), evaluation_sizes_markdown(tier),
+                      blur_series_markdown(results_root=results_root))

@@ -9,7 +9,7 @@ epsilon in [0, 1] pixel units (quoted x255), accuracies as fractions (quoted in 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import torch
 
@@ -22,12 +22,19 @@ from lowfreq.models.layers import GaussianBlur
 from lowfreq.report import rows, stats, widgets
 from lowfreq.report.common import CIFAR_ROBUST, NAN, eval_source, input_detail, resolve_compute
 from lowfreq.report.paper import PAPER_BLUR_MODEL
+from lowfreq.report.plotting import finish_axes, group_color, group_legend_proxies, new_axes, short_missing_note
 from lowfreq.report.provenance import Provenance, Stopwatch, data_label, make_provenance
 from lowfreq.report.rows import BookModels
+from lowfreq.report.stats import is_finite
+
+if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.axes import Axes
 
 __all__ = [
     "Fig5HybridGroups",
     "fig5_hybrid_groups",
+    "add_corruption_rel",
+    "plot_relative_corruption_vs_frev",
     "FrontFrames",
     "front_frames",
     "static_front_explorers",
@@ -70,11 +77,13 @@ def fig5_hybrid_groups(tier: str, *, compute_missing: bool | None = None) -> Fig
     curves = stats.gather(lambda n: experiments.hybrid_result(n, tier, progress=False, load_only=not compute), models.names,
                           what="hybrid results")
     corr = rows.corruption_for(models.names, tier, compute=compute)
-    table = rows.result_rows(models.names, models.groups, curves=curves, corruption=corr)
+    table = add_corruption_rel(rows.result_rows(models.names, models.groups, curves=curves, corruption=corr), corr)
     wall = sw.elapsed_s
     fit = stats.series_fit(table, names=blur_series)
     frev = stats.group_stats(table, "f_rev_nyq")
     acc = stats.group_stats(table, "corruption_acc")
+    rel = stats.group_stats(table, "corruption_rel")
+    n_rel_above, n_rel_robust = stats.count_above(table, "corruption_rel", groups=CIFAR_ROBUST, reference="base")
     n_below, n_robust = stats.count_below(table, "f_rev_nyq", groups=CIFAR_ROBUST, reference="base")
     n_acc_above, n_acc_robust = stats.count_above(table, "corruption_acc", groups=CIFAR_ROBUST, reference="base")
     b15 = next((r for r in table if r["model"] == PAPER_BLUR_MODEL), {})
@@ -85,6 +94,8 @@ def fig5_hybrid_groups(tier: str, *, compute_missing: bool | None = None) -> Fig
         "frev_base_min": frev["base"].min if "base" in frev else NAN, "frev_base_max": frev["base"].max if "base" in frev else NAN,
         "acc_base_max": 100 * acc["base"].max if "base" in acc else NAN,
         "n_below": n_below, "n_robust": n_robust, "n_acc_above": n_acc_above, "n_acc_robust": n_acc_robust,
+        "rel_base_max": rel["base"].max if "base" in rel else NAN,
+        "n_rel_above": n_rel_above, "n_rel_robust": n_rel_robust,
         "n_blur_fit": 0 if fit is None else fit.n_points,
         "fit_vertex": NAN if fit is None else fit.vertex,
         "fit_peak": NAN if fit is None else 100 * float(fit(fit.vertex)),
@@ -107,6 +118,46 @@ def fig5_hybrid_groups(tier: str, *, compute_missing: bool | None = None) -> Fig
                                     data_detail=input_detail(fronts.input), models=blur_series + ["pca"],
                                     wall_time_s=sw.elapsed_s),
     )
+
+
+def add_corruption_rel(table: Sequence[Mapping[str, Any]], corruption: Mapping[str, "Mapping[str, Any] | None"]) -> list[dict[str, Any]]:
+    """Rows with ``corruption_rel``: the corruption payload's mean accuracy over its clean accuracy on
+    the same images (``mean`` / ``clean``, a ratio; None where either is missing or clean is 0)."""
+    out = []
+    for r in table:
+        c = corruption.get(str(r.get("model"))) or {}
+        mean, clean = stats.row_value(c, "mean"), stats.row_value(c, "clean")
+        out.append({**r, "corruption_rel": mean / clean if mean is not None and clean else None})
+    return out
+
+
+def plot_relative_corruption_vs_frev(rows_: Sequence[Mapping[str, Any]], *, blur_series: Sequence[str] = (),
+                                     ax: "Axes | None" = None, figsize: tuple[float, float] = (6.4, 4.6)) -> "Axes":
+    """Fig 5b relative: corruption accuracy / clean accuracy (``corruption_rel``, a ratio) vs f_rev
+    (fraction of Nyquist), one point per model coloured by display group (blur series as crosses): how
+    much of its clean accuracy a model keeps under corruption, beside the absolute accuracy of Fig 5b.
+    Rows missing either value are listed as missing on the plot. Returns the Axes."""
+    ax, own = new_axes(ax, figsize)
+    series = set(blur_series)
+    missing, seen = [], []
+    for r in rows_:
+        x, y = r.get("f_rev_nyq"), r.get("corruption_rel")
+        if not (is_finite(x) and is_finite(y)):
+            missing.append(str(r.get("model")))
+            continue
+        g = str(r.get("group"))
+        ax.plot(float(x), float(y), "x" if r.get("model") in series else "o", ms=6, color=group_color(g), alpha=0.9)
+        if g not in seen:
+            seen.append(g)
+    if seen:
+        group_legend_proxies(ax, seen, {})
+        ax.legend(fontsize=7, frameon=False, loc="lower right")
+    else:
+        ax.text(0.5, 0.5, "no hybrid / corruption results at this tier", transform=ax.transAxes, ha="center", color="#b2182b")
+    ax.set_xlabel("$f_{rev}$ (fraction of Nyquist)")
+    ax.set_ylabel("corruption accuracy / clean accuracy")
+    short_missing_note(ax, missing)
+    return finish_axes(ax, own)
 
 
 @dataclass(frozen=True)

@@ -91,7 +91,8 @@ def fig6_imagenet_standin(tier: str, *, models: Sequence[str] | None = None, n_c
     table = rows.table_b_rows(tier, names, compute=compute_missing)  # trains and probes what is not cached yet
     wall = sw.elapsed_s
     blur_names = [n for n in names if zoo.recipe(n, tier).group == "blur"]
-    in_claims = [c for c in claims.evaluate_claims([], imagenet_rows=table) if c.id.startswith("in_")]
+    in_claims = [c for c in claims.evaluate_claims([], imagenet_rows=table, instance_spread=rows.load_instance_spread(tier, "base"))
+                 if c.id.startswith("in_")]
     for c in in_claims:
         numbers[f"claim_{c.id}"] = c.verdict
     numbers["timing"] = timing_text(experiments.standin_timing(tier, None if models is None else names),

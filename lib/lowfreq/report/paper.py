@@ -3,7 +3,8 @@ groups and the models that stand for them.
 
 This module owns the reference values the book sets beside ours (:data:`PAPER_FIG4C`,
 :data:`PAPER_FIG5B`), the display groups of Figs 4, 5 and Table B in their drawing order
-(:data:`GROUP_ORDER`, :func:`ordered_groups`, :func:`group_label`), the robust groups of the paper
+(:data:`DISPLAY_GROUPS`: label, colour and order; :data:`GROUP_ORDER`, :func:`ordered_groups`,
+:func:`group_label`), the robust groups of the paper
 (:data:`ROBUST_GROUPS`), the one blur model the paper compares (:data:`PAPER_BLUR_MODEL`, and the
 Imagenette stand-in's :data:`PAPER_IMAGENET_BLUR_MODEL`) and which of its groups a model of ours is
 compared with (:func:`paper_group`). Constants and pure functions only: nothing here reads results.
@@ -13,13 +14,17 @@ Units: f_0.5 in cycles/pixel (``_cpp``), f_rev in fractions of Nyquist (``_nyq``
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Iterable, Mapping
 
 __all__ = [
     "PAPER_FIG4C",
     "PAPER_FIG5B",
+    "DisplayGroup",
+    "DISPLAY_GROUPS",
     "GROUP_ORDER",
     "GROUP_LABELS",
+    "GROUP_COLORS",
     "ROBUST_GROUPS",
     "PAPER_BLUR_MODEL",
     "PAPER_IMAGENET_BLUR_MODEL",
@@ -45,10 +50,33 @@ PAPER_FIG5B: dict[str, dict[str, tuple[float, float]]] = {
     "pca": {"f_rev_nyq": (0.31, 0.31), "corruption_acc": (0.818, 0.818)},
     "crp": {"f_rev_nyq": (0.28, 0.29), "corruption_acc": (0.89, 0.89)},
 }
-#: Display groups of Figs 4, 5 and Table B, in drawing order: the registry groups, with the
-#: grayscale baselines of the neural group ("base_gray") kept apart from the RGB baselines.
-GROUP_ORDER: tuple[str, ...] = ("base", "adv", "crp", "blur", "pca", "base_gray", "neural")
-GROUP_LABELS: dict[str, str] = {"base_gray": "base (grayscale)"}
+@dataclass(frozen=True)
+class DisplayGroup:
+    """How the book shows one group of models: its `name` (a registry group, or 'base_gray'), the `label`
+    a reader sees and the `color` of its models in every figure."""
+
+    name: str
+    label: str
+    color: str
+
+
+#: The display groups of Figs 4, 5 and Table B, in drawing order: the registry groups
+#: (lowfreq.models.registry.GROUPS), with the grayscale baselines of the neural group ("base_gray") kept
+#: apart from the RGB baselines. The one place a group's label, colour and order are written (the paper
+#: draws baselines black and robust models in colour); tests/test_chapters.py checks that every registry
+#: group has a row.
+DISPLAY_GROUPS: tuple[DisplayGroup, ...] = (
+    DisplayGroup("base", "base", "#222222"),
+    DisplayGroup("adv", "adv", "#b2182b"),
+    DisplayGroup("crp", "crp", "#2166ac"),
+    DisplayGroup("blur", "blur", "#5e3c99"),
+    DisplayGroup("pca", "pca", "#1b7837"),
+    DisplayGroup("base_gray", "base (grayscale)", "#8c8c8c"),
+    DisplayGroup("neural", "neural", "#e66101"),
+)
+GROUP_ORDER: tuple[str, ...] = tuple(g.name for g in DISPLAY_GROUPS)
+GROUP_LABELS: dict[str, str] = {g.name: g.label for g in DISPLAY_GROUPS if g.label != g.name}
+GROUP_COLORS: dict[str, str] = {g.name: g.color for g in DISPLAY_GROUPS}
 #: The robust groups of the paper (Table B and Fig 2).
 ROBUST_GROUPS: tuple[str, ...] = ("adv", "crp", "blur", "pca", "neural")
 #: The blur model of the paper's Table B (sigma = 1.5 px): the one blur model compared with it.

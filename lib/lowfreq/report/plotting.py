@@ -23,7 +23,7 @@ from lowfreq.methods.hybrid import HybridCurve, hybrid_images
 from lowfreq.methods.spectra import log_power_image
 from lowfreq.models.zoo import paper_sigma_px
 from lowfreq.report import rows
-from lowfreq.report.paper import GROUP_ORDER, PAPER_BLUR_MODEL, group_label, ordered_groups
+from lowfreq.report.paper import GROUP_COLORS, GROUP_ORDER, PAPER_BLUR_MODEL, group_label, ordered_groups
 from lowfreq.report.stats import QuadraticFit, group_means, is_finite
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -53,15 +53,9 @@ __all__ = [
 ]
 
 
-#: Colours by model group (the paper draws baselines black and robust models in colour).
-MODEL_COLORS: dict[str, str] = {
-    "base": "#222222",
-    "neural": "#e66101",
-    "blur": "#5e3c99",
-    "pca": "#1b7837",
-    "adv": "#b2182b",
-    "crp": "#2166ac",
-}
+#: Colours by model group, matched by name prefix (:func:`model_color`): the registry groups' colours of
+#: :data:`lowfreq.report.paper.DISPLAY_GROUPS`.
+MODEL_COLORS: dict[str, str] = {g: c for g, c in GROUP_COLORS.items() if g != "base_gray"}
 
 
 _FALLBACK_COLORS = ("#e66101", "#5e3c99", "#1b7837", "#b2182b", "#2166ac", "#8c510a", "#01665e")
@@ -344,9 +338,10 @@ def short_missing_note(ax: "Axes", missing: Sequence[str], *, max_names: int = 6
 
 
 def group_color(group: str) -> str:
-    """Colour of a display group (:data:`GROUP_ORDER`); grayscale baselines are grey."""
-    if group == "base_gray":
-        return "#8c8c8c"
+    """Colour of a display group (:data:`lowfreq.report.paper.DISPLAY_GROUPS`; grayscale baselines are
+    grey); another name gets :func:`model_color`'s."""
+    if group in GROUP_COLORS:
+        return GROUP_COLORS[group]
     return model_color(group, GROUP_ORDER.index(group) if group in GROUP_ORDER else 0)
 
 

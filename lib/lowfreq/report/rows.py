@@ -356,8 +356,9 @@ def collect_inputs(
     in_rows, note = None, ""
     if imagenet:  # the Fig 6 stand-in: cached results only (it is trained and probed by its own chapter)
         try:
-            in_names = [r.name for r in zoo.recipes(tier, family="imagenette")]
-            got = experiments.summary_table(tier, in_names, compute=False, **kw) if in_names else []
+            in_members = seed_members([r.name for r in zoo.recipes(tier, family="imagenette")], tier)
+            in_names = [m for ms in in_members.values() for m in ms]  # seeds folded, as the stand-in chapter shows
+            got = fold_seeds(experiments.summary_table(tier, in_names, compute=False, **kw), _seed_map(in_members)) if in_names else []
             if any(row_value(r, "f05_cpp") is not None or row_value(r, "f_rev_nyq") is not None for r in got):
                 in_rows, note = got, f"On the Imagenette stand-in ({tier} tier)"
         except Exception as exc:  # noqa: BLE001

@@ -9,13 +9,18 @@ and of the claims), the attack success curve of Fig 2b (:func:`success_curve`,
 (:func:`rank_correlation`), the small row accessors every other module uses (:func:`is_finite`,
 :func:`row_value`, :func:`is_gray_row`), :func:`gather`, which fetches per-model results so a
 figure degrades instead of crashing, and the spread over a model's training seeds: the rows of a
-model's seed replicas folded into one (:func:`fold_seeds`, :func:`seed_spread`, :func:`row_seed_spread`,
-:func:`seed_values`) and the one rule that says whether a difference lies inside that spread
-(:func:`inside_spread`).
+model's seed replicas folded into one (:func:`fold_seeds`, :func:`fold_s1_replicas`, :func:`seed_spread`,
+:func:`row_seed_spread`, :func:`seed_values`), the one rule that says whether two models differ beyond
+that spread (:func:`seed_test`, with :func:`instance_sd` for a side with one seed), and minimal ε with
+failed attacks counted (:func:`censored_eps`, :func:`attack_max_epsilon`).
 
 The seed spread is the sample standard deviation (``ddof=1``) over the seeds that have a value, with
-its min and max; two values are "inside the spread" when ``|mean_a - mean_b| <= sd_a + sd_b``, and
-only when both have a spread (at least two seeds each).
+its min and max. Two models differ at this tier when Welch's t-test on their seed values rejects equal
+means, two-sided at 5% (:func:`seed_test`): Welch's because it accounts for how many seeds each side
+has (through its standard errors and degrees of freedom) without assuming the two models' spreads are
+equal; a bootstrap over 2 or 3 seeds has too few distinct resamples to give a 5% tail. A side with one
+seed has no spread of its own: it is given the spread of one training measured by
+``bench/instance_spread.py`` (:func:`instance_sd`), never taken as exact.
 
 Rows are ``experiments.summary``-style dicts (``model``, ``group``, ``f05_cpp`` cycles/pixel,
 ``f_rev_nyq`` fraction of Nyquist, ``mean_eps`` in [0, 1] pixel units, accuracies as fractions);
@@ -30,6 +35,7 @@ from typing import Any, Callable, Mapping, NamedTuple, Sequence
 import numpy as np
 from scipy import stats as scipy_stats
 
+from lowfreq.methods.attacks import AttackSettings
 from lowfreq.report.paper import ordered_groups
 
 __all__ = [
@@ -53,7 +59,16 @@ __all__ = [
     "SeedSpread",
     "seed_spread",
     "inside_spread",
+    "SEED_TEST_ALPHA",
+    "SeedTest",
+    "instance_sd",
+    "seed_test",
     "fold_seeds",
+    "fold_s1_replicas",
+    "CensoredEps",
+    "censored_eps",
+    "attack_max_epsilon",
+    "add_seed_quantity",
     "row_seed_spread",
     "seed_values",
 ]
@@ -368,7 +383,8 @@ def seed_spread(values: Sequence[Any]) -> SeedSpread | None:
 def inside_spread(a: SeedSpread | None, b: SeedSpread | None) -> bool | None:
     """Whether two quantities differ by no more than their seed spreads: |a.mean - b.mean| <= a.sd + b.sd
     (sample standard deviations over seeds). None when either has no spread (fewer than two seeds, or
-    missing): the difference is then taken as it is."""
+    missing). A rough look only: it ignores how many seeds there are, so the claims decide with
+    :func:`seed_test` instead."""
     if a is None or b is None or a.sd is None or b.sd is None:
         return None
     return abs(a.mean - b.mean) <= a.sd + b.sd
@@ -443,3 +459,161 @@ def seed_values(row: Mapping[str, Any], key: str) -> list[float]:
     else:
         vals = [row_value(row, key)]
     return [v for v in vals if v is not None]
+
+
+# =========================================================================== does a difference resolve?
+#: The significance level of :func:`seed_test` (two-sided).
+SEED_TEST_ALPHA = 0.05
+
+
+class SeedTest(NamedTuple):
+    """Whether two models' values of one quantity differ beyond their seeds (:func:`seed_test`), in the
+    quantity's unit: `diff` mean_a - mean_b; `p_value` of Welch's t-test (two-sided; None when it
+    cannot be computed: a side with one seed and no instance spread); `resolved` p_value < alpha;
+    `df` the Welch-Satterthwaite degrees of freedom (None with p_value); `n_a`, `n_b` the seeds of each
+    side; `instance` whether a one-seed side was given the instance spread."""
+
+    diff: float
+    p_value: float | None
+    resolved: bool
+    df: float | None
+    n_a: int
+    n_b: int
+    instance: bool
+
+
+def instance_sd(record: Mapping[str, Any] | None, key: str) -> tuple[float, int] | None:
+    """(sd, degrees of freedom) of one training's `key` around its recipe's mean, from the record of
+    ``bench/instance_spread.py`` (``rows.load_instance_spread``): its ``seed_sd`` over ``n_seeds`` seeds
+    (n_seeds - 1 degrees of freedom) pooled with its two instances of one seed (``abs_diff``; a
+    difference of two trainings has twice one's variance: 1 degree of freedom). Units are those of the
+    key. None when the record is missing or does not measure `key` (mean_eps, for one)."""
+    m = ((record or {}).get("metrics") or {}).get(key)
+    if not m:
+        return None
+    sd, n, d = row_value(m, "seed_sd"), int(m.get("n_seeds") or 0), row_value(m, "abs_diff")
+    parts = ([((n - 1) * sd ** 2, n - 1)] if sd is not None and n > 1 else []) + ([(d ** 2 / 2, 1)] if d is not None else [])
+    if not parts:
+        return None
+    df = sum(k for _, k in parts)
+    return float(math.sqrt(sum(v for v, _ in parts) / df)), int(df)
+
+
+def seed_test(
+    a: Sequence[float],
+    b: Sequence[float],
+    *,
+    instance: tuple[float, int] | None = None,
+    alpha: float = SEED_TEST_ALPHA,
+) -> SeedTest | None:
+    """Do two models differ in a quantity, given their seed values `a` and `b` (one per seed, in the
+    quantity's unit; None and NaN left out)? Welch's t-test, two-sided at `alpha`.
+
+    A side with two seeds or more contributes its sample variance / n with n - 1 degrees of freedom, so
+    few seeds give wide intervals. A side with one seed has no spread of its own: it contributes
+    `instance` = (sd, degrees of freedom) of one training (:func:`instance_sd`), and without one the
+    difference is not resolved (p_value None). Both spreads zero: resolved when the means differ.
+    None when a side has no value."""
+    va = [v for v in (row_value({"v": x}, "v") for x in a) if v is not None]
+    vb = [v for v in (row_value({"v": x}, "v") for x in b) if v is not None]
+    if not va or not vb:
+        return None
+    if not 0 < alpha < 1:
+        raise ValueError(f"seed_test: alpha must be in (0, 1), got {alpha}")
+    diff = float(np.mean(va) - np.mean(vb))
+    parts = []
+    for vals in (va, vb):
+        if len(vals) > 1:
+            parts.append((float(np.var(vals, ddof=1)) / len(vals), len(vals) - 1))
+        elif instance is not None:
+            parts.append((float(instance[0]) ** 2, int(instance[1])))
+        else:
+            return SeedTest(diff, None, False, None, len(va), len(vb), False)
+    used = instance is not None and min(len(va), len(vb)) == 1
+    se2 = parts[0][0] + parts[1][0]
+    if se2 == 0:
+        return SeedTest(diff, 0.0 if diff != 0 else 1.0, diff != 0, None, len(va), len(vb), used)
+    df = se2 ** 2 / sum(v ** 2 / k for v, k in parts if v > 0)
+    p = float(2 * scipy_stats.t.sf(abs(diff) / math.sqrt(se2), df))
+    return SeedTest(diff, p, p < alpha, float(df), len(va), len(vb), used)
+
+
+def fold_s1_replicas(rows: Sequence[Mapping[str, Any]], *, keys: Sequence[str] = SEED_KEYS) -> list[dict[str, Any]]:
+    """:func:`fold_seeds` of the ``<model>_s1`` rows into ``<model>``'s (the neural group's and its
+    grayscale baselines' second seeds keep their ``_s1`` recipe names, but are seeds, never models of
+    their own); rows without such a pair are returned unchanged (copies)."""
+    names = {str(r.get("model")) for r in rows}
+    s1 = {n: n[: -len("_s1")] for n in names if n.endswith("_s1") and n[: -len("_s1")] in names}
+    return fold_seeds(rows, s1, keys=keys) if s1 else [dict(r) for r in rows]
+
+
+# =========================================================================== minimal ε with failures counted
+class CensoredEps(NamedTuple):
+    """Minimal ε of one attack record with a failed attack counted as censored at the attack's largest
+    ε (`max_eps`, [0, 1] pixel units; None when the attack has no largest ε): the true minimal ε of a
+    failed image is above it. `n` images, `n_success` of them attacked successfully, `success_rate`;
+    `median_eps` the median over all n (None when it is not defined: half or more failed); `median_bound`
+    "> max_eps" for a median that lies above the largest ε (None otherwise); `mean_eps_success` the
+    mean over the successful images only (what Table B's mean is)."""
+
+    n: int
+    n_success: int
+    success_rate: float
+    max_eps: float | None
+    median_eps: float | None
+    median_bound: float | None
+    mean_eps_success: float | None
+
+    def median_text(self) -> str:
+        """The median as x/255, '> x/255' when half or more attacks failed below the largest ε, or
+        'not defined' (no largest ε, or no image)."""
+        if self.median_eps is not None:
+            return f"{self.median_eps * 255:.2f}/255"
+        if self.median_bound is not None:
+            return f"> {self.median_bound * 255:.2f}/255"
+        return "not defined"
+
+
+def censored_eps(epsilon: Sequence[float] | np.ndarray, success: Sequence[bool] | np.ndarray, *,
+                 max_eps: float | None) -> CensoredEps:
+    """:class:`CensoredEps` from an attack record's per-image `epsilon` (N,) (inf where the attack
+    failed) and `success` (N,) bool arrays; a failure is an image whose minimal ε is above `max_eps`.
+    The median over all N is defined while more than half succeed (the middle values are then
+    successes); otherwise it is only known to exceed `max_eps`."""
+    e = np.asarray(epsilon, dtype=np.float64).ravel()
+    ok = np.asarray(success, dtype=bool).ravel() & np.isfinite(e)
+    if e.shape != np.asarray(success).ravel().shape:
+        raise ValueError(f"censored_eps: epsilon and success must have the same length, got {e.size} and {np.asarray(success).size}")
+    n, k = int(e.size), int(ok.sum())
+    if n == 0:
+        return CensoredEps(0, 0, float("nan"), max_eps, None, None, None)
+    ranked = np.sort(np.where(ok, e, np.inf))
+    mid = ranked[[(n - 1) // 2, n // 2]]
+    median = float(mid.mean()) if np.all(np.isfinite(mid)) else None
+    bound = None if median is not None or max_eps is None else float(max_eps)
+    mean_s = float(e[ok].mean()) if k else None
+    return CensoredEps(n, k, k / n, None if max_eps is None else float(max_eps), median, bound, mean_s)
+
+
+def attack_max_epsilon(settings: AttackSettings) -> float | None:
+    """The largest ε an attack with these settings searches ([0, 1] pixel units): PGD's ``max_epsilon``
+    (:class:`lowfreq.methods.attacks.PGDBisection`) when PGD is among its attacks, else None (FMN and
+    BB alone have no largest ε). A tier's settings (``experiments.tier_config(tier).attack``) are those
+    its attack records are keyed by."""
+    return float(settings.pgd.max_epsilon) if "pgd" in settings.attacks else None
+
+
+def add_seed_quantity(row: dict[str, Any], key: str, per_seed: Mapping[str, Any]) -> None:
+    """Set a quantity derived per seed (e.g. corruption / clean accuracy) on a row, as
+    :func:`fold_seeds` sets the folded ones: ``row[key]`` the mean over the seeds with a finite value
+    (None when none has), and for two seeds or more ``<key>_seed_sd``, ``_seed_n``, ``_seed_range`` and
+    each seed's value in ``row["seeds"]``. per_seed: {seed model: value}; units are the quantity's."""
+    sp = seed_spread(list(per_seed.values()))
+    row[key] = None if sp is None else sp.mean
+    if len(per_seed) > 1:
+        row[f"{key}_seed_sd"] = None if sp is None else sp.sd
+        row[f"{key}_seed_n"] = 0 if sp is None else sp.n
+        row[f"{key}_seed_range"] = None if sp is None else [sp.min, sp.max]
+        seeds = row.setdefault("seeds", {})
+        for n, v in per_seed.items():
+            seeds.setdefault(n, {})[key] = v

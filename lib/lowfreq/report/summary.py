@@ -70,7 +70,8 @@ def summary(
     results = claims.evaluate_claims(inp.rows, corruption=inp.corruption, corruption_f05_cpp=inp.corruption_f05_cpp,
                                      imagenet_rows=inp.imagenet_rows, imagenet_note=inp.imagenet_note,
                                      blur_model=blur_model, near_tol_acc=near_tol_acc, rms_factor=rms_factor,
-                                     max_extrapolation=max_extrapolation)
+                                     max_extrapolation=max_extrapolation,
+                                     instance_spread=rows.load_instance_spread(tier, "base"))
     wall = sw.elapsed_s
     by_id = {r.id: r for r in results}
     counts = claims.verdict_counts(results)

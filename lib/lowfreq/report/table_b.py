@@ -23,6 +23,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "TableB",
     "table_b",
+    "add_relative_and_censored",
     "plot_clean_vs_corruption",
 ]
 
@@ -54,6 +55,54 @@ def _seed_note(seeds: Mapping[str, Sequence[str]]) -> str:
     return "; ".join(parts) + "; every other model has one"
 
 
+def _seed_models(row: Mapping[str, Any]) -> list[str]:
+    """The seed models behind a Table B row: its folded seeds, else the row's model."""
+    return list(row["seeds"]) if row.get("seeds") else [str(row.get("model"))]
+
+
+def add_relative_and_censored(
+    table: Sequence[Mapping[str, Any]],
+    attacks: Mapping[str, "Mapping[str, Any] | None"],
+    corruption: Mapping[str, "Mapping[str, Any] | None"],
+    *,
+    max_eps: float | None,
+) -> list[dict[str, Any]]:
+    """Table B rows with two columns computed per seed from what is stored, then averaged over seeds
+    (:func:`lowfreq.report.stats.add_seed_quantity`): ``corruption_rel`` = corruption accuracy / clean
+    accuracy on the same images (the corruption payload's ``mean`` / ``clean``, a ratio; the verdicts
+    stay on the absolute accuracy) and ``median_eps_censored``, the
+    median minimal ε over every attacked image with a failed attack censored at `max_eps`
+    (:func:`lowfreq.report.stats.censored_eps` of the attack payload's per-image ``epsilon`` and
+    ``success``; [0, 1] pixel units). Where half or more of a seed's attacks failed the median is not
+    defined: the row's ``median_eps_censored`` is None and ``median_eps_censored_text`` says '> x/255' or
+    'not defined'. attacks, corruption: {seed model: its attack / corruption payload or None}."""
+    out = []
+    for r in table:
+        row = dict(r)
+        rel = {}
+        for n in _seed_models(row):
+            c = corruption.get(n) or {}
+            clean, corr = stats.row_value(c, "clean"), stats.row_value(c, "mean")
+            rel[n] = corr / clean if clean and corr is not None else None
+        stats.add_seed_quantity(row, "corruption_rel", rel)
+        cens = {}
+        for n in _seed_models(row):
+            a = attacks.get(n)
+            if a is None or a.get("epsilon") is None or a.get("success") is None:
+                continue
+            cens[n] = stats.censored_eps(a["epsilon"], a["success"], max_eps=max_eps)
+        if cens:
+            stats.add_seed_quantity(row, "median_eps_censored", {n: c.median_eps for n, c in cens.items()})
+            undefined = [c for c in cens.values() if c.median_eps is None]
+            if undefined:
+                row["median_eps_censored"] = None
+                row["median_eps_censored_text"] = undefined[0].median_text()
+        else:
+            row["median_eps_censored"] = None
+        out.append(row)
+    return out
+
+
 def table_b(tier: str, *, compute_missing: bool | None = None) -> TableB:
     """Table B at `tier`: :func:`lowfreq.report.rows.table_b_rows` of every model of
     :func:`lowfreq.report.rows.book_models` (computed when missing per :func:`resolve_compute`; seed
@@ -64,7 +113,11 @@ def table_b(tier: str, *, compute_missing: bool | None = None) -> TableB:
     models = rows.book_models(tier)
     es_source = eval_source(tier, cfg.n_clean)
     sw = Stopwatch()
-    table = rows.table_b_rows(tier, models.names, groups=models.groups, compute=compute)
+    table = stats.fold_s1_replicas(rows.table_b_rows(tier, models.names, groups=models.groups, compute=compute))
+    seed_models = [n for r in table for n in _seed_models(r)]
+    table = add_relative_and_censored(table, rows.gather_results("attack", seed_models, tier),
+                                      rows.gather_results("corruption", seed_models, tier),
+                                      max_eps=stats.attack_max_epsilon(cfg.attack))
     wall = sw.elapsed_s
     n_missing = sum(1 for r in table if r.get("missing"))
     train_times = [t for r in table for t in stats.seed_values(r, "train_time_s")]
@@ -72,7 +125,8 @@ def table_b(tier: str, *, compute_missing: bool | None = None) -> TableB:
         "n_models": len(table), "n_complete": len(table) - n_missing, "n_trained": len(train_times),
         "train_total_min": sum(train_times) / 60, "n_clean": cfg.n_clean, "n_attack": cfg.n_attack,
         "n_hybrid": cfg.n_hybrid, "n_corruption": cfg.n_corruption, "eval_data": es_source,
-        "seed_note": _seed_note(models.seeds or {}),
+        "seed_note": _seed_note({str(r["model"]): _seed_models(r) for r in table}),
+        "max_eps_255": (stats.attack_max_epsilon(cfg.attack) or float("nan")) * 255,
     }
     spread = rows.load_instance_spread(tier, "base")
     numbers["instance_spread"] = (tables.instance_spread_markdown(spread) if spread else

@@ -294,7 +294,9 @@ TABLE_B_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("n_seeds", "seeds", "num"),
     ("clean_acc", "clean acc. (%)", "num"),
     ("corruption_acc", "corruption acc. (%)", "num"),
+    ("corruption_rel", "corruption / clean acc.", "num"),
     ("mean_eps", "mean minimal ε (/255)", "num"),
+    ("median_eps_censored", "median minimal ε, failures counted (/255)", "num"),
     ("attack_success", "attack success (%)", "num"),
     ("f05_cpp", "f_0.5 (cycles/pixel)", "num"),
     ("f_rev_nyq", "f_rev (fraction of Nyquist)", "num"),
@@ -306,7 +308,8 @@ TABLE_B_COLUMNS: tuple[tuple[str, str, str], ...] = (
 #: The numeric Table B columns: (format spec, scale) of their display; the others are text.
 _NUM_FORMAT: dict[str, tuple[str, float]] = {
     "clean_acc": (".1f", 100.0), "corruption_acc": (".1f", 100.0), "attack_success": (".1f", 100.0),
-    "mean_eps": (".2f", 255.0), "median_eps": (".2f", 255.0), "f05_cpp": (".3f", 1.0), "f_rev_nyq": (".3f", 1.0),
+    "mean_eps": (".2f", 255.0), "median_eps": (".2f", 255.0), "median_eps_censored": (".2f", 255.0),
+    "corruption_rel": (".2f", 1.0), "f05_cpp": (".3f", 1.0), "f_rev_nyq": (".3f", 1.0),
     "train_time_s": (".0f", 1.0),
 }
 _WITHIN_STD = {"f05_cpp": "f05_std_cpp", "f_rev_nyq": "f_rev_std_nyq"}
@@ -317,6 +320,8 @@ def _cell(key: str, v: Any, row: Mapping[str, Any]) -> tuple[str, str]:
     A value folded over seeds reads 'mean ± sd (n=k)' (sample std over seeds) and sorts by its mean."""
     if key == "n_seeds":  # rows of one seed have no n_seeds
         v = 1 if v is None else v
+    if v is None and row.get(f"{key}_text"):  # a value known only as a bound ('> 127.50/255') or not defined
+        return str(row[f"{key}_text"]).replace("/255", ""), ""
     if v is None or (isinstance(v, float) and not np.isfinite(v)):
         return "—", ""
     if key in _NUM_FORMAT:
@@ -595,7 +600,9 @@ def table_b_html(rows: Sequence[Mapping[str, Any]], tier: str) -> str:
     return sortable_table_html(
         rows, caption=f"Table B at tier {tier}",
         note="— : not available at this tier (see the list below). ε in /255; f_0.5 in cycles/pixel; "
-             "f_rev in fractions of Nyquist; accuracies in %; training time in seconds (per seed). "
+             "f_rev in fractions of Nyquist; accuracies in %; corruption / clean acc. a ratio; median minimal ε with "
+             "failed attacks counted as above the attack's largest ε ('>' where half or more failed); "
+             "training time in seconds (per seed). "
              "mean ± sd (n=k): the mean and sample standard deviation over the k seeds of a model that have the "
              "value (hover for each seed and the min–max); ± without n: bootstrap over images (f_0.5), "
              "std over pairing seeds (f_rev).")
