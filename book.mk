@@ -8,7 +8,11 @@
 #                             `jupyter-book build -W`: _build/<tier>/_build/html (_build/html links to it)
 #   make book-status [TIER=..]   which chapters are stale, and why
 #   make book-vendor          fetch MathJax 3, require.js and the widget manager from npm (cached in _vendor/)
-#   make book-serve [PORT=8000]  serve _build/html on http://127.0.0.1:$(PORT)/
+#   make book-serve [PORT=8000]  serve _build/html on http://127.0.0.1:$(PORT)/ (the Fig 3 live explorer
+#                             needs http://: its WebAssembly runtime does not load from file://)
+#   make book-onnx [TIER=..]  export the live explorer's models to ONNX from the weights here (each checked
+#                             against its PyTorch model; only the instance the committed results belong to)
+#                             and store them with its shipped image pairs under results/<tier>/figure_inputs/
 #   make clean-book           remove the built HTML (_build/<tier>/, _build/html)
 #   make clean-executed       remove the executed notebooks (book/_executed/)
 #   make test-book [SLOW=1]   tests/test_book.py (SLOW=1 adds the end-to-end and browser tests)
@@ -17,7 +21,7 @@ BOOK_TOOL := $(PY) tools/book.py
 FORCE ?=
 PORT ?= 8000
 
-.PHONY: execute book book-status book-vendor book-serve clean-book clean-executed test-book
+.PHONY: execute book book-status book-vendor book-serve book-onnx clean-book clean-executed test-book
 
 # CLUSTER=slurm|local: first compute the tier's zoo as one submitit job per model (results on a shared
 # filesystem: set LOWFREQ_RESULTS_DIR / LOWFREQ_MODEL_DIR / LOWFREQ_DATA_DIR there), then run the chapters.
@@ -39,6 +43,9 @@ book-vendor: setup
 book-serve:
 	@test -e _build/html || { echo "no _build/html yet: run make book"; exit 1; }
 	$(PY) -m http.server $(PORT) --bind 127.0.0.1 --directory _build/html
+
+book-onnx: setup
+	$(PY) -c "from lowfreq.experiments.onnx_export import export_tier; export_tier('$(TIER)')"
 
 clean-book:
 	rm -rf _build/smoke _build/cpu _build/full _build/html

@@ -18,7 +18,8 @@ or with --force. A failing chapter is reported (name, error, the notebook holdin
 ``build`` assembles ``_build/<tier>/src/`` (the two config files, the executed notebooks under their
 source names, the book's other files) and runs ``jupyter-book build -W`` on it (Jupyter Book's own
 execution is off); the HTML is ``_build/<tier>/_build/html/`` and ``_build/html`` links to the last
-tier built. MathJax 3, require.js and @jupyter-widgets/html-manager are copied from npm tarballs
+tier built. MathJax 3, require.js, @jupyter-widgets/html-manager and onnxruntime-web (the WebAssembly runtime
+of the Fig 3 live explorer) are copied from npm tarballs
 (cached in ``_vendor/npm/``, checked against pinned sha512 integrities) into the site's ``_vendor/``
 folder, so the pages typeset math and render widgets with no network. A build fails if a page
 still loads a script or stylesheet from the network. The tarballs are also kept in a cache shared by
@@ -454,6 +455,14 @@ VENDOR_ASSETS: tuple[NpmAsset, ...] = (
         # (woff2/woff only: every browser that runs embed-amd.js reads one of them)
         (("dist", "embed-amd.js"), ("dist", "*.woff2"), ("dist", "*.woff"), ("", "LICENSE")),
     ),
+    NpmAsset(
+        "onnxruntime-web@1.31.1", "onnxruntime-web-1.31.1.tgz",
+        "sha512-5GeH+bWQ+HxM10z7erGlsWqryrwMbSvm/1tkIsKTT48g0fI19VXVVC435t4t7VsPdSQeS7NmuZPXrQ73k82URw==",
+        "onnxruntime-web",
+        # the Fig 3 live explorer: the WebAssembly build only (its licence header is inside ort.wasm.min.js);
+        # the page runs it single-threaded, so no cross-origin isolation is needed
+        (("dist", "ort.wasm.min.js"), ("dist", "ort-wasm-simd-threaded.mjs"), ("dist", "ort-wasm-simd-threaded.wasm")),
+    ),
 )
 
 
@@ -559,7 +568,7 @@ def _extract(asset: NpmAsset, tarball: Path, dest: Path) -> int:
 
 
 def vendor(vendor_dir: Path, *, log: Log = print) -> Path:
-    """Make sure `vendor_dir`/site/_vendor/ holds MathJax, require.js and the widget manager (from the
+    """Make sure `vendor_dir`/site/_vendor/ holds MathJax, require.js, the widget manager and onnxruntime-web (from the
     cached npm tarballs in `vendor_dir`/npm/, fetched with `npm pack` when missing). Returns the
     folder to put on html_extra_path (`vendor_dir`/site)."""
     site = vendor_dir / "site"

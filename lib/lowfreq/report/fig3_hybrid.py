@@ -8,14 +8,15 @@ epsilon in [0, 1] pixel units (quoted x255), accuracies as fractions (quoted in 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import numpy as np
 
 from lowfreq import experiments
 from lowfreq.experiments import explorers, figure_inputs
-from lowfreq.methods.hybrid import HybridCurve
+from lowfreq.experiments.onnx_export import LIVE_MODELS, OnnxModel, live_models, live_pairs_input
+from lowfreq.methods.hybrid import PAPER_F_MIX_NYQ, HybridCurve
 from lowfreq.report import rows, stats, widgets
 from lowfreq.report.common import NAN, first_pair, input_detail, mean_or_nan, resolve_compute
 from lowfreq.report.paper import PAPER_BLUR_MODEL
@@ -31,6 +32,7 @@ __all__ = [
     "Fig3Hybrid",
     "fig3_hybrid",
     "live_hybrid_explorer",
+    "browser_hybrid_explorer",
     "plot_hybrid_rates",
     "plot_hybrid_panels",
     "plot_neural_hybrid_curves",
@@ -63,6 +65,10 @@ class Fig3Hybrid:
     prov: Provenance
     prov_gray_images: Provenance
     prov_gray: Provenance
+    live: dict[str, OnnxModel] = field(default_factory=dict)
+    live_missing: dict[str, str] = field(default_factory=dict)
+    live_pairs: figure_inputs.ImagePairs | None = None
+    live_curves: dict[str, HybridCurve | None] = field(default_factory=dict)
 
 
 def fig3_hybrid(
@@ -77,6 +83,8 @@ def fig3_hybrid(
     mouse: Sequence[str] = ("neural_mouse", "neural_mouse_s1"),
     monkey: Sequence[str] = ("neural_monkey", "neural_monkey_s1"),
     compute_missing: bool | None = None,
+    live: Sequence[str] = LIVE_MODELS,
+    live_pairs: int | None = None,
 ) -> Fig3Hybrid:
     """Everything of the Fig 3 chapter at `tier`: `n_pairs` cross-class image pairs (`pair_seed`),
     the `models` (trained here when their weights are missing and `train_missing`, by default only at
@@ -84,7 +92,10 @@ def fig3_hybrid(
     be another instance than the one the committed results belong to, and the book must not train at
     cpu or full; without weights the explorer's frames are read from the stored figure input), their
     hybrid curves and the explorer's precomputed frames; and the hybrid curves of the neural group on
-    grayscale images (computed when missing per :func:`resolve_compute`)."""
+    grayscale images (computed when missing per :func:`resolve_compute`); and the browser explorer's
+    inputs: the ONNX exports of the `live` models (stored figure inputs; a model without one is listed
+    with the reason), `live_pairs` shipped image pairs (default: the tier's
+    :func:`lowfreq.experiments.onnx_export.live_pair_count`) and the book's hybrid curves of those models."""
     cfg = experiments.tiers.tier_config(tier)
     compute = resolve_compute(tier, compute_missing)
     sw = Stopwatch()
@@ -112,6 +123,13 @@ def fig3_hybrid(
                    f_rev_gray_monkey=mean_f_rev(monkey))
     data = data_label(tier, n=cfg.n_hybrid)
     gray = data_label(tier, n=cfg.n_hybrid, grayscale=True)
+    exports, live_missing = live_models(live, tier, store=compute)
+    try:
+        shipped = live_pairs_input(tier, n_pairs=live_pairs, seed=pair_seed, store=compute)
+    except LookupError as exc:  # no stored pairs and no data: the browser explorer cannot be offered
+        shipped, exports = None, {}
+        live_missing = {n: str(exc).splitlines()[0] for n in live}
+    live_curves = rows.gather_results("hybrid", list(exports), tier, compute=False)
     return Fig3Hybrid(
         numbers, tier, class_names, tuple(float(f) for f in strip_f_mix_nyq), ImagePair(low[0], high[0], int(y_low[0]), int(y_high[0])),
         (low, high, y_low, y_high), loaded, curves, explorer, gray_pair, gray_curves, tuple(gray_baselines), tuple(mouse),
@@ -122,7 +140,26 @@ def fig3_hybrid(
         prov_gray_images=make_provenance(tier=tier, data=gray, data_detail=input_detail(gray_pairs)),
         prov_gray=make_provenance(tier=tier, data=gray, data_detail=gray_pairs.source, models=neural_names,
                                   results=("hybrid",), wall_time_s=sw.elapsed_s),
+        live=exports, live_missing=live_missing, live_pairs=shipped, live_curves=live_curves,
     )
+
+
+def browser_hybrid_explorer(ch: Fig3Hybrid, *, initial_f_mix_nyq: float = 0.25) -> Any:
+    """The browser explorer of Fig 3 (:func:`lowfreq.report.widgets.live_hybrid_explorer`): the chapter's
+    exported models run by onnxruntime-web in the reader's page on the shipped pairs or the reader's own
+    images, with the book's Python curves for comparison. Returns ``IPython.display.HTML``; a Markdown
+    note when no model could be exported at this tier."""
+    from IPython.display import HTML, Markdown
+
+    if not ch.live or ch.live_pairs is None:
+        why = "; ".join(f"`{n}`: {r}" for n, r in ch.live_missing.items())
+        return Markdown(f"*The browser explorer has no model at tier {ch.tier} ({why}).*")
+    models = [widgets.LiveModel(m.name, m.onnx, m.dtype, m.max_logit_diff) for m in ch.live.values()]
+    p = ch.live_pairs
+    return HTML(widgets.live_hybrid_explorer(models, p.low, p.high, p.low_labels, p.high_labels,
+                                             class_names=ch.class_names, book_curves=ch.live_curves,
+                                             missing=ch.live_missing, f_mix_grid_nyq=PAPER_F_MIX_NYQ,
+                                             initial_f_mix_nyq=initial_f_mix_nyq))
 
 
 def live_hybrid_explorer(ch: Fig3Hybrid) -> Any:

@@ -1,5 +1,10 @@
 """Interactive explorers: live (ipywidgets, needs a kernel) and static (self-contained HTML + JS).
 
+The browser explorer (:func:`live_hybrid_explorer`, Fig 3) runs real zoo models in the reader's page: the
+models as ONNX files (:mod:`lowfreq.experiments.onnx_export`), the hybrids and f_rev computed by
+``live_hybrid.js`` (next to this module, inlined into the page) with the site's vendored onnxruntime-web;
+where WebAssembly cannot run it says so in one line and the static explorer stays.
+
 The static explorer is what the HTML book shows: every frame is computed beforehand, in
 :mod:`lowfreq.experiments.explorers` (images as base64 PNG, the models' softmax; stored as figure
 inputs), and drawn here (the predictions as ready-made HTML); a few lines of inline JavaScript swap
@@ -22,6 +27,8 @@ import base64
 import hashlib
 import html
 import json
+from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import numpy as np
@@ -29,6 +36,7 @@ import torch
 
 from lowfreq.core.utils import check_images
 from lowfreq.experiments.explorers import ExplorerData, Frame, front_frames, hybrid_explorer_data, png_bytes, png_data_uri
+from lowfreq.methods.hybrid import PAPER_F_MIX_NYQ, HybridCurve
 
 if TYPE_CHECKING:  # pragma: no cover
     from IPython.display import HTML
@@ -41,6 +49,8 @@ __all__ = [
     "hybrid_explorer",
     "static_front_explorer",
     "front_explorer",
+    "LiveModel",
+    "live_hybrid_explorer",
 ]
 
 
@@ -349,3 +359,152 @@ def front_explorer(
     knob.observe(update, names="value")
     update()
     return W.VBox([W.HBox([pick, knob]), W.HBox([W.VBox([im, cap]) for im, cap in zip(imgs, caps)]), info])
+
+
+# --------------------------------------------------------------------------------------- the browser explorer (ONNX)
+_LIVE_JS_PATH = Path(__file__).with_name("live_hybrid.js")
+
+_LIVE_CSS = """
+#{id} {{ font-family: system-ui, sans-serif; font-size: 13px; border: 1px solid #ddd; border-radius: 6px;
+        padding: 10px 12px; margin: 8px 0; max-width: 760px; box-sizing: border-box; }}
+#{id} .lfl-title {{ font-weight: 600; margin-bottom: 6px; }}
+#{id} .lfl-fallback {{ display: none; color: #8a4b00; }}
+#{id} .lfl-controls {{ display: flex; flex-wrap: wrap; gap: 8px 14px; align-items: center; margin-bottom: 8px; }}
+#{id} .lfl-controls select {{ max-width: 100%; }}
+#{id} .lfl-slider {{ width: 240px; max-width: 100%; vertical-align: middle; }}
+#{id} .lfl-images {{ display: flex; gap: 10px; flex-wrap: wrap; }}
+#{id} figure {{ margin: 0; text-align: center; }}
+#{id} canvas {{ width: {px}px; height: {px}px; image-rendering: pixelated; image-rendering: crisp-edges;
+               border: 1px solid #bbb; }}
+#{id} figcaption {{ font-size: 11px; color: #444; }}
+#{id} .lfl-preds {{ margin-top: 8px; }}
+#{id} .lfl-bar {{ display: flex; align-items: center; gap: 6px; font-size: 11px; line-height: 14px; }}
+#{id} .lfl-name {{ width: 90px; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }}
+#{id} .lfl-track {{ flex: 0 1 220px; height: 9px; background: #f0f0f0; display: inline-block; }}
+#{id} .lfl-track span {{ display: block; height: 9px; }}
+#{id} .lfl-num {{ width: 40px; text-align: right; }}
+#{id} .lfl-upload-row {{ margin-top: 8px; font-size: 12px; }}
+#{id} .lfl-upload-row input {{ max-width: 100%; }}
+#{id} .lfl-curve {{ margin-top: 10px; border-top: 1px solid #eee; padding-top: 8px; }}
+#{id} .lfl-plot svg {{ width: 100%; max-width: 420px; height: auto; }}
+#{id} .lfl-legend {{ font-size: 11px; color: #444; }}
+@media (max-width: 480px) {{
+  #{id} canvas {{ width: {px_small}px; height: {px_small}px; }}
+  #{id} .lfl-name {{ width: 64px; }}
+}}
+"""
+
+
+@dataclass(frozen=True)
+class LiveModel:
+    """One model of the browser explorer: its `name`, its ONNX file (`onnx`, bytes: (N, C, H, W) images in
+    [0, 1] -> logits), how its weights are stored (`dtype`) and its largest logit difference to the PyTorch
+    model it was exported from (`max_logit_diff`)."""
+
+    name: str
+    onnx: bytes
+    dtype: str
+    max_logit_diff: float
+
+
+def live_hybrid_explorer(
+    models: Sequence[LiveModel],
+    low: torch.Tensor,
+    high: torch.Tensor,
+    low_labels: np.ndarray | Sequence[int],
+    high_labels: np.ndarray | Sequence[int],
+    *,
+    class_names: Sequence[str] | None = None,
+    book_curves: Mapping[str, "HybridCurve | None"] | None = None,
+    missing: Mapping[str, str] | None = None,
+    f_mix_grid_nyq: Sequence[float] = PAPER_F_MIX_NYQ,
+    initial_f_mix_nyq: float = 0.25,
+    title: str = "Live hybrid-image explorer (runs in your browser)",
+    image_px: int = 128,
+) -> str:
+    """The browser explorer of Fig 3 as a self-contained HTML snippet: pick a model (`models`, run by the
+    site's vendored onnxruntime-web) and a shipped image pair (`low`, `high`: (P, C, H, W) in [0, 1], shipped
+    as uint8 when they hold 8-bit values, else as float32; their classes) or upload two images (resized and centre-cropped to the model's input), move
+    f_mix (fraction of Nyquist) continuously, see the hybrid (the paper's FFT mask, computed in the page),
+    the class probabilities with `class_names` and p_low / p_high; a second panel computes the model's
+    hybrid curve and f_rev on all P pairs on `f_mix_grid_nyq` and draws it beside the book's Python curve
+    (`book_curves[name]`: the seed-mean p_low - p_high). `missing`: {model: why it is not offered}, listed
+    in a note. Loads only the site's own files; shows a one-line fallback where WebAssembly cannot run.
+    Returns the HTML string (wrap it in ``IPython.display.HTML``)."""
+    low = check_images(low, name="low")
+    high = check_images(high, name="high")
+    if low.shape != high.shape:
+        raise ValueError(f"live_hybrid_explorer: low and high must have the same shape, got {tuple(low.shape)} and "
+                         f"{tuple(high.shape)}")
+    arrays = {"low": low.detach().cpu().numpy().astype(np.float64), "high": high.detach().cpu().numpy().astype(np.float64)}
+    # 8-bit images (CIFAR-10) ship as uint8, others (the smoke tier's synthetic images) as float32
+    eight_bit = all(np.abs(np.round(a * 255) / 255 - a).max() <= 1e-6 for a in arrays.values())
+    packed = {k: (np.round(a * 255).astype(np.uint8) if eight_bit else a.astype("<f4")).tobytes() for k, a in arrays.items()}
+    lo_y = [int(v) for v in np.asarray(low_labels).ravel()]
+    hi_y = [int(v) for v in np.asarray(high_labels).ravel()]
+    if len(lo_y) != low.shape[0] or len(hi_y) != low.shape[0]:
+        raise ValueError(f"live_hybrid_explorer: {low.shape[0]} pairs but {len(lo_y)} low and {len(hi_y)} high labels")
+    k = max([*lo_y, *hi_y]) + 1
+    names = list(class_names) if class_names is not None else [f"class {i}" for i in range(max(k, 10))]
+    curves = {}
+    for name, c in (book_curves or {}).items():
+        if c is not None:
+            curves[name] = {"f_mix": [float(f) for f in c.f_mix_nyq], "diff": [float(d) for d in c.mean_diff],
+                            "f_rev": float(c.f_rev_nyq) if np.isfinite(c.f_rev_nyq) else None,
+                            "n_images": int(c.n_images), "n_seeds": len(c.seeds)}
+    payload = {
+        "shape": [int(v) for v in low.shape[1:]],
+        "models": [{"name": m.name, "onnx": base64.b64encode(m.onnx).decode("ascii"), "dtype": m.dtype} for m in models],
+        "pairs": {"low": base64.b64encode(packed["low"]).decode("ascii"),
+                  "high": base64.b64encode(packed["high"]).decode("ascii"),
+                  "dtype": "uint8" if eight_bit else "float32", "low_labels": lo_y, "high_labels": hi_y},
+        "class_names": names,
+        "f_mix_grid": [float(f) for f in f_mix_grid_nyq],
+        "initial_f_mix": float(initial_f_mix_nyq),
+        "book_curves": curves,
+    }
+    data_json = _json_for_script(payload)
+    uid = "lfl-" + hashlib.sha256(data_json.encode()).hexdigest()[:12]
+    esc = html.escape
+    px = int(image_px)
+    model_opts = "".join(f'<option value="{esc(m.name)}">{esc(m.name)}</option>' for m in models)
+    pair_opts = "".join(f'<option value="{i}">pair {i + 1}: {esc(names[lo_y[i]])} (low) + {esc(names[hi_y[i]])} (high)</option>'
+                        for i in range(len(lo_y)))
+    pair_opts += '<option value="own">your own images (upload below)</option>'
+    sizes = ", ".join(f"{esc(m.name)} {len(m.onnx) / 1024:.0f} KiB" for m in models)
+    miss = "".join(f"<li><code>{esc(n)}</code>: {esc(why)}</li>" for n, why in (missing or {}).items())
+    c, h, w = (int(v) for v in low.shape[1:])
+    parts = [
+        f'<div class="lowfreq-live" id="{uid}" data-lfl-state="static">',
+        "<style>" + _LIVE_CSS.format(id=uid, px=px, px_small=max(64, (px * 3) // 4)) + "</style>",
+        f'<div class="lfl-title">{esc(title)}</div>',
+        '<div class="lfl-fallback" role="status"></div>',
+        '<div class="lfl-body">',
+        '<div class="lfl-status" style="color:#666">Loading the WebAssembly runtime and the model ...</div>',
+        '<div class="lfl-controls">',
+        f'<label>model <select class="lfl-model">{model_opts}</select></label>',
+        f'<label>image pair <select class="lfl-pair">{pair_opts}</select></label>',
+        f'<label>f<sub>mix</sub> (fraction of Nyquist) <input type="range" class="lfl-slider" min="0" max="1" step="0.001" '
+        f'value="{float(initial_f_mix_nyq)}" aria-label="f_mix, fraction of Nyquist"></label>',
+        f'<span>= <b class="lfl-fval">{float(initial_f_mix_nyq):.3f}</b></span></div>',
+        '<div class="lfl-images">',
+        '<figure><canvas class="lfl-low"></canvas><figcaption>low-frequency image</figcaption></figure>',
+        '<figure><canvas class="lfl-hyb"></canvas><figcaption>hybrid</figcaption></figure>',
+        '<figure><canvas class="lfl-high"></canvas><figcaption>high-frequency image</figcaption></figure>',
+        "</div>",
+        '<div class="lfl-preds"></div>',
+        '<div class="lfl-upload-row">Your own pair: low <input type="file" accept="image/*" class="lfl-up-low"> '
+        'high <input type="file" accept="image/*" class="lfl-up-high"> <button type="button" class="lfl-upload">use them'
+        f'</button> <span class="lfl-up-note">(resized and centre-cropped to {w} x {h} pixels, the models\' input; '
+        "nothing leaves your browser)</span></div>",
+        '<div class="lfl-curve"><button type="button" class="lfl-run-curve">compute this model\'s hybrid curve live</button> '
+        f'on the {len(lo_y)} shipped pairs at {len(payload["f_mix_grid"])} values of f<sub>mix</sub>'
+        '<div class="lfl-plot"></div><div class="lfl-curve-text"></div></div>',
+        "</div>",
+        f'<div class="lfl-note" style="font-size:11px;color:#555;margin-top:6px">Models (ONNX, {c}x{h}x{w} inputs in [0, 1]): '
+        f"{sizes}.{' Not offered here: <ul>' + miss + '</ul>' if miss else ''}</div>",
+        f'<script type="application/json" class="lfl-data">{data_json}</script>',
+        "<script>" + _LIVE_JS_PATH.read_text(encoding="utf-8").replace("__ID__", uid) + "</script>",
+        "</div>",
+    ]
+    return "\n".join(parts)
