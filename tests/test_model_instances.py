@@ -43,3 +43,18 @@ def test_weights_from_another_machine_are_another_instance_and_never_replace_the
     assert experiments.probes.trained_record("base", "smoke", train=False).payload["weights_fingerprint"] == fp
     assert experiments.probes.clean_accuracy("base", "smoke") == acc
     assert isinstance(acc_other, float)
+
+
+def test_reading_the_record_of_unrecorded_weights_writes_nothing(dirs):
+    """train=False (zoo table, a chapter reading its rows) never evaluates weights that no record names, and
+    never writes a record for them: it says there is none."""
+    experiments.probes.trained_record("base", "smoke", progress=False)
+    path = zoo.weights_path(zoo.recipe("base", "smoke"))
+    _other_machines_weights(path)
+    before = sorted(r.path.name for r in ResultCache("smoke").list_records("trained") if r.label == "base")
+    assert experiments.probes.trained_record("base", "smoke", train=False, progress=False) is None
+    after = sorted(r.path.name for r in ResultCache("smoke").list_records("trained") if r.label == "base")
+    assert after == before
+    # asking to train (the zoo's train stage) makes the instance's own record beside the recipe's
+    assert experiments.probes.trained_record("base", "smoke", progress=False) is not None
+    assert len([r for r in ResultCache("smoke").list_records("trained") if r.label == "base"]) == len(before) + 1

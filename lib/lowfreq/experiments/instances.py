@@ -129,7 +129,8 @@ def trained_record(t: ProbeTarget, folders: Folders, *, device: Any = None, prog
     :func:`lowfreq.experiments.runs.run` 'train' stage does, since probes need the model). Training is
     deterministic on one machine; on another (other CPU kernels) it may give other weights: those are
     another instance with a record of their own, and the committed record is never replaced. With
-    train=False and no weights and no record the result is None."""
+    train=False nothing is trained, evaluated or written: None when no record names these weights (or, without
+    weights, when there is no record)."""
     r = t.recipe
     if r is None:
         raise ValueError(f"{t.name!r} is not a zoo model; only zoo models have a 'trained' record")
@@ -149,6 +150,8 @@ def trained_record(t: ProbeTarget, folders: Folders, *, device: Any = None, prog
         inst = c.load("trained", t.name, inputs | {"weights_fingerprint": local})
         if inst is not None:
             return inst
+    if not train:  # weights here that no record names: reading never evaluates them or writes a record
+        return None
     c.check_writable("trained")  # before training: its record must be storable
     res = training.train(r, device=device, model_dir=folders.models, data_root=folders.data, progress=progress)
     payload = {
