@@ -24,7 +24,9 @@ import torch
 from PIL import Image
 
 from lowfreq.core import cache
-from lowfreq.experiments import explorers, standin
+import onnxruntime
+
+from lowfreq.experiments import explorers, onnx_export, standin
 from lowfreq.report import neural_analysis
 from lowfreq.models.nets import cifar_cnn
 from lowfreq.methods import attacks
@@ -146,6 +148,20 @@ def _neural_analysis() -> list[float]:
     return [*d.explained[:3].tolist(), *d.r2.tolist(), *d.rf_mean_sf_cpp.tolist(), float(d.ridge), d.images_mean_sf_cpp]
 
 
+def _onnx_export() -> list[float]:
+    """Logits of the exported model (float32 weights, and float16 weights cast back) run by onnxruntime, and
+    which weights dtype the checked export chose for a model whose logits float16 keeps within tolerance."""
+    model, x = _model(), _images(4)
+    full = onnx_export.export_onnx(model, image_shape=(3, 32, 32))
+    half = onnx_export.weights_to_float16(full)
+    out = []
+    for blob in (full, half):
+        sess = onnxruntime.InferenceSession(blob, providers=["CPUExecutionProvider"])
+        out += sess.run(None, {"images": x.numpy()})[0].ravel()[:12].tolist()
+    _, dtype, _ = onnx_export.checked_export(model, image_shape=(3, 32, 32), tolerance=1.0)
+    return [*out, float(dtype == "float16")]
+
+
 PROBES: dict[str, tuple[Callable[[], int], Callable[[], list[float]]]] = {
     "utils": (lambda: utils.CODE_VERSION, _utils),
     "spectra": (lambda: spectra.CODE_VERSION, _spectra),
@@ -157,6 +173,7 @@ PROBES: dict[str, tuple[Callable[[], int], Callable[[], list[float]]]] = {
     "explorers": (lambda: explorers.CODE_VERSION, _explorers),
     "standin": (lambda: standin.CODE_VERSION, _standin),
     "neural_analysis": (lambda: neural_analysis.CODE_VERSION, _neural_analysis),
+    "onnx_export": (lambda: onnx_export.CODE_VERSION, _onnx_export),
 }
 
 
