@@ -21,7 +21,7 @@ import torch
 from lowfreq.core import paths
 from lowfreq.core.tiers import DEFAULT_TIER, TIERS
 from lowfreq.core.utils import resolve_device
-from lowfreq.experiments.userprobe import INPUT_SIZE_RANGE_PX, PROBES
+from lowfreq.experiments.userprobe import INPUT_SIZE_RANGE_PX, PROBES, check_input_size
 from lowfreq.report import probe_report
 
 __all__ = ["add_parser", "run", "terminal_lines", "busy_note"]
@@ -165,10 +165,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"device: {device} (auto: {'a GPU was found' if device.type == 'cuda' else 'no GPU, so the CPU'})")
     if args.images is not None and args.images < 1:
         raise ValueError(f"--images must be >= 1, got {args.images}")
-    lo, hi = INPUT_SIZE_RANGE_PX
-    if args.input_size is not None and not lo <= args.input_size <= hi:
-        raise ValueError(f"--input-size must be from {lo} to {hi} pixels, got {args.input_size}; give the side your "
-                         "model takes (e.g. 32, 64 or 224)")
+    check_input_size(args.input_size)
     chosen = [p.strip() for p in args.probes.split(",") if p.strip()]
     if not chosen:
         raise ValueError(f"--probes {args.probes!r} names no probe; give a comma-separated subset of {','.join(PROBES)} "

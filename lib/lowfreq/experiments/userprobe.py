@@ -68,6 +68,7 @@ __all__ = [
     "corruption_params_for",
     "ProbeData",
     "INPUT_SIZE_RANGE_PX",
+    "check_input_size",
     "load_probe_data",
     "load_image_folder_images",
     "check_probe_images",
@@ -210,13 +211,14 @@ def load_image_folder_images(path: str | Path, *, size_px: int | None = None, n:
 INPUT_SIZE_RANGE_PX: tuple[int, int] = (8, 1024)
 
 
-def _check_input_size(input_size: Any) -> None:
-    """A one-line ValueError, before anything loads, for an `input_size` outside :data:`INPUT_SIZE_RANGE_PX`."""
+def check_input_size(input_size: Any) -> None:
+    """A one-line ValueError, before anything loads, for an `input_size` that is not a whole number of pixels
+    in :data:`INPUT_SIZE_RANGE_PX` (None passes: no resizing). The command line calls it on --input-size."""
     lo, hi = INPUT_SIZE_RANGE_PX
     if input_size is None:
         return
     if isinstance(input_size, bool) or not isinstance(input_size, (int, np.integer)) or not lo <= input_size <= hi:
-        raise ValueError(f"--input-size must be a whole number of pixels from {lo} to {hi}, got {input_size!r}; "
+        raise ValueError(f"--input-size must be from {lo} to {hi} pixels (a whole number), got {input_size!r}; "
                          f"give the side your model takes (e.g. 32, 64 or 224)")
 
 
@@ -229,7 +231,7 @@ def load_probe_data(data: str | None, *, tier: str, n: int | None = None, input_
     CIFAR-10 otherwise). The first `n` images (of the same set the probes use without `n`), resized to
     `input_size` when given (after the cut, so memory grows with `n`, not with the set; sizes outside
     :data:`INPUT_SIZE_RANGE_PX` are refused first), in grayscale when asked."""
-    _check_input_size(input_size)
+    check_input_size(input_size)
     data = data or ("synthetic" if tier_of(tier).synthetic_data else "cifar10")
     real_tier = tier_of(tier).real_data_tier
     if data == "synthetic":
@@ -881,7 +883,7 @@ def _probe_data(images: Any, labels: Any, class_names: Sequence[str] | None, dat
     """The probe's images: given ones, a registry model's own (as the book probes it), or :func:`load_probe_data`.
     With `input_size` they are cut to the first `n` (the probes' --images) before resizing; an `input_size`
     outside :data:`INPUT_SIZE_RANGE_PX` is refused before anything loads."""
-    _check_input_size(input_size)
+    check_input_size(input_size)
     cut = n if input_size is not None else None
     if images is not None:
         x, y = check_probe_images(images, labels)

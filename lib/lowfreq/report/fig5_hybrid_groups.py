@@ -121,12 +121,7 @@ def fig5_hybrid_groups(tier: str, *, compute_missing: bool | None = None) -> Fig
 def add_corruption_rel(table: Sequence[Mapping[str, Any]], corruption: Mapping[str, "Mapping[str, Any] | None"]) -> list[dict[str, Any]]:
     """Rows with ``corruption_rel``: the corruption payload's mean accuracy over its clean accuracy on
     the same images (``mean`` / ``clean``, a ratio; None where either is missing or clean is 0)."""
-    out = []
-    for r in table:
-        c = corruption.get(str(r.get("model"))) or {}
-        mean, clean = stats.row_value(c, "mean"), stats.row_value(c, "clean")
-        out.append({**r, "corruption_rel": mean / clean if mean is not None and clean else None})
-    return out
+    return [{**r, "corruption_rel": stats.corruption_rel(corruption.get(str(r.get("model"))))} for r in table]
 
 
 def plot_relative_corruption_vs_frev(rows_: Sequence[Mapping[str, Any]], *, blur_series: Sequence[str] = (),

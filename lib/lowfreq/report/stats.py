@@ -42,6 +42,7 @@ __all__ = [
     "gather",
     "is_finite",
     "row_value",
+    "corruption_rel",
     "is_gray_row",
     "QuadraticFit",
     "quadratic_fit",
@@ -94,6 +95,14 @@ def is_finite(v: Any) -> bool:
         return v is not None and bool(np.isfinite(float(v)))
     except (TypeError, ValueError):
         return False
+
+
+def corruption_rel(corruption: Mapping[str, Any] | None) -> float | None:
+    """Corruption accuracy relative to clean accuracy on the same images: a corruption payload's ``mean`` over
+    its ``clean`` (a ratio); None where either is missing or clean is 0."""
+    c = corruption or {}
+    mean, clean = row_value(c, "mean"), row_value(c, "clean")
+    return mean / clean if mean is not None and clean else None
 
 
 def row_value(row: Mapping[str, Any], key: str) -> float | None:

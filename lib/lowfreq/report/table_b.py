@@ -79,11 +79,7 @@ def add_relative_and_censored(
     out = []
     for r in table:
         row = dict(r)
-        rel = {}
-        for n in _seed_models(row):
-            c = corruption.get(n) or {}
-            clean, corr = stats.row_value(c, "clean"), stats.row_value(c, "mean")
-            rel[n] = corr / clean if clean and corr is not None else None
+        rel = {n: stats.corruption_rel(corruption.get(n)) for n in _seed_models(row)}
         stats.add_seed_quantity(row, "corruption_rel", rel)
         cens = {}
         for n in _seed_models(row):
