@@ -1,9 +1,26 @@
 """Fixtures shared by several test modules."""
 from __future__ import annotations
 
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+
 import pytest
 
 from lowfreq import experiments
+
+BOOK_TOOL = Path(__file__).resolve().parents[1] / "tools" / "book.py"
+
+
+def load_book_tool(module_name: str) -> ModuleType:
+    """tools/book.py (the book's build tool, not part of the package) loaded as module `module_name`, a fresh
+    module per name, registered in sys.modules (its dataclasses need that)."""
+    spec = importlib.util.spec_from_file_location(module_name, BOOK_TOOL)
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = mod
+    spec.loader.exec_module(mod)
+    return mod
 
 
 @pytest.fixture()

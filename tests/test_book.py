@@ -9,13 +9,11 @@ from __future__ import annotations
 import functools
 import html.parser
 import http.server
-import importlib.util
 import io
 import json
 import re
 import shutil
 import subprocess
-import sys
 import threading
 from pathlib import Path
 
@@ -29,19 +27,13 @@ from lowfreq.experiments import explorers
 from lowfreq.report import claims, fig1_schematic, fig3_hybrid, plotting, provenance, stats, tables, widgets
 from lowfreq.report import rows as report_rows
 
+from conftest import load_book_tool
+
 REPO = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
 
 
-def _load_tool():
-    spec = importlib.util.spec_from_file_location("lowfreq_book_tool", REPO / "tools" / "book.py")
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = mod
-    spec.loader.exec_module(mod)
-    return mod
-
-
-book = _load_tool()
+book = load_book_tool("lowfreq_book_tool")
 
 
 def _png_pixels(data: bytes) -> np.ndarray:

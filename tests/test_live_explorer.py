@@ -12,13 +12,10 @@ from __future__ import annotations
 import base64
 import functools
 import http.server
-import importlib.util
-import io
 import json
 import os
 import re
 import shutil
-import sys
 import threading
 import time
 from pathlib import Path
@@ -37,19 +34,13 @@ from lowfreq.methods.hybrid import PAPER_F_MIX_NYQ, HybridCurve, hybrid_images, 
 from lowfreq.models.layers import GaussianBlur, Preprocessed
 from lowfreq.report import widgets
 
+from conftest import load_book_tool
+
 REPO = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
 
 
-def _load_tool():
-    spec = importlib.util.spec_from_file_location("lowfreq_book_tool_live", REPO / "tools" / "book.py")
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = mod
-    spec.loader.exec_module(mod)
-    return mod
-
-
-book = _load_tool()
+book = load_book_tool("lowfreq_book_tool_live")
 
 
 class _Tiny(nn.Module):
