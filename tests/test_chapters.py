@@ -242,8 +242,7 @@ def test_claim_evidence_and_corruption_change(agg):
     rows = [{"model": f"blur_s{s}", "group": "blur", "f_rev_nyq": f, "corruption_acc": a, "f05_cpp": 0.2, "mean_eps": 0.01}
             for s, f, a in ((1.0, 0.4, 0.7), (1.5, 0.3, 0.8), (2.0, 0.25, 0.78), (3.0, 0.2, 0.7))]
     rows.append({"model": "base", "group": "base", "f_rev_nyq": 0.45, "corruption_acc": 0.6, "f05_cpp": 0.4, "mean_eps": 0.004})
-    fit = stats.series_fit(rows, group="blur", min_points=4)
-    fig = summary.plot_claim_evidence(rows, fit=fit, rho=-0.8, tolerance_acc=0.03)
+    fig = summary.plot_claim_evidence(rows, curve=claims.blur_curve(rows), rho=-0.8)
     left, right = fig.axes
     assert "-0.80" in left.get_title() and left.get_yscale() == "log"
     assert right.get_legend() is not None and len(right.collections) >= 3

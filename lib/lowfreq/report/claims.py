@@ -97,6 +97,7 @@ __all__ = [
     "ClaimResult",
     "evaluate_claims",
     "blur_curve",
+    "blur_curve_numbers",
     "verdict_counts",
     "check_grouping",
     "seed_test_text",
@@ -373,6 +374,32 @@ def blur_curve(
     if len(points) < max(3, min_points) or len({float(np.mean(p.x)) for p in points}) < 3:
         return None
     return bootstrap_quadratic(points, n_resamples=n_resamples, seed=seed)
+
+
+def blur_curve_numbers(curve: QuadraticBootstrap | None) -> dict[str, Any]:
+    """The numbers of :func:`blur_curve` that chapters quote, the same in every chapter: ``curve_a`` and its 95%
+    interval ``curve_a_lo``, ``curve_a_hi``; ``curve_vertex`` (f_rev, fraction of Nyquist) with
+    ``curve_vertex_lo``, ``curve_vertex_hi`` (the maximum's interval, +-inf when unbounded);
+    ``curve_peak`` (accuracy at the vertex, %); ``curve_f_lo``, ``curve_f_hi`` (the series' f_rev
+    range); ``curve_n`` models, ``curve_resamples``; and ``curve_sentence``, how the curve opens and
+    where its vertex lies, in words that follow the signs (:mod:`lowfreq.report.prose`). NaN (and an
+    empty sentence) without a curve."""
+    if curve is None:
+        return {k: math.nan for k in ("curve_a", "curve_a_lo", "curve_a_hi", "curve_vertex", "curve_vertex_lo",
+                                      "curve_vertex_hi", "curve_peak", "curve_f_lo", "curve_f_hi")} | {
+            "curve_n": 0, "curve_resamples": 0, "curve_sentence": ""}
+    f = curve.fit
+    (a_lo, a_hi), (v_lo, v_hi) = curve.a_ci, curve.vertex_ci
+    vci = f"{v_lo:.3f}..{v_hi:.3f}" if math.isfinite(v_lo) and math.isfinite(v_hi) else "unbounded"
+    sentence = (f"The quadratic through the {prose.count(f.n_points, 'blur model')} has leading coefficient "
+                f"{f.a:+.2f} (95% interval {a_lo:+.2f} to {a_hi:+.2f}) and {prose.opens(f.a)}; its vertex, a "
+                f"{prose.extremum(f.a)}, lies at f_rev = {f.vertex:.3f}, "
+                f"{prose.inside_range(f.vertex, f.x_min, f.x_max, what='the series range')}; the interval of the maximum's "
+                f"position is {vci}.")
+    return {"curve_a": f.a, "curve_a_lo": a_lo, "curve_a_hi": a_hi, "curve_vertex": f.vertex, "curve_vertex_lo": v_lo,
+            "curve_vertex_hi": v_hi, "curve_peak": 100 * float(f(f.vertex)) if math.isfinite(f.vertex) else math.nan,
+            "curve_f_lo": f.x_min, "curve_f_hi": f.x_max, "curve_n": f.n_points, "curve_resamples": curve.n_resamples,
+            "curve_sentence": sentence}
 
 
 def _interval(lo: float, hi: float, fmt: str) -> str:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 import numpy as np
 
 from lowfreq import experiments
-from lowfreq.report import claims, prose, rows, stats
+from lowfreq.report import claims, rows, stats
 from lowfreq.report.common import eval_source, resolve_compute
 from lowfreq.report.paper import PAPER_BLUR_MODEL
 from lowfreq.report.plotting import MODEL_COLORS, finish_axes, model_color, new_axes
@@ -31,34 +31,7 @@ __all__ = [
     "plot_claim_eps_vs_f05",
     "plot_claim_blur_curve",
     "plot_claim_evidence",
-    "curve_numbers",
 ]
-
-
-def curve_numbers(curve: QuadraticBootstrap | None) -> dict[str, Any]:
-    """The blur curve's numbers a chapter quotes, the same in every chapter: ``curve_a`` and its 95%
-    interval ``curve_a_lo``, ``curve_a_hi``; ``curve_vertex`` (f_rev, fraction of Nyquist) with
-    ``curve_vertex_lo``, ``curve_vertex_hi`` (the maximum's interval, +-inf when unbounded);
-    ``curve_peak`` (accuracy at the vertex, %); ``curve_f_lo``, ``curve_f_hi`` (the series' f_rev
-    range); ``curve_n`` models, ``curve_resamples``; and ``curve_sentence``, how the curve opens and
-    where its vertex lies, in words that follow the signs (:mod:`lowfreq.report.prose`). NaN (and an
-    empty sentence) without a curve."""
-    if curve is None:
-        return {k: math.nan for k in ("curve_a", "curve_a_lo", "curve_a_hi", "curve_vertex", "curve_vertex_lo",
-                                      "curve_vertex_hi", "curve_peak", "curve_f_lo", "curve_f_hi")} | {
-            "curve_n": 0, "curve_resamples": 0, "curve_sentence": ""}
-    f = curve.fit
-    (a_lo, a_hi), (v_lo, v_hi) = curve.a_ci, curve.vertex_ci
-    vci = f"{v_lo:.3f}..{v_hi:.3f}" if math.isfinite(v_lo) and math.isfinite(v_hi) else "unbounded"
-    sentence = (f"The quadratic through the {prose.count(f.n_points, 'blur model')} has leading coefficient "
-                f"{f.a:+.2f} (95% interval {a_lo:+.2f} to {a_hi:+.2f}) and {prose.opens(f.a)}; its vertex, a "
-                f"{prose.extremum(f.a)}, lies at $f_{{rev}}$ = {f.vertex:.3f}, "
-                f"{prose.inside_range(f.vertex, f.x_min, f.x_max, what='the series range')}; the interval of the maximum's "
-                f"position is {vci}.")
-    return {"curve_a": f.a, "curve_a_lo": a_lo, "curve_a_hi": a_hi, "curve_vertex": f.vertex, "curve_vertex_lo": v_lo,
-            "curve_vertex_hi": v_hi, "curve_peak": 100 * float(f(f.vertex)) if math.isfinite(f.vertex) else math.nan,
-            "curve_f_lo": f.x_min, "curve_f_hi": f.x_max, "curve_n": f.n_points, "curve_resamples": curve.n_resamples,
-            "curve_sentence": sentence}
 
 
 @dataclass(frozen=True)
@@ -113,7 +86,7 @@ def summary(
         "rho": by_id["eps_vs_f05"].numbers.get("rho", math.nan),
         "vertex": by_id["inverted_u"].numbers.get("vertex_nyq", math.nan),
         "lead_coef": by_id["inverted_u"].numbers.get("a", math.nan),
-        **curve_numbers(curve),
+        **claims.blur_curve_numbers(curve),
     }
     cfg = experiments.tiers.tier_config(tier)
     es_source = eval_source(tier, cfg.n_clean)
