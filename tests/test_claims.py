@@ -525,7 +525,7 @@ def test_claim_plots_and_registry_table(agg):
     assert "-0.90" in ax.get_title() and ax.get_yscale() == "log"
     curve = claims.blur_curve(rows)
     ax = summary.plot_claim_blur_curve(rows, curve=curve)
-    assert len(ax.collections) == 1 + 4 + 1  # blur crosses, four other colour models, the curve's band
+    assert len(ax.collections) == 1 + 5 + 1  # blur crosses, five other colour models, the curve's band
     assert ax.get_lines()[0].get_xdata().min() == pytest.approx(curve.x_min)  # drawn over the series' range only
     assert ax.get_lines()[0].get_xdata().max() == pytest.approx(curve.x_max)
     ax = summary.plot_claim_blur_curve([])
@@ -540,8 +540,9 @@ def test_models_outside_the_blur_series_range_are_listed_not_judged():
     by = _by_id(_evaluate(rows))
     assert by["crp_above"].verdict == NOT_TESTED and "outside" in by["crp_above"].evidence
     assert by["crp_above"].numbers["outside"] == {"crp_augmix": 0.46}
-    near = by["near_curve"]  # adv (0.17) is outside, pca inside: pca alone is judged
-    assert near.verdict == HOLDS and set(near.numbers["outside"]) == {"adv_linf8"} and set(near.numbers["offsets"]) == {"pca"}
+    near = by["near_curve"]  # adv (0.17) is outside; pca and the Table B blur model inside are judged
+    assert near.verdict == HOLDS and set(near.numbers["outside"]) == {"adv_linf8"}
+    assert set(near.numbers["offsets"]) == {"blur_s1.5", "pca"}
     assert "1 model lies outside" in near.evidence
     rows[4]["f_rev_nyq"] = 0.10  # pca outside too: only the series' own blur model is inside
     near = _by_id(_evaluate(rows))["near_curve"]
