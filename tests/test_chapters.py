@@ -485,6 +485,12 @@ def test_deviation_design_facts_come_from_the_recipes_and_records():
     ft = deviations.imagenette_finetune("cpu")
     assert "in_pca" in ft and "in_blur_s3.0" in ft and "from the one in_base instance (seed 0)" in ft
     md = deviations.blur_series_markdown(["cpu"], folders=paths.folders(results=committed))
-    frev = experiments.probes.hybrid_result("blur_s1.5", "cpu", progress=False, load_only=True,
-                                           folders=paths.folders(results=committed)).f_rev_nyq
-    assert f"1.50 → {frev:.3f}" in md and "| `cpu` | Imagenette |" in md
+    seeds = zoo.seed_replicas("blur_s1.5", "cpu")  # the seed mean, as the Fig 5b curve uses it
+    frev = np.mean([experiments.probes.hybrid_result(m, "cpu", progress=False, load_only=True,
+                                                     folders=paths.folders(results=committed)).f_rev_nyq for m in seeds])
+    assert f"1.50 → {frev:.3f} ({len(seeds)} seeds)" in md and "| `cpu` | Imagenette |" in md
+    adv = np.mean([experiments.probes.hybrid_result(m, "cpu", progress=False, load_only=True,
+                                                    folders=paths.folders(results=committed)).f_rev_nyq
+                   for m in zoo.seed_replicas("adv_linf8", "cpu")])
+    cifar = md.splitlines()[2].split(" | ")  # tier, series, σ map, then the adv, crp and base f_rev
+    assert cifar[1] == "CIFAR-10" and cifar[3] == f"{adv:.3f}"
