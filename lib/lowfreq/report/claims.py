@@ -438,7 +438,7 @@ def _inverted_u(cid: str, text: str, rows: Sequence[Mapping[str, Any]], *, min_p
              f"leading coefficient a = {fit.a:+.3g} (95% interval {_interval(a_lo, a_hi, '+.3g')}), so it {prose.opens(fit.a)}; "
              f"its vertex, a {ext}, at f_rev = {fit.vertex:.3f} is "
              f"{prose.inside_range(fit.vertex, fit.x_min, fit.x_max, what='the series range')}; the maximum's 95% interval is "
-             f"{_interval(v_lo, v_hi, '.3f')} ({100 * boot.share_maximum:.0f}% of resamples open downward)")
+             f"{_interval(v_lo, v_hi, '.3f')} ({100 * boot.share_maximum:.1f}% of resamples open downward)")
     if a_hi < 0 and inside:
         verdict = HOLDS
         why = (f"The interval of a lies below 0 and the maximum ({_fmt('corruption_acc', peak)}) inside {rng}"
@@ -509,7 +509,7 @@ def _relative_to_curve(cid: str, text: str, rows: Sequence[Mapping[str, Any]], b
         broken = "off the curve"
     numbers.update(violations=bad, unresolved=open_)
     ev = ("Corruption accuracy minus the blur curve at the model's f_rev, against the curve's 95% band "
-          f"(each model's seed spread with Student's t; a one-seed model with one training's spread): "
+          "(each model's seed spread with Student's t; a one-seed model with one training's spread): "
           + "; ".join(_fmt_offset(n, o) for n, o in offsets.items()) + ".")
     if bad:
         ev += f" {prose.name_list(bad)} {prose.verb(len(bad), 'is', 'are')} {broken}."
