@@ -336,10 +336,12 @@ class QuadraticBootstrap(NamedTuple):
 
     @property
     def x_min(self) -> float:
+        """The smallest x of the series' points (its range's lower end)."""
         return self.fit.x_min
 
     @property
     def x_max(self) -> float:
+        """The largest x of the series' points (its range's upper end)."""
         return self.fit.x_max
 
     def inside(self, x: float) -> bool:
