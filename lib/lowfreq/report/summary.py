@@ -16,7 +16,7 @@ from lowfreq import experiments
 from lowfreq.report import claims, rows, stats
 from lowfreq.report.common import eval_source, resolve_compute
 from lowfreq.report.paper import PAPER_BLUR_MODEL
-from lowfreq.report.plotting import MODEL_COLORS, finish_axes, model_color, new_axes
+from lowfreq.report.plotting import MODEL_COLORS, finish_axes, label_points, model_color, new_axes, relayout_labels
 from lowfreq.report.provenance import Provenance, Stopwatch, data_label, make_provenance
 from lowfreq.report.rows import ClaimInputs
 from lowfreq.report.stats import QuadraticFit, is_finite, is_gray_row
@@ -110,10 +110,10 @@ def plot_claim_eps_vs_f05(
     ax, own = new_axes(ax, figsize)
     pts = [r for r in rows if not is_gray_row(r) and (r.get("group") != "blur" or r.get("model") == blur_model)
            and is_finite(r.get("f05_cpp")) and is_finite(r.get("mean_eps"))]
-    for k, r in enumerate(pts):
-        c = model_color(str(r["model"]), k)
-        ax.scatter(r["f05_cpp"], r["mean_eps"] * 255, color=c, s=30, zorder=3)
-        ax.annotate(str(r["model"]), (r["f05_cpp"], r["mean_eps"] * 255), xytext=(4, 2), textcoords="offset points", fontsize=7)
+    colors = [model_color(str(r["model"]), k) for k, r in enumerate(pts)]
+    xy = [(float(r["f05_cpp"]), float(r["mean_eps"]) * 255) for r in pts]
+    for (x, y), c in zip(xy, colors):
+        ax.scatter(x, y, color=c, s=30, zorder=3)
     from matplotlib.ticker import LogLocator, NullFormatter, ScalarFormatter
 
     ax.set_yscale("log")  # plain numbers (2, 5, 10), not 2 x 10^0, on the log axis
@@ -126,6 +126,7 @@ def plot_claim_eps_vs_f05(
         ax.set_title(f"Spearman ρ = {rho:+.2f}", fontsize=9)
     if not pts:
         ax.text(0.5, 0.5, "no attack results at this tier", transform=ax.transAxes, ha="center", color="#b2182b")
+    label_points(ax, xy, [str(r["model"]) for r in pts], colors=colors)
     return finish_axes(ax, own)
 
 
@@ -151,13 +152,11 @@ def plot_claim_blur_curve(
     if series:
         ax.scatter([r["f_rev_nyq"] for r in series], [100 * r["corruption_acc"] for r in series], marker="x",
                    color=MODEL_COLORS["blur"], s=28, label="blur series", zorder=3)
-        for r in series:
-            if r.get("model") == blur_model:
-                ax.annotate(str(r["model"]), (r["f_rev_nyq"], 100 * r["corruption_acc"]), xytext=(4, -9),
-                            textcoords="offset points", fontsize=7, color=MODEL_COLORS["blur"])
-    for k, r in enumerate(others):
-        ax.scatter(r["f_rev_nyq"], 100 * r["corruption_acc"], color=model_color(str(r["model"]), k), s=30, zorder=3)
-        ax.annotate(str(r["model"]), (r["f_rev_nyq"], 100 * r["corruption_acc"]), xytext=(4, 2), textcoords="offset points", fontsize=7)
+    labelled = [r for r in series if r.get("model") == blur_model] + others
+    colors = [MODEL_COLORS["blur"] if r.get("group") == "blur" else model_color(str(r["model"]), k)
+              for k, r in enumerate(labelled)]
+    for r, c in zip(others, colors[len(labelled) - len(others):]):
+        ax.scatter(r["f_rev_nyq"], 100 * r["corruption_acc"], color=c, s=30, zorder=3)
     if fit is not None:
         xs = [r["f_rev_nyq"] for r in colour]
         w_lo, w_hi = fit.extrapolation_window(max_extrapolation)  # never draw the parabola far from its data
@@ -179,6 +178,8 @@ def plot_claim_blur_curve(
         ax.text(0.5, 0.5, "no hybrid / corruption results at this tier", transform=ax.transAxes, ha="center", color="#b2182b")
     elif series:
         ax.legend(fontsize=7, frameon=False, loc="lower right")
+    label_points(ax, [(float(r["f_rev_nyq"]), 100 * float(r["corruption_acc"])) for r in labelled],
+                 [str(r["model"]) for r in labelled], colors=colors)
     return finish_axes(ax, own)
 
 
@@ -202,4 +203,5 @@ def plot_claim_evidence(
     plot_claim_blur_curve(rows, fit=fit, tolerance_acc=tolerance_acc, blur_model=blur_model,
                           max_extrapolation=max_extrapolation, ax=ax2)
     fig.tight_layout()
+    relayout_labels(fig)  # the layout moved the points: place their labels again
     return fig
