@@ -40,6 +40,7 @@ __all__ = [
     "model_color",
     "new_axes",
     "finish_axes",
+    "finish_panels",
     "to_display",
     "plot_hybrid_strip",
     "ImagePair",
@@ -99,6 +100,14 @@ def new_axes(ax: "Axes | None", figsize: tuple[float, float]) -> "tuple[Axes, bo
 
     _, ax = plt.subplots(figsize=figsize)
     return ax, True
+
+
+def finish_panels(fig: "Figure") -> "Figure":
+    """Lay out a figure of several panels (``tight_layout``) and place its point labels again
+    (:func:`relayout_labels`). Returns the Figure."""
+    fig.tight_layout()
+    relayout_labels(fig)
+    return fig
 
 
 def finish_axes(ax: "Axes", own: bool) -> "Axes":
@@ -496,6 +505,7 @@ def plot_corruption_vs_frev(
     missing = []
     seen: list[str] = []
     markers: dict[str, str] = {}
+    sigma_labels: list[tuple[tuple[float, float], str, str]] = []
     for r in rows:
         name = str(r.get("model"))
         x, y = r.get("f_rev_nyq"), r.get("corruption_acc")
@@ -517,8 +527,7 @@ def plot_corruption_vs_frev(
                         color=color, elinewidth=0.7, alpha=0.9, zorder=3)
         if in_series or name == highlight:
             try:
-                ax.annotate(f"σ{paper_sigma_px(name):g}", (float(x), float(y) * 100), xytext=(3, 3),
-                            textcoords="offset points", fontsize=6, color=color)
+                sigma_labels.append(((float(x), float(y) * 100), f"σ{paper_sigma_px(name):g}", color))
             except ValueError:
                 pass
     group_legend_proxies(ax, seen, markers)
@@ -535,6 +544,9 @@ def plot_corruption_vs_frev(
     else:
         ax.text(0.5, 0.5, "no results at this tier", transform=ax.transAxes, ha="center", color="#b2182b")
     short_missing_note(ax, missing)
+    if sigma_labels:
+        label_points(ax, [p for p, _, _ in sigma_labels], [t for _, t, _ in sigma_labels],
+                     colors=[c for _, _, c in sigma_labels], fontsize=6)
     return finish_axes(ax, own)
 
 
