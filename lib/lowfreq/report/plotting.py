@@ -220,12 +220,14 @@ def plot_hybrid_curves(
     figsize: tuple[float, float] = (5.0, 3.6),
     show_seeds: bool = True,
     colors: Mapping[str, str] | None = None,
+    linestyles: Mapping[str, str] | None = None,
 ) -> "Axes":
     """Fig 3b: p_low - p_high (seed mean) vs f_mix with each model's reversal frequency f_rev.
 
     curves: {model name: HybridCurve, or None when that model's results are missing (noted on the
     plot)}. The band spans the per-seed curves (min..max); the dashed vertical line and the legend
-    give f_rev (fraction of Nyquist, +- std over seeds). Returns the Axes.
+    give f_rev (fraction of Nyquist, +- std over seeds). colors, linestyles: per model (default: its
+    group's colour, solid). Returns the Axes.
     """
     ax, own = new_axes(ax, figsize)
     missing = []
@@ -246,7 +248,7 @@ def plot_hybrid_curves(
             ax.axvline(rev, color=color, ls="--", lw=1.0)
         else:
             label += "  (no reversal)"
-        ax.plot(f, c.mean_diff, "o-", color=color, ms=3.5, lw=1.6, label=label)
+        ax.plot(f, c.mean_diff, marker="o", ls=(linestyles or {}).get(name, "-"), color=color, ms=3.5, lw=1.6, label=label)
     ax.axhline(0, color="0.5", lw=0.8)
     ax.set_xlim(0, 1)
     ax.set_ylim(-1.05, 1.05)
