@@ -591,7 +591,7 @@ def paper_and_gray_axes(
 _LABEL_GID = "lowfreq-point-label"
 # candidate places of a label around its point: (dx, dy) direction; distances in points
 _LABEL_DIRECTIONS = ((1, 0.3), (1, -1), (-1, 0.3), (-1, -1), (0, 1), (0, -1.6), (1, 1), (-1, 1))
-_LABEL_DISTANCES_PT = (4.0, 11.0, 20.0, 32.0)
+_LABEL_DISTANCES_PT = (4.0, 11.0, 20.0, 32.0, 46.0)
 
 
 def label_points(
@@ -678,7 +678,8 @@ def _place_labels(ax: "Axes", anns: Sequence[Any]) -> None:
                 ann.set_va(va)
                 ann.update_positions(renderer)
                 box = Text.get_window_extent(ann, renderer).padded(1.0)
-                cost = sum(_overlap_area(box, o) for o in placed) * 4 + sum(_overlap_area(box, o) for o in obstacles)
+                hits = [_overlap_area(box, o) for o in placed]  # another label: never, where any place is free of it
+                cost = sum(1e4 + 4 * h for h in hits if h > 0) + sum(_overlap_area(box, o) for o in obstacles)
                 inside = Bbox.intersection(box, frame)
                 outside = box.width * box.height - (0.0 if inside is None else inside.width * inside.height)
                 cost += 2 * outside + 0.02 * dist  # prefer near places
