@@ -328,3 +328,38 @@ def test_every_figure_of_the_book_has_a_sentence_for_alt_text():
     assert n >= 30  # every figure of the book (the probe report's six by kind)
     alts = [a.value for found in calls.values() for _, a in found if isinstance(a, ast.Constant)]
     assert len(set(alts)) == len(alts)  # no two figures described alike
+
+
+# ============================================================================ units on the axes
+def test_numeric_axes_name_their_unit(agg):
+    from matplotlib.ticker import FixedFormatter, FuncFormatter
+
+    attacks = {n: _attack(0.1 + 0.03 * k, seed=k) for k, n in enumerate(GROUPS)}
+    curves = {n: _curve(0.2 + 0.03 * k) for k, n in enumerate(GROUPS)}
+    corr = {n: {"mean": 0.5 + 0.02 * k, "clean": 0.8, "by_group": {"low": 0.6, "medium": 0.5, "high": 0.4}}
+            for k, n in enumerate(GROUPS)}
+    rows = [dict(r, corruption_rel=0.8) for r in
+            report_rows.result_rows(list(GROUPS), GROUPS, attacks=attacks, curves=curves, corruption=corr)]
+    figs = [
+        fig3_hybrid.plot_neural_comparison(curves, baselines=["base_gray"], neural=["neural_mouse"]),
+        fig3_hybrid.plot_hybrid_panels({"base": curves["base"], "blur_s1.5": curves["blur_s1.5"]}),
+        fig4_spectra.plot_profile_panels(attacks, GROUPS),
+        fig4_spectra.plot_eps_panels(rows),
+        fig5_hybrid_groups.plot_hybrid_group_panels(curves, GROUPS),
+        fig5_hybrid_groups.plot_corruption_panels(rows),
+        fig5_hybrid_groups.plot_relative_corruption_panels(rows),
+        summary.plot_claim_evidence(_crowded_rows()),
+        plotting.plot_group_accuracy({"base": corr["base"]}).figure,
+        plotting.plot_perturbation_profiles({"base": attacks["base"]}).figure,
+    ]
+    n = 0
+    for fig in figs:
+        for ax in fig.axes:
+            for axis, label in ((ax.xaxis, ax.get_xlabel()), (ax.yaxis, ax.get_ylabel())):
+                if not label or isinstance(axis.get_major_formatter(), (FixedFormatter, FuncFormatter)):  # categories: no unit
+                    continue
+                assert re.search(r"\([^()]+\)\s*$", label), f"axis label {label!r} names no unit"
+                n += 1
+    assert n >= 25
+    grid = fig4_spectra.plot_spectra_grid(attacks, GROUPS, panel="paper")
+    assert grid._supxlabel.get_text() == "$f_x$ (cycles/pixel)" and grid._supylabel.get_text() == "$f_y$ (cycles/pixel)"

@@ -206,7 +206,7 @@ def plot_hybrid_rates(
     ax.set_xlim(0, 1)
     ax.set_ylim(-0.02, 1.02)
     ax.set_xlabel(r"$f_{mix}$ (fraction of Nyquist)")
-    ax.set_ylabel("top-1 prediction rate")
+    ax.set_ylabel("top-1 prediction rate (fraction of hybrids)")
     if len(missing) < len(curves):
         ax.legend(fontsize=7, frameon=False, loc="center right")
     missing_note(ax, missing)

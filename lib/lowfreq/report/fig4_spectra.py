@@ -207,7 +207,7 @@ def plot_cumulative_profiles(
     ax.set_xlim(0, np.sqrt(2) / 2)
     ax.set_ylim(0, 1.01)
     ax.set_xlabel("radius $|f|$ (cycles/pixel)")
-    ax.set_ylabel("cumulative share of power")
+    ax.set_ylabel("cumulative share of power (fraction)")
     if len(missing) < len(curves):
         ax.legend(fontsize=7, frameon=False, loc="lower right")
     else:

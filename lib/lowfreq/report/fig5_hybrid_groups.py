@@ -155,7 +155,7 @@ def plot_relative_corruption_vs_frev(rows_: Sequence[Mapping[str, Any]], *, blur
     else:
         ax.text(0.5, 0.5, "no hybrid / corruption results at this tier", transform=ax.transAxes, ha="center", color="#b2182b")
     ax.set_xlabel("$f_{rev}$ (fraction of Nyquist)")
-    ax.set_ylabel("corruption accuracy / clean accuracy")
+    ax.set_ylabel("corruption accuracy / clean accuracy (ratio)")
     short_missing_note(ax, missing)
     return finish_axes(ax, own)
 

@@ -253,7 +253,7 @@ def plot_hybrid_curves(
     ax.set_xlim(0, 1)
     ax.set_ylim(-1.05, 1.05)
     ax.set_xlabel(r"$f_{mix}$ (fraction of Nyquist)")
-    ax.set_ylabel(r"$p_{low} - p_{high}$")
+    ax.set_ylabel(r"$p_{low} - p_{high}$ (difference of rates)")
     if len(missing) < len(curves):
         ax.legend(fontsize=8, loc="lower right" if not missing else "center right", frameon=False)
     else:
@@ -303,7 +303,7 @@ def plot_group_accuracy(
         ax.bar(x, vals, width=width * 0.95, color=color, alpha=0.85, hatch=hatch, edgecolor="white", lw=0.5, label=n)
     ax.set_xticks(np.arange(len(cats)), [c if c == "clean" else f"{c}" for c in cats], fontsize=8)
     ax.set_xlabel("clean images, then corruptions by frequency group", fontsize=8)
-    ax.set_ylabel("top-1 accuracy")
+    ax.set_ylabel("top-1 accuracy (fraction of images)")
     ax.set_ylim(0, 1.0 + 0.07 * (1 + (len(present) - 1) // 4))  # room for the legend above the bars
     ax.set_yticks(np.linspace(0, 1, 6))
     if present:
@@ -339,7 +339,7 @@ def plot_perturbation_profiles(
         ax.axvline(a["f05_cpp"], color=color, ls="--", lw=0.8)
     ax.axhline(0.5, color="0.6", lw=0.7, ls=":")
     ax.set_xlabel("spatial frequency |f| (cycles/pixel)")
-    ax.set_ylabel("share of power at ≤ |f|")
+    ax.set_ylabel("share of power at ≤ |f| (fraction)")
     ax.set_xlim(0, np.sqrt(2) / 2)
     ax.set_ylim(0, 1.02)
     if present:
@@ -441,7 +441,7 @@ def plot_eps_vs_f05(
         _paper_boxes(ax, paper, "f05_cpp", "mean_eps_255", log_y=True)
     ax.set_yscale("log")
     ax.set_xlabel("$f_{0.5}$ (cycles/pixel)")
-    ax.set_ylabel("mean minimal $L_\\infty$ ε (/255, log)")
+    ax.set_ylabel("mean minimal $L_\\infty$ ε (×1/255, log axis)")
     if seen:
         ax.legend(fontsize=7, frameon=False)
     else:
@@ -475,7 +475,7 @@ def plot_hybrid_group_curves(
     ax.set_xlim(0, 1)
     ax.set_ylim(-1.05, 1.05)
     ax.set_xlabel("$f_{mix}$ (fraction of Nyquist)")
-    ax.set_ylabel("$p_{low} - p_{high}$")
+    ax.set_ylabel("$p_{low} - p_{high}$ (difference of rates)")
     if len(missing) < len(xy):
         ax.legend(fontsize=7, frameon=False, loc="lower right")
     else:

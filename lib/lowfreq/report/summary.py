@@ -121,7 +121,7 @@ def plot_claim_eps_vs_f05(
     ax.yaxis.set_major_formatter(ScalarFormatter())
     ax.yaxis.set_minor_formatter(NullFormatter())
     ax.set_xlabel("$f_{0.5}$ of minimal perturbations (cycles/pixel)")
-    ax.set_ylabel(r"mean minimal $\epsilon$ (×1/255)")
+    ax.set_ylabel(r"mean minimal $L_\infty$ $\epsilon$ (×1/255, log axis)")
     if rho is not None and np.isfinite(rho):
         ax.set_title(f"Spearman ρ = {rho:+.2f}", fontsize=9)
     if not pts:
