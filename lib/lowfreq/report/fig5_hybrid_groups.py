@@ -151,7 +151,7 @@ def plot_relative_corruption_vs_frev(rows_: Sequence[Mapping[str, Any]], *, blur
             seen.append(g)
     if seen:
         group_legend_proxies(ax, seen, {})
-        ax.legend(fontsize=7, frameon=False, loc="lower right")
+        ax.legend(fontsize=7, frameon=False, loc="best")
     else:
         ax.text(0.5, 0.5, "no hybrid / corruption results at this tier", transform=ax.transAxes, ha="center", color="#b2182b")
     ax.set_xlabel("$f_{rev}$ (fraction of Nyquist)")

@@ -255,7 +255,7 @@ def plot_hybrid_curves(
     ax.set_xlabel(r"$f_{mix}$ (fraction of Nyquist)")
     ax.set_ylabel(r"$p_{low} - p_{high}$ (difference of rates)")
     if len(missing) < len(curves):
-        ax.legend(fontsize=8, loc="lower right" if not missing else "center right", frameon=False)
+        ax.legend(fontsize=8, loc="best", frameon=False)
     else:
         ax.text(0.5, 0.5, "no hybrid-image results at this tier", transform=ax.transAxes, ha="center", color="#b2182b")
     missing_note(ax, missing)
