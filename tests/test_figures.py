@@ -230,8 +230,7 @@ def _crowded_rows() -> list[dict]:
 
 def test_summary_point_labels_do_not_overlap(agg):
     rows = _crowded_rows()
-    fit = None
-    fig = summary.plot_claim_evidence(rows, fit=fit, rho=-0.8, tolerance_acc=0.03)
+    fig = summary.plot_claim_evidence(rows, rho=-0.8)
     boxes = _boxes(fig)
     left = [b for b in boxes if b[2] is fig.axes[0]]
     assert len(left) == 7  # the colour models, blur series members other than blur_s1.5 left out
@@ -241,7 +240,7 @@ def test_summary_point_labels_do_not_overlap(agg):
         assert all(frame.x0 - 1 <= b.x0 and b.x1 <= frame.x1 + 1 and frame.y0 - 1 <= b.y0 and b.y1 <= frame.y1 + 1
                    for _, b, a in boxes if a is ax)
     for draw in (lambda: summary.plot_claim_eps_vs_f05(rows, rho=-0.8).figure,
-                 lambda: summary.plot_claim_blur_curve(rows, tolerance_acc=0.03).figure):
+                 lambda: summary.plot_claim_blur_curve(rows).figure):
         _assert_apart(_boxes(draw()))
 
 
