@@ -315,9 +315,10 @@ def _same_literal(text: str, value: object) -> bool:
 
 
 def _tag_injected(nb: object, parameters: dict | None = None) -> None:
-    """Hide papermill's injected cell in the HTML, and make the visible ``parameters`` cell show the
-    values the chapter actually ran with: each injected ``name = value`` line replaces the default's
-    line, with the default kept in a comment (a reader of the cpu book must not see ``tier = "smoke"``)."""
+    """Hide papermill's injected cell in the HTML, and make the ``parameters`` cell (hidden in the HTML too,
+    but read in the executed notebook) show the values the chapter actually ran with: each injected
+    ``name = value`` line replaces the default's line, with the default kept in a comment (a reader of the
+    cpu notebook must not see ``tier = "smoke"``)."""
     for cell in nb.cells:  # type: ignore[attr-defined]
         tags = cell.get("metadata", {}).get("tags", [])
         if "injected-parameters" in tags and "remove-cell" not in tags:
