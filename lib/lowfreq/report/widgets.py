@@ -11,7 +11,8 @@ inputs), and drawn here (the predictions as ready-made HTML); a few lines of inl
 frames when the reader moves the slider or picks another item. It loads nothing from anywhere (no
 external scripts, styles or fonts), so it works offline and without a kernel. The live explorer
 computes the same view on demand in Jupyter, through the same functions of
-:mod:`lowfreq.experiments.explorers` (no model runs in this module).
+:mod:`lowfreq.experiments.explorers` (no model runs in this module); chapters show it through
+:func:`live_explorers`, which leaves it out of the static book (no kernel would answer its controls there).
 
     >>> from lowfreq.experiments import explorers
     >>> d = explorers.hybrid_explorer_data(models, *explorers.explorer_pairs(images, labels, n_pairs=4, seed=0))
