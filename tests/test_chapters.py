@@ -451,7 +451,7 @@ def test_live_hybrid_explorer_says_what_it_needs_without_the_models(committed_sm
     ch = fig3_hybrid.fig3_hybrid("smoke", compute_missing=False)
     assert ch.models == {"base": None, "blur_s1.5": None}  # no weights in the scratch model folder
     assert ch.explorer.probs["base"] is not None  # the static explorer's frames are stored
-    note = fig3_hybrid.live_hybrid_explorer(ch)
+    intro, note = fig3_hybrid.live_hybrid_explorer(ch)
     assert "zoo train base blur_s1.5 --tier smoke" in note.data and "precomputed" in note.data
     _no_models_written(committed_smoke)
 

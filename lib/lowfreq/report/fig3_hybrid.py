@@ -166,10 +166,16 @@ def browser_hybrid_explorer(ch: Fig3Hybrid, *, initial_f_mix_nyq: float = 0.25) 
                                              initial_f_mix_nyq=initial_f_mix_nyq))
 
 
-def live_hybrid_explorer(ch: Fig3Hybrid) -> Any:
+def live_hybrid_explorer(ch: Fig3Hybrid) -> list[Any]:
     """The live hybrid explorer of Fig 3 (ipywidgets: any f_mix, the models' predictions recomputed) on the
-    chapter's image pairs; when a model cannot be loaded here (no weights, and no data to train it), a
-    short Markdown note saying how to get it instead."""
+    chapter's image pairs, where a kernel runs it (Jupyter; nothing in the static book:
+    :func:`lowfreq.report.widgets.live_explorers`); when a model cannot be loaded here (no weights, and no
+    data to train it), a short Markdown note saying how to get it instead. A list of display objects."""
+    return widgets.live_explorers(lambda: _live_hybrid_explorer(ch), intro=(
+        "**Live.** This explorer recomputes the hybrid and the predictions for any $f_{mix}$ between 0 and 1."))
+
+
+def _live_hybrid_explorer(ch: Fig3Hybrid) -> Any:
     missing = [n for n, m in ch.models.items() if m is None]
     if missing:
         from IPython.display import Markdown

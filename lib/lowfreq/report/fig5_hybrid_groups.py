@@ -283,9 +283,15 @@ def static_front_explorers(fronts: FrontFrames) -> list[Any]:
 
 
 def live_front_explorers(fronts: FrontFrames) -> list[Any]:
-    """The two live (ipywidgets) explorers of Fig 5: any blur sigma in 0..5 px (on the stored images), and
+    """The two live (ipywidgets) explorers of Fig 5 where a kernel runs them (Jupyter; none in the static book:
+    :func:`lowfreq.report.widgets.live_explorers`): any blur sigma in 0..5 px (on the stored images), and
     any K up to the largest fitted projector (starting at 128 or that largest K). The PCA projection is
     fitted on the training images, so without the data that explorer is a short Markdown note instead."""
+    return widgets.live_explorers(lambda: _live_front_explorers(fronts), intro=(
+        "**Live.** These explorers take any $\\sigma$ between 0 and 5 px and any $K$ up to the largest one fitted."))
+
+
+def _live_front_explorers(fronts: FrontFrames) -> list[Any]:
     from IPython.display import Markdown
 
     channels = int(fronts.images.shape[1])

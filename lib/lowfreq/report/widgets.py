@@ -11,7 +11,8 @@ inputs), and drawn here (the predictions as ready-made HTML); a few lines of inl
 frames when the reader moves the slider or picks another item. It loads nothing from anywhere (no
 external scripts, styles or fonts), so it works offline and without a kernel. The live explorer
 computes the same view on demand in Jupyter, through the same functions of
-:mod:`lowfreq.experiments.explorers` (no model runs in this module).
+:mod:`lowfreq.experiments.explorers` (no model runs in this module); chapters show it through
+:func:`live_explorers`, which leaves it out of the static book (no kernel would answer its controls there).
 
     >>> from lowfreq.experiments import explorers
     >>> d = explorers.hybrid_explorer_data(models, *explorers.explorer_pairs(images, labels, n_pairs=4, seed=0))
@@ -27,9 +28,10 @@ import base64
 import hashlib
 import html
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 import numpy as np
 import torch
@@ -51,7 +53,36 @@ __all__ = [
     "front_explorer",
     "LiveModel",
     "live_hybrid_explorer",
+    "STATIC_BOOK_ENV",
+    "live_widgets_shown",
+    "live_explorers",
 ]
+
+
+# --------------------------------------------------------------------------------------- live or static
+#: the environment variable tools/book.py sets to "1" for the kernels that execute the chapters into the static book
+STATIC_BOOK_ENV = "LOWFREQ_STATIC_BOOK"
+
+
+def live_widgets_shown() -> bool:
+    """Whether a live (ipywidgets) explorer will have a kernel behind it where it is seen: False while the
+    chapters are executed for the static HTML book (tools/book.py sets ``$LOWFREQ_STATIC_BOOK=1`` for their
+    kernels: there a widget would be embedded with no kernel, its controls moving nothing), True otherwise
+    (Jupyter, ``make lab``)."""
+    return os.environ.get(STATIC_BOOK_ENV, "") != "1"
+
+
+def live_explorers(make: Callable[[], Any], *, intro: str) -> list[Any]:
+    """How a chapter shows its live explorers: where they have a kernel (:func:`live_widgets_shown`), the
+    Markdown `intro` then what `make()` builds (one display object or a list of them); in the static book
+    nothing (an empty list), since its pages show the precomputed explorers instead. `make` is not called
+    for the static book."""
+    if not live_widgets_shown():
+        return []
+    from IPython.display import Markdown
+
+    made = make()
+    return [Markdown(intro), *(made if isinstance(made, (list, tuple)) else [made])]
 
 
 # --------------------------------------------------------------------------------------- generic static explorer
@@ -276,7 +307,7 @@ def hybrid_explorer(
 ) -> Any:
     """The live hybrid explorer (ipywidgets; needs a running kernel): a pair selector and a continuous
     f_mix slider (fraction of Nyquist, 0..1); each change recomputes the hybrid and every model's
-    prediction. Returns an ``ipywidgets.VBox``. In a static page it shows its initial state only."""
+    prediction. Returns an ``ipywidgets.VBox``; chapters show it through :func:`live_explorers`, never in the static book."""
     import ipywidgets as W
 
     low = check_images(low, name="low")
@@ -361,7 +392,7 @@ def front_explorer(
     """The live preprocessing explorer (ipywidgets; needs a kernel): an image selector and a slider
     whose value v builds the front `make_front(v)` (e.g. ``lambda s: models.layers.GaussianBlur(s)`` or
     ``lambda k: pca.truncated(int(k))``); each change recomputes the view of :func:`front_frames`.
-    Returns an ``ipywidgets.VBox``. In a static page it shows its initial state only."""
+    Returns an ``ipywidgets.VBox``; chapters show it through :func:`live_explorers`, never in the static book."""
     import ipywidgets as W
 
     images = check_images(images)
