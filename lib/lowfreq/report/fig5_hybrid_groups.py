@@ -19,7 +19,7 @@ from lowfreq.experiments import explorers, figure_inputs
 from lowfreq.methods.hybrid import HybridCurve
 from lowfreq.models import zoo
 from lowfreq.models.layers import GaussianBlur
-from lowfreq.report import claims, rows, stats, widgets
+from lowfreq.report import claims, rows, stats, strength, widgets
 from lowfreq.report.common import CIFAR_ROBUST, NAN, eval_source, input_detail
 from lowfreq.report.paper import PAPER_BLUR_MODEL
 from lowfreq.report.plotting import (
@@ -57,7 +57,8 @@ class Fig5HybridGroups:
     blur rows with its bootstrap, the one the Summary's claims use; None with too few points), its point
     `fit`, the seed-folded blur rows it was fitted to (`curve_rows`), the inputs of the front explorers
     (`fronts`) and the provenance of (a) (`prov_hybrid`), of (b) and the table (`prov`) and of the
-    explorers (`prov_fronts`)."""
+    explorers (`prov_fronts`), and the strength sweep of the section "Is it model strength?" (`strength`,
+    :func:`lowfreq.report.strength.strength_sweep`; its numbers are among `numbers`)."""
 
     numbers: dict[str, Any]
     models: BookModels
@@ -71,6 +72,7 @@ class Fig5HybridGroups:
     prov_hybrid: Provenance
     prov: Provenance
     prov_fronts: Provenance
+    strength: strength.StrengthSweep | None = None
 
     @property
     def fit(self) -> stats.QuadraticFit | None:
@@ -83,7 +85,8 @@ def fig5_hybrid_groups(tier: str, *, compute_missing: bool | None = None) -> Fig
     model of :func:`lowfreq.report.rows.book_models` (computed when missing per
     :func:`resolve_compute`), the blur series' curve (:func:`lowfreq.report.claims.blur_curve` of the
     seed-folded rows the claims use, :func:`lowfreq.report.rows.collect_inputs`: f_rev in fractions of
-    Nyquist, accuracy quoted in %), the group comparisons and the inputs of the blur / PCA front explorers."""
+    Nyquist, accuracy quoted in %), the group comparisons, the inputs of the blur / PCA front explorers and the
+    strength sweep (:func:`lowfreq.report.strength.strength_sweep`: cached records only, never computed here)."""
     book = rows.book_tier(tier, compute_missing=compute_missing)  # the tier and its models, resolved once
     cfg, models = book.config, book.models
     blur_series = [r.name for r in zoo.recipes(tier, group="blur")]
@@ -120,6 +123,8 @@ def fig5_hybrid_groups(tier: str, *, compute_missing: bool | None = None) -> Fig
         "frev_b15": float(b15["f_rev_nyq"]) if b15.get("f_rev_nyq") is not None else NAN,
         "acc_b15": 100 * float(b15["corruption_acc"]) if b15.get("corruption_acc") is not None else NAN,
     }
+    sweep = strength.strength_sweep(book.name, folders=book.folders)
+    numbers.update(sweep.numbers)
     sw = Stopwatch()
     fronts = front_frames(book.name, table, store=book.compute)
     hybrid_detail = f"first {cfg.n_hybrid} test images x {len(cfg.hybrid_seeds)} pairing seeds: {es_source}"
@@ -134,6 +139,7 @@ def fig5_hybrid_groups(tier: str, *, compute_missing: bool | None = None) -> Fig
         prov_fronts=make_provenance(tier=book.name, data=data_label(book.name, n=int(fronts.images.shape[0])),
                                     data_detail=input_detail(fronts.input), models=blur_series + ["pca"],
                                     wall_time_s=sw.elapsed_s),
+        strength=sweep,
     )
 
 

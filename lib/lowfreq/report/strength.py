@@ -26,7 +26,7 @@ from lowfreq.report import claims, prose, rows, stats
 from lowfreq.report.paper import PAPER_BLUR_MODEL, PAPER_FIG4C, PAPER_FIG5B, ROBUST_GROUPS, group_label, ordered_groups
 from lowfreq.report.plotting import group_color, short_missing_note
 from lowfreq.report.provenance import Provenance, Stopwatch, data_label, make_provenance
-from lowfreq.report.tables import VERDICT_BADGES, table_cell
+from lowfreq.report.tables import VERDICT_BADGES, claims_table_markdown, table_cell
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
@@ -51,6 +51,8 @@ __all__ = [
     "strength_conclusion",
     "sweep_table_markdown",
     "sweep_claims_markdown",
+    "sweep_evidence_markdown",
+    "trends_markdown",
     "plot_strength_panels",
 ]
 
@@ -407,7 +409,9 @@ def strength_sweep(tier: str, *, folders: Folders | None = None) -> StrengthSwee
         note = (f"The strength sweep is trained at the {prose.name_list(list(zoo.STRENGTH_TIERS), conj='and')} tiers "
                 f"only; the {tier} tier has none.")
         return StrengthSweep(tier, tuple(s.kind for s in STRENGTHS), {}, [], {}, [], {},
-                             {"strength_note": note, "strength_conclusion": "", "n_missing": 0}, None)
+                             {"strength_note": note, "strength_conclusion": "", "n_strength_missing": 0, "n_strength_models": 0,
+                              "strength_labels": prose.name_list([f"({s.level}) {s.kind}" for s in STRENGTHS]),
+                              "strength_trends": ""}, None)
     sw = Stopwatch()
     labels = tuple(_label(s, tier) for s in STRENGTHS)
     series = [r.name for r in zoo.recipes(tier, group="blur")]
@@ -426,7 +430,8 @@ def strength_sweep(tier: str, *, folders: Folders | None = None) -> StrengthSwee
     table = sweep_table(by_strength, labels=labels)
     numbers = {"strength_note": _missing_note(missing), "strength_conclusion": strength_conclusion(
                    trends, curve_claims=[c for c in claims_at[0] if c.id in _CURVE_CLAIMS]),
-               "n_missing": len(missing), "n_strength_models": len(names),
+               "n_strength_missing": len(missing), "n_strength_models": len(names),
+               "strength_labels": prose.name_list([f"({s.level}) {lab}" for s, lab in zip(STRENGTHS, labels)]),
                "strength_trends": " ".join(t.sentence for t in trends)}
     prov = make_provenance(tier=tier, data=data_label(tier), models=names + series,
                            results=("clean", "hybrid", "attack", "corruption"), wall_time_s=sw.elapsed_s)
@@ -464,6 +469,17 @@ def sweep_claims_markdown(sweep: StrengthSweep) -> str:
         cells = [VERDICT_BADGES[sweep.claims[lv][i].verdict] for lv in levels]
         lines.append(f"| {sweep.claims[levels[0]][i].text.replace('|', '/')} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def sweep_evidence_markdown(sweep: StrengthSweep) -> str:
+    """The evidence behind each verdict of :func:`sweep_claims_markdown`, one claims table per strength
+    (:func:`lowfreq.report.tables.claims_table_markdown`), each under its strength's label in bold."""
+    return "\n\n".join(f"**{sweep.labels[lv]}**\n\n{claims_table_markdown(cs)}" for lv, cs in sweep.claims.items())
+
+
+def trends_markdown(sweep: StrengthSweep) -> str:
+    """The claims' trends over the strengths (:attr:`ClaimTrend.sentence`) as a Markdown list ('' without any)."""
+    return "\n".join(f"- {t.sentence}" for t in sweep.trends)
 
 
 #: The figure's panels: (row key, axis label, scale, the paper's numbers and their key, that key's scale).
