@@ -246,6 +246,8 @@ def test_sweep_at_a_tier_without_it_says_so():
 def test_committed_smoke_records_cover_the_whole_sweep():
     sweep = strength.strength_sweep("smoke")
     assert sweep.missing == {}, sweep.numbers["strength_note"]
-    assert all(r["n_seeds"] == (2 if r["model"].startswith("e12_") or r["model"] in ("base", "blur_s1.5", "adv_linf8") else 1)
-               for r in sweep.table)
+    assert all(r["n_seeds"] == len(zoo.seed_replicas(r["model"], "smoke")) for r in sweep.table)
+    assert {r["model"] for r in sweep.table if r["n_seeds"] > 1} >= {"e12_" + m for m in zoo.STRENGTH_MODELS}
+    assert all(c.verdict != claims.NOT_TESTED for lv in (1, 2) for c in sweep.claims[lv] if c.id not in ("near_curve", "crp_above"))
+    assert len(sweep.trends) == 4 and all(t.movement != "unknown" for t in sweep.trends)
     assert sweep.numbers["strength_note"] == ""
