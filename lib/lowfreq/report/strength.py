@@ -522,7 +522,7 @@ def plot_strength_panels(sweep: StrengthSweep, *, figsize: tuple[float, float] =
             if g in paper and pkey in paper[g]:
                 lo, hi = paper[g][pkey]
                 ax.plot([0.96, 0.96], [lo * pscale, hi * pscale] if hi > lo else [lo * pscale * 0.995, hi * pscale * 1.005],
-                        transform=ax.get_yaxis_transform(), color=group_color(g), lw=5, alpha=0.5, solid_capstyle="butt")
+                        transform=ax.get_yaxis_transform(), color=group_color(g), lw=5, alpha=0.7, solid_capstyle="butt")
         lo_x, hi_x = ax.get_xlim()
         ax.set_xlim(lo_x, hi_x + 0.12 * (hi_x - lo_x))  # room at the right for the paper's bars
         ax.set_xlabel("clean accuracy (%)")
@@ -533,7 +533,7 @@ def plot_strength_panels(sweep: StrengthSweep, *, figsize: tuple[float, float] =
         handles.append(plt.Line2D([], [], color=group_color(g), marker="o", ls="-", label=group_label(g)))
     for s in STRENGTHS:
         handles.append(plt.Line2D([], [], color="0.3", marker=s.marker, ls="", label=sweep.labels[s.level]))
-    handles.append(plt.Line2D([], [], color="0.5", lw=5, alpha=0.5, label="the paper's group (right edge)"))
+    handles.append(plt.Line2D([], [], color="0.5", lw=5, alpha=0.7, label="the paper's group (right edge)"))
     fig.legend(handles=handles, loc="lower center", ncol=4, fontsize=8, frameon=False)
     fig.tight_layout(rect=(0, 0.08, 1, 1))
     return fig
