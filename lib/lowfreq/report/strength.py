@@ -359,6 +359,11 @@ def strength_conclusion(trends: Sequence[ClaimTrend], *, curve_claims: Sequence[
                 bits.append(f"{prose.name_list(unknown)} {prose.verb(len(unknown), 'lacks', 'lack')} the stronger models' "
                             "results to tell")
         parts.append(f"{opening} {prose.name_list(bits, limit=3)}.")
+        same = [c for c in toward if len({v for v in _trend_of(failing, c).verdicts if v != claims.NOT_TESTED}) == 1]
+        if same:
+            its = "its" if len(same) == 1 else "their"
+            parts.append(f"{prose.name_list(same)} {prose.verb(len(same), 'moves', 'move')} only in {its} numbers: "
+                         f"{its} verdict is the same at every strength that tests {'it' if len(same) == 1 else 'them'}.")
     elif holding:
         parts.append("Every claim of the sweep that is tested at more than one strength holds with the zoo recipe.")
     else:
@@ -380,6 +385,10 @@ def strength_conclusion(trends: Sequence[ClaimTrend], *, curve_claims: Sequence[
                      "recipe, so strength cannot be asked of "
                      f"{prose.verb(len(tested), 'it', 'them')}.")
     return " ".join(parts)
+
+
+def _trend_of(trends: Sequence[ClaimTrend], claim: str) -> ClaimTrend:
+    return next(t for t in trends if t.claim == claim)
 
 
 def _missing_note(missing: Mapping[str, Sequence[str]]) -> str:
