@@ -192,9 +192,16 @@ F, H, R, N = claims.FAILS, claims.HOLDS, claims.NOT_RESOLVED, claims.NOT_TESTED
      ["a and b move only in their numbers: their verdict is the same at every strength that tests them."], ["c move only"]),
     ([_t("a", [F, F, F], "toward")], [], ["a moves only in its numbers: its verdict is the same at every strength that tests it."], []),
     ([_t("a", [H, H, H], "toward")], [], ["Every claim of the sweep that is tested at more than one strength holds",
-                                          "The one claim that holds with the zoo recipe, a, keeps holding"], []),
-    ([_t("a", [H, H, N], "flat"), _t("b", [H, N, N], "unknown")], [], ["The 2 claims that hold with the zoo recipe (a and b) keep"], []),
-    ([_t("a", [H, F, H], "away"), _t("b", [H, H, H], "flat")], [], ["Of those that hold with the zoo recipe (a and b), a fails or is not"], []),
+                                          "The one claim that holds with the zoo recipe, a, keeps holding at the stronger "
+                                          "strengths that test it."], []),
+    ([_t("a", [H, N, N], "unknown")], [], ["The one claim that holds with the zoo recipe, a, is not yet tested at the "
+                                           "stronger strengths."], ["keep"]),
+    ([_t("a", [H, H, N], "flat"), _t("b", [H, N, N], "unknown")], [],
+     ["Of the 2 claims that hold with the zoo recipe (a and b), a keeps holding at the stronger strengths that test it and "
+      "b is not yet tested at the stronger strengths."], []),
+    ([_t("a", [H, F, H], "away"), _t("b", [H, H, H], "flat"), _t("c", [H, H, H], "flat")], [],
+     ["Of the 3 claims that hold with the zoo recipe (a, b and c), a fails or is not resolved at a stronger strength and "
+      "b and c keep holding at the stronger strengths that test them."], []),
     ([_t("a", [N, N, N], "unknown")], [], ["No claim of the sweep is tested"], []),
     ([_t("a", [F, F, H], "toward")], [claims.ClaimResult("near_curve", "t", F, "e"), claims.ClaimResult("crp_above", "t", N, "e")],
      ["near_curve (does not hold) needs the blur series' curve", "cannot be asked of it."], ["crp_above"]),

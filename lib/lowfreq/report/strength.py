@@ -370,14 +370,25 @@ def strength_conclusion(trends: Sequence[ClaimTrend], *, curve_claims: Sequence[
         parts.append("No claim of the sweep is tested on the zoo recipe's models yet, so nothing can be said about strength.")
     if holding:
         lost = [t.claim for t in holding if any(v in (claims.FAILS, claims.NOT_RESOLVED) for v in t.verdicts[1:])]
+        untested = [t.claim for t in holding if all(v == claims.NOT_TESTED for v in t.verdicts[1:])]
+        kept = [t.claim for t in holding if t.claim not in lost and t.claim not in untested]
         names = prose.name_list([t.claim for t in holding])
+        lead = (f"The one claim that holds with the zoo recipe, {names}," if len(holding) == 1 else
+                f"Of the {prose.count(len(holding), 'claim')} that hold with the zoo recipe ({names}),")
+        def subject(which: list[str]) -> str:  # one claim: named in the lead already
+            return "" if len(holding) == 1 else prose.name_list(which) + " "
+
+        bits = []
         if lost:
-            parts.append(f"Of those that hold with the zoo recipe ({names}), {prose.name_list(lost)} "
-                         f"{prose.verb(len(lost), 'fails or is', 'fail or are')} not resolved at a stronger strength.")
-        else:
-            lead = (f"The one claim that holds with the zoo recipe, {names}, keeps" if len(holding) == 1 else
-                    f"The {prose.count(len(holding), 'claim')} that hold with the zoo recipe ({names}) keep")
-            parts.append(f"{lead} holding wherever the stronger models have results.")
+            bits.append(f"{subject(lost)}{prose.verb(len(lost), 'fails or is', 'fail or are')} not resolved at a "
+                        "stronger strength")
+        if kept:
+            bits.append(f"{subject(kept)}{prose.verb(len(kept), 'keeps', 'keep')} holding at the stronger "
+                        "strengths that test " + ("it" if len(kept) == 1 else "them"))
+        if untested:
+            bits.append(f"{subject(untested)}{prose.verb(len(untested), 'is', 'are')} not yet tested at the "
+                        "stronger strengths")
+        parts.append(f"{lead} {prose.name_list(bits, limit=3)}.")
     tested = [c for c in curve_claims if c.verdict != claims.NOT_TESTED]
     if tested:
         parts.append(f"{prose.name_list([f'{c.id} ({c.verdict})' for c in tested])} "
