@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 import numpy as np
 
 from lowfreq import experiments
-from lowfreq.report import claims, rows, stats
+from lowfreq.report import claims, prose, rows, stats
 from lowfreq.report.common import eval_source, resolve_compute
 from lowfreq.report.paper import PAPER_BLUR_MODEL
 from lowfreq.report.plotting import MODEL_COLORS, finish_axes, model_color, new_axes
@@ -28,6 +28,8 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "Summary",
     "summary",
+    "verdict_sentence",
+    "blur_fit_sentence",
     "plot_claim_eps_vs_f05",
     "plot_claim_blur_curve",
     "plot_claim_evidence",
@@ -83,6 +85,9 @@ def summary(
         "vertex": by_id["inverted_u"].numbers.get("vertex_nyq", math.nan),
         "lead_coef": by_id["inverted_u"].numbers.get("a", math.nan),
     }
+    numbers["verdict_text"] = verdict_sentence(counts, n_models=numbers["n_models"], n_with_results=numbers["n_with_results"])
+    u = by_id["inverted_u"].numbers
+    numbers["blur_fit_text"] = blur_fit_sentence(u.get("a"), u.get("vertex_nyq"), u.get("f_range_nyq"))
     cfg = experiments.tiers.tier_config(tier)
     es_source = eval_source(tier, cfg.n_clean)
     fit = stats.series_fit([r for r in inp.rows if not r.get("gray")], group="blur", min_points=4)
@@ -93,6 +98,39 @@ def summary(
         prov_models=make_provenance(tier=tier, data=data, data_detail=es_source, models=[r["model"] for r in inp.rows],
                                     results=("attack", "hybrid", "corruption"), wall_time_s=wall),
     )
+
+
+def verdict_sentence(counts: Mapping[str, int], *, n_models: int, n_with_results: int) -> str:
+    """The verdicts of the claims counted in one sentence whose words agree with the counts ({verdict:
+    count}, :func:`lowfreq.report.claims.verdict_counts`): 'Of the 19 claims, 12 hold, 3 do not hold, 1
+    is not resolved at this tier (the seeds cannot tell) and 3 are not tested at this tier. The table
+    covers 31 models, 29 of which have attack or hybrid-image results.' Verdicts no claim has are left out."""
+    n = sum(counts.values())
+    parts = [(counts.get(claims.HOLDS, 0), "holds", "hold"), (counts.get(claims.FAILS, 0), "does not hold", "do not hold"),
+             (counts.get(claims.NOT_RESOLVED, 0), "is not resolved at this tier (the seeds cannot tell)",
+              "are not resolved at this tier (the seeds cannot tell)"),
+             (counts.get(claims.NOT_TESTED, 0), "is not tested at this tier", "are not tested at this tier")]
+    head = "There is no claim to check." if n == 0 else f"Of the {prose.count(n, 'claim')}, {prose.tally(parts)}."
+    return (f"{head} The table covers {prose.count(n_models, 'model')}, {n_with_results} of which "
+            f"{prose.verb(n_with_results, 'has', 'have')} attack or hybrid-image results.")
+
+
+def blur_fit_sentence(a: float | None, vertex_nyq: float | None, f_range_nyq: Sequence[float] | None) -> str:
+    """The blur series' quadratic as a phrase whose words follow its numbers: 'its quadratic fit
+    (leading coefficient +1.72: it opens upward (a U, not an inverted U), with its minimum at f_rev =
+    -0.170, outside the series' f_rev range 0.058..0.166 (below it))'. `a`: the leading coefficient,
+    `vertex_nyq`: the vertex and `f_range_nyq`: the series' (min, max) f_rev, fractions of Nyquist, as
+    the inverted-U claim computed them; 'no quadratic fit' when `a` is missing."""
+    if a is None or not is_finite(a):
+        return "no quadratic fit (too few blur models with results)"
+    text = f"its quadratic fit (leading coefficient {float(a):+.3g}: it {prose.opens(float(a))}"
+    if prose.extremum(float(a)) != "no extremum" and is_finite(vertex_nyq):
+        text += f", with its {prose.extremum(float(a))} at f_rev = {float(vertex_nyq):.3f}"
+        if f_range_nyq is not None and len(f_range_nyq) == 2 and all(is_finite(v) for v in f_range_nyq):
+            lo, hi = (float(v) for v in f_range_nyq)
+            where = prose.inside_range(float(vertex_nyq), lo, hi, what="the series' f_rev range")
+            text += f", {where}"
+    return text + ")"
 
 
 def plot_claim_eps_vs_f05(

@@ -1,0 +1,111 @@
+"""The sentences the chapters generate from their numbers: each follows the counts, signs and verdicts it
+is given (lowfreq.report.prose underneath), and the Fig 6 chapter reads the Summary's claim evaluation."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from lowfreq import experiments
+from lowfreq.report import claims, fig4_spectra, fig6_imagenet, s1_corruptions, summary
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+# ============================================================================ S1: the grouping claim
+def test_grouping_sentence_says_in_order_when_nothing_overlaps():
+    ok = claims.check_grouping({"snow": 0.05, "fog": 0.02, "zoom_blur": 0.2, "gaussian_noise": 0.4})
+    text = s1_corruptions.grouping_sentence(ok)
+    assert text.startswith("The claim that the grouping follows the spectra holds at this tier")
+    assert "all 5 pairs of corruptions from different groups are in order (the groups do not overlap)" in text
+    assert "out of order" not in text
+
+
+def test_grouping_sentence_counts_the_overlaps_and_says_when_it_fails():
+    bad = claims.check_grouping({"snow": 0.3, "fog": 0.02, "zoom_blur": 0.2, "gaussian_noise": 0.1})
+    text = s1_corruptions.grouping_sentence(bad)
+    assert "does not hold at this tier" in text
+    n = len(bad.numbers["out_of_order_pairs"])
+    assert n > 1 and f"{n} of {bad.numbers['n_pairs']} pairs of corruptions from different groups are out of order" in text
+    missing = claims.check_grouping({"snow": 0.05})
+    assert s1_corruptions.grouping_sentence(missing).startswith("The claim that the grouping follows the spectra is not tested at this tier:")
+
+
+# ============================================================================ Fig 4: who breaks "below every baseline"
+def _rows(values):
+    return [{"model": m, "group": g, "f05_cpp": v} for m, g, v in values]
+
+
+def test_below_every_sentence_names_the_models_that_break_it():
+    kw = dict(groups=["blur", "adv"], reference="base", what="robust models with results", reference_what="every baseline")
+    rows = _rows([("base", "base", 0.40), ("base2", "base", 0.42), ("adv", "adv", 0.2), ("blur_s1.0", "blur", 0.41),
+                  ("blur_s3.0", "blur", 0.1)])
+    assert fig4_spectra.below_every_sentence(rows, "f05_cpp", **kw) == (
+        "2 of 3 robust models with results (all but blur_s1.0) have a lower f_0.5 than every baseline.")
+    rows_ok = [r for r in rows if r["model"] != "blur_s1.0"]
+    assert fig4_spectra.below_every_sentence(rows_ok, "f05_cpp", **kw) == (
+        "All 2 robust models with results have a lower f_0.5 than every baseline.")
+    none = _rows([("base", "base", 0.1), ("adv", "adv", 0.2), ("blur", "blur", 0.3)])
+    assert fig4_spectra.below_every_sentence(none, "f05_cpp", **kw).startswith("None of the 2 robust models")
+    one = _rows([("base", "base", 0.1), ("adv", "adv", 0.2)])
+    assert "only `adv` has a value, and it does not have a lower" in fig4_spectra.below_every_sentence(one, "f05_cpp", **kw)
+    assert "no model of the base group" in fig4_spectra.below_every_sentence(_rows([("adv", "adv", 0.2)]), "f05_cpp", **kw).lower()
+
+
+# ============================================================================ Summary
+def test_verdict_sentence_agrees_with_every_count():
+    one = {claims.HOLDS: 3, claims.FAILS: 0, claims.NOT_RESOLVED: 0, claims.NOT_TESTED: 1}
+    text = summary.verdict_sentence(one, n_models=5, n_with_results=1)
+    assert text == ("Of the 4 claims, 3 hold and 1 is not tested at this tier. "
+                    "The table covers 5 models, 1 of which has attack or hybrid-image results.")
+    assert "1 are" not in text and "do not hold" not in text  # a zero count is left out
+    many = {claims.HOLDS: 1, claims.FAILS: 2, claims.NOT_RESOLVED: 2, claims.NOT_TESTED: 0}
+    assert summary.verdict_sentence(many, n_models=1, n_with_results=0).startswith(
+        "Of the 5 claims, 1 holds, 2 do not hold and 2 are not resolved at this tier")
+
+
+@pytest.mark.parametrize("a, vertex, rng, words", [
+    (1.72, -0.170, (0.058, 0.166), ["opens upward", "minimum at f_rev = -0.170", "outside", "(below it)"]),
+    (-1.23, 0.2, (0.058, 0.305), ["opens downward (an inverted U)", "maximum at f_rev = 0.200", "inside"]),
+    (-1.23, 0.5, (0.058, 0.305), ["maximum", "outside", "(above it)"]),
+])
+def test_blur_fit_sentence_follows_the_sign_and_the_range(a, vertex, rng, words):
+    text = summary.blur_fit_sentence(a, vertex, rng)
+    assert all(w in text for w in words), text
+    assert ("maximum" in text) == (a < 0) and ("minimum" in text) == (a > 0)
+    assert "$" not in text  # glued as plain text: no LaTeX
+
+
+def test_blur_fit_sentence_without_a_fit():
+    assert summary.blur_fit_sentence(None, None, None).startswith("no quadratic fit")
+    assert "is a straight line" in summary.blur_fit_sentence(0.0, float("nan"), (0.1, 0.2))
+
+
+# ============================================================================ Fig 6: the Summary's evaluation
+def test_imagenet_claims_sentence_follows_the_verdicts():
+    mk = lambda v: claims.ClaimResult("in_x", "t", v, "e")  # noqa: E731
+    assert fig6_imagenet.imagenet_claims_sentence([mk(claims.NOT_TESTED)] * 4).startswith("4 Fig 6 claims are not tested")
+    text = fig6_imagenet.imagenet_claims_sentence([mk(claims.HOLDS), mk(claims.FAILS)], note="On the stand-in (cpu tier)")
+    assert text == "On the stand-in (cpu tier), of the 2 Fig 6 claims, 1 holds and 1 does not hold."
+
+
+@pytest.fixture()
+def committed_smoke(tmp_path, monkeypatch):
+    src = REPO / "results" / "smoke"
+    if not src.is_dir():
+        pytest.skip("no committed smoke results")
+    shutil.copytree(src, tmp_path / "results" / "smoke")
+    monkeypatch.setenv("LOWFREQ_RESULTS_DIR", str(tmp_path / "results"))
+    monkeypatch.setenv("LOWFREQ_MODEL_DIR", str(tmp_path / "models"))
+    experiments.evalsets.clear_caches()
+    yield tmp_path
+    experiments.evalsets.clear_caches()
+
+
+def test_fig6_chapter_reads_the_summarys_verdicts(committed_smoke):
+    ch = fig6_imagenet.fig6_imagenet("smoke")
+    s = summary.summary("smoke", compute_missing=False)
+    assert [(c.id, c.verdict) for c in ch.claims] == [(c.id, c.verdict) for c in s.claims if c.id.startswith("in_")]
+    assert len(ch.claims) == 4 and any(c.verdict != claims.NOT_TESTED for c in ch.claims)
+    assert "not tested" not in ch.numbers["claims_text"] or any(c.verdict == claims.NOT_TESTED for c in ch.claims)
