@@ -35,6 +35,7 @@ __all__ = [
     "provenance_html",
     "details_html",
     "show_figure",
+    "show_figures",
     "show_provenance",
     "skipped_line",
     "skipped_html",
@@ -216,6 +217,27 @@ def show_figure(fig: "Figure | Axes | None", p: Provenance) -> None:
     display(figure)
     plt.close(figure)
     show_provenance(p)
+
+
+def show_figures(figs: "Sequence[Figure | Axes | None]", p: Provenance) -> None:
+    """Display several figures of one source in a row, each closed after it is shown, and their
+    provenance once under the last (:func:`provenance_html`): one line for the group, not one per
+    figure. None entries are skipped; nothing at all is shown when none is left. Returns None."""
+    import matplotlib.pyplot as plt
+    from IPython.display import display
+
+    shown = 0
+    for fig in figs:
+        if fig is None:
+            continue
+        figure = getattr(fig, "figure", None) if not hasattr(fig, "savefig") else fig
+        if figure is None:
+            raise TypeError(f"show_figures: expected matplotlib Figures or Axes, got {type(fig).__name__}")
+        display(figure)
+        plt.close(figure)
+        shown += 1
+    if shown:
+        show_provenance(p)
 
 
 def skipped_line(skipped: Mapping[str, str]) -> str:
