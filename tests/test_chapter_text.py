@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 
 from lowfreq import experiments
-from lowfreq.report import claims, fig4_spectra, fig6_imagenet, s1_corruptions, summary
+from lowfreq.experiments.tiers import TIER_CONFIGS
+from lowfreq.models import zoo
+from lowfreq.report import claims, deviations, fig4_spectra, fig6_imagenet, s1_corruptions, summary
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -109,3 +111,23 @@ def test_fig6_chapter_reads_the_summarys_verdicts(committed_smoke):
     assert [(c.id, c.verdict) for c in ch.claims] == [(c.id, c.verdict) for c in s.claims if c.id.startswith("in_")]
     assert len(ch.claims) == 4 and any(c.verdict != claims.NOT_TESTED for c in ch.claims)
     assert "not tested" not in ch.numbers["claims_text"] or any(c.verdict == claims.NOT_TESTED for c in ch.claims)
+
+
+# ============================================================================ deviations: facts from the recipes
+def test_label_smoothing_text_follows_the_recipes():
+    r = zoo.recipe("base", "cpu")
+    text = deviations.label_smoothing_text("cpu")
+    if r.label_smoothing > 0:
+        assert f"label smoothing {r.label_smoothing:g}" in text and "`cpu`" in text
+        target = 1 - r.label_smoothing + r.label_smoothing / r.num_classes
+        assert f"training target is {target:.2f} instead of 1" in text
+    smoke = zoo.recipe("base", "smoke")
+    assert ("the `smoke` recipe too" in text) == (smoke.label_smoothing == 0)  # a tier without smoothing is named as such
+    assert ("training target" in deviations.label_smoothing_text("smoke")) == (smoke.label_smoothing > 0)
+
+
+def test_full_tier_text_reads_the_recipe_and_the_attack_subset():
+    r, cfg = zoo.recipe("base", "full"), TIER_CONFIGS["full"]
+    text = deviations.full_tier_text()
+    assert text.startswith(f"{r.arch} on ") and f"{r.epochs} epochs, batch {r.batch_size}" in text
+    assert f"the first {cfg.attack.bb_images:,} of its {cfg.n_attack:,} attack images" in text
