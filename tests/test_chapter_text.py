@@ -10,7 +10,7 @@ import pytest
 from lowfreq import experiments
 from lowfreq.experiments.tiers import TIER_CONFIGS
 from lowfreq.models import zoo
-from lowfreq.report import claims, deviations, fig4_spectra, fig6_imagenet, s1_corruptions, summary
+from lowfreq.report import claims, deviations, fig4_spectra, fig6_imagenet, paper, s1_corruptions, summary
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -131,3 +131,11 @@ def test_full_tier_text_reads_the_recipe_and_the_attack_subset():
     text = deviations.full_tier_text()
     assert text.startswith(f"{r.arch} on ") and f"{r.epochs} epochs, batch {r.batch_size}" in text
     assert f"the first {cfg.attack.bb_images:,} of its {cfg.n_attack:,} attack images" in text
+
+
+def test_the_papers_fig5b_sentence_reads_its_numbers():
+    text = summary.paper_fig5b_sentence()
+    lo, hi = paper.PAPER_FIG5B["adv"]["f_rev_nyq"]
+    assert f"peaks at about f_rev = {paper.PAPER_FIG5B['blur']['f_rev_nyq'][0]:.2f}" in text and f"{lo:.2f}–{hi:.2f}" in text
+    other = {**paper.PAPER_FIG5B, "crp": {"f_rev_nyq": (0.3, 0.3), "corruption_acc": (0.5, 0.5)}}
+    assert summary.paper_fig5b_sentence(other).endswith("above it at about 50%.")

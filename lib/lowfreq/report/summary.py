@@ -15,7 +15,7 @@ import numpy as np
 from lowfreq import experiments
 from lowfreq.report import claims, prose, rows, stats
 from lowfreq.report.common import eval_source, resolve_compute
-from lowfreq.report.paper import PAPER_BLUR_MODEL
+from lowfreq.report.paper import PAPER_BLUR_MODEL, PAPER_FIG5B
 from lowfreq.report.plotting import MODEL_COLORS, finish_axes, model_color, new_axes
 from lowfreq.report.provenance import Provenance, Stopwatch, data_label, make_provenance
 from lowfreq.report.rows import ClaimInputs
@@ -30,6 +30,7 @@ __all__ = [
     "summary",
     "verdict_sentence",
     "blur_fit_sentence",
+    "paper_fig5b_sentence",
     "plot_claim_eps_vs_f05",
     "plot_claim_blur_curve",
     "plot_claim_evidence",
@@ -88,6 +89,7 @@ def summary(
     numbers["verdict_text"] = verdict_sentence(counts, n_models=numbers["n_models"], n_with_results=numbers["n_with_results"])
     u = by_id["inverted_u"].numbers
     numbers["blur_fit_text"] = blur_fit_sentence(u.get("a"), u.get("vertex_nyq"), u.get("f_range_nyq"))
+    numbers["paper_fig5b_text"] = paper_fig5b_sentence()
     cfg = experiments.tiers.tier_config(tier)
     es_source = eval_source(tier, cfg.n_clean)
     fit = stats.series_fit([r for r in inp.rows if not r.get("gray")], group="blur", min_points=4)
@@ -131,6 +133,20 @@ def blur_fit_sentence(a: float | None, vertex_nyq: float | None, f_range_nyq: Se
             where = prose.inside_range(float(vertex_nyq), lo, hi, what="the series' f_rev range")
             text += f", {where}"
     return text + ")"
+
+
+def paper_fig5b_sentence(paper: Mapping[str, Mapping[str, tuple[float, float]]] = PAPER_FIG5B) -> str:
+    """What the paper's Fig 5b shows, from its numbers as read off the figure (:data:`lowfreq.report.paper.PAPER_FIG5B`):
+    where its blur curve peaks and where the adversarially trained and corruption-robust models lie."""
+    def rng(lo: float, hi: float, scale: float = 1.0, digits: int = 2) -> str:
+        a, b = lo * scale, hi * scale
+        return f"{a:.{digits}f}" if round(a, digits) == round(b, digits) else f"{a:.{digits}f}–{b:.{digits}f}"
+
+    blur, adv, crp = paper["blur"], paper["adv"], paper["crp"]
+    return (f"In the paper the blur curve peaks at about f_rev = {rng(*blur['f_rev_nyq'])} "
+            f"({rng(*blur['corruption_acc'], scale=100, digits=0)}%), the adversarially trained models sit near it at "
+            f"f_rev = {rng(*adv['f_rev_nyq'])} and the corruption-robust ones above it at about "
+            f"{rng(*crp['corruption_acc'], scale=100, digits=0)}%.")
 
 
 def plot_claim_eps_vs_f05(
