@@ -10,7 +10,7 @@ import pytest
 from lowfreq import experiments
 from lowfreq.experiments.tiers import TIER_CONFIGS
 from lowfreq.models import zoo
-from lowfreq.report import claims, deviations, fig4_spectra, fig6_imagenet, paper, s1_corruptions, summary
+from lowfreq.report import claims, deviations, fig4_spectra, fig6_imagenet, paper, provenance, s1_corruptions, summary
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -139,3 +139,25 @@ def test_the_papers_fig5b_sentence_reads_its_numbers():
     assert f"peaks at about f_rev = {paper.PAPER_FIG5B['blur']['f_rev_nyq'][0]:.2f}" in text and f"{lo:.2f}–{hi:.2f}" in text
     other = {**paper.PAPER_FIG5B, "crp": {"f_rev_nyq": (0.3, 0.3), "corruption_acc": (0.5, 0.5)}}
     assert summary.paper_fig5b_sentence(other).endswith("above it at about 50%.")
+
+
+# ============================================================================ one provenance line per group of figures
+def test_show_figures_puts_one_provenance_line_under_several_figures(monkeypatch):
+    import IPython.display
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    shown = []
+    monkeypatch.setattr(IPython.display, "display", lambda *objs, **kw: shown.extend(objs))
+    p = provenance.make_provenance(tier="smoke", data="toy")
+    figs = [plt.figure() for _ in range(3)]
+    provenance.show_figures([figs[0], None, figs[1].add_subplot(), figs[2]], p)
+    assert shown[:3] == figs and len(shown) == 4 and shown[3].data == provenance.provenance_html(p)
+    assert not any(plt.fignum_exists(f.number) for f in figs)  # each closed after it is shown
+    shown.clear()
+    provenance.show_figures([None], p)
+    assert shown == []  # no figure, no provenance line
+    with pytest.raises(TypeError, match="Figures or Axes"):
+        provenance.show_figures(["not a figure"], p)
