@@ -67,23 +67,6 @@ def test_verdict_sentence_agrees_with_every_count():
         "Of the 5 claims, 1 holds, 2 do not hold and 2 are not resolved at this tier")
 
 
-@pytest.mark.parametrize("a, vertex, rng, words", [
-    (1.72, -0.170, (0.058, 0.166), ["opens upward", "minimum at f_rev = -0.170", "outside", "(below it)"]),
-    (-1.23, 0.2, (0.058, 0.305), ["opens downward (an inverted U)", "maximum at f_rev = 0.200", "inside"]),
-    (-1.23, 0.5, (0.058, 0.305), ["maximum", "outside", "(above it)"]),
-])
-def test_blur_fit_sentence_follows_the_sign_and_the_range(a, vertex, rng, words):
-    text = summary.blur_fit_sentence(a, vertex, rng)
-    assert all(w in text for w in words), text
-    assert ("maximum" in text) == (a < 0) and ("minimum" in text) == (a > 0)
-    assert "$" not in text  # glued as plain text: no LaTeX
-
-
-def test_blur_fit_sentence_without_a_fit():
-    assert summary.blur_fit_sentence(None, None, None).startswith("no quadratic fit")
-    assert "is a straight line" in summary.blur_fit_sentence(0.0, float("nan"), (0.1, 0.2))
-
-
 # ============================================================================ Fig 6: the Summary's evaluation
 def test_imagenet_claims_sentence_follows_the_verdicts():
     mk = lambda v: claims.ClaimResult("in_x", "t", v, "e")  # noqa: E731

@@ -242,8 +242,7 @@ def test_claim_evidence_and_corruption_change(agg):
     rows = [{"model": f"blur_s{s}", "group": "blur", "f_rev_nyq": f, "corruption_acc": a, "f05_cpp": 0.2, "mean_eps": 0.01}
             for s, f, a in ((1.0, 0.4, 0.7), (1.5, 0.3, 0.8), (2.0, 0.25, 0.78), (3.0, 0.2, 0.7))]
     rows.append({"model": "base", "group": "base", "f_rev_nyq": 0.45, "corruption_acc": 0.6, "f05_cpp": 0.4, "mean_eps": 0.004})
-    fit = stats.series_fit(rows, group="blur", min_points=4)
-    fig = summary.plot_claim_evidence(rows, fit=fit, rho=-0.8, tolerance_acc=0.03)
+    fig = summary.plot_claim_evidence(rows, curve=claims.blur_curve(rows), rho=-0.8)
     left, right = fig.axes
     assert "-0.80" in left.get_title() and left.get_yscale() == "log"
     assert right.get_legend() is not None and len(right.collections) >= 3
@@ -488,6 +487,12 @@ def test_deviation_design_facts_come_from_the_recipes_and_records():
     ft = deviations.imagenette_finetune("cpu")
     assert "in_pca" in ft and "in_blur_s3.0" in ft and "from the one in_base instance (seed 0)" in ft
     md = deviations.blur_series_markdown(["cpu"], folders=paths.folders(results=committed))
-    frev = experiments.probes.hybrid_result("blur_s1.5", "cpu", progress=False, load_only=True,
-                                           folders=paths.folders(results=committed)).f_rev_nyq
-    assert f"1.50 → {frev:.3f}" in md and "| `cpu` | Imagenette |" in md
+    seeds = zoo.seed_replicas("blur_s1.5", "cpu")  # the seed mean, as the Fig 5b curve uses it
+    frev = np.mean([experiments.probes.hybrid_result(m, "cpu", progress=False, load_only=True,
+                                                     folders=paths.folders(results=committed)).f_rev_nyq for m in seeds])
+    assert f"1.50 → {frev:.3f} ({len(seeds)} seeds)" in md and "| `cpu` | Imagenette |" in md
+    adv = np.mean([experiments.probes.hybrid_result(m, "cpu", progress=False, load_only=True,
+                                                    folders=paths.folders(results=committed)).f_rev_nyq
+                   for m in zoo.seed_replicas("adv_linf8", "cpu")])
+    cifar = md.splitlines()[2].split(" | ")  # tier, series, σ map, then the adv, crp and base f_rev
+    assert cifar[1] == "CIFAR-10" and cifar[3] == f"{adv:.3f}"

@@ -19,7 +19,7 @@ from lowfreq.experiments import explorers, figure_inputs
 from lowfreq.methods.hybrid import HybridCurve
 from lowfreq.models import zoo
 from lowfreq.models.layers import GaussianBlur
-from lowfreq.report import rows, stats, widgets
+from lowfreq.report import claims, rows, stats, widgets
 from lowfreq.report.common import CIFAR_ROBUST, NAN, eval_source, input_detail
 from lowfreq.report.paper import PAPER_BLUR_MODEL
 from lowfreq.report.plotting import finish_axes, group_color, group_legend_proxies, new_axes, short_missing_note
@@ -45,8 +45,10 @@ __all__ = [
 @dataclass(frozen=True)
 class Fig5HybridGroups:
     """The Fig 5 chapter: `numbers`, the `models` shown, the tier's `blur_series`, their hybrid
-    `curves` and `corruption` payloads (None where missing), the summary `rows`, the quadratic `fit`
-    through the blur series (None with fewer than 3 points), the inputs of the front explorers
+    `curves` and `corruption` payloads (None where missing), the summary `rows` (seed 0 of each model), the
+    blur series' `curve` (:func:`lowfreq.report.claims.blur_curve`: the quadratic through the seed-folded
+    blur rows with its bootstrap, the one the Summary's claims use; None with too few points), its point
+    `fit`, the seed-folded blur rows it was fitted to (`curve_rows`), the inputs of the front explorers
     (`fronts`) and the provenance of (a) (`prov_hybrid`), of (b) and the table (`prov`) and of the
     explorers (`prov_fronts`)."""
 
@@ -56,18 +58,25 @@ class Fig5HybridGroups:
     curves: dict[str, HybridCurve | None]
     corruption: dict[str, Any]
     rows: list[dict[str, Any]]
-    fit: stats.QuadraticFit | None
+    curve: stats.QuadraticBootstrap | None
+    curve_rows: list[dict[str, Any]]
     fronts: FrontFrames
     prov_hybrid: Provenance
     prov: Provenance
     prov_fronts: Provenance
 
+    @property
+    def fit(self) -> stats.QuadraticFit | None:
+        """The blur series' least-squares quadratic (the point fit of `curve`)."""
+        return None if self.curve is None else self.curve.fit
+
 
 def fig5_hybrid_groups(tier: str, *, compute_missing: bool | None = None) -> Fig5HybridGroups:
     """Everything of the Fig 5 chapter at `tier`: hybrid curves and corruption accuracies of every
     model of :func:`lowfreq.report.rows.book_models` (computed when missing per
-    :func:`resolve_compute`), the blur series' quadratic (f_rev in fractions of Nyquist, accuracy
-    quoted in %), the group comparisons and the inputs of the blur / PCA front explorers."""
+    :func:`resolve_compute`), the blur series' curve (:func:`lowfreq.report.claims.blur_curve` of the
+    seed-folded rows the claims use, :func:`lowfreq.report.rows.collect_inputs`: f_rev in fractions of
+    Nyquist, accuracy quoted in %), the group comparisons and the inputs of the blur / PCA front explorers."""
     book = rows.book_tier(tier, compute_missing=compute_missing)  # the tier and its models, resolved once
     cfg, models = book.config, book.models
     blur_series = [r.name for r in zoo.recipes(tier, group="blur")]
@@ -76,15 +85,17 @@ def fig5_hybrid_groups(tier: str, *, compute_missing: bool | None = None) -> Fig
     curves = rows.book_values(book, "hybrid")
     corr = rows.corruption_for(book.targets_of(models.names), compute=book.compute, folders=book.folders)
     table = add_corruption_rel(rows.result_rows(models.names, models.groups, curves=curves, corruption=corr), corr)
+    claim_rows = rows.collect_inputs(book.name, compute=False, imagenet=False, folders=book.folders).rows
+    curve_rows = [r for r in claim_rows if r.get("model") in set(blur_series)]
+    curve = claims.blur_curve(curve_rows)  # one curve: the claims' (seed-folded rows, same bootstrap)
     wall = sw.elapsed_s
-    fit = stats.series_fit(table, names=blur_series)
     frev = stats.group_stats(table, "f_rev_nyq")
     acc = stats.group_stats(table, "corruption_acc")
     rel = stats.group_stats(table, "corruption_rel")
     n_rel_above, n_rel_robust = stats.count_above(table, "corruption_rel", groups=CIFAR_ROBUST, reference="base")
     n_below, n_robust = stats.count_below(table, "f_rev_nyq", groups=CIFAR_ROBUST, reference="base")
     n_acc_above, n_acc_robust = stats.count_above(table, "corruption_acc", groups=CIFAR_ROBUST, reference="base")
-    b15 = next((r for r in table if r["model"] == PAPER_BLUR_MODEL), {})
+    b15 = next((r for r in curve_rows if r["model"] == PAPER_BLUR_MODEL), {})  # seed-folded, as the curve
     numbers = {
         "n_models": len(models.names), "n_hybrid": cfg.n_hybrid, "n_seeds": len(cfg.hybrid_seeds),
         "n_corruption": cfg.n_corruption, "n_curves": sum(c is not None for c in curves.values()),
@@ -94,10 +105,11 @@ def fig5_hybrid_groups(tier: str, *, compute_missing: bool | None = None) -> Fig
         "n_below": n_below, "n_robust": n_robust, "n_acc_above": n_acc_above, "n_acc_robust": n_acc_robust,
         "rel_base_max": rel["base"].max if "base" in rel else NAN,
         "n_rel_above": n_rel_above, "n_rel_robust": n_rel_robust,
-        "n_blur_fit": 0 if fit is None else fit.n_points,
-        "fit_vertex": NAN if fit is None else fit.vertex,
-        "fit_peak": NAN if fit is None else 100 * float(fit(fit.vertex)),
-        "fit_a": NAN if fit is None else fit.a,
+        "n_blur_fit": 0 if curve is None else curve.fit.n_points,
+        "fit_vertex": NAN if curve is None else curve.vertex,
+        "fit_peak": NAN if curve is None else 100 * float(curve.fit(curve.vertex)),
+        "fit_a": NAN if curve is None else curve.a,
+        **claims.blur_curve_numbers(curve),
         "frev_b15": float(b15["f_rev_nyq"]) if b15.get("f_rev_nyq") is not None else NAN,
         "acc_b15": 100 * float(b15["corruption_acc"]) if b15.get("corruption_acc") is not None else NAN,
     }
@@ -106,7 +118,7 @@ def fig5_hybrid_groups(tier: str, *, compute_missing: bool | None = None) -> Fig
     hybrid_detail = f"first {cfg.n_hybrid} test images x {len(cfg.hybrid_seeds)} pairing seeds: {es_source}"
     corr_detail = f"first {cfg.n_corruption} test images, 15 corruptions x {len(cfg.severities)} severities"
     return Fig5HybridGroups(
-        numbers, models, blur_series, curves, corr, table, fit, fronts,
+        numbers, models, blur_series, curves, corr, table, curve, curve_rows, fronts,
         prov_hybrid=make_provenance(tier=book.name, data=data_label(book.name, n=cfg.n_hybrid), data_detail=hybrid_detail,
                                     models=models.names, results=("hybrid",), wall_time_s=wall),
         prov=make_provenance(tier=book.name, data=data_label(book.name, n=max(cfg.n_hybrid, cfg.n_corruption)),

@@ -19,7 +19,7 @@ from lowfreq.report.paper import PAPER_BLUR_MODEL, PAPER_FIG5B
 from lowfreq.report.plotting import MODEL_COLORS, finish_axes, model_color, new_axes
 from lowfreq.report.provenance import Provenance, Stopwatch, data_label, make_provenance
 from lowfreq.report.rows import ClaimInputs
-from lowfreq.report.stats import QuadraticFit, is_finite, is_gray_row
+from lowfreq.report.stats import BOOTSTRAP_RESAMPLES, QuadraticBootstrap, is_finite, is_gray_row
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
@@ -29,7 +29,6 @@ __all__ = [
     "Summary",
     "summary",
     "verdict_sentence",
-    "blur_fit_sentence",
     "paper_fig5b_sentence",
     "plot_claim_eps_vs_f05",
     "plot_claim_blur_curve",
@@ -40,18 +39,23 @@ __all__ = [
 @dataclass(frozen=True)
 class Summary:
     """The Summary chapter: `numbers`, the claims' `inputs` (Table B rows, corruption payloads,
-    spectra, what is missing), their `claims`, the blur series' `fit` drawn with the evidence, the
-    Spearman `rho` of Fig 4c and the near-curve `tolerance_acc` (None when not tested), and the
-    provenance of the tables (`prov`) and of the evidence figure (`prov_models`, listing the models)."""
+    spectra, what is missing), their `claims`, the blur series' `curve` (:func:`lowfreq.report.claims.blur_curve`:
+    the quadratic with its bootstrap, the one the claims judge with; None when not tested) and its point
+    `fit`, the Spearman `rho` of Fig 4c, and the provenance of the tables (`prov`) and of the evidence
+    figure (`prov_models`, listing the models)."""
 
     numbers: dict[str, Any]
     inputs: ClaimInputs
     claims: list[claims.ClaimResult]
-    fit: stats.QuadraticFit | None
+    curve: QuadraticBootstrap | None
     rho: float | None
-    tolerance_acc: float | None
     prov: Provenance
     prov_models: Provenance
+
+    @property
+    def fit(self) -> stats.QuadraticFit | None:
+        """The blur series' least-squares quadratic (the point fit of `curve`)."""
+        return None if self.curve is None else self.curve.fit
 
 
 def summary(
@@ -60,21 +64,20 @@ def summary(
     names: Sequence[str] | None = None,
     compute_missing: bool | None = None,
     blur_model: str = PAPER_BLUR_MODEL,
-    near_tol_acc: float = 0.03,
-    rms_factor: float = 2.0,
-    max_extrapolation: float = 0.5,
+    n_resamples: int = BOOTSTRAP_RESAMPLES,
 ) -> Summary:
     """Every claim of the paper checked at `tier` (:func:`lowfreq.report.claims.evaluate_claims` on
     :func:`lowfreq.report.rows.collect_inputs` of `names`, default every zoo model; computed when
-    missing per :func:`resolve_compute`), with the counts and values the chapter quotes."""
+    missing per :func:`resolve_compute`), with the counts and values the chapter quotes; the blur
+    curve's bootstrap uses `n_resamples` resamples."""
     compute = resolve_compute(tier, compute_missing)
     sw = Stopwatch()
     inp = rows.collect_inputs(tier, names, compute=compute)
     results = claims.evaluate_claims(inp.rows, corruption=inp.corruption, corruption_f05_cpp=inp.corruption_f05_cpp,
                                      imagenet_rows=inp.imagenet_rows, imagenet_note=inp.imagenet_note,
-                                     blur_model=blur_model, near_tol_acc=near_tol_acc, rms_factor=rms_factor,
-                                     max_extrapolation=max_extrapolation,
+                                     blur_model=blur_model, n_resamples=n_resamples,
                                      instance_spread=rows.load_instance_spread(tier, "base"))
+    curve = claims.blur_curve(inp.rows, n_resamples=n_resamples)  # the curve the claims judged with (deterministic)
     wall = sw.elapsed_s
     by_id = {r.id: r for r in results}
     counts = claims.verdict_counts(results)
@@ -85,17 +88,15 @@ def summary(
         "rho": by_id["eps_vs_f05"].numbers.get("rho", math.nan),
         "vertex": by_id["inverted_u"].numbers.get("vertex_nyq", math.nan),
         "lead_coef": by_id["inverted_u"].numbers.get("a", math.nan),
+        **claims.blur_curve_numbers(curve),
     }
     numbers["verdict_text"] = verdict_sentence(counts, n_models=numbers["n_models"], n_with_results=numbers["n_with_results"])
-    u = by_id["inverted_u"].numbers
-    numbers["blur_fit_text"] = blur_fit_sentence(u.get("a"), u.get("vertex_nyq"), u.get("f_range_nyq"))
     numbers["paper_fig5b_text"] = paper_fig5b_sentence()
     cfg = experiments.tiers.tier_config(tier)
     es_source = eval_source(tier, cfg.n_clean)
-    fit = stats.series_fit([r for r in inp.rows if not r.get("gray")], group="blur", min_points=4)
     data = data_label(tier, n=cfg.n_clean)
     return Summary(
-        numbers, inp, results, fit, by_id["eps_vs_f05"].numbers.get("rho"), by_id["near_curve"].numbers.get("tolerance_acc"),
+        numbers, inp, results, curve, by_id["eps_vs_f05"].numbers.get("rho"),
         prov=make_provenance(tier=tier, data=data, data_detail=es_source, wall_time_s=wall),
         prov_models=make_provenance(tier=tier, data=data, data_detail=es_source, models=[r["model"] for r in inp.rows],
                                     results=("attack", "hybrid", "corruption"), wall_time_s=wall),
@@ -115,24 +116,6 @@ def verdict_sentence(counts: Mapping[str, int], *, n_models: int, n_with_results
     head = "There is no claim to check." if n == 0 else f"Of the {prose.count(n, 'claim')}, {prose.tally(parts)}."
     return (f"{head} The table covers {prose.count(n_models, 'model')}, {n_with_results} of which "
             f"{prose.verb(n_with_results, 'has', 'have')} attack or hybrid-image results.")
-
-
-def blur_fit_sentence(a: float | None, vertex_nyq: float | None, f_range_nyq: Sequence[float] | None) -> str:
-    """The blur series' quadratic as a phrase whose words follow its numbers: 'its quadratic fit
-    (leading coefficient +1.72: it opens upward (a U, not an inverted U), with its minimum at f_rev =
-    -0.170, outside the series' f_rev range 0.058..0.166 (below it))'. `a`: the leading coefficient,
-    `vertex_nyq`: the vertex and `f_range_nyq`: the series' (min, max) f_rev, fractions of Nyquist, as
-    the inverted-U claim computed them; 'no quadratic fit' when `a` is missing."""
-    if a is None or not is_finite(a):
-        return "no quadratic fit (too few blur models with results)"
-    text = f"its quadratic fit (leading coefficient {float(a):+.3g}: it {prose.opens(float(a))}"
-    if prose.extremum(float(a)) != "no extremum" and is_finite(vertex_nyq):
-        text += f", with its {prose.extremum(float(a))} at f_rev = {float(vertex_nyq):.3f}"
-        if f_range_nyq is not None and len(f_range_nyq) == 2 and all(is_finite(v) for v in f_range_nyq):
-            lo, hi = (float(v) for v in f_range_nyq)
-            where = prose.inside_range(float(vertex_nyq), lo, hi, what="the series' f_rev range")
-            text += f", {where}"
-    return text + ")"
 
 
 def paper_fig5b_sentence(paper: Mapping[str, Mapping[str, tuple[float, float]]] = PAPER_FIG5B) -> str:
@@ -186,17 +169,15 @@ def plot_claim_eps_vs_f05(
 def plot_claim_blur_curve(
     rows: Sequence[Mapping[str, Any]],
     *,
-    fit: QuadraticFit | None = None,
-    tolerance_acc: float | None = None,
+    curve: QuadraticBootstrap | None = None,
     blur_model: str = "blur_s1.5",
-    max_extrapolation: float = 0.5,
     ax: "Axes | None" = None,
     figsize: tuple[float, float] = (4.6, 3.6),
 ) -> "Axes":
-    """Evidence for the Fig 5b claims: corruption accuracy vs f_rev (fraction of Nyquist) of the blur
-    series (crosses), the quadratic `fit` through it (:class:`lowfreq.report.stats.QuadraticFit`; dotted where
-    extrapolated, and drawn only up to `max_extrapolation` x the series' width beyond its range, as
-    the claims use it) with a +- `tolerance_acc` band, and the other colour Table B models (dots)."""
+    """Evidence for the Fig 5b claims: corruption accuracy (%) vs f_rev (fraction of Nyquist) of the blur
+    series (crosses), its quadratic (`curve`, :func:`lowfreq.report.claims.blur_curve`) with the 95%
+    band of its bootstrap, both drawn over the series' f_rev range only (the claims judge no model
+    outside it), and the other colour Table B models (dots)."""
 
     ax, own = new_axes(ax, figsize)
     colour = [r for r in rows if not is_gray_row(r) and is_finite(r.get("f_rev_nyq")) and is_finite(r.get("corruption_acc"))]
@@ -212,17 +193,11 @@ def plot_claim_blur_curve(
     for k, r in enumerate(others):
         ax.scatter(r["f_rev_nyq"], 100 * r["corruption_acc"], color=model_color(str(r["model"]), k), s=30, zorder=3)
         ax.annotate(str(r["model"]), (r["f_rev_nyq"], 100 * r["corruption_acc"]), xytext=(4, 2), textcoords="offset points", fontsize=7)
-    if fit is not None:
-        xs = [r["f_rev_nyq"] for r in colour]
-        w_lo, w_hi = fit.extrapolation_window(max_extrapolation)  # never draw the parabola far from its data
-        lo, hi = max(w_lo, min(xs + [fit.x_min])), min(w_hi, max(xs + [fit.x_max]))
-        for a, b, ls in ((lo, fit.x_min, ":"), (fit.x_min, fit.x_max, "-"), (fit.x_max, hi, ":")):
-            if b > a:
-                f = np.linspace(a, b, 60)
-                ax.plot(f, 100 * fit(f), ls=ls, color=MODEL_COLORS["blur"], lw=1.2)
-                if tolerance_acc:
-                    ax.fill_between(f, 100 * (fit(f) - tolerance_acc), 100 * (fit(f) + tolerance_acc),
-                                    color=MODEL_COLORS["blur"], alpha=0.1, lw=0)
+    if curve is not None:
+        f = np.linspace(curve.x_min, curve.x_max, 80)
+        lo, hi = curve.band(f)
+        ax.plot(f, 100 * curve.fit(f), color=MODEL_COLORS["blur"], lw=1.2, label="quadratic fit")
+        ax.fill_between(f, 100 * lo, 100 * hi, color=MODEL_COLORS["blur"], alpha=0.15, lw=0, label="95% band")
     ax.set_xlabel("$f_{rev}$ (fraction of Nyquist)")
     ax.set_ylabel("corruption accuracy (%)")
     if colour:  # the models set the scale, not the fitted curve
@@ -239,21 +214,18 @@ def plot_claim_blur_curve(
 def plot_claim_evidence(
     rows: Sequence[Mapping[str, Any]],
     *,
-    fit: QuadraticFit | None = None,
+    curve: QuadraticBootstrap | None = None,
     rho: float | None = None,
-    tolerance_acc: float | None = None,
     blur_model: str = PAPER_BLUR_MODEL,
-    max_extrapolation: float = 0.5,
     figsize: tuple[float, float] = (10.0, 3.9),
 ) -> "Figure":
     """The Summary's evidence in two panels: the Fig 4c claim (:func:`plot_claim_eps_vs_f05`, with
-    Spearman `rho`) and the Fig 5b claims (:func:`plot_claim_blur_curve`: the blur series, its `fit`
-    and the +- `tolerance_acc` band). rows: Table B rows. Returns the Figure."""
+    Spearman `rho`) and the Fig 5b claims (:func:`plot_claim_blur_curve`: the blur series, its `curve`
+    and the curve's 95% band). rows: Table B rows. Returns the Figure."""
     import matplotlib.pyplot as plt
 
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=figsize)
     plot_claim_eps_vs_f05(rows, blur_model=blur_model, rho=rho, ax=ax1)
-    plot_claim_blur_curve(rows, fit=fit, tolerance_acc=tolerance_acc, blur_model=blur_model,
-                          max_extrapolation=max_extrapolation, ax=ax2)
+    plot_claim_blur_curve(rows, curve=curve, blur_model=blur_model, ax=ax2)
     fig.tight_layout()
     return fig
