@@ -136,11 +136,14 @@ def test_show_figures_puts_one_provenance_line_under_several_figures(monkeypatch
     monkeypatch.setattr(IPython.display, "display", lambda *objs, **kw: shown.extend(objs))
     p = provenance.make_provenance(tier="smoke", data="toy")
     figs = [plt.figure() for _ in range(3)]
-    provenance.show_figures([figs[0], None, figs[1].add_subplot(), figs[2]], p)
-    assert shown[:3] == figs and len(shown) == 4 and shown[3].data == provenance.provenance_html(p)
+    alts = ["A first toy figure.", "A second toy figure.", "A third toy figure."]
+    provenance.show_figures([(figs[0], alts[0]), (None, "Nothing."), (figs[1].add_subplot(), alts[1]), (figs[2], alts[2])], p)
+    assert len(shown) == 4 and [o["text/plain"] for o in shown[:3]] == alts  # each figure with its own alt text
+    assert all('<img class="lowfreq-figure"' in o["text/html"] for o in shown[:3])
+    assert shown[3].data == provenance.provenance_html(p)  # one provenance line, after the last figure
     assert not any(plt.fignum_exists(f.number) for f in figs)  # each closed after it is shown
     shown.clear()
-    provenance.show_figures([None], p)
+    provenance.show_figures([(None, "Nothing.")], p)
     assert shown == []  # no figure, no provenance line
-    with pytest.raises(TypeError, match="Figures or Axes"):
-        provenance.show_figures(["not a figure"], p)
+    with pytest.raises(TypeError, match="show_figures: expected a matplotlib Figure or Axes"):
+        provenance.show_figures([("not a figure", "A toy figure.")], p)

@@ -7,6 +7,7 @@ model folder: nothing is computed or trained (compute_missing=False) and the che
 The expensive chapters (Fig 2's decomposition, Fig 5's PCA fronts) are `slow`."""
 from __future__ import annotations
 
+import base64
 import html.parser
 import re
 import shutil
@@ -153,19 +154,23 @@ def test_show_figure_displays_the_figure_then_its_provenance_and_closes_it(agg, 
     monkeypatch.setattr(IPython.display, "display", lambda *objs, **kw: shown.extend(objs))
     p = provenance.make_provenance(tier="smoke", data="toy")
     fig, ax = agg.subplots()
-    assert provenance.show_figure(ax, p) is None  # an Axes stands for its figure
-    assert shown[0] is fig and isinstance(shown[1], IPython.display.HTML)
+    alt = "A toy figure with one empty panel."
+    assert provenance.show_figure(ax, p, alt=alt) is None  # an Axes stands for its figure
+    bundle = shown[0]  # the figure as an <img> with its alt text, the PNG itself and the description as text
+    assert bundle["text/plain"] == alt and f'alt="{alt}"' in bundle["text/html"]
+    assert base64.b64decode(bundle["image/png"])[:8] == b"\x89PNG\r\n\x1a\n"
+    assert bundle["image/png"] in bundle["text/html"] and isinstance(shown[1], IPython.display.HTML)
     assert shown[1].data == provenance.provenance_html(p)
     assert not agg.fignum_exists(fig.number)  # closed: the notebook does not show it a second time
     shown.clear()
-    provenance.show_figure(None, p)  # nothing to draw (e.g. a Fig 2 row without results): nothing shown
+    provenance.show_figure(None, p, alt=alt)  # nothing to draw (e.g. a Fig 2 row without results): nothing shown
     provenance.show_skipped({})
     assert shown == []
     provenance.show_skipped({"a": "why"})
     provenance.show_provenance(p)
     assert [type(o).__name__ for o in shown] == ["HTML", "HTML"] and "lowfreq-skipped" in shown[0].data
     with pytest.raises(TypeError, match="Figure or Axes"):
-        provenance.show_figure("not a figure", p)
+        provenance.show_figure("not a figure", p, alt=alt)
 
 
 def test_stopwatch_counts_up():
@@ -446,7 +451,7 @@ def test_live_hybrid_explorer_says_what_it_needs_without_the_models(committed_sm
     ch = fig3_hybrid.fig3_hybrid("smoke", compute_missing=False)
     assert ch.models == {"base": None, "blur_s1.5": None}  # no weights in the scratch model folder
     assert ch.explorer.probs["base"] is not None  # the static explorer's frames are stored
-    note = fig3_hybrid.live_hybrid_explorer(ch)
+    intro, note = fig3_hybrid.live_hybrid_explorer(ch)
     assert "zoo train base blur_s1.5 --tier smoke" in note.data and "precomputed" in note.data
     _no_models_written(committed_smoke)
 

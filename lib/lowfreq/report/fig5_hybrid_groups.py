@@ -22,19 +22,26 @@ from lowfreq.models.layers import GaussianBlur
 from lowfreq.report import claims, rows, stats, widgets
 from lowfreq.report.common import CIFAR_ROBUST, NAN, eval_source, input_detail
 from lowfreq.report.paper import PAPER_BLUR_MODEL
-from lowfreq.report.plotting import finish_axes, group_color, group_legend_proxies, new_axes, short_missing_note
+from lowfreq.report.plotting import (
+    finish_axes, finish_panels, group_color, group_legend_proxies, new_axes, paper_and_gray_axes, plot_corruption_vs_frev,
+    plot_hybrid_group_curves, short_missing_note, split_names, split_rows,
+)
 from lowfreq.report.provenance import Provenance, Stopwatch, data_label, make_provenance
 from lowfreq.report.rows import BookModels
 from lowfreq.report.stats import is_finite
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 __all__ = [
     "Fig5HybridGroups",
     "fig5_hybrid_groups",
     "add_corruption_rel",
     "plot_relative_corruption_vs_frev",
+    "plot_hybrid_group_panels",
+    "plot_corruption_panels",
+    "plot_relative_corruption_panels",
     "FrontFrames",
     "front_frames",
     "static_front_explorers",
@@ -156,13 +163,55 @@ def plot_relative_corruption_vs_frev(rows_: Sequence[Mapping[str, Any]], *, blur
             seen.append(g)
     if seen:
         group_legend_proxies(ax, seen, {})
-        ax.legend(fontsize=7, frameon=False, loc="lower right")
+        ax.legend(fontsize=7, frameon=False, loc="best")
     else:
         ax.text(0.5, 0.5, "no hybrid / corruption results at this tier", transform=ax.transAxes, ha="center", color="#b2182b")
     ax.set_xlabel("$f_{rev}$ (fraction of Nyquist)")
-    ax.set_ylabel("corruption accuracy / clean accuracy")
+    ax.set_ylabel("corruption accuracy / clean accuracy (ratio)")
     short_missing_note(ax, missing)
     return finish_axes(ax, own)
+
+
+def plot_hybrid_group_panels(curves: Mapping[str, HybridCurve | None], groups: Mapping[str, str], *,
+                             figsize: tuple[float, float] = (11.0, 4.3)) -> "Figure":
+    """Fig 5a in two panels, as the paper keeps them apart: p_low - p_high vs f_mix (fraction of Nyquist)
+    by group (:func:`lowfreq.report.plotting.plot_hybrid_group_curves`) of the colour CIFAR-10 models of
+    the paper's groups (left) and of the grayscale baselines and neural models (right). Returns the Figure."""
+    paper_names, gray_names = split_names(curves, groups)
+    fig, ax_paper, ax_gray = paper_and_gray_axes(figsize=figsize, sharey=True)
+    plot_hybrid_group_curves({n: curves[n] for n in paper_names}, groups, ax=ax_paper)
+    plot_hybrid_group_curves({n: curves[n] for n in gray_names}, groups, ax=ax_gray)
+    ax_gray.set_ylabel("")
+    return finish_panels(fig)
+
+
+def plot_corruption_panels(rows_: Sequence[Mapping[str, Any]], *, blur_series: Sequence[str] = (),
+                           fit: stats.QuadraticFit | None = None,
+                           paper: Mapping[str, Mapping[str, tuple[float, float]]] | None = None,
+                           highlight: str | None = PAPER_BLUR_MODEL,
+                           figsize: tuple[float, float] = (11.0, 4.6)) -> "Figure":
+    """Fig 5b in two panels: corruption accuracy (%) vs f_rev (fraction of Nyquist)
+    (:func:`lowfreq.report.plotting.plot_corruption_vs_frev`) of the colour CIFAR-10 models of the paper's
+    groups, with the blur series, its quadratic `fit` and the paper's group boxes `paper` (left), and of
+    the grayscale baselines and neural models on grayscale CIFAR-10-C (right; the paper has no such
+    panel). rows_: result rows. Returns the Figure."""
+    paper_rows, gray_rows = split_rows(rows_)
+    fig, ax_paper, ax_gray = paper_and_gray_axes(figsize=figsize)
+    plot_corruption_vs_frev(paper_rows, blur_series=blur_series, fit=fit, highlight=highlight, paper=paper, ax=ax_paper)
+    plot_corruption_vs_frev(gray_rows, highlight=None, ax=ax_gray)
+    return finish_panels(fig)
+
+
+def plot_relative_corruption_panels(rows_: Sequence[Mapping[str, Any]], *, blur_series: Sequence[str] = (),
+                                    figsize: tuple[float, float] = (11.0, 4.3)) -> "Figure":
+    """:func:`plot_relative_corruption_vs_frev` (corruption accuracy / clean accuracy vs f_rev, fraction of
+    Nyquist) in two panels: the colour CIFAR-10 models of the paper's groups (left), the grayscale
+    baselines and neural models (right). Returns the Figure."""
+    paper_rows, gray_rows = split_rows(rows_)
+    fig, ax_paper, ax_gray = paper_and_gray_axes(figsize=figsize)
+    plot_relative_corruption_vs_frev(paper_rows, blur_series=blur_series, ax=ax_paper)
+    plot_relative_corruption_vs_frev(gray_rows, ax=ax_gray)
+    return finish_panels(fig)
 
 
 @dataclass(frozen=True)
@@ -234,9 +283,15 @@ def static_front_explorers(fronts: FrontFrames) -> list[Any]:
 
 
 def live_front_explorers(fronts: FrontFrames) -> list[Any]:
-    """The two live (ipywidgets) explorers of Fig 5: any blur sigma in 0..5 px (on the stored images), and
+    """The two live (ipywidgets) explorers of Fig 5 where a kernel runs them (Jupyter; none in the static book:
+    :func:`lowfreq.report.widgets.live_explorers`): any blur sigma in 0..5 px (on the stored images), and
     any K up to the largest fitted projector (starting at 128 or that largest K). The PCA projection is
     fitted on the training images, so without the data that explorer is a short Markdown note instead."""
+    return widgets.live_explorers(lambda: _live_front_explorers(fronts), intro=(
+        "**Live.** These explorers take any $\\sigma$ between 0 and 5 px and any $K$ up to the largest one fitted."))
+
+
+def _live_front_explorers(fronts: FrontFrames) -> list[Any]:
     from IPython.display import Markdown
 
     channels = int(fronts.images.shape[1])

@@ -16,7 +16,7 @@ from lowfreq import experiments
 from lowfreq.report import claims, prose, rows, stats
 from lowfreq.report.common import eval_source, resolve_compute
 from lowfreq.report.paper import PAPER_BLUR_MODEL, PAPER_FIG5B
-from lowfreq.report.plotting import MODEL_COLORS, finish_axes, model_color, new_axes
+from lowfreq.report.plotting import MODEL_COLORS, finish_axes, label_points, model_color, new_axes, relayout_labels
 from lowfreq.report.provenance import Provenance, Stopwatch, data_label, make_provenance
 from lowfreq.report.rows import ClaimInputs
 from lowfreq.report.stats import BOOTSTRAP_RESAMPLES, QuadraticBootstrap, is_finite, is_gray_row
@@ -147,10 +147,10 @@ def plot_claim_eps_vs_f05(
     ax, own = new_axes(ax, figsize)
     pts = [r for r in rows if not is_gray_row(r) and (r.get("group") != "blur" or r.get("model") == blur_model)
            and is_finite(r.get("f05_cpp")) and is_finite(r.get("mean_eps"))]
-    for k, r in enumerate(pts):
-        c = model_color(str(r["model"]), k)
-        ax.scatter(r["f05_cpp"], r["mean_eps"] * 255, color=c, s=30, zorder=3)
-        ax.annotate(str(r["model"]), (r["f05_cpp"], r["mean_eps"] * 255), xytext=(4, 2), textcoords="offset points", fontsize=7)
+    colors = [model_color(str(r["model"]), k) for k, r in enumerate(pts)]
+    xy = [(float(r["f05_cpp"]), float(r["mean_eps"]) * 255) for r in pts]
+    for (x, y), c in zip(xy, colors):
+        ax.scatter(x, y, color=c, s=30, zorder=3)
     from matplotlib.ticker import LogLocator, NullFormatter, ScalarFormatter
 
     ax.set_yscale("log")  # plain numbers (2, 5, 10), not 2 x 10^0, on the log axis
@@ -158,11 +158,12 @@ def plot_claim_eps_vs_f05(
     ax.yaxis.set_major_formatter(ScalarFormatter())
     ax.yaxis.set_minor_formatter(NullFormatter())
     ax.set_xlabel("$f_{0.5}$ of minimal perturbations (cycles/pixel)")
-    ax.set_ylabel(r"mean minimal $\epsilon$ (×1/255)")
+    ax.set_ylabel(r"mean minimal $L_\infty$ $\epsilon$ (×1/255, log axis)")
     if rho is not None and np.isfinite(rho):
         ax.set_title(f"Spearman ρ = {rho:+.2f}", fontsize=9)
     if not pts:
         ax.text(0.5, 0.5, "no attack results at this tier", transform=ax.transAxes, ha="center", color="#b2182b")
+    label_points(ax, xy, [str(r["model"]) for r in pts], colors=colors)
     return finish_axes(ax, own)
 
 
@@ -186,13 +187,11 @@ def plot_claim_blur_curve(
     if series:
         ax.scatter([r["f_rev_nyq"] for r in series], [100 * r["corruption_acc"] for r in series], marker="x",
                    color=MODEL_COLORS["blur"], s=28, label="blur series", zorder=3)
-        for r in series:
-            if r.get("model") == blur_model:
-                ax.annotate(str(r["model"]), (r["f_rev_nyq"], 100 * r["corruption_acc"]), xytext=(4, -9),
-                            textcoords="offset points", fontsize=7, color=MODEL_COLORS["blur"])
-    for k, r in enumerate(others):
-        ax.scatter(r["f_rev_nyq"], 100 * r["corruption_acc"], color=model_color(str(r["model"]), k), s=30, zorder=3)
-        ax.annotate(str(r["model"]), (r["f_rev_nyq"], 100 * r["corruption_acc"]), xytext=(4, 2), textcoords="offset points", fontsize=7)
+    labelled = [r for r in series if r.get("model") == blur_model] + others
+    colors = [MODEL_COLORS["blur"] if r.get("group") == "blur" else model_color(str(r["model"]), k)
+              for k, r in enumerate(labelled)]
+    for r, c in zip(others, colors[len(labelled) - len(others):]):
+        ax.scatter(r["f_rev_nyq"], 100 * r["corruption_acc"], color=c, s=30, zorder=3)
     if curve is not None:
         f = np.linspace(curve.x_min, curve.x_max, 80)
         lo, hi = curve.band(f)
@@ -208,6 +207,8 @@ def plot_claim_blur_curve(
         ax.text(0.5, 0.5, "no hybrid / corruption results at this tier", transform=ax.transAxes, ha="center", color="#b2182b")
     elif series:
         ax.legend(fontsize=7, frameon=False, loc="lower right")
+    label_points(ax, [(float(r["f_rev_nyq"]), 100 * float(r["corruption_acc"])) for r in labelled],
+                 [str(r["model"]) for r in labelled], colors=colors)
     return finish_axes(ax, own)
 
 
@@ -228,4 +229,5 @@ def plot_claim_evidence(
     plot_claim_eps_vs_f05(rows, blur_model=blur_model, rho=rho, ax=ax1)
     plot_claim_blur_curve(rows, curve=curve, blur_model=blur_model, ax=ax2)
     fig.tight_layout()
+    relayout_labels(fig)  # the layout moved the points: place their labels again
     return fig
