@@ -461,10 +461,12 @@ def test_evaluation_sizes_are_read_from_the_tier_configs():
     from lowfreq.experiments.tiers import DATASET_TIER_CONFIGS, TIER_CONFIGS
 
     md = deviations.evaluation_sizes_markdown("cpu")
-    cpu, paper = TIER_CONFIGS["cpu"], TIER_CONFIGS[deviations.PAPER_SIZES_TIER]
-    assert f"| {cpu.n_attack:,} | {paper.n_attack:,} |" in md and f"| {cpu.n_hybrid:,} | {paper.n_hybrid:,} |" in md
-    assert f"| {cpu.n_corruption:,} | {paper.n_corruption:,} |" in md
-    assert f"| {DATASET_TIER_CONFIGS[('imagenette', 'cpu')].n_attack:,} |" in md and md.count("\n") == 5
+    cpu, ours = TIER_CONFIGS["cpu"], paper.PAPER_EVAL_SIZES
+    assert f"| {cpu.n_attack:,} | {ours['n_attack']:,} |" in md and f"| {cpu.n_hybrid:,} | {ours['n_hybrid']:,} |" in md
+    assert f"| {cpu.n_corruption:,} | {ours['n_corruption']:,} |" in md
+    assert f"| {DATASET_TIER_CONFIGS[('imagenette', 'cpu')].n_attack:,} | not stated |" in md and md.count("\n") == 5
+    full = TIER_CONFIGS["full"]  # the full tier runs the paper's sizes
+    assert (full.n_attack, full.n_hybrid, full.n_corruption) == (ours["n_attack"], ours["n_hybrid"], ours["n_corruption"])
 
 
 def test_failed_attacks_text_follows_the_counts():

@@ -15,7 +15,7 @@ import numpy as np
 
 from lowfreq import experiments
 from lowfreq.methods.spectra import log_power_image
-from lowfreq.report import rows, stats
+from lowfreq.report import prose, rows, stats
 from lowfreq.report.common import CIFAR_ROBUST, NAN, eval_source, resolve_compute
 from lowfreq.report.paper import PAPER_BLUR_MODEL, group_label
 from lowfreq.report.plotting import (
@@ -33,6 +33,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "Fig4Spectra",
     "fig4_spectra",
+    "below_every_sentence",
     "plot_spectra_grid",
     "plot_cumulative_profiles",
     "plot_profile_panels",
@@ -81,10 +82,46 @@ def fig4_spectra(tier: str, *, compute_missing: bool | None = None) -> Fig4Spect
         "f05_blur15": float(attacks[PAPER_BLUR_MODEL]["f05_cpp"]) if attacks.get(PAPER_BLUR_MODEL) else NAN,
         "n_below": n_below, "n_robust": n_robust, "n_neural_below": n_neural_below, "n_neural": n_neural,
         "rho": rho, "n_rho": n_rho,
+        "robust_below_text": below_every_sentence(
+            table, "f05_cpp", groups=CIFAR_ROBUST, reference="base",
+            what="adversarially trained, corruption-trained, blur and PCA models with results",
+            reference_what="every baseline"),
+        "neural_below_text": below_every_sentence(
+            table, "f05_cpp", groups=["neural"], reference="base_gray",
+            what="neurally regularized models with results", reference_what="every grayscale baseline"),
     }
     prov = make_provenance(tier=tier, data=data_label(tier, n=cfg.n_attack), data_detail=es_source, models=models.names,
                            results=("attack",), wall_time_s=wall)
     return Fig4Spectra(numbers, models, attacks, table, prov)
+
+
+def below_every_sentence(
+    rows_: Sequence[Mapping[str, Any]],
+    key: str,
+    *,
+    groups: Sequence[str],
+    reference: str,
+    what: str,
+    reference_what: str,
+    quantity: str = "f_0.5",
+) -> str:
+    """How many models of `groups` have a lower row[key] than every model of the `reference` group, as
+    a sentence that names the ones that do not: '10 of 11 <what> (all but blur_s1.0) have a lower
+    <quantity> than <reference_what>.' (:func:`lowfreq.report.prose.which_break`; the counts are those of
+    :func:`lowfreq.report.stats.count_below`). Rows without a finite value are left out."""
+    ref = [float(r[key]) for r in rows_ if r.get("group") == reference and is_finite(r.get(key))]
+    mine = [r for r in rows_ if r.get("group") in set(groups) and is_finite(r.get(key))]
+    if not mine:
+        return f"There are no {what}."
+    if not ref:
+        return f"No model of the {reference} group has a value, so the {len(mine)} {what} are not compared."
+    failing = [str(r.get("model")) for r in mine if not float(r[key]) < min(ref)]
+    if len(mine) == 1:
+        name = str(mine[0].get("model"))
+        return (f"Of the {what}, only `{name}` has a value, and it {'does not have' if failing else 'has'} a lower "
+                f"{quantity} than {reference_what}.")
+    who = prose.which_break(len(mine) - len(failing), failing, what=what)
+    return f"{prose.capitalize(who)} have a lower {quantity} than {reference_what}."
 
 
 def _freq_ticks(n: int) -> tuple[np.ndarray, float]:

@@ -20,6 +20,7 @@ from typing import Iterable, Mapping
 __all__ = [
     "PAPER_FIG4C",
     "PAPER_FIG5B",
+    "PAPER_EVAL_SIZES",
     "DisplayGroup",
     "DISPLAY_GROUPS",
     "GROUP_ORDER",
@@ -50,6 +51,13 @@ PAPER_FIG5B: dict[str, dict[str, tuple[float, float]]] = {
     "pca": {"f_rev_nyq": (0.31, 0.31), "corruption_acc": (0.818, 0.818)},
     "crp": {"f_rev_nyq": (0.28, 0.29), "corruption_acc": (0.89, 0.89)},
 }
+#: The paper's evaluation sizes on CIFAR-10, in test images: the attacks on "a fixed set of 1000 images"
+#: (its Results on Fig 4 and the Fig 2d legend); every test image once as a hybrid's low-frequency source
+#: (PROTOCOL.md, "Hybrid images": CIFAR-10 has 10,000 test images); CIFAR-10-C's 10,000 test images per
+#: corruption and severity. Its ImageNet sizes (Fig 6) are not stated.
+PAPER_EVAL_SIZES: dict[str, int] = {"n_attack": 1000, "n_hybrid": 10000, "n_corruption": 10000}
+
+
 @dataclass(frozen=True)
 class DisplayGroup:
     """How the book shows one group of models: its `name` (a registry group, or 'base_gray'), the `label`

@@ -39,6 +39,7 @@ __all__ = [
     "provenance_html",
     "details_html",
     "show_figure",
+    "show_figures",
     "figure_html",
     "check_alt_text",
     "show_provenance",
@@ -242,6 +243,21 @@ def figure_html(fig: "Figure", *, alt: str) -> str:
             f'style="max-width:100%;height:auto">')
 
 
+def _display_figure(fig: "Figure | Axes", *, alt: str, caller: str) -> None:
+    """Display one figure (or the figure of an Axes) as :func:`figure_html` with `alt`, plus the plain PNG
+    and the description for readers that show no HTML, and close it."""
+    import matplotlib.pyplot as plt
+    from IPython.display import display
+
+    figure = getattr(fig, "figure", None) if not hasattr(fig, "savefig") else fig
+    if figure is None:
+        raise TypeError(f"{caller}: expected a matplotlib Figure or Axes, got {type(fig).__name__}")
+    tag = figure_html(figure, alt=alt)
+    display({"text/html": tag, "image/png": tag.split("base64,", 1)[1].split('"', 1)[0], "text/plain": check_alt_text(alt)},
+            raw=True)
+    plt.close(figure)
+
+
 def show_figure(fig: "Figure | Axes | None", p: Provenance, *, alt: str) -> None:
     """Display a figure (or the figure of an Axes) as :func:`figure_html`, with `alt`, a one-sentence
     description of what it shows (:func:`check_alt_text`), as its alternative text, close it (so the
@@ -251,17 +267,23 @@ def show_figure(fig: "Figure | Axes | None", p: Provenance, *, alt: str) -> None
     results) shows nothing. Returns None."""
     if fig is None:
         return
-    import matplotlib.pyplot as plt
-    from IPython.display import display
-
-    figure = getattr(fig, "figure", None) if not hasattr(fig, "savefig") else fig
-    if figure is None:
-        raise TypeError(f"show_figure: expected a matplotlib Figure or Axes, got {type(fig).__name__}")
-    tag = figure_html(figure, alt=alt)
-    display({"text/html": tag, "image/png": tag.split("base64,", 1)[1].split('"', 1)[0], "text/plain": check_alt_text(alt)},
-            raw=True)
-    plt.close(figure)
+    _display_figure(fig, alt=alt, caller="show_figure")
     show_provenance(p)
+
+
+def show_figures(figs: "Sequence[tuple[Figure | Axes | None, str]]", p: Provenance) -> None:
+    """Display several figures of one source in a row, each as :func:`show_figure` does (given as
+    (figure, alt text) pairs) but with their provenance once, under the last: one line for the group,
+    not one per figure. Figures that are None are skipped; nothing at all is shown when none is left.
+    Returns None."""
+    shown = 0
+    for fig, alt in figs:
+        if fig is None:
+            continue
+        _display_figure(fig, alt=alt, caller="show_figures")
+        shown += 1
+    if shown:
+        show_provenance(p)
 
 
 def skipped_line(skipped: Mapping[str, str]) -> str:

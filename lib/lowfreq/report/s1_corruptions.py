@@ -15,7 +15,7 @@ import numpy as np
 from lowfreq import experiments
 from lowfreq.methods.corruptions import CORRUPTIONS, FREQUENCY_GROUPS
 from lowfreq.methods.spectra import log_power_image
-from lowfreq.report import claims, rows
+from lowfreq.report import claims, prose, rows
 from lowfreq.report.common import NAN, eval_source, resolve_compute
 from lowfreq.report.paper import PAPER_BLUR_MODEL
 from lowfreq.report.plotting import SPECTRUM_CMAP, finish_axes, new_axes
@@ -28,6 +28,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "S1Corruptions",
     "s1_corruptions",
+    "grouping_sentence",
     "plot_corruption_spectra",
     "plot_corruption_f05",
 ]
@@ -73,6 +74,7 @@ def s1_corruptions(
     numbers["grouping_verdict"] = grouping.verdict
     numbers["n_out_of_order"] = len(grouping.numbers.get("out_of_order_pairs", []))
     numbers["n_pairs"] = grouping.numbers.get("n_pairs", 0)
+    numbers["grouping_text"] = grouping_sentence(grouping)
     sw = Stopwatch()
     results = rows.gather_results("corruption", list(models), tier, compute=compute)
     for name, r in results.items():
@@ -86,6 +88,19 @@ def s1_corruptions(
         prov=make_provenance(tier=tier, data=data, data_detail=es_source, models=models, results=("corruption",),
                              wall_time_s=sw.elapsed_s),
     )
+
+
+def grouping_sentence(grouping: claims.ClaimResult) -> str:
+    """The grouping claim's verdict and the overlap of the groups as one sentence, its words following
+    the verdict and the count of out-of-order pairs ('... holds at this tier; all 71 pairs of corruptions
+    from different groups are in order (the groups do not overlap).')."""
+    head = f"The claim that the grouping follows the spectra {prose.predicate(grouping.verdict)}"
+    head += "" if grouping.verdict.endswith("at this tier") else " at this tier"
+    if "n_pairs" not in grouping.numbers:
+        return f"{head}: {grouping.evidence}"
+    n_out = len(grouping.numbers.get("out_of_order_pairs", []))
+    order = prose.order_phrase(n_out, int(grouping.numbers["n_pairs"]), what="pairs of corruptions from different groups")
+    return f"{head} (the group medians must increase from low to high); {order}."
 
 
 _GROUP_COLORS = {"low": "#2166ac", "medium": "#8c8c8c", "high": "#b2182b"}

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from lowfreq import experiments
 from lowfreq.models import zoo
-from lowfreq.report import rows, stats, tables
+from lowfreq.report import prose, rows, stats, tables
 from lowfreq.report.common import eval_source, timing_text
 from lowfreq.report.plotting import finish_axes, group_color, group_legend_proxies, new_axes, short_missing_note
 from lowfreq.report.provenance import Provenance, Stopwatch, data_label, make_provenance
@@ -47,11 +47,8 @@ def _seed_note(seeds: Mapping[str, Sequence[str]]) -> str:
             by_n.setdefault(len(members), []).append(name)
     if not by_n:
         return "every model has one seed at this tier"
-
-    def listing(names: list[str]) -> str:
-        return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
-
-    parts = [f"{listing(ns)} with {n} seeds{' each' if len(ns) > 1 else ''}" for n, ns in sorted(by_n.items(), reverse=True)]
+    parts = [f"{prose.name_list(ns, limit=len(ns))} with {n} seeds{' each' if len(ns) > 1 else ''}"
+             for n, ns in sorted(by_n.items(), reverse=True)]
     return "; ".join(parts) + "; every other model has one"
 
 
