@@ -6,7 +6,7 @@ epsilon in [0, 1] pixel units (quoted x255), accuracies as fractions (quoted in 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Mapping
 
 import numpy as np
@@ -36,13 +36,16 @@ __all__ = [
 @dataclass(frozen=True)
 class Fig4Spectra:
     """The Fig 4 chapter: `numbers`, the `models` shown (with the skipped ones), their `attacks`
-    payloads (None where missing), the summary `rows` built from them and `prov`."""
+    payloads (None where missing), the summary `rows` built from them (each model's first seed, as the
+    figures draw) and `prov`; `canonical`: the canonical rows (:func:`lowfreq.report.rows.model_rows`:
+    means over seeds) that the comparison with the paper reads."""
 
     numbers: dict[str, Any]
     models: BookModels
     attacks: dict[str, Any]
     rows: list[dict[str, Any]]
     prov: Provenance
+    canonical: list[dict[str, Any]] = field(default_factory=list)
 
 
 def fig4_spectra(tier: str, *, compute_missing: bool | None = None) -> Fig4Spectra:
@@ -75,7 +78,8 @@ def fig4_spectra(tier: str, *, compute_missing: bool | None = None) -> Fig4Spect
     }
     prov = make_provenance(tier=tier, data=data_label(tier, n=cfg.n_attack), data_detail=es_source, models=models.names,
                            results=("attack",), wall_time_s=wall)
-    return Fig4Spectra(numbers, models, attacks, table, prov)
+    canonical = rows.model_rows(rows.book_tier(tier, compute_missing=compute_missing))
+    return Fig4Spectra(numbers, models, attacks, table, prov, canonical)
 
 
 def _freq_ticks(n: int) -> tuple[np.ndarray, float]:

@@ -8,7 +8,7 @@ epsilon in [0, 1] pixel units (quoted x255), accuracies as fractions (quoted in 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import torch
@@ -48,7 +48,9 @@ class Fig5HybridGroups:
     `curves` and `corruption` payloads (None where missing), the summary `rows`, the quadratic `fit`
     through the blur series (None with fewer than 3 points), the inputs of the front explorers
     (`fronts`) and the provenance of (a) (`prov_hybrid`), of (b) and the table (`prov`) and of the
-    explorers (`prov_fronts`)."""
+    explorers (`prov_fronts`). `rows` and the figures are each model's first seed; `canonical` holds the
+    canonical rows (:func:`lowfreq.report.rows.model_rows`: means over seeds) that the quoted numbers and
+    the comparison with the paper read."""
 
     numbers: dict[str, Any]
     models: BookModels
@@ -61,6 +63,7 @@ class Fig5HybridGroups:
     prov_hybrid: Provenance
     prov: Provenance
     prov_fronts: Provenance
+    canonical: list[dict[str, Any]] = field(default_factory=list)
 
 
 def fig5_hybrid_groups(tier: str, *, compute_missing: bool | None = None) -> Fig5HybridGroups:
@@ -84,7 +87,8 @@ def fig5_hybrid_groups(tier: str, *, compute_missing: bool | None = None) -> Fig
     n_rel_above, n_rel_robust = stats.count_above(table, "corruption_rel", groups=CIFAR_ROBUST, reference="base")
     n_below, n_robust = stats.count_below(table, "f_rev_nyq", groups=CIFAR_ROBUST, reference="base")
     n_acc_above, n_acc_robust = stats.count_above(table, "corruption_acc", groups=CIFAR_ROBUST, reference="base")
-    b15 = next((r for r in table if r["model"] == PAPER_BLUR_MODEL), {})
+    canonical = rows.model_rows(book)
+    b15 = next((r for r in canonical if r["model"] == PAPER_BLUR_MODEL), {"model": PAPER_BLUR_MODEL, "tier": book.name})
     numbers = {
         "n_models": len(models.names), "n_hybrid": cfg.n_hybrid, "n_seeds": len(cfg.hybrid_seeds),
         "n_corruption": cfg.n_corruption, "n_curves": sum(c is not None for c in curves.values()),
@@ -98,8 +102,8 @@ def fig5_hybrid_groups(tier: str, *, compute_missing: bool | None = None) -> Fig
         "fit_vertex": NAN if fit is None else fit.vertex,
         "fit_peak": NAN if fit is None else 100 * float(fit(fit.vertex)),
         "fit_a": NAN if fit is None else fit.a,
-        "frev_b15": float(b15["f_rev_nyq"]) if b15.get("f_rev_nyq") is not None else NAN,
-        "acc_b15": 100 * float(b15["corruption_acc"]) if b15.get("corruption_acc") is not None else NAN,
+        "frev_b15": rows.row_quantity(b15, "f_rev_nyq"),  # the canonical value (mean over seeds), as Table B
+        "acc_b15": rows.row_quantity(b15, "corruption_acc"),
     }
     sw = Stopwatch()
     fronts = front_frames(book.name, table, store=book.compute)
@@ -115,6 +119,7 @@ def fig5_hybrid_groups(tier: str, *, compute_missing: bool | None = None) -> Fig
         prov_fronts=make_provenance(tier=book.name, data=data_label(book.name, n=int(fronts.images.shape[0])),
                                     data_detail=input_detail(fronts.input), models=blur_series + ["pca"],
                                     wall_time_s=sw.elapsed_s),
+        canonical=canonical,
     )
 
 
