@@ -110,7 +110,7 @@ def test_every_number_on_the_scorecard_is_the_canonical_rows(evaluated):
 def test_the_summary_and_table_b_read_the_same_numbers(evaluated):
     """The claims' inputs (seed replicas and _s1 recipes folded) and the canonical rows agree, model by model."""
     s, models, _ = evaluated
-    summary_rows = {str(r["model"]): r for r in stats.fold_s1_replicas(s.inputs.rows)}
+    summary_rows = {str(r["model"]): r for r in s.table}
     checked = 0
     for r in models:
         other = summary_rows.get(str(r["model"]))
@@ -180,3 +180,22 @@ def test_the_scorecard_figure_has_one_panel_per_quantity(evaluated):
     import matplotlib.pyplot as plt
 
     plt.close(fig)
+
+
+def test_the_scorecard_degrades_on_an_empty_cache(tmp_path, monkeypatch):
+    """No results at all: every claim is on the scorecard as not tested, every box renders, nothing is computed."""
+    from lowfreq import experiments
+
+    monkeypatch.setenv("LOWFREQ_RESULTS_DIR", str(tmp_path / "results"))
+    monkeypatch.setenv("LOWFREQ_MODEL_DIR", str(tmp_path / "models"))
+    experiments.evalsets.clear_caches()
+    try:
+        card = scorecard.scorecard("smoke", compute_missing=False)
+    finally:
+        experiments.evalsets.clear_caches()
+    assert {r.verdict for r in card.rows} == {claims.NOT_TESTED}
+    assert card.numbers["n_headline_untested"] == len(scorecard.HEADLINE)
+    assert 'class="lf-scorecard"' in scorecard.scorecard_html(card)
+    for stem in _chapters():
+        assert scorecard.verdict_box_html(card, stem).startswith('<div class="lf-verdict"')
+    assert not (tmp_path / "results").exists() or not any((tmp_path / "results").rglob("*.json"))

@@ -339,7 +339,10 @@ def verdict_box_html(card: Scorecard, chapter: str) -> str:
     title = (f"<b>Verdict at the {tier} tier:</b> {n_hold} of {len(these)} "
              f"{'claim' if len(these) == 1 else 'claims'} of this chapter {'holds' if n_hold == 1 else 'hold'} "
              '(the same evaluation as the <a href="summary.html">Summary</a>).')
-    extra = f"<details><summary>Against the paper, or not resolved</summary><ul>{notes}</ul></details>" if notes else ""
+    named = "; ".join(html.escape(r.text.split(" (Fig")[0].split(" (S1")[0].rstrip(".")) + f" ({html.escape(r.verdict)})"
+                      for r in against)
+    extra = (f"<details><summary>Against the paper, or not resolved: {named}</summary><ul>{notes}</ul></details>"
+             if notes else "")
     return f'<div class="lf-verdict" data-chapter="{html.escape(chapter)}" {style}>{title}{table}{extra}</div>'
 
 

@@ -7,7 +7,7 @@ epsilon in [0, 1] pixel units (quoted x255), accuracies as fractions (quoted in 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import numpy as np
@@ -39,7 +39,9 @@ class Summary:
     """The Summary chapter: `numbers`, the claims' `inputs` (Table B rows, corruption payloads,
     spectra, what is missing), their `claims`, the blur series' `fit` drawn with the evidence, the
     Spearman `rho` of Fig 4c and the near-curve `tolerance_acc` (None when not tested), and the
-    provenance of the tables (`prov`) and of the evidence figure (`prov_models`, listing the models)."""
+    provenance of the tables (`prov`) and of the evidence figure (`prov_models`, listing the models); `table`:
+    the rows the claims evaluate, one per model with its seeds and ``_s1`` recipes folded in (the numbers of
+    :func:`lowfreq.report.rows.model_rows`, as Table B)."""
 
     numbers: dict[str, Any]
     inputs: ClaimInputs
@@ -49,6 +51,7 @@ class Summary:
     tolerance_acc: float | None
     prov: Provenance
     prov_models: Provenance
+    table: list[dict[str, Any]] = field(default_factory=list)
 
 
 def summary(
@@ -92,6 +95,7 @@ def summary(
         prov=make_provenance(tier=tier, data=data, data_detail=es_source, wall_time_s=wall),
         prov_models=make_provenance(tier=tier, data=data, data_detail=es_source, models=[r["model"] for r in inp.rows],
                                     results=("attack", "hybrid", "corruption"), wall_time_s=wall),
+        table=stats.fold_s1_replicas(inp.rows),
     )
 
 
