@@ -293,11 +293,17 @@ def counts_text(numbers: Mapping[str, Any], kind: str) -> str:
     return ", ".join(parts[:-1]) + (" and " if len(parts) > 1 else "") + parts[-1]
 
 
+def _short(text: str) -> str:
+    """A claim's text without its figure references (the paper column names them)."""
+    return text.split(" (Fig")[0].split(" (S1")[0].rstrip(".")
+
+
 def _row_html(r: ScorecardRow, tier: str, *, link: bool = True) -> str:
     stem, title = r.chapter
     chapter = f'<a href="{stem}.html">{html.escape(title)}</a>' if link else ""
     return (f'<tr data-claim="{html.escape(r.id)}" data-verdict="{html.escape(r.verdict)}">'
-            f'<td>{html.escape(r.text)}</td><td>{html.escape(r.paper)}</td><td>{r.ours} <small>({html.escape(tier)})</small></td>'
+            f'<td title="{html.escape(r.text)}">{html.escape(_short(r.text))}</td><td>{html.escape(r.paper)}</td>'
+            f"<td>{r.ours} <small>({html.escape(tier)})</small></td>"
             f"<td>{_badge(r.verdict)}</td>" + (f"<td>{chapter}</td>" if link else "") + "</tr>")
 
 
@@ -311,7 +317,8 @@ def scorecard_html(card: Scorecard) -> str:
     for kind, title in (("headline", "The paper's headline claims"), ("secondary", "Secondary checks")):
         body.append(f'<tr class="lf-scorecard-kind"><th colspan="5">{title}: {html.escape(counts_text(card.numbers, kind))}</th></tr>')
         body += [_row_html(r, card.tier) for r in card.rows if r.kind == kind]
-    return f'<table class="lf-scorecard" data-tier="{html.escape(card.tier)}">{head}<tbody>{"".join(body)}</tbody></table>'
+    return (f'<table class="lf-scorecard" data-tier="{html.escape(card.tier)}" style="font-size:88%">{head}'
+            f'<tbody>{"".join(body)}</tbody></table>')
 
 
 def verdict_box_html(card: Scorecard, chapter: str) -> str:
@@ -333,14 +340,13 @@ def verdict_box_html(card: Scorecard, chapter: str) -> str:
                 f"{html.escape(text[0].upper() + text[1:])}.</div>")
     n_hold = sum(r.verdict == claims.HOLDS for r in these)
     head = "<tr><th>claim</th><th>paper</th><th>ours</th><th>verdict</th></tr>"
-    table = f'<table class="lf-verdict-claims">{head}{"".join(_row_html(r, card.tier, link=False) for r in these)}</table>'
+    table = f'<table class="lf-verdict-claims" style="font-size:88%">{head}{"".join(_row_html(r, card.tier, link=False) for r in these)}</table>'
     against = [r for r in these if r.verdict in (claims.FAILS, claims.NOT_RESOLVED)]
     notes = "".join(f"<li><b>{html.escape(r.verdict)}</b>: {html.escape(r.evidence)}</li>" for r in against)
     title = (f"<b>Verdict at the {tier} tier:</b> {n_hold} of {len(these)} "
              f"{'claim' if len(these) == 1 else 'claims'} of this chapter {'holds' if n_hold == 1 else 'hold'} "
              '(the same evaluation as the <a href="summary.html">Summary</a>).')
-    named = "; ".join(html.escape(r.text.split(" (Fig")[0].split(" (S1")[0].rstrip(".")) + f" ({html.escape(r.verdict)})"
-                      for r in against)
+    named = "; ".join(f"{html.escape(_short(r.text))} ({html.escape(r.verdict)})" for r in against)
     extra = (f"<details><summary>Against the paper, or not resolved: {named}</summary><ul>{notes}</ul></details>"
              if notes else "")
     return f'<div class="lf-verdict" data-chapter="{html.escape(chapter)}" {style}>{title}{table}{extra}</div>'
