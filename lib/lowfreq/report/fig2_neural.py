@@ -108,7 +108,8 @@ def fig2_neural(
     def mean_match(models: Sequence[str], pop: str) -> float:
         return mean_or_nan([matches[n]["mean"][pop] for n in models if matches.get(n) is not None])
 
-    numbers: dict[str, Any] = {"n_have": len(have), "n_names": len(names), "have_list": ", ".join(have) if have else "none"}
+    numbers: dict[str, Any] = {"n_have": len(have), "n_names": len(names), "have_list": ", ".join(have) if have else "none",
+                               "n_corruption": cfg.n_corruption}
     # a model's quoted numbers are its canonical row's (means over its seeds, `_s1` included, as Table B and the
     # claims); epsilon at 50% success is the median minimal epsilon; a second seed's own values stay as measured
     canonical = {str(r["model"]): r for r in rows.model_rows(rows.book_tier(tier, compute_missing=compute_missing))}

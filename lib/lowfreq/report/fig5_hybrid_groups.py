@@ -107,7 +107,7 @@ def fig5_hybrid_groups(tier: str, *, compute_missing: bool | None = None) -> Fig
         "acc_b15": rows.row_quantity(b15, "corruption_acc"),
     }
     sw = Stopwatch()
-    fronts = front_frames(book.name, table, store=book.compute)
+    fronts = front_frames(book.name, canonical, store=book.compute)  # its notes quote the canonical numbers
     hybrid_detail = f"first {cfg.n_hybrid} test images x {len(cfg.hybrid_seeds)} pairing seeds: {es_source}"
     corr_detail = f"first {cfg.n_corruption} test images, 15 corruptions x {len(cfg.severities)} severities"
     return Fig5HybridGroups(
