@@ -95,7 +95,7 @@ CHAPTER_ROLES: dict[str, str] = {
     "deviations": "Where this reproduction departs from the paper's protocol, and which verdicts each departure "
                   "could move.",
     "probe_your_model": "A tool, not a claim: the paper's probes (f_0.5, f_rev, corruption accuracy) run on a "
-                        "model of your own, placed beside the zoo's canonical numbers.",
+                        "model of your own, placed beside the zoo's groups.",
 }
 
 _BADGE_COLOURS = {claims.HOLDS: "#1b7837", claims.FAILS: "#b2182b", claims.NOT_RESOLVED: "#b35806",
