@@ -147,7 +147,7 @@ def test_every_chapter_opens_with_its_verdict_box(evaluated):
     for stem in _chapters():
         text = (ROOT / "book" / f"{stem}.md").read_text()
         cells = re.findall(r"```\{code-cell\} ipython3\n(.*?)```", text, flags=re.S)
-        assert ":tags: [parameters]" in cells[0], f"{stem}: the parameters cell must come first"
+        assert cells[0].startswith(":tags: [parameters"), f"{stem}: the parameters cell must come first"
         expect = "scorecard.show_scorecard(ch.card)" if stem == "intro" else f'scorecard.show_verdict_box("{stem}", tier)'
         assert expect in (cells[2] if stem == "intro" else cells[1]), f"{stem}: no verdict box at the top"
         assert text.index(expect) < text.index("\n## ") if "\n## " in text else True

@@ -34,20 +34,25 @@ from lowfreq.models.published import torch_load_problem, weights_file_problem
 from lowfreq.models.registry import ModelSpec, register
 from lowfreq.methods.v1 import POPULATIONS
 
-__all__ = ["TIERS", "FAMILIES", "Recipe", "recipe", "recipes", "family_of", "SEEDS", "seed_of", "seed_replicas", "TIER_BLUR_SERIES", "blur_series", "BLUR_SERIES", "IN_BLUR_SERIES", "DRY_RUN_TIER", "DRY_RUN_TRAIN_IMAGES", "dry_run_recipe", "PCA_K",
+__all__ = ["TIERS", "FAMILIES", "Recipe", "recipe", "recipes", "family_of", "SEEDS", "seed_of", "seed_replicas", "SPAN_SIGMAS", "TIER_BLUR_SERIES", "blur_series", "BLUR_SERIES", "IN_BLUR_SERIES", "DRY_RUN_TIER", "DRY_RUN_TRAIN_IMAGES", "dry_run_recipe", "PCA_K",
            "IN_PCA_K", "in_blur_name", "blur_sigma_px", "paper_sigma_px", "build_model", "weights_path", "load_trained", "MissingWeightsError",
            "CorruptWeightsError"]
 
 #: The blur series of Fig 5b (sigma in pixels); sigma = 1.5 is the Table B "blur" model.
 BLUR_SERIES = (1.0, 1.1, 1.2, 1.3, 1.4, 1.5, 1.6, 1.7, 1.8, 1.9, 2.0, 2.5, 3.0)
-#: The sigmas a tier trains where it cannot afford the whole series: at cpu, seven spanning 1.0-3.0 px
-#: (the budget of issue 11: the CIFAR-10 zoo with seeds and every probe <= 40 min on 2 cores).
+#: Sigmas below the paper's grid, so that the series' f_rev reaches up to the baselines' (at cpu, sigma = 1 px
+#: already gives f_rev 0.166 of Nyquist against base's 0.30: without these the series cannot trace the
+#: inverted U that Fig 5b's claims are about). Trained at every tier, beside the paper's grid.
+SPAN_SIGMAS = (0.3, 0.5, 0.7)
+#: The paper's sigmas a tier trains where it cannot afford the whole series: at cpu, seven spanning 1.0-3.0 px
+#: (the budget of the CIFAR-10 zoo with seeds and every probe <= 40 min on 2 cores).
 TIER_BLUR_SERIES = {"cpu": (1.0, 1.2, 1.5, 1.8, 2.0, 2.5, 3.0)}
 
 
 def blur_series(tier: str) -> tuple[float, ...]:
-    """The blur sigmas (px) trained at `tier` (all of BLUR_SERIES unless TIER_BLUR_SERIES cuts it)."""
-    return TIER_BLUR_SERIES.get(tier, BLUR_SERIES)
+    """The blur sigmas (px) trained at `tier`: SPAN_SIGMAS plus the paper's grid (all of BLUR_SERIES unless
+    TIER_BLUR_SERIES cuts it), ascending."""
+    return tuple(sorted(set(SPAN_SIGMAS) | set(TIER_BLUR_SERIES.get(tier, BLUR_SERIES))))
 #: PCA dimension K per tier. full: the paper's 512. cpu: chosen by matching the clean accuracy of
 #: the sigma = 1.5 blur model in a K sweep, as the paper did (`python -m lowfreq zoo pca-sweep --tier
 #: cpu`: blur_s1.5 57.9%; K = 64 / 128 / 256: 53.3 / 57.8 / 63.1%; record in results/cpu/pca_sweep).
@@ -184,7 +189,7 @@ _add(
     notes="a second base architecture: a small CIFAR ResNet (smoke: ResNet-8, full: ResNet-56); at cpu the all-convolutional "
           "net (nets.AllConvNet), since ResNet-8/9 train 3-6x slower per epoch on 2 cores (bench/cpu_frontier.py)",
 )
-for _s in BLUR_SERIES:
+for _s in sorted(set(SPAN_SIGMAS) | set(BLUR_SERIES)):
     _add(_blur_name(_s), "blur", tiers=tuple(t for t in TIERS if _s in blur_series(t)), preprocess=("blur", _s),
          notes=f"fixed Gaussian blur front, sigma {_s} px")
 for _t in TIERS:

@@ -445,6 +445,7 @@ def collect_inputs(
     for r in rows:
         for k in _TABLE_B_KEYS:  # summary() leaves out what it could not load: make the gaps explicit
             r.setdefault(k, None)
+    _add_series_samples(rows, tier, folders=f)
     rows = fold_seeds(rows, _seed_map(members))
     corruption: dict[str, dict[str, Any]] = {}
     for r in rows:
@@ -470,13 +471,36 @@ def collect_inputs(
         try:
             in_members = seed_members([r.name for r in zoo.recipes(tier, family="imagenette")], tier)
             in_names = [m for ms in in_members.values() for m in ms]  # seeds folded, as the stand-in chapter shows
-            got = (fold_seeds(experiments.runs.summary_table(tier, in_names, compute=False, folders=f), _seed_map(in_members))
-                   if in_names else [])
+            got = experiments.runs.summary_table(tier, in_names, compute=False, folders=f) if in_names else []
+            _add_series_samples(got, tier, folders=f)
+            got = fold_seeds(got, _seed_map(in_members))
             if any(row_value(r, "f05_cpp") is not None or row_value(r, "f_rev_nyq") is not None for r in got):
                 in_rows, note = got, f"On the Imagenette stand-in ({tier} tier)"
         except Exception as exc:  # noqa: BLE001
             missing["Imagenette stand-in"] = f"{type(exc).__name__}: {exc}"[:200]
     return ClaimInputs(rows, corruption, f05, missing, in_rows, note)
+
+
+def _add_series_samples(rows_: Sequence[dict[str, Any]], tier: str, *, folders: Folders) -> None:
+    """Give each blur-series row (one seed each, before folding) what the blur curve's bootstrap
+    resamples (:data:`lowfreq.report.stats.SEED_SAMPLE_KEYS`): ``f_rev_pairing_nyq``, the f_rev of each
+    pairing seed's curve in its hybrid record (fraction of Nyquist), and ``corruption_n_images``, the
+    images its corruption record is a mean over (the record's configuration). Cached records only; a
+    missing one leaves the key out."""
+    for r in rows_:
+        if r.get("group") != "blur":
+            continue
+        try:
+            per_seed = probes.probe_record("hybrid", str(r["model"]), tier, folders=folders).payload.get("f_rev_per_seed")
+            r["f_rev_pairing_nyq"] = [float(v) for v in per_seed or ()]
+        except Exception:  # noqa: BLE001 - missing: the bootstrap holds this seed's f_rev fixed
+            pass
+        try:
+            cfg = probes.probe_record("corruption", str(r["model"]), tier, folders=folders).inputs.get("config") or {}
+            if cfg.get("n"):
+                r["corruption_n_images"] = int(cfg["n"])
+        except Exception:  # noqa: BLE001 - missing: the bootstrap holds this seed's accuracy fixed
+            pass
 
 
 def lambda_sweep_path(tier: str, *, folders: Folders | None = None) -> Path:

@@ -210,11 +210,13 @@ def _ours(c: claims.ClaimResult, models: Mapping[str, Mapping[str, Any]], imagen
     if c.id in ("eps_vs_f05", "in_eps_vs_f05"):
         return f"Spearman ρ = {n['rho']:+.2f} over {n['n']} models"
     if c.id in ("inverted_u", "in_inverted_u"):
-        return f"a = {n['a']:+.3g}, vertex at f_rev = {n['vertex_nyq']:.3f}"
+        ci = n.get("vertex_ci_nyq")
+        return (f"a = {n['a']:+.3g}, vertex at f_rev = {n['vertex_nyq']:.3f}"
+                + (f" (95% interval {ci[0]:.3f}..{ci[1]:.3f})" if ci else ""))
     if c.id in ("near_curve", "crp_above"):
-        res = n.get("residual_acc") or {}
-        return ", ".join(f"{html.escape(m)} {100 * v:+.1f}" for m, v in res.items()) + \
-            f" points from the curve (tolerance ±{100 * n['tolerance_acc']:.1f})"
+        off = n.get("offsets") or {}
+        return ", ".join(f"{html.escape(m)} {100 * d['diff']:+.1f} ({100 * d['lo']:+.1f}..{100 * d['hi']:+.1f})"
+                         for m, d in off.items()) + " points from the blur curve (95% interval)" if off else "—"
     if c.id in ("neural_f05", "neural_f_rev", "neural_eps"):
         key = n["metric"]
         pops = [_q(models, m, key, tier) for m in ("neural_mouse", "neural_monkey") if m in models]
@@ -239,6 +241,15 @@ def _ours(c: claims.ClaimResult, models: Mapping[str, Mapping[str, Any]], imagen
     return html.escape(c.evidence)
 
 
+def _ours_or_evidence(c: claims.ClaimResult, models: Mapping[str, Mapping[str, Any]],
+                      imagenet: Mapping[str, Mapping[str, Any]], tier: str) -> str:
+    """:func:`_ours`, or the claim's evidence sentence where its numbers do not have the expected fields."""
+    try:
+        return _ours(c, models, imagenet, tier)
+    except (KeyError, TypeError, IndexError):
+        return html.escape(c.evidence)
+
+
 def scorecard_of(s: summary.Summary, models: Sequence[Mapping[str, Any]], *, tier: str) -> Scorecard:
     """The :class:`Scorecard` of a computed Summary `s` and the canonical rows `models`
     (:func:`lowfreq.report.rows.model_rows`) at `tier`."""
@@ -248,7 +259,7 @@ def scorecard_of(s: summary.Summary, models: Sequence[Mapping[str, Any]], *, tie
     out = []
     for c in s.claims:
         kind = "headline" if c.id in HEADLINE else "secondary"
-        out.append(ScorecardRow(c.id, c.text, kind, paper_text(c.id), _ours(c, by_model, by_in, tier), c.verdict,
+        out.append(ScorecardRow(c.id, c.text, kind, paper_text(c.id), _ours_or_evidence(c, by_model, by_in, tier), c.verdict,
                                 c.evidence, CLAIM_CHAPTER.get(c.id, ("summary", "Summary"))))
     out.sort(key=lambda r: r.kind != "headline")  # stable: headline first, each in the Summary's order
     numbers: dict[str, Any] = {"tier": tier}
