@@ -112,8 +112,11 @@ def fig3_hybrid(
     low, high, y_low, y_high = explorer.low, explorer.high, explorer.low_labels, explorer.high_labels
     wall = sw.elapsed_s
     numbers: dict[str, Any] = {"n_hybrid": cfg.n_hybrid, "n_seeds": len(cfg.hybrid_seeds)}
+    # quoted: the canonical rows' f_rev (means over seeds, as Table B and the claims); the curves drawn are first seeds
+    canonical = {str(r["model"]): r for r in rows.model_rows(rows.book_tier(tier, compute_missing=compute_missing))}
     for name, c in curves.items():
-        numbers[f"f_rev_{name}"] = NAN if c is None else c.f_rev_nyq
+        numbers[f"f_rev_{name}"] = (rows.row_quantity(canonical[name], "f_rev_nyq") if name in canonical
+                                    else NAN if c is None else c.f_rev_nyq)
     sw = Stopwatch()
     neural_names = [*gray_baselines, *mouse, *monkey]
     gray_pairs = figure_inputs.pair_images(tier, n=cfg.n_hybrid, n_pairs=1, seed=pair_seed, grayscale=True, store=compute)
@@ -123,8 +126,11 @@ def fig3_hybrid(
     def mean_f_rev(names: Sequence[str]) -> float:
         return mean_or_nan([gray_curves[n].f_rev_nyq for n in names if gray_curves.get(n) is not None])
 
-    numbers.update(f_rev_gray_base=mean_f_rev(gray_baselines), f_rev_gray_mouse=mean_f_rev(mouse),
-                   f_rev_gray_monkey=mean_f_rev(monkey))
+    def gray_f_rev(names: Sequence[str]) -> Any:  # the canonical row of a population (its `_s1` seeds folded in)
+        return rows.row_quantity(canonical[names[0]], "f_rev_nyq") if names and names[0] in canonical else mean_f_rev(names)
+
+    numbers.update(f_rev_gray_base=gray_f_rev(gray_baselines), f_rev_gray_mouse=gray_f_rev(mouse),
+                   f_rev_gray_monkey=gray_f_rev(monkey))
     data = data_label(tier, n=cfg.n_hybrid)
     gray = data_label(tier, n=cfg.n_hybrid, grayscale=True)
     exports, live_missing = live_models(live, tier, store=compute)

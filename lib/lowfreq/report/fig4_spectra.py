@@ -8,7 +8,7 @@ epsilon in [0, 1] pixel units (quoted x255), accuracies as fractions (quoted in 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import numpy as np
@@ -46,13 +46,16 @@ _PANELS = ("paper", "gray", "all")
 @dataclass(frozen=True)
 class Fig4Spectra:
     """The Fig 4 chapter: `numbers`, the `models` shown (with the skipped ones), their `attacks`
-    payloads (None where missing), the summary `rows` built from them and `prov`."""
+    payloads (None where missing), the summary `rows` built from them (each model's first seed, as the
+    figures draw) and `prov`; `canonical`: the canonical rows (:func:`lowfreq.report.rows.model_rows`:
+    means over seeds) that the quoted numbers and the comparison with the paper read."""
 
     numbers: dict[str, Any]
     models: BookModels
     attacks: dict[str, Any]
     rows: list[dict[str, Any]]
     prov: Provenance
+    canonical: list[dict[str, Any]] = field(default_factory=list)
 
 
 def fig4_spectra(tier: str, *, compute_missing: bool | None = None) -> Fig4Spectra:
@@ -69,17 +72,20 @@ def fig4_spectra(tier: str, *, compute_missing: bool | None = None) -> Fig4Spect
                            what="attack results")
     table = rows.result_rows(models.names, models.groups, attacks=attacks)
     wall = sw.elapsed_s
-    f05 = stats.group_stats(table, "f05_cpp")
-    eps = stats.group_stats(table, "mean_eps")
-    n_below, n_robust = stats.count_below(table, "f05_cpp", groups=CIFAR_ROBUST, reference="base")
-    n_neural_below, n_neural = stats.count_below(table, "f05_cpp", groups=["neural"], reference="base_gray")
-    rho, n_rho = stats.rank_correlation(table, "f05_cpp", "mean_eps")
+    # the quoted numbers are the canonical rows' (means over seeds, as Table B); the figures draw `table` (first seeds)
+    canonical = rows.model_rows(rows.book_tier(tier, compute_missing=compute_missing))
+    f05 = stats.group_stats(canonical, "f05_cpp")
+    eps = stats.group_stats(canonical, "mean_eps")
+    n_below, n_robust = stats.count_below(canonical, "f05_cpp", groups=CIFAR_ROBUST, reference="base")
+    n_neural_below, n_neural = stats.count_below(canonical, "f05_cpp", groups=["neural"], reference="base_gray")
+    rho, n_rho = stats.rank_correlation(canonical, "f05_cpp", "mean_eps")
+    b15 = next((r for r in canonical if r["model"] == PAPER_BLUR_MODEL), {"model": PAPER_BLUR_MODEL, "tier": tier})
     numbers = {
         "n_models": len(models.names), "n_with_results": sum(a is not None for a in attacks.values()),
         "n_attack": cfg.n_attack, "attacks": ", ".join(cfg.attacks),
         "f05_base_min": f05["base"].min if "base" in f05 else NAN, "f05_base_max": f05["base"].max if "base" in f05 else NAN,
         "eps_base_mean": 255 * eps["base"].mean if "base" in eps else NAN,
-        "f05_blur15": float(attacks[PAPER_BLUR_MODEL]["f05_cpp"]) if attacks.get(PAPER_BLUR_MODEL) else NAN,
+        "f05_blur15": rows.row_quantity(b15, "f05_cpp"),
         "n_below": n_below, "n_robust": n_robust, "n_neural_below": n_neural_below, "n_neural": n_neural,
         "rho": rho, "n_rho": n_rho,
         "robust_below_text": below_every_sentence(
@@ -92,7 +98,7 @@ def fig4_spectra(tier: str, *, compute_missing: bool | None = None) -> Fig4Spect
     }
     prov = make_provenance(tier=tier, data=data_label(tier, n=cfg.n_attack), data_detail=es_source, models=models.names,
                            results=("attack",), wall_time_s=wall)
-    return Fig4Spectra(numbers, models, attacks, table, prov)
+    return Fig4Spectra(numbers, models, attacks, table, prov, canonical)
 
 
 def below_every_sentence(

@@ -8,7 +8,7 @@ epsilon in [0, 1] pixel units (quoted x255), accuracies as fractions (quoted in 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import torch
@@ -57,7 +57,9 @@ class Fig5HybridGroups:
     blur rows with its bootstrap, the one the Summary's claims use; None with too few points), its point
     `fit`, the seed-folded blur rows it was fitted to (`curve_rows`), the inputs of the front explorers
     (`fronts`) and the provenance of (a) (`prov_hybrid`), of (b) and the table (`prov`) and of the
-    explorers (`prov_fronts`)."""
+    explorers (`prov_fronts`). `rows` and the figures are each model's first seed; `canonical` holds the
+    canonical rows (:func:`lowfreq.report.rows.model_rows`: means over seeds) that the quoted numbers and
+    the comparison with the paper read."""
 
     numbers: dict[str, Any]
     models: BookModels
@@ -71,6 +73,7 @@ class Fig5HybridGroups:
     prov_hybrid: Provenance
     prov: Provenance
     prov_fronts: Provenance
+    canonical: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def fit(self) -> stats.QuadraticFit | None:
@@ -96,13 +99,15 @@ def fig5_hybrid_groups(tier: str, *, compute_missing: bool | None = None) -> Fig
     curve_rows = [r for r in claim_rows if r.get("model") in set(blur_series)]
     curve = claims.blur_curve(curve_rows)  # one curve: the claims' (seed-folded rows, same bootstrap)
     wall = sw.elapsed_s
-    frev = stats.group_stats(table, "f_rev_nyq")
-    acc = stats.group_stats(table, "corruption_acc")
+    # the quoted numbers are the canonical rows' (means over seeds, as Table B); the figures draw `table` (first seeds)
+    canonical = rows.model_rows(book)
+    frev = stats.group_stats(canonical, "f_rev_nyq")
+    acc = stats.group_stats(canonical, "corruption_acc")
     rel = stats.group_stats(table, "corruption_rel")
     n_rel_above, n_rel_robust = stats.count_above(table, "corruption_rel", groups=CIFAR_ROBUST, reference="base")
-    n_below, n_robust = stats.count_below(table, "f_rev_nyq", groups=CIFAR_ROBUST, reference="base")
-    n_acc_above, n_acc_robust = stats.count_above(table, "corruption_acc", groups=CIFAR_ROBUST, reference="base")
-    b15 = next((r for r in curve_rows if r["model"] == PAPER_BLUR_MODEL), {})  # seed-folded, as the curve
+    n_below, n_robust = stats.count_below(canonical, "f_rev_nyq", groups=CIFAR_ROBUST, reference="base")
+    n_acc_above, n_acc_robust = stats.count_above(canonical, "corruption_acc", groups=CIFAR_ROBUST, reference="base")
+    b15 = next((r for r in canonical if r["model"] == PAPER_BLUR_MODEL), {"model": PAPER_BLUR_MODEL, "tier": book.name})
     numbers = {
         "n_models": len(models.names), "n_hybrid": cfg.n_hybrid, "n_seeds": len(cfg.hybrid_seeds),
         "n_corruption": cfg.n_corruption, "n_curves": sum(c is not None for c in curves.values()),
@@ -117,11 +122,11 @@ def fig5_hybrid_groups(tier: str, *, compute_missing: bool | None = None) -> Fig
         "fit_peak": NAN if curve is None else 100 * float(curve.fit(curve.vertex)),
         "fit_a": NAN if curve is None else curve.a,
         **claims.blur_curve_numbers(curve),
-        "frev_b15": float(b15["f_rev_nyq"]) if b15.get("f_rev_nyq") is not None else NAN,
-        "acc_b15": 100 * float(b15["corruption_acc"]) if b15.get("corruption_acc") is not None else NAN,
+        "frev_b15": rows.row_quantity(b15, "f_rev_nyq"),  # the canonical value (mean over seeds), as Table B
+        "acc_b15": rows.row_quantity(b15, "corruption_acc"),
     }
     sw = Stopwatch()
-    fronts = front_frames(book.name, table, store=book.compute)
+    fronts = front_frames(book.name, canonical, store=book.compute)  # its notes quote the canonical numbers
     hybrid_detail = f"first {cfg.n_hybrid} test images x {len(cfg.hybrid_seeds)} pairing seeds: {es_source}"
     corr_detail = f"first {cfg.n_corruption} test images, 15 corruptions x {len(cfg.severities)} severities"
     return Fig5HybridGroups(
@@ -134,6 +139,7 @@ def fig5_hybrid_groups(tier: str, *, compute_missing: bool | None = None) -> Fig
         prov_fronts=make_provenance(tier=book.name, data=data_label(book.name, n=int(fronts.images.shape[0])),
                                     data_detail=input_detail(fronts.input), models=blur_series + ["pca"],
                                     wall_time_s=sw.elapsed_s),
+        canonical=canonical,
     )
 
 

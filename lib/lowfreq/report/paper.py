@@ -21,6 +21,7 @@ __all__ = [
     "PAPER_FIG4C",
     "PAPER_FIG5B",
     "PAPER_EVAL_SIZES",
+    "PAPER_FIG2",
     "DisplayGroup",
     "DISPLAY_GROUPS",
     "GROUP_ORDER",
@@ -56,6 +57,14 @@ PAPER_FIG5B: dict[str, dict[str, tuple[float, float]]] = {
 #: (PROTOCOL.md, "Hybrid images": CIFAR-10 has 10,000 test images); CIFAR-10-C's 10,000 test images per
 #: corruption and severity. Its ImageNet sizes (Fig 6) are not stated.
 PAPER_EVAL_SIZES: dict[str, int] = {"n_attack": 1000, "n_hybrid": 10000, "n_corruption": 10000}
+# The paper's numbers for the neural group (Fig 2b/d/f/h, Fig 3b, S1 Fig B), stated in its text, in the
+# same (low, high) form over the group's models: the baselines (ResNet for mouse, VGG for monkey) and the
+# mouse- and monkey-regularized models. Mean minimal epsilon in /255 units (mean over images), f_0.5 in
+# cycles/pixel, f_rev in fractions of Nyquist.
+PAPER_FIG2: dict[str, dict[str, tuple[float, float]]] = {
+    "base_gray": {"f05_cpp": (0.316, 0.442), "mean_eps_255": (1.34, 1.93), "f_rev_nyq": (0.426, 0.528)},
+    "neural": {"f05_cpp": (0.306, 0.316), "mean_eps_255": (2.64, 3.09), "f_rev_nyq": (0.371, 0.376)},
+}
 
 
 @dataclass(frozen=True)

@@ -39,7 +39,8 @@ from lowfreq.experiments.tiers import ProbeTarget, TierConfig, resolve, tier_con
 from lowfreq.methods.hybrid import HybridCurve
 from lowfreq.models import authors, published, registry, zoo
 from lowfreq.report.common import resolve_compute
-from lowfreq.report.stats import fold_seeds, gather, row_value
+from lowfreq.report.quantities import QUANTITIES, Quantity
+from lowfreq.report.stats import fold_s1_replicas, fold_seeds, gather, row_seed_spread, row_value
 
 __all__ = [
     "load_instance_spread",
@@ -54,6 +55,9 @@ __all__ = [
     "result_rows",
     "table_b_rows",
     "book_table_b_rows",
+    "eval_sizes",
+    "model_rows",
+    "row_quantity",
     "seed_members",
     "corruption_for",
     "gather_results",
@@ -296,6 +300,41 @@ def _table_b_rows(targets: Sequence[ProbeTarget], members: Mapping[str, Sequence
             row["train_data"] = f"{spec.dataset} (published weights: {spec.info.get('origin', spec.source)})"
         rows.append(row)
     return fold_seeds(rows, _seed_map(members))
+
+
+def eval_sizes(config: TierConfig) -> dict[str, int]:
+    """{quantity: how many evaluation images one seed's value of it uses at the tier of `config`}: clean
+    accuracy on n_clean test images, corruption accuracy on n_corruption (x 15 corruptions x the
+    severities), minimal epsilon and f_0.5 on n_attack, f_rev on n_hybrid (x the pairing seeds)."""
+    sizes = {"clean_acc": config.n_clean, "corruption_acc": config.n_corruption, "mean_eps": config.n_attack,
+             "median_eps": config.n_attack, "f05_cpp": config.n_attack, "f_rev_nyq": config.n_hybrid}
+    return {k: int(sizes[k]) for k in QUANTITIES}
+
+
+def model_rows(book: BookTier) -> list[dict[str, Any]]:
+    """The canonical row of every model of the resolved tier `book`: one number per quantity, read by
+    every chapter, Table B, the Summary and the scorecard. :func:`book_table_b_rows` (the model's seed
+    replicas folded in, :func:`lowfreq.report.stats.fold_seeds`) with the neural group's ``_s1`` recipes
+    folded in as second seeds (:func:`lowfreq.report.stats.fold_s1_replicas`), each row with ``tier`` and
+    ``eval_n`` (:func:`eval_sizes`). A value is the mean over seeds, with ``<key>_seed_sd`` and
+    ``<key>_seed_n``; :func:`row_quantity` turns one into a :class:`lowfreq.report.quantities.Quantity`."""
+    sizes = eval_sizes(book.config)
+    return [{**r, "tier": book.name, "eval_n": dict(sizes)} for r in fold_s1_replicas(book_table_b_rows(book))]
+
+
+def row_quantity(row: Mapping[str, Any], key: str, *, tier: str | None = None, instance: str = "") -> Quantity:
+    """The :class:`lowfreq.report.quantities.Quantity` of `key` in a canonical row (:func:`model_rows`; any
+    Table B row works): its value (the mean over seeds), sample sd and number of seeds, and the number of
+    evaluation images (``row["eval_n"]``). `tier`: the row's ``tier`` unless given; `instance`: '' for the
+    canonical value, else which instance the row is (e.g. 'seed 0' for a row of one seed's results)."""
+    name = row.get("tier") if tier is None else tier
+    if name is None:
+        raise ValueError(f"row_quantity: the row of {row.get('model')!r} has no 'tier'; pass tier=")
+    sp = None if instance else row_seed_spread(row, key)
+    value = row_value(row, key)
+    n = sp.n if sp is not None else (1 if value is not None else 0)
+    return Quantity(model=str(row.get("model")), key=key, tier=str(name), mean=value, sd=None if sp is None else sp.sd,
+                    n_seeds=n, n_images=(row.get("eval_n") or {}).get(key), instance=instance)
 
 
 def corruption_for(targets: Sequence[ProbeTarget], *, compute: bool,

@@ -20,6 +20,7 @@ from lowfreq.report.common import NAN, eval_source, resolve_compute
 from lowfreq.report.paper import PAPER_BLUR_MODEL
 from lowfreq.report.plotting import SPECTRUM_CMAP, finish_axes, new_axes
 from lowfreq.report.provenance import Provenance, Stopwatch, data_label, make_provenance
+from lowfreq.report.quantities import Quantity
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
@@ -80,7 +81,9 @@ def s1_corruptions(
     for name, r in results.items():
         for g in ("low", "medium", "high"):
             numbers[f"acc_{name}_{g}"] = NAN if r is None else 100 * r["by_group"][g]
-        numbers[f"acc_{name}_clean"] = NAN if r is None else 100 * r["clean"]
+        # one instance (the model's first seed, on the corruption images), marked apart from the canonical clean accuracy
+        numbers[f"acc_{name}_clean"] = Quantity(model=name, key="clean_acc", tier=tier, mean=None if r is None else float(r["clean"]),
+                                                n_images=cfg.n_corruption, instance=f"seed 0, first {cfg.n_corruption} test images")
     data = data_label(tier, n=n_img)
     return S1Corruptions(
         numbers, spectra_, grouping, list(models), results,

@@ -7,7 +7,7 @@ epsilon in [0, 1] pixel units (quoted x255), accuracies as fractions (quoted in 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import numpy as np
@@ -42,7 +42,8 @@ class Summary:
     spectra, what is missing), their `claims`, the blur series' `curve` (:func:`lowfreq.report.claims.blur_curve`:
     the quadratic with its bootstrap, the one the claims judge with; None when not tested) and its point
     `fit`, the Spearman `rho` of Fig 4c, and the provenance of the tables (`prov`) and of the evidence
-    figure (`prov_models`, listing the models)."""
+    figure (`prov_models`, listing the models); `table`: the rows the claims evaluate, one per model with its
+    seeds and ``_s1`` recipes folded in (the numbers of :func:`lowfreq.report.rows.model_rows`, as Table B)."""
 
     numbers: dict[str, Any]
     inputs: ClaimInputs
@@ -51,6 +52,7 @@ class Summary:
     rho: float | None
     prov: Provenance
     prov_models: Provenance
+    table: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def fit(self) -> stats.QuadraticFit | None:
@@ -100,6 +102,7 @@ def summary(
         prov=make_provenance(tier=tier, data=data, data_detail=es_source, wall_time_s=wall),
         prov_models=make_provenance(tier=tier, data=data, data_detail=es_source, models=[r["model"] for r in inp.rows],
                                     results=("attack", "hybrid", "corruption"), wall_time_s=wall),
+        table=stats.fold_s1_replicas(inp.rows),
     )
 
 

@@ -105,7 +105,7 @@ def table_b(tier: str, *, compute_missing: bool | None = None) -> TableB:
     cfg, models = book.config, book.models
     es_source = eval_source(tier, cfg.n_clean)
     sw = Stopwatch()
-    table = stats.fold_s1_replicas(rows.book_table_b_rows(book))
+    table = rows.model_rows(book)  # the canonical rows: seeds and _s1 replicas folded, with evaluation sizes
     seed_models = [n for r in table for n in _seed_models(r)]
     table = add_relative_and_censored(table, rows.gather_results("attack", seed_models, tier, folders=book.folders),
                                       rows.gather_results("corruption", seed_models, tier, folders=book.folders),
