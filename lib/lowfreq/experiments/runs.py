@@ -24,10 +24,10 @@ from lowfreq.experiments.probe import get, stage_names
 from lowfreq.experiments import probe as _probe
 from lowfreq.experiments.probes import prepare_corruption_sets, zoo_probe, zoo_record, zoo_records
 from lowfreq.experiments.tiers import ProbeTarget, resolve
-from lowfreq.models import registry, zoo
+from lowfreq.models import zoo
 from lowfreq.training import train as training
 
-__all__ = ["STAGES", "PARALLEL_STAGES", "stages", "parallel_stages", "run", "timed_run", "run_timing", "summary", "target_summary", "summary_table",
+__all__ = ["STAGES", "PARALLEL_STAGES", "stages", "parallel_stages", "run", "timed_run", "run_timing", "summary", "summary_table",
            "takes_match_probe", "pca_k_sweep", "latest_pca_sweep"]
 
 
@@ -49,18 +49,12 @@ STAGES: tuple[str, ...] = stages()
 PARALLEL_STAGES: tuple[str, ...] = parallel_stages()
 
 
-def summary(name: str, tier: str, *, compute: bool = True, folders: Folders | None = None) -> dict[str, Any]:
-    """One Table B row: group, source, tier, clean accuracy, corruption accuracy, mean/median
-    minimal epsilon, f_0.5 (cycles/pixel), f_rev (fraction of Nyquist). Missing pieces are None
+def summary(t: ProbeTarget, *, compute: bool = True, folders: Folders | None = None) -> dict[str, Any]:
+    """One Table B row of the resolved model `t`: group, source, tier, clean accuracy, corruption accuracy,
+    mean/median minimal epsilon, f_0.5 (cycles/pixel), f_rev (fraction of Nyquist). Missing pieces are None
     when compute=False. folders: where data, weights and results live (None: lowfreq.core.paths.folders())."""
-    return target_summary(resolve(name, tier), compute=compute, folders=folders)
-
-
-def target_summary(t: ProbeTarget, *, compute: bool = True, folders: Folders | None = None) -> dict[str, Any]:
-    """:func:`summary` of the resolved model `t`."""
     f = folders or paths.folders()
-    spec = registry.get_spec(t.name)
-    row: dict[str, Any] = {"model": t.name, "group": spec.group, "source": spec.source, "tier": t.tier}
+    row: dict[str, Any] = {"model": t.name, "group": t.spec.group, "source": t.spec.source, "tier": t.tier}
 
     def _try(fn: Callable[[], Any]) -> Any:
         try:
@@ -88,7 +82,7 @@ def summary_table(tier: str, names: Iterable[str] | None = None, *, compute: boo
     """Table B rows for `names` (default: every zoo model of the tier)."""
     f = folders or paths.folders()
     chosen = list(names) if names is not None else [r.name for r in zoo.recipes(tier, replicas=True)]
-    return [summary(n, tier, compute=compute, folders=f) for n in chosen]
+    return [summary(resolve(n, tier), compute=compute, folders=f) for n in chosen]
 
 
 def takes_match_probe(name: str, tier: str) -> bool:

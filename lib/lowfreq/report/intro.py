@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any, Sequence
 
 from lowfreq.experiments import figure_inputs
+from lowfreq.experiments.tiers import tier_config
 from lowfreq.methods.hybrid import PAPER_F_MIX_NYQ
 from lowfreq.report import rows
 from lowfreq.report.common import first_pair, input_detail, resolve_compute
@@ -39,9 +40,10 @@ def intro(tier: str, *, strip_f_mix_nyq: Sequence[float] = (0.07, 0.16, 0.25, 0.
     (`seed`) for the hybrid strip (a stored figure input, :func:`lowfreq.experiments.figure_inputs.pair_images`;
     stored when computed per :func:`resolve_compute`), and the number of mixing frequencies of a
     hybrid-image curve. Needs no data when the pair is stored."""
+    cfg = tier_config(tier)  # the tier, resolved once
     sw = Stopwatch()
     pairs = figure_inputs.pair_images(tier, n=n_images, n_pairs=1, seed=seed, store=resolve_compute(tier, compute_missing))
     pair = first_pair(pairs)
     numbers = {"tier_name": tier, "n_f_mix": len(PAPER_F_MIX_NYQ)}
-    prov = make_provenance(tier=tier, data=data_label(tier, n=n_images), data_detail=input_detail(pairs), wall_time_s=sw.elapsed_s)
+    prov = make_provenance(tier=tier, data=data_label(cfg, n=n_images), data_detail=input_detail(pairs), wall_time_s=sw.elapsed_s)
     return Intro(numbers, pair, tuple(float(f) for f in strip_f_mix_nyq), rows.tier_class_names(tier), prov)

@@ -12,9 +12,8 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import numpy as np
 
-from lowfreq import experiments
 from lowfreq.report import claims, rows, stats
-from lowfreq.report.common import eval_source, resolve_compute
+from lowfreq.report.common import eval_source
 from lowfreq.report.paper import PAPER_BLUR_MODEL
 from lowfreq.report.plotting import MODEL_COLORS, finish_axes, model_color, new_axes
 from lowfreq.report.provenance import Provenance, Stopwatch, data_label, make_provenance
@@ -64,9 +63,9 @@ def summary(
     """Every claim of the paper checked at `tier` (:func:`lowfreq.report.claims.evaluate_claims` on
     :func:`lowfreq.report.rows.collect_inputs` of `names`, default every zoo model; computed when
     missing per :func:`resolve_compute`), with the counts and values the chapter quotes."""
-    compute = resolve_compute(tier, compute_missing)
+    book = rows.book_tier(tier, compute_missing=compute_missing, include_published=False)  # resolved once
     sw = Stopwatch()
-    inp = rows.collect_inputs(tier, names, compute=compute)
+    inp = rows.collect_inputs(book, names)
     results = claims.evaluate_claims(inp.rows, corruption=inp.corruption, corruption_f05_cpp=inp.corruption_f05_cpp,
                                      imagenet_rows=inp.imagenet_rows, imagenet_note=inp.imagenet_note,
                                      blur_model=blur_model, near_tol_acc=near_tol_acc, rms_factor=rms_factor,
@@ -83,15 +82,16 @@ def summary(
         "vertex": by_id["inverted_u"].numbers.get("vertex_nyq", math.nan),
         "lead_coef": by_id["inverted_u"].numbers.get("a", math.nan),
     }
-    cfg = experiments.tiers.tier_config(tier)
-    es_source = eval_source(tier, cfg.n_clean)
+    cfg = book.config
+    es_source = eval_source(cfg, cfg.n_clean, folders=book.folders)
     fit = stats.series_fit([r for r in inp.rows if not r.get("gray")], group="blur", min_points=4)
-    data = data_label(tier, n=cfg.n_clean)
+    data = data_label(cfg, n=cfg.n_clean)
     return Summary(
         numbers, inp, results, fit, by_id["eps_vs_f05"].numbers.get("rho"), by_id["near_curve"].numbers.get("tolerance_acc"),
         prov=make_provenance(tier=tier, data=data, data_detail=es_source, wall_time_s=wall),
-        prov_models=make_provenance(tier=tier, data=data, data_detail=es_source, models=[r["model"] for r in inp.rows],
-                                    results=("attack", "hybrid", "corruption"), wall_time_s=wall),
+        prov_models=make_provenance(tier=tier, data=data, data_detail=es_source,
+                                    models=book.targets_of([r["model"] for r in inp.rows]),
+                                    results=("attack", "hybrid", "corruption"), wall_time_s=wall, folders=book.folders),
     )
 
 
