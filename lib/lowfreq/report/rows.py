@@ -308,7 +308,7 @@ def _table_b_rows(targets: Sequence[ProbeTarget], members: Mapping[str, Sequence
         row = experiments.runs.summary(t, compute=compute, folders=folders)
         if groups is not None and t.name in groups:
             row["group"] = groups[t.name]
-        spec = registry.get_spec(t.name)
+        spec = t.spec
         if spec.source == "zoo":
             payload, why = _trained_payload(t, compute=compute, folders=folders)
             row["train_time_s"] = None if payload is None else payload.get("train_time_s")
