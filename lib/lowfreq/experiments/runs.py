@@ -105,19 +105,6 @@ def _stage_task(stage: str, t: ProbeTarget, folders: Folders, device: Any = "cpu
         zoo_record(p.name, t, folders, device=device, progress=progress)
 
 
-def _worker_stage_task(stage: str, name: str, tier: str, folders: Folders, device: Any = "cpu") -> None:
-    """:func:`_stage_task` in a worker process: a resolved model does not cross processes (its registry entry
-    holds local builders), so the worker resolves it from its name, once."""
-    _stage_task(stage, resolve(name, tier), folders, device)
-
-
-def _background_corruption_sets(names: Sequence[str], tier: str, folders: Folders, *, jobs: int = 1,
-                                progress: bool = False) -> dict[str, Any]:
-    """:func:`lowfreq.experiments.probes.prepare_corruption_sets` in a background process, which resolves the
-    models from their names (as :func:`_worker_stage_task`: a resolved model does not cross processes)."""
-    return prepare_corruption_sets([resolve(n, tier) for n in names], folders, jobs=jobs, progress=progress)
-
-
 def _parallel_stage(stage: str, targets: Sequence[ProbeTarget], jobs: int, folders: Folders, progress: bool,
                     device: str = "cpu") -> None:
     """`stage` for `targets` in `jobs` one-thread worker processes on `device` (on a GPU: processes sharing it,
@@ -131,7 +118,7 @@ def _parallel_stage(stage: str, targets: Sequence[ProbeTarget], jobs: int, folde
     tier = targets[0].tier if targets else ""
     with tqdm(total=len(todo), desc=f"{stage} [{tier}] x{jobs}", unit="model", disable=not progress) as bar:
         for wave in waves:
-            in_processes(_worker_stage_task, [((stage, t.name, t.tier, folders, device), {}) for t in wave], jobs=jobs, threads=1,
+            in_processes(_stage_task, [((stage, t, folders, device), {}) for t in wave], jobs=jobs, threads=1,
                          on_done=lambda _i, _r: bar.update(1))
 
 
@@ -176,7 +163,7 @@ def run(tier: str, names: Sequence[str] | None = None, *,
     times: dict[str, float] = {}
     producer = None
     if corruption_workers > 0 and "corruption" in probes:
-        producer = in_background(_background_corruption_sets, ([t.name for t in targets], tier, f),
+        producer = in_background(prepare_corruption_sets, (targets, f),
                                  dict(jobs=corruption_workers, progress=False), what="corrupted sets")
         t_producer = time.perf_counter()
         if progress:
