@@ -121,6 +121,9 @@ def test_provenance_lists_the_stored_results_it_read(tmp_path, monkeypatch):
     assert p.models == ("base",) and p.results == ("attack results: none", "hybrid results: none")
     assert "attack results: none" in provenance.provenance_html(p)
     assert provenance.results_provenance("attack", [base], folders=paths.folders(results=tmp_path)) == "attack results: none"
+    assert provenance.make_provenance(tier="smoke", data="toy", models=["my_model.py"]).models == ("my_model.py",)
+    with pytest.raises(ValueError, match="ProbeTargets"):  # a name has no records to read
+        provenance.make_provenance(tier="smoke", data="toy", models=["base"], results=("attack",))
 
 
 def test_provenance_of_committed_results(committed_smoke):

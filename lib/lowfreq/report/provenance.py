@@ -86,21 +86,27 @@ def make_provenance(
     tier: str,
     data: str,
     data_detail: str = "",
-    models: Sequence[ProbeTarget] = (),
+    models: Sequence[ProbeTarget | str] = (),
     results: Sequence[str] = (),
     wall_time_s: float | None = None,
     device: str | None = "cpu",
     folders: Folders | None = None,
 ) -> Provenance:
     """A :class:`Provenance` of output made now: commit, date and versions come from
-    :func:`lowfreq.core.cache.provenance`; `models` are the resolved models it shows, and `results`
-    names kinds of stored results ('trained', 'clean', 'hybrid', 'attack', 'corruption') whose records
-    for them (in `folders`, None: lowfreq.core.paths.folders()) are summarized with :func:`results_provenance`."""
+    :func:`lowfreq.core.cache.provenance`; `models` are the models it shows, resolved (ProbeTargets) or,
+    for a model outside the registry such as a user's, by name; `results` names kinds of stored results
+    ('trained', 'clean', 'hybrid', 'attack', 'corruption') whose records for the resolved `models` (in
+    `folders`, None: lowfreq.core.paths.folders()) are summarized with :func:`results_provenance`."""
+    names = tuple(m if isinstance(m, str) else m.name for m in models)
+    if results and any(isinstance(m, str) for m in models):
+        raise ValueError("make_provenance reads stored results of resolved models only: pass their ProbeTargets "
+                         "(report.rows.BookTier.targets_of), not names")
     p = run_provenance(device=device, wall_time_s=wall_time_s)
     commit = p.get("git_commit")
     return Provenance(
-        tier=tier, data=data, data_detail=data_detail, models=tuple(t.name for t in models),
-        results=tuple(results_provenance(k, models, folders=folders) for k in results),
+        tier=tier, data=data, data_detail=data_detail, models=names,
+        results=tuple(results_provenance(k, [m for m in models if not isinstance(m, str)], folders=folders)
+                      for k in results),
         commit=f"{commit[:10]}{'+dirty' if p.get('git_dirty') else ''}" if commit else None,
         date_utc=str(p.get("date_utc") or ""), device=p.get("device"),
         wall_time_s=None if p.get("wall_time_s") is None else float(p["wall_time_s"]),
