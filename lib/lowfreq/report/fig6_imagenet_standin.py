@@ -69,7 +69,7 @@ def fig6_imagenet_standin(tier: str, *, models: Sequence[str] | None = None, n_c
     (training and probing what is not cached yet, at every tier, unless `compute_missing` is False),
     the blur series' fit, the Fig 6 claims on those rows and the zoo's timing record."""
     names = list(models) if models is not None else experiments.standin.standin_names(tier)
-    book = rows.book_tier(tier, compute_missing=compute_missing, include_published=False)  # the tier, resolved once
+    book = rows.book_tier(tier, compute_missing=compute_missing, models=names)  # the tier and its models, resolved once
     first = book.target(names[0])  # the stand-in's data set and its probe sizes
     dataset, cfg = first.dataset, first.config
     numbers: dict[str, Any] = {
@@ -89,7 +89,7 @@ def fig6_imagenet_standin(tier: str, *, models: Sequence[str] | None = None, n_c
                                   data_detail=f"{input_detail(change_input)}; corruption parameters: {cfg.corruption_params}",
                                   wall_time_s=sw.elapsed_s)
     sw = Stopwatch()
-    table = rows.book_table_b_rows(book, names)  # trains and probes what is not cached yet
+    table = rows.book_table_b_rows(book)  # trains and probes what is not cached yet
     wall = sw.elapsed_s
     blur_names = [n for n in names if zoo.recipe(n, tier).group == "blur"]
     in_claims = [c for c in claims.evaluate_claims([], imagenet_rows=table, instance_spread=rows.load_instance_spread(tier, "base"))

@@ -154,12 +154,18 @@ class BookTier:
 
 
 def book_tier(tier: str, *, compute_missing: bool | None = None, include_published: bool = True,
-              folders: Folders | None = None) -> BookTier:
+              models: Sequence[str] | None = None, folders: Folders | None = None) -> BookTier:
     """The :class:`BookTier` of a chapter at `tier`: its configuration, :func:`resolve_compute` of
-    `compute_missing`, `folders` (None: lowfreq.core.paths.folders()), :func:`book_models` and every one
-    of those models (with its seed replicas) resolved once."""
+    `compute_missing`, `folders` (None: lowfreq.core.paths.folders()), the models it shows (:func:`book_models`,
+    or exactly `models`, e.g. the Imagenette stand-in zoo) and every one of them (with its seed replicas)
+    resolved once."""
     f = folders or paths.folders()
-    models = book_models(tier, include_published=include_published, folders=f)
+    if models is None:
+        models = book_models(tier, include_published=include_published, folders=f)
+    else:
+        names_ = list(models)
+        models = BookModels(names_, {n: display_group(n) for n in names_}, {n: registry.get_spec(n).source for n in names_},
+                            {}, seed_members(names_, tier))
     names = dict.fromkeys([*models.names, *(m for ms in (models.seeds or {}).values() for m in ms)])
     return BookTier(tier, tier_config(tier), resolve_compute(tier, compute_missing), f, models,
                     {n: resolve(n, tier) for n in names})
@@ -278,14 +284,10 @@ def table_b_rows(tier: str, names: Sequence[str], *, groups: Mapping[str, str] |
     return _table_b_rows(targets, members, groups=groups, compute=compute, folders=folders)
 
 
-def book_table_b_rows(book: BookTier, names: Sequence[str] | None = None, *, seeds: bool = True) -> list[dict[str, Any]]:
-    """:func:`table_b_rows` of `names` (default: the models of the resolved tier `book`), with the book's
-    display groups, compute and folders."""
-    if names is None and seeds and book.models.seeds is not None:
-        members = book.models.seeds
-    else:
-        names = book.models.names if names is None else list(names)
-        members = seed_members(names, book.name) if seeds else {n: [n] for n in names}
+def book_table_b_rows(book: BookTier, *, seeds: bool = True) -> list[dict[str, Any]]:
+    """:func:`table_b_rows` of the models of the resolved tier `book` (its groups, compute and folders)."""
+    members = (book.models.seeds if seeds and book.models.seeds is not None
+               else {n: [n] for n in book.models.names})
     return _table_b_rows(book.targets_of([m for ms in members.values() for m in ms]), members,
                          groups=book.models.groups, compute=book.compute, folders=book.folders)
 
