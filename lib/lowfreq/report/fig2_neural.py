@@ -92,7 +92,7 @@ def fig2_neural(
     known = set(registry.list_models())
     registered = [n for n in names if n in known]
     sw = Stopwatch()
-    corr = rows.book_values(book, "corruption", registered)
+    corr = rows.corruption_for(book.targets_of(registered), compute=compute, folders=book.folders)
     atk = rows.book_values(book, "attack", registered)
     hyb = rows.book_values(book, "hybrid", registered)
     matches = rows.book_values(book, "neural_match", registered)

@@ -176,19 +176,14 @@ def book_values(book: BookTier, kind: str, names: Sequence[str] | None = None, *
     """{model: the value of its `kind` record (a registered zoo probe: lowfreq.experiments.probe.names(zoo=True);
     its Probe.value: a float for clean, a HybridCurve for hybrid, the payload dict otherwise), or None when it
     is missing} for `names` (default: the book's models), for a chapter that shows what exists. `compute`
-    (default ``book.compute``) first computes what is missing (training smoke models as needed; a probe with
-    ``run_many``, the corruptions, for all models at once, sharing the corrupted images); a failure costs
-    only that model, with a one-line note printed."""
+    (default ``book.compute``) first computes what is missing, one model at a time (training smoke models as
+    needed; the corruptions of several models are computed together by :func:`corruption_for`, which makes
+    each corrupted set once); a failure costs only that model, with a one-line note printed."""
     kinds = probe.names(zoo=True)
     if kind not in kinds:
         raise ValueError(f"book_values: kind must be one of {kinds}, got {kind!r}")
     compute = book.compute if compute is None else bool(compute)
     names = list(book.models.names if names is None else names)
-    if compute and hasattr(probe.get(kind), "run_many") and names:
-        try:
-            probes.zoo_records(kind, book.targets_of(names), book.folders)
-        except Exception:  # noqa: BLE001 - one model at a time below; its failure is reported there
-            pass
     return gather(lambda n: probes.target_value(kind, book.target(n), compute=compute, folders=book.folders),
                   names, what=f"{kind} result")
 

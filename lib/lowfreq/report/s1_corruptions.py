@@ -74,7 +74,7 @@ def s1_corruptions(
     numbers["n_out_of_order"] = len(grouping.numbers.get("out_of_order_pairs", []))
     numbers["n_pairs"] = grouping.numbers.get("n_pairs", 0)
     sw = Stopwatch()
-    results = rows.book_values(book, "corruption", list(models))
+    results = rows.corruption_for(book.targets_of(list(models)), compute=book.compute, folders=book.folders)
     for name, r in results.items():
         for g in ("low", "medium", "high"):
             numbers[f"acc_{name}_{g}"] = NAN if r is None else 100 * r["by_group"][g]
