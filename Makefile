@@ -21,6 +21,7 @@ help:
 	@echo "make data [ARCHIVES='a.tgz b.tgz']  download CIFAR-10 and Imagenette (needs a network), or import local CIFAR-10 archives"
 	@echo "make execute [TIER=smoke|cpu|full] [CHAPTER=name]  run the book's chapters with papermill"
 	@echo "make book [TIER=...]        build the HTML book from executed chapters"
+	@echo "make book-browser [TIER=...]  build the book, then open every page in headless Chromium (tests/test_book_browser.py)"
 	@echo "make wheels                 download the wheels the GPU lease lacks into .whl/ (tools/device_full.sh)"
 	@echo "make lab [LAB_PORT=8888]    the chapters as live notebooks in JupyterLab (project kernel, jupytext); prints the URL"
 

@@ -15,13 +15,18 @@
 #                             and store them with its shipped image pairs under results/<tier>/figure_inputs/
 #   make clean-book           remove the built HTML (_build/<tier>/, _build/html)
 #   make clean-executed       remove the executed notebooks (book/_executed/)
-#   make test-book [SLOW=1]   tests/test_book.py (SLOW=1 adds the end-to-end and browser tests)
+#   make test-book [SLOW=1]   tests/test_book.py and tests/test_book_browser.py (SLOW=1 adds the end-to-end and
+#                             browser tests, on the smoke book they build once)
+#   make book-browser [TIER=..]  build the book, then open every page in headless Chromium (tests/test_book_browser.py:
+#                             no console error, no raw LaTeX, Table B's height, the scorecard and the verdict boxes)
+#   make book-screenshots [TIER=..]  PNGs of the built book's landing page and a chapter's top in docs/screenshots/
 
 BOOK_TOOL := $(PY) tools/book.py
 FORCE ?=
 PORT ?= 8000
 
-.PHONY: execute book book-status book-vendor book-serve book-onnx clean-book clean-executed test-book
+.PHONY: execute book book-status book-vendor book-serve book-onnx clean-book clean-executed test-book book-browser \
+	book-screenshots
 
 # CLUSTER=slurm|local: first compute the tier's zoo as one submitit job per model (results on a shared
 # filesystem: set LOWFREQ_RESULTS_DIR / LOWFREQ_MODEL_DIR / LOWFREQ_DATA_DIR there), then run the chapters.
@@ -54,4 +59,10 @@ clean-executed:
 	rm -rf book/_executed
 
 test-book: setup
-	$(PY) -m pytest -q tests/test_book.py $(if $(SLOW),,-m "not slow")
+	$(PY) -m pytest -q tests/test_book.py tests/test_book_browser.py $(if $(SLOW),,-m "not slow")
+
+book-browser: book
+	LOWFREQ_BOOK_HTML="$(CURDIR)/_build/$(TIER)/_build/html" $(PY) -m pytest -q -rA tests/test_book_browser.py
+
+book-screenshots: setup
+	$(PY) tools/screenshots.py --html _build/$(TIER)/_build/html

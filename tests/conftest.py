@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import importlib.util
+import shutil
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
@@ -31,3 +33,41 @@ def dirs(tmp_path, monkeypatch):
     monkeypatch.setenv("LOWFREQ_RESULTS_DIR", str(tmp_path / "results"))
     experiments.evalsets.clear_caches()
     return tmp_path
+
+
+@dataclass(frozen=True)
+class BuiltBook:
+    """A book built for a test session: its HTML folder, the book root it was built from (chapters in its
+    _toc.yml) and the private model folder its build trained into."""
+
+    html_dir: Path
+    root: Path
+    models: Path
+
+
+@pytest.fixture(scope="session")
+def smoke_book(tmp_path_factory) -> BuiltBook:
+    """The whole smoke book, executed and built once per session as in a fresh clone: a private copy of the
+    book's sources and of the committed results (what the build adds stays out of the checkout), no weights,
+    the vendored browser assets of <repo>/_vendor. Skips when those assets cannot be had (no npm registry
+    and no cached tarballs). The browser tests of test_book.py and test_book_browser.py share it."""
+    book = load_book_tool("lowfreq_book_tool_session")
+    repo = BOOK_TOOL.parents[1]
+    tmp = tmp_path_factory.mktemp("smoke_book")
+    results, models = tmp / "results", tmp / "models"
+    shutil.copytree(repo / "results", results)
+    root = tmp / "src"
+    root.mkdir()
+    for name in ("_config.yml", "_toc.yml"):
+        shutil.copy(repo / name, root / name)
+    shutil.copytree(repo / "book", root / "book", ignore=shutil.ignore_patterns("_executed", ".ipynb_checkpoints"))
+    try:
+        book.vendor(repo / "_vendor", log=lambda s: None)
+    except book.BookError as exc:
+        pytest.skip(f"cannot vendor the browser assets (npm registry unreachable and no cached tarballs): {exc}")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("LOWFREQ_RESULTS_DIR", str(results))
+        mp.setenv("LOWFREQ_MODEL_DIR", str(models))
+        html_dir = book.build(root, "smoke", lib_dir=repo / "lib", build_dir=tmp / "_build", vendor_dir=repo / "_vendor",
+                              log=lambda s: None)
+    return BuiltBook(html_dir, root, models)

@@ -8,18 +8,25 @@ from __future__ import annotations
 
 import functools
 import html.parser
+import importlib.util
 import http.server
 import io
 import json
+import os
 import re
 import shutil
 import subprocess
 import threading
 from pathlib import Path
 
+import nbformat
 import numpy as np
+import papermill
 import pytest
 import torch
+from papermill.iorw import load_notebook_node
+from papermill.parameterize import parameterize_notebook
+from sphinx.builders.html._assets import _JavaScript
 
 from lowfreq import models
 from lowfreq.methods.hybrid import HybridCurve
@@ -302,8 +309,8 @@ jupytext:
 kernelspec: {display_name: Python 3, language: python, name: python3}
 ---
 """
-_OK = '# OK\n\n```{code-cell} ipython3\n:tags: [parameters]\ntier = "smoke"\n```\n\n```{code-cell} ipython3\nprint("TIER=" + tier)\n```\n'
-_BAD = '# Bad\n\n```{code-cell} ipython3\n:tags: [parameters]\ntier = "smoke"\n```\n\n```{code-cell} ipython3\nraise RuntimeError("boom in " + tier)\n```\n'
+_OK = '# OK\n\n```{code-cell} ipython3\n:tags: [parameters, remove-cell]\ntier = "smoke"\n```\n\n```{code-cell} ipython3\nprint("TIER=" + tier)\n```\n'
+_BAD = '# Bad\n\n```{code-cell} ipython3\n:tags: [parameters, remove-cell]\ntier = "smoke"\n```\n\n```{code-cell} ipython3\nraise RuntimeError("boom in " + tier)\n```\n'
 
 
 def _fake_executed(root: Path, ch, tier: str, lib_hash: str) -> None:
@@ -367,6 +374,78 @@ def test_a_chapter_without_a_parameters_cell_is_refused(tmp_path):
     root = _toy_book(tmp_path, {"a": "# A\n\n```{code-cell} ipython3\nx = 1\n```\n"})
     with pytest.raises(book.BookError, match=r"chapter a \(book/a.md\): no code cell tagged 'parameters'"):
         book.check_source(book.chapters(root)[0])
+
+
+def test_a_parameters_cell_the_html_would_show_is_refused(tmp_path):
+    shown = '# A\n\n```{code-cell} ipython3\n:tags: [parameters]\ntier = "smoke"\n```\n'
+    root = _toy_book(tmp_path, {"a": shown})
+    with pytest.raises(book.BookError, match=r"chapter a \(book/a.md\): tag its parameters cell `:tags: \[parameters, remove-cell\]`"):
+        book.check_source(book.chapters(root)[0])
+
+
+def test_papermill_finds_every_chapters_hidden_parameters_cell(tmp_path):
+    """papermill finds the parameters cell by its 'parameters' tag (the first cell carrying it), whatever other tags
+    it has: each chapter's default tier is read from it, the tier asked for is injected right after it, and both
+    cells are hidden from the HTML."""
+    for c in book.chapters(REPO):
+        path = tmp_path / f"{c.name}.ipynb"
+        nbformat.write(book.check_source(c), str(path))
+        assert papermill.inspect_notebook(str(path))["tier"]["default"] == '"smoke"', c.name
+        nb = parameterize_notebook(load_notebook_node(str(path)), {"tier": "cpu"}, kernel_name="python3", language="python")
+        i = next(i for i, cell in enumerate(nb.cells) if "parameters" in cell.metadata.tags)
+        injected = nb.cells[i + 1]
+        assert injected.metadata.tags == ["injected-parameters"] and "tier = \"cpu\"" in injected.source, c.name
+        book._tag_injected(nb, {"tier": "cpu"})
+        assert "remove-cell" in nb.cells[i].metadata.tags and "remove-cell" in injected.metadata.tags, c.name
+
+
+def test_static_book_env_is_set_for_the_kernel_only(monkeypatch):
+    monkeypatch.delenv(widgets.STATIC_BOOK_ENV, raising=False)
+    assert book.STATIC_BOOK_ENV == widgets.STATIC_BOOK_ENV and widgets.live_widgets_shown()
+    with book._static_book_env():
+        assert not widgets.live_widgets_shown()
+    assert widgets.STATIC_BOOK_ENV not in os.environ and widgets.live_widgets_shown()
+
+
+def test_live_explorers_are_left_out_of_the_static_book(monkeypatch):
+    made = []
+
+    def make():
+        made.append(1)
+        return ["the live widget"]
+
+    monkeypatch.setenv(widgets.STATIC_BOOK_ENV, "1")
+    assert widgets.live_explorers(make, intro="**Live.**") == [] and made == []  # not even built
+    monkeypatch.delenv(widgets.STATIC_BOOK_ENV)
+    intro, live = widgets.live_explorers(make, intro="**Live.** any sigma")
+    assert intro.data == "**Live.** any sigma" and live == "the live widget" and made == [1]
+
+
+def test_pages_with_live_widgets_are_found(tmp_path):
+    (tmp_path / "book").mkdir()
+    (tmp_path / "book" / "a.html").write_text('<script type="application/vnd.jupyter.widget-view+json">{"model_id": "x"}</script>')
+    (tmp_path / "book" / "b.html").write_text('<div class="lowfreq-explorer">static frames</div>')
+    (tmp_path / "_vendor").mkdir()
+    (tmp_path / "_vendor" / "doc.html").write_text("application/vnd.jupyter.widget-state+json")
+    assert book.live_widget_pages(tmp_path) == ["book/a.html"]
+
+
+def test_each_page_lists_a_script_once():
+    """Sphinx 7.4 hands a page an inline script registered late twice, once named None and once ''
+    (sphinx-thebe's `const THEBE_JS_URL`, a SyntaxError when repeated); the book's extension keeps one."""
+    spec = importlib.util.spec_from_file_location("lowfreq_html", book.SITE_FILES / "lowfreq_html.py")
+    ext = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(ext)
+    thebe = 'const THEBE_JS_URL = "x"'
+    scripts = [_JavaScript("_static/doctools.js", priority=200), _JavaScript(None, priority=500, body=thebe),
+               _JavaScript("_static/sphinx-thebe.js", priority=500, **{"async": "async"}),
+               _JavaScript("", priority=500, body=thebe), _JavaScript("", priority=500, body="var other = 1;")]
+    assert _JavaScript(None, body=thebe) != _JavaScript("", body=thebe)  # why Sphinx does not see the repeat
+    kept = ext.unique_scripts(scripts)
+    assert kept == [scripts[0], scripts[1], scripts[2], scripts[4]]
+    context = {"script_files": scripts}
+    ext._dedupe_page_scripts(None, "p", "page.html", context, None)
+    assert [js.attributes.get("body") for js in context["script_files"]].count(thebe) == 1
 
 
 def test_every_chapter_source_is_sound():
@@ -569,26 +648,11 @@ _PROSE_ONLY = {"fig6_imagenet", "deviations"}
 
 @pytest.mark.slow
 @pytest.mark.browser
-def test_smoke_book_renders_offline_in_chromium(tmp_path, monkeypatch):
+def test_smoke_book_renders_offline_in_chromium(tmp_path, smoke_book):
     if not CHROMIUM.exists():
         pytest.skip("headless Chromium not installed at /usr/bin/chromium (Debian: apt-get install -y chromium)")
-    # a private copy of the book's sources, executed and built from scratch as in a fresh clone: the
-    # committed results (a private copy: what the build adds stays out of the checkout), no weights;
-    # vendored assets from <repo>/_vendor
-    results, models = tmp_path / "results", tmp_path / "models"
-    shutil.copytree(REPO / "results", results)
-    monkeypatch.setenv("LOWFREQ_RESULTS_DIR", str(results))
-    monkeypatch.setenv("LOWFREQ_MODEL_DIR", str(models))
-    root = tmp_path / "src"
-    root.mkdir()
-    for name in ("_config.yml", "_toc.yml"):
-        shutil.copy(REPO / name, root / name)
-    shutil.copytree(REPO / "book", root / "book", ignore=shutil.ignore_patterns("_executed", ".ipynb_checkpoints"))
-    try:
-        book.vendor(REPO / "_vendor", log=lambda s: None)
-    except book.BookError as exc:
-        pytest.skip(f"cannot vendor the browser assets (npm registry unreachable and no cached tarballs): {exc}")
-    html_dir = book.build(root, "smoke", lib_dir=REPO / "lib", build_dir=tmp_path / "_build", vendor_dir=REPO / "_vendor")
+    # the smoke book as a fresh clone builds it (conftest.smoke_book: committed results, no weights)
+    html_dir, root, models = smoke_book.html_dir, smoke_book.root, smoke_book.models
     assert book.external_resources(html_dir) == []
     # the zoo's results were all committed: only the models the book runs live (Fig 3's explorer, the probe
     # chapter's baseline) were trained, not the zoo again
@@ -640,8 +704,8 @@ def test_smoke_book_renders_offline_in_chromium(tmp_path, monkeypatch):
                 assert ex["slider"] == ex["max"] and ex["after_value"] == "1.00" and ex["before_value"] != "1.00"
                 assert ex["src_changed"] and ex["html_changed"]
                 assert ex["select"] == "1" and ex["low_caption"].startswith("low seed") and ex["low_loaded"] > 0
-                # the ipywidgets view was rendered by the vendored widget manager (no kernel, no network)
-                assert "jupyter-widgets" in dom and "widget-hslider" in dom and "widget-dropdown" in dom
+            # no live ipywidget in the static book: no kernel would answer its controls
+            assert "jupyter-widgets" not in dom and "widget-hslider" not in dom, c.name
     finally:
         server.shutdown()
         server.server_close()
@@ -649,7 +713,7 @@ def test_smoke_book_renders_offline_in_chromium(tmp_path, monkeypatch):
     missing = [(p, code) for p, code in _QuietHandler.requests if code >= 400 and not p.startswith("/favicon.ico")]
     assert missing == []
     assert any(p.startswith("/_vendor/mathjax/") for p, _ in _QuietHandler.requests)
-    assert any(p.startswith("/_vendor/html-manager/embed-amd.js") for p, _ in _QuietHandler.requests)
+    assert not any(p.startswith("/_vendor/html-manager/") for p, _ in _QuietHandler.requests)  # no widget to render
 
 
 
@@ -731,7 +795,7 @@ def test_executed_parameters_cell_shows_the_tier_it_ran_at():
 _VERDICT_CHAPTER = '''# Verdicts
 
 ```{code-cell} ipython3
-:tags: [parameters]
+:tags: [parameters, remove-cell]
 tier = "smoke"
 ```
 

@@ -7,6 +7,7 @@ model folder: nothing is computed or trained (compute_missing=False) and the che
 The expensive chapters (Fig 2's decomposition, Fig 5's PCA fronts) are `slow`."""
 from __future__ import annotations
 
+import base64
 import dataclasses
 import html.parser
 import re
@@ -161,19 +162,23 @@ def test_show_figure_displays_the_figure_then_its_provenance_and_closes_it(agg, 
     monkeypatch.setattr(IPython.display, "display", lambda *objs, **kw: shown.extend(objs))
     p = provenance.make_provenance(tier="smoke", data="toy")
     fig, ax = agg.subplots()
-    assert provenance.show_figure(ax, p) is None  # an Axes stands for its figure
-    assert shown[0] is fig and isinstance(shown[1], IPython.display.HTML)
+    alt = "A toy figure with one empty panel."
+    assert provenance.show_figure(ax, p, alt=alt) is None  # an Axes stands for its figure
+    bundle = shown[0]  # the figure as an <img> with its alt text, the PNG itself and the description as text
+    assert bundle["text/plain"] == alt and f'alt="{alt}"' in bundle["text/html"]
+    assert base64.b64decode(bundle["image/png"])[:8] == b"\x89PNG\r\n\x1a\n"
+    assert bundle["image/png"] in bundle["text/html"] and isinstance(shown[1], IPython.display.HTML)
     assert shown[1].data == provenance.provenance_html(p)
     assert not agg.fignum_exists(fig.number)  # closed: the notebook does not show it a second time
     shown.clear()
-    provenance.show_figure(None, p)  # nothing to draw (e.g. a Fig 2 row without results): nothing shown
+    provenance.show_figure(None, p, alt=alt)  # nothing to draw (e.g. a Fig 2 row without results): nothing shown
     provenance.show_skipped({})
     assert shown == []
     provenance.show_skipped({"a": "why"})
     provenance.show_provenance(p)
     assert [type(o).__name__ for o in shown] == ["HTML", "HTML"] and "lowfreq-skipped" in shown[0].data
     with pytest.raises(TypeError, match="Figure or Axes"):
-        provenance.show_figure("not a figure", p)
+        provenance.show_figure("not a figure", p, alt=alt)
 
 
 def test_stopwatch_counts_up():
@@ -250,8 +255,7 @@ def test_claim_evidence_and_corruption_change(agg):
     rows = [{"model": f"blur_s{s}", "group": "blur", "f_rev_nyq": f, "corruption_acc": a, "f05_cpp": 0.2, "mean_eps": 0.01}
             for s, f, a in ((1.0, 0.4, 0.7), (1.5, 0.3, 0.8), (2.0, 0.25, 0.78), (3.0, 0.2, 0.7))]
     rows.append({"model": "base", "group": "base", "f_rev_nyq": 0.45, "corruption_acc": 0.6, "f05_cpp": 0.4, "mean_eps": 0.004})
-    fit = stats.series_fit(rows, group="blur", min_points=4)
-    fig = summary.plot_claim_evidence(rows, fit=fit, rho=-0.8, tolerance_acc=0.03)
+    fig = summary.plot_claim_evidence(rows, curve=claims.blur_curve(rows), rho=-0.8)
     left, right = fig.axes
     assert "-0.80" in left.get_title() and left.get_yscale() == "log"
     assert right.get_legend() is not None and len(right.collections) >= 3
@@ -455,7 +459,7 @@ def test_live_hybrid_explorer_says_what_it_needs_without_the_models(committed_sm
     ch = fig3_hybrid.fig3_hybrid("smoke", compute_missing=False)
     assert ch.models == {"base": None, "blur_s1.5": None}  # no weights in the scratch model folder
     assert ch.explorer.probs["base"] is not None  # the static explorer's frames are stored
-    note = fig3_hybrid.live_hybrid_explorer(ch)
+    intro, note = fig3_hybrid.live_hybrid_explorer(ch)
     assert "zoo train base blur_s1.5 --tier smoke" in note.data and "precomputed" in note.data
     _no_models_written(committed_smoke)
 
@@ -494,6 +498,12 @@ def test_deviation_design_facts_come_from_the_recipes_and_records():
     ft = deviations.imagenette_finetune("cpu")
     assert "in_pca" in ft and "in_blur_s3.0" in ft and "from the one in_base instance (seed 0)" in ft
     md = deviations.blur_series_markdown(["cpu"], folders=paths.folders(results=committed))
-    frev = experiments.probes.hybrid_result("blur_s1.5", "cpu", progress=False, load_only=True,
-                                           folders=paths.folders(results=committed)).f_rev_nyq
-    assert f"1.50 → {frev:.3f}" in md and "| `cpu` | Imagenette |" in md
+    seeds = zoo.seed_replicas("blur_s1.5", "cpu")  # the seed mean, as the Fig 5b curve uses it
+    frev = np.mean([experiments.probes.hybrid_result(m, "cpu", progress=False, load_only=True,
+                                                     folders=paths.folders(results=committed)).f_rev_nyq for m in seeds])
+    assert f"1.50 → {frev:.3f} ({len(seeds)} seeds)" in md and "| `cpu` | Imagenette |" in md
+    adv = np.mean([experiments.probes.hybrid_result(m, "cpu", progress=False, load_only=True,
+                                                    folders=paths.folders(results=committed)).f_rev_nyq
+                   for m in zoo.seed_replicas("adv_linf8", "cpu")])
+    cifar = md.splitlines()[2].split(" | ")  # tier, series, σ map, then the adv, crp and base f_rev
+    assert cifar[1] == "CIFAR-10" and cifar[3] == f"{adv:.3f}"

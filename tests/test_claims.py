@@ -107,15 +107,18 @@ def test_every_claim_holds_on_rows_built_to_satisfy_them():
         assert by[cid].verdict == NOT_TESTED and "ImageNet" in by[cid].evidence
     assert len({r.id for r in res}) == len(res)
     assert claims.verdict_counts(res) == {HOLDS: len(paper), FAILS: 0, claims.NOT_RESOLVED: 0, NOT_TESTED: 4}
-    # the quadratic recovers the parabola the blur rows were drawn from
+    # the quadratic recovers the parabola the blur rows were drawn from; with nothing to resample (one seed,
+    # no pairing-seed values, no image count) its intervals shrink to the point fit
     u = by["inverted_u"].numbers
     assert u["a"] == pytest.approx(-4.0) and u["vertex_nyq"] == pytest.approx(0.30) and u["acc_at_vertex"] == pytest.approx(0.84)
     assert u["rms_acc"] == pytest.approx(0.0, abs=1e-9)
+    assert u["a_ci"] == [pytest.approx(-4.0), pytest.approx(-4.0)] and u["vertex_ci_inside"]
     # f_0.5 and minimal epsilon are exactly anti-monotone over the six Table B colour models
     assert by["eps_vs_f05"].numbers["rho"] == pytest.approx(-1.0) and by["eps_vs_f05"].numbers["n"] == 6
-    # adv lies left of the blur series: extrapolated, and said so
-    assert by["near_curve"].numbers["extrapolated"] == ["adv_linf8"]
-    assert by["crp_above"].numbers["residual_acc"]["crp_augmix"] == pytest.approx(0.06)
+    # adv lies left of the blur series: not judged, and said so
+    assert by["near_curve"].numbers["outside"] == {"adv_linf8": 0.17} and "outside" in by["near_curve"].evidence
+    assert by["crp_above"].numbers["offsets"]["crp_augmix"]["diff"] == pytest.approx(0.06)
+    assert by["crp_above"].numbers["offsets"]["crp_augmix"]["side"] == "above"
     # the margins use the strictest pair: the largest robust vs the smallest baseline value
     fam = by["f05_lower"].numbers["families"]["colour"]
     assert fam["robust_extreme"] == ["pca", 0.29] and fam["baseline_extreme"] == ["base_resnet", 0.40]
@@ -217,7 +220,7 @@ def test_convex_or_monotone_blur_series_fail_the_inverted_u():
         if r["group"] == "blur":
             r["corruption_acc"] = 0.5 + 4.0 * (r["f_rev_nyq"] - 0.30) ** 2  # a U, not an inverted U
     u = _by_id(_evaluate(rows))["inverted_u"]
-    assert u.verdict == FAILS and u.numbers["a"] > 0 and "not a maximum" in u.evidence
+    assert u.verdict == FAILS and u.numbers["a"] > 0 and "a U, not an inverted U" in u.evidence
     for r in rows:
         if r["group"] == "blur":
             r["corruption_acc"] = 0.9 - 2.0 * (r["f_rev_nyq"] - 0.10) ** 2  # concave but peaking left of the series
@@ -238,25 +241,17 @@ def test_too_few_blur_models_leave_the_curve_claims_untested():
 
 def test_models_far_from_the_curve_and_crp_on_it():
     rows = _colour_rows()
-    rows[2]["corruption_acc"] -= 0.10  # adv 10 points below the curve
+    rows[2]["f_rev_nyq"], rows[2]["corruption_acc"] = 0.21, float(_curve(0.21)) - 0.10  # adv inside, 10 points below
     rows[3]["corruption_acc"] -= 0.06  # crp back on the curve
     by = _by_id(_evaluate(rows))
     assert by["near_curve"].verdict == FAILS and "adv_linf8" in by["near_curve"].evidence
-    assert by["near_curve"].numbers["residual_acc"]["adv_linf8"] == pytest.approx(-0.10)
-    assert by["crp_above"].verdict == FAILS
-    # a wider tolerance takes adv back in; the tolerance is reported
-    wide = _by_id(_evaluate(rows, near_tol_acc=0.12))["near_curve"]
-    assert wide.verdict == HOLDS and wide.numbers["tolerance_acc"] == pytest.approx(0.12)
-
-
-def test_near_tolerance_grows_with_the_series_scatter():
-    rows = _colour_rows()
-    noise = [0.02, -0.02, 0.02, -0.02, 0.02, -0.02]
-    for r, e in zip([r for r in rows if r["group"] == "blur"], noise):
-        r["corruption_acc"] += e
-    by = _by_id(_evaluate(rows, near_tol_acc=0.0, rms_factor=2.0))
-    fit = stats.series_fit(rows, group="blur", min_points=4)
-    assert by["near_curve"].numbers["tolerance_acc"] == pytest.approx(2.0 * fit.rms) and fit.rms > 0.01
+    off = by["near_curve"].numbers["offsets"]["adv_linf8"]
+    assert off["diff"] == pytest.approx(-0.10) and off["side"] == "below" and off["hi"] < 0
+    assert by["near_curve"].numbers["violations"] == ["adv_linf8"]
+    # crp on the curve: its interval holds 0, so "above" is not resolved (and not broken)
+    assert by["crp_above"].verdict == claims.NOT_RESOLVED and by["crp_above"].numbers["offsets"]["crp_augmix"]["side"] == "on"
+    rows[3]["corruption_acc"] -= 0.05  # crp resolved below the curve: the claim does not hold
+    assert _by_id(_evaluate(rows))["crp_above"].verdict == FAILS
 
 
 # ============================================================================ neural claims
@@ -533,28 +528,30 @@ def test_claim_plots_and_registry_table(agg):
     ax = summary.plot_claim_eps_vs_f05(rows, rho=-0.9)
     assert len(ax.collections) == 6  # the six colour Table B models, no grayscale, no other blur models
     assert "-0.90" in ax.get_title() and ax.get_yscale() == "log"
-    fit = stats.series_fit(rows, group="blur", min_points=4)
-    ax = summary.plot_claim_blur_curve(rows, fit=fit, tolerance_acc=0.03)
-    assert len(ax.collections) >= 1 + 4  # blur crosses, four other models, tolerance bands
+    curve = claims.blur_curve(rows)
+    ax = summary.plot_claim_blur_curve(rows, curve=curve)
+    assert len(ax.collections) == 1 + 5 + 1  # blur crosses, five other colour models, the curve's band
+    assert ax.get_lines()[0].get_xdata().min() == pytest.approx(curve.x_min)  # drawn over the series' range only
+    assert ax.get_lines()[0].get_xdata().max() == pytest.approx(curve.x_max)
     ax = summary.plot_claim_blur_curve([])
     assert any("no hybrid" in t.get_text() for t in ax.texts)
     md = tables.registry_table_markdown(["base", "no_such_model"])
     assert "| `base` | base | zoo |" in md and "trained here" in md and "not registered" in md
 
 
-def test_models_far_outside_the_blur_series_are_left_out_of_the_curve_claims():
-    rows = _colour_rows()  # series f_rev 0.19..0.44 (width 0.25): the curve is used for 0.065..0.565
-    rows[3]["f_rev_nyq"] = 0.70  # crp far to the right
+def test_models_outside_the_blur_series_range_are_listed_not_judged():
+    rows = _colour_rows()  # series f_rev 0.19..0.44: the curve is not extrapolated beyond it
+    rows[3]["f_rev_nyq"] = 0.46  # crp just right of the series
     by = _by_id(_evaluate(rows))
-    assert by["crp_above"].verdict == NOT_TESTED and "too far" in by["crp_above"].evidence
-    assert by["crp_above"].numbers["too_far"] == {"crp_augmix": 0.70}
-    rows[2]["f_rev_nyq"] = 0.05  # adv just beyond the window: left out, the others still compared
+    assert by["crp_above"].verdict == NOT_TESTED and "outside" in by["crp_above"].evidence
+    assert by["crp_above"].numbers["outside"] == {"crp_augmix": 0.46}
+    near = by["near_curve"]  # adv (0.17) is outside; pca and the Table B blur model inside are judged
+    assert near.verdict == HOLDS and set(near.numbers["outside"]) == {"adv_linf8"}
+    assert set(near.numbers["offsets"]) == {"blur_s1.5", "pca"}
+    assert "1 model lies outside" in near.evidence
+    rows[4]["f_rev_nyq"] = 0.10  # pca outside too: only the series' own blur model is inside
     near = _by_id(_evaluate(rows))["near_curve"]
-    assert near.verdict == HOLDS and set(near.numbers["too_far"]) == {"adv_linf8"} and "Left out" in near.evidence
-    wide = _by_id(_evaluate(rows, max_extrapolation=1.0))["near_curve"]
-    assert "adv_linf8" in wide.numbers["residual_acc"]
-    fit = stats.series_fit(rows, group="blur", min_points=4)
-    assert fit.extrapolation_window(0.5) == (pytest.approx(0.065), pytest.approx(0.565))
+    assert near.verdict == NOT_TESTED and "points of the series itself" in near.evidence
 
 
 def test_the_blur_model_alone_does_not_test_the_near_curve_claim():

@@ -185,7 +185,7 @@ def test_the_cpu_chapters_images_come_without_data(no_data):
     html = fig5_hybrid_groups.static_front_explorers(fronts)[0].data
     assert html.count("data:image/png;base64,") >= 3 and "lowfreq-explorer" in html
     live = fig5_hybrid_groups.live_front_explorers(fronts)  # the blur one runs on the stored images; PCA needs the data
-    assert len(live) == 2 and "make data" in live[1].data
+    assert len(live) == 3 and "make data" in live[2].data  # after the Markdown that introduces them
     change = fi.corruption_change_input("cpu", n=100, dataset="imagenette64", params="tinyimagenet", store=False)
     assert set(change.payload["change"]) == set(CORRUPTIONS) and change.payload["n"] == 100
     with pytest.raises(DataNotFoundError):  # and nothing is computed: the data is not here

@@ -172,7 +172,8 @@ def test_in_recipes_are_a_separate_family_with_the_paper_blur_series():
     in_names = {r.name for r in zoo.recipes("cpu", family="imagenette")}
     cifar_names = {r.name for r in zoo.recipes("cpu")}
     assert in_names and not in_names & cifar_names and all(n.startswith("in_") for n in in_names)
-    assert {r.name for r in zoo.recipes("cpu", family=None)} == in_names | cifar_names
+    strength_names = {r.name for r in zoo.recipes("cpu", family="strength")}  # issue 20's strength sweep
+    assert {r.name for r in zoo.recipes("cpu", family=None)} == in_names | cifar_names | strength_names
     for tier, size in imagenette.TIER_SIZE_PX.items():
         rs = zoo.recipes(tier, family="imagenette")
         assert {r.group for r in rs} == {"base", "blur", "adv", "crp", "pca"}

@@ -8,8 +8,11 @@
     python tools/book.py vendor                        # fetch MathJax / require.js / widget manager
 
 Chapters are jupytext MyST notebooks ``book/*.md`` listed in ``_toc.yml``. Each has a code cell tagged
-``parameters`` holding at least ``tier = "smoke"``; papermill injects the tier asked for (in a cell
-tagged ``remove-cell``, so the HTML hides it). Executed notebooks go to ``book/_executed/<tier>/``
+``parameters`` and ``remove-cell`` (papermill finds it by the first tag, the HTML hides it by the second)
+holding at least ``tier = "smoke"``; papermill injects the tier asked for (in a cell also tagged
+``remove-cell``). The kernels run with ``$LOWFREQ_STATIC_BOOK=1``, so the chapters leave out their live
+ipywidgets explorers (``lowfreq.report.widgets.live_explorers``): a build whose pages still embed a widget
+fails. Executed notebooks go to ``book/_executed/<tier>/``
 with a ``lowfreq_book`` metadata block (source sha256, tier, library hash, time); a chapter is
 executed again only when its source, the tier or the library source (``lib/lowfreq/**.py``) changed,
 or with --force. A failing chapter is reported (name, error, the notebook holding the traceback:
@@ -34,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import hashlib
 import html.parser
 import json
@@ -48,13 +52,15 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Iterable, Iterator, Sequence
 
 REPO = Path(__file__).resolve().parents[1]
 TIERS = ("smoke", "cpu", "full")
 META_KEY = "lowfreq_book"
 META_VERSION = 1
 EXECUTED = Path("book") / "_executed"
+#: the book's own Sphinx extension (lowfreq_html.py) and favicon, copied to <build src>/_lowfreq_site/
+SITE_FILES = Path(__file__).resolve().parent / "book_site"
 
 Log = Callable[[str], None]
 
@@ -171,8 +177,12 @@ def check_source(chapter: Chapter) -> object:
         nb = jupytext.read(chapter.path, fmt="md:myst")
     except Exception as exc:  # noqa: BLE001 - any reader error is a broken source; say which chapter, in one line
         raise BookError(f"{where}: not a readable MyST notebook ({type(exc).__name__}: {_one_line(exc)[:300]})") from None
-    if not any(c.cell_type == "code" and "parameters" in c.get("metadata", {}).get("tags", []) for c in nb.cells):
+    params = [c for c in nb.cells if c.cell_type == "code" and "parameters" in c.get("metadata", {}).get("tags", [])]
+    if not params:
         raise BookError(f"{where}: no code cell tagged 'parameters' (the tier is injected there)")
+    if any("remove-cell" not in c.metadata.get("tags", []) for c in params):
+        raise BookError(f"{where}: tag its parameters cell `:tags: [parameters, remove-cell]` so that the HTML hides it "
+                        "(papermill finds it by the 'parameters' tag alone)")
     return nb
 
 
@@ -258,6 +268,26 @@ class ChapterRun:
     notebook: Path | None = None
 
 
+#: set to "1" for the kernels that execute the chapters (lowfreq.report.widgets.STATIC_BOOK_ENV): the chapters then
+#: leave out their live ipywidgets explorers, which the static HTML could only show dead (no kernel behind them)
+STATIC_BOOK_ENV = "LOWFREQ_STATIC_BOOK"
+
+
+@contextlib.contextmanager
+def _static_book_env() -> Iterator[None]:
+    """$LOWFREQ_STATIC_BOOK=1 while a chapter's kernel starts (it inherits this process's environment), then as before:
+    a caller in the same process (a test) keeps its live explorers."""
+    old = os.environ.get(STATIC_BOOK_ENV)
+    os.environ[STATIC_BOOK_ENV] = "1"
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop(STATIC_BOOK_ENV, None)
+        else:
+            os.environ[STATIC_BOOK_ENV] = old
+
+
 def _kernel_env(lib_dir: Path) -> None:
     # the kernel inherits this process's environment: make it import the checkout's library
     lib = str(lib_dir.resolve())
@@ -285,9 +315,10 @@ def _same_literal(text: str, value: object) -> bool:
 
 
 def _tag_injected(nb: object, parameters: dict | None = None) -> None:
-    """Hide papermill's injected cell in the HTML, and make the visible ``parameters`` cell show the
-    values the chapter actually ran with: each injected ``name = value`` line replaces the default's
-    line, with the default kept in a comment (a reader of the cpu book must not see ``tier = "smoke"``)."""
+    """Hide papermill's injected cell in the HTML, and make the ``parameters`` cell (hidden in the HTML too,
+    but read in the executed notebook) show the values the chapter actually ran with: each injected
+    ``name = value`` line replaces the default's line, with the default kept in a comment (a reader of the
+    cpu notebook must not see ``tier = "smoke"``)."""
     for cell in nb.cells:  # type: ignore[attr-defined]
         tags = cell.get("metadata", {}).get("tags", [])
         if "injected-parameters" in tags and "remove-cell" not in tags:
@@ -337,12 +368,13 @@ def execute_chapter(root: Path, chapter: Chapter, tier: str, *, lib_hash: str, t
     tmp = Path(tmp_name)
     t0 = time.perf_counter()
     try:
-        papermill.execute_notebook(
-            nb, str(tmp), parameters={"tier": tier}, kernel_name=kernel, progress_bar=False,
-            cwd=str(chapter.path.parent), execution_timeout=timeout, language="python",
-            # the kernel's own log: errors only (not its warning about local TCP transport)
-            extra_arguments=["--IPKernelApp.log_level=ERROR"],
-        )
+        with _static_book_env():
+            papermill.execute_notebook(
+                nb, str(tmp), parameters={"tier": tier}, kernel_name=kernel, progress_bar=False,
+                cwd=str(chapter.path.parent), execution_timeout=timeout, language="python",
+                # the kernel's own log: errors only (not its warning about local TCP transport)
+                extra_arguments=["--IPKernelApp.log_level=ERROR"],
+            )
     except Exception as exc:  # a failing chapter must not stop the others
         secs = time.perf_counter() - t0
         if tmp.exists() and tmp.stat().st_size:
@@ -635,10 +667,27 @@ def external_resources(html_dir: Path) -> list[tuple[str, str, str]]:
     return out
 
 
+# ============================================================================ live widgets
+_WIDGET_MIMETYPES = ("application/vnd.jupyter.widget-view+json", "application/vnd.jupyter.widget-state+json")
+
+
+def live_widget_pages(html_dir: Path) -> list[str]:
+    """The built pages that embed a live ipywidget (a widget view or widget state): in the static book no
+    kernel runs it, so its controls would move nothing (the chapters show their precomputed explorers)."""
+    out = []
+    for page in sorted(html_dir.rglob("*.html")):
+        if "_vendor" in page.relative_to(html_dir).parts:
+            continue
+        text = page.read_text(encoding="utf-8", errors="replace")
+        if any(m in text for m in _WIDGET_MIMETYPES):
+            out.append(page.relative_to(html_dir).as_posix())
+    return out
+
+
 # ============================================================================ build
 def assemble_source(root: Path, tier: str, src: Path, site_assets: Path) -> list[Chapter]:
-    """Write the generated book source `src`: config, toc, executed notebooks, other book files and
-    the `_vendor_site` link to the vendored assets."""
+    """Write the generated book source `src`: config, toc, executed notebooks, other book files, the
+    `_vendor_site` link to the vendored assets and `_lowfreq_site` (the book's Sphinx extension and icon)."""
     shutil.rmtree(src, ignore_errors=True)
     src.mkdir(parents=True)
     for name in ("_config.yml", "_toc.yml"):
@@ -659,6 +708,8 @@ def assemble_source(root: Path, tier: str, src: Path, site_assets: Path) -> list
         dst.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(executed_path(root, c, tier), dst)
     (src / "_vendor_site").symlink_to(site_assets.resolve(), target_is_directory=True)
+    # the book's own Sphinx extension and icon (see _config.yml): from this tool's folder, so any book root has them
+    shutil.copytree(SITE_FILES, src / "_lowfreq_site", ignore=shutil.ignore_patterns("__pycache__"))
     return chs
 
 
@@ -711,6 +762,11 @@ def build(
     if ext and not allow_external:
         lines = "\n".join(f"  {p}: <{t}> {u}" for p, t, u in ext[:20])
         raise BookError(f"the built pages load {len(ext)} resource(s) from the network (the book must work offline):\n{lines}")
+    dead = live_widget_pages(html_dir)
+    if dead:
+        raise BookError(f"{len(dead)} built page(s) embed a live ipywidget that no kernel runs there ({', '.join(dead)}): "
+                        "show live explorers through lowfreq.report.widgets.live_explorers, which leaves them out of the "
+                        "static book, and execute again (FORCE=1)")
     link = build_dir / "html"
     if link.is_symlink() or not link.exists():
         link.unlink(missing_ok=True)

@@ -38,8 +38,9 @@ def add_parser(subparsers: Any) -> None:
         q = sub.add_parser(cmd, help=help_)
         q.add_argument("names", nargs="*", help="model names (default: every zoo recipe of the tier)")
         q.add_argument("--tier", default=DEFAULT_TIER, choices=TIERS)
-        q.add_argument("--family", default="cifar10", choices=("cifar10", "imagenette"),
-                       help="which zoo when no names are given: cifar10 (Figs 2-5, default) or imagenette (the Fig 6 stand-in, in_*)")
+        q.add_argument("--family", default="cifar10", choices=zoo.FAMILIES,
+                       help="which zoo when no names are given: cifar10 (Figs 2-5, default), imagenette (the Fig 6 stand-in, "
+                            "in_*) or strength (the strength sweep of issue 20, e12_* and air_*)")
         q.add_argument("--threads", type=int, default=None, help="torch CPU threads")
         q.add_argument("--results", default=None, metavar="DIR",
                        help="the results cache (default: $LOWFREQ_RESULTS_DIR, else results/ of the checkout)")

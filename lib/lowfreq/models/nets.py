@@ -31,6 +31,10 @@ __all__ = [
     "imagenette_cnn",
     "resnet50_imagenette",
     "ImagenetteLogits",
+    "AIRBENCH_WIDTHS",
+    "AirbenchNet",
+    "airbench_net",
+    "patch_whitening",
 ]
 
 
@@ -317,3 +321,112 @@ class ImagenetteLogits(nn.Module):
         if out.shape[-1] <= int(self.indices.max()):
             raise ValueError(f"ImagenetteLogits: the model returns {out.shape[-1]} logits, expected ImageNet's 1000")
         return out.index_select(-1, self.indices)
+
+
+# --------------------------------------------------------------------------- the airbench-style net
+# After Jordan (2024), "94% on CIFAR-10 in 3.29 seconds on a single GPU" (arXiv:2404.00498; code:
+# github.com/KellerJordan/cifar10-airbench, airbench94). Our own code of its layout: a frozen 2x2
+# patch-whitening convolution (weights from the eigenvectors of the training images' patch covariance,
+# and their negatives), GELU, three conv groups [3x3 conv, 2x2 max-pool, BN, GELU, 3x3 conv, BN, GELU],
+# a 3x3 max-pool, a bias-free linear head scaled by 1/9. BatchNorm: weight frozen at 1, bias trained,
+# momentum 0.6 in airbench's convention (PyTorch momentum 0.4), eps 1e-12; convs start as Dirac identities
+# on their first in-channels. Airbench's widths are 64/256/256; AIRBENCH_WIDTHS is the half width the
+# strength sweep trains on 2 CPU cores (issue 20).
+#: The strength sweep's widths (half of airbench94's 64/256/256).
+AIRBENCH_WIDTHS = (32, 128, 128)
+#: Airbench's eps added to the patch covariance's eigenvalues before scaling (init_whitening_conv).
+WHITEN_EPS = 5e-4
+
+
+def _airbench_bn(channels: int) -> nn.BatchNorm2d:
+    bn = nn.BatchNorm2d(channels, eps=1e-12, momentum=1 - 0.6)
+    bn.weight.requires_grad = False
+    return bn
+
+
+def _airbench_conv(c_in: int, c_out: int) -> nn.Conv2d:
+    conv = nn.Conv2d(c_in, c_out, 3, padding="same", bias=False)
+    with torch.no_grad():
+        nn.init.dirac_(conv.weight[: min(c_in, c_out)])
+    return conv
+
+
+class _ConvGroup(nn.Module):
+    def __init__(self, c_in: int, c_out: int) -> None:
+        super().__init__()
+        self.conv1 = _airbench_conv(c_in, c_out)
+        self.norm1 = _airbench_bn(c_out)
+        self.conv2 = _airbench_conv(c_out, c_out)
+        self.norm2 = _airbench_bn(c_out)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = F.gelu(self.norm1(F.max_pool2d(self.conv1(x), 2)))
+        return F.gelu(self.norm2(self.conv2(x)))
+
+
+def patch_whitening(x: torch.Tensor, *, patch_px: int = 2, eps: float = WHITEN_EPS) -> torch.Tensor:
+    """Airbench's whitening filters for images `x` (N, C, H, W), already normalized: the eigenvectors of
+    the covariance (second moment, as airbench) of all patch_px x patch_px patches, each divided by
+    sqrt(eigenvalue + eps), largest first, then their negatives: (2 C p^2, C, p, p)."""
+    c = x.shape[1]
+    patches = x.unfold(2, patch_px, 1).unfold(3, patch_px, 1).transpose(1, 3).reshape(-1, c * patch_px * patch_px).double()
+    cov = patches.T @ patches / patches.shape[0]
+    eigenvalues, eigenvectors = torch.linalg.eigh(cov)
+    filters = (eigenvectors.T / torch.sqrt(eigenvalues.clamp_min(0) + eps)[:, None]).flip(0)
+    filters = filters.reshape(-1, c, patch_px, patch_px).float()
+    return torch.cat([filters, -filters])
+
+
+class AirbenchNet(nn.Module):
+    """The airbench-style net (Jordan 2024; see the section comment): normalize, a frozen 2x2
+    patch-whitening conv with a trained bias, GELU, three conv groups of `widths`, 3x3 max-pool, a
+    bias-free linear head times 1/9. Takes [0, 1] images (N, C, 32, 32). Call :meth:`init_whitening`
+    with training images (as the net sees them) before training; until then the whitening conv is zero."""
+
+    def __init__(
+        self,
+        widths: Sequence[int] = AIRBENCH_WIDTHS,
+        *,
+        num_classes: int = 10,
+        in_channels: int = 3,
+        mean: Sequence[float] = IMAGENET_MEAN,
+        std: Sequence[float] = IMAGENET_STD,
+    ) -> None:
+        super().__init__()
+        m, s = stats_for(in_channels, mean, std)
+        self.normalize = Normalize(m, s)
+        self.whiten = nn.Conv2d(in_channels, 2 * in_channels * 4, 2, padding=0, bias=True)
+        with torch.no_grad():
+            self.whiten.weight.zero_()
+            self.whiten.bias.zero_()
+        self.whiten.weight.requires_grad = False
+        c, groups = self.whiten.out_channels, []
+        for w in widths:
+            groups.append(_ConvGroup(c, w))
+            c = w
+        self.groups = nn.ModuleList(groups)
+        self.fc = nn.Linear(c, num_classes, bias=False)
+
+    @torch.no_grad()
+    def init_whitening(self, x: torch.Tensor) -> None:
+        """Set the whitening filters from [0, 1] images `x` (N, C, H, W): :func:`patch_whitening` of
+        their normalized patches (airbench uses 5,000 training images)."""
+        self.whiten.weight.copy_(patch_whitening(self.normalize(x.float()), patch_px=self.whiten.kernel_size[0]))
+
+    def forward_features(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """Outputs of the three conv groups."""
+        out = F.gelu(self.whiten(self.normalize(x)))
+        feats = []
+        for g in self.groups:
+            out = g(out)
+            feats.append(out)
+        return feats
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = F.max_pool2d(self.forward_features(x)[-1], 3)
+        return self.fc(torch.flatten(out, 1)) / 9
+
+
+def airbench_net(num_classes: int = 10, in_channels: int = 3, widths: Sequence[int] = AIRBENCH_WIDTHS) -> AirbenchNet:
+    """The airbench-style net at `widths` (see :class:`AirbenchNet`)."""
+    return AirbenchNet(widths, num_classes=num_classes, in_channels=in_channels)

@@ -3,10 +3,21 @@
 This module owns the claims and nothing else: their texts (:data:`CLAIM_TEXTS`), the verdicts
 (:data:`HOLDS`, :data:`FAILS`, :data:`NOT_RESOLVED`, :data:`NOT_TESTED`), the result of one check (:class:`ClaimResult`),
 the rules that decide them (:func:`evaluate_claims`, and :func:`check_grouping` for the corruption
-grouping of S1 Table A) and :func:`verdict_counts`. It computes nothing and loads nothing: its inputs
-are gathered by :func:`lowfreq.report.rows.collect_inputs`, its table is
-:func:`lowfreq.report.tables.claims_table_markdown`, and the parabola it fits is the one of
-:mod:`lowfreq.report.stats`.
+grouping of S1 Table A), :func:`blur_curve` (the one blur-series curve every claim, figure and chapter
+uses) and :func:`verdict_counts`. It loads nothing: its inputs are gathered by
+:func:`lowfreq.report.rows.collect_inputs`, its table is :func:`lowfreq.report.tables.claims_table_markdown`,
+and the parabola it fits and bootstraps is the one of :mod:`lowfreq.report.stats`.
+
+The Fig 5b claims (and the Imagenette stand-in's inverted U) rest on :func:`blur_curve`: a quadratic
+through the seed-folded blur rows with a bootstrap that resamples what the records keep (per-model
+aggregates, not per-image outcomes): each blur model's training seeds, each seed's 4 pairing seeds for
+f_rev, and its corruption accuracy from the sampling distribution over its images (normal with
+variance p(1-p)/n_images, an upper bound for a mean of per-image accuracies: conservative); 2000
+resamples with a fixed seed, 95% percentile intervals. "Inverted U" holds when the interval of the
+leading coefficient lies below 0 and the vertex inside the series' f_rev range; it does not hold when
+the interval lies above 0, or below 0 with the vertex outside; otherwise it is not resolved. "Near"
+and "above" the curve compare a model's seed-folded accuracy (its seed spread, or one training's for
+one seed) with the curve's band, only for models inside the series' f_rev range.
 
 :func:`evaluate_claims` takes Table B rows (one dict per model with ``model``, ``group``,
 ``clean_acc``, ``corruption_acc``, ``mean_eps``, ``median_eps``, ``f05_cpp``, ``f_rev_nyq``; a value
@@ -53,12 +64,18 @@ import numpy as np
 from scipy import stats as scipy_stats
 
 from lowfreq.methods.corruptions import FREQUENCY_GROUPS
+from lowfreq.report import prose
 from lowfreq.report.paper import PAPER_BLUR_MODEL, ROBUST_GROUPS
 from lowfreq.report.stats import (
+    BOOTSTRAP_RESAMPLES,
+    BOOTSTRAP_SEED,
     SEED_TEST_ALPHA,
-    QuadraticFit,
+    CurveOffset,
+    QuadraticBootstrap,
     SeedSpread,
     SeedTest,
+    bootstrap_quadratic,
+    curve_offset,
     fold_s1_replicas,
     instance_sd,
     is_gray_row,
@@ -67,7 +84,7 @@ from lowfreq.report.stats import (
     seed_spread,
     seed_test,
     seed_values,
-    series_fit,
+    series_points,
 )
 
 __all__ = [
@@ -79,6 +96,8 @@ __all__ = [
     "CLAIM_TEXTS",
     "ClaimResult",
     "evaluate_claims",
+    "blur_curve",
+    "blur_curve_numbers",
     "verdict_counts",
     "check_grouping",
     "seed_test_text",
@@ -338,75 +357,169 @@ def _spearman(cid: str, text: str, rows: Sequence[Mapping[str, Any]], x_key: str
     return ClaimResult(cid, text, verdict, evidence, numbers)
 
 
-def _inverted_u(cid: str, text: str, rows: Sequence[Mapping[str, Any]], *, min_points: int) -> tuple[ClaimResult, QuadraticFit | None]:
-    series = [r for r in rows if r.get("group") == "blur"]
-    fit = series_fit(rows, group="blur", min_points=min_points)
-    if fit is None:
+def blur_curve(
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    min_points: int = 4,
+    n_resamples: int = BOOTSTRAP_RESAMPLES,
+    seed: int = BOOTSTRAP_SEED,
+) -> QuadraticBootstrap | None:
+    """The blur series' curve, the one every claim, figure and chapter uses: the quadratic of corruption
+    accuracy (fraction) vs f_rev (fraction of Nyquist) through the colour blur-group rows (seed-folded
+    rows: each point the mean over its seeds) with its bootstrap
+    (:func:`lowfreq.report.stats.bootstrap_quadratic` over the points' training seeds, their pairing
+    seeds and their images; `n_resamples` resamples drawn with `seed`). None when fewer than
+    max(3, `min_points`) blur models have both values or their f_rev take fewer than 3 distinct values."""
+    points = series_points([r for r in rows if not is_gray_row(r)], group="blur")
+    if len(points) < max(3, min_points) or len({float(np.mean(p.x)) for p in points}) < 3:
+        return None
+    return bootstrap_quadratic(points, n_resamples=n_resamples, seed=seed)
+
+
+def blur_curve_numbers(curve: QuadraticBootstrap | None) -> dict[str, Any]:
+    """The numbers of :func:`blur_curve` that chapters quote, the same in every chapter: ``curve_a`` and its 95%
+    interval ``curve_a_lo``, ``curve_a_hi``; ``curve_vertex`` (f_rev, fraction of Nyquist) with
+    ``curve_vertex_lo``, ``curve_vertex_hi`` (the maximum's interval, +-inf when unbounded);
+    ``curve_peak`` (accuracy at the vertex, %); ``curve_f_lo``, ``curve_f_hi`` (the series' f_rev
+    range); ``curve_n`` models, ``curve_resamples``; and ``curve_sentence``, how the curve opens and
+    where its vertex lies, in words that follow the signs (:mod:`lowfreq.report.prose`). NaN (and an
+    empty sentence) without a curve."""
+    if curve is None:
+        return {k: math.nan for k in ("curve_a", "curve_a_lo", "curve_a_hi", "curve_vertex", "curve_vertex_lo",
+                                      "curve_vertex_hi", "curve_peak", "curve_f_lo", "curve_f_hi")} | {
+            "curve_n": 0, "curve_resamples": 0, "curve_sentence": ""}
+    f = curve.fit
+    (a_lo, a_hi), (v_lo, v_hi) = curve.a_ci, curve.vertex_ci
+    vci = f"{v_lo:.3f}..{v_hi:.3f}" if math.isfinite(v_lo) and math.isfinite(v_hi) else "unbounded"
+    sentence = (f"The quadratic through the {prose.count(f.n_points, 'blur model')} has leading coefficient "
+                f"{f.a:+.2f} (95% interval {a_lo:+.2f} to {a_hi:+.2f}) and {prose.opens(f.a)}; its vertex, a "
+                f"{prose.extremum(f.a)}, lies at f_rev = {f.vertex:.3f}, "
+                f"{prose.inside_range(f.vertex, f.x_min, f.x_max, what='the series range')}; the interval of the maximum's "
+                f"position is {vci}.")
+    return {"curve_a": f.a, "curve_a_lo": a_lo, "curve_a_hi": a_hi, "curve_vertex": f.vertex, "curve_vertex_lo": v_lo,
+            "curve_vertex_hi": v_hi, "curve_peak": 100 * float(f(f.vertex)) if math.isfinite(f.vertex) else math.nan,
+            "curve_f_lo": f.x_min, "curve_f_hi": f.x_max, "curve_n": f.n_points, "curve_resamples": curve.n_resamples,
+            "curve_sentence": sentence}
+
+
+def _interval(lo: float, hi: float, fmt: str) -> str:
+    """'lo..hi' in `fmt`, 'unbounded' where an end is infinite."""
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        return "unbounded"
+    return f"{lo:{fmt}}..{hi:{fmt}}"
+
+
+def _inverted_u(cid: str, text: str, rows: Sequence[Mapping[str, Any]], *, min_points: int, n_resamples: int,
+                seed: int) -> tuple[ClaimResult, QuadraticBootstrap | None]:
+    """The blur series is an inverted U: :func:`blur_curve`'s leading coefficient has a 95% interval below
+    0 and its vertex lies inside the series' f_rev range (holds); the interval above 0, or below 0 with
+    the vertex outside the range (does not hold); otherwise not resolved at this tier."""
+    series = [r for r in rows if r.get("group") == "blur" and not is_gray_row(r)]
+    boot = blur_curve(rows, min_points=min_points, n_resamples=n_resamples, seed=seed)
+    if boot is None:
         have = [str(r["model"]) for r in series if row_value(r, "f_rev_nyq") is not None and row_value(r, "corruption_acc") is not None]
-        return _not_tested(cid, text, f"{len(have)} blur model(s) with both f_rev and corruption accuracy "
+        return _not_tested(cid, text, f"{prose.count(len(have), 'blur model')} with both f_rev and corruption accuracy "
                                       f"(need {max(3, min_points)} with 3 distinct f_rev).", n=len(have)), None
-    numbers = {"a": fit.a, "b": fit.b, "c": fit.c, "vertex_nyq": fit.vertex, "f_range_nyq": [fit.x_min, fit.x_max],
-               "rms_acc": fit.rms, "n": fit.n_points, "models": list(fit.labels)}
+    fit = boot.fit
+    a_lo, a_hi = boot.a_ci
+    v_lo, v_hi = boot.vertex_ci
+    inside = boot.inside(fit.vertex)
+    ci_inside = math.isfinite(v_lo) and math.isfinite(v_hi) and boot.inside(v_lo) and boot.inside(v_hi)
     peak = float(fit(fit.vertex)) if math.isfinite(fit.vertex) else float("nan")
-    numbers["acc_at_vertex"] = peak
-    shape = (f"quadratic fit through {fit.n_points} blur models: leading coefficient a = {fit.a:+.3g}, "
-             f"vertex at f_rev = {fit.vertex:.3f}")
-    if fit.interior_maximum:
-        ev = shape + f" (accuracy {_fmt('corruption_acc', peak)}), inside the series' range {fit.x_min:.3f}..{fit.x_max:.3f}."
-        return ClaimResult(cid, text, HOLDS, ev[0].upper() + ev[1:], numbers), fit
-    why = "a ≥ 0: not a maximum" if fit.a >= 0 else f"the maximum lies outside the series' range {fit.x_min:.3f}..{fit.x_max:.3f}"
-    ev = shape + f" — {why}."
-    return ClaimResult(cid, text, FAILS, ev[0].upper() + ev[1:], numbers), fit
+    seeds = boot.n_seeds
+    numbers = {"a": fit.a, "b": fit.b, "c": fit.c, "a_ci": [a_lo, a_hi], "vertex_nyq": fit.vertex,
+               "vertex_ci_nyq": [v_lo, v_hi], "share_maximum": boot.share_maximum, "f_range_nyq": [fit.x_min, fit.x_max],
+               "rms_acc": fit.rms, "n": fit.n_points, "models": list(fit.labels), "n_seeds": seeds,
+               "acc_at_vertex": peak, "vertex_inside": inside, "vertex_ci_inside": ci_inside,
+               "n_resamples": boot.n_resamples, "seed": boot.seed, "level": boot.level}
+    rng = f"the series' f_rev range {fit.x_min:.3f}..{fit.x_max:.3f}"
+    ext = prose.extremum(fit.a)
+    shape = (f"quadratic fit through {prose.count(fit.n_points, 'blur model')} ({prose.count(sum(seeds.values()), 'seed')}): "
+             f"leading coefficient a = {fit.a:+.3g} (95% interval {_interval(a_lo, a_hi, '+.3g')}), so it {prose.opens(fit.a)}; "
+             f"its vertex, a {ext}, at f_rev = {fit.vertex:.3f} is "
+             f"{prose.inside_range(fit.vertex, fit.x_min, fit.x_max, what='the series range')}; the maximum's 95% interval is "
+             f"{_interval(v_lo, v_hi, '.3f')} ({100 * boot.share_maximum:.1f}% of resamples open downward)")
+    if a_hi < 0 and inside:
+        verdict = HOLDS
+        why = (f"The interval of a lies below 0 and the maximum ({_fmt('corruption_acc', peak)}) inside {rng}"
+               + ("" if ci_inside else ", though the maximum's interval reaches beyond it"))
+    elif a_lo > 0:
+        verdict, why = FAILS, "The interval of a lies above 0: a U, not an inverted U"
+    elif a_hi < 0:
+        verdict, why = FAILS, f"The interval of a lies below 0, but the maximum lies outside {rng}"
+    else:
+        verdict, why = NOT_RESOLVED, "The interval of a holds 0: this series cannot tell which way the curve opens"
+    ev = f"{shape}. {why}. {boot.method()}."
+    return ClaimResult(cid, text, verdict, ev[0].upper() + ev[1:], numbers), boot
 
 
-def _relative_to_curve(cid: str, text: str, rows: Sequence[Mapping[str, Any]], fit: QuadraticFit | None, groups: Sequence[str],
-                       *, above: bool, blur_model: str, tol_floor: float, rms_factor: float,
-                       max_extrapolation: float) -> ClaimResult:
-    if fit is None:
+def _fmt_offset(name: str, off: CurveOffset) -> str:
+    """'pca +1.2 points (95% interval -0.5..+2.9, n=2 seeds): on the curve'."""
+    seeds = prose.count(off.n, "seed") + ("; one training's spread" if off.instance else "")
+    if off.lo is None or off.hi is None:
+        return f"{name} {100 * off.diff:+.1f} points ({seeds}, no spread to compare with)"
+    where = {"above": "above the band", "below": "below the band", "on": "on the curve"}[off.side]
+    return f"{name} {100 * off.diff:+.1f} points (95% interval {100 * off.lo:+.1f}..{100 * off.hi:+.1f}, {seeds}): {where}"
+
+
+def _relative_to_curve(cid: str, text: str, rows: Sequence[Mapping[str, Any]], boot: QuadraticBootstrap | None,
+                       groups: Sequence[str], *, above: bool, blur_model: str,
+                       instance: Mapping[str, Any] | None = None) -> ClaimResult:
+    """The models of `groups` (colour Table B rows) lie above the blur curve (`above`) or on it. Only the
+    models whose f_rev lies inside the series' range are judged (the others are listed as outside: the
+    curve is not extrapolated); each is :func:`lowfreq.report.stats.curve_offset` of its seed values
+    against the curve's bootstrap (a one-seed model with the `instance` record's spread). A model
+    resolved on the wrong side (below, or off the curve for "near") breaks the claim; an interval that
+    cannot decide (holding 0 for "above", no spread) leaves it not resolved at this tier."""
+    if boot is None:
         return _not_tested(cid, text, "no blur-series curve (see the inverted-U claim).")
+    fit = boot.fit
     table = [r for r in _table_b(rows, blur_model) if not is_gray_row(r) and r.get("group") in groups]
-    pts = {str(r["model"]): (row_value(r, "f_rev_nyq"), row_value(r, "corruption_acc")) for r in table}
-    missing = [n for n, (f, a) in pts.items() if f is None or a is None]
-    pts = {n: (f, a) for n, (f, a) in pts.items() if f is not None and a is not None}
-    tol = max(tol_floor, rms_factor * fit.rms)
-    lo, hi = fit.extrapolation_window(max_extrapolation)
-    too_far = {n: f for n, (f, _) in pts.items() if not lo <= f <= hi}
-    pts = {n: v for n, v in pts.items() if n not in too_far}
-    far_note = (f"too far from the blur series' f_rev range {fit.x_min:.3f}..{fit.x_max:.3f} to compare "
-                f"(allowed {lo:.3f}..{hi:.3f}): " + ", ".join(f"{n} ({f:.3f})" for n, f in too_far.items())) if too_far else ""
-    if not pts:
-        why = (f"no {'/'.join(groups)} model with f_rev and corruption accuracy" if not too_far else
-               f"every {'/'.join(groups)} model is {far_note}")
+    pts = {str(r["model"]): (row_value(r, "f_rev_nyq"), seed_values(r, "corruption_acc")) for r in table}
+    missing = [n for n, (f, a) in pts.items() if f is None or not a]
+    pts = {n: (f, a) for n, (f, a) in pts.items() if f is not None and a}
+    outside = {n: f for n, (f, _) in pts.items() if not boot.inside(f)}
+    inside = {n: v for n, v in pts.items() if n not in outside}
+    rng = f"the blur series' f_rev range {fit.x_min:.3f}..{fit.x_max:.3f}"
+    out_note = (f"outside {rng} (not judged: the curve is not extrapolated): "
+                + prose.name_list([f"{n} ({f:.3f})" for n, f in outside.items()], limit=6)) if outside else ""
+    label = "/".join(groups)
+    numbers: dict[str, Any] = {"groups": list(groups), "f_range_nyq": [fit.x_min, fit.x_max], "outside": outside,
+                               "missing": missing, "offsets": {}}
+    if not inside:
+        why = f"no {label} model with f_rev and corruption accuracy" if not outside else f"every {label} model lies {out_note}"
         if missing:
             why += f" (missing: {_short_list(missing)})"
-        return _not_tested(cid, text, why + ".", tolerance_acc=tol, too_far=too_far, missing=missing)
+        return _not_tested(cid, text, why + ".", **numbers)
     groups_of = {str(r["model"]): r.get("group") for r in table}
-    if all(groups_of.get(n) == "blur" for n in pts):  # the blur model is a point of the series itself
-        return _not_tested(cid, text, "only blur models, which are points of the series itself, could be compared"
-                           + (f"; {far_note}" if far_note else "") + (f" (missing: {_short_list(missing)})" if missing else "") + ".",
-                           tolerance_acc=tol, too_far=too_far, missing=missing)
-    res = {n: a - float(fit(f)) for n, (f, a) in pts.items()}
-    outside = [n for n, (f, _) in pts.items() if not fit.x_min <= f <= fit.x_max]
+    if all(groups_of.get(n) == "blur" for n in inside):  # the blur model is a point of the series itself
+        return _not_tested(cid, text, "only blur models, which are points of the series itself, lie inside the range"
+                           + (f"; {out_note}" if out_note else "") + (f" (missing: {_short_list(missing)})" if missing else "") + ".",
+                           **numbers)
+    inst = instance_sd(instance, "corruption_acc")
+    offsets = {n: curve_offset(boot, x=f, values=v, instance=inst) for n, (f, v) in inside.items()}
+    numbers["offsets"] = {n: o._asdict() for n, o in offsets.items()}
     if above:
-        bad = [n for n, r in res.items() if not r > tol]
-        rel = "above the curve by more than"
+        bad = [n for n, o in offsets.items() if o.side == "below"]
+        open_ = [n for n, o in offsets.items() if o.side in ("on", "open")]
+        broken = "below the curve"
     else:
-        bad = [n for n, r in res.items() if not abs(r) <= tol]
-        rel = "within"
-    numbers = {"residual_acc": res, "tolerance_acc": tol, "rms_acc": fit.rms, "extrapolated": outside, "missing": missing,
-               "too_far": too_far, "groups": list(groups)}
-    detail = ", ".join(f"{n} {100 * r:+.1f}" for n, r in res.items())
-    ev = (f"Accuracy minus the blur curve at the model's f_rev (points): {detail}; tolerance ±{100 * tol:.1f} points "
-          f"(max of {100 * tol_floor:.0f} and {rms_factor:g} × the series' RMS residual {100 * fit.rms:.1f}).")
+        bad = [n for n, o in offsets.items() if o.side in ("above", "below")]
+        open_ = [n for n, o in offsets.items() if o.side == "open"]
+        broken = "off the curve"
+    numbers.update(violations=bad, unresolved=open_)
+    ev = ("Corruption accuracy minus the blur curve at the model's f_rev, against the curve's 95% band "
+          "(each model's seed spread with Student's t; a one-seed model with one training's spread): "
+          + "; ".join(_fmt_offset(n, o) for n, o in offsets.items()) + ".")
     if bad:
-        ev += f" Not {rel} the tolerance: {_short_list(bad)}."
+        ev += f" {prose.name_list(bad)} {prose.verb(len(bad), 'is', 'are')} {broken}."
+    if open_:
+        ev += f" Not resolved at this tier: {prose.name_list(open_)}."
     if outside:
-        ev += f" Extrapolated beyond the series' f_rev range: {_short_list(outside)}."
-    if too_far:
-        ev += f" Left out, {far_note}."
+        ev += f" {prose.count(len(outside), 'model')} {prose.verb(len(outside), 'lies', 'lie')} {out_note}."
     if missing:
         ev += f" Missing: {_short_list(missing)}."
-    return ClaimResult(cid, text, FAILS if bad else HOLDS, ev, numbers)
+    return ClaimResult(cid, text, FAILS if bad else (NOT_RESOLVED if open_ else HOLDS), ev, numbers)
 
 
 # =========================================================================== the neural group
@@ -580,7 +693,8 @@ def _high_freq_gain(cid: str, text: str, rows: Sequence[Mapping[str, Any]], corr
 
 # =========================================================================== ImageNet (Fig 6)
 def _imagenet_claims(rows: Sequence[Mapping[str, Any]] | None, *, min_models: int, min_points: int,
-                     note: str = "", instance: Mapping[str, Any] | None = None) -> list[ClaimResult]:
+                     note: str = "", instance: Mapping[str, Any] | None = None,
+                     n_resamples: int = BOOTSTRAP_RESAMPLES, seed: int = BOOTSTRAP_SEED) -> list[ClaimResult]:
     texts = {
         "in_eps_vs_f05": "ImageNet: minimal ε falls as f_0.5 rises — a negative correlation (Fig 6a).",
         "in_crp_better": "ImageNet: corruption-robust (crp) models have higher ImageNet-C accuracy and smaller f_rev than the baseline (Fig 6b).",
@@ -623,7 +737,8 @@ def _imagenet_claims(rows: Sequence[Mapping[str, Any]] | None, *, min_models: in
         out.append(ClaimResult(cid, texts[cid], FAILS if bad else (NOT_RESOLVED if open_ else HOLDS), ev,
                                {"baseline": {k: v for k, v in b_seeds.items()}, "models": vals, "violations": bad,
                                 "unresolved": open_, "tests": tests}))
-    u, _ = _inverted_u("in_inverted_u", texts["in_inverted_u"], rows, min_points=min_points)
+    u, _ = _inverted_u("in_inverted_u", texts["in_inverted_u"], rows, min_points=min_points, n_resamples=n_resamples,
+                       seed=seed)
     out.append(u)
     if note:  # say where the rows come from (e.g. a stand-in data set)
         out = [ClaimResult(c.id, c.text, c.verdict, f"{note}: {c.evidence}", c.numbers) for c in out]
@@ -666,9 +781,8 @@ def evaluate_claims(
     gray_baseline_prefix: str = "base_gray",
     min_models: int = 4,
     min_blur_points: int = 4,
-    near_tol_acc: float = 0.03,
-    rms_factor: float = 2.0,
-    max_extrapolation: float = 0.5,
+    n_resamples: int = BOOTSTRAP_RESAMPLES,
+    bootstrap_seed: int = BOOTSTRAP_SEED,
     instance_spread: Mapping[str, Any] | None = None,
 ) -> list[ClaimResult]:
     """Check every claim of the paper on Table B rows; one ClaimResult per claim, in a fixed order.
@@ -682,18 +796,17 @@ def evaluate_claims(
     starts their evidence (e.g. "On the Imagenette stand-in"). blur_model: the Table B
     blur model (the other blur models only trace the Fig 5b curve). neural_populations: (name, model
     prefix) pairs, the first the one expected to act more strongly. min_models: fewest models for a
-    rank correlation; min_blur_points: fewest blur models for the quadratic. A model is "near" the
-    blur curve when its accuracy is within max(near_tol_acc, rms_factor x the series' RMS residual);
-    the curve is used only up to `max_extrapolation` x the series' f_rev width beyond its range (a
-    model farther out is left out of the near/above claims, and said so). instance_spread: the record
+    rank correlation; min_blur_points: fewest blur models for the quadratic (:func:`blur_curve`, its
+    bootstrap drawn `n_resamples` times with `bootstrap_seed`). A model is above, below or on the blur
+    curve by the interval of its difference from the curve's band
+    (:func:`lowfreq.report.stats.curve_offset`), judged only when its f_rev lies inside the series'
+    range (the others are listed as outside, never extrapolated to). instance_spread: the record
     of ``bench/instance_spread.py`` (``rows.load_instance_spread``), the spread of one training that a
     side with one seed is given in :func:`lowfreq.report.stats.seed_test` (None: such comparisons are
     not resolved). Rows named ``<model>_s1`` are folded into ``<model>`` as its second seed.
     """
     if min_models < 3 or min_blur_points < 3:
         raise ValueError("evaluate_claims: min_models and min_blur_points must be >= 3 (a correlation or a quadratic needs 3 points)")
-    if near_tol_acc < 0 or rms_factor < 0 or max_extrapolation < 0:
-        raise ValueError("evaluate_claims: near_tol_acc, rms_factor and max_extrapolation must be >= 0")
     for r in rows:
         if "model" not in r or "group" not in r:
             raise ValueError(f"evaluate_claims: every row needs 'model' and 'group' (Table B rows), got keys {sorted(r)}")
@@ -710,11 +823,13 @@ def evaluate_claims(
     fig4 = [r for r in _table_b(rows, blur_model) if not is_gray_row(r) and (r.get("group") == "base" or r.get("group") in ROBUST_GROUPS)]
     out.append(_spearman("eps_vs_f05", T["eps_vs_f05"], fig4, "f05_cpp", "mean_eps", min_models=min_models))
     colour = [r for r in rows if not is_gray_row(r)]
-    u, fit = _inverted_u("inverted_u", T["inverted_u"], colour, min_points=min_blur_points)
+    u, curve = _inverted_u("inverted_u", T["inverted_u"], colour, min_points=min_blur_points, n_resamples=n_resamples,
+                           seed=bootstrap_seed)
     out.append(u)
-    curve_kw = dict(blur_model=blur_model, tol_floor=near_tol_acc, rms_factor=rms_factor, max_extrapolation=max_extrapolation)
-    out.append(_relative_to_curve("near_curve", T["near_curve"], rows, fit, ("adv", "blur", "pca"), above=False, **curve_kw))
-    out.append(_relative_to_curve("crp_above", T["crp_above"], rows, fit, ("crp",), above=True, **curve_kw))
+    out.append(_relative_to_curve("near_curve", T["near_curve"], rows, curve, ("adv", "blur", "pca"), above=False,
+                                  blur_model=blur_model, instance=instance_spread))
+    out.append(_relative_to_curve("crp_above", T["crp_above"], rows, curve, ("crp",), above=True,
+                                  blur_model=blur_model, instance=instance_spread))
     kw = dict(populations=neural_populations, baseline_prefix=gray_baseline_prefix)
     out.append(_neural_direction("neural_f05", T["neural_f05"], rows, "f05_cpp", lower=True, instance=instance_spread, **kw))
     out.append(_neural_direction("neural_f_rev", T["neural_f_rev"], rows, "f_rev_nyq", lower=True, instance=instance_spread, **kw))
@@ -726,7 +841,7 @@ def evaluate_claims(
     else:
         out.append(_not_tested("grouping_spectra", T["grouping_spectra"], "no corruption spectra were given."))
     out += _imagenet_claims(imagenet_rows, min_models=min_models, min_points=min_blur_points, note=imagenet_note,
-                            instance=instance_spread)
+                            instance=instance_spread, n_resamples=n_resamples, seed=bootstrap_seed)
     return out
 
 

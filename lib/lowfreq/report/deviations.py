@@ -82,21 +82,35 @@ def failed_attacks_text(censored: Mapping[str, stats.CensoredEps]) -> str:
 
 def blur_series_markdown(tiers: Sequence[str] = TIERS, *, folders: Folders | None = None) -> str:
     """A Markdown table of the blur series' σ-to-f_rev mapping at each tier that has hybrid records:
-    each blur model's σ (pixels of its own input) with its f_rev (fraction of Nyquist), and the base
-    model's f_rev beside it; the CIFAR-10 series and the Imagenette stand-in's. Loads committed records
-    only; '—' where a record is missing."""
-    def frev(name: str, tier: str) -> float | None:
-        try:
-            return float(experiments.probes.hybrid_result(name, tier, progress=False, load_only=True,
-                                                          folders=folders).f_rev_nyq)
-        except Exception:  # noqa: BLE001 - a missing record is a gap in the table
-            return None
+    each blur model's σ (pixels of its own input) with its f_rev (fraction of Nyquist; the mean over its
+    training seeds, their number named where there are several, as the Fig 5b curve uses it), and beside
+    the series the f_rev range of the adversarially trained, corruption-trained and (colour) baseline
+    models it should span, each a seed mean; the CIFAR-10 series and the Imagenette stand-in's. Loads
+    committed records only; '—' where a record is missing."""
+    def frev(name: str, tier: str) -> tuple[float, int] | None:
+        vals = []
+        for m in zoo.seed_replicas(name, tier):
+            try:
+                vals.append(float(experiments.probes.hybrid_result(m, tier, progress=False, load_only=True,
+                                                                   folders=folders).f_rev_nyq))
+            except Exception:  # noqa: BLE001 - a missing record is a gap in the table
+                continue
+        sp = stats.seed_spread(vals)
+        return None if sp is None else (sp.mean, sp.n)
 
-    lines = ["| tier | series | σ (px) → $f_{rev}$ (fraction of Nyquist) | base $f_{rev}$ |", "|---|---|---|---:|"]
+    def group_range(tier: str, group: str, family: str) -> str:
+        names = [r.name for r in zoo.recipes(tier, group=group, family=family) if "gray" not in r.name]
+        vals = [v[0] for v in (frev(n, tier) for n in names) if v is not None]
+        if not vals:
+            return "—"
+        return f"{min(vals):.3f}" if len(vals) == 1 else f"{min(vals):.3f}..{max(vals):.3f}"
+
+    lines = ["| tier | series | σ (px) → $f_{rev}$ (fraction of Nyquist) | adv $f_{rev}$ | crp $f_{rev}$ | base $f_{rev}$ |",
+             "|---|---|---|---:|---:|---:|"]
     for t in tiers:
         if tier_of(t).is_dry_run:
             continue
-        for family, base in (("cifar10", "base"), ("imagenette", "in_base")):
+        for family in ("cifar10", "imagenette"):
             try:
                 series = [r.name for r in zoo.recipes(t, group="blur", family=family)]
             except ValueError:
@@ -104,10 +118,11 @@ def blur_series_markdown(tiers: Sequence[str] = TIERS, *, folders: Folders | Non
             vals = {n: frev(n, t) for n in series}
             if not any(v is not None for v in vals.values()):
                 continue
-            cells = ", ".join(f"{zoo.blur_sigma_px(n, t):.2f} → {'—' if v is None else f'{v:.3f}'}"
+            cells = ", ".join(f"{zoo.blur_sigma_px(n, t):.2f} → "
+                              + ("—" if v is None else f"{v[0]:.3f}" + (f" ({v[1]} seeds)" if v[1] > 1 else ""))
                               for n, v in sorted(vals.items(), key=lambda kv: zoo.blur_sigma_px(kv[0], t)))
-            b = frev(base, t)
-            lines.append(f"| `{t}` | {'CIFAR-10' if family == 'cifar10' else 'Imagenette'} | {cells} | {'—' if b is None else f'{b:.3f}'} |")
+            ranges = " | ".join(group_range(t, g, family) for g in ("adv", "crp", "base"))
+            lines.append(f"| `{t}` | {'CIFAR-10' if family == 'cifar10' else 'Imagenette'} | {cells} | {ranges} |")
     if len(lines) == 2:
         return "No blur-series hybrid records are stored."
     return "\n".join(lines)

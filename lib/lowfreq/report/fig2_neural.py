@@ -196,7 +196,7 @@ def plot_accuracy_by_severity(
         color, ls = styles[n]
         ax.plot(x, y, "o", ls=ls, color=color, ms=3.5, lw=1.6, label=f"{n} (mean {100 * float(r['mean']):.1f}%)")
     ax.set_xlabel("corruption severity (0: clean)")
-    ax.set_ylabel("top-1 accuracy")
+    ax.set_ylabel("top-1 accuracy (fraction of images)")
     ax.set_ylim(0, 1)
     if present:
         ax.legend(fontsize=7, frameon=False)
@@ -231,7 +231,7 @@ def plot_success_rate(
                 label=f"{n}: ε50% = {e50_txt}/255, {a['mean_eps'] * 255:.2f} ± {a['std_eps'] * 255:.2f}/255")
     ax.axhline(0.5, color="0.6", lw=0.7, ls=":")
     ax.set_xlabel(r"perturbation budget $\epsilon$ ($L_\infty$, ×1/255)")
-    ax.set_ylabel("attack success rate")
+    ax.set_ylabel("attack success rate (fraction of images)")
     ax.set_ylim(0, 1.02)
     ax.set_xlim(left=0)
     if present:
@@ -258,8 +258,8 @@ def plot_similarity_pcs(decomps: Sequence[Any], *, n_components: int = 20) -> "F
         m = min(n_components, d.explained.size)
         ax.plot(np.arange(1, m + 1), np.cumsum(d.explained[:m]), "o-", ms=3, color=MODEL_COLORS.get("neural", "#1b7837"))
         ax.set_ylim(0, 1.02)
-        ax.set_xlabel("leading components", fontsize=8)
-        ax.set_ylabel("share of trace (cum.)", fontsize=8)
+        ax.set_xlabel("number of leading components", fontsize=8)
+        ax.set_ylabel("cumulative share of trace (fraction)", fontsize=8)
         ax.set_title(f"{d.population}-like V1 (centre {d.sf_center_cpp:.3f} c/px)", fontsize=8)
         ax.tick_params(labelsize=7)
         for j, ax in enumerate(row[1:]):

@@ -1,7 +1,8 @@
 """Fig 3 (hybrid images): the chapter's pairs, models, hybrid curves and the explorer's stored frames
 (:func:`fig3_hybrid`; the frames are computed in :func:`lowfreq.experiments.explorers.hybrid_explorer_input`),
-the live explorer (:func:`live_hybrid_explorer`) and the chapter's figures (the prediction rates, the
-two-panel Fig 3b, the neural group's curves on grayscale images).
+the live explorer (:func:`live_hybrid_explorer`) and the chapter's figures: the paper's Fig 3b, a
+neurally regularized model against its grayscale base (:func:`plot_neural_comparison`, also S1 Fig B),
+and the colour models' prediction rates and curves beside the explorer (:func:`plot_hybrid_panels`).
 
 Units as everywhere in the book: f_0.5 in cycles/pixel, f_mix and f_rev in fractions of Nyquist,
 epsilon in [0, 1] pixel units (quoted x255), accuracies as fractions (quoted in %).
@@ -19,7 +20,9 @@ from lowfreq.methods.hybrid import PAPER_F_MIX_NYQ, HybridCurve
 from lowfreq.report import rows, widgets
 from lowfreq.report.common import NAN, first_pair, input_detail, mean_or_nan
 from lowfreq.report.paper import PAPER_BLUR_MODEL
-from lowfreq.report.plotting import ImagePair, finish_axes, missing_note, model_color, new_axes, plot_hybrid_curves
+from lowfreq.report.plotting import (
+    ImagePair, finish_axes, finish_panels, group_color, missing_note, model_color, new_axes, plot_hybrid_curves,
+)
 from lowfreq.report.provenance import Provenance, Stopwatch, data_label, make_provenance
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -35,6 +38,7 @@ __all__ = [
     "plot_hybrid_rates",
     "plot_hybrid_panels",
     "plot_neural_hybrid_curves",
+    "plot_neural_comparison",
 ]
 
 
@@ -161,10 +165,16 @@ def browser_hybrid_explorer(ch: Fig3Hybrid, *, initial_f_mix_nyq: float = 0.25) 
                                              initial_f_mix_nyq=initial_f_mix_nyq))
 
 
-def live_hybrid_explorer(ch: Fig3Hybrid) -> Any:
+def live_hybrid_explorer(ch: Fig3Hybrid) -> list[Any]:
     """The live hybrid explorer of Fig 3 (ipywidgets: any f_mix, the models' predictions recomputed) on the
-    chapter's image pairs; when a model cannot be loaded here (no weights, and no data to train it), a
-    short Markdown note saying how to get it instead."""
+    chapter's image pairs, where a kernel runs it (Jupyter; nothing in the static book:
+    :func:`lowfreq.report.widgets.live_explorers`); when a model cannot be loaded here (no weights, and no
+    data to train it), a short Markdown note saying how to get it instead. A list of display objects."""
+    return widgets.live_explorers(lambda: _live_hybrid_explorer(ch), intro=(
+        "**Live.** This explorer recomputes the hybrid and the predictions for any $f_{mix}$ between 0 and 1."))
+
+
+def _live_hybrid_explorer(ch: Fig3Hybrid) -> Any:
     missing = [n for n, m in ch.models.items() if m is None]
     if missing:
         from IPython.display import Markdown
@@ -201,7 +211,7 @@ def plot_hybrid_rates(
     ax.set_xlim(0, 1)
     ax.set_ylim(-0.02, 1.02)
     ax.set_xlabel(r"$f_{mix}$ (fraction of Nyquist)")
-    ax.set_ylabel("top-1 prediction rate")
+    ax.set_ylabel("top-1 prediction rate (fraction of hybrids)")
     if len(missing) < len(curves):
         ax.legend(fontsize=7, frameon=False, loc="center right")
     missing_note(ax, missing)
@@ -246,3 +256,32 @@ def plot_neural_hybrid_curves(
     ax_k.set_title("monkey-like simulated V1 (S1 Fig B)", fontsize=10)
     fig.tight_layout()
     return fig
+
+
+def plot_neural_comparison(
+    curves: Mapping[str, "HybridCurve | None"],
+    *,
+    baselines: Sequence[str],
+    neural: Sequence[str],
+    title: str = "grayscale base vs mouse-like simulated V1 (the paper's Fig 3b)",
+    figsize: tuple[float, float] = (10.0, 3.8),
+) -> "Figure":
+    """The paper's Fig 3b: a neurally regularized model against its grayscale base, on grayscale hybrid
+    images. Left: the prediction rates p_low (solid) and p_high (dashed) of the first baseline and the
+    first `neural` model (seed means over the pairing seeds; one trained instance each); right: p_low -
+    p_high of every baseline and neural instance (replicas dashed) with f_rev (fraction of Nyquist, +-
+    std over pairing seeds). Baselines are drawn grey, neural models orange (their display groups).
+    curves: {model: HybridCurve or None}; a model without an entry counts as missing. Returns the Figure."""
+    import matplotlib.pyplot as plt
+
+    names = [*baselines, *neural]
+    colors = {n: group_color("base_gray") for n in baselines} | {n: group_color("neural") for n in neural}
+    styles = {n: "-" if k == 0 else "--" for group in (baselines, neural) for k, n in enumerate(group)}
+    fig, (ax_rates, ax_diff) = plt.subplots(1, 2, figsize=figsize)
+    firsts = [g[0] for g in (baselines, neural) if g]
+    plot_hybrid_rates({n: curves.get(n) for n in firsts}, colors=colors, ax=ax_rates)
+    ax_rates.set_title("prediction rates (" + " vs ".join(firsts) + ")", fontsize=9)
+    plot_hybrid_curves({n: curves.get(n) for n in names}, colors=colors, linestyles=styles, ax=ax_diff)
+    ax_diff.set_title("$p_{low} - p_{high}$ and $f_{rev}$, every trained instance", fontsize=9)
+    fig.suptitle(title, fontsize=10)
+    return finish_panels(fig)

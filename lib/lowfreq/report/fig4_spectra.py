@@ -1,5 +1,7 @@
 """Fig 4 (perturbation spectra): the minimal perturbations' numbers (:func:`fig4_spectra`) and the
-chapter's figures: the spectra grid and the cumulative radial profiles (f_0.5 in cycles/pixel).
+chapter's figures: the spectra grid and the cumulative radial profiles (f_0.5 in cycles/pixel), and
+epsilon against f_0.5; each with the paper's colour groups apart from the grayscale and neural models
+(:func:`plot_spectra_grid` ``panel=``, :func:`plot_profile_panels`, :func:`plot_eps_panels`).
 
 Units as everywhere in the book: f_0.5 in cycles/pixel, f_mix and f_rev in fractions of Nyquist,
 epsilon in [0, 1] pixel units (quoted x255), accuracies as fractions (quoted in %).
@@ -7,7 +9,7 @@ epsilon in [0, 1] pixel units (quoted x255), accuracies as fractions (quoted in 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import numpy as np
 
@@ -15,7 +17,10 @@ from lowfreq.methods.spectra import log_power_image
 from lowfreq.report import rows, stats
 from lowfreq.report.common import CIFAR_ROBUST, NAN, eval_source
 from lowfreq.report.paper import PAPER_BLUR_MODEL, group_label
-from lowfreq.report.plotting import finish_axes, group_color, model_color, new_axes, short_missing_note
+from lowfreq.report.plotting import (
+    SPECTRUM_CMAP, finish_axes, finish_panels, group_color, model_color, new_axes, paper_and_gray_axes, plot_eps_vs_f05, short_missing_note,
+    split_names, split_rows,
+)
 from lowfreq.report.provenance import Provenance, Stopwatch, data_label, make_provenance
 from lowfreq.report.rows import BookModels
 from lowfreq.report.stats import group_means, is_finite
@@ -29,7 +34,11 @@ __all__ = [
     "fig4_spectra",
     "plot_spectra_grid",
     "plot_cumulative_profiles",
+    "plot_profile_panels",
+    "plot_eps_panels",
 ]
+
+_PANELS = ("paper", "gray", "all")
 
 
 @dataclass(frozen=True)
@@ -86,9 +95,14 @@ def plot_spectra_grid(
     *,
     ncols: int = 6,
     panel_size: float = 1.55,
+    panel: str = "all",
     fig: "Figure | None" = None,
 ) -> "Figure":
     """Fig 4a: the mean power spectrum of each model's minimal perturbations, one panel per model.
+
+    panel: which models (:func:`lowfreq.report.plotting.split_names` of `groups`): 'paper' the colour
+    CIFAR-10 models of the paper's groups (its Fig 4a), 'gray' the grayscale baselines and neural
+    models (its Fig 2), 'all' every model given.
 
     attacks: {model: attack_result payload (needs 'mean_power', an (H, W) unshifted power
     spectrum, and 'f05_cpp') or None (missing: an empty panel says so)}. Each panel shows log10
@@ -97,9 +111,12 @@ def plot_spectra_grid(
     """
     import matplotlib.pyplot as plt
 
-    names = list(attacks)
+    if panel not in _PANELS:
+        raise ValueError(f"plot_spectra_grid: panel must be one of {', '.join(_PANELS)}, got {panel!r}")
+    paper_names, gray_names = split_names(attacks, groups or {})
+    names = {"paper": paper_names, "gray": gray_names, "all": list(attacks)}[panel]
     if not names:
-        raise ValueError("plot_spectra_grid: no models given")
+        raise ValueError(f"plot_spectra_grid: no models in panel {panel!r}; give attack results of some")
     ncols = max(1, min(int(ncols), len(names)))
     nrows = int(np.ceil(len(names) / ncols))
     if fig is None:
@@ -132,7 +149,7 @@ def plot_spectra_grid(
         extent = (fx[0] - dx / 2, fx[-1] + dx / 2, fy[0] - dy / 2, fy[-1] + dy / 2)
         finite = img[np.isfinite(img)]
         vmin, vmax = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
-        ax.imshow(img, origin="lower", extent=extent, cmap="viridis", vmin=vmin, vmax=vmax, interpolation="nearest")
+        ax.imshow(img, origin="lower", extent=extent, cmap=SPECTRUM_CMAP, vmin=vmin, vmax=vmax, interpolation="nearest")
         f05 = a.get("f05_cpp")
         ax.set_title(name + (f"\n$f_{{0.5}}$ = {float(f05):.3f}" if is_finite(f05) else ""), fontsize=7, color=color)
         row, col = divmod(k, ncols)
@@ -142,9 +159,10 @@ def plot_spectra_grid(
             ax.set_xticks([-0.4, 0, 0.4], ["-.4", "0", ".4"], fontsize=6)  # inside the grid (-0.5..0.47)
     fig.supxlabel("$f_x$ (cycles/pixel)", fontsize=8)
     fig.supylabel("$f_y$ (cycles/pixel)", fontsize=8)
-    fig.suptitle("log10 power of the minimal perturbations (colour scale per panel; DC removed)", fontsize=9)
-    fig.tight_layout()
-    return fig
+    what = {"paper": "colour CIFAR-10 models, the paper's groups: ", "gray": "grayscale baselines and neural models: ",
+            "all": ""}[panel]
+    fig.suptitle(f"{what}log10 power of the minimal perturbations (colour scale per panel; DC removed)", fontsize=9)
+    return finish_panels(fig)
 
 
 def plot_cumulative_profiles(
@@ -186,10 +204,46 @@ def plot_cumulative_profiles(
     ax.set_xlim(0, np.sqrt(2) / 2)
     ax.set_ylim(0, 1.01)
     ax.set_xlabel("radius $|f|$ (cycles/pixel)")
-    ax.set_ylabel("cumulative share of power")
+    ax.set_ylabel("cumulative share of power (fraction)")
     if len(missing) < len(curves):
         ax.legend(fontsize=7, frameon=False, loc="lower right")
     else:
         ax.text(0.5, 0.5, "no attack results at this tier", transform=ax.transAxes, ha="center", color="#b2182b")
     short_missing_note(ax, missing, upper=True)
     return finish_axes(ax, own)
+
+
+def plot_profile_panels(
+    attacks: Mapping[str, "dict | None"],
+    groups: Mapping[str, str],
+    *,
+    figsize: tuple[float, float] = (11.0, 4.3),
+) -> "Figure":
+    """Fig 4b in two panels, as the paper keeps them apart: the cumulative radial profiles
+    (:func:`plot_cumulative_profiles`, radius in cycles/pixel) of the colour CIFAR-10 models of its groups
+    (left) and of the grayscale baselines and neural models (right). Returns the Figure."""
+    paper_names, gray_names = split_names(attacks, groups)
+    fig, ax_paper, ax_gray = paper_and_gray_axes(figsize=figsize, sharey=True)
+    plot_cumulative_profiles({n: attacks[n] for n in paper_names}, groups, ax=ax_paper)
+    plot_cumulative_profiles({n: attacks[n] for n in gray_names}, groups, ax=ax_gray)
+    ax_gray.set_ylabel("")
+    return finish_panels(fig)
+
+
+def plot_eps_panels(
+    rows_: Sequence[Mapping[str, Any]],
+    *,
+    paper: Mapping[str, Mapping[str, tuple[float, float]]] | None = None,
+    highlight: str | None = PAPER_BLUR_MODEL,
+    figsize: tuple[float, float] = (11.0, 4.3),
+) -> "Figure":
+    """Fig 4c in two panels: mean minimal L-inf epsilon (/255, log axis) vs f_0.5 (cycles/pixel)
+    (:func:`lowfreq.report.plotting.plot_eps_vs_f05`) of the colour CIFAR-10 models of the paper's
+    groups, with the paper's group boxes `paper` (left), and of the grayscale baselines and neural models
+    (right; the paper has no such panel). rows_: result rows. Returns the Figure."""
+    paper_rows, gray_rows = split_rows(rows_)
+    fig, ax_paper, ax_gray = paper_and_gray_axes(figsize=figsize, sharey=True)
+    plot_eps_vs_f05(paper_rows, paper=paper, highlight=highlight, ax=ax_paper)
+    plot_eps_vs_f05(gray_rows, highlight=None, ax=ax_gray)
+    ax_gray.set_ylabel("")
+    return finish_panels(fig)

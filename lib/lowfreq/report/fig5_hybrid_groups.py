@@ -19,22 +19,29 @@ from lowfreq.experiments import explorers, figure_inputs
 from lowfreq.methods.hybrid import HybridCurve
 from lowfreq.models import zoo
 from lowfreq.models.layers import GaussianBlur
-from lowfreq.report import rows, stats, widgets
+from lowfreq.report import claims, rows, stats, widgets
 from lowfreq.report.common import CIFAR_ROBUST, NAN, eval_source, input_detail
 from lowfreq.report.paper import PAPER_BLUR_MODEL
-from lowfreq.report.plotting import finish_axes, group_color, group_legend_proxies, new_axes, short_missing_note
+from lowfreq.report.plotting import (
+    finish_axes, finish_panels, group_color, group_legend_proxies, new_axes, paper_and_gray_axes, plot_corruption_vs_frev,
+    plot_hybrid_group_curves, short_missing_note, split_names, split_rows,
+)
 from lowfreq.report.provenance import Provenance, Stopwatch, data_label, make_provenance
 from lowfreq.report.rows import BookModels
 from lowfreq.report.stats import is_finite
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 __all__ = [
     "Fig5HybridGroups",
     "fig5_hybrid_groups",
     "add_corruption_rel",
     "plot_relative_corruption_vs_frev",
+    "plot_hybrid_group_panels",
+    "plot_corruption_panels",
+    "plot_relative_corruption_panels",
     "FrontFrames",
     "front_frames",
     "static_front_explorers",
@@ -45,8 +52,10 @@ __all__ = [
 @dataclass(frozen=True)
 class Fig5HybridGroups:
     """The Fig 5 chapter: `numbers`, the `models` shown, the tier's `blur_series`, their hybrid
-    `curves` and `corruption` payloads (None where missing), the summary `rows`, the quadratic `fit`
-    through the blur series (None with fewer than 3 points), the inputs of the front explorers
+    `curves` and `corruption` payloads (None where missing), the summary `rows` (seed 0 of each model), the
+    blur series' `curve` (:func:`lowfreq.report.claims.blur_curve`: the quadratic through the seed-folded
+    blur rows with its bootstrap, the one the Summary's claims use; None with too few points), its point
+    `fit`, the seed-folded blur rows it was fitted to (`curve_rows`), the inputs of the front explorers
     (`fronts`) and the provenance of (a) (`prov_hybrid`), of (b) and the table (`prov`) and of the
     explorers (`prov_fronts`)."""
 
@@ -56,18 +65,25 @@ class Fig5HybridGroups:
     curves: dict[str, HybridCurve | None]
     corruption: dict[str, Any]
     rows: list[dict[str, Any]]
-    fit: stats.QuadraticFit | None
+    curve: stats.QuadraticBootstrap | None
+    curve_rows: list[dict[str, Any]]
     fronts: FrontFrames
     prov_hybrid: Provenance
     prov: Provenance
     prov_fronts: Provenance
 
+    @property
+    def fit(self) -> stats.QuadraticFit | None:
+        """The blur series' least-squares quadratic (the point fit of `curve`)."""
+        return None if self.curve is None else self.curve.fit
+
 
 def fig5_hybrid_groups(tier: str, *, compute_missing: bool | None = None) -> Fig5HybridGroups:
     """Everything of the Fig 5 chapter at `tier`: hybrid curves and corruption accuracies of every
     model of :func:`lowfreq.report.rows.book_models` (computed when missing per
-    :func:`resolve_compute`), the blur series' quadratic (f_rev in fractions of Nyquist, accuracy
-    quoted in %), the group comparisons and the inputs of the blur / PCA front explorers."""
+    :func:`resolve_compute`), the blur series' curve (:func:`lowfreq.report.claims.blur_curve` of the
+    seed-folded rows the claims use, :func:`lowfreq.report.rows.collect_inputs`: f_rev in fractions of
+    Nyquist, accuracy quoted in %), the group comparisons and the inputs of the blur / PCA front explorers."""
     book = rows.book_tier(tier, compute_missing=compute_missing)  # the tier and its models, resolved once
     cfg, models = book.config, book.models
     blur_series = [r.name for r in zoo.recipes(tier, group="blur")]
@@ -76,15 +92,17 @@ def fig5_hybrid_groups(tier: str, *, compute_missing: bool | None = None) -> Fig
     curves = rows.book_values(book, "hybrid")
     corr = rows.corruption_for(book.targets_of(models.names), compute=book.compute, folders=book.folders)
     table = add_corruption_rel(rows.result_rows(models.names, models.groups, curves=curves, corruption=corr), corr)
+    claim_rows = rows.collect_inputs(book, compute=False, imagenet=False).rows
+    curve_rows = [r for r in claim_rows if r.get("model") in set(blur_series)]
+    curve = claims.blur_curve(curve_rows)  # one curve: the claims' (seed-folded rows, same bootstrap)
     wall = sw.elapsed_s
-    fit = stats.series_fit(table, names=blur_series)
     frev = stats.group_stats(table, "f_rev_nyq")
     acc = stats.group_stats(table, "corruption_acc")
     rel = stats.group_stats(table, "corruption_rel")
     n_rel_above, n_rel_robust = stats.count_above(table, "corruption_rel", groups=CIFAR_ROBUST, reference="base")
     n_below, n_robust = stats.count_below(table, "f_rev_nyq", groups=CIFAR_ROBUST, reference="base")
     n_acc_above, n_acc_robust = stats.count_above(table, "corruption_acc", groups=CIFAR_ROBUST, reference="base")
-    b15 = next((r for r in table if r["model"] == PAPER_BLUR_MODEL), {})
+    b15 = next((r for r in curve_rows if r["model"] == PAPER_BLUR_MODEL), {})  # seed-folded, as the curve
     numbers = {
         "n_models": len(models.names), "n_hybrid": cfg.n_hybrid, "n_seeds": len(cfg.hybrid_seeds),
         "n_corruption": cfg.n_corruption, "n_curves": sum(c is not None for c in curves.values()),
@@ -94,10 +112,11 @@ def fig5_hybrid_groups(tier: str, *, compute_missing: bool | None = None) -> Fig
         "n_below": n_below, "n_robust": n_robust, "n_acc_above": n_acc_above, "n_acc_robust": n_acc_robust,
         "rel_base_max": rel["base"].max if "base" in rel else NAN,
         "n_rel_above": n_rel_above, "n_rel_robust": n_rel_robust,
-        "n_blur_fit": 0 if fit is None else fit.n_points,
-        "fit_vertex": NAN if fit is None else fit.vertex,
-        "fit_peak": NAN if fit is None else 100 * float(fit(fit.vertex)),
-        "fit_a": NAN if fit is None else fit.a,
+        "n_blur_fit": 0 if curve is None else curve.fit.n_points,
+        "fit_vertex": NAN if curve is None else curve.vertex,
+        "fit_peak": NAN if curve is None else 100 * float(curve.fit(curve.vertex)),
+        "fit_a": NAN if curve is None else curve.a,
+        **claims.blur_curve_numbers(curve),
         "frev_b15": float(b15["f_rev_nyq"]) if b15.get("f_rev_nyq") is not None else NAN,
         "acc_b15": 100 * float(b15["corruption_acc"]) if b15.get("corruption_acc") is not None else NAN,
     }
@@ -106,7 +125,7 @@ def fig5_hybrid_groups(tier: str, *, compute_missing: bool | None = None) -> Fig
     hybrid_detail = f"first {cfg.n_hybrid} test images x {len(cfg.hybrid_seeds)} pairing seeds: {es_source}"
     corr_detail = f"first {cfg.n_corruption} test images, 15 corruptions x {len(cfg.severities)} severities"
     return Fig5HybridGroups(
-        numbers, models, blur_series, curves, corr, table, fit, fronts,
+        numbers, models, blur_series, curves, corr, table, curve, curve_rows, fronts,
         prov_hybrid=make_provenance(tier=book.name, data=data_label(cfg, n=cfg.n_hybrid), data_detail=hybrid_detail,
                                     models=book.targets_of(models.names), results=("hybrid",), wall_time_s=wall,
                                     folders=book.folders),
@@ -146,13 +165,55 @@ def plot_relative_corruption_vs_frev(rows_: Sequence[Mapping[str, Any]], *, blur
             seen.append(g)
     if seen:
         group_legend_proxies(ax, seen, {})
-        ax.legend(fontsize=7, frameon=False, loc="lower right")
+        ax.legend(fontsize=7, frameon=False, loc="best")
     else:
         ax.text(0.5, 0.5, "no hybrid / corruption results at this tier", transform=ax.transAxes, ha="center", color="#b2182b")
     ax.set_xlabel("$f_{rev}$ (fraction of Nyquist)")
-    ax.set_ylabel("corruption accuracy / clean accuracy")
+    ax.set_ylabel("corruption accuracy / clean accuracy (ratio)")
     short_missing_note(ax, missing)
     return finish_axes(ax, own)
+
+
+def plot_hybrid_group_panels(curves: Mapping[str, HybridCurve | None], groups: Mapping[str, str], *,
+                             figsize: tuple[float, float] = (11.0, 4.3)) -> "Figure":
+    """Fig 5a in two panels, as the paper keeps them apart: p_low - p_high vs f_mix (fraction of Nyquist)
+    by group (:func:`lowfreq.report.plotting.plot_hybrid_group_curves`) of the colour CIFAR-10 models of
+    the paper's groups (left) and of the grayscale baselines and neural models (right). Returns the Figure."""
+    paper_names, gray_names = split_names(curves, groups)
+    fig, ax_paper, ax_gray = paper_and_gray_axes(figsize=figsize, sharey=True)
+    plot_hybrid_group_curves({n: curves[n] for n in paper_names}, groups, ax=ax_paper)
+    plot_hybrid_group_curves({n: curves[n] for n in gray_names}, groups, ax=ax_gray)
+    ax_gray.set_ylabel("")
+    return finish_panels(fig)
+
+
+def plot_corruption_panels(rows_: Sequence[Mapping[str, Any]], *, blur_series: Sequence[str] = (),
+                           fit: stats.QuadraticFit | None = None,
+                           paper: Mapping[str, Mapping[str, tuple[float, float]]] | None = None,
+                           highlight: str | None = PAPER_BLUR_MODEL,
+                           figsize: tuple[float, float] = (11.0, 4.6)) -> "Figure":
+    """Fig 5b in two panels: corruption accuracy (%) vs f_rev (fraction of Nyquist)
+    (:func:`lowfreq.report.plotting.plot_corruption_vs_frev`) of the colour CIFAR-10 models of the paper's
+    groups, with the blur series, its quadratic `fit` and the paper's group boxes `paper` (left), and of
+    the grayscale baselines and neural models on grayscale CIFAR-10-C (right; the paper has no such
+    panel). rows_: result rows. Returns the Figure."""
+    paper_rows, gray_rows = split_rows(rows_)
+    fig, ax_paper, ax_gray = paper_and_gray_axes(figsize=figsize)
+    plot_corruption_vs_frev(paper_rows, blur_series=blur_series, fit=fit, highlight=highlight, paper=paper, ax=ax_paper)
+    plot_corruption_vs_frev(gray_rows, highlight=None, ax=ax_gray)
+    return finish_panels(fig)
+
+
+def plot_relative_corruption_panels(rows_: Sequence[Mapping[str, Any]], *, blur_series: Sequence[str] = (),
+                                    figsize: tuple[float, float] = (11.0, 4.3)) -> "Figure":
+    """:func:`plot_relative_corruption_vs_frev` (corruption accuracy / clean accuracy vs f_rev, fraction of
+    Nyquist) in two panels: the colour CIFAR-10 models of the paper's groups (left), the grayscale
+    baselines and neural models (right). Returns the Figure."""
+    paper_rows, gray_rows = split_rows(rows_)
+    fig, ax_paper, ax_gray = paper_and_gray_axes(figsize=figsize)
+    plot_relative_corruption_vs_frev(paper_rows, blur_series=blur_series, ax=ax_paper)
+    plot_relative_corruption_vs_frev(gray_rows, ax=ax_gray)
+    return finish_panels(fig)
 
 
 @dataclass(frozen=True)
@@ -224,9 +285,15 @@ def static_front_explorers(fronts: FrontFrames) -> list[Any]:
 
 
 def live_front_explorers(fronts: FrontFrames) -> list[Any]:
-    """The two live (ipywidgets) explorers of Fig 5: any blur sigma in 0..5 px (on the stored images), and
+    """The two live (ipywidgets) explorers of Fig 5 where a kernel runs them (Jupyter; none in the static book:
+    :func:`lowfreq.report.widgets.live_explorers`): any blur sigma in 0..5 px (on the stored images), and
     any K up to the largest fitted projector (starting at 128 or that largest K). The PCA projection is
     fitted on the training images, so without the data that explorer is a short Markdown note instead."""
+    return widgets.live_explorers(lambda: _live_front_explorers(fronts), intro=(
+        "**Live.** These explorers take any $\\sigma$ between 0 and 5 px and any $K$ up to the largest one fitted."))
+
+
+def _live_front_explorers(fronts: FrontFrames) -> list[Any]:
     from IPython.display import Markdown
 
     channels = int(fronts.images.shape[1])

@@ -3,7 +3,11 @@
 missing-model notes, the legend proxies), image display and the hybrid strips (:func:`to_display`,
 :class:`ImagePair`, :func:`plot_hybrid_strip`, :func:`plot_pair_strip`) and the plots drawn by more than
 one chapter or by :mod:`lowfreq.report.probe_report` (hybrid curves, accuracy by corruption group,
-perturbation profiles, epsilon vs f_0.5, hybrid curves by group, corruption accuracy vs f_rev).
+perturbation profiles, epsilon vs f_0.5, hybrid curves by group, corruption accuracy vs f_rev); the one
+colour map of every spectrum (:data:`SPECTRUM_CMAP`); the split of Figs 4 and 5 into the paper's colour
+panel and the grayscale panel (:data:`GRAY_GROUPS`, :func:`split_names`, :func:`split_rows`,
+:func:`paper_and_gray_axes`); point labels that do not overlap (:func:`label_points`,
+:func:`relayout_labels`).
 
 Conventions: a function that draws into one Axes takes ``ax=`` (or makes a figure of ``figsize``
 inches, laid out tightly) and returns the Axes; one that composes several panels makes and returns
@@ -14,7 +18,7 @@ instead of crashing it. Nothing here loads or computes results.
 from __future__ import annotations
 
 import textwrap
-from typing import TYPE_CHECKING, Any, Mapping, NamedTuple, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, NamedTuple, Sequence
 
 import numpy as np
 import torch
@@ -30,10 +34,13 @@ if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
 
 __all__ = [
+    "SPECTRUM_CMAP",
+    "GRAY_GROUPS",
     "MODEL_COLORS",
     "model_color",
     "new_axes",
     "finish_axes",
+    "finish_panels",
     "to_display",
     "plot_hybrid_strip",
     "ImagePair",
@@ -49,7 +56,23 @@ __all__ = [
     "plot_eps_vs_f05",
     "plot_hybrid_group_curves",
     "plot_corruption_vs_frev",
+    "split_names",
+    "split_rows",
+    "paper_and_gray_axes",
+    "label_points",
+    "relayout_labels",
 ]
+
+#: The one colour map of every power spectrum the book draws (Figs 2 and 4, S1 Fig A, the Fig 5 front
+#: explorer): perceptually uniform, so equal steps of log power look like equal steps of colour.
+#: :mod:`lowfreq.experiments.explorers` (a lower layer, which cannot import this module) renders the
+#: explorer's stored spectra with the same map; tests/test_figures.py holds the two together.
+SPECTRUM_CMAP = "viridis"
+
+#: The display groups the paper keeps out of its colour-CIFAR-10 panels (Figs 4, 5): the grayscale
+#: baselines and the neurally regularized models of its Figs 2 and 3. Figs 4 and 5 draw them in a panel
+#: of their own (:func:`split_names`, :func:`split_rows`).
+GRAY_GROUPS: tuple[str, ...] = ("base_gray", "neural")
 
 
 #: Colours by model group, matched by name prefix (:func:`model_color`): the registry groups' colours of
@@ -79,10 +102,20 @@ def new_axes(ax: "Axes | None", figsize: tuple[float, float]) -> "tuple[Axes, bo
     return ax, True
 
 
+def finish_panels(fig: "Figure") -> "Figure":
+    """Lay out a figure of several panels (``tight_layout``) and place its point labels again
+    (:func:`relayout_labels`). Returns the Figure."""
+    fig.tight_layout()
+    relayout_labels(fig)
+    return fig
+
+
 def finish_axes(ax: "Axes", own: bool) -> "Axes":
-    """Lay out a figure this module made itself (:func:`new_axes`); leave a caller's figure alone."""
+    """Lay out a figure this module made itself (:func:`new_axes`; point labels placed again after the
+    layout, :func:`relayout_labels`); leave a caller's figure alone."""
     if own:
         ax.figure.tight_layout()
+        relayout_labels(ax.figure)
     return ax
 
 
@@ -187,12 +220,14 @@ def plot_hybrid_curves(
     figsize: tuple[float, float] = (5.0, 3.6),
     show_seeds: bool = True,
     colors: Mapping[str, str] | None = None,
+    linestyles: Mapping[str, str] | None = None,
 ) -> "Axes":
     """Fig 3b: p_low - p_high (seed mean) vs f_mix with each model's reversal frequency f_rev.
 
     curves: {model name: HybridCurve, or None when that model's results are missing (noted on the
     plot)}. The band spans the per-seed curves (min..max); the dashed vertical line and the legend
-    give f_rev (fraction of Nyquist, +- std over seeds). Returns the Axes.
+    give f_rev (fraction of Nyquist, +- std over seeds). colors, linestyles: per model (default: its
+    group's colour, solid). Returns the Axes.
     """
     ax, own = new_axes(ax, figsize)
     missing = []
@@ -213,14 +248,14 @@ def plot_hybrid_curves(
             ax.axvline(rev, color=color, ls="--", lw=1.0)
         else:
             label += "  (no reversal)"
-        ax.plot(f, c.mean_diff, "o-", color=color, ms=3.5, lw=1.6, label=label)
+        ax.plot(f, c.mean_diff, marker="o", ls=(linestyles or {}).get(name, "-"), color=color, ms=3.5, lw=1.6, label=label)
     ax.axhline(0, color="0.5", lw=0.8)
     ax.set_xlim(0, 1)
     ax.set_ylim(-1.05, 1.05)
     ax.set_xlabel(r"$f_{mix}$ (fraction of Nyquist)")
-    ax.set_ylabel(r"$p_{low} - p_{high}$")
+    ax.set_ylabel(r"$p_{low} - p_{high}$ (difference of rates)")
     if len(missing) < len(curves):
-        ax.legend(fontsize=8, loc="lower right" if not missing else "center right", frameon=False)
+        ax.legend(fontsize=8, loc="best", frameon=False)
     else:
         ax.text(0.5, 0.5, "no hybrid-image results at this tier", transform=ax.transAxes, ha="center", color="#b2182b")
     missing_note(ax, missing)
@@ -268,7 +303,7 @@ def plot_group_accuracy(
         ax.bar(x, vals, width=width * 0.95, color=color, alpha=0.85, hatch=hatch, edgecolor="white", lw=0.5, label=n)
     ax.set_xticks(np.arange(len(cats)), [c if c == "clean" else f"{c}" for c in cats], fontsize=8)
     ax.set_xlabel("clean images, then corruptions by frequency group", fontsize=8)
-    ax.set_ylabel("top-1 accuracy")
+    ax.set_ylabel("top-1 accuracy (fraction of images)")
     ax.set_ylim(0, 1.0 + 0.07 * (1 + (len(present) - 1) // 4))  # room for the legend above the bars
     ax.set_yticks(np.linspace(0, 1, 6))
     if present:
@@ -304,7 +339,7 @@ def plot_perturbation_profiles(
         ax.axvline(a["f05_cpp"], color=color, ls="--", lw=0.8)
     ax.axhline(0.5, color="0.6", lw=0.7, ls=":")
     ax.set_xlabel("spatial frequency |f| (cycles/pixel)")
-    ax.set_ylabel("share of power at ≤ |f|")
+    ax.set_ylabel("share of power at ≤ |f| (fraction)")
     ax.set_xlim(0, np.sqrt(2) / 2)
     ax.set_ylim(0, 1.02)
     if present:
@@ -313,7 +348,7 @@ def plot_perturbation_profiles(
         size = min(0.22, 0.8 / len(present))
         for k, n in enumerate(present):
             ins = ax.inset_axes((0.02 + k * (size + 0.015), 0.74, size, size * 1.0))
-            ins.imshow(log_power_image(np.asarray(attacks[n]["mean_power"])), cmap="jet", origin="lower", interpolation="nearest")
+            ins.imshow(log_power_image(np.asarray(attacks[n]["mean_power"])), cmap=SPECTRUM_CMAP, origin="lower", interpolation="nearest")
             ins.set_xticks([])
             ins.set_yticks([])
             for s in ins.spines.values():
@@ -406,7 +441,7 @@ def plot_eps_vs_f05(
         _paper_boxes(ax, paper, "f05_cpp", "mean_eps_255", log_y=True)
     ax.set_yscale("log")
     ax.set_xlabel("$f_{0.5}$ (cycles/pixel)")
-    ax.set_ylabel("mean minimal $L_\\infty$ ε (/255, log)")
+    ax.set_ylabel("mean minimal $L_\\infty$ ε (×1/255, log axis)")
     if seen:
         ax.legend(fontsize=7, frameon=False)
     else:
@@ -440,7 +475,7 @@ def plot_hybrid_group_curves(
     ax.set_xlim(0, 1)
     ax.set_ylim(-1.05, 1.05)
     ax.set_xlabel("$f_{mix}$ (fraction of Nyquist)")
-    ax.set_ylabel("$p_{low} - p_{high}$")
+    ax.set_ylabel("$p_{low} - p_{high}$ (difference of rates)")
     if len(missing) < len(xy):
         ax.legend(fontsize=7, frameon=False, loc="lower right")
     else:
@@ -472,6 +507,7 @@ def plot_corruption_vs_frev(
     missing = []
     seen: list[str] = []
     markers: dict[str, str] = {}
+    sigma_labels: list[tuple[tuple[float, float], str, str]] = []
     for r in rows:
         name = str(r.get("model"))
         x, y = r.get("f_rev_nyq"), r.get("corruption_acc")
@@ -493,8 +529,7 @@ def plot_corruption_vs_frev(
                         color=color, elinewidth=0.7, alpha=0.9, zorder=3)
         if in_series or name == highlight:
             try:
-                ax.annotate(f"σ{paper_sigma_px(name):g}", (float(x), float(y) * 100), xytext=(3, 3),
-                            textcoords="offset points", fontsize=6, color=color)
+                sigma_labels.append(((float(x), float(y) * 100), f"σ{paper_sigma_px(name):g}", color))
             except ValueError:
                 pass
     group_legend_proxies(ax, seen, markers)
@@ -511,4 +546,154 @@ def plot_corruption_vs_frev(
     else:
         ax.text(0.5, 0.5, "no results at this tier", transform=ax.transAxes, ha="center", color="#b2182b")
     short_missing_note(ax, missing)
+    if sigma_labels:
+        label_points(ax, [p for p, _, _ in sigma_labels], [t for _, t, _ in sigma_labels],
+                     colors=[c for _, _, c in sigma_labels], fontsize=6)
     return finish_axes(ax, own)
+
+
+# =========================================================================== the paper's panel and the grayscale panel
+def split_names(names: Iterable[str], groups: Mapping[str, str]) -> tuple[list[str], list[str]]:
+    """`names` split as the paper's Figs 4 and 5 split their models: (the colour CIFAR-10 models of the
+    paper's groups, base / adv / crp / blur / pca; the grayscale baselines and neural models,
+    :data:`GRAY_GROUPS`), each in the order given. groups: {model: display group}."""
+    names = list(names)
+    gray = [n for n in names if groups.get(n) in GRAY_GROUPS]
+    return [n for n in names if n not in gray], gray
+
+
+def split_rows(rows: Sequence[Mapping[str, Any]]) -> "tuple[list[Mapping[str, Any]], list[Mapping[str, Any]]]":
+    """Result rows (with ``model`` and ``group``) split like :func:`split_names`: (colour rows of the
+    paper's groups, grayscale and neural rows)."""
+    gray = [r for r in rows if r.get("group") in GRAY_GROUPS]
+    return [r for r in rows if r.get("group") not in GRAY_GROUPS], gray
+
+
+def paper_and_gray_axes(
+    *,
+    figsize: tuple[float, float] = (11.0, 4.3),
+    width_ratios: tuple[float, float] = (1.6, 1.0),
+    sharey: bool = False,
+) -> "tuple[Figure, Axes, Axes]":
+    """A figure of two panels, titled: the paper's colour CIFAR-10 groups (left, wider) and the
+    grayscale baselines with the neural models (right), which the paper keeps in its Figs 2 and 3.
+    Returns (figure, left Axes, right Axes)."""
+    import matplotlib.pyplot as plt
+
+    fig, (ax_paper, ax_gray) = plt.subplots(1, 2, figsize=figsize, sharey=sharey,
+                                            gridspec_kw={"width_ratios": list(width_ratios)})
+    ax_paper.set_title("colour CIFAR-10: the paper's groups", fontsize=9)
+    ax_gray.set_title("grayscale CIFAR-10: baselines and neural models (Figs 2, 3)", fontsize=9)
+    return fig, ax_paper, ax_gray
+
+
+# =========================================================================== point labels that do not overlap
+_LABEL_GID = "lowfreq-point-label"
+# candidate places of a label around its point: (dx, dy) direction; distances in points
+_LABEL_DIRECTIONS = ((1, 0.3), (1, -1), (-1, 0.3), (-1, -1), (0, 1), (0, -1.6), (1, 1), (-1, 1))
+_LABEL_DISTANCES_PT = (4.0, 11.0, 20.0, 32.0, 46.0)
+
+
+def label_points(
+    ax: "Axes",
+    points: Sequence[tuple[float, float]],
+    texts: Sequence[str],
+    *,
+    colors: Sequence[str] | None = None,
+    fontsize: float = 7.0,
+) -> list[Any]:
+    """Label each point (x, y in data coordinates) of `ax` with its text so that no two labels overlap,
+    none covers a point and each stays inside the axes where it can: each label takes, in turn, the
+    first free place around its point (right, below right, left, ..., at growing distances, joined to
+    the point by a thin line when further than a marker's width), or the least crowded one. Labels are
+    placed again after a layout change by :func:`relayout_labels` (:func:`finish_axes` does that).
+    Returns the annotations."""
+    if len(points) != len(texts):
+        raise ValueError(f"label_points: {len(points)} points but {len(texts)} texts; give one text per point")
+    anns = []
+    for k, ((x, y), text) in enumerate(zip(points, texts)):
+        color = colors[k] if colors is not None else "0.15"
+        ann = ax.annotate(str(text), (float(x), float(y)), xytext=(4, 2), textcoords="offset points", fontsize=fontsize,
+                          color=color, ha="left", va="bottom", zorder=5,
+                          arrowprops={"arrowstyle": "-", "lw": 0.5, "color": color, "alpha": 0.0, "shrinkA": 0,
+                                      "shrinkB": 2.5})
+        ann.set_gid(_LABEL_GID)
+        anns.append(ann)
+    _place_labels(ax, anns)
+    return anns
+
+
+def relayout_labels(fig: "Figure") -> None:
+    """Place every :func:`label_points` label of `fig` again (after ``tight_layout`` or any change of the
+    axes' size, which moves points relative to their labels). Returns None."""
+    for ax in fig.axes:
+        anns = [t for t in ax.texts if t.get_gid() == _LABEL_GID]
+        if anns:
+            _place_labels(ax, anns)
+
+
+def _overlap_area(a: Any, b: Any) -> float:
+    w = min(a.x1, b.x1) - max(a.x0, b.x0)
+    h = min(a.y1, b.y1) - max(a.y0, b.y0)
+    return w * h if w > 0 and h > 0 else 0.0
+
+
+def _line_hits(start: np.ndarray, box: Any, boxes: Sequence[Any]) -> int:
+    # how many of `boxes` the straight line from `start` (display) to the nearest point of `box` crosses
+    end = np.clip(start, (box.x0, box.y0), (box.x1, box.y1))
+    ts = np.linspace(0.0, 1.0, 12)[:, None]
+    line = start[None, :] * (1 - ts) + end[None, :] * ts
+    return sum(bool(np.any((line[:, 0] > b.x0) & (line[:, 0] < b.x1) & (line[:, 1] > b.y0) & (line[:, 1] < b.y1)))
+               for b in boxes)
+
+
+def _place_labels(ax: "Axes", anns: Sequence[Any]) -> None:
+    from matplotlib.text import Text
+    from matplotlib.transforms import Bbox
+
+    fig = ax.figure
+    renderer = fig.canvas.get_renderer()
+    px_per_pt = fig.dpi / 72.0
+    frame = ax.get_window_extent(renderer)
+    # obstacles: every point drawn (marker-sized boxes), the legend, and each label once placed
+    pts = np.concatenate([np.atleast_2d(c.get_offsets()) for c in ax.collections if len(c.get_offsets())] +
+                         [np.column_stack(ln.get_data()) for ln in ax.lines if ln.get_marker() not in (None, "None", "")] +
+                         [np.asarray([a.xy for a in anns], dtype=np.float64)]) if anns else np.zeros((0, 2))
+    disp = ax.transData.transform(np.asarray(pts, dtype=np.float64))
+    r = 3.0 * px_per_pt
+    obstacles = [Bbox.from_extents(x - r, y - r, x + r, y + r) for x, y in disp if np.all(np.isfinite((x, y)))]
+    legend = ax.get_legend()
+    if legend is not None:
+        obstacles.append(legend.get_window_extent(renderer))
+    placed: list[Any] = []
+    for ann in anns:
+        best: Any = None
+        for dist in _LABEL_DISTANCES_PT:
+            for dx, dy in _LABEL_DIRECTIONS:
+                ha = "left" if dx > 0 else "right" if dx < 0 else "center"
+                va = "bottom" if dy > 0 else "top" if dy < 0 else "center"
+                off = (dx * dist, dy * dist * (0.6 if dx else 1.0))
+                ann.xyann = off
+                ann.set_ha(ha)
+                ann.set_va(va)
+                ann.update_positions(renderer)
+                box = Text.get_window_extent(ann, renderer).padded(1.0)
+                hits = [_overlap_area(box, o) for o in placed]  # another label: never, where any place is free of it
+                cost = sum(1e4 + 4 * h for h in hits if h > 0) + sum(_overlap_area(box, o) for o in obstacles)
+                inside = Bbox.intersection(box, frame)
+                outside = box.width * box.height - (0.0 if inside is None else inside.width * inside.height)
+                cost += 2 * outside + 0.02 * dist  # prefer near places
+                if dist > 6:  # the leader line should not cross another label
+                    start = ax.transData.transform(ann.xy)
+                    others = [o for o in obstacles if not o.contains(*start)]
+                    cost += 30 * _line_hits(start, box, placed) + 10 * _line_hits(start, box, others)
+                if best is None or cost < best[0]:
+                    best = (cost, box, off, ha, va)
+            if best is not None and best[0] <= 0.02 * dist + 1e-9:
+                break
+        _, box, off, ha, va = best
+        ann.xyann = off
+        ann.set_ha(ha)
+        ann.set_va(va)
+        ann.arrow_patch.set_alpha(0.6 if max(abs(off[0]), abs(off[1])) > 6 else 0.0)
+        placed.append(box)

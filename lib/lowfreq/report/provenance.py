@@ -5,14 +5,18 @@ This module owns the provenance record of a chapter's output (:class:`Provenance
 and the provenance of the stored results it read, :func:`results_provenance`), its one short line
 (:func:`summary_line`: tier, data, date, commit) with the full record in a collapsed HTML block
 (:func:`provenance_html`), and the one helper a chapter calls under each figure
-(:func:`show_figure`) or output (:func:`show_provenance`). The models a chapter does not show get
+(:func:`show_figure`, the figure as a PNG with its alt text, :func:`figure_html`, a one-sentence
+description checked by :func:`check_alt_text`) or output (:func:`show_provenance`). The models a chapter does not show get
 the same treatment (:func:`skipped_line`, :func:`skipped_html`, :func:`show_skipped`). Also the
 :class:`Stopwatch` that times a chapter's result gathering, and :func:`data_label`, the short name of a
 tier's evaluation images.
 """
 from __future__ import annotations
 
+import base64
 import html
+import io
+import re
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Mapping, Sequence
@@ -37,6 +41,8 @@ __all__ = [
     "provenance_html",
     "details_html",
     "show_figure",
+    "figure_html",
+    "check_alt_text",
     "show_provenance",
     "skipped_line",
     "skipped_html",
@@ -215,10 +221,48 @@ def show_provenance(p: Provenance) -> None:
     _display_html(provenance_html(p))
 
 
-def show_figure(fig: "Figure | Axes | None", p: Provenance) -> None:
-    """Display a figure (or the figure of an Axes), close it (so the notebook does not show it a
-    second time) and display its provenance under it (:func:`provenance_html`). None (a figure
-    function with nothing to draw, e.g. a Fig 2 row without results) shows nothing. Returns None."""
+_PATH_START = re.compile(r"^(/|\./|\.\./|~/|[A-Za-z]:\\)")
+_FILE_END = re.compile(r"\.(png|jpe?g|svg|pdf|gif|html?|ipynb|md|py)$", re.IGNORECASE)
+
+
+def _path_like(word: str) -> bool:
+    w = word.strip("()[]{},;:'\"").rstrip(".")
+    return bool(_PATH_START.match(w) or _FILE_END.search(w) or w.count("/") >= 2)
+
+
+def check_alt_text(alt: str) -> str:
+    """`alt` stripped, if it is a description a reader can hear in place of a figure: a sentence of at
+    least four words that starts with a capital letter, ends with a full stop and names no file path.
+    Anything else is a ValueError saying what to write."""
+    text = " ".join(str(alt).split())
+    if (len(text.split()) < 4 or not text[0].isupper() or not text.endswith(".")
+            or any(_path_like(w) for w in text.split())):
+        raise ValueError(f"alt text must be one sentence saying what the figure shows (a capital letter, four or more "
+                         f"words, a full stop, no file path), got {text!r}")
+    return text
+
+
+def figure_html(fig: "Figure", *, alt: str) -> str:
+    """The figure as an HTML ``<img>``: the PNG inline (a data URI, as the notebook would show it:
+    tight bounding box, the figure's dpi), displayed at its own size or narrower, with `alt` (checked by
+    :func:`check_alt_text`) as its alternative text."""
+    text = check_alt_text(alt)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", bbox_inches="tight", facecolor="white")
+    png = buf.getvalue()
+    width = int.from_bytes(png[16:20], "big")  # the IHDR chunk: width, then height, in pixels
+    uri = "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+    return (f'<img class="lowfreq-figure" src="{uri}" alt="{html.escape(text)}" width="{width}" '
+            f'style="max-width:100%;height:auto">')
+
+
+def show_figure(fig: "Figure | Axes | None", p: Provenance, *, alt: str) -> None:
+    """Display a figure (or the figure of an Axes) as :func:`figure_html`, with `alt`, a one-sentence
+    description of what it shows (:func:`check_alt_text`), as its alternative text, close it (so the
+    notebook does not show it a second time) and display its provenance under it
+    (:func:`provenance_html`). The output also carries the plain PNG and the description as text, for
+    readers that show no HTML. None (a figure function with nothing to draw, e.g. a Fig 2 row without
+    results) shows nothing. Returns None."""
     if fig is None:
         return
     import matplotlib.pyplot as plt
@@ -227,7 +271,9 @@ def show_figure(fig: "Figure | Axes | None", p: Provenance) -> None:
     figure = getattr(fig, "figure", None) if not hasattr(fig, "savefig") else fig
     if figure is None:
         raise TypeError(f"show_figure: expected a matplotlib Figure or Axes, got {type(fig).__name__}")
-    display(figure)
+    tag = figure_html(figure, alt=alt)
+    display({"text/html": tag, "image/png": tag.split("base64,", 1)[1].split('"', 1)[0], "text/plain": check_alt_text(alt)},
+            raw=True)
     plt.close(figure)
     show_provenance(p)
 

@@ -367,6 +367,7 @@ def collect_inputs(
     book: BookTier,
     names: Sequence[str] | None = None,
     *,
+    compute: bool | None = None,
     spectra_n: int | None = None,
     imagenet: bool = True,
 ) -> ClaimInputs:
@@ -375,14 +376,15 @@ def collect_inputs(
     A model's seed replicas at the tier (:func:`seed_members`) are gathered with it and folded into its
     row (:func:`lowfreq.report.stats.fold_seeds`: values are means over seeds, with ``<key>_seed_sd``,
     the spread the claims compare differences with); its corruption payload is the model's own (seed 0).
-    ``book.compute`` False only loads cached results (what is missing stays None and is listed in
-    ``missing``); True first trains and probes the models with a missing result
+    `compute` (default ``book.compute``) False only loads cached results (what is missing stays None and is
+    listed in ``missing``); True first trains and probes the models with a missing result
     (``experiments.runs.run``, quiet; the others are not trained again), which is what the smoke tier does.
     The corruption spectra use the first `spectra_n` corruption images (default: the tier's n_corruption).
     imagenet=True also loads the cached results of the Imagenette stand-in zoo (never computes them) for
     the Fig 6 claims. Data, weights and results live in ``book.folders``.
     """
-    tier, f, compute = book.name, book.folders, book.compute
+    tier, f = book.name, book.folders
+    compute = book.compute if compute is None else bool(compute)
     names = list(names) if names is not None else [r.name for r in zoo.recipes(tier)]
     members = seed_members(names, tier)
     names = [m for ms in members.values() for m in ms]
@@ -405,6 +407,7 @@ def collect_inputs(
     for r in rows:
         for k in _TABLE_B_KEYS:  # summary() leaves out what it could not load: make the gaps explicit
             r.setdefault(k, None)
+    _add_series_samples(rows, book)
     rows = fold_seeds(rows, _seed_map(members))
     corruption: dict[str, dict[str, Any]] = {}
     for r in rows:
@@ -428,14 +431,38 @@ def collect_inputs(
         try:
             in_members = seed_members([r.name for r in zoo.recipes(tier, family="imagenette")], tier)
             in_names = [m for ms in in_members.values() for m in ms]  # seeds folded, as the stand-in chapter shows
-            got = (fold_seeds([experiments.runs.summary(t, compute=False, folders=f) for t in book.targets_of(in_names)],
-                              _seed_map(in_members))
-                   if in_names else [])
+            got = [experiments.runs.summary(t, compute=False, folders=f) for t in book.targets_of(in_names)]
+            _add_series_samples(got, book)
+            got = fold_seeds(got, _seed_map(in_members))
             if any(row_value(r, "f05_cpp") is not None or row_value(r, "f_rev_nyq") is not None for r in got):
                 in_rows, note = got, f"On the Imagenette stand-in ({tier} tier)"
         except Exception as exc:  # noqa: BLE001
             missing["Imagenette stand-in"] = f"{type(exc).__name__}: {exc}"[:200]
     return ClaimInputs(rows, corruption, f05, missing, in_rows, note)
+
+
+def _add_series_samples(rows_: Sequence[dict[str, Any]], book: BookTier) -> None:
+    """Give each blur-series row (one seed each, before folding) what the blur curve's bootstrap
+    resamples (:data:`lowfreq.report.stats.SEED_SAMPLE_KEYS`): ``f_rev_pairing_nyq``, the f_rev of each
+    pairing seed's curve in its hybrid record (fraction of Nyquist), and ``corruption_n_images``, the
+    images its corruption record is a mean over (the record's configuration). Cached records only; a
+    missing one leaves the key out."""
+    for r in rows_:
+        if r.get("group") != "blur":
+            continue
+        try:
+            rec = probes.zoo_record("hybrid", book.target(str(r["model"])), book.folders, compute=False)
+            per_seed = rec.payload.get("f_rev_per_seed")
+            r["f_rev_pairing_nyq"] = [float(v) for v in per_seed or ()]
+        except Exception:  # noqa: BLE001 - missing: the bootstrap holds this seed's f_rev fixed
+            pass
+        try:
+            rec = probes.zoo_record("corruption", book.target(str(r["model"])), book.folders, compute=False)
+            cfg = rec.inputs.get("config") or {}
+            if cfg.get("n"):
+                r["corruption_n_images"] = int(cfg["n"])
+        except Exception:  # noqa: BLE001 - missing: the bootstrap holds this seed's accuracy fixed
+            pass
 
 
 def lambda_sweep_path(tier: str, *, folders: Folders | None = None) -> Path:

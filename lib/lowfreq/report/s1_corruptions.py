@@ -18,7 +18,7 @@ from lowfreq.methods.spectra import log_power_image
 from lowfreq.report import claims, rows
 from lowfreq.report.common import NAN, eval_source
 from lowfreq.report.paper import PAPER_BLUR_MODEL
-from lowfreq.report.plotting import finish_axes, new_axes
+from lowfreq.report.plotting import SPECTRUM_CMAP, finish_axes, new_axes
 from lowfreq.report.provenance import Provenance, Stopwatch, data_label, make_provenance
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -133,7 +133,7 @@ def plot_corruption_spectra(
             fx = np.fft.fftshift(np.fft.fftfreq(w))
             finite = img[np.isfinite(img)]
             vmin, vmax = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
-            ax.imshow(img, cmap="jet", origin="lower", vmin=vmin, vmax=vmax, interpolation="nearest",
+            ax.imshow(img, cmap=SPECTRUM_CMAP, origin="lower", vmin=vmin, vmax=vmax, interpolation="nearest",
                       extent=(fx[0] - 0.5 / w, fx[-1] + 0.5 / w, fy[0] - 0.5 / h, fy[-1] + 0.5 / h))
             if np.isfinite(sp.f05_cpp):
                 ax.plot(sp.f05_cpp * np.cos(theta), sp.f05_cpp * np.sin(theta), "w--", lw=0.8)

@@ -3,7 +3,9 @@ result loading (beyond :func:`gather`, which calls the fetch it is given).
 
 This module owns the one least-squares parabola of the book (:class:`QuadraticFit`,
 :func:`quadratic_fit`, and :func:`series_fit` over the rows of a model series: the blur curve of Fig 5b
-and of the claims), the attack success curve of Fig 2b (:func:`success_curve`,
+and of the claims) and its bootstrap over seeds and images (:func:`series_points`,
+:func:`bootstrap_quadratic`: the leading coefficient's and the vertex's intervals and the curve's
+band; :func:`curve_offset`: a model above, below or on that band), the attack success curve of Fig 2b (:func:`success_curve`,
 :func:`epsilon_at_success`), per-group summaries of a row quantity (:func:`group_stats`,
 :func:`count_below`, :func:`count_above`, :func:`group_means`), the rank correlation of Fig 4c
 (:func:`rank_correlation`), the small row accessors every other module uses (:func:`is_finite`,
@@ -47,6 +49,12 @@ __all__ = [
     "QuadraticFit",
     "quadratic_fit",
     "series_fit",
+    "SeriesPoint",
+    "series_points",
+    "QuadraticBootstrap",
+    "bootstrap_quadratic",
+    "CurveOffset",
+    "curve_offset",
     "success_curve",
     "epsilon_at_success",
     "GroupStats",
@@ -72,6 +80,8 @@ __all__ = [
     "add_seed_quantity",
     "row_seed_spread",
     "seed_values",
+    "SEED_SAMPLE_KEYS",
+    "seed_samples",
 ]
 
 
@@ -230,6 +240,256 @@ def series_fit(
     return quadratic_fit([p[1] for p in pts], [p[2] for p in pts], labels=[p[0] for p in pts])
 
 
+# =========================================================================== the parabola's bootstrap
+class SeriesPoint(NamedTuple):
+    """One model of a series as the bootstrap resamples it, one entry per training seed that has both
+    values (in the units of the row keys it was read from): `x` the seed's recorded x (f_rev of its
+    seed-mean hybrid curve, fraction of Nyquist), `x_samples` the values behind it that are resampled
+    (f_rev of each pairing seed's curve; () when not recorded: x is then held fixed), `y` the seed's
+    y (corruption accuracy, a fraction) and `n_images` the images y is a mean over (None: y held
+    fixed). The point itself is (mean of x, mean of y) over its seeds."""
+
+    label: str
+    x: tuple[float, ...]
+    x_samples: tuple[tuple[float, ...], ...]
+    y: tuple[float, ...]
+    n_images: tuple[int | None, ...]
+
+    @property
+    def n_seeds(self) -> int:
+        """How many training seeds the point has."""
+        return len(self.x)
+
+
+def series_points(
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    names: Sequence[str] | None = None,
+    group: str | None = None,
+    x: str = "f_rev_nyq",
+    y: str = "corruption_acc",
+    x_samples: str = "f_rev_pairing_nyq",
+    n_images: str = "corruption_n_images",
+) -> list[SeriesPoint]:
+    """The :class:`SeriesPoint` of each row of a series (rows whose model is in `names` when given and
+    whose group is `group` when given; rows folded by :func:`fold_seeds` give one entry per seed, others
+    one), in row order. A seed without a finite x or y is left out of its point, a row with no such
+    seed is left out. `x_samples` and `n_images` name the per-seed keys (:data:`SEED_SAMPLE_KEYS`)
+    that hold the values behind x and the image count behind y; units are those of the keys."""
+    wanted = None if names is None else set(names)
+    out = []
+    for r in rows:
+        if (wanted is not None and r.get("model") not in wanted) or (group is not None and r.get("group") != group):
+            continue
+        seeds = list(r["seeds"].values()) if r.get("seeds") else [r]
+        xs, ss, ys, ns = [], [], [], []
+        for s in seeds:
+            fx, fy = row_value(s, x), row_value(s, y)
+            if fx is None or fy is None:
+                continue
+            xs.append(fx)
+            ys.append(fy)
+            ss.append(tuple(v for v in (row_value({"v": t}, "v") for t in (s.get(x_samples) or ())) if v is not None))
+            n = s.get(n_images)
+            ns.append(int(n) if n is not None and not isinstance(n, bool) and int(n) > 0 else None)
+        if xs:
+            out.append(SeriesPoint(str(r.get("model")), tuple(xs), tuple(ss), tuple(ys), tuple(ns)))
+    return out
+
+
+#: The default number of bootstrap resamples and the seed of their random generator.
+BOOTSTRAP_RESAMPLES = 2000
+BOOTSTRAP_SEED = 2000
+
+
+class QuadraticBootstrap(NamedTuple):
+    """A parabola through a series with its bootstrap (:func:`bootstrap_quadratic`), x and y in the
+    units of the data (f_rev in fractions of Nyquist, accuracy as a fraction).
+
+    `fit`: the least-squares :class:`QuadraticFit` through the points (each the mean over its seeds),
+    the one fit every figure and claim shows; `draws`: (n_resamples, 3) the refitted (a, b, c) of each
+    resample; `a_ci`: the percentile interval of a at `level`; `vertex_ci`: the percentile interval of
+    the maximum's x, a resample whose parabola opens upward (a >= 0: no maximum) counting as a vertex
+    beyond either end, so the interval is (-inf, inf) unless at least (1 + level) / 2 of the resamples
+    open downward; `share_maximum`: the fraction of resamples with a < 0; `points`: the series;
+    `n_resamples`, `seed`, `level`: how it was drawn."""
+
+    fit: QuadraticFit
+    draws: np.ndarray
+    a_ci: tuple[float, float]
+    vertex_ci: tuple[float, float]
+    share_maximum: float
+    points: tuple[SeriesPoint, ...]
+    n_resamples: int
+    seed: int
+    level: float
+
+    @property
+    def a(self) -> float:
+        """The point fit's leading coefficient."""
+        return self.fit.a
+
+    @property
+    def vertex(self) -> float:
+        """The point fit's vertex (x units)."""
+        return self.fit.vertex
+
+    @property
+    def x_min(self) -> float:
+        """The smallest x of the series' points (its range's lower end)."""
+        return self.fit.x_min
+
+    @property
+    def x_max(self) -> float:
+        """The largest x of the series' points (its range's upper end)."""
+        return self.fit.x_max
+
+    def inside(self, x: float) -> bool:
+        """Whether `x` lies in the series' x range (ends included)."""
+        return x is not None and math.isfinite(x) and self.fit.x_min <= x <= self.fit.x_max
+
+    def band(self, x: "float | Sequence[float] | np.ndarray") -> tuple[np.ndarray, np.ndarray]:
+        """The curve's pointwise percentile band at `level` at each x: (lower, upper) arrays of x's
+        shape, in y's units, from the resampled parabolas."""
+        xa = np.asarray(x, dtype=np.float64)
+        ys = self.curve_draws(xa.ravel())
+        q = 50 * (1 - self.level)
+        lo, hi = np.percentile(ys, [q, 100 - q], axis=0)
+        return lo.reshape(xa.shape), hi.reshape(xa.shape)
+
+    def curve_draws(self, x: "Sequence[float] | np.ndarray") -> np.ndarray:
+        """(n_resamples, len(x)): every resampled parabola at each x."""
+        xa = np.asarray(x, dtype=np.float64).ravel()
+        d = self.draws
+        return d[:, :1] * xa[None, :] ** 2 + d[:, 1:2] * xa[None, :] + d[:, 2:3]
+
+    @property
+    def n_seeds(self) -> dict[str, int]:
+        """{model: its number of training seeds}."""
+        return {p.label: p.n_seeds for p in self.points}
+
+    def method(self) -> str:
+        """The resampling in one sentence, for evidence texts."""
+        return (f"{self.n_resamples} bootstrap resamples (seed {self.seed}) of each blur model's training seeds, "
+                f"of each seed's pairing seeds for f_rev, and of its corruption accuracy from the sampling distribution "
+                f"over its images (normal, variance p(1-p)/n: conservative); {100 * self.level:.0f}% percentile intervals")
+
+
+def _percentile_interval(v: np.ndarray, level: float) -> tuple[float, float]:
+    q = 50 * (1 - level)
+    lo, hi = np.percentile(v, [q, 100 - q])
+    return float(lo), float(hi)
+
+
+def bootstrap_quadratic(
+    points: Sequence[SeriesPoint],
+    *,
+    n_resamples: int = BOOTSTRAP_RESAMPLES,
+    seed: int = BOOTSTRAP_SEED,
+    level: float = 0.95,
+) -> QuadraticBootstrap:
+    """The least-squares parabola through `points` (each the mean of its seeds' x and y) with a
+    bootstrap of what the records hold: each resample draws, for every point independently, its
+    training seeds with replacement (a point with one seed keeps it), for every drawn seed its pairing
+    seeds with replacement (x moves by the resampled mean minus the mean of its `x_samples`), and its y
+    from the sampling distribution of a mean over `n_images` images, normal with variance
+    y(1 - y) / n_images (clipped to [0, 1]): the largest variance a mean of per-image accuracies in
+    [0, 1] can have, so the interval is conservative; then refits. The records keep per-model
+    aggregates, not per-image outcomes, hence the normal draw instead of resampling images; the models
+    share their images, so drawing the points independently overstates the scatter of the curve.
+
+    Returns :class:`QuadraticBootstrap` (percentile intervals at `level`; vertex draws with a >= 0 count
+    as beyond either end). Deterministic: the same points, `n_resamples` and `seed` give the same result.
+    ValueError with fewer than 3 distinct point x values or bad settings."""
+    if n_resamples < 100:
+        raise ValueError(f"bootstrap_quadratic: n_resamples must be >= 100, got {n_resamples}")
+    if not 0 < level < 1:
+        raise ValueError(f"bootstrap_quadratic: level must be in (0, 1), got {level}")
+    pts = [p for p in points if p.n_seeds > 0]
+    xm = np.array([np.mean(p.x) for p in pts], dtype=np.float64)
+    ym = np.array([np.mean(p.y) for p in pts], dtype=np.float64)
+    fit = quadratic_fit(xm, ym, labels=[p.label for p in pts])
+    rng = np.random.default_rng(seed)
+    B, N = int(n_resamples), len(pts)
+    X, Y = np.empty((B, N)), np.empty((B, N))
+    rows_ = np.arange(B)[:, None]
+    for i, p in enumerate(pts):
+        k = p.n_seeds
+        pick = rng.integers(0, k, size=(B, k)) if k > 1 else np.zeros((B, 1), dtype=int)
+        shift = np.zeros((k, B, k))  # per seed: the pairing-seed shift of each slot of each resample
+        for s, samples in enumerate(p.x_samples):
+            v = np.asarray(samples, dtype=np.float64)
+            if v.size > 1:
+                shift[s] = v[rng.integers(0, v.size, size=(B, k, v.size))].mean(-1) - v.mean()
+        x_slot = np.asarray(p.x)[pick] + shift[pick, rows_, np.arange(k)[None, :]]
+        yv = np.asarray(p.y)
+        sd = np.array([math.sqrt(max(y * (1 - y), 0.0) / n) if n else 0.0 for y, n in zip(p.y, p.n_images)])
+        y_slot = np.clip(yv[pick] + sd[pick] * rng.standard_normal((B, k)), 0.0, 1.0)
+        X[:, i], Y[:, i] = x_slot.mean(1), y_slot.mean(1)
+    m, s = float(xm.mean()), float(np.ptp(xm)) or 1.0  # centre and scale x: a well-conditioned solve
+    U = (X - m) / s
+    D = np.stack([U ** 2, U, np.ones_like(U)], axis=-1)  # (B, N, 3)
+    A, Bc, C = (np.linalg.pinv(D) @ Y[..., None])[..., 0].T
+    a = A / s ** 2
+    draws = np.stack([a, Bc / s - 2 * a * m, a * m ** 2 - Bc * m / s + C], axis=1)
+    peak = a < 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        v = -draws[:, 1] / (2 * draws[:, 0])
+    q = 50 * (1 - level)
+    with np.errstate(invalid="ignore"):  # a percentile between two infinite draws is NaN: unbounded
+        lo = float(np.nan_to_num(np.percentile(np.where(peak, v, -np.inf), q), nan=-np.inf))
+        hi = float(np.nan_to_num(np.percentile(np.where(peak, v, np.inf), 100 - q), nan=np.inf))
+    return QuadraticBootstrap(fit, draws, _percentile_interval(draws[:, 0], level), (lo, hi), float(peak.mean()),
+                              tuple(pts), B, int(seed), float(level))
+
+
+class CurveOffset(NamedTuple):
+    """A model's y minus a bootstrapped curve at the model's x (:func:`curve_offset`), in y's units:
+    `diff` its seed mean minus the point fit, `lo`, `hi` the percentile interval at the curve's level
+    (None when it cannot be drawn: one seed and no instance spread), `n` the model's seeds, `instance`
+    whether a one-seed model was given one training's spread; `side` 'above' (lo > 0), 'below'
+    (hi < 0), 'on' (the interval holds 0) or 'open' (no interval)."""
+
+    diff: float
+    lo: float | None
+    hi: float | None
+    n: int
+    instance: bool
+    side: str
+
+
+def curve_offset(
+    boot: QuadraticBootstrap,
+    *,
+    x: float,
+    values: Sequence[float],
+    instance: tuple[float, int] | None = None,
+) -> CurveOffset:
+    """Is a model above, below or on the curve? `values`: its y per training seed (their mean is its
+    value), `x` its (seed-mean) x. Each of the curve's resamples at x is paired with a draw of the
+    model's mean from its seed spread, mean + sd/sqrt(n) x Student's t with n - 1 degrees of freedom
+    (the rule of :func:`seed_test`); a model with one seed is given `instance` = (sd, degrees of
+    freedom) of one training (:func:`instance_sd`) and without one is 'open'. The interval of the
+    difference at the curve's level decides: 'above', 'below' or 'on'. Deterministic (the curve's seed)."""
+    vals = [v for v in (row_value({"v": t}, "v") for t in values) if v is not None]
+    if not vals:
+        raise ValueError("curve_offset: the model has no finite value")
+    mean = float(np.mean(vals))
+    diff = mean - float(boot.fit(x))
+    if len(vals) > 1:
+        se, df, used = float(np.std(vals, ddof=1)) / math.sqrt(len(vals)), len(vals) - 1, False
+    elif instance is not None:
+        se, df, used = float(instance[0]), int(instance[1]), True
+    else:
+        return CurveOffset(diff, None, None, 1, False, "open")
+    rng = np.random.default_rng([boot.seed, 1])
+    t = rng.standard_t(df, size=boot.n_resamples) if df > 0 else np.zeros(boot.n_resamples)
+    d = mean + se * t - boot.curve_draws([x])[:, 0]
+    lo, hi = _percentile_interval(d, boot.level)
+    side = "above" if lo > 0 else "below" if hi < 0 else "on"
+    return CurveOffset(diff, lo, hi, len(vals), used, side)
+
+
 # =========================================================================== Fig 2b
 def success_curve(epsilon: Sequence[float] | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The attack success rate vs budget (Fig 2b): the empirical CDF of the per-image minimal epsilon.
@@ -367,6 +627,12 @@ SEED_KEYS: tuple[str, ...] = ("clean_acc", "test_acc", "corruption_acc", "mean_e
                               "f05_cpp", "f05_std_cpp", "f_rev_nyq", "f_rev_std_nyq", "train_time_s")
 
 
+#: Per-seed values that are kept with each seed, never averaged (:func:`fold_seeds`): the values behind a
+#: seed's f_rev (one per pairing seed, fraction of Nyquist) and the number of images behind its
+#: corruption accuracy, which :func:`series_points` hands to the bootstrap (:func:`bootstrap_quadratic`).
+SEED_SAMPLE_KEYS: tuple[str, ...] = ("f_rev_pairing_nyq", "corruption_n_images")
+
+
 class SeedSpread(NamedTuple):
     """One quantity over a model's training seeds, in the quantity's unit: the `mean`, the sample
     standard deviation `sd` (ddof=1; None with fewer than two seeds), the `min` and `max`, and `n`, the
@@ -404,6 +670,7 @@ def fold_seeds(
     seed_of: Mapping[str, str],
     *,
     keys: Sequence[str] = SEED_KEYS,
+    samples: Sequence[str] = SEED_SAMPLE_KEYS,
 ) -> list[dict[str, Any]]:
     """Table B rows with each model's seed replicas folded into the model's own row.
 
@@ -416,7 +683,9 @@ def fold_seeds(
     ``row[key + "_seed_n"]`` how many seeds have it and ``row[key + "_seed_range"]`` [min, max] (None
     when none has). ``row["seeds"]`` is {seed model: {key: its value}} (the model first),
     ``row["n_seeds"]`` the number of seed rows folded, and ``row["missing"]`` gains the replicas'
-    reasons, each prefixed with the replica's name. Units are those of the keys."""
+    reasons, each prefixed with the replica's name. The `samples` keys a seed row has (lists, counts) are
+    kept with that seed in ``row["seeds"]``, not averaged (:func:`seed_samples` reads them). Units are
+    those of the keys."""
     names = {str(r.get("model")) for r in rows}
     members: dict[str, list[Mapping[str, Any]]] = {}
     for r in rows:
@@ -434,7 +703,8 @@ def fold_seeds(
             out.append(row)
             continue
         present = [k for k in keys if any(k in m for m in group)]
-        row["seeds"] = {str(m.get("model")): {k: m.get(k) for k in present} for m in group}
+        kept = [k for k in samples if any(k in m for m in group)]
+        row["seeds"] = {str(m.get("model")): {k: m.get(k) for k in [*present, *kept]} for m in group}
         row["n_seeds"] = len(group)
         for k in present:
             sp = seed_spread([m.get(k) for m in group])
@@ -468,6 +738,14 @@ def seed_values(row: Mapping[str, Any], key: str) -> list[float]:
     else:
         vals = [row_value(row, key)]
     return [v for v in vals if v is not None]
+
+
+def seed_samples(row: Mapping[str, Any], key: str) -> list[Any]:
+    """The per-seed entries of a :data:`SEED_SAMPLE_KEYS` key in a row, one per seed (None where a seed
+    lacks it): each seed's of a row folded by :func:`fold_seeds`, else [the row's own]."""
+    if row.get("seeds"):
+        return [s.get(key) for s in row["seeds"].values()]
+    return [row.get(key)]
 
 
 # =========================================================================== does a difference resolve?

@@ -15,10 +15,10 @@ import numpy as np
 from lowfreq.report import claims, rows, stats
 from lowfreq.report.common import eval_source
 from lowfreq.report.paper import PAPER_BLUR_MODEL
-from lowfreq.report.plotting import MODEL_COLORS, finish_axes, model_color, new_axes
+from lowfreq.report.plotting import MODEL_COLORS, finish_axes, label_points, model_color, new_axes, relayout_labels
 from lowfreq.report.provenance import Provenance, Stopwatch, data_label, make_provenance
 from lowfreq.report.rows import ClaimInputs
-from lowfreq.report.stats import QuadraticFit, is_finite, is_gray_row
+from lowfreq.report.stats import BOOTSTRAP_RESAMPLES, QuadraticBootstrap, is_finite, is_gray_row
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
@@ -36,18 +36,23 @@ __all__ = [
 @dataclass(frozen=True)
 class Summary:
     """The Summary chapter: `numbers`, the claims' `inputs` (Table B rows, corruption payloads,
-    spectra, what is missing), their `claims`, the blur series' `fit` drawn with the evidence, the
-    Spearman `rho` of Fig 4c and the near-curve `tolerance_acc` (None when not tested), and the
-    provenance of the tables (`prov`) and of the evidence figure (`prov_models`, listing the models)."""
+    spectra, what is missing), their `claims`, the blur series' `curve` (:func:`lowfreq.report.claims.blur_curve`:
+    the quadratic with its bootstrap, the one the claims judge with; None when not tested) and its point
+    `fit`, the Spearman `rho` of Fig 4c, and the provenance of the tables (`prov`) and of the evidence
+    figure (`prov_models`, listing the models)."""
 
     numbers: dict[str, Any]
     inputs: ClaimInputs
     claims: list[claims.ClaimResult]
-    fit: stats.QuadraticFit | None
+    curve: QuadraticBootstrap | None
     rho: float | None
-    tolerance_acc: float | None
     prov: Provenance
     prov_models: Provenance
+
+    @property
+    def fit(self) -> stats.QuadraticFit | None:
+        """The blur series' least-squares quadratic (the point fit of `curve`)."""
+        return None if self.curve is None else self.curve.fit
 
 
 def summary(
@@ -56,21 +61,20 @@ def summary(
     names: Sequence[str] | None = None,
     compute_missing: bool | None = None,
     blur_model: str = PAPER_BLUR_MODEL,
-    near_tol_acc: float = 0.03,
-    rms_factor: float = 2.0,
-    max_extrapolation: float = 0.5,
+    n_resamples: int = BOOTSTRAP_RESAMPLES,
 ) -> Summary:
     """Every claim of the paper checked at `tier` (:func:`lowfreq.report.claims.evaluate_claims` on
     :func:`lowfreq.report.rows.collect_inputs` of `names`, default every zoo model; computed when
-    missing per :func:`resolve_compute`), with the counts and values the chapter quotes."""
+    missing per :func:`resolve_compute`), with the counts and values the chapter quotes; the blur
+    curve's bootstrap uses `n_resamples` resamples."""
     book = rows.book_tier(tier, compute_missing=compute_missing, include_published=False)  # resolved once
     sw = Stopwatch()
     inp = rows.collect_inputs(book, names)
     results = claims.evaluate_claims(inp.rows, corruption=inp.corruption, corruption_f05_cpp=inp.corruption_f05_cpp,
                                      imagenet_rows=inp.imagenet_rows, imagenet_note=inp.imagenet_note,
-                                     blur_model=blur_model, near_tol_acc=near_tol_acc, rms_factor=rms_factor,
-                                     max_extrapolation=max_extrapolation,
+                                     blur_model=blur_model, n_resamples=n_resamples,
                                      instance_spread=rows.load_instance_spread(tier, "base"))
+    curve = claims.blur_curve(inp.rows, n_resamples=n_resamples)  # the curve the claims judged with (deterministic)
     wall = sw.elapsed_s
     by_id = {r.id: r for r in results}
     counts = claims.verdict_counts(results)
@@ -81,13 +85,13 @@ def summary(
         "rho": by_id["eps_vs_f05"].numbers.get("rho", math.nan),
         "vertex": by_id["inverted_u"].numbers.get("vertex_nyq", math.nan),
         "lead_coef": by_id["inverted_u"].numbers.get("a", math.nan),
+        **claims.blur_curve_numbers(curve),
     }
     cfg = book.config
     es_source = eval_source(cfg, cfg.n_clean, folders=book.folders)
-    fit = stats.series_fit([r for r in inp.rows if not r.get("gray")], group="blur", min_points=4)
     data = data_label(cfg, n=cfg.n_clean)
     return Summary(
-        numbers, inp, results, fit, by_id["eps_vs_f05"].numbers.get("rho"), by_id["near_curve"].numbers.get("tolerance_acc"),
+        numbers, inp, results, curve, by_id["eps_vs_f05"].numbers.get("rho"),
         prov=make_provenance(tier=tier, data=data, data_detail=es_source, wall_time_s=wall),
         prov_models=make_provenance(tier=tier, data=data, data_detail=es_source,
                                     models=book.targets_of([r["model"] for r in inp.rows]),
@@ -110,10 +114,10 @@ def plot_claim_eps_vs_f05(
     ax, own = new_axes(ax, figsize)
     pts = [r for r in rows if not is_gray_row(r) and (r.get("group") != "blur" or r.get("model") == blur_model)
            and is_finite(r.get("f05_cpp")) and is_finite(r.get("mean_eps"))]
-    for k, r in enumerate(pts):
-        c = model_color(str(r["model"]), k)
-        ax.scatter(r["f05_cpp"], r["mean_eps"] * 255, color=c, s=30, zorder=3)
-        ax.annotate(str(r["model"]), (r["f05_cpp"], r["mean_eps"] * 255), xytext=(4, 2), textcoords="offset points", fontsize=7)
+    colors = [model_color(str(r["model"]), k) for k, r in enumerate(pts)]
+    xy = [(float(r["f05_cpp"]), float(r["mean_eps"]) * 255) for r in pts]
+    for (x, y), c in zip(xy, colors):
+        ax.scatter(x, y, color=c, s=30, zorder=3)
     from matplotlib.ticker import LogLocator, NullFormatter, ScalarFormatter
 
     ax.set_yscale("log")  # plain numbers (2, 5, 10), not 2 x 10^0, on the log axis
@@ -121,28 +125,27 @@ def plot_claim_eps_vs_f05(
     ax.yaxis.set_major_formatter(ScalarFormatter())
     ax.yaxis.set_minor_formatter(NullFormatter())
     ax.set_xlabel("$f_{0.5}$ of minimal perturbations (cycles/pixel)")
-    ax.set_ylabel(r"mean minimal $\epsilon$ (×1/255)")
+    ax.set_ylabel(r"mean minimal $L_\infty$ $\epsilon$ (×1/255, log axis)")
     if rho is not None and np.isfinite(rho):
         ax.set_title(f"Spearman ρ = {rho:+.2f}", fontsize=9)
     if not pts:
         ax.text(0.5, 0.5, "no attack results at this tier", transform=ax.transAxes, ha="center", color="#b2182b")
+    label_points(ax, xy, [str(r["model"]) for r in pts], colors=colors)
     return finish_axes(ax, own)
 
 
 def plot_claim_blur_curve(
     rows: Sequence[Mapping[str, Any]],
     *,
-    fit: QuadraticFit | None = None,
-    tolerance_acc: float | None = None,
+    curve: QuadraticBootstrap | None = None,
     blur_model: str = "blur_s1.5",
-    max_extrapolation: float = 0.5,
     ax: "Axes | None" = None,
     figsize: tuple[float, float] = (4.6, 3.6),
 ) -> "Axes":
-    """Evidence for the Fig 5b claims: corruption accuracy vs f_rev (fraction of Nyquist) of the blur
-    series (crosses), the quadratic `fit` through it (:class:`lowfreq.report.stats.QuadraticFit`; dotted where
-    extrapolated, and drawn only up to `max_extrapolation` x the series' width beyond its range, as
-    the claims use it) with a +- `tolerance_acc` band, and the other colour Table B models (dots)."""
+    """Evidence for the Fig 5b claims: corruption accuracy (%) vs f_rev (fraction of Nyquist) of the blur
+    series (crosses), its quadratic (`curve`, :func:`lowfreq.report.claims.blur_curve`) with the 95%
+    band of its bootstrap, both drawn over the series' f_rev range only (the claims judge no model
+    outside it), and the other colour Table B models (dots)."""
 
     ax, own = new_axes(ax, figsize)
     colour = [r for r in rows if not is_gray_row(r) and is_finite(r.get("f_rev_nyq")) and is_finite(r.get("corruption_acc"))]
@@ -151,24 +154,16 @@ def plot_claim_blur_curve(
     if series:
         ax.scatter([r["f_rev_nyq"] for r in series], [100 * r["corruption_acc"] for r in series], marker="x",
                    color=MODEL_COLORS["blur"], s=28, label="blur series", zorder=3)
-        for r in series:
-            if r.get("model") == blur_model:
-                ax.annotate(str(r["model"]), (r["f_rev_nyq"], 100 * r["corruption_acc"]), xytext=(4, -9),
-                            textcoords="offset points", fontsize=7, color=MODEL_COLORS["blur"])
-    for k, r in enumerate(others):
-        ax.scatter(r["f_rev_nyq"], 100 * r["corruption_acc"], color=model_color(str(r["model"]), k), s=30, zorder=3)
-        ax.annotate(str(r["model"]), (r["f_rev_nyq"], 100 * r["corruption_acc"]), xytext=(4, 2), textcoords="offset points", fontsize=7)
-    if fit is not None:
-        xs = [r["f_rev_nyq"] for r in colour]
-        w_lo, w_hi = fit.extrapolation_window(max_extrapolation)  # never draw the parabola far from its data
-        lo, hi = max(w_lo, min(xs + [fit.x_min])), min(w_hi, max(xs + [fit.x_max]))
-        for a, b, ls in ((lo, fit.x_min, ":"), (fit.x_min, fit.x_max, "-"), (fit.x_max, hi, ":")):
-            if b > a:
-                f = np.linspace(a, b, 60)
-                ax.plot(f, 100 * fit(f), ls=ls, color=MODEL_COLORS["blur"], lw=1.2)
-                if tolerance_acc:
-                    ax.fill_between(f, 100 * (fit(f) - tolerance_acc), 100 * (fit(f) + tolerance_acc),
-                                    color=MODEL_COLORS["blur"], alpha=0.1, lw=0)
+    labelled = [r for r in series if r.get("model") == blur_model] + others
+    colors = [MODEL_COLORS["blur"] if r.get("group") == "blur" else model_color(str(r["model"]), k)
+              for k, r in enumerate(labelled)]
+    for r, c in zip(others, colors[len(labelled) - len(others):]):
+        ax.scatter(r["f_rev_nyq"], 100 * r["corruption_acc"], color=c, s=30, zorder=3)
+    if curve is not None:
+        f = np.linspace(curve.x_min, curve.x_max, 80)
+        lo, hi = curve.band(f)
+        ax.plot(f, 100 * curve.fit(f), color=MODEL_COLORS["blur"], lw=1.2, label="quadratic fit")
+        ax.fill_between(f, 100 * lo, 100 * hi, color=MODEL_COLORS["blur"], alpha=0.15, lw=0, label="95% band")
     ax.set_xlabel("$f_{rev}$ (fraction of Nyquist)")
     ax.set_ylabel("corruption accuracy (%)")
     if colour:  # the models set the scale, not the fitted curve
@@ -179,27 +174,27 @@ def plot_claim_blur_curve(
         ax.text(0.5, 0.5, "no hybrid / corruption results at this tier", transform=ax.transAxes, ha="center", color="#b2182b")
     elif series:
         ax.legend(fontsize=7, frameon=False, loc="lower right")
+    label_points(ax, [(float(r["f_rev_nyq"]), 100 * float(r["corruption_acc"])) for r in labelled],
+                 [str(r["model"]) for r in labelled], colors=colors)
     return finish_axes(ax, own)
 
 
 def plot_claim_evidence(
     rows: Sequence[Mapping[str, Any]],
     *,
-    fit: QuadraticFit | None = None,
+    curve: QuadraticBootstrap | None = None,
     rho: float | None = None,
-    tolerance_acc: float | None = None,
     blur_model: str = PAPER_BLUR_MODEL,
-    max_extrapolation: float = 0.5,
     figsize: tuple[float, float] = (10.0, 3.9),
 ) -> "Figure":
     """The Summary's evidence in two panels: the Fig 4c claim (:func:`plot_claim_eps_vs_f05`, with
-    Spearman `rho`) and the Fig 5b claims (:func:`plot_claim_blur_curve`: the blur series, its `fit`
-    and the +- `tolerance_acc` band). rows: Table B rows. Returns the Figure."""
+    Spearman `rho`) and the Fig 5b claims (:func:`plot_claim_blur_curve`: the blur series, its `curve`
+    and the curve's 95% band). rows: Table B rows. Returns the Figure."""
     import matplotlib.pyplot as plt
 
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=figsize)
     plot_claim_eps_vs_f05(rows, blur_model=blur_model, rho=rho, ax=ax1)
-    plot_claim_blur_curve(rows, fit=fit, tolerance_acc=tolerance_acc, blur_model=blur_model,
-                          max_extrapolation=max_extrapolation, ax=ax2)
+    plot_claim_blur_curve(rows, curve=curve, blur_model=blur_model, ax=ax2)
     fig.tight_layout()
+    relayout_labels(fig)  # the layout moved the points: place their labels again
     return fig

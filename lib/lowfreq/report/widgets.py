@@ -11,7 +11,8 @@ inputs), and drawn here (the predictions as ready-made HTML); a few lines of inl
 frames when the reader moves the slider or picks another item. It loads nothing from anywhere (no
 external scripts, styles or fonts), so it works offline and without a kernel. The live explorer
 computes the same view on demand in Jupyter, through the same functions of
-:mod:`lowfreq.experiments.explorers` (no model runs in this module).
+:mod:`lowfreq.experiments.explorers` (no model runs in this module); chapters show it through
+:func:`live_explorers`, which leaves it out of the static book (no kernel would answer its controls there).
 
     >>> from lowfreq.experiments import explorers
     >>> d = explorers.hybrid_explorer_data(models, *explorers.explorer_pairs(images, labels, n_pairs=4, seed=0))
@@ -27,9 +28,10 @@ import base64
 import hashlib
 import html
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 import numpy as np
 import torch
@@ -51,7 +53,36 @@ __all__ = [
     "front_explorer",
     "LiveModel",
     "live_hybrid_explorer",
+    "STATIC_BOOK_ENV",
+    "live_widgets_shown",
+    "live_explorers",
 ]
+
+
+# --------------------------------------------------------------------------------------- live or static
+#: the environment variable tools/book.py sets to "1" for the kernels that execute the chapters into the static book
+STATIC_BOOK_ENV = "LOWFREQ_STATIC_BOOK"
+
+
+def live_widgets_shown() -> bool:
+    """Whether a live (ipywidgets) explorer will have a kernel behind it where it is seen: False while the
+    chapters are executed for the static HTML book (tools/book.py sets ``$LOWFREQ_STATIC_BOOK=1`` for their
+    kernels: there a widget would be embedded with no kernel, its controls moving nothing), True otherwise
+    (Jupyter, ``make lab``)."""
+    return os.environ.get(STATIC_BOOK_ENV, "") != "1"
+
+
+def live_explorers(make: Callable[[], Any], *, intro: str) -> list[Any]:
+    """How a chapter shows its live explorers: where they have a kernel (:func:`live_widgets_shown`), the
+    Markdown `intro` then what `make()` builds (one display object or a list of them); in the static book
+    nothing (an empty list), since its pages show the precomputed explorers instead. `make` is not called
+    for the static book."""
+    if not live_widgets_shown():
+        return []
+    from IPython.display import Markdown
+
+    made = make()
+    return [Markdown(intro), *(made if isinstance(made, (list, tuple)) else [made])]
 
 
 # --------------------------------------------------------------------------------------- generic static explorer
@@ -172,6 +203,10 @@ def static_explorer(
 
 
 # --------------------------------------------------------------------------------------- hybrid explorer
+_LOW_COLOR = "#2166ac"  # the low seed's class in the bar charts
+_HIGH_COLOR = "#e66101"  # the high seed's class
+
+
 def prediction_html(
     name: str,
     probs: np.ndarray | None,
@@ -181,50 +216,76 @@ def prediction_html(
     class_names: Sequence[str],
 ) -> str:
     """One model's prediction on one hybrid as a small HTML block: the predicted class (and whether it
-    is the low or the high seed's class) and a bar per class (blue: the low seed's class, orange: the
-    high seed's class, grey: others). probs: (K,) softmax, or None for a missing model."""
+    is the low or the high seed's class) and a bar chart of the softmax, one bar per class with the
+    class's name under it (blue: the low seed's class, orange: the high seed's class, grey: others;
+    the bar's height is the probability, 40 px for 1). probs: (K,) softmax, or None for a missing model;
+    class_names: K names."""
     esc = html.escape
     head = f'<div class="lfx-model" data-model="{esc(name)}" style="margin:4px 0 8px 0">'
     if probs is None:
         return head + f'<b>{esc(name)}</b>: <i style="color:#b2182b">model missing at this tier</i></div>'
+    if len(class_names) != len(probs):
+        raise ValueError(f"prediction_html: {len(probs)} class probabilities but {len(class_names)} class names; "
+                         "give one name per class")
     pred = int(np.argmax(probs))
     which = " (low seed's class)" if pred == low_label else " (high seed's class)" if pred == high_label else ""
     bars = []
     for k, pk in enumerate(probs):
-        color = "#2166ac" if k == low_label else "#e66101" if k == high_label else "#bbbbbb"
+        color = _LOW_COLOR if k == low_label else _HIGH_COLOR if k == high_label else "#bbbbbb"
         h = max(1, int(round(40 * float(pk))))
-        bars.append(f'<span title="{esc(class_names[k])}: {float(pk):.3f}" style="display:inline-block;width:12px;'
-                    f'height:{h}px;background:{color};margin-right:2px;vertical-align:bottom"></span>')
+        weight = "font-weight:600;" if k in (low_label, high_label) else ""
+        label_color = color if k in (low_label, high_label) else "#444"
+        bars.append(f'<div class="lfx-bar" data-class="{esc(class_names[k])}" title="{esc(class_names[k])}: {float(pk):.3f}" '
+                    f'style="width:58px;text-align:center">'
+                    f'<div style="height:40px;display:flex;align-items:flex-end;justify-content:center">'
+                    f'<span style="display:block;width:16px;height:{h}px;background:{color}"></span></div>'
+                    f'<div class="lfx-class" style="font-size:9px;line-height:11px;{weight}color:{label_color};'
+                    f'overflow:hidden;text-overflow:ellipsis;white-space:nowrap">{esc(class_names[k])}</div></div>')
     return (head + f'<b>{esc(name)}</b> predicts <b class="lfx-pred">{esc(class_names[pred])}</b>{which}: '
             f'p(low class) = {float(probs[low_label]):.2f}, p(high class) = {float(probs[high_label]):.2f}'
-            f'<div style="height:42px;margin-top:2px">{"".join(bars)}</div></div>')
+            f'<div class="lfx-bars" role="img" aria-label="{esc(_bars_label(name, probs, class_names))}" '
+            f'style="display:flex;gap:2px;margin-top:2px">{"".join(bars)}</div></div>')
 
 
-def _pair_caption(d: ExplorerData, i: int) -> tuple[str, str]:
-    return (f"low seed: {d.class_names[int(d.low_labels[i])]}", f"high seed: {d.class_names[int(d.high_labels[i])]}")
+def _bars_label(name: str, probs: np.ndarray, class_names: Sequence[str]) -> str:
+    top = np.argsort(-np.asarray(probs))[:3]
+    return f"{name}'s class probabilities; highest: " + ", ".join(f"{class_names[k]} {float(probs[k]):.2f}" for k in top)
 
 
-def static_hybrid_explorer(d: ExplorerData, *, title: str = "Hybrid-image explorer", initial_f_mix_nyq: float = 0.25,
+def _pair_caption(class_names: Sequence[str], low_label: int, high_label: int) -> tuple[str, str]:
+    return (f"low seed: {class_names[int(low_label)]}", f"high seed: {class_names[int(high_label)]}")
+
+
+def static_hybrid_explorer(d: ExplorerData, *, class_names: Sequence[str] | None = None,
+                           title: str = "Hybrid-image explorer", initial_f_mix_nyq: float = 0.25,
                            image_px: int = 128) -> "HTML":
     """The static (kernel-free) hybrid explorer: pick a pair, move f_mix (fraction of Nyquist), see the
-    hybrid and every model's prediction. Returns ``IPython.display.HTML`` (see :func:`static_explorer`)."""
+    hybrid and every model's prediction as a bar chart over the classes, named. class_names: the tier's
+    names of the classes (e.g. :func:`lowfreq.report.rows.tier_class_names`), taken at plot time over the
+    names stored with the frames (``d.class_names``, used when None). Returns ``IPython.display.HTML``
+    (see :func:`static_explorer`)."""
     from IPython.display import HTML
 
+    names = tuple(d.class_names if class_names is None else class_names)
+    n_classes = next((pr.shape[-1] for pr in d.probs.values() if pr is not None), len(names))
+    if len(names) != n_classes:
+        raise ValueError(f"static_hybrid_explorer: the models give {n_classes} class probabilities but {len(names)} "
+                         "class names were given; pass the tier's class names (report.rows.tier_class_names)")
     frames = []
     for i in range(d.low.shape[0]):
-        lo_cap, hi_cap = _pair_caption(d, i)
+        lo_cap, hi_cap = _pair_caption(names, d.low_labels[i], d.high_labels[i])
         lo_uri, hi_uri = png_data_uri(d.low[i]), png_data_uri(d.high[i])
         row = []
         for j, f in enumerate(d.f_mix_nyq):
             block = "".join(
                 prediction_html(name, None if pr is None else pr[i, j], low_label=int(d.low_labels[i]),
-                                high_label=int(d.high_labels[i]), class_names=d.class_names)
+                                high_label=int(d.high_labels[i]), class_names=names)
                 for name, pr in d.probs.items()
             )
             row.append(Frame(((lo_cap, lo_uri), (f"hybrid, f_mix = {f:.2f}", png_data_uri(d.hybrids[i, j])),
                               (hi_cap, hi_uri)), block))
         frames.append(row)
-    options = [f"pair {i + 1}: {d.class_names[int(d.low_labels[i])]} (low) + {d.class_names[int(d.high_labels[i])]} (high)"
+    options = [f"pair {i + 1}: {names[int(d.low_labels[i])]} (low) + {names[int(d.high_labels[i])]} (high)"
                for i in range(d.low.shape[0])]
     v0 = int(np.argmin(np.abs(d.f_mix_nyq - initial_f_mix_nyq)))
     return HTML(static_explorer(frames, slider_values=[f"{f:.2f}" for f in d.f_mix_nyq],
@@ -246,7 +307,7 @@ def hybrid_explorer(
 ) -> Any:
     """The live hybrid explorer (ipywidgets; needs a running kernel): a pair selector and a continuous
     f_mix slider (fraction of Nyquist, 0..1); each change recomputes the hybrid and every model's
-    prediction. Returns an ``ipywidgets.VBox``. In a static page it shows its initial state only."""
+    prediction. Returns an ``ipywidgets.VBox``; chapters show it through :func:`live_explorers`, never in the static book."""
     import ipywidgets as W
 
     low = check_images(low, name="low")
@@ -276,7 +337,7 @@ def hybrid_explorer(
         img_low.value = png_bytes(d.low[0], scale=up)
         img_high.value = png_bytes(d.high[0], scale=up)
         img_hyb.value = png_bytes(d.hybrids[0, 0], scale=up)
-        lo_cap, hi_cap = _pair_caption(d, 0)
+        lo_cap, hi_cap = _pair_caption(d.class_names, d.low_labels[0], d.high_labels[0])
         cap_low.value, cap_high.value = html.escape(lo_cap), html.escape(hi_cap)
         cap_hyb.value = f"hybrid, f_mix = {f:.2f}"
         preds.value = "".join(
@@ -331,7 +392,7 @@ def front_explorer(
     """The live preprocessing explorer (ipywidgets; needs a kernel): an image selector and a slider
     whose value v builds the front `make_front(v)` (e.g. ``lambda s: models.layers.GaussianBlur(s)`` or
     ``lambda k: pca.truncated(int(k))``); each change recomputes the view of :func:`front_frames`.
-    Returns an ``ipywidgets.VBox``. In a static page it shows its initial state only."""
+    Returns an ``ipywidgets.VBox``; chapters show it through :func:`live_explorers`, never in the static book."""
     import ipywidgets as W
 
     images = check_images(images)

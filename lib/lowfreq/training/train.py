@@ -31,6 +31,7 @@ from lowfreq.core.tiers import tier as tier_of
 from lowfreq.core.utils import atomic_torch_save, batches, in_processes, resolve_device, to_grayscale
 from lowfreq.data.imagenette import load_imagenette
 from lowfreq.models.layers import PCAProjection, Preprocessed
+from lowfreq.models.nets import AirbenchNet
 from lowfreq.models.zoo import Recipe, build_model, load_trained, recipe, weights_path
 from lowfreq.methods import attacks
 from lowfreq.methods.v1 import logits_and_features, neural_config, similarity_loss
@@ -48,7 +49,7 @@ DRY_RUN_TEST_IMAGES = 256
 COMPILE_ENV = "LOWFREQ_COMPILE"
 
 __all__ = ["TRAIN_CODE_VERSION", "DRY_RUN_TEST_IMAGES", "COMPILE_ENV", "TrainData", "load_data", "train", "train_many", "init_parent", "train_one_epoch", "evaluate", "TrainResult",
-           "compile_wanted", "crop_flip", "gaussian_noise_aug", "augmix_aug", "adversarial_examples"]
+           "optimizer_and_schedule", "AirbenchSchedule", "compile_wanted", "crop_flip", "gaussian_noise_aug", "augmix_aug", "adversarial_examples"]
 
 
 class TrainData(NamedTuple):
@@ -362,10 +363,7 @@ def train(
     if dev.type == "cuda":
         d = TrainData(*(t.to(dev) if isinstance(t, torch.Tensor) else t for t in d))
     gen = torch.Generator(device=dev.type if dev.type == "cuda" else "cpu").manual_seed(r.seed)
-    params = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.SGD(params, lr=r.lr, momentum=0.9, nesterov=True, weight_decay=r.weight_decay)
-    steps = r.epochs * -(-d.train_x.shape[0] // r.batch_size)
-    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=r.lr, total_steps=steps, pct_start=0.25)
+    optimizer, scheduler = optimizer_and_schedule(model, r, n_train=d.train_x.shape[0])
     ckpt = _checkpoint_path(r, model_dir)
     run = _resume_checkpoint(ckpt, r, data_fp, model, optimizer, scheduler, gen, progress=progress) if resume else _Run()
 
@@ -378,6 +376,110 @@ def train(
     if progress:
         print(f"{r.name} [{r.tier}]: test accuracy {test_acc:.4f}, {run.elapsed:.0f} s on {dev}{' (compiled)' if run.compiled else ''}")
     return TrainResult(model.eval(), r, test_acc, run.history, run.elapsed, out, str(dev), d.source, run.compiled)
+
+
+def optimizer_and_schedule(model: nn.Module, r: Recipe, *, n_train: int) -> tuple[torch.optim.Optimizer, Any]:
+    """The recipe's optimizer and its per-step schedule for `n_train` training images. Default: SGD
+    (nesterov momentum 0.9, r.weight_decay) with a OneCycle schedule peaking at r.lr after 25% of the steps.
+    A recipe with extra["airbench"]: airbench94's optimizer (:class:`AirbenchSchedule`)."""
+    steps = r.epochs * -(-n_train // r.batch_size)
+    if "airbench" in r.extra:
+        return AirbenchSchedule.build(model, r, n_train=n_train)
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.SGD(params, lr=r.lr, momentum=0.9, nesterov=True, weight_decay=r.weight_decay)
+    return optimizer, torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=r.lr, total_steps=steps, pct_start=0.25)
+
+
+class AirbenchSchedule:
+    """airbench94's per-step schedule (Jordan 2024; github.com/KellerJordan/cifar10-airbench, utils.train),
+    called like a learning-rate scheduler after every optimizer step: the triangular learning rate
+    (lr_start -> 1 at lr_peak_frac of the steps -> lr_end, times each group's lr), lookahead every
+    `lookahead_every` steps (the floating-point state moves to an EMA with decay 0.95^5 x (step/total)^3 and
+    the net is set to it; after the last step the net is the EMA), and the whitening conv's bias frozen
+    after `whiten_bias_epochs` epochs. Its state (step, EMA, lr) is checkpointed with the optimizer's."""
+
+    def __init__(self, optimizer: torch.optim.Optimizer, model: nn.Module, *, total_steps: int, steps_per_epoch: int,
+                 settings: dict[str, Any]) -> None:
+        self.model, self.total_steps, self.settings, self.steps = model, total_steps, dict(settings), 0
+        self.freeze_at = int(settings["whiten_bias_epochs"]) * steps_per_epoch
+        self.ema = [t.detach().clone() for t in self._float_state()]
+        self.lr = torch.optim.lr_scheduler.LambdaLR(optimizer, self.factor)
+
+    @classmethod
+    def build(cls, model: nn.Module, r: Recipe, *, n_train: int) -> tuple[torch.optim.Optimizer, "AirbenchSchedule"]:
+        """Nesterov SGD with airbench's parametrization: r.lr and r.weight_decay per 1024 examples at
+        momentum m are lr / (1024 (1 + 1 / (1 - m))) per example (x batch size here, where the loss is the
+        batch mean, not airbench's sum) and a decoupled decay; BatchNorm biases at bias_scaler x the lr."""
+        opt = r.extra["airbench"]
+        momentum = float(opt["momentum"])
+        lr = r.lr / (1024 * (1 + 1 / (1 - momentum))) * r.batch_size  # per step of a mean loss
+        wd = r.weight_decay * r.batch_size / (1024 * (1 + 1 / (1 - momentum)))  # decay per step, lr-independent
+        bn_biases = [m.bias for m in model.modules() if isinstance(m, nn.BatchNorm2d) and m.bias is not None and m.bias.requires_grad]
+        ids = {id(p) for p in bn_biases}
+        others = [p for p in model.parameters() if p.requires_grad and id(p) not in ids]
+        lr_b = lr * float(opt["bias_scaler"])
+        optimizer = torch.optim.SGD([dict(params=bn_biases, lr=lr_b, weight_decay=wd / lr_b),
+                                     dict(params=others, lr=lr, weight_decay=wd / lr)], momentum=momentum, nesterov=True)
+        per_epoch = -(-n_train // r.batch_size)
+        return optimizer, cls(optimizer, model, total_steps=r.epochs * per_epoch, steps_per_epoch=per_epoch, settings=opt)
+
+    def factor(self, step: int) -> float:
+        """The learning-rate multiplier at `step` (the triangle)."""
+        s = self.settings
+        warm = int(self.total_steps * float(s["lr_peak_frac"]))
+        if step < warm:
+            f = step / warm
+            return float(s["lr_start"]) * (1 - f) + f
+        f = (step - warm) / max(1, self.total_steps - warm)
+        return (1 - f) + float(s["lr_end"]) * f
+
+    def _float_state(self) -> list[torch.Tensor]:
+        return [v for v in self.model.state_dict().values() if v.is_floating_point()]
+
+    @torch.no_grad()
+    def _lookahead(self, decay: float) -> None:
+        for ema, cur in zip(self.ema, self._float_state()):
+            ema.lerp_(cur, 1 - decay)
+            cur.copy_(ema)
+
+    def _whiten_bias(self) -> None:
+        bias = _backbone_of(self.model).whiten.bias
+        bias.requires_grad_(self.steps < self.freeze_at)
+
+    def step(self) -> None:
+        """After an optimizer step: the next learning rate, lookahead, the whitening bias's freeze."""
+        self.lr.step()
+        self.steps += 1
+        if self.steps % int(self.settings["lookahead_every"]) == 0:
+            self._lookahead(0.95 ** 5 * (self.steps / self.total_steps) ** 3)
+        if self.steps >= self.total_steps:
+            self._lookahead(1.0)
+        self._whiten_bias()
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"lr": self.lr.state_dict(), "steps": self.steps, "ema": [t.detach().cpu() for t in self.ema]}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.lr.load_state_dict(state["lr"])
+        self.steps = int(state["steps"])
+        for ema, saved in zip(self.ema, state["ema"]):
+            ema.copy_(saved)
+        self._whiten_bias()
+
+
+def _fit_whitening(model: nn.Module, r: Recipe, d: TrainData) -> None:
+    """An airbench-style net's whitening filters from the first extra["airbench"]["whiten_images"] training
+    images as the net sees them (after the model's fronts: blur, PCA, grayscale); deterministic from the data."""
+    backbone = _backbone_of(model)
+    if not isinstance(backbone, AirbenchNet):
+        return
+    x = d.train_x[: int(r.extra["airbench"]["whiten_images"])].float() / 255
+    m = model
+    with torch.no_grad():
+        while isinstance(m, Preprocessed):
+            x = m.preprocess(x)
+            m = m.classifier
+    backbone.init_whitening(x)
 
 
 def _reuse_weights(r: Recipe, d: TrainData, data_fp: str, dev: torch.device, *, model_dir: Any,
@@ -404,6 +506,7 @@ def _initial_model(r: Recipe, d: TrainData, dev: torch.device, **parent_kw: Any)
         torch.manual_seed(r.seed)
         model = build_model(r, image_shape=tuple(d.train_x.shape[1:]))
     _fit_front(model, r, d)
+    _fit_whitening(model, r, d)
     _init_from_parent(model, r, d, **parent_kw)
     return model.to(dev).to(memory_format=torch.channels_last)  # faster on CPUs too (~1.5x, issue 11's frontier)
 
