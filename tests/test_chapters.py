@@ -8,6 +8,7 @@ The expensive chapters (Fig 2's decomposition, Fig 5's PCA fronts) are `slow`.""
 from __future__ import annotations
 
 import base64
+import dataclasses
 import html.parser
 import re
 import shutil
@@ -93,7 +94,7 @@ class _Details(html.parser.HTMLParser):
 
 def test_provenance_is_one_short_line_with_the_full_record_collapsed():
     p = provenance.make_provenance(tier="cpu", data="CIFAR-10 test images, the first 500",
-                                   data_detail="imported <cifar10> (jpg, sha256 ...)", models=["base", "blur_s1.5"],
+                                   data_detail="imported <cifar10> (jpg, sha256 ...)", models=[experiments.tiers.resolve(n, "cpu") for n in ("base", "blur_s1.5")],
                                    wall_time_s=3.25, device="cpu")
     assert p.tier == "cpu" and p.models == ("base", "blur_s1.5") and p.wall_time_s == pytest.approx(3.25)
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", p.date_utc) and p.device == "cpu"
@@ -116,23 +117,30 @@ def test_provenance_is_one_short_line_with_the_full_record_collapsed():
 
 def test_provenance_lists_the_stored_results_it_read(tmp_path, monkeypatch):
     monkeypatch.setenv("LOWFREQ_RESULTS_DIR", str(tmp_path))
-    p = provenance.make_provenance(tier="smoke", data="toy", models=["base"], results=("attack", "hybrid"))
-    assert p.results == ("attack results: none", "hybrid results: none")
+    base = experiments.tiers.resolve("base", "smoke")
+    p = provenance.make_provenance(tier="smoke", data="toy", models=[base], results=("attack", "hybrid"))
+    assert p.models == ("base",) and p.results == ("attack results: none", "hybrid results: none")
     assert "attack results: none" in provenance.provenance_html(p)
-    assert provenance.results_provenance("attack", ["nobody"], "smoke") == "attack results: none"
+    assert provenance.results_provenance("attack", [base], folders=paths.folders(results=tmp_path)) == "attack results: none"
+    assert provenance.make_provenance(tier="smoke", data="toy", models=["my_model.py"]).models == ("my_model.py",)
+    with pytest.raises(ValueError, match="ProbeTargets"):  # a name has no records to read
+        provenance.make_provenance(tier="smoke", data="toy", models=["base"], results=("attack",))
 
 
 def test_provenance_of_committed_results(committed_smoke):
-    line = provenance.results_provenance("attack", ["base", "nobody"], "smoke")
+    base = experiments.tiers.resolve("base", "smoke")
+    nobody = dataclasses.replace(base, name="nobody")  # the same model under a label nothing is stored for
+    line = provenance.results_provenance("attack", [base, nobody])
     assert line.startswith("attack results: 1 of 2 models · computed at commit ")
 
 
 def test_data_label_names_the_images_briefly():
-    assert provenance.data_label("smoke", n=64) == "synthetic cue-conflict test images, the first 64"
-    assert provenance.data_label("cpu", n=1000) == "CIFAR-10 test images, the first 1,000"
-    assert provenance.data_label("cpu", grayscale=True) == "CIFAR-10 test images in grayscale"
-    assert provenance.data_label("cpu", n=100, dataset="imagenette64") == "Imagenette validation images (64 px), the first 100"
-    assert provenance.data_label("smoke", dataset="imagenette64") == "synthetic cue-conflict test images"
+    smoke, cpu = experiments.tiers.tier_config("smoke"), experiments.tiers.tier_config("cpu")
+    assert provenance.data_label(smoke, n=64) == "synthetic cue-conflict test images, the first 64"
+    assert provenance.data_label(cpu, n=1000) == "CIFAR-10 test images, the first 1,000"
+    assert provenance.data_label(cpu, grayscale=True) == "CIFAR-10 test images in grayscale"
+    assert provenance.data_label(cpu, n=100, dataset="imagenette64") == "Imagenette validation images (64 px), the first 100"
+    assert provenance.data_label(smoke, dataset="imagenette64") == "synthetic cue-conflict test images"
 
 
 def test_models_not_shown_are_one_line_with_the_list_collapsed():

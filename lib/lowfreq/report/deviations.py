@@ -15,7 +15,6 @@ import numpy as np
 import torch
 
 from lowfreq import experiments
-from lowfreq.core import paths
 from lowfreq.core.paths import Folders
 from lowfreq.core.tiers import TIERS
 from lowfreq.core.tiers import tier as tier_of
@@ -26,7 +25,7 @@ from lowfreq.methods import spectra, v1
 from lowfreq.models import zoo
 from lowfreq.experiments.probe import FOURIER_IMAGES
 from lowfreq.report import prose, rows, stats, tables
-from lowfreq.report.common import NAN, resolve_compute
+from lowfreq.report.common import NAN, eval_source
 from lowfreq.report.paper import PAPER_EVAL_SIZES
 from lowfreq.report.provenance import Provenance, data_label, make_provenance
 
@@ -212,16 +211,11 @@ def _nan_if_none(v: Any) -> float:
     return NAN if v is None else float(v)
 
 
-def deviation_numbers(
-    tier: str,
-    *,
-    names: Sequence[str] | None = None,
-    folders: Folders | None = None,
-    compute_missing: bool | None = None,
-) -> dict[str, Any]:
-    """The measured side of the deviations chapter at `tier`, from cached results only (nothing is
-    computed but the exact-originals shares, a figure input computed with the data when it is not
-    stored and stored per :func:`resolve_compute`; what is missing is NaN, or "n/a" for text).
+def deviation_numbers(book: rows.BookTier, *, names: Sequence[str] | None = None) -> dict[str, Any]:
+    """The measured side of the deviations chapter at the resolved tier `book` (its folders), for `names`
+    (default: every zoo model of the tier), from cached results only (nothing is computed but the
+    exact-originals shares, a figure input computed with the data when it is not stored and stored when
+    ``book.compute``; what is missing is NaN, or "n/a" for text).
 
     Keys: the base recipe (``arch``, ``epochs``, ``train_images``, ``batch_size``, ``lr``,
     ``dataset``), ``pca_k``, ``attacks``; ``exact_share_<probe>`` (fraction of lossless CIFAR-10
@@ -234,8 +228,7 @@ def deviation_numbers(
     (corruptions whose RMS change does not grow strictly with severity on the tier's images, from the
     cached corruption spectra; None when they were not computed).
     """
-    cfg = experiments.tiers.tier_config(tier)
-    f = folders or paths.folders()
+    tier, cfg, f = book.name, book.config, book.folders
     names = list(names) if names is not None else [r.name for r in zoo.recipes(tier)]
     r = zoo.recipe("base", tier)
     out: dict[str, Any] = {
@@ -251,7 +244,7 @@ def deviation_numbers(
         probes_ = ("clean", "hybrid", "attack", "corruption")
         try:  # a stored figure input (computed with the data; stored per resolve_compute)
             shares = figure_inputs.exact_share_input(tier, sorted({out[f"n_{p}"] for p in probes_}),
-                                                     store=resolve_compute(tier, compute_missing),
+                                                     store=book.compute,
                                                      folders=f).payload["shares"]
             for probe in probes_:
                 out[f"exact_share_{probe}"] = float(shares[str(out[f"n_{probe}"])])
@@ -260,7 +253,7 @@ def deviation_numbers(
     out["test_acc"] = {}
     for n in names:
         try:
-            rec = experiments.probes.trained_record(n, tier, train=False, folders=f)
+            rec = experiments.instances.trained_record(book.target(n), f, train=False, progress=False)
             out["test_acc"][n] = None if rec is None else float(rec.payload["test_acc"])
         except Exception:  # noqa: BLE001
             out["test_acc"][n] = None
@@ -271,7 +264,7 @@ def deviation_numbers(
     max_eps = stats.attack_max_epsilon(cfg.attack)
     for n in names:
         try:
-            a = experiments.probes.attack_result(n, tier, progress=False, load_only=True, folders=f)
+            a = experiments.probes.target_value("attack", book.target(n), folders=f)
         except Exception:  # noqa: BLE001
             a = None
         if a is not None:
@@ -285,7 +278,7 @@ def deviation_numbers(
                                                   - spectra.half_power_frequency(None, power=p))
             out["f05_std_cpp"][n] = _nan_if_none(a.get("f05_std_cpp"))
         try:
-            h = experiments.probes.hybrid_result(n, tier, progress=False, load_only=True, folders=f)
+            h = experiments.probes.target_value("hybrid", book.target(n), folders=f)
             out["nonmonotone_hybrid"][n] = bool(np.any(np.diff(np.asarray(h.mean_diff)) < 0))
         except Exception:  # noqa: BLE001
             pass
@@ -339,12 +332,10 @@ def deviations(tier: str, *, names: Sequence[str] | None = None, folders: Folder
     """The numbers of the deviations chapter at `tier`, formatted as the text quotes them (shares and
     accuracies in %, epsilon in /255, f_0.5 in cycles/pixel; "n/a" where a result does not exist at
     this tier), from :func:`deviation_numbers` (cached results only)."""
-    dn = deviation_numbers(tier, names=names, folders=folders, compute_missing=compute_missing)
-    cfg = experiments.tiers.tier_config(tier)
-    try:
-        data_source = experiments.evalsets.eval_set(tier, cfg.n_clean, folders=folders, allow_stored_identity=True).source
-    except DataNotFoundError:
-        data_source = "the data set is not present here"
+    book = rows.book_tier(tier, compute_missing=compute_missing, include_published=False, folders=folders)  # resolved once
+    dn = deviation_numbers(book, names=names)
+    cfg = book.config
+    data_source = eval_source(cfg, cfg.n_clean, folders=book.folders)
     synthetic = dn["dataset"] == "synthetic"
     g: dict[str, Any] = {}
     for probe in ("clean", "hybrid", "attack", "corruption"):
@@ -388,6 +379,6 @@ def deviations(tier: str, *, names: Sequence[str] | None = None, folders: Folder
     g.update(neural_design(tier, folders=folders))
     g["in_finetune"] = imagenette_finetune(tier)
     g["v1_pops"] = ", ".join(f"{k} {v.sf_center_cpi:g} cycles/image" for k, v in v1.POPULATIONS.items())
-    prov = make_provenance(tier=tier, data=data_label(tier, n=cfg.n_clean), data_detail=data_source)
+    prov = make_provenance(tier=tier, data=data_label(cfg, n=cfg.n_clean), data_detail=data_source)
     return Deviations(g, dn, prov, frontier_table(folders=folders), evaluation_sizes_markdown(tier),
                       blur_series_markdown(folders=folders))

@@ -13,10 +13,9 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import numpy as np
 
-from lowfreq import experiments
 from lowfreq.methods.spectra import log_power_image
 from lowfreq.report import prose, rows, stats
-from lowfreq.report.common import CIFAR_ROBUST, NAN, eval_source, resolve_compute
+from lowfreq.report.common import CIFAR_ROBUST, NAN, eval_source
 from lowfreq.report.paper import PAPER_BLUR_MODEL, group_label
 from lowfreq.report.plotting import (
     SPECTRUM_CMAP, finish_axes, finish_panels, group_color, model_color, new_axes, paper_and_gray_axes, plot_eps_vs_f05, short_missing_note,
@@ -63,17 +62,15 @@ def fig4_spectra(tier: str, *, compute_missing: bool | None = None) -> Fig4Spect
     :func:`lowfreq.report.rows.book_models` (computed when missing per :func:`resolve_compute`), the
     group ranges of f_0.5 (cycles/pixel) and mean minimal epsilon (quoted x255), how many robust
     models lie below every baseline and the rank correlation of Fig 4c."""
-    cfg = experiments.tiers.tier_config(tier)
-    compute = resolve_compute(tier, compute_missing)
-    models = rows.book_models(tier)
-    es_source = eval_source(tier, cfg.n_attack)
+    book = rows.book_tier(tier, compute_missing=compute_missing)  # the tier and its models, resolved once
+    cfg, models = book.config, book.models
+    es_source = eval_source(cfg, cfg.n_attack, folders=book.folders)
     sw = Stopwatch()
-    attacks = stats.gather(lambda n: experiments.probes.attack_result(n, tier, progress=False, load_only=not compute), models.names,
-                           what="attack results")
+    attacks = rows.book_values(book, "attack")
     table = rows.result_rows(models.names, models.groups, attacks=attacks)
     wall = sw.elapsed_s
     # the quoted numbers are the canonical rows' (means over seeds, as Table B); the figures draw `table` (first seeds)
-    canonical = rows.model_rows(rows.book_tier(tier, compute_missing=compute_missing))
+    canonical = rows.model_rows(book)
     f05 = stats.group_stats(canonical, "f05_cpp")
     eps = stats.group_stats(canonical, "mean_eps")
     n_below, n_robust = stats.count_below(canonical, "f05_cpp", groups=CIFAR_ROBUST, reference="base")
@@ -89,15 +86,15 @@ def fig4_spectra(tier: str, *, compute_missing: bool | None = None) -> Fig4Spect
         "n_below": n_below, "n_robust": n_robust, "n_neural_below": n_neural_below, "n_neural": n_neural,
         "rho": rho, "n_rho": n_rho,
         "robust_below_text": below_every_sentence(
-            table, "f05_cpp", groups=CIFAR_ROBUST, reference="base",
+            canonical, "f05_cpp", groups=CIFAR_ROBUST, reference="base",
             what="adversarially trained, corruption-trained, blur and PCA models with results",
             reference_what="every baseline"),
         "neural_below_text": below_every_sentence(
-            table, "f05_cpp", groups=["neural"], reference="base_gray",
+            canonical, "f05_cpp", groups=["neural"], reference="base_gray",
             what="neurally regularized models with results", reference_what="every grayscale baseline"),
     }
-    prov = make_provenance(tier=tier, data=data_label(tier, n=cfg.n_attack), data_detail=es_source, models=models.names,
-                           results=("attack",), wall_time_s=wall)
+    prov = make_provenance(tier=tier, data=data_label(cfg, n=cfg.n_attack), data_detail=es_source,
+                           models=book.targets_of(models.names), results=("attack",), wall_time_s=wall, folders=book.folders)
     return Fig4Spectra(numbers, models, attacks, table, prov, canonical)
 
 

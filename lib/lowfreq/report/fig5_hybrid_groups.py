@@ -90,12 +90,12 @@ def fig5_hybrid_groups(tier: str, *, compute_missing: bool | None = None) -> Fig
     book = rows.book_tier(tier, compute_missing=compute_missing)  # the tier and its models, resolved once
     cfg, models = book.config, book.models
     blur_series = [r.name for r in zoo.recipes(tier, group="blur")]
-    es_source = eval_source(book.name, cfg.n_hybrid)
+    es_source = eval_source(cfg, cfg.n_hybrid, folders=book.folders)
     sw = Stopwatch()
     curves = rows.book_values(book, "hybrid")
     corr = rows.corruption_for(book.targets_of(models.names), compute=book.compute, folders=book.folders)
     table = add_corruption_rel(rows.result_rows(models.names, models.groups, curves=curves, corruption=corr), corr)
-    claim_rows = rows.collect_inputs(book.name, compute=False, imagenet=False, folders=book.folders).rows
+    claim_rows = rows.collect_inputs(book, compute=False, imagenet=False).rows
     curve_rows = [r for r in claim_rows if r.get("model") in set(blur_series)]
     curve = claims.blur_curve(curve_rows)  # one curve: the claims' (seed-folded rows, same bootstrap)
     wall = sw.elapsed_s
@@ -131,13 +131,15 @@ def fig5_hybrid_groups(tier: str, *, compute_missing: bool | None = None) -> Fig
     corr_detail = f"first {cfg.n_corruption} test images, 15 corruptions x {len(cfg.severities)} severities"
     return Fig5HybridGroups(
         numbers, models, blur_series, curves, corr, table, curve, curve_rows, fronts,
-        prov_hybrid=make_provenance(tier=book.name, data=data_label(book.name, n=cfg.n_hybrid), data_detail=hybrid_detail,
-                                    models=models.names, results=("hybrid",), wall_time_s=wall),
-        prov=make_provenance(tier=book.name, data=data_label(book.name, n=max(cfg.n_hybrid, cfg.n_corruption)),
-                             data_detail=f"hybrid images: {hybrid_detail}; corruptions: {corr_detail}", models=models.names,
-                             results=("hybrid", "corruption"), wall_time_s=wall),
-        prov_fronts=make_provenance(tier=book.name, data=data_label(book.name, n=int(fronts.images.shape[0])),
-                                    data_detail=input_detail(fronts.input), models=blur_series + ["pca"],
+        prov_hybrid=make_provenance(tier=book.name, data=data_label(cfg, n=cfg.n_hybrid), data_detail=hybrid_detail,
+                                    models=book.targets_of(models.names), results=("hybrid",), wall_time_s=wall,
+                                    folders=book.folders),
+        prov=make_provenance(tier=book.name, data=data_label(cfg, n=max(cfg.n_hybrid, cfg.n_corruption)),
+                             data_detail=f"hybrid images: {hybrid_detail}; corruptions: {corr_detail}",
+                             models=book.targets_of(models.names), results=("hybrid", "corruption"), wall_time_s=wall,
+                             folders=book.folders),
+        prov_fronts=make_provenance(tier=book.name, data=data_label(cfg, n=int(fronts.images.shape[0])),
+                                    data_detail=input_detail(fronts.input), models=book.targets_of(blur_series + ["pca"]),
                                     wall_time_s=sw.elapsed_s),
         canonical=canonical,
     )

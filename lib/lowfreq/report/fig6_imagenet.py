@@ -53,7 +53,7 @@ def fig6_imagenet(tier: str) -> Fig6Imagenet:
     evaluated exactly as the Summary does (:func:`lowfreq.report.claims.evaluate_claims` on the
     Imagenette stand-in's cached rows of :func:`lowfreq.report.rows.collect_inputs`; nothing is computed)."""
     names = registry.list_models(dataset="imagenet")
-    inp = rows.collect_inputs(tier, [], compute=False)
+    inp = rows.collect_inputs(rows.book_tier(tier, include_published=False), [], compute=False)
     in_claims = [r for r in claims.evaluate_claims([], imagenet_rows=inp.imagenet_rows, imagenet_note=inp.imagenet_note,
                                                    instance_spread=rows.load_instance_spread(tier, "base"))
                  if r.id.startswith("in_")]

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from typing import Any, Sequence
 
 from lowfreq.experiments import figure_inputs
+from lowfreq.experiments.tiers import tier_config
 from lowfreq.methods.hybrid import PAPER_F_MIX_NYQ
-from lowfreq import experiments
 from lowfreq.report import rows, scorecard
 from lowfreq.report.common import first_pair, input_detail, resolve_compute
 from lowfreq.report.plotting import ImagePair
@@ -48,12 +48,15 @@ def intro(tier: str, *, strip_f_mix_nyq: Sequence[float] = (0.07, 0.16, 0.25, 0.
     evaluated now on the canonical rows). Needs no data when the pair and the results are stored."""
     sw_card = Stopwatch()
     card = scorecard.scorecard(tier, compute_missing=compute_missing)
-    cfg = experiments.tiers.tier_config(tier)
-    prov_card = make_provenance(tier=tier, data=data_label(tier, n=cfg.n_clean), models=[str(r["model"]) for r in card.models],
-                                results=("clean", "attack", "hybrid", "corruption"), wall_time_s=sw_card.elapsed_s)
+    cfg = tier_config(tier)  # the tier, resolved once
+    book = rows.book_tier(tier, compute_missing=compute_missing)
+    prov_card = make_provenance(tier=tier, data=data_label(cfg, n=cfg.n_clean),
+                                models=[book.target(str(r["model"])) for r in card.models],
+                                results=("clean", "attack", "hybrid", "corruption"), wall_time_s=sw_card.elapsed_s,
+                                folders=book.folders)
     sw = Stopwatch()
     pairs = figure_inputs.pair_images(tier, n=n_images, n_pairs=1, seed=seed, store=resolve_compute(tier, compute_missing))
     pair = first_pair(pairs)
     numbers = {"tier_name": tier, "n_f_mix": len(PAPER_F_MIX_NYQ), **{k: v for k, v in card.numbers.items() if k != "tier"}}
-    prov = make_provenance(tier=tier, data=data_label(tier, n=n_images), data_detail=input_detail(pairs), wall_time_s=sw.elapsed_s)
+    prov = make_provenance(tier=tier, data=data_label(cfg, n=n_images), data_detail=input_detail(pairs), wall_time_s=sw.elapsed_s)
     return Intro(numbers, pair, tuple(float(f) for f in strip_f_mix_nyq), rows.tier_class_names(tier), prov, card, prov_card)

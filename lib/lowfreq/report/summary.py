@@ -12,9 +12,8 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import numpy as np
 
-from lowfreq import experiments
 from lowfreq.report import claims, prose, rows, stats
-from lowfreq.report.common import eval_source, resolve_compute
+from lowfreq.report.common import eval_source
 from lowfreq.report.paper import PAPER_BLUR_MODEL, PAPER_FIG5B
 from lowfreq.report.plotting import MODEL_COLORS, finish_axes, label_points, model_color, new_axes, relayout_labels
 from lowfreq.report.provenance import Provenance, Stopwatch, data_label, make_provenance
@@ -72,9 +71,9 @@ def summary(
     :func:`lowfreq.report.rows.collect_inputs` of `names`, default every zoo model; computed when
     missing per :func:`resolve_compute`), with the counts and values the chapter quotes; the blur
     curve's bootstrap uses `n_resamples` resamples."""
-    compute = resolve_compute(tier, compute_missing)
+    book = rows.book_tier(tier, compute_missing=compute_missing, include_published=False)  # resolved once
     sw = Stopwatch()
-    inp = rows.collect_inputs(tier, names, compute=compute)
+    inp = rows.collect_inputs(book, names)
     results = claims.evaluate_claims(inp.rows, corruption=inp.corruption, corruption_f05_cpp=inp.corruption_f05_cpp,
                                      imagenet_rows=inp.imagenet_rows, imagenet_note=inp.imagenet_note,
                                      blur_model=blur_model, n_resamples=n_resamples,
@@ -94,14 +93,15 @@ def summary(
     }
     numbers["verdict_text"] = verdict_sentence(counts, n_models=numbers["n_models"], n_with_results=numbers["n_with_results"])
     numbers["paper_fig5b_text"] = paper_fig5b_sentence()
-    cfg = experiments.tiers.tier_config(tier)
-    es_source = eval_source(tier, cfg.n_clean)
-    data = data_label(tier, n=cfg.n_clean)
+    cfg = book.config
+    es_source = eval_source(cfg, cfg.n_clean, folders=book.folders)
+    data = data_label(cfg, n=cfg.n_clean)
     return Summary(
         numbers, inp, results, curve, by_id["eps_vs_f05"].numbers.get("rho"),
         prov=make_provenance(tier=tier, data=data, data_detail=es_source, wall_time_s=wall),
-        prov_models=make_provenance(tier=tier, data=data, data_detail=es_source, models=[r["model"] for r in inp.rows],
-                                    results=("attack", "hybrid", "corruption"), wall_time_s=wall),
+        prov_models=make_provenance(tier=tier, data=data, data_detail=es_source,
+                                    models=book.targets_of([r["model"] for r in inp.rows]),
+                                    results=("attack", "hybrid", "corruption"), wall_time_s=wall, folders=book.folders),
         table=stats.fold_s1_replicas(inp.rows),
     )
 
