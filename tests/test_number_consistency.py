@@ -55,3 +55,18 @@ def test_the_check_fails_on_a_book_that_shows_two_values(tmp_path):
     bad = disagreements(book_marks("cpu", root=tmp_path))
     assert list(bad) == ["blur_s1.5|corruption_acc|cpu"]
     assert {m.source for m in bad["blur_s1.5|corruption_acc|cpu"]} == {"table_b.ipynb", "fig5_hybrid_groups.ipynb"}
+
+
+@pytest.mark.slow
+def test_one_number_per_quantity_in_the_fresh_smoke_book(smoke_book):
+    """The same check on the smoke book built from a fresh copy (conftest.smoke_book, as CI builds it): it
+    carries marked numbers, and no (model, quantity) shows two values on its pages or in its notebooks."""
+    found = book_marks("smoke", root=smoke_book.root)
+    html = smoke_book.html_dir
+    for page in sorted(html.rglob("*.html")):
+        found += marks(page.read_text(errors="replace"), source=str(page.relative_to(html)))
+    pairs = {tuple(k.split("|")[:2]) for k in by_key(found)}
+    assert len(pairs) >= 10, f"only {len(pairs)} marked (model, quantity) pairs in the smoke book"
+    bad = disagreements(found)
+    assert not bad, f"one quantity shown with two values: {_describe(bad)}"
+    print(f"smoke (fresh build): {len(pairs)} (model, quantity) pairs, {len(found)} numbers checked")
