@@ -38,7 +38,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threads", type=int, default=2, help="threads of the second training (the zoo's: 1)")
     ap.add_argument("--scratch", default=None, help="folder for the second instance (default: a temporary one)")
     args = ap.parse_args(argv)
-    recorded = experiments.runs.summary(args.model, args.tier, compute=False)
+    target = experiments.tiers.resolve(args.model, args.tier)
+    recorded = experiments.runs.summary(target, compute=False)
     missing = [k for k in METRICS if recorded.get(k) is None]
     if missing:
         ap.error(f"the recorded instance of {args.model} at {args.tier} lacks {missing}: run "
@@ -48,8 +49,9 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     dirs = {"folders": paths.folders(models=scratch / "models", results=scratch / "results")}
     experiments.runs.run(args.tier, [args.model], probes=["train", "clean", "hybrid", "attack", "corruption"], jobs=1, **dirs)
-    other = experiments.runs.summary(args.model, args.tier, compute=False, **dirs)
-    seeds = [experiments.runs.summary(n, args.tier, compute=False) for n in zoo.seed_replicas(args.model, args.tier)]
+    other = experiments.runs.summary(target, compute=False, **dirs)
+    seeds = [experiments.runs.summary(experiments.tiers.resolve(n, args.tier), compute=False)
+             for n in zoo.seed_replicas(args.model, args.tier)]
     rows = {}
     print(f"{args.model} at {args.tier}: recorded instance vs a training with {args.threads} thread(s) "
           f"({time.perf_counter() - t0:.0f} s)")

@@ -247,7 +247,8 @@ def test_hybrid_plots_degrade_when_a_model_is_missing(agg):
 
 
 def test_provenance_gather_and_tier_table(capsys):
-    p = provenance.make_provenance(tier="smoke", data="toy data", models=["base", "blur_s1.5"], wall_time_s=1.25)
+    p = provenance.make_provenance(tier="smoke", data="toy data", models=report_rows.book_tier("smoke").targets_of(["base", "blur_s1.5"]),
+                                   wall_time_s=1.25)
     line = provenance.summary_line(p)
     assert line.startswith("tier smoke · toy data · ") and re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC", line)
     assert "commit" in line and "base" not in line  # one short line: tier, data, date, commit

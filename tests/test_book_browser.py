@@ -242,8 +242,6 @@ def _slug(verdict: str) -> str:
 
 @pytest.mark.slow
 @pytest.mark.browser
-@pytest.mark.xfail(strict=False, reason="the landing page's scorecard (issue 21, item 1) is being built: a table.lf-scorecard "
-                                        "with one tr[data-claim][data-verdict] per claim")
 def test_the_landing_page_scorecard_lists_every_claim_with_a_verdict(site):
     rows = site[LANDING].facts["scorecard"]
     assert rows is not None, "no table.lf-scorecard on the landing page"
@@ -255,8 +253,6 @@ def test_the_landing_page_scorecard_lists_every_claim_with_a_verdict(site):
 
 @pytest.mark.slow
 @pytest.mark.browser
-@pytest.mark.xfail(strict=False, reason="the chapters' verdict boxes (issue 21, item 2) are being built: an .lf-verdict "
-                                        "element at the top of each chapter's main content")
 def test_every_chapter_opens_with_its_verdict_box(site):
     chapters = {name: rep.facts for name, rep in site.items() if name not in (LANDING, "index")}
     missing = sorted(name for name, f in chapters.items() if not f["verdict_box"])

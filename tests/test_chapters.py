@@ -8,6 +8,7 @@ The expensive chapters (Fig 2's decomposition, Fig 5's PCA fronts) are `slow`.""
 from __future__ import annotations
 
 import base64
+import dataclasses
 import html.parser
 import re
 import shutil
@@ -93,7 +94,7 @@ class _Details(html.parser.HTMLParser):
 
 def test_provenance_is_one_short_line_with_the_full_record_collapsed():
     p = provenance.make_provenance(tier="cpu", data="CIFAR-10 test images, the first 500",
-                                   data_detail="imported <cifar10> (jpg, sha256 ...)", models=["base", "blur_s1.5"],
+                                   data_detail="imported <cifar10> (jpg, sha256 ...)", models=[experiments.tiers.resolve(n, "cpu") for n in ("base", "blur_s1.5")],
                                    wall_time_s=3.25, device="cpu")
     assert p.tier == "cpu" and p.models == ("base", "blur_s1.5") and p.wall_time_s == pytest.approx(3.25)
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", p.date_utc) and p.device == "cpu"
@@ -116,23 +117,30 @@ def test_provenance_is_one_short_line_with_the_full_record_collapsed():
 
 def test_provenance_lists_the_stored_results_it_read(tmp_path, monkeypatch):
     monkeypatch.setenv("LOWFREQ_RESULTS_DIR", str(tmp_path))
-    p = provenance.make_provenance(tier="smoke", data="toy", models=["base"], results=("attack", "hybrid"))
-    assert p.results == ("attack results: none", "hybrid results: none")
+    base = experiments.tiers.resolve("base", "smoke")
+    p = provenance.make_provenance(tier="smoke", data="toy", models=[base], results=("attack", "hybrid"))
+    assert p.models == ("base",) and p.results == ("attack results: none", "hybrid results: none")
     assert "attack results: none" in provenance.provenance_html(p)
-    assert provenance.results_provenance("attack", ["nobody"], "smoke") == "attack results: none"
+    assert provenance.results_provenance("attack", [base], folders=paths.folders(results=tmp_path)) == "attack results: none"
+    assert provenance.make_provenance(tier="smoke", data="toy", models=["my_model.py"]).models == ("my_model.py",)
+    with pytest.raises(ValueError, match="ProbeTargets"):  # a name has no records to read
+        provenance.make_provenance(tier="smoke", data="toy", models=["base"], results=("attack",))
 
 
 def test_provenance_of_committed_results(committed_smoke):
-    line = provenance.results_provenance("attack", ["base", "nobody"], "smoke")
+    base = experiments.tiers.resolve("base", "smoke")
+    nobody = dataclasses.replace(base, name="nobody")  # the same model under a label nothing is stored for
+    line = provenance.results_provenance("attack", [base, nobody])
     assert line.startswith("attack results: 1 of 2 models · computed at commit ")
 
 
 def test_data_label_names_the_images_briefly():
-    assert provenance.data_label("smoke", n=64) == "synthetic cue-conflict test images, the first 64"
-    assert provenance.data_label("cpu", n=1000) == "CIFAR-10 test images, the first 1,000"
-    assert provenance.data_label("cpu", grayscale=True) == "CIFAR-10 test images in grayscale"
-    assert provenance.data_label("cpu", n=100, dataset="imagenette64") == "Imagenette validation images (64 px), the first 100"
-    assert provenance.data_label("smoke", dataset="imagenette64") == "synthetic cue-conflict test images"
+    smoke, cpu = experiments.tiers.tier_config("smoke"), experiments.tiers.tier_config("cpu")
+    assert provenance.data_label(smoke, n=64) == "synthetic cue-conflict test images, the first 64"
+    assert provenance.data_label(cpu, n=1000) == "CIFAR-10 test images, the first 1,000"
+    assert provenance.data_label(cpu, grayscale=True) == "CIFAR-10 test images in grayscale"
+    assert provenance.data_label(cpu, n=100, dataset="imagenette64") == "Imagenette validation images (64 px), the first 100"
+    assert provenance.data_label(smoke, dataset="imagenette64") == "synthetic cue-conflict test images"
 
 
 def test_models_not_shown_are_one_line_with_the_list_collapsed():
@@ -381,10 +389,11 @@ def test_slow_chapter_call_gives_every_quoted_number(name, committed_smoke):
 def test_chapter_numbers_follow_the_results(committed_smoke):
     ch = fig4_spectra.fig4_spectra("smoke", compute_missing=False)
     assert ch.numbers["n_models"] == len(ch.models.names) and ch.numbers["n_with_results"] == len(ch.models.names)
-    base = [r for r in ch.rows if r["group"] == "base"]
+    base = [r for r in ch.canonical if r["group"] == "base"]  # the quoted numbers are the canonical rows' (seed means)
     assert ch.numbers["f05_base_min"] == min(r["f05_cpp"] for r in base)
     assert ch.numbers["eps_base_mean"] == pytest.approx(255 * np.mean([r["mean_eps"] for r in base]))
-    assert ch.numbers["rho"] == stats.rank_correlation(ch.rows, "f05_cpp", "mean_eps")[0]
+    assert ch.numbers["rho"] == stats.rank_correlation(ch.canonical, "f05_cpp", "mean_eps")[0]
+    assert {r["model"] for r in ch.canonical} == {r["model"] for r in ch.rows if not r["model"].endswith("_s1")}
     s = summary.summary("smoke", compute_missing=False)
     assert s.numbers["n_claims"] == len(s.claims) == sum(s.numbers[k] for k in ("n_holds", "n_fails", "n_unresolved", "n_untested"))
     # the corruption spectra are read (the grouping claim is tested on the committed smoke spectra)
@@ -461,10 +470,12 @@ def test_evaluation_sizes_are_read_from_the_tier_configs():
     from lowfreq.experiments.tiers import DATASET_TIER_CONFIGS, TIER_CONFIGS
 
     md = deviations.evaluation_sizes_markdown("cpu")
-    cpu, paper = TIER_CONFIGS["cpu"], TIER_CONFIGS[deviations.PAPER_SIZES_TIER]
-    assert f"| {cpu.n_attack:,} | {paper.n_attack:,} |" in md and f"| {cpu.n_hybrid:,} | {paper.n_hybrid:,} |" in md
-    assert f"| {cpu.n_corruption:,} | {paper.n_corruption:,} |" in md
-    assert f"| {DATASET_TIER_CONFIGS[('imagenette', 'cpu')].n_attack:,} |" in md and md.count("\n") == 5
+    cpu, ours = TIER_CONFIGS["cpu"], paper.PAPER_EVAL_SIZES
+    assert f"| {cpu.n_attack:,} | {ours['n_attack']:,} |" in md and f"| {cpu.n_hybrid:,} | {ours['n_hybrid']:,} |" in md
+    assert f"| {cpu.n_corruption:,} | {ours['n_corruption']:,} |" in md
+    assert f"| {DATASET_TIER_CONFIGS[('imagenette', 'cpu')].n_attack:,} | not stated |" in md and md.count("\n") == 5
+    full = TIER_CONFIGS["full"]  # the full tier runs the paper's sizes
+    assert (full.n_attack, full.n_hybrid, full.n_corruption) == (ours["n_attack"], ours["n_hybrid"], ours["n_corruption"])
 
 
 def test_failed_attacks_text_follows_the_counts():

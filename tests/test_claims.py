@@ -407,7 +407,8 @@ def test_tier_corruption_spectra_are_cached(tmp_path):
 
 def test_collect_inputs_degrades_when_nothing_is_cached(tmp_path, monkeypatch):
     monkeypatch.setenv("LOWFREQ_MODEL_DIR", str(tmp_path / "models"))
-    inp = report_rows.collect_inputs("smoke", ["base", "blur_s1.5"], compute=False, spectra_n=3, folders=paths.folders(results=tmp_path))
+    book = report_rows.book_tier("smoke", compute_missing=False, include_published=False, folders=paths.folders(results=tmp_path))
+    inp = report_rows.collect_inputs(book, ["base", "blur_s1.5"], spectra_n=3)
     assert [r["model"] for r in inp.rows] == ["base", "blur_s1.5"]
     assert all(r["f05_cpp"] is None and r["gray"] is False for r in inp.rows)
     assert inp.corruption == {} and inp.corruption_f05_cpp is None and inp.imagenet_rows is None
@@ -497,16 +498,20 @@ def test_corruption_table_lists_every_corruption(small_images):
     assert sp["fog"].rms_by_severity[3] > 0 and set(sp["fog"].rms_by_severity) == {1, 3}
 
 
-def test_gather_results_loads_only_and_degrades(tmp_path, capsys):
-    got = report_rows.gather_results("attack", ["base"], "smoke", folders=paths.folders(results=tmp_path))
-    assert got == {"base": None} and "base: attack result missing (LookupError" in capsys.readouterr().out
+def test_book_values_load_only_and_degrade(tmp_path, capsys):
+    book = report_rows.book_tier("smoke", compute_missing=True, include_published=False, folders=paths.folders(results=tmp_path))
+    got = report_rows.book_values(book, "attack", ["base", "no_such_model"], compute=False)
+    out = capsys.readouterr().out
+    assert got == {"base": None, "no_such_model": None}
+    assert "base: attack result missing (LookupError" in out and "no_such_model: attack result missing (" in out
     with pytest.raises(ValueError, match="kind"):
-        report_rows.gather_results("spectra", ["base"], "smoke")
+        report_rows.book_values(book, "spectra", ["base"])
 
 
 def test_deviation_numbers_from_an_empty_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("LOWFREQ_MODEL_DIR", str(tmp_path / "models"))
-    d = deviations.deviation_numbers("smoke", names=["base"], folders=paths.folders(results=tmp_path))
+    book = report_rows.book_tier("smoke", include_published=False, folders=paths.folders(results=tmp_path))
+    d = deviations.deviation_numbers(book, names=["base"])
     from lowfreq.models import zoo
 
     r = zoo.recipe("base", "smoke")

@@ -290,7 +290,9 @@ def test_alt_text_is_a_sentence_not_a_path(agg):
 
 
 def _show_figure_alts(path: Path) -> list[tuple[int, ast.expr | None]]:
-    """(cell index, the alt= argument or None) of every provenance.show_figure call in a chapter's code cells."""
+    """(cell index, the alt= argument or None) of every provenance.show_figure call in a chapter's code cells,
+    and the alt text of each (figure, alt) pair given to provenance.show_figures (a list of pairs or a
+    comprehension of pairs; None where a pair is not written as one)."""
     import jupytext
 
     out = []
@@ -301,6 +303,10 @@ def _show_figure_alts(path: Path) -> list[tuple[int, ast.expr | None]]:
             if isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "show_figure":
                 alt = next((kw.value for kw in node.keywords if kw.arg == "alt"), None)
                 out.append((k, alt))
+            elif isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "show_figures" and node.args:
+                figs = node.args[0]
+                pairs = [figs.elt] if isinstance(figs, ast.ListComp) else list(getattr(figs, "elts", [figs]))
+                out += [(k, p.elts[1] if isinstance(p, ast.Tuple) and len(p.elts) == 2 else None) for p in pairs]
     return out
 
 

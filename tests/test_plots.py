@@ -377,7 +377,7 @@ def test_table_b_rows_read_only_degrade_to_missing(tmp_path, monkeypatch):
         assert row.get(k) is None, k
     assert any("training record" in m for m in row["missing"]) and len(row["missing"]) >= 4
     assert not (tmp_path / "models").exists() or not any((tmp_path / "models").rglob("*.pt"))  # nothing trained
-    assert provenance.results_provenance("attack", ["nobody"], "smoke") == "attack results: none"
+    assert provenance.results_provenance("attack", [tiers.resolve("base", "smoke")]) == "attack results: none"
     experiments.evalsets.clear_caches()
 
 

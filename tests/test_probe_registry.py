@@ -55,10 +55,6 @@ class MeanLogitProbe(Probe):
     def from_tier(cls, cfg: TierConfig) -> "MeanLogitProbe":
         return cls(n=min(64, cfg.n_clean))
 
-    @property
-    def n_images(self) -> int:
-        return self.n
-
     def code_id(self) -> str:
         return _cache.code_id(toy=1)
 

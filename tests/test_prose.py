@@ -62,7 +62,6 @@ def test_which_break_names_the_failures():
     assert prose.which_break(11, []) == "all 11 models"
     assert prose.which_break(10, ["blur_s3.0"]) == "10 of 11 models (all but blur_s3.0)"
     assert prose.which_break(1, [], what="models") == "the 1 model"
-    assert prose.which_break(0, ["a", "b"]) == "0 of 2 models (all but a and b)"
 
 
 def test_direction_follows_the_sign():
@@ -71,3 +70,34 @@ def test_direction_follows_the_sign():
     assert prose.direction(0.0) == "the same"
     assert prose.direction(math.nan) == "undefined"
     assert prose.direction(2, up="rises", down="falls") == "rises"
+
+
+def test_which_break_when_none_or_no_model_holds():
+    assert prose.which_break(0, ["a", "b"]) == "none of the 2 models"
+    assert prose.which_break(0, ["a"]) == "not the 1 model (a)"
+    assert prose.which_break(0, []) == "no models"
+    with pytest.raises(ValueError, match="negative"):
+        prose.which_break(-1, [])
+
+
+def test_tally_agrees_each_count_with_its_predicate():
+    parts = [(10, "holds", "hold"), (0, "does not hold", "do not hold"), (1, "is not tested", "are not tested")]
+    assert prose.tally(parts) == "10 hold and 1 is not tested"
+    assert prose.tally(parts, skip_zero=False) == "10 hold, 0 do not hold and 1 is not tested"
+    assert prose.tally([(1, "holds", "hold"), (2, "fails", "fail"), (3, "is open", "are open")]) == "1 holds, 2 fail and 3 are open"
+    assert prose.tally([(0, "holds", "hold")]) == "none"
+    with pytest.raises(ValueError, match="negative"):
+        prose.tally([(-1, "holds", "hold")])
+
+
+@pytest.mark.parametrize("state, words", [
+    ("holds", "holds"), ("does not hold", "does not hold"), ("not tested", "is not tested"),
+    ("not resolved at this tier", "is not resolved at this tier"),
+])
+def test_predicate_makes_a_verdict_a_verb_phrase(state, words):
+    assert prose.predicate(state) == words
+
+
+def test_capitalize_keeps_the_rest():
+    assert prose.capitalize("all 11 models, base_ResNet") == "All 11 models, base_ResNet"
+    assert prose.capitalize("") == ""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import pickle
 from pathlib import Path
 
 import pytest
@@ -127,6 +128,8 @@ def test_configs_and_targets_carry_their_tier_value_with_the_name_kept_for_keys(
     assert tier_config("cpu", "imagenette64") is DATASET_TIER_CONFIGS[("imagenette", "cpu")]
     t = resolve("base", "smoke")
     assert t.tier == "smoke" and t.tier_value.synthetic_data
+    for target in (t, resolve("in_base", "cpu")):  # crosses into worker processes as its name and tier
+        assert pickle.loads(pickle.dumps(target)) == target
     with pytest.raises(ValueError, match="unknown tier"):
         tier_config("gpu")
 

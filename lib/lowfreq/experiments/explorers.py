@@ -32,10 +32,11 @@ from lowfreq.core.utils import check_images, resolve_device
 from lowfreq.core.tiers import tier as tier_of
 from lowfreq.data.archive import DataNotFoundError
 from lowfreq.data.archive import CIFAR10_CLASSES
-from lowfreq.experiments import figure_inputs
+from lowfreq.experiments import figure_inputs, instances
 from lowfreq.experiments.evalsets import eval_set, train_data_fingerprint
-from lowfreq.experiments.probes import get_model, model_id
+from lowfreq.experiments.probes import model_id
 from lowfreq.experiments.runs import latest_pca_sweep
+from lowfreq.experiments.tiers import ProbeTarget
 from lowfreq.methods import hybrid, spectra
 from lowfreq.methods.hybrid import PAPER_F_MIX_NYQ, hybrid_images, hybrid_pairs
 from lowfreq.methods.spectra import frequency_radius_cpp
@@ -193,14 +194,18 @@ def hybrid_explorer_data(
                         hyb, probs, names)
 
 
-def explorer_models(names: Sequence[str], tier: str, *, train: bool) -> dict[str, "nn.Module | None"]:
-    """{name: the model, or None when it cannot be had}: loaded from its weights, or trained when they are
+def explorer_models(targets: Sequence[ProbeTarget], *, folders: Folders | None = None,
+                    train: bool) -> dict[str, "nn.Module | None"]:
+    """{name: the model, or None when it cannot be had} of the resolved models `targets` (weights and data
+    in `folders`, None: lowfreq.core.paths.folders()): loaded from its weights, or trained when they are
     missing and `train` (which needs the data); quietly None without weights and without the data (any
     other failure is printed in one line, and the model is None too)."""
+    f = folders or paths.folders()
     out: dict[str, nn.Module | None] = {}
-    for name in names:
+    for t in targets:
+        name = t.name
         try:
-            out[name] = get_model(name, tier, progress=False, train_missing=train)
+            out[name] = instances.get_model(t, f, progress=False, train_missing=train)
         except (zoo.MissingWeightsError, DataNotFoundError):
             out[name] = None  # no weights here and no data to train them: the live explorer says so
         except Exception as exc:  # noqa: BLE001 - degrade: any failure means "missing" for the explorer

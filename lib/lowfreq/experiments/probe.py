@@ -148,6 +148,8 @@ class Probe:
     parallel: ClassVar[bool] = True
     field: ClassVar[str | None] = None
     result_type: ClassVar[type]
+    #: The number of evaluation images it runs on (set by ``__init__``; :attr:`n_images`).
+    n: int
 
     @classmethod
     def from_tier(cls: type[P], cfg: TierConfig) -> P:
@@ -162,8 +164,8 @@ class Probe:
 
     @property
     def n_images(self) -> int:
-        """The number of evaluation images it runs on."""
-        raise NotImplementedError
+        """The number of evaluation images it runs on (its `n`)."""
+        return self.n
 
     @property
     def seed(self) -> int | None:

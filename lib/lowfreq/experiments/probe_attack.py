@@ -106,10 +106,6 @@ class AttackProbe(Probe):
         return cls(n=s.n_attack, settings=s.attack, target_seed=s.target_seed, n_boot=s.n_boot)
 
     @property
-    def n_images(self) -> int:
-        return self.n
-
-    @property
     def seed(self) -> int:
         return self.target_seed
 

@@ -48,10 +48,6 @@ class CleanProbe(Probe):
     def from_settings(cls, s: ProbeSettings) -> "CleanProbe":
         return cls(n=s.n_clean)
 
-    @property
-    def n_images(self) -> int:
-        return self.n
-
     def code_id(self) -> str:
         return _cache.code_id(utils=utils.CODE_VERSION)
 

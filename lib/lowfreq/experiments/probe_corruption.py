@@ -77,10 +77,6 @@ class CorruptionProbe(Probe):
         return cls(n=s.n_corruption, severities=s.severities, seed=s.corruption_seed, params=s.corruption_params)
 
     @property
-    def n_images(self) -> int:
-        return self.n
-
-    @property
     def seed(self) -> int:
         return self.corruption_seed
 

@@ -43,10 +43,6 @@ class FourierProbe(Probe):
         return cls(n=s.n_fourier, norm_l2=s.fourier_norm_l2, seed=s.fourier_seed, sign=s.fourier_sign)
 
     @property
-    def n_images(self) -> int:
-        return self.n
-
-    @property
     def seed(self) -> int:
         return self.sign_seed
 

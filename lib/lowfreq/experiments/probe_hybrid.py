@@ -37,10 +37,6 @@ class HybridProbe(Probe):
     def from_settings(cls, s: ProbeSettings) -> "HybridProbe":
         return cls(n=s.n_hybrid, seeds=s.hybrid_seeds, f_mix_nyq=s.f_mix_nyq)
 
-    @property
-    def n_images(self) -> int:
-        return self.n
-
     def code_id(self) -> str:
         return _cache.code_id(hybrid=hybrid.CODE_VERSION, spectra=spectra.CODE_VERSION, utils=utils.CODE_VERSION)
 

@@ -63,10 +63,6 @@ class MatchProbe(Probe):
     def from_tier(cls, cfg: TierConfig) -> "MatchProbe":
         return cls()
 
-    @property
-    def n_images(self) -> int:
-        return self.n
-
     def code_id(self) -> str:
         return _cache.code_id(v1=v1.CODE_VERSION, utils=utils.CODE_VERSION)
 

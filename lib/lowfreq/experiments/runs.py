@@ -24,10 +24,10 @@ from lowfreq.experiments.probe import get, stage_names
 from lowfreq.experiments import probe as _probe
 from lowfreq.experiments.probes import prepare_corruption_sets, zoo_probe, zoo_record, zoo_records
 from lowfreq.experiments.tiers import ProbeTarget, resolve
-from lowfreq.models import registry, zoo
+from lowfreq.models import zoo
 from lowfreq.training import train as training
 
-__all__ = ["STAGES", "PARALLEL_STAGES", "stages", "parallel_stages", "run", "timed_run", "run_timing", "summary", "target_summary", "summary_table",
+__all__ = ["STAGES", "PARALLEL_STAGES", "stages", "parallel_stages", "run", "timed_run", "run_timing", "summary", "summary_table",
            "takes_match_probe", "pca_k_sweep", "latest_pca_sweep"]
 
 
@@ -49,18 +49,12 @@ STAGES: tuple[str, ...] = stages()
 PARALLEL_STAGES: tuple[str, ...] = parallel_stages()
 
 
-def summary(name: str, tier: str, *, compute: bool = True, folders: Folders | None = None) -> dict[str, Any]:
-    """One Table B row: group, source, tier, clean accuracy, corruption accuracy, mean/median
-    minimal epsilon, f_0.5 (cycles/pixel), f_rev (fraction of Nyquist). Missing pieces are None
+def summary(t: ProbeTarget, *, compute: bool = True, folders: Folders | None = None) -> dict[str, Any]:
+    """One Table B row of the resolved model `t`: group, source, tier, clean accuracy, corruption accuracy,
+    mean/median minimal epsilon, f_0.5 (cycles/pixel), f_rev (fraction of Nyquist). Missing pieces are None
     when compute=False. folders: where data, weights and results live (None: lowfreq.core.paths.folders())."""
-    return target_summary(resolve(name, tier), compute=compute, folders=folders)
-
-
-def target_summary(t: ProbeTarget, *, compute: bool = True, folders: Folders | None = None) -> dict[str, Any]:
-    """:func:`summary` of the resolved model `t`."""
     f = folders or paths.folders()
-    spec = registry.get_spec(t.name)
-    row: dict[str, Any] = {"model": t.name, "group": spec.group, "source": spec.source, "tier": t.tier}
+    row: dict[str, Any] = {"model": t.name, "group": t.spec.group, "source": t.spec.source, "tier": t.tier}
 
     def _try(fn: Callable[[], Any]) -> Any:
         try:
@@ -88,7 +82,7 @@ def summary_table(tier: str, names: Iterable[str] | None = None, *, compute: boo
     """Table B rows for `names` (default: every zoo model of the tier)."""
     f = folders or paths.folders()
     chosen = list(names) if names is not None else [r.name for r in zoo.recipes(tier, replicas=True)]
-    return [summary(n, tier, compute=compute, folders=f) for n in chosen]
+    return [summary(resolve(n, tier), compute=compute, folders=f) for n in chosen]
 
 
 def takes_match_probe(name: str, tier: str) -> bool:
@@ -111,19 +105,6 @@ def _stage_task(stage: str, t: ProbeTarget, folders: Folders, device: Any = "cpu
         zoo_record(p.name, t, folders, device=device, progress=progress)
 
 
-def _worker_stage_task(stage: str, name: str, tier: str, folders: Folders, device: Any = "cpu") -> None:
-    """:func:`_stage_task` in a worker process: a resolved model does not cross processes (its registry entry
-    holds local builders), so the worker resolves it from its name, once."""
-    _stage_task(stage, resolve(name, tier), folders, device)
-
-
-def _background_corruption_sets(names: Sequence[str], tier: str, folders: Folders, *, jobs: int = 1,
-                                progress: bool = False) -> dict[str, Any]:
-    """:func:`lowfreq.experiments.probes.prepare_corruption_sets` in a background process, which resolves the
-    models from their names (as :func:`_worker_stage_task`: a resolved model does not cross processes)."""
-    return prepare_corruption_sets([resolve(n, tier) for n in names], folders, jobs=jobs, progress=progress)
-
-
 def _parallel_stage(stage: str, targets: Sequence[ProbeTarget], jobs: int, folders: Folders, progress: bool,
                     device: str = "cpu") -> None:
     """`stage` for `targets` in `jobs` one-thread worker processes on `device` (on a GPU: processes sharing it,
@@ -137,7 +118,7 @@ def _parallel_stage(stage: str, targets: Sequence[ProbeTarget], jobs: int, folde
     tier = targets[0].tier if targets else ""
     with tqdm(total=len(todo), desc=f"{stage} [{tier}] x{jobs}", unit="model", disable=not progress) as bar:
         for wave in waves:
-            in_processes(_worker_stage_task, [((stage, t.name, t.tier, folders, device), {}) for t in wave], jobs=jobs, threads=1,
+            in_processes(_stage_task, [((stage, t, folders, device), {}) for t in wave], jobs=jobs, threads=1,
                          on_done=lambda _i, _r: bar.update(1))
 
 
@@ -182,7 +163,7 @@ def run(tier: str, names: Sequence[str] | None = None, *,
     times: dict[str, float] = {}
     producer = None
     if corruption_workers > 0 and "corruption" in probes:
-        producer = in_background(_background_corruption_sets, ([t.name for t in targets], tier, f),
+        producer = in_background(prepare_corruption_sets, (targets, f),
                                  dict(jobs=corruption_workers, progress=False), what="corrupted sets")
         t_producer = time.perf_counter()
         if progress:

@@ -9,6 +9,7 @@ entries, on its own data set's val images with that data set's sizes (DATASET_TI
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from lowfreq.core.tiers import DRY_RUN_TIER, Tier
 from lowfreq.core.tiers import tier as tier_of
@@ -174,6 +175,11 @@ class ProbeTarget:
     @property
     def is_zoo(self) -> bool:
         return self.recipe is not None
+
+    def __reduce__(self) -> tuple[Any, tuple[str, str]]:
+        # a registry entry holds local builders, which do not pickle: a target crosses processes (the
+        # worker processes of lowfreq.experiments.runs.run) as its name and tier, resolved there once
+        return resolve, (self.name, self.tier)
 
 
 def resolve(name: str, tier: str) -> ProbeTarget:

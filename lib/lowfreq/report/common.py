@@ -10,9 +10,11 @@ from typing import Any, Mapping, Sequence
 
 
 from lowfreq import experiments
+from lowfreq.core.paths import Folders
 from lowfreq.core.tiers import tier as tier_of
 from lowfreq.data.archive import DataNotFoundError
 from lowfreq.experiments import figure_inputs
+from lowfreq.experiments.tiers import TierConfig
 from lowfreq.report.paper import ROBUST_GROUPS
 from lowfreq.report.plotting import ImagePair
 
@@ -66,11 +68,14 @@ def first_pair(pairs: figure_inputs.ImagePairs) -> ImagePair:
     return ImagePair(pairs.low[0], pairs.high[0], int(pairs.low_labels[0]), int(pairs.high_labels[0]))
 
 
-def eval_source(tier: str, n: int | None, *, grayscale: bool = False, dataset: str | None = None) -> str:
-    """The description of the tier's first `n` evaluation images (``EvalSet.source``) for a provenance
-    record; a short note when the data is not here and its description is not stored either."""
+def eval_source(config: TierConfig, n: int | None, *, grayscale: bool = False, dataset: str | None = None,
+                folders: Folders | None = None) -> str:
+    """The description of the first `n` evaluation images of a tier (its resolved `config`;
+    ``EvalSet.source``) for a provenance record; a short note when the data is not here and its
+    description is not stored either."""
     try:
-        return experiments.evalsets.eval_set(tier, n, grayscale=grayscale, dataset=dataset, allow_stored_identity=True).source
+        return experiments.evalsets.eval_set(config.tier, n, grayscale=grayscale, dataset=dataset, folders=folders,
+                                             allow_stored_identity=True).source
     except DataNotFoundError:
         return "the data set is not present here"
 

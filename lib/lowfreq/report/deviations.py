@@ -15,7 +15,6 @@ import numpy as np
 import torch
 
 from lowfreq import experiments
-from lowfreq.core import paths
 from lowfreq.core.paths import Folders
 from lowfreq.core.tiers import TIERS
 from lowfreq.core.tiers import tier as tier_of
@@ -24,14 +23,17 @@ from lowfreq.experiments import figure_inputs
 from lowfreq.experiments.tiers import DATASET_TIER_CONFIGS, TIER_CONFIGS
 from lowfreq.methods import spectra, v1
 from lowfreq.models import zoo
-from lowfreq.report import rows, stats, tables
-from lowfreq.report.common import NAN, resolve_compute
+from lowfreq.experiments.probe import FOURIER_IMAGES
+from lowfreq.report import prose, rows, stats, tables
+from lowfreq.report.common import NAN, eval_source
+from lowfreq.report.paper import PAPER_EVAL_SIZES
 from lowfreq.report.provenance import Provenance, data_label, make_provenance
 
 __all__ = [
-    "PAPER_SIZES_TIER",
     "evaluation_sizes_markdown",
     "failed_attacks_text",
+    "label_smoothing_text",
+    "full_tier_text",
     "blur_series_markdown",
     "neural_design",
     "imagenette_finetune",
@@ -42,22 +44,18 @@ __all__ = [
 ]
 
 
-#: The tier whose probe sizes are the paper's (1,000 attacked images, 10,000 hybrid and corruption images).
-PAPER_SIZES_TIER = "full"
-
-
 def evaluation_sizes_markdown(tier: str) -> str:
-    """A Markdown table of the evaluation sizes at `tier` beside the paper's, read from the TierConfigs
-    (:data:`lowfreq.experiments.tiers.TIER_CONFIGS`; the paper's are those of :data:`PAPER_SIZES_TIER`, and
-    for Fig 6 ImageNet's at that tier against the Imagenette stand-in's at `tier`)."""
-    here, paper = TIER_CONFIGS[tier], TIER_CONFIGS[PAPER_SIZES_TIER]
-    lines = [f"| images | here (`{tier}`) | the paper (our `{PAPER_SIZES_TIER}` tier) |", "|---|---:|---:|"]
+    """A Markdown table of the evaluation sizes at `tier` (:data:`lowfreq.experiments.tiers.TIER_CONFIGS`)
+    beside the paper's (:data:`lowfreq.report.paper.PAPER_EVAL_SIZES`), and the Fig 6 attack images of
+    the Imagenette stand-in at `tier` (the paper does not state its ImageNet sizes)."""
+    here = TIER_CONFIGS[tier]
+    lines = [f"| images | here (`{tier}`) | the paper |", "|---|---:|---:|"]
     for label, key in (("attacked (minimal ε, $f_{0.5}$)", "n_attack"), ("hybrid low-frequency sources ($f_{rev}$)", "n_hybrid"),
                        ("corrupted (corruption accuracy)", "n_corruption")):
-        lines.append(f"| {label} | {getattr(here, key):,} | {getattr(paper, key):,} |")
-    inn, inp = DATASET_TIER_CONFIGS.get(("imagenette", tier)), DATASET_TIER_CONFIGS.get(("imagenet", PAPER_SIZES_TIER))
-    if inn is not None and inp is not None:
-        lines.append(f"| attacked, Fig 6 (Imagenette stand-in here, ImageNet in the paper) | {inn.n_attack:,} | {inp.n_attack:,} |")
+        lines.append(f"| {label} | {getattr(here, key):,} | {PAPER_EVAL_SIZES[key]:,} |")
+    inn = DATASET_TIER_CONFIGS.get(("imagenette", tier))
+    if inn is not None:
+        lines.append(f"| attacked, Fig 6 (Imagenette stand-in here, ImageNet in the paper) | {inn.n_attack:,} | not stated |")
     return "\n".join(lines)
 
 
@@ -74,11 +72,48 @@ def failed_attacks_text(censored: Mapping[str, stats.CensoredEps]) -> str:
     parts = []
     for n, c in failing.items():
         only = "n/a" if c.mean_eps_success is None else f"{c.mean_eps_success * 255:.2f}/255"
-        parts.append(f"{n} succeeds on {100 * c.success_rate:.1f}% of {c.n} images (mean ε over the successes {only}, "
-                     f"median with failures counted {c.median_text()})")
+        parts.append(f"{n} succeeds on {100 * c.success_rate:.1f}% of {prose.count(c.n, 'image')} (mean ε over the successes "
+                     f"{only}, median with failures counted {c.median_text()})")
     k, total = len(failing), len(censored)
-    head = (f"{k} of the {total} models with attack results {'has' if k == 1 else 'have'} failed attacks: ")
+    head = f"{k} of the {prose.count(total, 'model')} with attack results {prose.verb(k, 'has', 'have')} failed attacks: "
     return head + "; ".join(parts) + "."
+
+
+def label_smoothing_text(tier: str) -> str:
+    """Which tiers' recipes train with label smoothing and how much, read from the zoo's ``base`` recipe of
+    every tier, with the softmax target it trains towards at this `tier` (1 - s + s/K for smoothing s and
+    K classes): 'The `cpu` and `full` recipes train with label smoothing 0.1 (the `smoke` recipe without):
+    the true class's training target is 0.91 instead of 1.'"""
+    by_tier = {t: zoo.recipe("base", t) for t in TIERS if not tier_of(t).is_dry_run}
+    smooth = {t: r.label_smoothing for t, r in by_tier.items() if r.label_smoothing > 0}
+    if not smooth:
+        return "No recipe trains with label smoothing (as in the paper)."
+    values = sorted(set(smooth.values()))
+    names = prose.name_list([f"`{t}`" for t in smooth])
+    plain = [f"`{t}`" for t in by_tier if t not in smooth]
+    text = (f"The {names} {'recipe trains' if len(smooth) == 1 else 'recipes train'} with label smoothing "
+            f"{' / '.join(f'{v:g}' for v in values)} (the paper trains without it"
+            + (f"; the {prose.name_list(plain)} {'recipe' if len(plain) == 1 else 'recipes'} too" if plain else "") + ")")
+    r = by_tier.get(tier)
+    if r is not None and r.label_smoothing > 0:
+        target = 1 - r.label_smoothing + r.label_smoothing / r.num_classes
+        text += (f": at this tier the true class's training target is {target:.2f} instead of 1, and every other "
+                 f"class's {r.label_smoothing / r.num_classes:.2f} instead of 0")
+    return text + "."
+
+
+def full_tier_text() -> str:
+    """The `full` tier's base recipe and attack in words, read from the zoo recipe and the tier configuration:
+    network, epochs, training images, batch size, label smoothing, and on how many of its attack images
+    Brendel-Bethge runs."""
+    r, cfg = zoo.recipe("base", "full"), TIER_CONFIGS["full"]
+    images = "all training images" if r.train_subset is None else f"the first {r.train_subset:,} training images"
+    ls = f", label smoothing {r.label_smoothing:g}" if r.label_smoothing else ""
+    bb = cfg.attack.bb_images
+    attack = ("Brendel-Bethge on every attacked image" if "bb" in cfg.attacks and (bb is None or bb >= cfg.n_attack) else
+              f"Brendel-Bethge on the first {bb:,} of its {cfg.n_attack:,} attack images" if "bb" in cfg.attacks else
+              "no Brendel-Bethge attack")
+    return f"{r.arch} on {images}, {r.epochs} epochs, batch {r.batch_size}{ls}; {attack}"
 
 
 def blur_series_markdown(tiers: Sequence[str] = TIERS, *, folders: Folders | None = None) -> str:
@@ -176,16 +211,11 @@ def _nan_if_none(v: Any) -> float:
     return NAN if v is None else float(v)
 
 
-def deviation_numbers(
-    tier: str,
-    *,
-    names: Sequence[str] | None = None,
-    folders: Folders | None = None,
-    compute_missing: bool | None = None,
-) -> dict[str, Any]:
-    """The measured side of the deviations chapter at `tier`, from cached results only (nothing is
-    computed but the exact-originals shares, a figure input computed with the data when it is not
-    stored and stored per :func:`resolve_compute`; what is missing is NaN, or "n/a" for text).
+def deviation_numbers(book: rows.BookTier, *, names: Sequence[str] | None = None) -> dict[str, Any]:
+    """The measured side of the deviations chapter at the resolved tier `book` (its folders), for `names`
+    (default: every zoo model of the tier), from cached results only (nothing is computed but the
+    exact-originals shares, a figure input computed with the data when it is not stored and stored when
+    ``book.compute``; what is missing is NaN, or "n/a" for text).
 
     Keys: the base recipe (``arch``, ``epochs``, ``train_images``, ``batch_size``, ``lr``,
     ``dataset``), ``pca_k``, ``attacks``; ``exact_share_<probe>`` (fraction of lossless CIFAR-10
@@ -198,8 +228,7 @@ def deviation_numbers(
     (corruptions whose RMS change does not grow strictly with severity on the tier's images, from the
     cached corruption spectra; None when they were not computed).
     """
-    cfg = experiments.tiers.tier_config(tier)
-    f = folders or paths.folders()
+    tier, cfg, f = book.name, book.config, book.folders
     names = list(names) if names is not None else [r.name for r in zoo.recipes(tier)]
     r = zoo.recipe("base", tier)
     out: dict[str, Any] = {
@@ -215,7 +244,7 @@ def deviation_numbers(
         probes_ = ("clean", "hybrid", "attack", "corruption")
         try:  # a stored figure input (computed with the data; stored per resolve_compute)
             shares = figure_inputs.exact_share_input(tier, sorted({out[f"n_{p}"] for p in probes_}),
-                                                     store=resolve_compute(tier, compute_missing),
+                                                     store=book.compute,
                                                      folders=f).payload["shares"]
             for probe in probes_:
                 out[f"exact_share_{probe}"] = float(shares[str(out[f"n_{probe}"])])
@@ -224,7 +253,7 @@ def deviation_numbers(
     out["test_acc"] = {}
     for n in names:
         try:
-            rec = experiments.probes.trained_record(n, tier, train=False, folders=f)
+            rec = experiments.instances.trained_record(book.target(n), f, train=False, progress=False)
             out["test_acc"][n] = None if rec is None else float(rec.payload["test_acc"])
         except Exception:  # noqa: BLE001
             out["test_acc"][n] = None
@@ -235,7 +264,7 @@ def deviation_numbers(
     max_eps = stats.attack_max_epsilon(cfg.attack)
     for n in names:
         try:
-            a = experiments.probes.attack_result(n, tier, progress=False, load_only=True, folders=f)
+            a = experiments.probes.target_value("attack", book.target(n), folders=f)
         except Exception:  # noqa: BLE001
             a = None
         if a is not None:
@@ -249,7 +278,7 @@ def deviation_numbers(
                                                   - spectra.half_power_frequency(None, power=p))
             out["f05_std_cpp"][n] = _nan_if_none(a.get("f05_std_cpp"))
         try:
-            h = experiments.probes.hybrid_result(n, tier, progress=False, load_only=True, folders=f)
+            h = experiments.probes.target_value("hybrid", book.target(n), folders=f)
             out["nonmonotone_hybrid"][n] = bool(np.any(np.diff(np.asarray(h.mean_diff)) < 0))
         except Exception:  # noqa: BLE001
             pass
@@ -303,12 +332,10 @@ def deviations(tier: str, *, names: Sequence[str] | None = None, folders: Folder
     """The numbers of the deviations chapter at `tier`, formatted as the text quotes them (shares and
     accuracies in %, epsilon in /255, f_0.5 in cycles/pixel; "n/a" where a result does not exist at
     this tier), from :func:`deviation_numbers` (cached results only)."""
-    dn = deviation_numbers(tier, names=names, folders=folders, compute_missing=compute_missing)
-    cfg = experiments.tiers.tier_config(tier)
-    try:
-        data_source = experiments.evalsets.eval_set(tier, cfg.n_clean, folders=folders, allow_stored_identity=True).source
-    except DataNotFoundError:
-        data_source = "the data set is not present here"
+    book = rows.book_tier(tier, compute_missing=compute_missing, include_published=False, folders=folders)  # resolved once
+    dn = deviation_numbers(book, names=names)
+    cfg = book.config
+    data_source = eval_source(cfg, cfg.n_clean, folders=book.folders)
     synthetic = dn["dataset"] == "synthetic"
     g: dict[str, Any] = {}
     for probe in ("clean", "hybrid", "attack", "corruption"):
@@ -344,11 +371,14 @@ def deviations(tier: str, *, names: Sequence[str] | None = None, folders: Folder
     g["nonmono_sev"] = ("not computed at this tier (the S1 chapter computes the corruption spectra)" if sev is None
                         else (", ".join(sev) if sev else "none"))
     g["label_smoothing"] = f"{zoo.recipe('base', tier).label_smoothing:g}"
+    g["label_smoothing_text"] = label_smoothing_text(tier)
+    g["full_tier"] = full_tier_text()
+    g["fourier_images"] = prose.name_list([f"{n:,} at `{t}`" for t, n in FOURIER_IMAGES.items()], limit=len(FOURIER_IMAGES))
     g["max_eps"] = "n/a" if stats.attack_max_epsilon(cfg.attack) is None else f"{stats.attack_max_epsilon(cfg.attack) * 255:.1f}/255"
     g["failed_attacks"] = failed_attacks_text(dn["eps_censored"])
     g.update(neural_design(tier, folders=folders))
     g["in_finetune"] = imagenette_finetune(tier)
     g["v1_pops"] = ", ".join(f"{k} {v.sf_center_cpi:g} cycles/image" for k, v in v1.POPULATIONS.items())
-    prov = make_provenance(tier=tier, data=data_label(tier, n=cfg.n_clean), data_detail=data_source)
+    prov = make_provenance(tier=tier, data=data_label(cfg, n=cfg.n_clean), data_detail=data_source)
     return Deviations(g, dn, prov, frontier_table(folders=folders), evaluation_sizes_markdown(tier),
                       blur_series_markdown(folders=folders))

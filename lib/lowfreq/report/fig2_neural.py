@@ -18,7 +18,7 @@ from lowfreq.experiments import figure_inputs
 from lowfreq.methods import spectra, v1
 from lowfreq.models import registry
 from lowfreq.report import neural_analysis, rows, stats, tables
-from lowfreq.report.common import NAN, eval_source, input_detail, mean_or_nan, resolve_compute, timing_text
+from lowfreq.report.common import NAN, eval_source, input_detail, mean_or_nan, timing_text
 from lowfreq.report.plotting import (
     MODEL_COLORS,
     finish_axes,
@@ -86,20 +86,19 @@ def fig2_neural(
     match; computed when missing per :func:`resolve_compute`), the S1 Fig D decomposition of both
     populations on up to 1000 grayscale test images (`n_components` leading components), the lambda
     sweep and the chapter's timing record."""
-    compute = resolve_compute(tier, compute_missing)
-    cfg = experiments.tiers.tier_config(tier)
+    book = rows.book_tier(tier, compute_missing=compute_missing)  # the tier and its models, resolved once
+    compute, cfg = book.compute, book.config
     names = [*baselines, *mouse, *monkey]
     known = set(registry.list_models())
     registered = [n for n in names if n in known]
     sw = Stopwatch()
-    corr = rows.gather_results("corruption", registered, tier, compute=compute)
-    atk = rows.gather_results("attack", registered, tier, compute=compute)
-    hyb = rows.gather_results("hybrid", registered, tier, compute=compute)
-    matches = stats.gather(lambda n: experiments.probes.match_result(n, tier, load_only=not compute), registered,
-                           what="representational-match results")
+    corr = rows.corruption_for(book.targets_of(registered), compute=compute, folders=book.folders)
+    atk = rows.book_values(book, "attack", registered)
+    hyb = rows.book_values(book, "hybrid", registered)
+    matches = rows.book_values(book, "neural_match", registered)
     wall = sw.elapsed_s
     have = [n for n in registered if corr.get(n) is not None or atk.get(n) is not None]
-    es_source = eval_source(tier, cfg.n_attack, grayscale=True)
+    es_source = eval_source(cfg, cfg.n_attack, grayscale=True, folders=book.folders)
 
     def eps50(n: str) -> float:
         a = atk.get(n)
@@ -108,10 +107,18 @@ def fig2_neural(
     def mean_match(models: Sequence[str], pop: str) -> float:
         return mean_or_nan([matches[n]["mean"][pop] for n in models if matches.get(n) is not None])
 
-    numbers: dict[str, Any] = {"n_have": len(have), "n_names": len(names), "have_list": ", ".join(have) if have else "none"}
+    numbers: dict[str, Any] = {"n_have": len(have), "n_names": len(names), "have_list": ", ".join(have) if have else "none",
+                               "n_corruption": cfg.n_corruption}
+    # a model's quoted numbers are its canonical row's (means over its seeds, `_s1` included, as Table B and the
+    # claims); epsilon at 50% success is the median minimal epsilon; a second seed's own values stay as measured
+    canonical = {str(r["model"]): r for r in rows.model_rows(book)}
     for n in names:
-        numbers[f"eps50_{n}"] = eps50(n)
-        numbers[f"f05_{n}"] = NAN if atk.get(n) is None else atk[n]["f05_cpp"]
+        if n in canonical:
+            numbers[f"eps50_{n}"] = rows.row_quantity(canonical[n], "median_eps")
+            numbers[f"f05_{n}"] = rows.row_quantity(canonical[n], "f05_cpp")
+        else:
+            numbers[f"eps50_{n}"] = eps50(n)
+            numbers[f"f05_{n}"] = NAN if atk.get(n) is None else atk[n]["f05_cpp"]
     numbers.update(match_mouse_mouse=mean_match(mouse, "mouse"), match_base_mouse=mean_match(baselines, "mouse"),
                    match_monkey_monkey=mean_match(monkey, "monkey"), match_base_monkey=mean_match(baselines, "monkey"))
     sw_pc = Stopwatch()
@@ -135,9 +142,10 @@ def fig2_neural(
     not_computed = "" if have else (
         "**Not yet computed at this tier.** The simulated-V1 models have no cached results here, so the "
         f"panels are not drawn. Compute them with `{probe}`.")
-    prov = make_provenance(tier=tier, data=data_label(tier, n=cfg.n_attack, grayscale=True), data_detail=es_source,
-                           models=registered, results=("corruption", "attack", "hybrid"), wall_time_s=wall)
-    prov_pcs = make_provenance(tier=tier, data=data_label(tier, n=n_pc, grayscale=True), data_detail=input_detail(pcs_input),
+    prov = make_provenance(tier=tier, data=data_label(cfg, n=cfg.n_attack, grayscale=True), data_detail=es_source,
+                           models=book.targets_of(registered), results=("corruption", "attack", "hybrid"), wall_time_s=wall,
+                           folders=book.folders)
+    prov_pcs = make_provenance(tier=tier, data=data_label(cfg, n=n_pc, grayscale=True), data_detail=input_detail(pcs_input),
                                wall_time_s=sw_pc.elapsed_s)
     return Fig2Neural(numbers, names, registered, [n for n in [*baselines, *mouse] if n in known],
                       [n for n in [*baselines, *monkey] if n in known], corr, atk, hyb, matches, decomps, sweep_md,

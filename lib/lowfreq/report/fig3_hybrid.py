@@ -14,12 +14,11 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import numpy as np
 
-from lowfreq import experiments
 from lowfreq.experiments import explorers, figure_inputs
 from lowfreq.experiments.onnx_export import LIVE_MODELS, OnnxModel, live_models, live_pairs_input
 from lowfreq.methods.hybrid import PAPER_F_MIX_NYQ, HybridCurve
-from lowfreq.report import rows, stats, widgets
-from lowfreq.report.common import NAN, first_pair, input_detail, mean_or_nan, resolve_compute
+from lowfreq.report import rows, widgets
+from lowfreq.report.common import NAN, first_pair, input_detail, mean_or_nan
 from lowfreq.report.paper import PAPER_BLUR_MODEL
 from lowfreq.report.plotting import (
     ImagePair, finish_axes, finish_panels, group_color, missing_note, model_color, new_axes, plot_hybrid_curves,
@@ -100,50 +99,56 @@ def fig3_hybrid(
     inputs: the ONNX exports of the `live` models (stored figure inputs; a model without one is listed
     with the reason), `live_pairs` shipped image pairs (default: the tier's
     :func:`lowfreq.experiments.onnx_export.live_pair_count`) and the book's hybrid curves of those models."""
-    cfg = experiments.tiers.tier_config(tier)
-    compute = resolve_compute(tier, compute_missing)
+    book = rows.book_tier(tier, compute_missing=compute_missing)  # the tier and its models, resolved once
+    cfg, compute = book.config, book.compute
     sw = Stopwatch()
     class_names = rows.tier_class_names(tier)
     train = compute if train_missing is None else bool(train_missing)
-    loaded = explorers.explorer_models(models, tier, train=train)
-    curves = stats.gather(lambda name: experiments.probes.hybrid_result(name, tier, progress=False), models)
+    loaded = explorers.explorer_models(book.targets_of(models), folders=book.folders, train=train)
+    curves = rows.book_values(book, "hybrid", models, compute=True)
     explorer, explorer_input = explorers.hybrid_explorer_input(tier, loaded, n=cfg.n_hybrid, n_pairs=n_pairs, seed=pair_seed,
                                                                class_names=class_names, store=compute)
     low, high, y_low, y_high = explorer.low, explorer.high, explorer.low_labels, explorer.high_labels
     wall = sw.elapsed_s
     numbers: dict[str, Any] = {"n_hybrid": cfg.n_hybrid, "n_seeds": len(cfg.hybrid_seeds)}
+    # quoted: the canonical rows' f_rev (means over seeds, as Table B and the claims); the curves drawn are first seeds
+    canonical = {str(r["model"]): r for r in rows.model_rows(book)}
     for name, c in curves.items():
-        numbers[f"f_rev_{name}"] = NAN if c is None else c.f_rev_nyq
+        numbers[f"f_rev_{name}"] = (rows.row_quantity(canonical[name], "f_rev_nyq") if name in canonical
+                                    else NAN if c is None else c.f_rev_nyq)
     sw = Stopwatch()
     neural_names = [*gray_baselines, *mouse, *monkey]
     gray_pairs = figure_inputs.pair_images(tier, n=cfg.n_hybrid, n_pairs=1, seed=pair_seed, grayscale=True, store=compute)
     gray_pair = first_pair(gray_pairs)
-    gray_curves = rows.gather_results("hybrid", neural_names, tier, compute=compute)
+    gray_curves = rows.book_values(book, "hybrid", neural_names)
 
     def mean_f_rev(names: Sequence[str]) -> float:
         return mean_or_nan([gray_curves[n].f_rev_nyq for n in names if gray_curves.get(n) is not None])
 
-    numbers.update(f_rev_gray_base=mean_f_rev(gray_baselines), f_rev_gray_mouse=mean_f_rev(mouse),
-                   f_rev_gray_monkey=mean_f_rev(monkey))
-    data = data_label(tier, n=cfg.n_hybrid)
-    gray = data_label(tier, n=cfg.n_hybrid, grayscale=True)
+    def gray_f_rev(names: Sequence[str]) -> Any:  # the canonical row of a population (its `_s1` seeds folded in)
+        return rows.row_quantity(canonical[names[0]], "f_rev_nyq") if names and names[0] in canonical else mean_f_rev(names)
+
+    numbers.update(f_rev_gray_base=gray_f_rev(gray_baselines), f_rev_gray_mouse=gray_f_rev(mouse),
+                   f_rev_gray_monkey=gray_f_rev(monkey))
+    data = data_label(cfg, n=cfg.n_hybrid)
+    gray = data_label(cfg, n=cfg.n_hybrid, grayscale=True)
     exports, live_missing = live_models(live, tier, store=compute)
     try:
         shipped = live_pairs_input(tier, n_pairs=live_pairs, seed=pair_seed, store=compute)
     except LookupError as exc:  # no stored pairs and no data: the browser explorer cannot be offered
         shipped, exports = None, {}
         live_missing = {n: str(exc).splitlines()[0] for n in live}
-    live_curves = rows.gather_results("hybrid", list(exports), tier, compute=False)
+    live_curves = rows.book_values(book, "hybrid", list(exports), compute=False)
     return Fig3Hybrid(
         numbers, tier, class_names, tuple(float(f) for f in strip_f_mix_nyq), ImagePair(low[0], high[0], int(y_low[0]), int(y_high[0])),
         (low, high, y_low, y_high), loaded, curves, explorer, gray_pair, gray_curves, tuple(gray_baselines), tuple(mouse),
         tuple(monkey),
         prov_images=make_provenance(tier=tier, data=data, data_detail=input_detail(explorer_input)),
-        prov=make_provenance(tier=tier, data=data, data_detail=input_detail(explorer_input), models=models, results=("hybrid",),
-                             wall_time_s=wall),
+        prov=make_provenance(tier=tier, data=data, data_detail=input_detail(explorer_input), models=book.targets_of(models),
+                             results=("hybrid",), wall_time_s=wall, folders=book.folders),
         prov_gray_images=make_provenance(tier=tier, data=gray, data_detail=input_detail(gray_pairs)),
-        prov_gray=make_provenance(tier=tier, data=gray, data_detail=gray_pairs.source, models=neural_names,
-                                  results=("hybrid",), wall_time_s=sw.elapsed_s),
+        prov_gray=make_provenance(tier=tier, data=gray, data_detail=gray_pairs.source, models=book.targets_of(neural_names),
+                                  results=("hybrid",), wall_time_s=sw.elapsed_s, folders=book.folders),
         live=exports, live_missing=live_missing, live_pairs=shipped, live_curves=live_curves,
     )
 

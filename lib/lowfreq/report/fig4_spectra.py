@@ -8,15 +8,14 @@ epsilon in [0, 1] pixel units (quoted x255), accuracies as fractions (quoted in 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import numpy as np
 
-from lowfreq import experiments
 from lowfreq.methods.spectra import log_power_image
-from lowfreq.report import rows, stats
-from lowfreq.report.common import CIFAR_ROBUST, NAN, eval_source, resolve_compute
+from lowfreq.report import prose, rows, stats
+from lowfreq.report.common import CIFAR_ROBUST, NAN, eval_source
 from lowfreq.report.paper import PAPER_BLUR_MODEL, group_label
 from lowfreq.report.plotting import (
     SPECTRUM_CMAP, finish_axes, finish_panels, group_color, model_color, new_axes, paper_and_gray_axes, plot_eps_vs_f05, short_missing_note,
@@ -33,6 +32,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "Fig4Spectra",
     "fig4_spectra",
+    "below_every_sentence",
     "plot_spectra_grid",
     "plot_cumulative_profiles",
     "plot_profile_panels",
@@ -45,13 +45,16 @@ _PANELS = ("paper", "gray", "all")
 @dataclass(frozen=True)
 class Fig4Spectra:
     """The Fig 4 chapter: `numbers`, the `models` shown (with the skipped ones), their `attacks`
-    payloads (None where missing), the summary `rows` built from them and `prov`."""
+    payloads (None where missing), the summary `rows` built from them (each model's first seed, as the
+    figures draw) and `prov`; `canonical`: the canonical rows (:func:`lowfreq.report.rows.model_rows`:
+    means over seeds) that the quoted numbers and the comparison with the paper read."""
 
     numbers: dict[str, Any]
     models: BookModels
     attacks: dict[str, Any]
     rows: list[dict[str, Any]]
     prov: Provenance
+    canonical: list[dict[str, Any]] = field(default_factory=list)
 
 
 def fig4_spectra(tier: str, *, compute_missing: bool | None = None) -> Fig4Spectra:
@@ -59,32 +62,69 @@ def fig4_spectra(tier: str, *, compute_missing: bool | None = None) -> Fig4Spect
     :func:`lowfreq.report.rows.book_models` (computed when missing per :func:`resolve_compute`), the
     group ranges of f_0.5 (cycles/pixel) and mean minimal epsilon (quoted x255), how many robust
     models lie below every baseline and the rank correlation of Fig 4c."""
-    cfg = experiments.tiers.tier_config(tier)
-    compute = resolve_compute(tier, compute_missing)
-    models = rows.book_models(tier)
-    es_source = eval_source(tier, cfg.n_attack)
+    book = rows.book_tier(tier, compute_missing=compute_missing)  # the tier and its models, resolved once
+    cfg, models = book.config, book.models
+    es_source = eval_source(cfg, cfg.n_attack, folders=book.folders)
     sw = Stopwatch()
-    attacks = stats.gather(lambda n: experiments.probes.attack_result(n, tier, progress=False, load_only=not compute), models.names,
-                           what="attack results")
+    attacks = rows.book_values(book, "attack")
     table = rows.result_rows(models.names, models.groups, attacks=attacks)
     wall = sw.elapsed_s
-    f05 = stats.group_stats(table, "f05_cpp")
-    eps = stats.group_stats(table, "mean_eps")
-    n_below, n_robust = stats.count_below(table, "f05_cpp", groups=CIFAR_ROBUST, reference="base")
-    n_neural_below, n_neural = stats.count_below(table, "f05_cpp", groups=["neural"], reference="base_gray")
-    rho, n_rho = stats.rank_correlation(table, "f05_cpp", "mean_eps")
+    # the quoted numbers are the canonical rows' (means over seeds, as Table B); the figures draw `table` (first seeds)
+    canonical = rows.model_rows(book)
+    f05 = stats.group_stats(canonical, "f05_cpp")
+    eps = stats.group_stats(canonical, "mean_eps")
+    n_below, n_robust = stats.count_below(canonical, "f05_cpp", groups=CIFAR_ROBUST, reference="base")
+    n_neural_below, n_neural = stats.count_below(canonical, "f05_cpp", groups=["neural"], reference="base_gray")
+    rho, n_rho = stats.rank_correlation(canonical, "f05_cpp", "mean_eps")
+    b15 = next((r for r in canonical if r["model"] == PAPER_BLUR_MODEL), {"model": PAPER_BLUR_MODEL, "tier": tier})
     numbers = {
         "n_models": len(models.names), "n_with_results": sum(a is not None for a in attacks.values()),
         "n_attack": cfg.n_attack, "attacks": ", ".join(cfg.attacks),
         "f05_base_min": f05["base"].min if "base" in f05 else NAN, "f05_base_max": f05["base"].max if "base" in f05 else NAN,
         "eps_base_mean": 255 * eps["base"].mean if "base" in eps else NAN,
-        "f05_blur15": float(attacks[PAPER_BLUR_MODEL]["f05_cpp"]) if attacks.get(PAPER_BLUR_MODEL) else NAN,
+        "f05_blur15": rows.row_quantity(b15, "f05_cpp"),
         "n_below": n_below, "n_robust": n_robust, "n_neural_below": n_neural_below, "n_neural": n_neural,
         "rho": rho, "n_rho": n_rho,
+        "robust_below_text": below_every_sentence(
+            canonical, "f05_cpp", groups=CIFAR_ROBUST, reference="base",
+            what="adversarially trained, corruption-trained, blur and PCA models with results",
+            reference_what="every baseline"),
+        "neural_below_text": below_every_sentence(
+            canonical, "f05_cpp", groups=["neural"], reference="base_gray",
+            what="neurally regularized models with results", reference_what="every grayscale baseline"),
     }
-    prov = make_provenance(tier=tier, data=data_label(tier, n=cfg.n_attack), data_detail=es_source, models=models.names,
-                           results=("attack",), wall_time_s=wall)
-    return Fig4Spectra(numbers, models, attacks, table, prov)
+    prov = make_provenance(tier=tier, data=data_label(cfg, n=cfg.n_attack), data_detail=es_source,
+                           models=book.targets_of(models.names), results=("attack",), wall_time_s=wall, folders=book.folders)
+    return Fig4Spectra(numbers, models, attacks, table, prov, canonical)
+
+
+def below_every_sentence(
+    rows_: Sequence[Mapping[str, Any]],
+    key: str,
+    *,
+    groups: Sequence[str],
+    reference: str,
+    what: str,
+    reference_what: str,
+    quantity: str = "f_0.5",
+) -> str:
+    """How many models of `groups` have a lower row[key] than every model of the `reference` group, as
+    a sentence that names the ones that do not: '10 of 11 <what> (all but blur_s1.0) have a lower
+    <quantity> than <reference_what>.' (:func:`lowfreq.report.prose.which_break`; the counts are those of
+    :func:`lowfreq.report.stats.count_below`). Rows without a finite value are left out."""
+    ref = [float(r[key]) for r in rows_ if r.get("group") == reference and is_finite(r.get(key))]
+    mine = [r for r in rows_ if r.get("group") in set(groups) and is_finite(r.get(key))]
+    if not mine:
+        return f"There are no {what}."
+    if not ref:
+        return f"No model of the {reference} group has a value, so the {len(mine)} {what} are not compared."
+    failing = [str(r.get("model")) for r in mine if not float(r[key]) < min(ref)]
+    if len(mine) == 1:
+        name = str(mine[0].get("model"))
+        return (f"Of the {what}, only `{name}` has a value, and it {'does not have' if failing else 'has'} a lower "
+                f"{quantity} than {reference_what}.")
+    who = prose.which_break(len(mine) - len(failing), failing, what=what)
+    return f"{prose.capitalize(who)} have a lower {quantity} than {reference_what}."
 
 
 def _freq_ticks(n: int) -> tuple[np.ndarray, float]:

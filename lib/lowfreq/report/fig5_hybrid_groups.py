@@ -8,7 +8,7 @@ epsilon in [0, 1] pixel units (quoted x255), accuracies as fractions (quoted in 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import torch
@@ -57,8 +57,10 @@ class Fig5HybridGroups:
     blur rows with its bootstrap, the one the Summary's claims use; None with too few points), its point
     `fit`, the seed-folded blur rows it was fitted to (`curve_rows`), the inputs of the front explorers
     (`fronts`) and the provenance of (a) (`prov_hybrid`), of (b) and the table (`prov`) and of the
-    explorers (`prov_fronts`), and the strength sweep of the section "Is it model strength?" (`strength`,
-    :func:`lowfreq.report.strength.strength_sweep`; its numbers are among `numbers`)."""
+    explorers (`prov_fronts`). `rows` and the figures are each model's first seed; `canonical` holds the
+    canonical rows (:func:`lowfreq.report.rows.model_rows`: means over seeds) that the quoted numbers and
+    the comparison with the paper read. `strength` is the strength sweep of the section "Is it model
+    strength?" (:func:`lowfreq.report.strength.strength_sweep`; its numbers are among `numbers`)."""
 
     numbers: dict[str, Any]
     models: BookModels
@@ -72,6 +74,7 @@ class Fig5HybridGroups:
     prov_hybrid: Provenance
     prov: Provenance
     prov_fronts: Provenance
+    canonical: list[dict[str, Any]] = field(default_factory=list)
     strength: strength.StrengthSweep | None = None
 
     @property
@@ -90,22 +93,24 @@ def fig5_hybrid_groups(tier: str, *, compute_missing: bool | None = None) -> Fig
     book = rows.book_tier(tier, compute_missing=compute_missing)  # the tier and its models, resolved once
     cfg, models = book.config, book.models
     blur_series = [r.name for r in zoo.recipes(tier, group="blur")]
-    es_source = eval_source(book.name, cfg.n_hybrid)
+    es_source = eval_source(cfg, cfg.n_hybrid, folders=book.folders)
     sw = Stopwatch()
     curves = rows.book_values(book, "hybrid")
     corr = rows.corruption_for(book.targets_of(models.names), compute=book.compute, folders=book.folders)
     table = add_corruption_rel(rows.result_rows(models.names, models.groups, curves=curves, corruption=corr), corr)
-    claim_rows = rows.collect_inputs(book.name, compute=False, imagenet=False, folders=book.folders).rows
+    claim_rows = rows.collect_inputs(book, compute=False, imagenet=False).rows
     curve_rows = [r for r in claim_rows if r.get("model") in set(blur_series)]
     curve = claims.blur_curve(curve_rows)  # one curve: the claims' (seed-folded rows, same bootstrap)
     wall = sw.elapsed_s
-    frev = stats.group_stats(table, "f_rev_nyq")
-    acc = stats.group_stats(table, "corruption_acc")
+    # the quoted numbers are the canonical rows' (means over seeds, as Table B); the figures draw `table` (first seeds)
+    canonical = rows.model_rows(book)
+    frev = stats.group_stats(canonical, "f_rev_nyq")
+    acc = stats.group_stats(canonical, "corruption_acc")
     rel = stats.group_stats(table, "corruption_rel")
     n_rel_above, n_rel_robust = stats.count_above(table, "corruption_rel", groups=CIFAR_ROBUST, reference="base")
-    n_below, n_robust = stats.count_below(table, "f_rev_nyq", groups=CIFAR_ROBUST, reference="base")
-    n_acc_above, n_acc_robust = stats.count_above(table, "corruption_acc", groups=CIFAR_ROBUST, reference="base")
-    b15 = next((r for r in curve_rows if r["model"] == PAPER_BLUR_MODEL), {})  # seed-folded, as the curve
+    n_below, n_robust = stats.count_below(canonical, "f_rev_nyq", groups=CIFAR_ROBUST, reference="base")
+    n_acc_above, n_acc_robust = stats.count_above(canonical, "corruption_acc", groups=CIFAR_ROBUST, reference="base")
+    b15 = next((r for r in canonical if r["model"] == PAPER_BLUR_MODEL), {"model": PAPER_BLUR_MODEL, "tier": book.name})
     numbers = {
         "n_models": len(models.names), "n_hybrid": cfg.n_hybrid, "n_seeds": len(cfg.hybrid_seeds),
         "n_corruption": cfg.n_corruption, "n_curves": sum(c is not None for c in curves.values()),
@@ -120,25 +125,28 @@ def fig5_hybrid_groups(tier: str, *, compute_missing: bool | None = None) -> Fig
         "fit_peak": NAN if curve is None else 100 * float(curve.fit(curve.vertex)),
         "fit_a": NAN if curve is None else curve.a,
         **claims.blur_curve_numbers(curve),
-        "frev_b15": float(b15["f_rev_nyq"]) if b15.get("f_rev_nyq") is not None else NAN,
-        "acc_b15": 100 * float(b15["corruption_acc"]) if b15.get("corruption_acc") is not None else NAN,
+        "frev_b15": rows.row_quantity(b15, "f_rev_nyq"),  # the canonical value (mean over seeds), as Table B
+        "acc_b15": rows.row_quantity(b15, "corruption_acc"),
     }
     sweep = strength.strength_sweep(book.name, folders=book.folders)
     numbers.update(sweep.numbers)
     sw = Stopwatch()
-    fronts = front_frames(book.name, table, store=book.compute)
+    fronts = front_frames(book.name, canonical, store=book.compute)  # its notes quote the canonical numbers
     hybrid_detail = f"first {cfg.n_hybrid} test images x {len(cfg.hybrid_seeds)} pairing seeds: {es_source}"
     corr_detail = f"first {cfg.n_corruption} test images, 15 corruptions x {len(cfg.severities)} severities"
     return Fig5HybridGroups(
         numbers, models, blur_series, curves, corr, table, curve, curve_rows, fronts,
-        prov_hybrid=make_provenance(tier=book.name, data=data_label(book.name, n=cfg.n_hybrid), data_detail=hybrid_detail,
-                                    models=models.names, results=("hybrid",), wall_time_s=wall),
-        prov=make_provenance(tier=book.name, data=data_label(book.name, n=max(cfg.n_hybrid, cfg.n_corruption)),
-                             data_detail=f"hybrid images: {hybrid_detail}; corruptions: {corr_detail}", models=models.names,
-                             results=("hybrid", "corruption"), wall_time_s=wall),
-        prov_fronts=make_provenance(tier=book.name, data=data_label(book.name, n=int(fronts.images.shape[0])),
-                                    data_detail=input_detail(fronts.input), models=blur_series + ["pca"],
+        prov_hybrid=make_provenance(tier=book.name, data=data_label(cfg, n=cfg.n_hybrid), data_detail=hybrid_detail,
+                                    models=book.targets_of(models.names), results=("hybrid",), wall_time_s=wall,
+                                    folders=book.folders),
+        prov=make_provenance(tier=book.name, data=data_label(cfg, n=max(cfg.n_hybrid, cfg.n_corruption)),
+                             data_detail=f"hybrid images: {hybrid_detail}; corruptions: {corr_detail}",
+                             models=book.targets_of(models.names), results=("hybrid", "corruption"), wall_time_s=wall,
+                             folders=book.folders),
+        prov_fronts=make_provenance(tier=book.name, data=data_label(cfg, n=int(fronts.images.shape[0])),
+                                    data_detail=input_detail(fronts.input), models=book.targets_of(blur_series + ["pca"]),
                                     wall_time_s=sw.elapsed_s),
+        canonical=canonical,
         strength=sweep,
     )
 

@@ -69,8 +69,9 @@ def fig6_imagenet_standin(tier: str, *, models: Sequence[str] | None = None, n_c
     (training and probing what is not cached yet, at every tier, unless `compute_missing` is False),
     the blur series' fit, the Fig 6 claims on those rows and the zoo's timing record."""
     names = list(models) if models is not None else experiments.standin.standin_names(tier)
-    dataset = experiments.tiers.resolve(names[0], tier).dataset
-    cfg = experiments.tiers.tier_config(tier, dataset)
+    book = rows.book_tier(tier, compute_missing=compute_missing, models=names)  # the tier and its models, resolved once
+    first = book.target(names[0])  # the stand-in's data set and its probe sizes
+    dataset, cfg = first.dataset, first.config
     numbers: dict[str, Any] = {
         "tier_name": tier, "size_px": imagenette.TIER_SIZE_PX[tier], "n_models": len(names), "n_attack": cfg.n_attack,
         "n_hybrid": cfg.n_hybrid, "n_seeds": len(cfg.hybrid_seeds), "n_corruption": cfg.n_corruption,
@@ -84,11 +85,11 @@ def fig6_imagenet_standin(tier: str, *, models: Sequence[str] | None = None, n_c
     not_growing = [n for n, m in change.items() if not all(a < b for a, b in zip(m, m[1:]))]
     numbers["n_change_text"] = n_change_images
     numbers["not_growing"] = ", ".join(not_growing) if not_growing else "none"
-    prov_change = make_provenance(tier=tier, data=data_label(tier, n=n_change_images, dataset=dataset),
+    prov_change = make_provenance(tier=tier, data=data_label(cfg, n=n_change_images, dataset=dataset),
                                   data_detail=f"{input_detail(change_input)}; corruption parameters: {cfg.corruption_params}",
                                   wall_time_s=sw.elapsed_s)
     sw = Stopwatch()
-    table = rows.table_b_rows(tier, names, compute=compute_missing)  # trains and probes what is not cached yet
+    table = rows.book_table_b_rows(book)  # trains and probes what is not cached yet
     wall = sw.elapsed_s
     blur_names = [n for n in names if zoo.recipe(n, tier).group == "blur"]
     in_claims = [c for c in claims.evaluate_claims([], imagenet_rows=table, instance_spread=rows.load_instance_spread(tier, "base"))
@@ -97,15 +98,16 @@ def fig6_imagenet_standin(tier: str, *, models: Sequence[str] | None = None, n_c
         numbers[f"claim_{c.id}"] = c.verdict
     numbers["timing"] = timing_text(experiments.standin.standin_timing(tier, None if models is None else names),
                                      "not measured at this tier (run lowfreq.experiments.standin.run_standin)", shared_machine_note=True)
-    attack_data = eval_source(tier, cfg.n_attack, dataset=dataset)
-    corruption_data = eval_source(tier, cfg.n_corruption, dataset=dataset)
+    attack_data = eval_source(cfg, cfg.n_attack, dataset=dataset, folders=book.folders)
+    corruption_data = eval_source(cfg, cfg.n_corruption, dataset=dataset, folders=book.folders)
     return Fig6Standin(
         numbers, names, blur_names, change, table, stats.series_fit(table, names=blur_names), in_claims, _pca_sweep_text(tier),
         prov_change=prov_change,
-        prov_attack=make_provenance(tier=tier, data=data_label(tier, n=cfg.n_attack, dataset=dataset), data_detail=attack_data,
-                                    models=names, results=("attack",), wall_time_s=wall),
-        prov=make_provenance(tier=tier, data=data_label(tier, n=cfg.n_corruption, dataset=dataset),
-                             data_detail=corruption_data, models=names, results=("hybrid", "corruption"), wall_time_s=wall),
+        prov_attack=make_provenance(tier=tier, data=data_label(cfg, n=cfg.n_attack, dataset=dataset), data_detail=attack_data,
+                                    models=book.targets_of(names), results=("attack",), wall_time_s=wall, folders=book.folders),
+        prov=make_provenance(tier=tier, data=data_label(cfg, n=cfg.n_corruption, dataset=dataset),
+                             data_detail=corruption_data, models=book.targets_of(names), results=("hybrid", "corruption"),
+                             wall_time_s=wall, folders=book.folders),
     )
 
 

@@ -20,6 +20,8 @@ from typing import Iterable, Mapping
 __all__ = [
     "PAPER_FIG4C",
     "PAPER_FIG5B",
+    "PAPER_EVAL_SIZES",
+    "PAPER_FIG2",
     "DisplayGroup",
     "DISPLAY_GROUPS",
     "GROUP_ORDER",
@@ -50,6 +52,21 @@ PAPER_FIG5B: dict[str, dict[str, tuple[float, float]]] = {
     "pca": {"f_rev_nyq": (0.31, 0.31), "corruption_acc": (0.818, 0.818)},
     "crp": {"f_rev_nyq": (0.28, 0.29), "corruption_acc": (0.89, 0.89)},
 }
+#: The paper's evaluation sizes on CIFAR-10, in test images: the attacks on "a fixed set of 1000 images"
+#: (its Results on Fig 4 and the Fig 2d legend); every test image once as a hybrid's low-frequency source
+#: (PROTOCOL.md, "Hybrid images": CIFAR-10 has 10,000 test images); CIFAR-10-C's 10,000 test images per
+#: corruption and severity. Its ImageNet sizes (Fig 6) are not stated.
+PAPER_EVAL_SIZES: dict[str, int] = {"n_attack": 1000, "n_hybrid": 10000, "n_corruption": 10000}
+# The paper's numbers for the neural group (Fig 2b/d/f/h, Fig 3b, S1 Fig B), stated in its text, in the
+# same (low, high) form over the group's models: the baselines (ResNet for mouse, VGG for monkey) and the
+# mouse- and monkey-regularized models. Mean minimal epsilon in /255 units (mean over images), f_0.5 in
+# cycles/pixel, f_rev in fractions of Nyquist.
+PAPER_FIG2: dict[str, dict[str, tuple[float, float]]] = {
+    "base_gray": {"f05_cpp": (0.316, 0.442), "mean_eps_255": (1.34, 1.93), "f_rev_nyq": (0.426, 0.528)},
+    "neural": {"f05_cpp": (0.306, 0.316), "mean_eps_255": (2.64, 3.09), "f_rev_nyq": (0.371, 0.376)},
+}
+
+
 @dataclass(frozen=True)
 class DisplayGroup:
     """How the book shows one group of models: its `name` (a registry group, or 'base_gray'), the `label`

@@ -46,7 +46,7 @@ from lowfreq.methods.hybrid import HybridCurve
 from lowfreq.models import zoo
 from lowfreq.report import plotting
 from lowfreq.report.paper import PAPER_FIG4C, PAPER_FIG5B, group_label, ordered_groups
-from lowfreq.report.rows import display_group, gather_results
+from lowfreq.report.rows import book_tier, book_values, display_group
 from lowfreq.report.stats import is_finite
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -141,11 +141,12 @@ def zoo_comparison(tier: str, family: str | None, *, exclude: Sequence[str] = ()
     if family not in ("cifar10", "imagenette"):
         return ZooComparison(tier, None, [], {}, {}, {}, {}, note="no zoo of this data set to compare with")
     names = [r.name for r in zoo.recipes(tier, family=family) if r.in_channels == 3 and r.name not in exclude]
-    rows = experiments.runs.summary_table(tier, names, compute=False, folders=folders)
+    book = book_tier(tier, compute_missing=False, include_published=False, folders=folders)  # resolved once
+    rows = [experiments.runs.summary(t, compute=False, folders=book.folders) for t in book.targets_of(names)]
     for r in rows:
         r["group"] = display_group(r["model"])
-    curves = gather_results("hybrid", names, tier, folders=folders) if names else {}
-    corr = gather_results("corruption", names, tier, folders=folders) if names else {}
+    curves = book_values(book, "hybrid", names) if names else {}
+    corr = book_values(book, "corruption", names) if names else {}
     paper4, paper5 = (dict(PAPER_FIG4C), dict(PAPER_FIG5B)) if family == "cifar10" else ({}, {})
     missing = [r["model"] for r in rows if r.get("f_rev_nyq") is None and r.get("f05_cpp") is None]
     note = f"{len(missing)} zoo model(s) without cached results: {', '.join(missing)}" if missing else ""

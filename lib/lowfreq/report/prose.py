@@ -20,6 +20,9 @@ __all__ = [
     "order_phrase",
     "which_break",
     "direction",
+    "tally",
+    "predicate",
+    "capitalize",
 ]
 
 
@@ -94,11 +97,17 @@ def order_phrase(n_out_of_order: int, n_pairs: int, *, what: str = "cross-group 
 
 
 def which_break(n_ok: int, failing: Sequence[str], *, what: str = "models") -> str:
-    """'all 11 models' when nothing fails, else '10 of 11 models (all but blur_s3.0)' naming the ones
-    that break the statement."""
+    """'all 11 models' when nothing fails, '10 of 11 models (all but blur_s3.0)' naming the ones that
+    break the statement, 'none of the 2 models' when every one does, 'no models' when there are none."""
+    if n_ok < 0:
+        raise ValueError(f"which_break: a count cannot be negative, got {n_ok}")
     total = n_ok + len(failing)
+    if total == 0:
+        return f"no {what}"
     if not failing:
         return f"all {total} {what}" if total != 1 else f"the 1 {what.rstrip('s')}"
+    if n_ok == 0:
+        return f"none of the {total} {what}" if total != 1 else f"not the 1 {what.rstrip('s')} ({failing[0]})"
     return f"{n_ok} of {total} {what} (all but {name_list(failing)})"
 
 
@@ -107,3 +116,31 @@ def direction(delta: float, *, up: str = "higher", down: str = "lower", same: st
     if delta is None or not math.isfinite(delta):
         return "undefined"
     return up if delta > 0 else down if delta < 0 else same
+
+
+def tally(parts: Sequence[tuple[int, str, str]], *, skip_zero: bool = True, none: str = "none") -> str:
+    """Counts with the predicate each agrees with, joined: tally([(10, 'holds', 'hold'), (1, 'is not
+    tested', 'are not tested')]) -> '10 hold and 1 is not tested'. Each part is (n, singular predicate,
+    plural predicate); parts with n == 0 are left out unless `skip_zero` is False ('0 hold'); `none`
+    when nothing is left."""
+    for n, _, _ in parts:
+        if n < 0:
+            raise ValueError(f"tally: a count cannot be negative, got {n}")
+    words = [f"{n} {verb(n, singular, plural)}" for n, singular, plural in parts if n or not skip_zero]
+    return name_list(words, limit=len(words) or 1) if words else none
+
+
+def predicate(state: str) -> str:
+    """A verdict or state as the predicate of a sentence: 'holds' and 'does not hold' stay as they are;
+    an adjective phrase ('not tested', 'not resolved at this tier') gets 'is' in front ('is not tested')."""
+    state = state.strip()
+    if not state:
+        raise ValueError("predicate: an empty state has no predicate")
+    first = state.split()[0]
+    return state if first in ("holds", "does", "fails", "is") else f"is {state}"
+
+
+def capitalize(text: str) -> str:
+    """The text with its first letter upper-case and the rest untouched ('all 11 models' -> 'All 11
+    models'; str.capitalize would lower-case the rest, model names included)."""
+    return text[:1].upper() + text[1:]

@@ -21,9 +21,11 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Mapping, Sequence
 
-from lowfreq import experiments
+from lowfreq.core import paths
 from lowfreq.core.cache import provenance as run_provenance
-from lowfreq.core.tiers import tier as tier_of
+from lowfreq.core.paths import Folders
+from lowfreq.experiments import instances, probes
+from lowfreq.experiments.tiers import ProbeTarget, TierConfig
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
@@ -39,6 +41,7 @@ __all__ = [
     "provenance_html",
     "details_html",
     "show_figure",
+    "show_figures",
     "figure_html",
     "check_alt_text",
     "show_provenance",
@@ -90,20 +93,27 @@ def make_provenance(
     tier: str,
     data: str,
     data_detail: str = "",
-    models: Sequence[str] = (),
+    models: Sequence[ProbeTarget | str] = (),
     results: Sequence[str] = (),
     wall_time_s: float | None = None,
     device: str | None = "cpu",
+    folders: Folders | None = None,
 ) -> Provenance:
     """A :class:`Provenance` of output made now: commit, date and versions come from
-    :func:`lowfreq.core.cache.provenance`; `results` names kinds of stored results ('trained',
-    'clean', 'hybrid', 'attack', 'corruption') whose records for `models` are summarized with
-    :func:`results_provenance`."""
+    :func:`lowfreq.core.cache.provenance`; `models` are the models it shows, resolved (ProbeTargets) or,
+    for a model outside the registry such as a user's, by name; `results` names kinds of stored results
+    ('trained', 'clean', 'hybrid', 'attack', 'corruption') whose records for the resolved `models` (in
+    `folders`, None: lowfreq.core.paths.folders()) are summarized with :func:`results_provenance`."""
+    names = tuple(m if isinstance(m, str) else m.name for m in models)
+    if results and any(isinstance(m, str) for m in models):
+        raise ValueError("make_provenance reads stored results of resolved models only: pass their ProbeTargets "
+                         "(report.rows.BookTier.targets_of), not names")
     p = run_provenance(device=device, wall_time_s=wall_time_s)
     commit = p.get("git_commit")
     return Provenance(
-        tier=tier, data=data, data_detail=data_detail, models=tuple(models),
-        results=tuple(results_provenance(k, models, tier) for k in results),
+        tier=tier, data=data, data_detail=data_detail, models=names,
+        results=tuple(results_provenance(k, [m for m in models if not isinstance(m, str)], folders=folders)
+                      for k in results),
         commit=f"{commit[:10]}{'+dirty' if p.get('git_dirty') else ''}" if commit else None,
         date_utc=str(p.get("date_utc") or ""), device=p.get("device"),
         wall_time_s=None if p.get("wall_time_s") is None else float(p["wall_time_s"]),
@@ -111,11 +121,11 @@ def make_provenance(
     )
 
 
-def data_label(tier: str, *, n: int | None = None, dataset: str | None = None, grayscale: bool = False) -> str:
-    """A short name for a tier's evaluation images, for the one-line provenance: the synthetic
-    cue-conflict images at the smoke tier, else the data set's test (or validation) images; `n`:
-    the first n of them; grayscale: shown in grayscale."""
-    if tier_of(tier).synthetic_data:
+def data_label(config: TierConfig, *, n: int | None = None, dataset: str | None = None, grayscale: bool = False) -> str:
+    """A short name for the evaluation images of a tier (its resolved `config`), for the one-line
+    provenance: the synthetic cue-conflict images at the smoke tier, else the data set's test (or
+    validation) images; `n`: the first n of them; grayscale: shown in grayscale."""
+    if config.tier_value.synthetic_data:
         what = "synthetic cue-conflict test images"
     elif dataset is None or dataset.startswith("cifar10"):
         what = "CIFAR-10 test images"
@@ -129,19 +139,24 @@ def data_label(tier: str, *, n: int | None = None, dataset: str | None = None, g
     return what + (f", the first {n:,}" if n is not None else "")
 
 
-def _stored_provenance(kind: str, name: str, tier: str) -> dict | None:
+def _stored_provenance(kind: str, t: ProbeTarget, folders: Folders) -> dict | None:
     try:
-        return dict(experiments.probes.probe_record(kind, name, tier).provenance)
+        if kind == "trained":
+            rec = instances.trained_record(t, folders, train=False, progress=False)
+        else:
+            rec = probes.zoo_record(kind, t, folders, compute=False)
+        return None if rec is None else dict(rec.provenance)
     except (LookupError, ValueError, OSError):
         return None
 
 
-def results_provenance(kind: str, names: Sequence[str], tier: str) -> str:
-    """Where cached results of one kind ('attack', 'hybrid', 'corruption', 'trained', 'clean') for
-    `names` came from, in one line: how many records, their commits, devices, date range and the
-    summed compute wall time (seconds). Reads the stored records (``experiments.probes.probe_record``);
-    models without a record are counted as missing."""
-    provs = {n: _stored_provenance(kind, n, tier) for n in names}
+def results_provenance(kind: str, targets: Sequence[ProbeTarget], *, folders: Folders | None = None) -> str:
+    """Where cached results of one kind ('attack', 'hybrid', 'corruption', 'trained', 'clean') of the
+    resolved models `targets` came from, in one line: how many records, their commits, devices, date
+    range and the summed compute wall time (seconds). Reads the stored records (in `folders`, None:
+    lowfreq.core.paths.folders()); models without a record are counted as missing."""
+    f = folders or paths.folders()
+    provs = {t.name: _stored_provenance(kind, t, f) for t in targets}
     have = [p for p in provs.values() if p]
     if not have:
         return f"{kind} results: none"
@@ -242,6 +257,21 @@ def figure_html(fig: "Figure", *, alt: str) -> str:
             f'style="max-width:100%;height:auto">')
 
 
+def _display_figure(fig: "Figure | Axes", *, alt: str, caller: str) -> None:
+    """Display one figure (or the figure of an Axes) as :func:`figure_html` with `alt`, plus the plain PNG
+    and the description for readers that show no HTML, and close it."""
+    import matplotlib.pyplot as plt
+    from IPython.display import display
+
+    figure = getattr(fig, "figure", None) if not hasattr(fig, "savefig") else fig
+    if figure is None:
+        raise TypeError(f"{caller}: expected a matplotlib Figure or Axes, got {type(fig).__name__}")
+    tag = figure_html(figure, alt=alt)
+    display({"text/html": tag, "image/png": tag.split("base64,", 1)[1].split('"', 1)[0], "text/plain": check_alt_text(alt)},
+            raw=True)
+    plt.close(figure)
+
+
 def show_figure(fig: "Figure | Axes | None", p: Provenance, *, alt: str) -> None:
     """Display a figure (or the figure of an Axes) as :func:`figure_html`, with `alt`, a one-sentence
     description of what it shows (:func:`check_alt_text`), as its alternative text, close it (so the
@@ -251,17 +281,23 @@ def show_figure(fig: "Figure | Axes | None", p: Provenance, *, alt: str) -> None
     results) shows nothing. Returns None."""
     if fig is None:
         return
-    import matplotlib.pyplot as plt
-    from IPython.display import display
-
-    figure = getattr(fig, "figure", None) if not hasattr(fig, "savefig") else fig
-    if figure is None:
-        raise TypeError(f"show_figure: expected a matplotlib Figure or Axes, got {type(fig).__name__}")
-    tag = figure_html(figure, alt=alt)
-    display({"text/html": tag, "image/png": tag.split("base64,", 1)[1].split('"', 1)[0], "text/plain": check_alt_text(alt)},
-            raw=True)
-    plt.close(figure)
+    _display_figure(fig, alt=alt, caller="show_figure")
     show_provenance(p)
+
+
+def show_figures(figs: "Sequence[tuple[Figure | Axes | None, str]]", p: Provenance) -> None:
+    """Display several figures of one source in a row, each as :func:`show_figure` does (given as
+    (figure, alt text) pairs) but with their provenance once, under the last: one line for the group,
+    not one per figure. Figures that are None are skipped; nothing at all is shown when none is left.
+    Returns None."""
+    shown = 0
+    for fig, alt in figs:
+        if fig is None:
+            continue
+        _display_figure(fig, alt=alt, caller="show_figures")
+        shown += 1
+    if shown:
+        show_provenance(p)
 
 
 def skipped_line(skipped: Mapping[str, str]) -> str:

@@ -5,7 +5,7 @@ the models of a tier's chapters (:func:`book_models`, :func:`display_group`) and
 resolved once with them (:func:`book_tier`: a :class:`BookTier` holding the tier's configuration, whether
 missing results are computed, the folders and each model's ProbeTarget, passed down instead of the tier's
 name), per-model results
-gathered so a chapter degrades instead of crashing (:func:`gather_results`, :func:`corruption_for`),
+gathered so a chapter degrades instead of crashing (:func:`book_values`, :func:`corruption_for`),
 the rows of Figs 4, 5 and Table B (:func:`result_rows`, :func:`table_b_rows`), the inputs of the
 claims (:func:`collect_inputs`), the neural group's lambda sweep (:func:`load_lambda_sweep`) and the
 class names of a tier's images. A row is a dict with the keys of ``experiments.runs.summary`` (``model``,
@@ -39,7 +39,8 @@ from lowfreq.experiments.tiers import ProbeTarget, TierConfig, resolve, tier_con
 from lowfreq.methods.hybrid import HybridCurve
 from lowfreq.models import authors, published, registry, zoo
 from lowfreq.report.common import resolve_compute
-from lowfreq.report.stats import fold_seeds, gather, row_value
+from lowfreq.report.quantities import QUANTITIES, Quantity
+from lowfreq.report.stats import fold_s1_replicas, fold_seeds, gather, row_seed_spread, row_value
 
 __all__ = [
     "load_instance_spread",
@@ -54,9 +55,11 @@ __all__ = [
     "result_rows",
     "table_b_rows",
     "book_table_b_rows",
+    "eval_sizes",
+    "model_rows",
+    "row_quantity",
     "seed_members",
     "corruption_for",
-    "gather_results",
     "ClaimInputs",
     "collect_inputs",
     "tier_class_names",
@@ -141,30 +144,52 @@ class BookTier:
     models: BookModels
     targets: dict[str, ProbeTarget]
 
+    def target(self, name: str) -> ProbeTarget:
+        """The resolved model `name`. A model that :func:`book_models` does not list (a published model
+        left out, another data set's zoo such as the Imagenette stand-in) is resolved here once and kept
+        with the others (ValueError for a name the registry does not know at this tier)."""
+        if name not in self.targets:
+            self.targets[name] = resolve(name, self.name)
+        return self.targets[name]
+
     def targets_of(self, names: Sequence[str]) -> list[ProbeTarget]:
-        """The resolved models of `names` (KeyError for a model the chapter does not show)."""
-        return [self.targets[n] for n in names]
+        """The resolved models of `names`, in order (:meth:`target`)."""
+        return [self.target(n) for n in names]
 
 
 def book_tier(tier: str, *, compute_missing: bool | None = None, include_published: bool = True,
-              folders: Folders | None = None) -> BookTier:
+              models: Sequence[str] | None = None, folders: Folders | None = None) -> BookTier:
     """The :class:`BookTier` of a chapter at `tier`: its configuration, :func:`resolve_compute` of
-    `compute_missing`, `folders` (None: lowfreq.core.paths.folders()), :func:`book_models` and every one
-    of those models (with its seed replicas) resolved once."""
+    `compute_missing`, `folders` (None: lowfreq.core.paths.folders()), the models it shows (:func:`book_models`,
+    or exactly `models`, e.g. the Imagenette stand-in zoo) and every one of them (with its seed replicas)
+    resolved once."""
     f = folders or paths.folders()
-    models = book_models(tier, include_published=include_published, folders=f)
+    if models is None:
+        models = book_models(tier, include_published=include_published, folders=f)
+    else:
+        names_ = list(models)
+        models = BookModels(names_, {n: display_group(n) for n in names_}, {n: registry.get_spec(n).source for n in names_},
+                            {}, seed_members(names_, tier))
     names = dict.fromkeys([*models.names, *(m for ms in (models.seeds or {}).values() for m in ms)])
     return BookTier(tier, tier_config(tier), resolve_compute(tier, compute_missing), f, models,
                     {n: resolve(n, tier) for n in names})
 
 
-def book_values(book: BookTier, kind: str, names: Sequence[str] | None = None) -> dict[str, Any]:
-    """{model: the value of its `kind` record (a registered zoo probe; Probe.value: a float for clean, a
-    HybridCurve for hybrid, the payload dict otherwise), or None when missing} for `names` (default: the
-    book's models), computed first when missing and ``book.compute``; a failure costs only that model."""
-    targets = {t.name: t for t in book.targets_of(book.models.names if names is None else names)}
-    return gather(lambda n: probes.target_value(kind, targets[n], compute=book.compute, folders=book.folders),
-                  list(targets), what=f"{kind} results")
+def book_values(book: BookTier, kind: str, names: Sequence[str] | None = None, *,
+                compute: bool | None = None) -> dict[str, Any]:
+    """{model: the value of its `kind` record (a registered zoo probe: lowfreq.experiments.probe.names(zoo=True);
+    its Probe.value: a float for clean, a HybridCurve for hybrid, the payload dict otherwise), or None when it
+    is missing} for `names` (default: the book's models), for a chapter that shows what exists. `compute`
+    (default ``book.compute``) first computes what is missing, one model at a time (training smoke models as
+    needed; the corruptions of several models are computed together by :func:`corruption_for`, which makes
+    each corrupted set once); a failure costs only that model, with a one-line note printed."""
+    kinds = probe.names(zoo=True)
+    if kind not in kinds:
+        raise ValueError(f"book_values: kind must be one of {kinds}, got {kind!r}")
+    compute = book.compute if compute is None else bool(compute)
+    names = list(book.models.names if names is None else names)
+    return gather(lambda n: probes.target_value(kind, book.target(n), compute=compute, folders=book.folders),
+                  names, what=f"{kind} result")
 
 
 def seed_members(names: Sequence[str], tier: str) -> dict[str, list[str]]:
@@ -281,10 +306,10 @@ def _table_b_rows(targets: Sequence[ProbeTarget], members: Mapping[str, Sequence
             print(f"corruptions: not computed ({type(exc).__name__}: {str(exc)[:160]})")
     rows = []
     for t in targets:
-        row = experiments.runs.target_summary(t, compute=compute, folders=folders)
+        row = experiments.runs.summary(t, compute=compute, folders=folders)
         if groups is not None and t.name in groups:
             row["group"] = groups[t.name]
-        spec = registry.get_spec(t.name)
+        spec = t.spec
         if spec.source == "zoo":
             payload, why = _trained_payload(t, compute=compute, folders=folders)
             row["train_time_s"] = None if payload is None else payload.get("train_time_s")
@@ -296,6 +321,41 @@ def _table_b_rows(targets: Sequence[ProbeTarget], members: Mapping[str, Sequence
             row["train_data"] = f"{spec.dataset} (published weights: {spec.info.get('origin', spec.source)})"
         rows.append(row)
     return fold_seeds(rows, _seed_map(members))
+
+
+def eval_sizes(config: TierConfig) -> dict[str, int]:
+    """{quantity: how many evaluation images one seed's value of it uses at the tier of `config`}: clean
+    accuracy on n_clean test images, corruption accuracy on n_corruption (x 15 corruptions x the
+    severities), minimal epsilon and f_0.5 on n_attack, f_rev on n_hybrid (x the pairing seeds)."""
+    sizes = {"clean_acc": config.n_clean, "corruption_acc": config.n_corruption, "mean_eps": config.n_attack,
+             "median_eps": config.n_attack, "f05_cpp": config.n_attack, "f_rev_nyq": config.n_hybrid}
+    return {k: int(sizes[k]) for k in QUANTITIES}
+
+
+def model_rows(book: BookTier) -> list[dict[str, Any]]:
+    """The canonical row of every model of the resolved tier `book`: one number per quantity, read by
+    every chapter, Table B, the Summary and the scorecard. :func:`book_table_b_rows` (the model's seed
+    replicas folded in, :func:`lowfreq.report.stats.fold_seeds`) with the neural group's ``_s1`` recipes
+    folded in as second seeds (:func:`lowfreq.report.stats.fold_s1_replicas`), each row with ``tier`` and
+    ``eval_n`` (:func:`eval_sizes`). A value is the mean over seeds, with ``<key>_seed_sd`` and
+    ``<key>_seed_n``; :func:`row_quantity` turns one into a :class:`lowfreq.report.quantities.Quantity`."""
+    sizes = eval_sizes(book.config)
+    return [{**r, "tier": book.name, "eval_n": dict(sizes)} for r in fold_s1_replicas(book_table_b_rows(book))]
+
+
+def row_quantity(row: Mapping[str, Any], key: str, *, tier: str | None = None, instance: str = "") -> Quantity:
+    """The :class:`lowfreq.report.quantities.Quantity` of `key` in a canonical row (:func:`model_rows`; any
+    Table B row works): its value (the mean over seeds), sample sd and number of seeds, and the number of
+    evaluation images (``row["eval_n"]``). `tier`: the row's ``tier`` unless given; `instance`: '' for the
+    canonical value, else which instance the row is (e.g. 'seed 0' for a row of one seed's results)."""
+    name = row.get("tier") if tier is None else tier
+    if name is None:
+        raise ValueError(f"row_quantity: the row of {row.get('model')!r} has no 'tier'; pass tier=")
+    sp = None if instance else row_seed_spread(row, key)
+    value = row_value(row, key)
+    n = sp.n if sp is not None else (1 if value is not None else 0)
+    return Quantity(model=str(row.get("model")), key=key, tier=str(name), mean=value, sd=None if sp is None else sp.sd,
+                    n_seeds=n, n_images=(row.get("eval_n") or {}).get(key), instance=instance)
 
 
 def corruption_for(targets: Sequence[ProbeTarget], *, compute: bool,
@@ -326,27 +386,6 @@ def tier_class_names(tier: str) -> tuple[str, ...] | None:
     return tuple(CIFAR10_CLASSES)
 
 
-def gather_results(kind: str, names: Sequence[str], tier: str, *, compute: bool = False,
-                   folders: Folders | None = None) -> dict[str, Any]:
-    """{model: its cached `kind` result (a registered zoo probe: lowfreq.experiments.probe.names(zoo=True);
-    its Probe.value: a float for clean, a HybridCurve for hybrid, the payload dict otherwise), or None when it
-    is missing}, for a chapter that shows what exists. compute=True first computes what is missing
-    (training smoke models as needed; a probe with ``run_many``, the corruptions, for all models at once,
-    sharing the corrupted images); a failure costs only that model, with a one-line note printed."""
-    kinds = probe.names(zoo=True)
-    if kind not in kinds:
-        raise ValueError(f"gather_results: kind must be one of {kinds}, got {kind!r}")
-    names = list(names)
-    f = folders or paths.folders()
-    if compute and hasattr(probe.get(kind), "run_many") and names:
-        try:
-            probes.zoo_records(kind, [experiments.tiers.resolve(n, tier) for n in names], f)
-        except Exception:  # noqa: BLE001 - one model at a time below; its failure is reported there
-            pass
-    return gather(lambda n: probes.probe_value(kind, n, tier, load_only=not compute, folders=f), names,
-                  what=f"{kind} result")
-
-
 _TABLE_B_KEYS = ("clean_acc", "corruption_acc", "mean_eps", "median_eps", "f05_cpp", "f05_std_cpp", "f_rev_nyq", "f_rev_std_nyq")
 
 
@@ -364,32 +403,33 @@ class ClaimInputs(NamedTuple):
 
 
 def collect_inputs(
-    tier: str,
+    book: BookTier,
     names: Sequence[str] | None = None,
     *,
-    compute: bool = False,
+    compute: bool | None = None,
     spectra_n: int | None = None,
     imagenet: bool = True,
-    folders: Folders | None = None,
 ) -> ClaimInputs:
-    """Gather the claims' inputs at `tier` for `names` (default: every zoo model of the tier).
+    """Gather the claims' inputs of the resolved tier `book` for `names` (default: every zoo model of the tier).
 
     A model's seed replicas at the tier (:func:`seed_members`) are gathered with it and folded into its
     row (:func:`lowfreq.report.stats.fold_seeds`: values are means over seeds, with ``<key>_seed_sd``,
     the spread the claims compare differences with); its corruption payload is the model's own (seed 0).
-    compute=False only loads cached results (what is missing stays None and is listed in
-    ``missing``); compute=True first trains and probes the models with a missing result
+    `compute` (default ``book.compute``) False only loads cached results (what is missing stays None and is
+    listed in ``missing``); True first trains and probes the models with a missing result
     (``experiments.runs.run``, quiet; the others are not trained again), which is what the smoke tier does.
     The corruption spectra use the first `spectra_n` corruption images (default: the tier's n_corruption).
     imagenet=True also loads the cached results of the Imagenette stand-in zoo (never computes them) for
-    the Fig 6 claims. folders: where data, weights and results live (None: lowfreq.core.paths.folders()).
+    the Fig 6 claims. Data, weights and results live in ``book.folders``.
     """
+    tier, f = book.name, book.folders
+    compute = book.compute if compute is None else bool(compute)
     names = list(names) if names is not None else [r.name for r in zoo.recipes(tier)]
     members = seed_members(names, tier)
     names = [m for ms in members.values() for m in ms]
+    targets = book.targets_of(names)
     missing: dict[str, str] = {}
-    f = folders or paths.folders()
-    rows = experiments.runs.summary_table(tier, names, compute=False, folders=f)
+    rows = [experiments.runs.summary(t, compute=False, folders=f) for t in targets]
     # only the models with a missing result are trained and probed: a fresh clone has every committed result
     # but no weights, and its smoke book must not train the zoo again to find what it already holds
     todo = [r["model"] for r in rows if r.get("missing")] if compute else []
@@ -402,21 +442,19 @@ def collect_inputs(
                     experiments.runs.run(tier, [n], progress=False, folders=f)
                 except Exception as exc:  # noqa: BLE001
                     missing[n] = f"{type(exc).__name__}: {exc}"[:200]
-        rows = experiments.runs.summary_table(tier, names, compute=False, folders=f)
+        rows = [experiments.runs.summary(t, compute=False, folders=f) for t in targets]
     for r in rows:
         for k in _TABLE_B_KEYS:  # summary() leaves out what it could not load: make the gaps explicit
             r.setdefault(k, None)
-    _add_series_samples(rows, tier, folders=f)
+    _add_series_samples(rows, book)
     rows = fold_seeds(rows, _seed_map(members))
     corruption: dict[str, dict[str, Any]] = {}
     for r in rows:
         n = r["model"]
+        t = book.targets[n]
+        r["gray"] = t.grayscale
         try:
-            r["gray"] = experiments.tiers.resolve(n, tier).grayscale
-        except Exception:  # noqa: BLE001
-            r["gray"] = None
-        try:
-            corruption[n] = experiments.probes.corruption_results([n], tier, load_only=True, progress=False, folders=f)[n]
+            corruption[n] = probes.target_corruption_results([t], load_only=True, progress=False, folders=f)[n]
         except Exception as exc:  # noqa: BLE001
             missing.setdefault(n, f"{type(exc).__name__}: {exc}"[:200])
         if r.get("missing"):
@@ -432,8 +470,8 @@ def collect_inputs(
         try:
             in_members = seed_members([r.name for r in zoo.recipes(tier, family="imagenette")], tier)
             in_names = [m for ms in in_members.values() for m in ms]  # seeds folded, as the stand-in chapter shows
-            got = experiments.runs.summary_table(tier, in_names, compute=False, folders=f) if in_names else []
-            _add_series_samples(got, tier, folders=f)
+            got = [experiments.runs.summary(t, compute=False, folders=f) for t in book.targets_of(in_names)]
+            _add_series_samples(got, book)
             got = fold_seeds(got, _seed_map(in_members))
             if any(row_value(r, "f05_cpp") is not None or row_value(r, "f_rev_nyq") is not None for r in got):
                 in_rows, note = got, f"On the Imagenette stand-in ({tier} tier)"
@@ -442,7 +480,7 @@ def collect_inputs(
     return ClaimInputs(rows, corruption, f05, missing, in_rows, note)
 
 
-def _add_series_samples(rows_: Sequence[dict[str, Any]], tier: str, *, folders: Folders) -> None:
+def _add_series_samples(rows_: Sequence[dict[str, Any]], book: BookTier) -> None:
     """Give each blur-series row (one seed each, before folding) what the blur curve's bootstrap
     resamples (:data:`lowfreq.report.stats.SEED_SAMPLE_KEYS`): ``f_rev_pairing_nyq``, the f_rev of each
     pairing seed's curve in its hybrid record (fraction of Nyquist), and ``corruption_n_images``, the
@@ -452,12 +490,14 @@ def _add_series_samples(rows_: Sequence[dict[str, Any]], tier: str, *, folders: 
         if r.get("group") != "blur":
             continue
         try:
-            per_seed = probes.probe_record("hybrid", str(r["model"]), tier, folders=folders).payload.get("f_rev_per_seed")
+            rec = probes.zoo_record("hybrid", book.target(str(r["model"])), book.folders, compute=False)
+            per_seed = rec.payload.get("f_rev_per_seed")
             r["f_rev_pairing_nyq"] = [float(v) for v in per_seed or ()]
         except Exception:  # noqa: BLE001 - missing: the bootstrap holds this seed's f_rev fixed
             pass
         try:
-            cfg = probes.probe_record("corruption", str(r["model"]), tier, folders=folders).inputs.get("config") or {}
+            rec = probes.zoo_record("corruption", book.target(str(r["model"])), book.folders, compute=False)
+            cfg = rec.inputs.get("config") or {}
             if cfg.get("n"):
                 r["corruption_n_images"] = int(cfg["n"])
         except Exception:  # noqa: BLE001 - missing: the bootstrap holds this seed's accuracy fixed

@@ -15,11 +15,12 @@ import numpy as np
 from lowfreq import experiments
 from lowfreq.methods.corruptions import CORRUPTIONS, FREQUENCY_GROUPS
 from lowfreq.methods.spectra import log_power_image
-from lowfreq.report import claims, rows
-from lowfreq.report.common import NAN, eval_source, resolve_compute
+from lowfreq.report import claims, prose, rows
+from lowfreq.report.common import NAN, eval_source
 from lowfreq.report.paper import PAPER_BLUR_MODEL
 from lowfreq.report.plotting import SPECTRUM_CMAP, finish_axes, new_axes
 from lowfreq.report.provenance import Provenance, Stopwatch, data_label, make_provenance
+from lowfreq.report.quantities import Quantity
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
@@ -28,6 +29,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "S1Corruptions",
     "s1_corruptions",
+    "grouping_sentence",
     "plot_corruption_spectra",
     "plot_corruption_f05",
 ]
@@ -59,10 +61,10 @@ def s1_corruptions(
     first `n_spectra` test images (default the tier's corruption images; computed and cached when
     missing), the check of the paper's grouping against their f_0.5 (cycles/pixel), and the accuracy
     of `models` by corruption frequency group (computed when missing per :func:`resolve_compute`)."""
-    compute = resolve_compute(tier, compute_missing)
-    cfg = experiments.tiers.tier_config(tier)
+    book = rows.book_tier(tier, compute_missing=compute_missing)  # the tier and its models, resolved once
+    cfg = book.config
     n_img = cfg.n_corruption if n_spectra is None else int(n_spectra)
-    es_source = eval_source(tier, n_img)
+    es_source = eval_source(cfg, n_img, folders=book.folders)
     numbers: dict[str, Any] = {"n_img": n_img, "n_sev": len(cfg.severities), "n_corr": len(CORRUPTIONS)}
     sw = Stopwatch()
     spectra_ = experiments.corruption_power.tier_corruption_spectra(tier, n=n_img, compute=True)
@@ -73,19 +75,35 @@ def s1_corruptions(
     numbers["grouping_verdict"] = grouping.verdict
     numbers["n_out_of_order"] = len(grouping.numbers.get("out_of_order_pairs", []))
     numbers["n_pairs"] = grouping.numbers.get("n_pairs", 0)
+    numbers["grouping_text"] = grouping_sentence(grouping)
     sw = Stopwatch()
-    results = rows.gather_results("corruption", list(models), tier, compute=compute)
+    results = rows.corruption_for(book.targets_of(list(models)), compute=book.compute, folders=book.folders)
     for name, r in results.items():
         for g in ("low", "medium", "high"):
             numbers[f"acc_{name}_{g}"] = NAN if r is None else 100 * r["by_group"][g]
-        numbers[f"acc_{name}_clean"] = NAN if r is None else 100 * r["clean"]
-    data = data_label(tier, n=n_img)
+        # one instance (the model's first seed, on the corruption images), marked apart from the canonical clean accuracy
+        numbers[f"acc_{name}_clean"] = Quantity(model=name, key="clean_acc", tier=tier, mean=None if r is None else float(r["clean"]),
+                                                n_images=cfg.n_corruption, instance=f"seed 0, first {cfg.n_corruption} test images")
+    data = data_label(cfg, n=n_img)
     return S1Corruptions(
         numbers, spectra_, grouping, list(models), results,
         prov_spectra=make_provenance(tier=tier, data=data, data_detail=es_source, wall_time_s=wall_spectra),
-        prov=make_provenance(tier=tier, data=data, data_detail=es_source, models=models, results=("corruption",),
-                             wall_time_s=sw.elapsed_s),
+        prov=make_provenance(tier=tier, data=data, data_detail=es_source, models=book.targets_of(models),
+                             results=("corruption",), wall_time_s=sw.elapsed_s, folders=book.folders),
     )
+
+
+def grouping_sentence(grouping: claims.ClaimResult) -> str:
+    """The grouping claim's verdict and the overlap of the groups as one sentence, its words following
+    the verdict and the count of out-of-order pairs ('... holds at this tier; all 71 pairs of corruptions
+    from different groups are in order (the groups do not overlap).')."""
+    head = f"The claim that the grouping follows the spectra {prose.predicate(grouping.verdict)}"
+    head += "" if grouping.verdict.endswith("at this tier") else " at this tier"
+    if "n_pairs" not in grouping.numbers:
+        return f"{head}: {grouping.evidence}"
+    n_out = len(grouping.numbers.get("out_of_order_pairs", []))
+    order = prose.order_phrase(n_out, int(grouping.numbers["n_pairs"]), what="pairs of corruptions from different groups")
+    return f"{head} (the group medians must increase from low to high); {order}."
 
 
 _GROUP_COLORS = {"low": "#2166ac", "medium": "#8c8c8c", "high": "#b2182b"}

@@ -420,7 +420,8 @@ def _missing_note(missing: Mapping[str, Sequence[str]]) -> str:
 
 def strength_sweep(tier: str, *, folders: Folders | None = None) -> StrengthSweep:
     """The strength sweep at `tier`: the seed-folded rows of the five models at each strength
-    (:func:`lowfreq.report.rows.collect_inputs` of the cached records, never computing; strength 0 with the
+    (:func:`lowfreq.report.rows.collect_inputs` of the cached records through their own
+    :class:`lowfreq.report.rows.BookTier`, never computing; strength 0 with the
     tier's blur series for the curve claims), the table (:func:`sweep_table`), the claims at each strength
     (:func:`sweep_claims`, the one-seed sides with the tier's instance spread), their trends and the
     conclusion (:func:`claim_trends`, :func:`strength_conclusion`). Models without records are listed in
@@ -436,7 +437,9 @@ def strength_sweep(tier: str, *, folders: Folders | None = None) -> StrengthSwee
     labels = tuple(_label(s, tier) for s in STRENGTHS)
     series = [r.name for r in zoo.recipes(tier, group="blur")]
     names = [n for s in STRENGTHS for n in strength_names(s)]
-    inp = rows.collect_inputs(tier, list(dict.fromkeys(names + series)), compute=False, imagenet=False, folders=folders)
+    shown = list(dict.fromkeys(names + series))
+    book = rows.book_tier(tier, compute_missing=False, models=shown, folders=folders)  # resolved once, never computing
+    inp = rows.collect_inputs(book, shown, compute=False, imagenet=False)
     by_strength: dict[int, list[dict[str, Any]]] = {s.level: [] for s in STRENGTHS}
     for r in inp.rows:
         name = str(r.get("model"))
@@ -444,7 +447,7 @@ def strength_sweep(tier: str, *, folders: Folders | None = None) -> StrengthSwee
             by_strength[strength_of(name).level].append(r)
     five = [r for r in inp.rows if str(r.get("model")) in names]
     missing = not_computed(five)
-    spread = rows.load_instance_spread(tier, "base", folders=folders)
+    spread = rows.load_instance_spread(tier, "base", folders=book.folders)
     claims_at = {s.level: sweep_claims(by_strength[s.level], s, instance_spread=spread) for s in STRENGTHS}
     trends = claim_trends(by_strength, claims_at, labels=labels)
     table = sweep_table(by_strength, labels=labels)
@@ -453,8 +456,8 @@ def strength_sweep(tier: str, *, folders: Folders | None = None) -> StrengthSwee
                "n_strength_missing": len(missing), "n_strength_models": len(names),
                "strength_labels": prose.name_list([f"({s.level}) {lab}" for s, lab in zip(STRENGTHS, labels)]),
                "strength_trends": " ".join(t.sentence for t in trends)}
-    prov = make_provenance(tier=tier, data=data_label(tier), models=names + series,
-                           results=("clean", "hybrid", "attack", "corruption"), wall_time_s=sw.elapsed_s)
+    prov = make_provenance(tier=tier, data=data_label(book.config), models=book.targets_of(shown),
+                           results=("clean", "hybrid", "attack", "corruption"), wall_time_s=sw.elapsed_s, folders=book.folders)
     return StrengthSweep(tier, labels, by_strength, table, claims_at, trends, missing, numbers, prov)
 
 

@@ -7,15 +7,14 @@ epsilon in [0, 1] pixel units (quoted x255), accuracies as fractions (quoted in 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import numpy as np
 
-from lowfreq import experiments
-from lowfreq.report import claims, rows, stats
-from lowfreq.report.common import eval_source, resolve_compute
-from lowfreq.report.paper import PAPER_BLUR_MODEL
+from lowfreq.report import claims, prose, rows, stats
+from lowfreq.report.common import eval_source
+from lowfreq.report.paper import PAPER_BLUR_MODEL, PAPER_FIG5B
 from lowfreq.report.plotting import MODEL_COLORS, finish_axes, label_points, model_color, new_axes, relayout_labels
 from lowfreq.report.provenance import Provenance, Stopwatch, data_label, make_provenance
 from lowfreq.report.rows import ClaimInputs
@@ -28,6 +27,8 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "Summary",
     "summary",
+    "verdict_sentence",
+    "paper_fig5b_sentence",
     "plot_claim_eps_vs_f05",
     "plot_claim_blur_curve",
     "plot_claim_evidence",
@@ -40,7 +41,8 @@ class Summary:
     spectra, what is missing), their `claims`, the blur series' `curve` (:func:`lowfreq.report.claims.blur_curve`:
     the quadratic with its bootstrap, the one the claims judge with; None when not tested) and its point
     `fit`, the Spearman `rho` of Fig 4c, and the provenance of the tables (`prov`) and of the evidence
-    figure (`prov_models`, listing the models)."""
+    figure (`prov_models`, listing the models); `table`: the rows the claims evaluate, one per model with its
+    seeds and ``_s1`` recipes folded in (the numbers of :func:`lowfreq.report.rows.model_rows`, as Table B)."""
 
     numbers: dict[str, Any]
     inputs: ClaimInputs
@@ -49,6 +51,7 @@ class Summary:
     rho: float | None
     prov: Provenance
     prov_models: Provenance
+    table: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def fit(self) -> stats.QuadraticFit | None:
@@ -68,9 +71,9 @@ def summary(
     :func:`lowfreq.report.rows.collect_inputs` of `names`, default every zoo model; computed when
     missing per :func:`resolve_compute`), with the counts and values the chapter quotes; the blur
     curve's bootstrap uses `n_resamples` resamples."""
-    compute = resolve_compute(tier, compute_missing)
+    book = rows.book_tier(tier, compute_missing=compute_missing, include_published=False)  # resolved once
     sw = Stopwatch()
-    inp = rows.collect_inputs(tier, names, compute=compute)
+    inp = rows.collect_inputs(book, names)
     results = claims.evaluate_claims(inp.rows, corruption=inp.corruption, corruption_f05_cpp=inp.corruption_f05_cpp,
                                      imagenet_rows=inp.imagenet_rows, imagenet_note=inp.imagenet_note,
                                      blur_model=blur_model, n_resamples=n_resamples,
@@ -88,15 +91,48 @@ def summary(
         "lead_coef": by_id["inverted_u"].numbers.get("a", math.nan),
         **claims.blur_curve_numbers(curve),
     }
-    cfg = experiments.tiers.tier_config(tier)
-    es_source = eval_source(tier, cfg.n_clean)
-    data = data_label(tier, n=cfg.n_clean)
+    numbers["verdict_text"] = verdict_sentence(counts, n_models=numbers["n_models"], n_with_results=numbers["n_with_results"])
+    numbers["paper_fig5b_text"] = paper_fig5b_sentence()
+    cfg = book.config
+    es_source = eval_source(cfg, cfg.n_clean, folders=book.folders)
+    data = data_label(cfg, n=cfg.n_clean)
     return Summary(
         numbers, inp, results, curve, by_id["eps_vs_f05"].numbers.get("rho"),
         prov=make_provenance(tier=tier, data=data, data_detail=es_source, wall_time_s=wall),
-        prov_models=make_provenance(tier=tier, data=data, data_detail=es_source, models=[r["model"] for r in inp.rows],
-                                    results=("attack", "hybrid", "corruption"), wall_time_s=wall),
+        prov_models=make_provenance(tier=tier, data=data, data_detail=es_source,
+                                    models=book.targets_of([r["model"] for r in inp.rows]),
+                                    results=("attack", "hybrid", "corruption"), wall_time_s=wall, folders=book.folders),
+        table=stats.fold_s1_replicas(inp.rows),
     )
+
+
+def verdict_sentence(counts: Mapping[str, int], *, n_models: int, n_with_results: int) -> str:
+    """The verdicts of the claims counted in one sentence whose words agree with the counts ({verdict:
+    count}, :func:`lowfreq.report.claims.verdict_counts`): 'Of the 19 claims, 12 hold, 3 do not hold, 1
+    is not resolved at this tier (the seeds cannot tell) and 3 are not tested at this tier. The table
+    covers 31 models, 29 of which have attack or hybrid-image results.' Verdicts no claim has are left out."""
+    n = sum(counts.values())
+    parts = [(counts.get(claims.HOLDS, 0), "holds", "hold"), (counts.get(claims.FAILS, 0), "does not hold", "do not hold"),
+             (counts.get(claims.NOT_RESOLVED, 0), "is not resolved at this tier (the seeds cannot tell)",
+              "are not resolved at this tier (the seeds cannot tell)"),
+             (counts.get(claims.NOT_TESTED, 0), "is not tested at this tier", "are not tested at this tier")]
+    head = "There is no claim to check." if n == 0 else f"Of the {prose.count(n, 'claim')}, {prose.tally(parts)}."
+    return (f"{head} The table covers {prose.count(n_models, 'model')}, {n_with_results} of which "
+            f"{prose.verb(n_with_results, 'has', 'have')} attack or hybrid-image results.")
+
+
+def paper_fig5b_sentence(paper: Mapping[str, Mapping[str, tuple[float, float]]] = PAPER_FIG5B) -> str:
+    """What the paper's Fig 5b shows, from its numbers as read off the figure (:data:`lowfreq.report.paper.PAPER_FIG5B`):
+    where its blur curve peaks and where the adversarially trained and corruption-robust models lie."""
+    def rng(lo: float, hi: float, scale: float = 1.0, digits: int = 2) -> str:
+        a, b = lo * scale, hi * scale
+        return f"{a:.{digits}f}" if round(a, digits) == round(b, digits) else f"{a:.{digits}f}–{b:.{digits}f}"
+
+    blur, adv, crp = paper["blur"], paper["adv"], paper["crp"]
+    return (f"In the paper the blur curve peaks at about f_rev = {rng(*blur['f_rev_nyq'])} "
+            f"({rng(*blur['corruption_acc'], scale=100, digits=0)}%), the adversarially trained models sit near it at "
+            f"f_rev = {rng(*adv['f_rev_nyq'])} and the corruption-robust ones above it at about "
+            f"{rng(*crp['corruption_acc'], scale=100, digits=0)}%.")
 
 
 def plot_claim_eps_vs_f05(

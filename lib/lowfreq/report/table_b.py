@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from lowfreq import experiments
 from lowfreq.models import zoo
-from lowfreq.report import rows, stats, tables
+from lowfreq.report import prose, rows, stats, tables
 from lowfreq.report.common import eval_source, timing_text
 from lowfreq.report.plotting import finish_axes, group_color, group_legend_proxies, new_axes, short_missing_note
 from lowfreq.report.provenance import Provenance, Stopwatch, data_label, make_provenance
@@ -47,11 +47,8 @@ def _seed_note(seeds: Mapping[str, Sequence[str]]) -> str:
             by_n.setdefault(len(members), []).append(name)
     if not by_n:
         return "every model has one seed at this tier"
-
-    def listing(names: list[str]) -> str:
-        return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
-
-    parts = [f"{listing(ns)} with {n} seeds{' each' if len(ns) > 1 else ''}" for n, ns in sorted(by_n.items(), reverse=True)]
+    parts = [f"{prose.name_list(ns, limit=len(ns))} with {n} seeds{' each' if len(ns) > 1 else ''}"
+             for n, ns in sorted(by_n.items(), reverse=True)]
     return "; ".join(parts) + "; every other model has one"
 
 
@@ -106,12 +103,12 @@ def table_b(tier: str, *, compute_missing: bool | None = None) -> TableB:
     and the number and total time (minutes) of the trainings, every seed counted, the chapter quotes."""
     book = rows.book_tier(tier, compute_missing=compute_missing)  # the tier and its models, resolved once
     cfg, models = book.config, book.models
-    es_source = eval_source(tier, cfg.n_clean)
+    es_source = eval_source(cfg, cfg.n_clean, folders=book.folders)
     sw = Stopwatch()
-    table = stats.fold_s1_replicas(rows.book_table_b_rows(book))
+    table = rows.model_rows(book)  # the canonical rows: seeds and _s1 replicas folded, with evaluation sizes
     seed_models = [n for r in table for n in _seed_models(r)]
-    table = add_relative_and_censored(table, rows.gather_results("attack", seed_models, tier, folders=book.folders),
-                                      rows.gather_results("corruption", seed_models, tier, folders=book.folders),
+    table = add_relative_and_censored(table, rows.book_values(book, "attack", seed_models, compute=False),
+                                      rows.book_values(book, "corruption", seed_models, compute=False),
                                       max_eps=stats.attack_max_epsilon(cfg.attack))
     wall = sw.elapsed_s
     n_missing = sum(1 for r in table if r.get("missing"))
@@ -131,7 +128,8 @@ def table_b(tier: str, *, compute_missing: bool | None = None) -> TableB:
     numbers["timing"] = timing_text(experiments.runs.run_timing(tier, "cifar10_zoo", colour),
                                      f"not measured at this tier (with empty model and results folders: `{probe}`)",
                                      shared_machine_note=True)
-    prov = make_provenance(tier=tier, data=data_label(tier, n=cfg.n_clean), data_detail=es_source, models=models.names,
+    prov = make_provenance(tier=tier, data=data_label(cfg, n=cfg.n_clean), data_detail=es_source,
+                           models=book.targets_of(models.names), folders=book.folders,
                            results=("trained", "clean", "hybrid", "attack", "corruption"), wall_time_s=wall)
     return TableB(numbers, models, table, prov)
 

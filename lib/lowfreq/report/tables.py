@@ -29,6 +29,7 @@ import numpy as np
 from lowfreq import experiments
 from lowfreq.methods.corruptions import FREQUENCY_GROUPS
 from lowfreq.models import authors, published, registry, zoo
+from lowfreq.report import prose
 from lowfreq.report.claims import FAILS, HOLDS, NOT_RESOLVED, NOT_TESTED, ClaimResult
 from lowfreq.report.paper import GROUP_ORDER, group_label, paper_group
 from lowfreq.report.stats import epsilon_at_success, is_finite, is_gray_row, row_seed_spread, row_value
@@ -53,6 +54,8 @@ __all__ = [
     "paper_comparison_markdown",
     "TABLE_B_COLUMNS",
     "sortable_table_html",
+    "short_data_label",
+    "table_b_data_footnotes",
     "table_b_html",
     "missing_reasons_markdown",
     "missing_reasons_admonition",
@@ -395,12 +398,15 @@ _TABLE_CSS = """
 #{id} {{ overflow-x: auto; margin: 8px 0; }}
 #{id} table {{ border-collapse: collapse; font-size: 12px; font-family: system-ui, sans-serif; }}
 #{id} th, #{id} td {{ border-bottom: 1px solid #ddd; padding: 3px 7px; text-align: left; vertical-align: top; }}
-#{id} td.num {{ text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }}
-#{id} th {{ cursor: pointer; user-select: none; background: #f4f4f4; white-space: nowrap; }}
+#{id} td {{ white-space: nowrap; }}
+#{id} td.num {{ text-align: right; font-variant-numeric: tabular-nums; }}
+#{id} th {{ cursor: pointer; user-select: none; background: #f4f4f4; vertical-align: bottom; min-width: 4em; }}
 #{id} th[aria-sort=ascending]::after {{ content: " \\25B2"; font-size: 9px; }}
 #{id} th[aria-sort=descending]::after {{ content: " \\25BC"; font-size: 9px; }}
 #{id} td.missing {{ color: #999; text-align: center; }}
-#{id} td.data {{ max-width: 260px; font-size: 11px; color: #555; }}
+#{id} td.data {{ font-size: 11px; color: #555; }}
+#{id} details {{ font-size: 11px; color: #555; margin: 2px 0; }}
+#{id} details li {{ margin: 2px 0; }}
 """
 
 
@@ -410,14 +416,18 @@ def sortable_table_html(
     *,
     caption: str | None = None,
     note: str | None = None,
+    footnotes: Sequence[str] = (),
+    footnotes_title: str = "Notes",
 ) -> str:
     """A self-contained HTML table that sorts on a header click (again: reverse), with no kernel,
     no network and no external script: inline CSS, the data in ``data-sort`` attributes and a few
-    lines of inline JavaScript. Missing values show '—' and sort last in either direction.
+    lines of inline JavaScript. Missing values show '—' and sort last in either direction. Every cell
+    is one line (no wrapping); headers may wrap.
 
     rows: mappings with the column keys (Table B rows from :func:`table_b_rows`); columns:
     (key, header, 'num' | 'text'). The element id is a hash of the content (deterministic
-    output). `note` is HTML-escaped text shown under the table. Returns an HTML string."""
+    output). `note` is HTML-escaped text shown under the table; `footnotes`, when given, a numbered
+    list ([1], [2], ... as the cells cite them) collapsed under `footnotes_title`. Returns an HTML string."""
     for key, _, kind in columns:
         if kind not in ("num", "text"):
             raise ValueError(f"sortable_table_html: column {key!r} has kind {kind!r}; use 'num' or 'text'")
@@ -436,8 +446,12 @@ def sortable_table_html(
                     for _, h, kind in columns)
     cap = f"<caption style=\"caption-side:top;text-align:left;font-size:12px\">{html.escape(caption)}</caption>" if caption else ""
     table = f"<table>{cap}<thead><tr>{heads}</tr></thead><tbody>{''.join(body)}</tbody></table>"
-    uid = "lft-" + hashlib.sha256((table + (note or "")).encode()).hexdigest()[:12]
+    uid = "lft-" + hashlib.sha256((table + (note or "") + "\n".join(footnotes)).encode()).hexdigest()[:12]
     foot = f'<p style="font-size:11px;color:#666;margin:4px 0">{html.escape(note)}</p>' if note else ""
+    if footnotes:
+        items = "".join(f"<li>[{k}] {html.escape(t)}</li>" for k, t in enumerate(footnotes, 1))
+        foot += (f'<details><summary style="cursor:pointer">{html.escape(footnotes_title)}</summary>'
+                 f'<ul style="list-style:none;padding-left:0;margin:4px 0">{items}</ul></details>')
     return (f'<div id="{uid}" class="lowfreq-sortable">'
             f"<style>{_TABLE_CSS.format(id=uid)}</style>{table}{foot}"
             f"<script>{_TABLE_JS.replace('__ID__', uid)}</script></div>")
@@ -594,15 +608,51 @@ def standin_zoo_markdown(names: Sequence[str], tier: str) -> str:
     return "\n".join(lines)
 
 
+def short_data_label(text: str | None) -> tuple[str, str]:
+    """A training-data description split into its short name and its provenance: 'CIFAR-10 (imported
+    cifar10 train from ...)' -> ('CIFAR-10', 'imported cifar10 train from ...'); a description without
+    a parenthesis is all name ('', '' for None)."""
+    text = " ".join(str(text or "").split())
+    if " (" not in text or not text.endswith(")"):
+        return text, ""
+    name, _, rest = text.partition(" (")
+    return name, rest[:-1]
+
+
+def table_b_data_footnotes(rows: Sequence[Mapping[str, Any]]) -> tuple[list[dict[str, Any]], list[str]]:
+    """Table B rows whose ``train_data`` is one short line ('CIFAR-10 [1]') and the footnotes it cites
+    (each distinct training-data provenance once, numbered in order of first appearance): the
+    provenance of the training data (archives, fingerprints, exact and lossy images, order) is the same
+    for most models and is written once under the table instead of in every row."""
+    notes: list[str] = []
+    out = []
+    for r in rows:
+        row = dict(r)
+        name, detail = short_data_label(r.get("train_data"))
+        if detail:
+            full = f"{name}: {detail}"
+            if full not in notes:
+                notes.append(full)
+            row["train_data"] = f"{name} [{notes.index(full) + 1}]"
+        elif r.get("train_data") is not None:
+            row["train_data"] = name
+        out.append(row)
+    return out, notes
+
+
 def table_b_html(rows: Sequence[Mapping[str, Any]], tier: str) -> str:
-    """Table B of `tier` as the book shows it: :func:`sortable_table_html` of the rows with the
-    caption 'Table B at tier ...' and a note on the units and the missing values."""
+    """Table B of `tier` as the book shows it: :func:`sortable_table_html` of the rows, one line per
+    model (the training data by its short name, its provenance once in a collapsed footnote list:
+    :func:`table_b_data_footnotes`), with the caption 'Table B at tier ...' and a note on the units and
+    the missing values."""
+    short_rows, notes = table_b_data_footnotes(rows)
     return sortable_table_html(
-        rows, caption=f"Table B at tier {tier}",
+        short_rows, caption=f"Table B at tier {tier}", footnotes=notes,
+        footnotes_title=f"Training data [k]: where the images came from ({prose.count(len(notes), 'source')})",
         note="— : not available at this tier (see the list below). ε in /255; f_0.5 in cycles/pixel; "
              "f_rev in fractions of Nyquist; accuracies in %; corruption / clean acc. a ratio; median minimal ε with "
              "failed attacks counted as above the attack's largest ε ('>' where half or more failed); "
-             "training time in seconds (per seed). "
+             "training time in seconds (per seed); training data [k]: its provenance, listed under the table. "
              "mean ± sd (n=k): the mean and sample standard deviation over the k seeds of a model that have the "
              "value (hover for each seed and the min–max); ± without n: bootstrap over images (f_0.5), "
              "std over pairing seeds (f_rev).")
