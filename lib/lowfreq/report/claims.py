@@ -881,6 +881,6 @@ def check_grouping(
                "n_pairs": sum(len(vals[a]) * len(vals[b]) for i, a in enumerate(order) for b in order[i + 1:])}
     ev = ("Median f_0.5 of the changes (cycles/pixel): " + ", ".join(f"{g} {med[g]:.3f} ({rng[g][0]:.3f}..{rng[g][1]:.3f})" for g in order)
           + (" — increasing." if ok else " — not increasing.")
-          + f" {len(inverted)} of {numbers['n_pairs']} cross-group pairs are out of order"
+          + f" {prose.capitalize(prose.order_phrase(len(inverted), numbers['n_pairs']))}"
           + (f" (e.g. {inverted[0][0]} vs {inverted[0][1]})." if inverted else "."))
     return ClaimResult("grouping_spectra", text, HOLDS if ok else FAILS, ev, numbers)
