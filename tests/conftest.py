@@ -71,3 +71,17 @@ def smoke_book(tmp_path_factory) -> BuiltBook:
         html_dir = book.build(root, "smoke", lib_dir=repo / "lib", build_dir=tmp / "_build", vendor_dir=repo / "_vendor",
                               log=lambda s: None)
     return BuiltBook(html_dir, root, models)
+
+
+@pytest.fixture()
+def committed_smoke(tmp_path, monkeypatch):
+    """The committed smoke results in a scratch results folder, an empty model folder."""
+    src = Path(__file__).resolve().parents[1] / "results" / "smoke"
+    if not src.is_dir():
+        pytest.skip("no committed smoke results")
+    shutil.copytree(src, tmp_path / "results" / "smoke")
+    monkeypatch.setenv("LOWFREQ_RESULTS_DIR", str(tmp_path / "results"))
+    monkeypatch.setenv("LOWFREQ_MODEL_DIR", str(tmp_path / "models"))
+    experiments.evalsets.clear_caches()
+    yield tmp_path
+    experiments.evalsets.clear_caches()

@@ -2,12 +2,10 @@
 is given (lowfreq.report.prose underneath), and the Fig 6 chapter reads the Summary's claim evaluation."""
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
-from lowfreq import experiments
 from lowfreq.experiments.tiers import TIER_CONFIGS
 from lowfreq.models import zoo
 from lowfreq.report import claims, deviations, fig4_spectra, fig6_imagenet, paper, provenance, s1_corruptions, summary
@@ -73,19 +71,6 @@ def test_imagenet_claims_sentence_follows_the_verdicts():
     assert fig6_imagenet.imagenet_claims_sentence([mk(claims.NOT_TESTED)] * 4).startswith("4 Fig 6 claims are not tested")
     text = fig6_imagenet.imagenet_claims_sentence([mk(claims.HOLDS), mk(claims.FAILS)], note="On the stand-in (cpu tier)")
     assert text == "On the stand-in (cpu tier), of the 2 Fig 6 claims, 1 holds and 1 does not hold."
-
-
-@pytest.fixture()
-def committed_smoke(tmp_path, monkeypatch):
-    src = REPO / "results" / "smoke"
-    if not src.is_dir():
-        pytest.skip("no committed smoke results")
-    shutil.copytree(src, tmp_path / "results" / "smoke")
-    monkeypatch.setenv("LOWFREQ_RESULTS_DIR", str(tmp_path / "results"))
-    monkeypatch.setenv("LOWFREQ_MODEL_DIR", str(tmp_path / "models"))
-    experiments.evalsets.clear_caches()
-    yield tmp_path
-    experiments.evalsets.clear_caches()
 
 
 def test_fig6_chapter_reads_the_summarys_verdicts(committed_smoke):

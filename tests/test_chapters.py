@@ -11,7 +11,6 @@ import base64
 import dataclasses
 import html.parser
 import re
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -41,20 +40,6 @@ def agg():
 
     yield plt
     plt.close("all")
-
-
-@pytest.fixture()
-def committed_smoke(tmp_path, monkeypatch):
-    """The committed smoke results in a scratch results folder, an empty model folder."""
-    src = REPO / "results" / "smoke"
-    if not src.is_dir():
-        pytest.skip("no committed smoke results")
-    shutil.copytree(src, tmp_path / "results" / "smoke")
-    monkeypatch.setenv("LOWFREQ_RESULTS_DIR", str(tmp_path / "results"))
-    monkeypatch.setenv("LOWFREQ_MODEL_DIR", str(tmp_path / "models"))
-    experiments.evalsets.clear_caches()
-    yield tmp_path
-    experiments.evalsets.clear_caches()
 
 
 def _glued(chapter: str) -> set[str]:

@@ -19,7 +19,7 @@ from lowfreq.report.common import CIFAR_ROBUST, NAN, eval_source
 from lowfreq.report.paper import PAPER_BLUR_MODEL, group_label
 from lowfreq.report.plotting import (
     SPECTRUM_CMAP, finish_axes, finish_panels, group_color, model_color, new_axes, paper_and_gray_axes, plot_eps_vs_f05, short_missing_note,
-    split_names, split_rows,
+    paper_and_gray_panels, split_names, split_rows,
 )
 from lowfreq.report.provenance import Provenance, Stopwatch, data_label, make_provenance
 from lowfreq.report.rows import BookModels
@@ -265,12 +265,7 @@ def plot_profile_panels(
     """Fig 4b in two panels, as the paper keeps them apart: the cumulative radial profiles
     (:func:`plot_cumulative_profiles`, radius in cycles/pixel) of the colour CIFAR-10 models of its groups
     (left) and of the grayscale baselines and neural models (right). Returns the Figure."""
-    paper_names, gray_names = split_names(attacks, groups)
-    fig, ax_paper, ax_gray = paper_and_gray_axes(figsize=figsize, sharey=True)
-    plot_cumulative_profiles({n: attacks[n] for n in paper_names}, groups, ax=ax_paper)
-    plot_cumulative_profiles({n: attacks[n] for n in gray_names}, groups, ax=ax_gray)
-    ax_gray.set_ylabel("")
-    return finish_panels(fig)
+    return paper_and_gray_panels(plot_cumulative_profiles, attacks, groups, figsize=figsize)
 
 
 def plot_eps_panels(

@@ -24,7 +24,7 @@ from lowfreq.report.common import CIFAR_ROBUST, NAN, eval_source, input_detail
 from lowfreq.report.paper import PAPER_BLUR_MODEL
 from lowfreq.report.plotting import (
     finish_axes, finish_panels, group_color, group_legend_proxies, new_axes, paper_and_gray_axes, plot_corruption_vs_frev,
-    plot_hybrid_group_curves, short_missing_note, split_names, split_rows,
+    paper_and_gray_panels, plot_hybrid_group_curves, short_missing_note, split_rows,
 )
 from lowfreq.report.provenance import Provenance, Stopwatch, data_label, make_provenance
 from lowfreq.report.rows import BookModels
@@ -191,12 +191,7 @@ def plot_hybrid_group_panels(curves: Mapping[str, HybridCurve | None], groups: M
     """Fig 5a in two panels, as the paper keeps them apart: p_low - p_high vs f_mix (fraction of Nyquist)
     by group (:func:`lowfreq.report.plotting.plot_hybrid_group_curves`) of the colour CIFAR-10 models of
     the paper's groups (left) and of the grayscale baselines and neural models (right). Returns the Figure."""
-    paper_names, gray_names = split_names(curves, groups)
-    fig, ax_paper, ax_gray = paper_and_gray_axes(figsize=figsize, sharey=True)
-    plot_hybrid_group_curves({n: curves[n] for n in paper_names}, groups, ax=ax_paper)
-    plot_hybrid_group_curves({n: curves[n] for n in gray_names}, groups, ax=ax_gray)
-    ax_gray.set_ylabel("")
-    return finish_panels(fig)
+    return paper_and_gray_panels(plot_hybrid_group_curves, curves, groups, figsize=figsize)
 
 
 def plot_corruption_panels(rows_: Sequence[Mapping[str, Any]], *, blur_series: Sequence[str] = (),

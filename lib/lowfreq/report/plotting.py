@@ -18,7 +18,7 @@ instead of crashing it. Nothing here loads or computes results.
 from __future__ import annotations
 
 import textwrap
-from typing import TYPE_CHECKING, Any, Iterable, Mapping, NamedTuple, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, NamedTuple, Sequence
 
 import numpy as np
 import torch
@@ -41,6 +41,7 @@ __all__ = [
     "new_axes",
     "finish_axes",
     "finish_panels",
+    "paper_and_gray_panels",
     "to_display",
     "plot_hybrid_strip",
     "ImagePair",
@@ -585,6 +586,25 @@ def paper_and_gray_axes(
     ax_paper.set_title("colour CIFAR-10: the paper's groups", fontsize=9)
     ax_gray.set_title("grayscale CIFAR-10: baselines and neural models (Figs 2, 3)", fontsize=9)
     return fig, ax_paper, ax_gray
+
+
+def paper_and_gray_panels(
+    plot: Callable[..., Any],
+    per_model: Mapping[str, Any],
+    groups: Mapping[str, str],
+    *,
+    figsize: tuple[float, float] = (11.0, 4.3),
+) -> "Figure":
+    """`plot(values, groups, ax=...)` drawn twice, as the paper splits its Figs 4 and 5: the colour
+    CIFAR-10 models of its groups on the left and the grayscale baselines with the neural models on the
+    right (:func:`split_names`, :func:`paper_and_gray_axes`, shared y axis). per_model: {model: what
+    `plot` draws of it}. Returns the Figure."""
+    paper_names, gray_names = split_names(per_model, groups)
+    fig, ax_paper, ax_gray = paper_and_gray_axes(figsize=figsize, sharey=True)
+    plot({n: per_model[n] for n in paper_names}, groups, ax=ax_paper)
+    plot({n: per_model[n] for n in gray_names}, groups, ax=ax_gray)
+    ax_gray.set_ylabel("")
+    return finish_panels(fig)
 
 
 # =========================================================================== point labels that do not overlap
