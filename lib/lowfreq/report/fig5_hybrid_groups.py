@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
+import numpy as np
 import torch
 
 from lowfreq import experiments
@@ -198,14 +199,21 @@ def plot_corruption_panels(rows_: Sequence[Mapping[str, Any]], *, blur_series: S
                            fit: stats.QuadraticFit | None = None,
                            paper: Mapping[str, Mapping[str, tuple[float, float]]] | None = None,
                            highlight: str | None = PAPER_BLUR_MODEL,
+                           curve: stats.QuadraticBootstrap | None = None,
                            figsize: tuple[float, float] = (11.0, 4.6)) -> "Figure":
     """Fig 5b in two panels: corruption accuracy (%) vs f_rev (fraction of Nyquist)
     (:func:`lowfreq.report.plotting.plot_corruption_vs_frev`) of the colour CIFAR-10 models of the paper's
     groups, with the blur series, its quadratic `fit` and the paper's group boxes `paper` (left), and of
     the grayscale baselines and neural models on grayscale CIFAR-10-C (right; the paper has no such
-    panel). rows_: result rows. Returns the Figure."""
+    panel). rows_: result rows. `curve` (the bootstrap of the blur series' fit): its pointwise 95% band is
+    shaded over the series' f_rev range. Returns the Figure."""
     paper_rows, gray_rows = split_rows(rows_)
     fig, ax_paper, ax_gray = paper_and_gray_axes(figsize=figsize)
+    if curve is not None:
+        f = np.linspace(curve.x_min, curve.x_max, 80)
+        lo, hi = curve.band(f)
+        ax_paper.fill_between(f, 100 * lo, 100 * hi, color=group_color("blur"), alpha=0.15, lw=0,
+                              label="blur fit, 95% band")
     plot_corruption_vs_frev(paper_rows, blur_series=blur_series, fit=fit, highlight=highlight, paper=paper, ax=ax_paper)
     plot_corruption_vs_frev(gray_rows, highlight=None, ax=ax_gray)
     return finish_panels(fig)
