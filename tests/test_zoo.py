@@ -28,9 +28,11 @@ def test_every_tier_has_every_group():
         groups = {r.group for r in zoo.recipes(tier)}
         assert {"base", "adv", "crp", "blur", "pca"} <= groups
         blur = sorted(zoo.paper_sigma_px(r.name) for r in zoo.recipes(tier, group="blur"))
-        assert blur == sorted(zoo.blur_series(tier)) and set(blur) <= set(zoo.BLUR_SERIES)
-        assert min(blur) == 1.0 and max(blur) == 3.0 and 1.5 in blur
-    assert zoo.blur_series("full") == zoo.BLUR_SERIES
+        # the paper's grid (all of it, or the tier's cut of it) and the sigmas below it that reach the baselines' f_rev
+        assert blur == sorted(zoo.blur_series(tier)) and set(blur) <= set(zoo.BLUR_SERIES) | set(zoo.SPAN_SIGMAS)
+        assert set(zoo.SPAN_SIGMAS) <= set(blur) and max(zoo.SPAN_SIGMAS) < min(zoo.BLUR_SERIES)
+        assert min(b for b in blur if b in zoo.BLUR_SERIES) == 1.0 and max(blur) == 3.0 and 1.5 in blur
+    assert zoo.blur_series("full") == tuple(sorted(zoo.SPAN_SIGMAS + zoo.BLUR_SERIES))
     assert zoo.recipe("pca", "full").preprocess == ("pca", 512)
     assert zoo.recipe("base", "full").arch == "resnet18_cifar"
 
