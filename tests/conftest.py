@@ -85,3 +85,14 @@ def committed_smoke(tmp_path, monkeypatch):
     experiments.evalsets.clear_caches()
     yield tmp_path
     experiments.evalsets.clear_caches()
+
+
+@pytest.fixture()
+def empty_cache(tmp_path, monkeypatch):
+    """An empty results folder and an empty model folder (nothing cached, no weights), the evaluation-set
+    caches cleared before and after."""
+    monkeypatch.setenv("LOWFREQ_RESULTS_DIR", str(tmp_path / "results"))
+    monkeypatch.setenv("LOWFREQ_MODEL_DIR", str(tmp_path / "models"))
+    experiments.evalsets.clear_caches()
+    yield tmp_path
+    experiments.evalsets.clear_caches()

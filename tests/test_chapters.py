@@ -389,23 +389,18 @@ def test_chapter_numbers_follow_the_results(committed_smoke):
     assert d.numbers["exact_clean"] == "n/a (synthetic images)" and d.measured["dataset"] == "synthetic"
 
 
-def test_chapters_degrade_on_an_empty_cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("LOWFREQ_RESULTS_DIR", str(tmp_path / "results"))
-    monkeypatch.setenv("LOWFREQ_MODEL_DIR", str(tmp_path / "models"))
-    experiments.evalsets.clear_caches()
-    try:
-        ch = fig4_spectra.fig4_spectra("smoke", compute_missing=False)
-        assert ch.numbers["n_with_results"] == 0 and np.isnan(ch.numbers["f05_base_min"]) and np.isnan(ch.numbers["rho"])
-        tb = table_b.table_b("smoke", compute_missing=False)
-        assert tb.numbers["n_complete"] == 0 and tb.numbers["n_trained"] == 0
-        s = summary.summary("smoke", compute_missing=False)
-        assert s.numbers["n_untested"] == s.numbers["n_claims"] and s.fit is None
-        assert "corruption spectra" in s.inputs.missing
-        d = deviations.deviations("smoke")
-        assert d.numbers["base_winners"] == "n/a (no attack results for base)" and d.numbers["grid_max"] == "n/a"
-        assert d.numbers["nonmono_sev"].startswith("not computed")
-    finally:
-        experiments.evalsets.clear_caches()
+def test_chapters_degrade_on_an_empty_cache(empty_cache):
+    tmp_path = empty_cache
+    ch = fig4_spectra.fig4_spectra("smoke", compute_missing=False)
+    assert ch.numbers["n_with_results"] == 0 and np.isnan(ch.numbers["f05_base_min"]) and np.isnan(ch.numbers["rho"])
+    tb = table_b.table_b("smoke", compute_missing=False)
+    assert tb.numbers["n_complete"] == 0 and tb.numbers["n_trained"] == 0
+    s = summary.summary("smoke", compute_missing=False)
+    assert s.numbers["n_untested"] == s.numbers["n_claims"] and s.fit is None
+    assert "corruption spectra" in s.inputs.missing
+    d = deviations.deviations("smoke")
+    assert d.numbers["base_winners"] == "n/a (no attack results for base)" and d.numbers["grid_max"] == "n/a"
+    assert d.numbers["nonmono_sev"].startswith("not computed")
     _no_models_written(tmp_path)
     assert not (tmp_path / "results").exists() or not any((tmp_path / "results").rglob("*.json"))
 

@@ -182,17 +182,10 @@ def test_the_scorecard_figure_has_one_panel_per_quantity(evaluated):
     plt.close(fig)
 
 
-def test_the_scorecard_degrades_on_an_empty_cache(tmp_path, monkeypatch):
+def test_the_scorecard_degrades_on_an_empty_cache(empty_cache):
     """No results at all: every claim is on the scorecard as not tested, every box renders, nothing is computed."""
-    from lowfreq import experiments
-
-    monkeypatch.setenv("LOWFREQ_RESULTS_DIR", str(tmp_path / "results"))
-    monkeypatch.setenv("LOWFREQ_MODEL_DIR", str(tmp_path / "models"))
-    experiments.evalsets.clear_caches()
-    try:
-        card = scorecard.scorecard("smoke", compute_missing=False)
-    finally:
-        experiments.evalsets.clear_caches()
+    tmp_path = empty_cache
+    card = scorecard.scorecard("smoke", compute_missing=False)
     assert {r.verdict for r in card.rows} == {claims.NOT_TESTED}
     assert card.numbers["n_headline_untested"] == len(scorecard.HEADLINE)
     assert 'class="lf-scorecard"' in scorecard.scorecard_html(card)
