@@ -40,11 +40,14 @@ def test_e12_is_12_epochs_at_cpu():
 
 @pytest.mark.parametrize("tier", ["smoke", "cpu"])
 @pytest.mark.parametrize("model", zoo.STRENGTH_MODELS)
-def test_air_recipes_keep_front_augmentation_and_attack_on_the_airbench_net(model, tier):
+def test_air_recipes_keep_front_and_augmentation_on_the_airbench_net(model, tier):
     base, r = zoo.recipe(model, tier), zoo.recipe("air_" + model, tier)
-    for f in ("group", "dataset", "preprocess", "augment", "adversarial", "adv_eps", "adv_steps", "train_subset", "seed",
-              "in_channels"):
+    for f in ("group", "dataset", "preprocess", "augment", "adv_eps", "train_subset", "seed", "in_channels"):
         assert getattr(r, f) == getattr(base, f), f
+    if base.adversarial:  # multi-step PGD on the air net (single-step FGSM-RS overfitted catastrophically there)
+        assert (r.adversarial, r.adv_steps) == ("pgd", 3) == tuple(zoo.AIR_ADVERSARIAL.values())
+    else:
+        assert (r.adversarial, r.adv_steps) == (base.adversarial, base.adv_steps) == ("", 0)
     assert r.arch.startswith("airbench") and r.arch in zoo.AIRBENCH_ARCH_WIDTHS
     assert (r.lr, r.weight_decay, r.label_smoothing) == (11.5, 0.0153, 0.2)  # airbench94's hyp
     assert r.extra["airbench"]["momentum"] == 0.85 and r.extra["airbench"]["lookahead_every"] == 5
@@ -155,12 +158,13 @@ def test_airbench_schedule_triangle_and_lookahead_end_on_the_ema():
     assert not net.whiten.bias.requires_grad  # frozen after whiten_bias_epochs
 
 
-@pytest.mark.parametrize("name", ["e12_base", "air_base", "air_adv_linf8"])
-def test_smoke_strength_recipes_train_and_reload(name, dirs):
-    r = dataclasses.replace(zoo.recipe(name, "smoke"), train_subset=512, epochs=2)
+@pytest.mark.parametrize("name, epochs", [("e12_base", 2), ("air_base", 2), ("air_adv_linf8", 3)])
+def test_smoke_strength_recipes_train_and_reload(name, epochs, dirs):
+    # PGD-3 adversarial training learns the 512 images more slowly: 3 epochs reach 0.32 where 2 reach 0.195
+    r = dataclasses.replace(zoo.recipe(name, "smoke"), train_subset=512, epochs=epochs)
     res = train.train(r, model_dir=dirs / "m", progress=False)
-    assert res.weights.exists() and len(res.history) == 2
-    assert res.test_acc > 0.2  # the cue-conflict data is learnable in 2 epochs (chance: 0.1)
+    assert res.weights.exists() and len(res.history) == epochs
+    assert res.test_acc > 0.2  # the cue-conflict data is learnable in 2-3 epochs (chance: 0.1)
     back = zoo.load_trained(r, model_dir=dirs / "m")
     x = torch.rand(8, 3, 32, 32)
     torch.testing.assert_close(back(x), res.model.cpu().eval()(x))
