@@ -202,6 +202,11 @@ F, H, R, N = claims.FAILS, claims.HOLDS, claims.NOT_RESOLVED, claims.NOT_TESTED
     ([_t("a", [H, F, H], "away"), _t("b", [H, H, H], "flat"), _t("c", [H, H, H], "flat")], [],
      ["Of the 3 claims that hold with the zoo recipe (a, b and c), a fails or is not resolved at a stronger strength and "
       "b and c keep holding at the stronger strengths that test them."], []),
+    ([_t("a", [F, F, F], "toward"), _t("b", [H, H, H], "flat"), _t("c", [H, H, N], "flat"), _t("d", [H, H, H], "flat")], [],
+     ["Of the 3 claims that hold with the zoo recipe (b, c and d), all 3 keep holding at the stronger strengths that test "
+      "them."], ["d keep"]),
+    ([_t("b", [H, N, N], "unknown"), _t("c", [H, N, N], "unknown")], [],
+     ["Of the 2 claims that hold with the zoo recipe (b and c), both are not yet tested"], []),
     ([_t("a", [N, N, N], "unknown")], [], ["No claim of the sweep is tested"], []),
     ([_t("a", [F, F, H], "toward")], [claims.ClaimResult("near_curve", "t", F, "e"), claims.ClaimResult("crp_above", "t", N, "e")],
      ["near_curve (does not hold) needs the blur series' curve", "cannot be asked of it."], ["crp_above"]),

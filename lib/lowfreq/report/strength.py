@@ -375,8 +375,10 @@ def strength_conclusion(trends: Sequence[ClaimTrend], *, curve_claims: Sequence[
         names = prose.name_list([t.claim for t in holding])
         lead = (f"The one claim that holds with the zoo recipe, {names}," if len(holding) == 1 else
                 f"Of the {prose.count(len(holding), 'claim')} that hold with the zoo recipe ({names}),")
-        def subject(which: list[str]) -> str:  # one claim: named in the lead already
-            return "" if len(holding) == 1 else prose.name_list(which) + " "
+        def subject(which: list[str]) -> str:  # one claim: named in the lead already; all of them: not named again
+            if len(holding) == 1:
+                return ""
+            return ("both " if len(which) == 2 else f"all {len(which)} ") if len(which) == len(holding) else prose.name_list(which) + " "
 
         bits = []
         if lost:
