@@ -51,7 +51,7 @@ def test_air_recipes_keep_front_and_augmentation_on_the_airbench_net(model, tier
     assert r.arch.startswith("airbench") and r.arch in zoo.AIRBENCH_ARCH_WIDTHS
     assert (r.lr, r.weight_decay, r.label_smoothing) == (11.5, 0.0153, 0.2)  # airbench94's hyp
     assert r.extra["airbench"]["momentum"] == 0.85 and r.extra["airbench"]["lookahead_every"] == 5
-    assert zoo.seed_replicas(r.name, tier) == [r.name]
+    assert zoo.seed_replicas(r.name, tier) == ([r.name, "air_base_seed1"] if model == "base" else [r.name])
     assert zoo.family_of(r.name) == "strength"
     assert isinstance(zoo.build_model(r), torch.nn.Module)
 
@@ -65,7 +65,7 @@ def test_air_cpu_recipe_is_the_half_width_net_at_airbench_batch():
 def test_strength_family_lists_exactly_the_sweep_and_nothing_else_moves():
     for tier in ("smoke", "cpu"):
         listed = [r.name for r in zoo.recipes(tier, family="strength", replicas=True)]
-        assert sorted(listed) == sorted(STRENGTH_NAMES + [f"e12_{m}_seed1" for m in zoo.STRENGTH_MODELS])
+        assert sorted(listed) == sorted(STRENGTH_NAMES + [f"e12_{m}_seed1" for m in zoo.STRENGTH_MODELS] + ["air_base_seed1"])
         for fam in ("cifar10", "imagenette"):
             for with_reps in (False, True):
                 names = [r.name for r in zoo.recipes(tier, family=fam, replicas=with_reps)]

@@ -5,7 +5,7 @@ models strengthen.
 
 The strengths (:data:`STRENGTHS`, names from :data:`lowfreq.models.zoo.STRENGTH_MODELS`): 0, the zoo's own
 models (their recipe at the tier, seed replicas folded); 1, the same network trained twice as long
-(``e12_<model>``, 2 seeds); 2, the airbench-style network (``air_<model>``, 1 seed). Rows come from
+(``e12_<model>``, 2 seeds); 2, the airbench-style network (``air_<model>``, 1 seed; base 2). Rows come from
 :func:`lowfreq.report.rows.collect_inputs` (cached records only, seed replicas folded by
 :func:`lowfreq.report.stats.fold_seeds`): nothing here trains or probes a model, and a model without
 records is listed as not yet computed.
