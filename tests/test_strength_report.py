@@ -170,11 +170,25 @@ def test_claim_trends_from_rows_and_claims():
     assert c.verdicts == (claims.FAILS, claims.NOT_RESOLVED, claims.HOLDS) and c.movement == "toward"
     assert trends["f_rev_lower"].values == pytest.approx((0.03, 0.305 - 0.27, 0.03))
     assert trends["eps_vs_f05"].values[0] < 0
+    # which robust groups sit on the wrong side of a baseline, per strength, in drawing order (seed means)
+    assert c.behind == (("adv", "blur", "pca"), ("adv", "blur", "pca"), ())
+    assert trends["f_rev_lower"].behind == ((), (), ()) and trends["eps_vs_f05"].behind == ()
+
+
+def test_groups_behind_compares_seed_means_with_the_nearest_baseline():
+    rows = _strength_rows("", corr_gap=-0.03)
+    assert strength.groups_behind(rows, "corruption_acc", robust_lower=False) == ("adv", "blur", "pca")
+    rows = [dict(r, corruption_acc=0.66) if r["model"] == "pca" else r for r in _strength_rows("", corr_gap=0.05)]
+    assert strength.groups_behind(rows, "corruption_acc", robust_lower=False) == ("pca",)  # a tie is not above
+    rows = [dict(r, f_rev_nyq=0.31) if r["model"] == "crp_gauss" else r for r in _strength_rows("", corr_gap=0.0)]
+    assert strength.groups_behind(rows, "f_rev_nyq", robust_lower=True) == ("crp",)
+    no_base = [r for r in rows if r["group"] != "base"]
+    assert strength.groups_behind(no_base, "f_rev_nyq", robust_lower=True) is None
 
 
 # ----------------------------------------------------------------------------- the conclusion, every branch
-def _t(cid, verdicts, movement):
-    return strength.ClaimTrend(cid, tuple(verdicts), (), "x", movement, "")
+def _t(cid, verdicts, movement, behind=()):
+    return strength.ClaimTrend(cid, tuple(verdicts), (), "x", movement, "", behind)
 
 
 F, H, R, N = claims.FAILS, claims.HOLDS, claims.NOT_RESOLVED, claims.NOT_TESTED
@@ -207,6 +221,14 @@ F, H, R, N = claims.FAILS, claims.HOLDS, claims.NOT_RESOLVED, claims.NOT_TESTED
       "them."], ["d keep"]),
     ([_t("b", [H, N, N], "unknown"), _t("c", [H, N, N], "unknown")], [],
      ["Of the 2 claims that hold with the zoo recipe (b and c), both are not yet tested"], []),
+    ([_t("a", [F, F, F], "toward", (("adv", "blur", "pca"), ("adv", "pca"), ("adv",)))], [],
+     ["a moves only in its numbers", "For a, the robust groups on the wrong side of a baseline (in seed means) go from 3 "
+      "(adv, blur and pca) at the weakest strength to 1 (adv) at the strongest."], []),
+    ([_t("a", [F, F, N], "flat", (("adv",), ("adv",), None))], [],
+     ["For a, the robust groups on the wrong side of a baseline (in seed means) stay at 1 (adv) at every strength."], []),
+    ([_t("a", [F, F, H], "toward", (("pca",), None, ()))], [], ["go from 1 (pca) at the weakest strength to none at the "
+                                                                "strongest."], []),
+    ([_t("a", [F, N, N], "unknown", (("pca",), None, None))], [], [], ["wrong side"]),
     ([_t("a", [N, N, N], "unknown")], [], ["No claim of the sweep is tested"], []),
     ([_t("a", [F, F, H], "toward")], [claims.ClaimResult("near_curve", "t", F, "e"), claims.ClaimResult("crp_above", "t", N, "e")],
      ["near_curve (does not hold) needs the blur series' curve", "cannot be asked of it."], ["crp_above"]),

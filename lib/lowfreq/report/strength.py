@@ -44,6 +44,7 @@ __all__ = [
     "sweep_claims",
     "not_computed",
     "ordering_gap",
+    "groups_behind",
     "movement",
     "ClaimTrend",
     "claim_trend",
@@ -209,6 +210,20 @@ def ordering_gap(rows_: Sequence[Mapping[str, Any]], key: str, *, robust_lower: 
     return min(base) - max(robust) if robust_lower else min(robust) - max(base)
 
 
+def groups_behind(rows_: Sequence[Mapping[str, Any]], key: str, *, robust_lower: bool) -> tuple[str, ...] | None:
+    """The robust groups with a colour row not on the paper's side of every baseline for `key`, compared by
+    their row values (seed means; no test), in drawing order: for robust_lower, a robust value >= the smallest
+    baseline's; else <= the largest baseline's. None where :func:`ordering_gap` has no value."""
+    if ordering_gap(rows_, key, robust_lower=robust_lower) is None:
+        return None
+    colour = [r for r in rows_ if not stats.is_gray_row(r)]
+    base = [v for r in colour if r.get("group") == "base" and (v := stats.row_value(r, key)) is not None]
+    edge = min(base) if robust_lower else max(base)
+    behind = [str(r["group"]) for r in colour if r.get("group") in ROBUST_GROUPS and (v := stats.row_value(r, key)) is not None
+              and (v >= edge if robust_lower else v <= edge)]
+    return tuple(ordered_groups(behind))
+
+
 def movement(values: Sequence[float | None], *, larger_is_paper: bool) -> str:
     """How a quantity moves over the strengths, weakest first, relative to the paper (missing values
     skipped): 'toward' (every step toward the paper), 'away' (every step away), 'toward overall' / 'away
@@ -243,7 +258,8 @@ _MOVES = {
 class ClaimTrend:
     """One claim over the strengths: its `claim` id, the `verdicts` (weakest first), the `values` of the
     quantity that decides it (None where missing; `what` names it), its `movement` (:func:`movement`) and the
-    `sentence` saying so."""
+    `sentence` saying so; for an ordering claim, `behind` holds per strength the robust groups on the wrong side
+    of a baseline (:func:`groups_behind`; None where missing), else ()."""
 
     claim: str
     verdicts: tuple[str, ...]
@@ -251,6 +267,7 @@ class ClaimTrend:
     what: str
     movement: str
     sentence: str
+    behind: tuple[tuple[str, ...] | None, ...] = ()
 
 
 def _verdict_path(verdicts: Sequence[str], labels: Sequence[str]) -> str:
@@ -311,12 +328,13 @@ def claim_trends(rows_by_strength: Mapping[int, Sequence[Mapping[str, Any]]],
     for cid, (key, lower, name) in _ORDERINGS.items():
         acc = key.endswith("acc")
         robust_word, base_word = ("largest", "smallest") if lower else ("smallest", "largest")
-        out.append(claim_trend(
+        trend = claim_trend(
             claim=cid, verdicts=[verdict[lv].get(cid, claims.NOT_TESTED) for lv in levels],
             values=[ordering_gap(five[lv], key, robust_lower=lower) for lv in levels],
             what=(f"the {base_word} baseline {name} minus the {robust_word} robust model's" if lower else
                   f"the {robust_word} robust {name} minus the {base_word} baseline's") + (" (points)" if acc else ""),
-            unit_fmt="+.1f" if acc else "+.3f", scale=100.0 if acc else 1.0, larger_is_paper=True, labels=labels))
+            unit_fmt="+.1f" if acc else "+.3f", scale=100.0 if acc else 1.0, larger_is_paper=True, labels=labels)
+        out.append(dataclasses.replace(trend, behind=tuple(groups_behind(five[lv], key, robust_lower=lower) for lv in levels)))
     rhos = []
     for lv in levels:
         rho, n = stats.rank_correlation(five[lv], "f05_cpp", "mean_eps")
@@ -364,6 +382,7 @@ def strength_conclusion(trends: Sequence[ClaimTrend], *, curve_claims: Sequence[
             its = "its" if len(same) == 1 else "their"
             parts.append(f"{prose.name_list(same)} {prose.verb(len(same), 'moves', 'move')} only in {its} numbers: "
                          f"{its} verdict is the same at every strength that tests {'it' if len(same) == 1 else 'them'}.")
+        parts.extend(b for t in failing if (b := _behind_sentence(t)))
     elif holding:
         parts.append("Every claim of the sweep that is tested at more than one strength holds with the zoo recipe.")
     else:
@@ -398,6 +417,25 @@ def strength_conclusion(trends: Sequence[ClaimTrend], *, curve_claims: Sequence[
                      "recipe, so strength cannot be asked of "
                      f"{prose.verb(len(tested), 'it', 'them')}.")
     return " ".join(parts)
+
+
+def _behind_sentence(t: ClaimTrend) -> str:
+    """For an ordering claim known at two strengths or more: which robust groups are on the wrong side of a
+    baseline (seed means) at the weakest and at the strongest of them, e.g. 'For corruption_higher, the robust
+    groups on the wrong side of a baseline (in seed means) go from 3 (adv, blur and pca) at the weakest
+    strength to 1 (adv) at the strongest.' '' otherwise."""
+    known = [b for b in t.behind if b is not None]
+    if len(known) < 2:
+        return ""
+
+    def groups(b: tuple[str, ...]) -> str:
+        return f"{len(b)} ({prose.name_list(b, limit=len(b))})" if b else "none"
+
+    first, last = known[0], known[-1]
+    verb_ = "stay at" if first == last else "go from"
+    tail = "at every strength" if first == last else f"at the weakest strength to {groups(last)} at the strongest"
+    return (f"For {t.claim}, the robust groups on the wrong side of a baseline (in seed means) {verb_} {groups(first)} "
+            f"{tail}.")
 
 
 def _trend_of(trends: Sequence[ClaimTrend], claim: str) -> ClaimTrend:
