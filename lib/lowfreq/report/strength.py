@@ -196,32 +196,35 @@ def sweep_claims(rows_: Sequence[Mapping[str, Any]], strength: Strength, *,
     return out
 
 
+def _sides(rows_: Sequence[Mapping[str, Any]], key: str) -> tuple[list[float], list[tuple[str, float]]]:
+    """The colour rows' values of `key`: the baselines' and (group, value) of the robust models
+    (:data:`lowfreq.report.paper.ROBUST_GROUPS`); rows without the value left out."""
+    colour = [(str(r.get("group")), v) for r in rows_ if not stats.is_gray_row(r) and (v := stats.row_value(r, key)) is not None]
+    return [v for g, v in colour if g == "base"], [(g, v) for g, v in colour if g in ROBUST_GROUPS]
+
+
 def ordering_gap(rows_: Sequence[Mapping[str, Any]], key: str, *, robust_lower: bool) -> float | None:
     """How far the colour rows are in the paper's order for `key`, in its unit: for robust_lower, the
     smallest baseline's value minus the largest robust model's; else the smallest robust model's minus
     the largest baseline's. Positive: every robust model is on the paper's side of every baseline; negative:
     by how much the worst pair is out of order. None without a baseline and a robust model with the value.
     Robust groups: :data:`lowfreq.report.paper.ROBUST_GROUPS`."""
-    colour = [r for r in rows_ if not stats.is_gray_row(r)]
-    base = [v for r in colour if r.get("group") == "base" and (v := stats.row_value(r, key)) is not None]
-    robust = [v for r in colour if r.get("group") in ROBUST_GROUPS and (v := stats.row_value(r, key)) is not None]
+    base, robust = _sides(rows_, key)
     if not base or not robust:
         return None
-    return min(base) - max(robust) if robust_lower else min(robust) - max(base)
+    values = [v for _, v in robust]
+    return min(base) - max(values) if robust_lower else min(values) - max(base)
 
 
 def groups_behind(rows_: Sequence[Mapping[str, Any]], key: str, *, robust_lower: bool) -> tuple[str, ...] | None:
     """The robust groups with a colour row not on the paper's side of every baseline for `key`, compared by
     their row values (seed means; no test), in drawing order: for robust_lower, a robust value >= the smallest
     baseline's; else <= the largest baseline's. None where :func:`ordering_gap` has no value."""
-    if ordering_gap(rows_, key, robust_lower=robust_lower) is None:
+    base, robust = _sides(rows_, key)
+    if not base or not robust:
         return None
-    colour = [r for r in rows_ if not stats.is_gray_row(r)]
-    base = [v for r in colour if r.get("group") == "base" and (v := stats.row_value(r, key)) is not None]
     edge = min(base) if robust_lower else max(base)
-    behind = [str(r["group"]) for r in colour if r.get("group") in ROBUST_GROUPS and (v := stats.row_value(r, key)) is not None
-              and (v >= edge if robust_lower else v <= edge)]
-    return tuple(ordered_groups(behind))
+    return tuple(ordered_groups([g for g, v in robust if (v >= edge if robust_lower else v <= edge)]))
 
 
 def movement(values: Sequence[float | None], *, larger_is_paper: bool) -> str:
@@ -286,11 +289,13 @@ def _verdict_move(verdicts: Sequence[str]) -> str:
 
 
 def claim_trend(*, claim: str, verdicts: Sequence[str], values: Sequence[float | None], what: str, unit_fmt: str,
-                scale: float, larger_is_paper: bool, labels: Sequence[str]) -> ClaimTrend:
+                scale: float, larger_is_paper: bool, labels: Sequence[str],
+                behind: Sequence[tuple[str, ...] | None] = ()) -> ClaimTrend:
     """:class:`ClaimTrend` of one claim: `verdicts` and `values` (the quantity `what` that decides it, one per
     strength, weakest first; shown x `scale` with format `unit_fmt`, e.g. '+.1f'), `larger_is_paper` whether a
     larger value is closer to what the paper claims, `labels` the strengths'. The sentence names the claim,
-    the values, how they move (:func:`movement`) and the verdicts; every word follows the numbers."""
+    the values, how they move (:func:`movement`) and the verdicts; every word follows the numbers. `behind`: an
+    ordering claim's :func:`groups_behind` per strength, kept on the trend for :func:`strength_conclusion`."""
     if not (len(verdicts) == len(values) == len(labels)):
         raise ValueError(f"claim_trend: give one verdict, value and label per strength, got {len(verdicts)}, "
                          f"{len(values)} and {len(labels)}")
@@ -310,7 +315,7 @@ def claim_trend(*, claim: str, verdicts: Sequence[str], values: Sequence[float |
             tail += f", {vmove} the paper" if vmove == "toward" else ", away from the paper"
     else:
         tail = "it is not tested at any strength"
-    return ClaimTrend(claim, tuple(verdicts), tuple(values), what, move, f"{head}; {tail}.")
+    return ClaimTrend(claim, tuple(verdicts), tuple(values), what, move, f"{head}; {tail}.", tuple(behind))
 
 
 def claim_trends(rows_by_strength: Mapping[int, Sequence[Mapping[str, Any]]],
@@ -328,13 +333,13 @@ def claim_trends(rows_by_strength: Mapping[int, Sequence[Mapping[str, Any]]],
     for cid, (key, lower, name) in _ORDERINGS.items():
         acc = key.endswith("acc")
         robust_word, base_word = ("largest", "smallest") if lower else ("smallest", "largest")
-        trend = claim_trend(
+        out.append(claim_trend(
             claim=cid, verdicts=[verdict[lv].get(cid, claims.NOT_TESTED) for lv in levels],
             values=[ordering_gap(five[lv], key, robust_lower=lower) for lv in levels],
             what=(f"the {base_word} baseline {name} minus the {robust_word} robust model's" if lower else
                   f"the {robust_word} robust {name} minus the {base_word} baseline's") + (" (points)" if acc else ""),
-            unit_fmt="+.1f" if acc else "+.3f", scale=100.0 if acc else 1.0, larger_is_paper=True, labels=labels)
-        out.append(dataclasses.replace(trend, behind=tuple(groups_behind(five[lv], key, robust_lower=lower) for lv in levels)))
+            unit_fmt="+.1f" if acc else "+.3f", scale=100.0 if acc else 1.0, larger_is_paper=True, labels=labels,
+            behind=[groups_behind(five[lv], key, robust_lower=lower) for lv in levels]))
     rhos = []
     for lv in levels:
         rho, n = stats.rank_correlation(five[lv], "f05_cpp", "mean_eps")
@@ -397,7 +402,9 @@ def strength_conclusion(trends: Sequence[ClaimTrend], *, curve_claims: Sequence[
         def subject(which: list[str]) -> str:  # one claim: named in the lead already; all of them: not named again
             if len(holding) == 1:
                 return ""
-            return ("both " if len(which) == 2 else f"all {len(which)} ") if len(which) == len(holding) else prose.name_list(which) + " "
+            if len(which) < len(holding):
+                return prose.name_list(which) + " "
+            return "both " if len(which) == 2 else f"all {len(which)} "
 
         bits = []
         if lost:
