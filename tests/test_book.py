@@ -6,6 +6,7 @@ browser test (also marked `browser`; skipped with a reason when /usr/bin/chromiu
 """
 from __future__ import annotations
 
+import base64
 import functools
 import html.parser
 import importlib.util
@@ -448,6 +449,18 @@ def test_each_page_lists_a_script_once():
     assert [js.attributes.get("body") for js in context["script_files"]].count(thebe) == 1
 
 
+def test_root_page_forwards_and_carries_the_icon_inline():
+    spec = importlib.util.spec_from_file_location("lowfreq_html", book.SITE_FILES / "lowfreq_html.py")
+    ext = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(ext)
+    svg = (book.SITE_FILES / "favicon.svg").read_bytes()
+    page = ext.root_page("book/intro.html", svg)
+    assert '<meta http-equiv="Refresh" content="0; url=book/intro.html"/>' in page and '<a href="book/intro.html">' in page
+    icon = re.search(r'<link rel="icon" href="data:image/svg\+xml;base64,([^"]+)"/>', page)
+    assert icon and base64.b64decode(icon.group(1)) == svg  # nothing for the browser to fetch
+    assert "icon" not in ext.root_page('a "b".html', None) and "a &quot;b&quot;.html" in ext.root_page('a "b".html', None)
+
+
 def test_every_chapter_source_is_sound():
     for c in book.chapters(REPO):
         nb = book.check_source(c)
@@ -658,6 +671,12 @@ def test_smoke_book_renders_offline_in_chromium(tmp_path, smoke_book):
     # chapter's baseline) were trained, not the zoo again
     assert {p.name.split("-")[0] for p in models.rglob("*.pt")} <= {"base", "blur_s1.5"}
     chapters = book.chapters(root)
+
+    # the root page forwards to the landing page and carries the site's icon inline (no request for it)
+    root_html = (html_dir / "index.html").read_text(encoding="utf-8")
+    assert '<link rel="icon" href="data:image/svg+xml;base64,' in root_html, root_html
+    landing = re.search(r'http-equiv="Refresh" content="0; url=([^"]+)"', root_html)
+    assert landing and (html_dir / landing.group(1)).is_file(), root_html
 
     # instrumented copies of each page: the same page plus a script that reports and moves the slider
     for c in chapters:
