@@ -46,7 +46,8 @@ CANDIDATES: dict[str, tuple[str, dict[str, Any]]] = {
     "blur1.5_cnn_e6": ("blur_s1.5", dict(epochs=6, **_HYPER)),
     "adv8_cnn_e6": ("adv_linf8", dict(epochs=6, **_HYPER)),
     # the cpu recipe at 8 epochs, 3 seeds of base and adv_linf8: does it reach the targets (base >= 78%,
-    # adv_linf8 >= 55% as medians over 3 seeds) that 6 epochs miss (77.5% / 54.0%)?
+    # adv_linf8 >= 55% as medians over 3 seeds) that 6 epochs miss (77.5% / 54.0%)? It does (results/bench/
+    # cpu_recipe_e8.json), and the zoo's cpu recipe trains 8 epochs since.
     **{f"cnn_e8_s{k}": ("base", dict(epochs=8, seed=k, **_HYPER)) for k in (1, 2)},
     **{f"adv8_cnn_e8{f'_s{k}' if k else ''}": ("adv_linf8", dict(epochs=8, seed=k, **_HYPER)) for k in (0, 1, 2)},
     # the grayscale neural group (Fig 2): its own point (budget: the group's 6 models + probes <= 10 min)

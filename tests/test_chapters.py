@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import html.parser
+import json
 import re
 from pathlib import Path
 
@@ -446,6 +447,24 @@ def test_live_hybrid_explorer_says_what_it_needs_without_the_models(committed_sm
 
 
 # ============================================================================ the deviations chapter (issue 20)
+def test_frontier_tables_mark_the_zoo_recipes_they_measured(tmp_path):
+    f = paths.folders(data=tmp_path / "d", models=tmp_path / "m", results=tmp_path / "r")
+    assert "No table cpu_recipe_e8" in deviations.frontier_table(folders=f, name="cpu_recipe_e8")
+    base, adv = zoo.recipe("base", "cpu").to_dict(), zoo.recipe("adv_linf8", "cpu").to_dict()
+    rows = [{"candidate": "cnn_e8", "base": "base", "recipe": {**base, "name": "frontier_cnn_e8"}, "test_acc": 0.79, "train_time_s": 300.0},
+            {"candidate": "cnn_e8_s1", "base": "base", "recipe": {**base, "seed": 1}, "test_acc": 0.78, "train_time_s": 300.0},
+            {"candidate": "adv8_cnn_e6", "base": "adv_linf8", "recipe": {**adv, "epochs": 6}, "test_acc": 0.54, "train_time_s": 600.0}]
+    (f.results / "bench").mkdir(parents=True)
+    (f.results / "bench" / "cpu_recipe_e8.json").write_text(json.dumps({"rows": rows}))
+    md = deviations.frontier_table(folders=f, name="cpu_recipe_e8")
+    assert "| **cnn_e8** → `base` | base | cifar_cnn | 8 |" in md  # the zoo's base recipe, name aside
+    assert "| cnn_e8_s1 |" in md and "| adv8_cnn_e6 |" in md  # another seed, another epoch count: not zoo recipes
+    assert "79.0" in md and "54.0" in md
+    (f.results / "bench" / "cpu_recipe_e8.json").write_text(json.dumps({"rows": [{"candidate": "x"}]}))
+    with pytest.raises(ValueError, match="cpu_recipe_e8.json is not a frontier table"):
+        deviations.frontier_table(folders=f, name="cpu_recipe_e8")
+
+
 def test_evaluation_sizes_are_read_from_the_tier_configs():
     from lowfreq.experiments.tiers import DATASET_TIER_CONFIGS, TIER_CONFIGS
 

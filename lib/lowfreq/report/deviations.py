@@ -295,7 +295,8 @@ def deviation_numbers(book: rows.BookTier, *, names: Sequence[str] | None = None
 class Deviations:
     """The deviations chapter: its quoted `numbers` (all text, formatted with their units), the raw
     measurements behind them (`measured`, :func:`deviation_numbers`), `prov`, and the cpu tier's
-    accuracy-time frontier as Markdown (`frontier`: :func:`frontier_table`), the evaluation sizes beside the
+    accuracy-time frontier as Markdown (`frontier`: :func:`frontier_table`; `recipe_seeds`: the 8-epoch recipe
+    over 3 seeds of base and adv_linf8 that the cpu tier adopted), the evaluation sizes beside the
     paper's (`sizes`: :func:`evaluation_sizes_markdown`) and the blur series' σ-to-f_rev mapping at each tier
     (`blur_series_map`: :func:`blur_series_markdown`)."""
 
@@ -305,15 +306,17 @@ class Deviations:
     frontier: str = ""
     sizes: str = ""
     blur_series_map: str = ""
+    recipe_seeds: str = ""
 
 
-def frontier_table(*, folders: Folders | None = None) -> str:
-    """The stored accuracy-time frontier of bench/cpu_frontier.py as Markdown, each candidate that is
-    exactly a cpu zoo recipe (all fields but name and notes) marked with that recipe; a sentence saying
-    how to make it when it is not stored."""
-    fr = rows.load_frontier(folders=folders)
+def frontier_table(*, folders: Folders | None = None, name: str = "cpu_frontier") -> str:
+    """A stored table of bench/cpu_frontier.py (`name`: the accuracy-time frontier, cpu_frontier; the
+    8-epoch recipe over 3 seeds, cpu_recipe_e8) as Markdown, each candidate that is exactly a cpu zoo recipe
+    (all fields but name and notes) marked with that recipe; a sentence saying how to make it when it is
+    not stored."""
+    fr = rows.load_frontier(folders=folders, name=name)
     if not fr:
-        return "No accuracy-time frontier is stored (run `python bench/cpu_frontier.py`)."
+        return f"No table {name} of bench/cpu_frontier.py is stored (run `python bench/cpu_frontier.py`)."
 
     def same(d: Mapping[str, Any]) -> str:
         return repr(sorted((k, v) for k, v in d.items() if k not in ("name", "notes")))
@@ -380,5 +383,6 @@ def deviations(tier: str, *, names: Sequence[str] | None = None, folders: Folder
     g["in_finetune"] = imagenette_finetune(tier)
     g["v1_pops"] = ", ".join(f"{k} {v.sf_center_cpi:g} cycles/image" for k, v in v1.POPULATIONS.items())
     prov = make_provenance(tier=tier, data=data_label(cfg, n=cfg.n_clean), data_detail=data_source)
-    return Deviations(g, dn, prov, frontier_table(folders=folders), evaluation_sizes_markdown(tier),
-                      blur_series_markdown(folders=folders))
+    return Deviations(g, dn, prov, frontier=frontier_table(folders=folders), sizes=evaluation_sizes_markdown(tier),
+                      blur_series_map=blur_series_markdown(folders=folders),
+                      recipe_seeds=frontier_table(folders=folders, name="cpu_recipe_e8"))

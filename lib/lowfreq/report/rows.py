@@ -527,15 +527,16 @@ def load_lambda_sweep(tier: str, *, folders: Folders | None = None) -> dict[str,
 
 
 
-def frontier_path(*, folders: Folders | None = None) -> Path:
-    """Where `bench/cpu_frontier.py` stores the cpu tier's accuracy-time frontier: results/bench/cpu_frontier.json."""
-    return (folders or paths.folders()).results / "bench" / "cpu_frontier.json"
+def frontier_path(*, folders: Folders | None = None, name: str = "cpu_frontier") -> Path:
+    """Where `bench/cpu_frontier.py` stores a table of candidates: results/bench/<name>.json (the cpu tier's
+    accuracy-time frontier, cpu_frontier; the 8-epoch recipe over 3 seeds, cpu_recipe_e8)."""
+    return (folders or paths.folders()).results / "bench" / f"{name}.json"
 
 
-def load_frontier(*, folders: Folders | None = None) -> list[dict[str, Any]] | None:
-    """The rows of the stored accuracy-time frontier (see :func:`frontier_path`), or None when there is none.
-    A file that is not a frontier table is an error that names it and the command that remakes it."""
-    p = frontier_path(folders=folders)
+def load_frontier(*, folders: Folders | None = None, name: str = "cpu_frontier") -> list[dict[str, Any]] | None:
+    """The rows of a stored table of bench/cpu_frontier.py (see :func:`frontier_path`), or None when there is
+    none. A file that is not such a table is an error that names it and the command that remakes it."""
+    p = frontier_path(folders=folders, name=name)
     if not p.exists():
         return None
     try:

@@ -4,8 +4,8 @@ paper's claims at each strength, and the words saying whether those claims move 
 models strengthen.
 
 The strengths (:data:`STRENGTHS`, names from :data:`lowfreq.models.zoo.STRENGTH_MODELS`): 0, the zoo's own
-models (their recipe at the tier, seed replicas folded); 1, the same network trained twice as long
-(``e12_<model>``, 2 seeds); 2, the airbench-style network (``air_<model>``, 1 seed; base 2). Rows come from
+models (their recipe at the tier, seed replicas folded); 1, the same network trained longer
+(``e12_<model>``: 12 epochs at cpu, 6 at smoke, 2 seeds); 2, the airbench-style network (``air_<model>``, 1 seed; base 2). Rows come from
 :func:`lowfreq.report.rows.collect_inputs` (cached records only, seed replicas folded by
 :func:`lowfreq.report.stats.fold_seeds`): nothing here trains or probes a model, and a model without
 records is listed as not yet computed.
@@ -72,7 +72,7 @@ class Strength:
 #: The sweep's strengths, weakest first.
 STRENGTHS: tuple[Strength, ...] = (
     Strength(0, "", "o", "zoo recipe"),
-    Strength(1, "e12_", "s", "zoo recipe trained twice as long"),
+    Strength(1, "e12_", "s", "zoo recipe trained longer"),
     Strength(2, "air_", "^", "airbench-style net"),
 )
 #: The quantities of the sweep's table, in its column order (units of Table B).
@@ -100,7 +100,7 @@ def strength_names(strength: Strength) -> list[str]:
 
 
 def _label(strength: Strength, tier: str) -> str:
-    """'zoo recipe (6 epochs)': the strength's kind with the epochs of its base model at `tier`."""
+    """'zoo recipe (8 epochs)': the strength's kind with the epochs of its base model at `tier`."""
     return f"{strength.kind} ({zoo.recipe(strength.prefix + 'base', tier).epochs} epochs)"
 
 
