@@ -187,3 +187,39 @@ def test_in_background_runs_a_call_in_another_process_and_says_whether_it_worked
     pool.stop()
     _gone, alive = psutil.wait_procs(workers, timeout=10)
     assert not alive
+
+
+def test_timed_runs_that_split_the_names_are_found_and_told(tmp_path):
+    """Table B's cost of the zoo: the stored timed runs that made exactly its models (disjoint, all of them),
+    told as one run or as runs side by side / one after another by their recorded start and end."""
+    from lowfreq.core.cache import ResultCache
+    from lowfreq.report.common import timing_runs_text
+
+    f = paths.folders(data=tmp_path / "d", models=tmp_path / "m", results=tmp_path / "r")
+    cache = ResultCache("smoke", root=f.results)
+
+    def save(label, names, end, wall):
+        payload = {"stages_wall_s": {"train": wall - 10.0, "attack": 10.0}, "wall_s": wall, "cpu_s": wall, "threads": 1,
+                   "jobs": 1, "names": names, "cpu_count": 2}
+        cache.save("timing", label, {"names": names}, payload, wall_time_s=wall, extra_provenance={"date_utc": end})
+
+    names = ["a", "b", "c", "d"]
+    cover = experiments.runs.run_timings_covering
+    assert cover("smoke", names, folders=f) is None
+    assert timing_runs_text(cover("smoke", names, folders=f), "not measured") == "not measured"
+    save("other", ["a", "b", "x"], "2026-01-01T00:00:00Z", 100.0)  # timed a model outside the names: never used
+    save("half1", ["a", "b"], "2026-01-02T01:00:00Z", 3000.0)
+    save("overlap", ["b", "c", "d"], "2026-01-02T01:05:00Z", 3000.0)  # b twice with half1, a missing alone
+    assert cover("smoke", names, folders=f) is None
+    save("half2", ["c", "d"], "2026-01-02T01:10:00Z", 3000.0)
+    parts = cover("smoke", names, folders=f)
+    assert [p["label"] for p in parts] == ["half1", "half2"] and parts[0]["provenance"]["date_utc"] == "2026-01-02T01:00:00Z"
+    text = timing_runs_text(parts, "not measured")
+    assert text.startswith("2 runs side by side: `half1` (2 models): 50.0 min wall and 50.0 min CPU time (all threads) with 1 torch thread ")
+    assert "`half2` (2 models): 50.0 min wall" in text and "train 2990" in text
+    later = [parts[0], {**parts[1], "provenance": {**parts[1]["provenance"], "date_utc": "2026-01-02T02:00:01Z"}}]
+    assert timing_runs_text(later, "not measured").startswith("2 runs one after another: ")
+    save("all", names, "2026-01-03T00:00:00Z", 5000.0)  # one run of them all: the fewest runs win
+    parts = cover("smoke", names, folders=f)
+    assert [p["label"] for p in parts] == ["all"]
+    assert timing_runs_text(parts, "not measured").startswith("one run, 83.3 min wall")

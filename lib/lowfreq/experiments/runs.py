@@ -27,7 +27,7 @@ from lowfreq.experiments.tiers import ProbeTarget, resolve
 from lowfreq.models import zoo
 from lowfreq.training import train as training
 
-__all__ = ["STAGES", "PARALLEL_STAGES", "stages", "parallel_stages", "run", "timed_run", "run_timing", "summary", "summary_table",
+__all__ = ["STAGES", "PARALLEL_STAGES", "stages", "parallel_stages", "run", "timed_run", "run_timing", "run_timings_covering", "summary", "summary_table",
            "takes_match_probe", "pca_k_sweep", "latest_pca_sweep"]
 
 
@@ -278,6 +278,36 @@ def timed_run(tier: str, names: Sequence[str], label: str, *, progress: bool = T
         _cache.ResultCache(tier, root=f.results).save("timing", label, {"names": names}, out, wall_time_s=out["wall_s"],
                                             device=str(device or "cpu"))
     return out
+
+
+def run_timings_covering(tier: str, names: Sequence[str], *, folders: Folders | None = None) -> list[dict[str, Any]] | None:
+    """The stored timed runs (:func:`timed_run`) that together made `names` once each: the fewest records of
+    the tier whose model lists are disjoint and make up `names` exactly, each as :func:`run_timing` gives it
+    plus its 'label', in the order of their labels; None when no such set is stored. A record of models
+    outside `names` is never used (it timed other work)."""
+    want = set(names)
+    cands = []
+    for rec in _cache.ResultCache(tier, root=(folders or paths.folders()).results).list_records("timing"):
+        got = list(rec.payload.get("names") or [])
+        if got and len(set(got)) == len(got) and set(got) <= want:
+            cands.append(dict(rec.payload) | {"provenance": dict(rec.provenance), "label": rec.label})
+    cands.sort(key=lambda t: (-len(t["names"]), t["label"]))
+    best: list[dict[str, Any]] | None = None
+
+    def search(left: frozenset[str], start: int, chosen: list[dict[str, Any]]) -> None:
+        nonlocal best
+        if best is not None and len(chosen) >= len(best):
+            return
+        if not left:
+            best = list(chosen)
+            return
+        for i in range(start, len(cands)):
+            ns = set(cands[i]["names"])
+            if ns <= left:
+                search(left - ns, i + 1, [*chosen, cands[i]])
+
+    search(frozenset(want), 0, [])
+    return None if best is None else sorted(best, key=lambda t: t["label"])
 
 
 def run_timing(tier: str, label: str, names: Sequence[str], *, folders: Folders | None = None) -> dict[str, Any] | None:

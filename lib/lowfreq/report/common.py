@@ -6,6 +6,7 @@ and the robust groups compared with the RGB baselines (:data:`CIFAR_ROBUST`).
 """
 from __future__ import annotations
 
+import datetime
 from typing import Any, Mapping, Sequence
 
 
@@ -29,6 +30,7 @@ __all__ = [
     "input_detail",
     "mean_or_nan",
     "timing_text",
+    "timing_runs_text",
 ]
 
 
@@ -90,13 +92,33 @@ def mean_or_nan(values: Sequence[float]) -> float:
     return sum(values) / len(values) if values else NAN
 
 
+def timing_runs_text(parts: Sequence[Mapping[str, Any]] | None, missing: str, *, shared_machine_note: bool = False) -> str:
+    """The cost of work timed in one or several runs (:func:`lowfreq.experiments.runs.run_timings_covering`):
+    'one run, <timing_text>' or '2 runs side by side (or one after another, by their recorded start and
+    end times): `label` (n models): <timing_text>; ...'; `missing` when there are none."""
+    if not parts:
+        return missing
+    if len(parts) == 1:
+        return "one run, " + timing_text(parts[0], missing, shared_machine_note=shared_machine_note)
+    spans = []
+    for t in parts:
+        end = datetime.datetime.fromisoformat(str(t["provenance"]["date_utc"]).replace("Z", "+00:00")).timestamp()
+        spans.append((end - float(t["wall_s"]), end))
+    together = max(a for a, _ in spans) < min(b for _, b in spans)
+    how = "side by side" if together else "one after another"
+    return f"{len(parts)} runs {how}: " + "; ".join(
+        f"`{t['label']}` ({len(t['names'])} models): {timing_text(t, missing, shared_machine_note=shared_machine_note)}"
+        for t in parts)
+
+
 def timing_text(t: Mapping[str, Any] | None, missing: str, *, shared_machine_note: bool = False) -> str:
     if t is None:
         return missing
     note = ("; on a shared machine the wall time depends on the other jobs, the CPU time does not"
             if shared_machine_note else "")
-    workers = (f"{t['jobs']} worker processes of one thread each (training and per-model probes) and {t['threads']} torch "
-               f"threads otherwise" if t.get("jobs", 1) > 1 else f"{t['threads']} torch threads")
+    threads = f"{t['threads']} torch thread{'' if t['threads'] == 1 else 's'}"
+    workers = (f"{t['jobs']} worker processes of one thread each (training and per-model probes) and {threads} "
+               f"otherwise" if t.get("jobs", 1) > 1 else threads)
     return (f"{t['wall_s'] / 60:.1f} min wall and {t['cpu_s'] / 60:.1f} min CPU time (all threads) with {workers} "
             f"on a {t['cpu_count']}-core machine ({t['provenance'].get('date_utc')}{note}); wall seconds per stage: "
             + ", ".join(f"{k} {v:.0f}" for k, v in t["stages_wall_s"].items()))

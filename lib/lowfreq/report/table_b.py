@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 from lowfreq import experiments
 from lowfreq.models import zoo
 from lowfreq.report import prose, rows, stats, tables
-from lowfreq.report.common import eval_source, timing_text
+from lowfreq.report.common import eval_source, timing_runs_text
 from lowfreq.report.plotting import finish_axes, group_color, group_legend_proxies, new_axes, short_missing_note
 from lowfreq.report.provenance import Provenance, Stopwatch, data_label, make_provenance
 from lowfreq.report.rows import BookModels
@@ -125,9 +125,9 @@ def table_b(tier: str, *, compute_missing: bool | None = None) -> TableB:
                                   f"No second instance of `base` is stored for this tier (`python bench/instance_spread.py --tier {tier}`).")
     colour = [r.name for r in zoo.recipes(tier, replicas=True) if r.in_channels == 3]
     probe = f"python -m lowfreq zoo probe {' '.join(colour)} --tier {tier} --time-as cifar10_zoo"
-    numbers["timing"] = timing_text(experiments.runs.run_timing(tier, "cifar10_zoo", colour),
-                                     f"not measured at this tier (with empty model and results folders: `{probe}`)",
-                                     shared_machine_note=True)
+    numbers["timing"] = timing_runs_text(experiments.runs.run_timings_covering(tier, colour, folders=book.folders),
+                                         f"not measured at this tier (with empty model and results folders: `{probe}`)",
+                                         shared_machine_note=True)
     prov = make_provenance(tier=tier, data=data_label(cfg, n=cfg.n_clean), data_detail=es_source,
                            models=book.targets_of(models.names), folders=book.folders,
                            results=("trained", "clean", "hybrid", "attack", "corruption"), wall_time_s=wall)
