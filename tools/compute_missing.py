@@ -6,8 +6,8 @@ Each chapter's entry is called with compute_missing=True (and train_missing=Fals
 missing model is an error to fix with `python -m lowfreq zoo probe`, never trained here), so a result whose
 weights, data or code version changed (a retrained zoo, a new figure-input version) is computed once and
 stored under results/<tier>/; what is cached is read, not recomputed. Run it after `zoo probe` and before
-`make execute`, whose chapters compute nothing at the cpu and full tiers. The live explorer's ONNX exports
-are made by `make book-onnx`.
+`make execute`, whose chapters compute nothing at the cpu and full tiers. The Fig 3 entry also stores the
+live explorer's ONNX exports (what `make book-onnx` makes on its own).
 """
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ import sys
 import time
 from collections.abc import Callable
 
+from lowfreq.core.tiers import TIERS
 from lowfreq.report import (
     deviations, fig2_neural, fig3_hybrid, fig4_spectra, fig5_hybrid_groups, fig6_imagenet_standin, intro, probe_your_model,
     s1_corruptions, summary, table_b,
@@ -39,7 +40,7 @@ ENTRIES: dict[str, Callable[[str], object]] = {
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--tier", required=True, choices=("smoke", "cpu", "full"))
+    ap.add_argument("--tier", required=True, choices=TIERS)
     ap.add_argument("--chapter", nargs="*", default=None, choices=sorted(ENTRIES), help="only these chapters (default all)")
     args = ap.parse_args(argv)
     for name in args.chapter or list(ENTRIES):
