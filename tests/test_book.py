@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import functools
 import html.parser
+import importlib
 import importlib.util
 import http.server
 import io
@@ -459,6 +460,24 @@ def test_root_page_forwards_and_carries_the_icon_inline():
     icon = re.search(r'<link rel="icon" href="data:image/svg\+xml;base64,([^"]+)"/>', page)
     assert icon and base64.b64decode(icon.group(1)) == svg  # nothing for the browser to fetch
     assert "icon" not in ext.root_page('a "b".html', None) and "a &quot;b&quot;.html" in ext.root_page('a "b".html', None)
+
+
+def test_compute_missing_tool_covers_every_chapter_that_computes():
+    """tools/compute_missing.py calls each chapter whose report entry can compute missing results, and only
+    those: a chapter added later with compute_missing is not left out of a tier's recompute."""
+    import inspect
+
+    spec = importlib.util.spec_from_file_location("lowfreq_compute_missing", REPO / "tools" / "compute_missing.py")
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    computing = set()
+    for c in book.chapters(REPO):
+        mod = importlib.import_module(f"lowfreq.report.{c.name}")
+        entry = getattr(mod, c.name, None)
+        if entry is not None and "compute_missing" in inspect.signature(entry).parameters:
+            computing.add(c.name)
+    assert "table_b" in computing and "fig1_schematic" not in computing
+    assert set(tool.ENTRIES) == computing
 
 
 def test_every_chapter_source_is_sound():
